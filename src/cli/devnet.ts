@@ -1,0 +1,84 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { devAccounts } from '../execution/genesis.js';
+import { Anvil } from '../l1/anvil.js';
+import { SeqnetNode } from '../node/node.js';
+import { addNodeFlags, type CommonFlags, nodeOptionsFromFlags } from './flags.js';
+import { createLogger } from './logger.js';
+import { onShutdown } from './shutdown.js';
+
+interface DevnetFlags extends CommonFlags {
+  l1Port: number;
+  l1: boolean;
+}
+
+export function registerDevnet(program: Command): void {
+  const cmd = program
+    .command('devnet')
+    .description('start a local devnet: embedded L1 (anvil), a sequencer node with RPC and dashboard');
+  addNodeFlags(cmd)
+    .option('--l1-port <port>', 'port of the embedded L1 (anvil)', (v) => Number(v), 8545)
+    .option('--no-l1', 'do not start the embedded L1')
+    .action(async (flags: DevnetFlags) => {
+      const logger = createLogger(flags.logLevel);
+      const options = nodeOptionsFromFlags(flags, cmd);
+      mkdirSync(options.dataDir, { recursive: true });
+      const step = (msg: string) => console.error(`[devnet] ${msg}`);
+      let anvil: Anvil | undefined;
+      if (flags.l1) {
+        step(`starting L1 (anvil) on 127.0.0.1:${flags.l1Port}…`);
+        anvil = await Anvil.start({
+          host: '127.0.0.1',
+          port: flags.l1Port,
+          chainId: 31337,
+          blockTime: 1,
+          statePath: join(resolve(options.dataDir), 'l1-state.json'),
+        });
+      }
+      step(`starting sequencer (data dir ${options.dataDir})…`);
+      let node: SeqnetNode;
+      try {
+        node = await SeqnetNode.start(options, logger);
+      } catch (err) {
+        await anvil?.stop();
+        throw err;
+      }
+      const rpcUrl = `http://${options.rpc.host}:${options.rpc.port}`;
+      const accounts = devAccounts(10);
+      const info = {
+        chainId: Number(options.chain.chainId),
+        rpc: rpcUrl,
+        ws: rpcUrl.replace('http', 'ws'),
+        dashboard: `${rpcUrl}/`,
+        metrics: `${rpcUrl}/metrics`,
+        l1: anvil ? { rpc: anvil.url, chainId: 31337 } : null,
+        blockTimeMs: options.sequencer.blockTimeMs,
+        ordering: options.ordering,
+        accounts: accounts.map((a) => ({ address: a.address, privateKey: a.privateKey, balance: '10000 ETH' })),
+      };
+      writeFileSync(join(options.dataDir, 'devnet.json'), `${JSON.stringify(info, null, 2)}\n`);
+      console.log(
+        [
+          '',
+          'seqnet devnet is running',
+          `  rollup RPC   ${info.rpc}   (WebSocket ${info.ws})`,
+          `  chain id     ${info.chainId}`,
+          `  dashboard    ${info.dashboard}`,
+          `  metrics      ${info.metrics}`,
+          `  L1 (anvil)   ${anvil ? anvil.url : 'not started (--no-l1)'}`,
+          `  block time   ${info.blockTimeMs === 0 ? 'a block as soon as txs arrive' : `${info.blockTimeMs} ms`}`,
+          '',
+          'Funded accounts (10,000 ETH each, mnemonic "test test … junk"):',
+          ...accounts.map((a, i) => `  (${i}) ${a.address}  ${a.privateKey}`),
+          '',
+          `Written to ${join(options.dataDir, 'devnet.json')}. Ctrl-C stops everything; run again to resume.`,
+          '',
+        ].join('\n'),
+      );
+      onShutdown(logger, async () => {
+        await node.stop();
+        await anvil?.stop();
+      });
+    });
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { devChainOptions } from '../execution/genesis.js';
+import { mempoolDefaults, type MempoolOptions } from '../mempool/options.js';
+import type { NodeOptions } from '../node/options.js';
+import { nodeDefaults } from '../node/options.js';
+import { orderingPolicies } from '../ordering/index.js';
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got "${v}"`);
+  return n;
+};
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Flags shared by `devnet` and `node`; each maps one to one onto a module's options. */
+export function addNodeFlags(cmd: Command): Command {
+  cmd
+    .option('--data-dir <dir>', 'where the chain, mempool and keys live', '.data/devnet')
+    .option('--config <file>', 'JSON file with these options (flags override it)')
+    .option('--chain-id <id>', 'the rollup chain id', int('chain-id'), 42069)
+    .option('--rpc-host <host>', 'JSON-RPC / dashboard listen address', '127.0.0.1')
+    .option('--rpc-port <port>', 'JSON-RPC (HTTP + WebSocket) and dashboard port', int('rpc-port'), 9545)
+    .option('--block-time <ms>', 'ms between blocks; 0 = seal as soon as txs arrive', int('block-time'), 250)
+    .option('--ordering <policy>', `block ordering policy: ${Object.keys(orderingPolicies).join(' | ')}`, 'fcfs')
+    .option('--log-level <level>', 'pino log level', 'info');
+  for (const key of Object.keys(mempoolDefaults) as Array<keyof MempoolOptions>) {
+    cmd.option(`--mempool.${kebab(key)} <n>`, `mempool ${key} (default ${mempoolDefaults[key]})`);
+  }
+  return cmd;
+}
+
+export interface CommonFlags {
+  dataDir: string;
+  config?: string;
+  chainId: number;
+  rpcHost: string;
+  rpcPort: number;
+  blockTime: number;
+  ordering: string;
+  logLevel: string;
+  [key: string]: unknown;
+}
+
+/** Turns parsed flags (and an optional JSON config file) into NodeOptions. */
+export function nodeOptionsFromFlags(flags: CommonFlags, cmd: Command): NodeOptions {
+  const file = flags.config ? (JSON.parse(readFileSync(flags.config, 'utf8')) as Record<string, unknown>) : {};
+  const pick = <T>(name: string, flagValue: T): T => {
+    const fromCli = cmd.getOptionValueSource(name) === 'cli';
+    return fromCli || file[name] === undefined ? flagValue : (file[name] as T);
+  };
+  if (!orderingPolicies[pick('ordering', flags.ordering)]) {
+    throw new Error(`unknown --ordering "${flags.ordering}"; choose one of: ${Object.keys(orderingPolicies).join(', ')}`);
+  }
+  const mempool: MempoolOptions = { ...mempoolDefaults };
+  const fileMempool = (file.mempool ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(mempoolDefaults) as Array<keyof MempoolOptions>) {
+    const raw = (flags as Record<string, unknown>)[`mempool.${kebab(key)}`] ?? (flags as Record<string, unknown>)[`mempool.${key}`] ?? fileMempool[key];
+    if (raw === undefined) continue;
+    const text = String(raw);
+    if (!/^\d+$/.test(text)) throw new Error(`--mempool.${kebab(key)} must be a non-negative integer, got "${text}"`);
+    (mempool as unknown as Record<string, number | bigint>)[key] = key === 'rpcTxFeeCap' ? BigInt(text) : Number(text);
+  }
+  return {
+    dataDir: pick('dataDir', flags.dataDir),
+    chain: devChainOptions({ chainId: BigInt(pick('chainId', flags.chainId)) }),
+    mempool,
+    sequencer: { ...nodeDefaults.sequencer, blockTimeMs: pick('blockTime', flags.blockTime) },
+    rpc: { ...nodeDefaults.rpc, host: pick('rpcHost', flags.rpcHost), port: pick('rpcPort', flags.rpcPort) },
+    ordering: pick('ordering', flags.ordering),
+  };
+}

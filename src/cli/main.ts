@@ -1,0 +1,16 @@
+import '../polyfill.js';
+import { Command } from 'commander';
+import { registerDevnet } from './devnet.js';
+import { registerNode } from './node.js';
+
+const program = new Command()
+  .name('seqnet')
+  .description('seqnet: a decentralised sequencer network for Ethereum L2 rollups')
+  .version('0.1.0');
+registerDevnet(program);
+registerNode(program);
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  console.error(`seqnet: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,157 @@
+import { aggregatePublicKeys, aggregateSignatures, PublicKey, SecretKey, Signature, verify } from '@chainsafe/blst';
+import { RLP } from '@ethereumjs/rlp';
+import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, keccak256, toHex } from '../util/bytes.js';
+
+/** A quorum certificate: an aggregate BLS signature of committee members over one vote. */
+export interface QuorumCertificate {
+  epoch: bigint;
+  view: bigint;
+  /** Hash of the sequenced block voted for. */
+  blockHash: Hex;
+  /** Bitmap of committee indices that signed (bit i = member i). */
+  signers: bigint;
+  /** Aggregate BLS signature (G2, compressed, 96 bytes). */
+  signature: Hex;
+}
+
+/**
+ * Proof that a sequenced block is committed (DECISIONS.md §2): the block's QC and the QC of its direct
+ * child in the next view. A committee of one needs only the block's own QC: nobody else can have seen
+ * a competing block. This is the preconfirmation users get, verifiable offline with the committee's keys.
+ */
+export interface CommitProof {
+  chainId: bigint;
+  height: bigint;
+  blockHash: Hex;
+  qcs: QuorumCertificate[];
+}
+
+const VOTE_DOMAIN = new TextEncoder().encode('seqnet/vote/v1');
+
+/** The 32 bytes a committee member signs to vote for `blockHash` in (epoch, view). */
+export function voteMessage(chainId: bigint, epoch: bigint, view: bigint, blockHash: Hex): Uint8Array {
+  return keccak256(
+    RLP.encode([VOTE_DOMAIN, bigIntToBytes(chainId), bigIntToBytes(epoch), bigIntToBytes(view), fromHex(blockHash)]),
+  );
+}
+
+export function signVote(
+  key: SecretKey,
+  chainId: bigint,
+  epoch: bigint,
+  view: bigint,
+  blockHash: Hex,
+): Uint8Array {
+  return key.sign(voteMessage(chainId, epoch, view, blockHash)).toBytes();
+}
+
+/** Aggregates members' vote signatures into a QC. */
+export function aggregateQc(
+  base: Omit<QuorumCertificate, 'signers' | 'signature'>,
+  votes: Array<{ index: number; signature: Uint8Array }>,
+): QuorumCertificate {
+  let signers = 0n;
+  const sigs: Signature[] = [];
+  for (const v of votes) {
+    signers |= 1n << BigInt(v.index);
+    sigs.push(Signature.fromBytes(v.signature, true));
+  }
+  const agg = sigs.length === 1 ? sigs[0] : aggregateSignatures(sigs);
+  return { ...base, signers, signature: toHex(agg.toBytes()) };
+}
+
+/** The committee that certifies blocks: BLS public keys in index order and the quorum size. */
+export interface Committee {
+  publicKeys: Hex[];
+  quorum: number;
+}
+
+/** Quorum for n members tolerating f = ⌊(n−1)/3⌋ faults: 2f+1 (n = 1 → 1). */
+export const quorumFor = (n: number): number => n - Math.floor((n - 1) / 3);
+
+export function verifyQc(qc: QuorumCertificate, chainId: bigint, committee: Committee): string | null {
+  const keys: PublicKey[] = [];
+  for (let i = 0; i < committee.publicKeys.length; i++) {
+    if ((qc.signers >> BigInt(i)) & 1n) keys.push(PublicKey.fromBytes(fromHex(committee.publicKeys[i]), true));
+  }
+  if (qc.signers >> BigInt(committee.publicKeys.length) !== 0n) return 'signer bitmap names a non-member';
+  if (keys.length < committee.quorum) return `only ${keys.length} signers, quorum is ${committee.quorum}`;
+  let sig: Signature;
+  try {
+    sig = Signature.fromBytes(fromHex(qc.signature), true);
+  } catch {
+    return 'malformed aggregate signature';
+  }
+  const msg = voteMessage(chainId, qc.epoch, qc.view, qc.blockHash);
+  return verify(msg, aggregatePublicKeys(keys), sig) ? null : 'aggregate signature does not verify';
+}
+
+/** Checks a commit proof offline; returns null when valid, or why not. */
+export function verifyCommitProof(proof: CommitProof, committee: Committee): string | null {
+  const first = proof.qcs[0];
+  if (!first) return 'no certificate';
+  if (first.blockHash.toLowerCase() !== proof.blockHash.toLowerCase()) return 'first QC is not for the block';
+  if (committee.publicKeys.length > 1) {
+    const child = proof.qcs[1];
+    if (!child) return 'a committee needs the QC of the direct child (two-chain commit)';
+    if (child.view !== first.view + 1n) return "the child's QC is not from the next view";
+  }
+  for (const qc of proof.qcs) {
+    const why = verifyQc(qc, proof.chainId, committee);
+    if (why) return why;
+  }
+  return null;
+}
+
+export function encodeCommitProof(p: CommitProof): Uint8Array {
+  return RLP.encode([
+    bigIntToBytes(p.chainId),
+    bigIntToBytes(p.height),
+    fromHex(p.blockHash),
+    p.qcs.map((q) => [
+      bigIntToBytes(q.epoch),
+      bigIntToBytes(q.view),
+      fromHex(q.blockHash),
+      bigIntToBytes(q.signers),
+      fromHex(q.signature),
+    ]),
+  ]);
+}
+
+export function decodeCommitProof(raw: Uint8Array): CommitProof {
+  const [chainId, height, blockHash, qcs] = RLP.decode(raw) as unknown as [
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array[][],
+  ];
+  return {
+    chainId: bytesToBigInt(chainId),
+    height: bytesToBigInt(height),
+    blockHash: toHex(blockHash),
+    qcs: qcs.map(([epoch, view, hash, signers, sig]) => ({
+      epoch: bytesToBigInt(epoch),
+      view: bytesToBigInt(view),
+      blockHash: toHex(hash),
+      signers: bytesToBigInt(signers),
+      signature: toHex(sig),
+    })),
+  };
+}
+
+export function commitProofToJson(p: CommitProof): Record<string, unknown> {
+  return {
+    chainId: `0x${p.chainId.toString(16)}`,
+    height: `0x${p.height.toString(16)}`,
+    blockHash: p.blockHash,
+    qcs: p.qcs.map((q) => ({
+      epoch: `0x${q.epoch.toString(16)}`,
+      view: `0x${q.view.toString(16)}`,
+      blockHash: q.blockHash,
+      signers: `0x${q.signers.toString(16)}`,
+      signature: q.signature,
+    })),
+  };
+}
+
+export { SecretKey };

@@ -1,0 +1,422 @@
+import { type Block, type BlockHeader, createBlock, createBlockFromRLP, genTransactionsTrieRoot } from '@ethereumjs/block';
+import { type Common, createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common';
+import { MerklePatriciaTrie } from '@ethereumjs/mpt';
+import { RLP } from '@ethereumjs/rlp';
+import { Caches, MerkleStateManager } from '@ethereumjs/statemanager';
+import { createTx, createTxFromRLP, type TypedTransaction, type TypedTxData } from '@ethereumjs/tx';
+import { Account, Address, createAddressFromString, KECCAK256_RLP, ValueEncoding } from '@ethereumjs/util';
+import { Bloom, createVM, encodeReceipt, runTx, type RunTxResult, type VM } from '@ethereumjs/vm';
+import type { Logger } from 'pino';
+import type { ChainStore, StoredReceipt } from '../store/chain-store.js';
+import {
+  hashSequencedBlock,
+  LAG_STATE_ROOT_DISTANCE,
+  type SequencedBlock,
+  encodeSequencedBlock,
+} from '../types/sequenced-block.js';
+import { fromHex, type Hex, keccak256, toHex, ZERO_HASH } from '../util/bytes.js';
+import { customCrypto } from './crypto.js';
+import type { ChainOptions } from './options.js';
+
+export interface ExecutionResult {
+  block: Block;
+  receipts: StoredReceipt[];
+  /** Txs of the sequenced block that execution skipped, with why (DECISIONS.md §1). */
+  skipped: Array<{ hash: Hex; reason: string }>;
+  sequencedHash: Hex;
+}
+
+export interface CallRequest {
+  from?: Hex;
+  to?: Hex | null;
+  gas?: bigint;
+  gasPrice?: bigint;
+  maxFeePerGas?: bigint;
+  maxPriorityFeePerGas?: bigint;
+  value?: bigint;
+  data?: Hex;
+  nonce?: bigint;
+  accessList?: Array<{ address: Hex; storageKeys: Hex[] }>;
+}
+
+export interface CallOutcome {
+  returnValue: Uint8Array;
+  gasUsed: bigint;
+  /** Set when the call reverted or hit an exceptional halt. */
+  error?: { reverted: boolean; message: string };
+}
+
+/** What the RPC layer needs to read state at some block. */
+export interface StateView {
+  getAccount(address: Hex): Promise<Account | undefined>;
+  getCode(address: Hex): Promise<Uint8Array>;
+  getStorage(address: Hex, slot: Uint8Array): Promise<Uint8Array>;
+}
+
+export function createChainCommon(chainId: bigint): Common {
+  return createCustomCommon({ chainId: Number(chainId), name: 'seqnet' }, Mainnet, {
+    hardfork: Hardfork.Prague,
+    customCrypto,
+  });
+}
+
+export function decodeTx(raw: Uint8Array, common: Common): TypedTransaction {
+  return createTxFromRLP(raw, { common });
+}
+
+/**
+ * The embedded executor (@ethereumjs/vm, Prague), shaped like the Engine API: build an executed block
+ * from a sequenced block on the current head, and read state at any block. Executed blocks are derived
+ * deterministically from sequenced blocks: no wall clock, no signature, no node-local value in a header.
+ */
+export class Executor {
+  readonly common: Common;
+  private headBlock!: Block;
+  private readonly recentBlocks = new Map<bigint, Block>();
+
+  private constructor(
+    readonly options: ChainOptions,
+    private readonly store: ChainStore,
+    private readonly vm: VM,
+    private readonly stateManager: MerkleStateManager,
+    private readonly logger: Logger,
+  ) {
+    this.common = vm.common;
+  }
+
+  static async open(options: ChainOptions, store: ChainStore, logger: Logger): Promise<Executor> {
+    const common = createChainCommon(options.chainId);
+    const trie = new MerklePatriciaTrie({
+      db: store.trie,
+      useKeyHashing: true,
+      valueEncoding: ValueEncoding.Bytes,
+      common,
+    });
+    const stateManager = new MerkleStateManager({ trie, common, caches: new Caches() });
+    const blockHashes = {
+      getBlock: async (n: number) => {
+        const hash = store.getExecuted(BigInt(n));
+        if (!hash) throw new Error(`block ${n} not found`);
+        return { hash: () => createBlockFromRLP(hash, { common }).hash() };
+      },
+      putBlock: async () => {},
+      shallowCopy() {
+        return this;
+      },
+    };
+    const vm = await createVM({ common, stateManager, blockchain: blockHashes });
+    const executor = new Executor(options, store, vm, stateManager, logger.child({ module: 'executor' }));
+    await executor.init();
+    return executor;
+  }
+
+  private async init(): Promise<void> {
+    const head = this.store.headHeight();
+    if (head === undefined) {
+      await this.writeGenesis();
+      return;
+    }
+    const genesis = this.blockByNumber(0n)!;
+    const expected = await this.genesisStateRoot();
+    if (toHex(genesis.header.stateRoot) !== expected) {
+      throw new Error(
+        `the data dir holds another chain (genesis state root ${toHex(genesis.header.stateRoot)}, config gives ${expected}); use a new --data-dir or the options it was created with`,
+      );
+    }
+    this.headBlock = this.blockByNumber(head)!;
+    await this.stateManager.setStateRoot(this.headBlock.header.stateRoot);
+  }
+
+  private async applyAlloc(sm: MerkleStateManager): Promise<void> {
+    for (const [addr, balance] of Object.entries(this.options.alloc)) {
+      await sm.putAccount(createAddressFromString(addr), new Account(0n, balance));
+    }
+  }
+
+  private async genesisStateRoot(): Promise<Hex> {
+    const scratch = new MerkleStateManager({ common: this.common });
+    await this.applyAlloc(scratch);
+    return toHex(await scratch.getStateRoot());
+  }
+
+  private async writeGenesis(): Promise<void> {
+    await this.applyAlloc(this.stateManager);
+    const stateRoot = await this.stateManager.getStateRoot();
+    const header = {
+      number: 0n,
+      gasLimit: this.options.gasLimit,
+      timestamp: this.options.genesisTimestamp,
+      baseFeePerGas: this.options.minBaseFee,
+      stateRoot,
+      excessBlobGas: 0n,
+      blobGasUsed: 0n,
+      parentBeaconBlockRoot: fromHex(ZERO_HASH),
+      mixHash: fromHex(ZERO_HASH),
+      difficulty: 0n,
+    };
+    const block = createBlock({ header, withdrawals: [] }, { common: this.common, setHardfork: false });
+    const sequenced = this.genesisSequenced();
+    await this.store.putBlock({
+      height: 0n,
+      sequenced: encodeSequencedBlock(sequenced),
+      executed: block.serialize(),
+      executedHash: toHex(block.hash()),
+      receipts: [],
+      proof: new Uint8Array(),
+      txHashes: [],
+    });
+    this.headBlock = block;
+    this.logger.info({ stateRoot: toHex(stateRoot), hash: toHex(block.hash()) }, 'wrote genesis');
+  }
+
+  genesisSequenced(): SequencedBlock {
+    return {
+      version: 1,
+      chainId: this.options.chainId,
+      height: 0n,
+      parentHash: ZERO_HASH,
+      timestamp: this.options.genesisTimestamp,
+      l1Origin: { number: 0n, hash: ZERO_HASH },
+      l1MessageCursor: 0n,
+      txs: [],
+      lagStateRoot: ZERO_HASH,
+    };
+  }
+
+  get head(): Block {
+    return this.headBlock;
+  }
+
+  /** The executed state root a sequenced block at `height` must carry as its lagStateRoot. */
+  lagStateRootFor(height: bigint): Hex {
+    const lagHeight = height - LAG_STATE_ROOT_DISTANCE;
+    if (lagHeight < 0n) return ZERO_HASH;
+    return toHex(this.blockByNumber(lagHeight)!.header.stateRoot);
+  }
+
+  /** Base fee of the next block: EIP-1559's rule with a floor. */
+  nextBaseFee(parent: BlockHeader = this.headBlock.header): bigint {
+    const next = parent.calcNextBaseFee();
+    return next < this.options.minBaseFee ? this.options.minBaseFee : next;
+  }
+
+  blockByNumber(n: bigint): Block | undefined {
+    if (n === this.headBlock?.header.number) return this.headBlock;
+    const cached = this.recentBlocks.get(n);
+    if (cached) return cached;
+    const raw = this.store.getExecuted(n);
+    if (!raw) return undefined;
+    const block = createBlockFromRLP(raw, { common: this.common, setHardfork: false });
+    this.remember(block);
+    return block;
+  }
+
+  private remember(block: Block): void {
+    this.recentBlocks.set(block.header.number, block);
+    if (this.recentBlocks.size > 256) {
+      const oldest = this.recentBlocks.keys().next().value as bigint;
+      this.recentBlocks.delete(oldest);
+    }
+  }
+
+  /**
+   * Executes a sequenced block on the head and returns the executed block; the caller persists it and
+   * then calls `commit`. Txs that are invalid at execution are skipped, not fatal.
+   */
+  async execute(seq: SequencedBlock): Promise<ExecutionResult> {
+    const parent = this.headBlock;
+    if (seq.height !== parent.header.number + 1n) {
+      throw new Error(`sequenced block ${seq.height} does not extend executed head ${parent.header.number}`);
+    }
+    const headerData = {
+      parentHash: parent.hash(),
+      number: seq.height,
+      gasLimit: this.options.gasLimit,
+      timestamp: seq.timestamp,
+      baseFeePerGas: this.nextBaseFee(parent.header),
+      excessBlobGas: parent.header.calcNextExcessBlobGas(this.common),
+      blobGasUsed: 0n,
+      // prevrandao and the beacon root come from the L1 origin: deterministic for every executor.
+      mixHash: fromHex(seq.l1Origin.hash),
+      parentBeaconBlockRoot: fromHex(seq.l1Origin.hash),
+      difficulty: 0n,
+    };
+    const context = createBlock({ header: headerData }, { common: this.common, setHardfork: false });
+    const included: TypedTransaction[] = [];
+    const results: RunTxResult[] = [];
+    const receipts: StoredReceipt[] = [];
+    const skipped: Array<{ hash: Hex; reason: string }> = [];
+    let gasUsed = 0n;
+    const bloom = new Bloom(undefined, this.common);
+
+    await this.vm.evm.journal.checkpoint();
+    try {
+      for (const raw of seq.txs) {
+        let tx: TypedTransaction;
+        try {
+          tx = decodeTx(raw, this.common);
+        } catch (err) {
+          skipped.push({ hash: toHex(keccak256(raw)), reason: `undecodable: ${(err as Error).message}` });
+          continue;
+        }
+        if (tx.gasLimit > this.options.gasLimit - gasUsed) {
+          skipped.push({ hash: toHex(tx.hash()), reason: 'no gas left in the block' });
+          continue;
+        }
+        let result: RunTxResult;
+        try {
+          result = await runTx(this.vm, { tx, block: context, blockGasUsed: gasUsed, skipHardForkValidation: true });
+        } catch (err) {
+          skipped.push({ hash: toHex(tx.hash()), reason: (err as Error).message });
+          continue;
+        }
+        gasUsed += result.totalGasSpent;
+        bloom.or(result.bloom);
+        included.push(tx);
+        results.push(result);
+        receipts.push({
+          encoded: encodeReceipt(result.receipt, tx.type),
+          gasUsed: result.totalGasSpent,
+          from: tx.getSenderAddress().toString() as Hex,
+          contractAddress: result.createdAddress ? (result.createdAddress.toString() as Hex) : null,
+        });
+      }
+      await this.vm.evm.journal.commit();
+    } catch (err) {
+      await this.vm.evm.journal.revert();
+      throw err;
+    }
+    const stateRoot = await this.stateManager.getStateRoot();
+    const receiptTrie = new MerklePatriciaTrie({ common: this.common });
+    for (let i = 0; i < receipts.length; i++) await receiptTrie.put(RLP.encode(i), receipts[i].encoded);
+    const block = createBlock(
+      {
+        header: {
+          ...headerData,
+          stateRoot,
+          transactionsTrie: await genTransactionsTrieRoot(included, new MerklePatriciaTrie({ common: this.common })),
+          receiptTrie: receipts.length ? receiptTrie.root() : KECCAK256_RLP,
+          logsBloom: bloom.bitvector,
+          gasUsed,
+        },
+        transactions: included,
+        withdrawals: [],
+      },
+      { common: this.common, setHardfork: false },
+    );
+    if (skipped.length) this.logger.debug({ height: seq.height, skipped }, 'skipped invalid txs');
+    return { block, receipts, skipped, sequencedHash: hashSequencedBlock(seq) };
+  }
+
+  /** Makes a persisted block the head. */
+  commit(block: Block): void {
+    this.remember(block);
+    this.headBlock = block;
+  }
+
+  /** Undoes an `execute` whose block will not be persisted (e.g. the store failed). */
+  async rollback(): Promise<void> {
+    this.store.trie.discardPending();
+    await this.stateManager.setStateRoot(this.headBlock.header.stateRoot);
+  }
+
+  /** A private copy of the state at a block, safe to use while blocks are being built. */
+  async stateAt(block: Block): Promise<MerkleStateManager> {
+    const copy = this.stateManager.shallowCopy(false);
+    await copy.setStateRoot(block.header.stateRoot);
+    return copy;
+  }
+
+  async view(block: Block): Promise<StateView> {
+    const sm = await this.stateAt(block);
+    return {
+      getAccount: (a) => sm.getAccount(createAddressFromString(a)),
+      getCode: (a) => sm.getCode(createAddressFromString(a)),
+      getStorage: (a, slot) => sm.getStorage(createAddressFromString(a), slot),
+    };
+  }
+
+  /** Runs a call on the state of `block` without changing anything (eth_call, eth_estimateGas). */
+  async call(req: CallRequest, block: Block, gasLimit: bigint): Promise<CallOutcome> {
+    const sm = await this.stateAt(block);
+    const vm = await createVM({ common: this.common, stateManager: sm, blockchain: this.vm.blockchain });
+    return this.runCall(vm, req, block, gasLimit);
+  }
+
+  /** Binary search for the lowest gas limit that succeeds, as geth's eth_estimateGas. */
+  async estimateGas(req: CallRequest, block: Block, cap: bigint): Promise<{ gas: bigint } | CallOutcome> {
+    const sm = await this.stateAt(block);
+    const vm = await createVM({ common: this.common, stateManager: sm, blockchain: this.vm.blockchain });
+    const hi0 = req.gas ?? cap;
+    const first = await this.runCall(vm, req, block, hi0);
+    if (first.error) return first;
+    let lo = first.gasUsed - 1n;
+    let hi = hi0;
+    // Most calls need exactly what they used (plus refund headroom); try that first as geth does.
+    const optimistic = ((first.gasUsed + 2300n) * 64n) / 63n;
+    if (optimistic < hi) {
+      const r = await this.runCall(vm, req, block, optimistic);
+      if (!r.error) hi = optimistic;
+      else lo = optimistic;
+    }
+    while (lo + 1n < hi) {
+      const mid = (lo + hi) / 2n;
+      const r = await this.runCall(vm, req, block, mid);
+      if (r.error) lo = mid;
+      else hi = mid;
+    }
+    return { gas: hi };
+  }
+
+  private async runCall(vm: VM, req: CallRequest, block: Block, gasLimit: bigint): Promise<CallOutcome> {
+    const priced = req.gasPrice !== undefined || req.maxFeePerGas !== undefined;
+    const header = {
+      ...block.header.toJSON(),
+      number: block.header.number + 1n,
+      // geth's eth_call: without a gas price the base fee is zero, so the call is free.
+      baseFeePerGas: priced ? this.nextBaseFee(block.header) : 0n,
+      gasLimit: gasLimit > block.header.gasLimit ? gasLimit : block.header.gasLimit,
+    };
+    const context = createBlock({ header }, { common: this.common, setHardfork: false });
+    const from = req.from ?? ('0x0000000000000000000000000000000000000000' as Hex);
+    const account = await vm.stateManager.getAccount(createAddressFromString(from));
+    const data: TypedTxData = {
+      type: req.gasPrice !== undefined ? 0 : 2,
+      nonce: req.nonce ?? account?.nonce ?? 0n,
+      gasLimit,
+      to: req.to ?? undefined,
+      value: req.value ?? 0n,
+      data: req.data ? fromHex(req.data) : new Uint8Array(),
+      ...(req.gasPrice !== undefined
+        ? { gasPrice: req.gasPrice }
+        : { maxFeePerGas: req.maxFeePerGas ?? 0n, maxPriorityFeePerGas: req.maxPriorityFeePerGas ?? 0n }),
+      ...(req.accessList && req.gasPrice === undefined ? { accessList: req.accessList } : {}),
+    };
+    const tx = createTx(data, { common: this.common, freeze: false });
+    const sender = createAddressFromString(from);
+    Object.defineProperty(tx, 'getSenderAddress', { value: () => sender });
+    await vm.evm.journal.checkpoint();
+    try {
+      const result = await runTx(vm, {
+        tx,
+        block: context,
+        skipNonce: true,
+        skipBalance: !priced,
+        skipBlockGasLimitValidation: true,
+        skipHardForkValidation: true,
+      });
+      const ex = result.execResult.exceptionError;
+      return {
+        returnValue: result.execResult.returnValue,
+        gasUsed: result.totalGasSpent,
+        error: ex ? { reverted: ex.error === 'revert', message: ex.error } : undefined,
+      };
+    } catch (err) {
+      return { returnValue: new Uint8Array(), gasUsed: 0n, error: { reverted: false, message: (err as Error).message } };
+    } finally {
+      await vm.evm.journal.revert();
+    }
+  }
+}
+
+export { Address };

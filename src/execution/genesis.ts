@@ -1,0 +1,25 @@
+import { mnemonicToAccount } from 'viem/accounts';
+import type { Hex } from '../util/bytes.js';
+import { type ChainOptions, chainDefaults, ONE_ETHER, TEST_MNEMONIC } from './options.js';
+
+export interface DevAccount {
+  address: Hex;
+  privateKey: Hex;
+}
+
+/** The first `count` accounts of the standard test mnemonic, as anvil and hardhat derive them. */
+export function devAccounts(count = 10): DevAccount[] {
+  return Array.from({ length: count }, (_, i) => {
+    const account = mnemonicToAccount(TEST_MNEMONIC, { addressIndex: i });
+    const key = account.getHdKey().privateKey;
+    if (!key) throw new Error('mnemonic account without a private key');
+    return { address: account.address, privateKey: `0x${Buffer.from(key).toString('hex')}` as Hex };
+  });
+}
+
+/** A dev chain: the first 10 test accounts hold 10,000 ETH each. */
+export function devChainOptions(overrides: Partial<ChainOptions> = {}): ChainOptions {
+  const alloc: Record<Hex, bigint> = {};
+  for (const a of devAccounts(10)) alloc[a.address] = 10_000n * ONE_ETHER;
+  return { ...chainDefaults, alloc, ...overrides };
+}

@@ -1,0 +1,326 @@
+import type { Common } from '@ethereumjs/common';
+import type { Logger } from 'pino';
+import { serverError } from '../errors.js';
+import type { Hex } from '../util/bytes.js';
+import type { MempoolOptions } from './options.js';
+import { effectiveTip, type PoolTx } from './pool-tx.js';
+import { decodeAndCheck, feeFields } from './validate.js';
+
+/** The account state the pool checks txs against (the executed head). */
+export interface AccountReader {
+  nonceAndBalance(address: Hex): Promise<{ nonce: bigint; balance: bigint }>;
+}
+
+export interface MempoolDeps {
+  common: Common;
+  accounts: AccountReader;
+  /** Base fee the next block will have. */
+  baseFee(): bigint;
+  blockGasLimit: bigint;
+  /** Durably records an accepted tx before it is acknowledged (crash safety). */
+  persist?(tx: PoolTx): Promise<void>;
+  /** Forgets txs that left the pool. */
+  unpersist?(hashes: Hex[]): void;
+  logger: Logger;
+}
+
+interface SenderQueue {
+  /** Executable: contiguous nonces from the account's nonce. */
+  pending: PoolTx[];
+  /** Gapped future nonces. */
+  queued: Map<bigint, PoolTx>;
+  /** Account nonce at the executed head. */
+  stateNonce: bigint;
+}
+
+export type AddOutcome = { hash: Hex; status: 'pending' | 'queued' };
+
+/**
+ * Per-sender nonce queues with geth's limits, replacement by fee bump and eviction. The invariants
+ * (checked by property tests): each sender's pending list is gap-free from its account nonce, no
+ * sender exceeds its limits, and global counts match the queues.
+ */
+export class Mempool {
+  private readonly senders = new Map<Hex, SenderQueue>();
+  private readonly byHash = new Map<Hex, PoolTx>();
+  private arrivals = 0;
+  private pendingTotal = 0;
+  private queuedTotal = 0;
+  private readonly waiters = new Set<() => void>();
+  private readonly newTxListeners = new Set<(hash: Hex) => void>();
+
+  constructor(
+    readonly options: MempoolOptions,
+    private readonly deps: MempoolDeps,
+  ) {}
+
+  get pendingCount(): number {
+    return this.pendingTotal;
+  }
+
+  get queuedCount(): number {
+    return this.queuedTotal;
+  }
+
+  has(hash: Hex): boolean {
+    return this.byHash.has(hash);
+  }
+
+  get(hash: Hex): PoolTx | undefined {
+    return this.byHash.get(hash);
+  }
+
+  /** Validates and adds a raw signed tx; throws an RpcError with geth's message on rejection. */
+  async add(raw: Uint8Array): Promise<AddOutcome> {
+    const { tx, hash, sender } = decodeAndCheck(raw, this.deps.common, this.options, this.deps.blockGasLimit);
+    if (this.byHash.has(hash)) throw serverError('already known');
+    const account = await this.deps.accounts.nonceAndBalance(sender);
+    // Re-check after the await: another add may have raced us.
+    if (this.byHash.has(hash)) throw serverError('already known');
+    const { maxFee, maxTip } = feeFields(tx);
+    const baseFee = this.deps.baseFee();
+    if (maxFee < baseFee) {
+      throw serverError(
+        `max fee per gas less than block base fee: address ${sender}, maxFeePerGas: ${maxFee}, baseFee: ${baseFee}`,
+      );
+    }
+    const queue = this.queueOf(sender, account.nonce);
+    if (tx.nonce < queue.stateNonce) {
+      throw serverError(`nonce too low: next nonce ${queue.stateNonce}, tx nonce ${tx.nonce}`);
+    }
+    const cost = tx.gasLimit * maxFee + tx.value;
+    if (account.balance < cost) {
+      throw serverError(
+        `insufficient funds for gas * price + value: address ${sender} have ${account.balance} want ${cost}`,
+      );
+    }
+    const entry: PoolTx = {
+      tx,
+      raw,
+      hash,
+      sender,
+      nonce: tx.nonce,
+      gasLimit: tx.gasLimit,
+      maxFee,
+      maxTip,
+      arrival: this.arrivals++,
+      addedAt: Date.now(),
+    };
+    const status = this.insert(queue, entry, baseFee);
+    if (this.deps.persist) {
+      try {
+        await this.deps.persist(entry);
+      } catch (err) {
+        this.removeTx(entry);
+        throw serverError(`could not store the transaction, try again: ${(err as Error).message}`);
+      }
+    }
+    if (status === 'pending') this.notify(hash);
+    return { hash, status };
+  }
+
+  private queueOf(sender: Hex, stateNonce: bigint): SenderQueue {
+    let q = this.senders.get(sender);
+    if (!q) {
+      q = { pending: [], queued: new Map(), stateNonce };
+      this.senders.set(sender, q);
+    }
+    return q;
+  }
+
+  private insert(q: SenderQueue, entry: PoolTx, baseFee: bigint): 'pending' | 'queued' {
+    const idx = Number(entry.nonce - q.stateNonce);
+    const existing = idx < q.pending.length ? q.pending[idx] : q.queued.get(entry.nonce);
+    if (existing) {
+      this.checkReplacement(existing, entry);
+      this.forget(existing);
+      if (idx < q.pending.length) q.pending[idx] = entry;
+      else q.queued.set(entry.nonce, entry);
+      this.byHash.set(entry.hash, entry);
+      return idx < q.pending.length ? 'pending' : 'queued';
+    }
+    if (idx === q.pending.length) {
+      if (q.pending.length >= this.options.maxPendingPerSender) throw serverError('account limit exceeded');
+      this.makeRoom('pending', entry, baseFee);
+      q.pending.push(entry);
+      this.pendingTotal++;
+      this.byHash.set(entry.hash, entry);
+      this.promote(q);
+      return 'pending';
+    }
+    if (q.queued.size >= this.options.maxQueuedPerSender) throw serverError('account limit exceeded');
+    this.makeRoom('queued', entry, baseFee);
+    q.queued.set(entry.nonce, entry);
+    this.queuedTotal++;
+    this.byHash.set(entry.hash, entry);
+    return 'queued';
+  }
+
+  private checkReplacement(old: PoolTx, next: PoolTx): void {
+    const bump = BigInt(100 + this.options.priceBumpPercent);
+    if (next.maxFee * 100n < old.maxFee * bump || next.maxTip * 100n < old.maxTip * bump) {
+      throw serverError('replacement transaction underpriced');
+    }
+  }
+
+  /** When the pool is full, evicts the cheapest tx if the newcomer pays more; else rejects. */
+  private makeRoom(kind: 'pending' | 'queued', entry: PoolTx, baseFee: bigint): void {
+    const full = kind === 'pending' ? this.pendingTotal >= this.options.maxPending : this.queuedTotal >= this.options.maxQueued;
+    if (!full) return;
+    let victim: PoolTx | undefined;
+    for (const q of this.senders.values()) {
+      // Only a sender's last tx can go without leaving a nonce gap.
+      const last = kind === 'pending' ? q.pending[q.pending.length - 1] : lastQueued(q);
+      if (last && last.sender !== entry.sender && (!victim || effectiveTip(last, baseFee) < effectiveTip(victim, baseFee))) {
+        victim = last;
+      }
+    }
+    if (!victim || effectiveTip(victim, baseFee) >= effectiveTip(entry, baseFee)) throw serverError('txpool is full');
+    this.deps.logger.debug({ evicted: victim.hash, by: entry.hash }, 'pool full: evicted cheapest tx');
+    this.removeTx(victim);
+  }
+
+  /** Moves queued txs that became contiguous into pending. */
+  private promote(q: SenderQueue): void {
+    for (;;) {
+      const next = q.stateNonce + BigInt(q.pending.length);
+      const t = q.queued.get(next);
+      if (!t || q.pending.length >= this.options.maxPendingPerSender) return;
+      q.queued.delete(next);
+      q.pending.push(t);
+      this.queuedTotal--;
+      this.pendingTotal++;
+    }
+  }
+
+  private forget(t: PoolTx): void {
+    this.byHash.delete(t.hash);
+    this.deps.unpersist?.([t.hash]);
+  }
+
+  /** Removes one tx; its sender's later pending txs become gapped and move to queued. */
+  removeTx(t: PoolTx): void {
+    const q = this.senders.get(t.sender);
+    if (!q || this.byHash.get(t.hash) !== t) return;
+    const idx = q.pending.indexOf(t);
+    if (idx >= 0) {
+      const tail = q.pending.splice(idx);
+      this.pendingTotal -= tail.length;
+      for (const later of tail.slice(1)) {
+        q.queued.set(later.nonce, later);
+        this.queuedTotal++;
+      }
+    } else if (q.queued.get(t.nonce) === t) {
+      q.queued.delete(t.nonce);
+      this.queuedTotal--;
+    }
+    this.forget(t);
+    this.dropIfEmpty(t.sender, q);
+  }
+
+  private dropIfEmpty(sender: Hex, q: SenderQueue): void {
+    if (q.pending.length === 0 && q.queued.size === 0) this.senders.delete(sender);
+  }
+
+  /** Each sender's executable txs in nonce order: the input of the ordering policy. */
+  candidates(): PoolTx[][] {
+    const out: PoolTx[][] = [];
+    for (const q of this.senders.values()) if (q.pending.length) out.push(q.pending);
+    return out;
+  }
+
+  /** Next nonce for `eth_getTransactionCount(addr, "pending")`. */
+  pendingNonce(sender: Hex, stateNonce: bigint): bigint {
+    const q = this.senders.get(sender);
+    if (!q) return stateNonce;
+    return q.stateNonce + BigInt(q.pending.length);
+  }
+
+  /**
+   * After a block: the senders' account nonces moved. Drops txs below the new nonce (included, or
+   * replaced by ones that were), drops txs execution skipped, and re-queues what is no longer contiguous.
+   */
+  onBlock(newNonces: Map<Hex, bigint>, skipped: Hex[]): void {
+    for (const hash of skipped) {
+      const t = this.byHash.get(hash);
+      if (t) this.removeTx(t);
+    }
+    const gone: Hex[] = [];
+    for (const [sender, nonce] of newNonces) {
+      const q = this.senders.get(sender);
+      if (!q) continue;
+      const all = [...q.pending, ...q.queued.values()];
+      this.pendingTotal -= q.pending.length;
+      this.queuedTotal -= q.queued.size;
+      q.pending = [];
+      q.queued = new Map();
+      q.stateNonce = nonce;
+      for (const t of all) {
+        if (t.nonce < nonce) {
+          this.byHash.delete(t.hash);
+          gone.push(t.hash);
+        } else {
+          q.queued.set(t.nonce, t);
+          this.queuedTotal++;
+        }
+      }
+      this.promote(q);
+      this.dropIfEmpty(sender, q);
+    }
+    if (gone.length) this.deps.unpersist?.(gone);
+  }
+
+  /** Drops queued txs older than the lifetime (geth's 3 h). */
+  expireQueued(now = Date.now()): number {
+    let dropped = 0;
+    for (const q of [...this.senders.values()]) {
+      for (const t of [...q.queued.values()]) {
+        if (now - t.addedAt > this.options.queuedLifetimeMs) {
+          this.removeTx(t);
+          dropped++;
+        }
+      }
+    }
+    return dropped;
+  }
+
+  /** Resolves once there is at least one executable tx. */
+  waitForPending(signal?: AbortSignal): Promise<void> {
+    if (this.pendingTotal > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  onNewPending(listener: (hash: Hex) => void): () => void {
+    this.newTxListeners.add(listener);
+    return () => this.newTxListeners.delete(listener);
+  }
+
+  private notify(hash: Hex): void {
+    for (const w of [...this.waiters]) w();
+    for (const l of this.newTxListeners) l(hash);
+  }
+
+  /** Snapshot for txpool_content-style inspection and tests. */
+  inspect(): Array<{ sender: Hex; stateNonce: bigint; pending: PoolTx[]; queued: PoolTx[] }> {
+    return [...this.senders.entries()].map(([sender, q]) => ({
+      sender,
+      stateNonce: q.stateNonce,
+      pending: [...q.pending],
+      queued: [...q.queued.values()].sort((a, b) => (a.nonce < b.nonce ? -1 : 1)),
+    }));
+  }
+}
+
+function lastQueued(q: SenderQueue): PoolTx | undefined {
+  let last: PoolTx | undefined;
+  for (const t of q.queued.values()) if (!last || t.nonce > last.nonce) last = t;
+  return last;
+}

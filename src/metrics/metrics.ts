@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One factory for every metric the node exports on /metrics (Prometheus). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'seqnet_process_' });
+  const latencyBuckets = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+  return {
+    registry,
+    blockHeight: new Gauge({ name: 'seqnet_block_height', help: 'Height of the executed head', registers: [registry] }),
+    blocksTotal: new Counter({ name: 'seqnet_blocks_total', help: 'Blocks sealed', registers: [registry] }),
+    txsIncluded: new Counter({ name: 'seqnet_txs_included_total', help: 'Txs included in blocks', registers: [registry] }),
+    txsSkipped: new Counter({
+      name: 'seqnet_txs_skipped_total',
+      help: 'Sequenced txs that execution skipped as invalid',
+      registers: [registry],
+    }),
+    txsRejected: new Counter({
+      name: 'seqnet_txs_rejected_total',
+      help: 'Txs the mempool rejected',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    mempoolPending: new Gauge({ name: 'seqnet_mempool_pending', help: 'Executable txs in the pool', registers: [registry] }),
+    mempoolQueued: new Gauge({ name: 'seqnet_mempool_queued', help: 'Gapped txs in the pool', registers: [registry] }),
+    softConfirmLatency: new Histogram({
+      name: 'seqnet_soft_confirmation_seconds',
+      help: 'From tx acceptance to its block being sealed (receipt available)',
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    blockBuild: new Histogram({
+      name: 'seqnet_block_build_seconds',
+      help: 'Time to order, execute and persist one block',
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    blockTxs: new Histogram({
+      name: 'seqnet_block_txs',
+      help: 'Txs per block',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000],
+      registers: [registry],
+    }),
+    rpcRequests: new Counter({
+      name: 'seqnet_rpc_requests_total',
+      help: 'JSON-RPC calls by method',
+      labelNames: ['method'],
+      registers: [registry],
+    }),
+    rpcErrors: new Counter({
+      name: 'seqnet_rpc_errors_total',
+      help: 'JSON-RPC calls answered with an error',
+      labelNames: ['method', 'code'],
+      registers: [registry],
+    }),
+    wsConnections: new Gauge({ name: 'seqnet_ws_connections', help: 'Open WebSocket connections', registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

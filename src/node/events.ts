@@ -1,0 +1,23 @@
+import { EventEmitter } from 'node:events';
+import type { Block } from '@ethereumjs/block';
+import type { CommitProof } from '../consensus/certificate.js';
+import type { StoredReceipt } from '../store/chain-store.js';
+import type { Hex } from '../util/bytes.js';
+
+export interface SealedBlock {
+  block: Block;
+  receipts: StoredReceipt[];
+  proof: CommitProof;
+  sequencedHash: Hex;
+  /** ms from acceptance to seal, per included tx that this node accepted. */
+  latenciesMs: number[];
+  buildMs: number;
+}
+
+/** In-process notifications from the chain to RPC subscriptions, the dashboard and metrics. */
+export class ChainEvents extends EventEmitter<{ block: [SealedBlock]; pendingTx: [Hex] }> {
+  constructor() {
+    super();
+    this.setMaxListeners(0);
+  }
+}

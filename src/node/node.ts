@@ -1,0 +1,172 @@
+import type { MerkleStateManager } from '@ethereumjs/statemanager';
+import { createAddressFromString } from '@ethereumjs/util';
+import type { Logger } from 'pino';
+import { type Committee, quorumFor } from '../consensus/certificate.js';
+import { SingleSchedule } from '../election/schedule.js';
+import { Executor } from '../execution/executor.js';
+import { Mempool } from '../mempool/mempool.js';
+import { createMetrics, type Metrics } from '../metrics/metrics.js';
+import { orderingPolicy } from '../ordering/index.js';
+import type { RpcContext } from '../rpc/context.js';
+import { RpcServer } from '../rpc/server.js';
+import { ChainStore } from '../store/chain-store.js';
+import type { Hex } from '../util/bytes.js';
+import { ChainEvents } from './events.js';
+import { loadOrCreateKeys } from './keys.js';
+import type { NodeOptions } from './options.js';
+import { Sequencer } from './sequencer.js';
+
+export const CLIENT_VERSION = 'seqnet/v0.1.0/node20';
+
+/**
+ * Wires every component from options (explicit wiring, no container) and owns start/stop: one
+ * AbortController stops the sequencer loop; then RPC and the store close in order.
+ */
+export class SeqnetNode {
+  private readonly abort = new AbortController();
+  private expiryTimer?: NodeJS.Timeout;
+  readonly startedAt = Date.now();
+  private recentBlocks: Array<{ number: number; txs: number; gasUsed: number; buildMs: number; at: number }> = [];
+  private recentLatencies: number[] = [];
+
+  private constructor(
+    readonly options: NodeOptions,
+    readonly store: ChainStore,
+    readonly executor: Executor,
+    readonly mempool: Mempool,
+    readonly sequencer: Sequencer,
+    readonly rpc: RpcServer,
+    readonly events: ChainEvents,
+    readonly metrics: Metrics,
+    readonly committee: Committee,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(options: NodeOptions, logger: Logger): Promise<SeqnetNode> {
+    const store = new ChainStore(`${options.dataDir}/chain`);
+    const storedChainId = store.getMeta('chainId');
+    if (storedChainId !== undefined && storedChainId !== options.chain.chainId.toString()) {
+      await store.close();
+      throw new Error(
+        `data dir ${options.dataDir} belongs to chain ${storedChainId}, not ${options.chain.chainId}; pass --chain-id ${storedChainId} or use another --data-dir`,
+      );
+    }
+    await store.putMeta('chainId', options.chain.chainId.toString());
+    const executor = await Executor.open(options.chain, store, logger);
+    const keys = loadOrCreateKeys(options.dataDir);
+    const schedule = new SingleSchedule(keys.blsPublicKey);
+    const publicKeys = schedule.committeeFor(0n) as Hex[];
+    const committee: Committee = { publicKeys, quorum: quorumFor(publicKeys.length) };
+    const metrics = createMetrics();
+    const events = new ChainEvents();
+
+    let headState: MerkleStateManager = await executor.stateAt(executor.head);
+    const mempool = new Mempool(options.mempool, {
+      common: executor.common,
+      accounts: {
+        async nonceAndBalance(address: Hex) {
+          const a = await headState.getAccount(createAddressFromString(address));
+          return { nonce: a?.nonce ?? 0n, balance: a?.balance ?? 0n };
+        },
+      },
+      baseFee: () => executor.nextBaseFee(),
+      blockGasLimit: options.chain.gasLimit,
+      persist: (t) => store.putPoolTx(t.hash, t.raw),
+      unpersist: (hashes) => store.removePoolTxs(hashes),
+      logger: logger.child({ module: 'mempool' }),
+    });
+    const sequencer = new Sequencer(options.sequencer, {
+      executor,
+      mempool,
+      store,
+      policy: orderingPolicy(options.ordering),
+      signingKey: keys.bls,
+      events,
+      metrics,
+      logger: logger.child({ module: 'sequencer' }),
+      onCommitted: async () => {
+        headState = await executor.stateAt(executor.head);
+      },
+    });
+
+    // Txs that were acknowledged before a crash or stop go back through full validation.
+    const saved = store.poolTxs();
+    let restored = 0;
+    for (const { hash, raw } of saved) {
+      store.removePoolTxs([hash]);
+      try {
+        await mempool.add(raw);
+        restored++;
+      } catch {
+        // Included before the stop, or no longer valid: nothing to keep.
+      }
+    }
+    if (saved.length) logger.info({ restored, dropped: saved.length - restored }, 'restored mempool');
+
+    let node: SeqnetNode | undefined;
+    const ctx: RpcContext = {
+      chainId: options.chain.chainId,
+      executor,
+      mempool,
+      store,
+      events,
+      committee,
+      metrics,
+      options: options.rpc,
+      clientVersion: CLIENT_VERSION,
+      status: () => node!.status(),
+    };
+    const rpc = new RpcServer(ctx, logger.child({ module: 'rpc' }));
+    node = new SeqnetNode(options, store, executor, mempool, sequencer, rpc, events, metrics, committee, logger);
+    events.on('block', (b) => node!.recordBlock(b.block.header.number, b.block.transactions.length, b.block.header.gasUsed, b.buildMs, b.latenciesMs));
+    const address = await rpc.start();
+    sequencer.start(node.abort.signal);
+    node.expiryTimer = setInterval(() => mempool.expireQueued(), 60_000);
+    node.expiryTimer.unref();
+    metrics.blockHeight.set(Number(executor.head.header.number));
+    logger.info(
+      { rpc: `http://${address.address}:${address.port}`, head: Number(executor.head.header.number), chainId: Number(options.chain.chainId) },
+      'seqnet node started',
+    );
+    return node;
+  }
+
+  private recordBlock(number: bigint, txs: number, gasUsed: bigint, buildMs: number, latencies: number[]): void {
+    this.recentBlocks.push({ number: Number(number), txs, gasUsed: Number(gasUsed), buildMs, at: Date.now() });
+    if (this.recentBlocks.length > 50) this.recentBlocks.shift();
+    this.recentLatencies.push(...latencies);
+    if (this.recentLatencies.length > 2000) this.recentLatencies.splice(0, this.recentLatencies.length - 2000);
+  }
+
+  /** Live figures for the dashboard (seqnet_status). */
+  status(): Record<string, unknown> {
+    const sorted = [...this.recentLatencies].sort((a, b) => a - b);
+    const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] : null);
+    const windowStart = Date.now() - 10_000;
+    const recentTxs = this.recentBlocks.filter((b) => b.at >= windowStart).reduce((s, b) => s + b.txs, 0);
+    return {
+      chainId: Number(this.options.chain.chainId),
+      clientVersion: CLIENT_VERSION,
+      mode: 'single',
+      ordering: this.options.ordering,
+      blockTimeMs: this.options.sequencer.blockTimeMs,
+      head: Number(this.executor.head.header.number),
+      headHash: `0x${Buffer.from(this.executor.head.hash()).toString('hex')}`,
+      mempool: { pending: this.mempool.pendingCount, queued: this.mempool.queuedCount },
+      committee: this.committee,
+      latencyMs: { p50: pct(50), p99: pct(99), samples: sorted.length },
+      txPerSecond: recentTxs / 10,
+      recentBlocks: this.recentBlocks.slice(-20).reverse(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    clearInterval(this.expiryTimer);
+    await this.sequencer.stopped();
+    await this.rpc.stop();
+    await this.store.close();
+    this.logger.info('seqnet node stopped');
+  }
+}

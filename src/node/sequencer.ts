@@ -1,0 +1,199 @@
+import type { SecretKey } from '@chainsafe/blst';
+import type { Logger } from 'pino';
+import { type CommitProof, aggregateQc, encodeCommitProof, signVote } from '../consensus/certificate.js';
+import type { Executor } from '../execution/executor.js';
+import type { Mempool } from '../mempool/mempool.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { OrderingPolicy } from '../ordering/policy.js';
+import type { ChainStore } from '../store/chain-store.js';
+import {
+  decodeSequencedBlock,
+  encodeSequencedBlock,
+  hashSequencedBlock,
+  type SequencedBlock,
+} from '../types/sequenced-block.js';
+import type { Hex } from '../util/bytes.js';
+import { ZERO_HASH } from '../util/bytes.js';
+import type { ChainEvents } from './events.js';
+
+export interface SequencerOptions {
+  /** ms between blocks; 0 seals a block as soon as txs are waiting. */
+  blockTimeMs: number;
+  maxBlockBytes: number;
+  maxBlockTxs: number;
+}
+
+export const sequencerDefaults: SequencerOptions = {
+  blockTimeMs: 250,
+  maxBlockBytes: 1_000_000,
+  maxBlockTxs: 5_000,
+};
+
+export interface SequencerDeps {
+  executor: Executor;
+  mempool: Mempool;
+  store: ChainStore;
+  policy: OrderingPolicy;
+  signingKey: SecretKey;
+  events: ChainEvents;
+  metrics: Metrics | null;
+  logger: Logger;
+  /** Called after a block is persisted and before it is announced (e.g. to refresh the head state view). */
+  onCommitted(): Promise<void>;
+}
+
+/**
+ * The single sequencer: orders pending txs into a sequenced block, executes it, certifies it with a
+ * committee-of-one commit proof, persists everything, and only then announces it (soft confirmation).
+ * Blocks are made only when txs are waiting, as Arbitrum does.
+ */
+export class Sequencer {
+  private lastSequencedHash: Hex;
+  private lastBlockAt = 0;
+  private running?: Promise<void>;
+
+  constructor(
+    readonly options: SequencerOptions,
+    private readonly deps: SequencerDeps,
+  ) {
+    const head = deps.executor.head.header.number;
+    const raw = deps.store.getSequenced(head);
+    this.lastSequencedHash = raw ? hashSequencedBlock(decodeSequencedBlock(raw)) : ZERO_HASH;
+  }
+
+  start(signal: AbortSignal): void {
+    this.running = this.loop(signal);
+  }
+
+  async stopped(): Promise<void> {
+    await this.running;
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    const { mempool, logger } = this.deps;
+    while (!signal.aborted) {
+      await mempool.waitForPending(signal);
+      if (signal.aborted) break;
+      const wait = this.lastBlockAt + this.options.blockTimeMs - Date.now();
+      if (wait > 0) await sleep(wait, signal);
+      if (signal.aborted) break;
+      try {
+        const made = await this.produceBlock();
+        // Pending txs none of which can go in now (e.g. fee below a risen base fee): do not spin.
+        if (!made) await sleep(Math.max(this.options.blockTimeMs, 50), signal);
+      } catch (err) {
+        logger.error({ err }, 'block production failed; retrying');
+        await sleep(200, signal);
+      }
+    }
+  }
+
+  /** Builds, certifies, persists and announces one block. Returns false when nothing could go in. */
+  async produceBlock(): Promise<boolean> {
+    const { executor, mempool, store, policy, metrics, events, logger } = this.deps;
+    const started = performance.now();
+    const head = executor.head.header;
+    const baseFee = executor.nextBaseFee(head);
+    const chosen = policy.order(mempool.candidates(), {
+      baseFee,
+      gasLimit: executor.options.gasLimit,
+      maxBytes: this.options.maxBlockBytes,
+      maxTxs: this.options.maxBlockTxs,
+    });
+    if (chosen.length === 0) return false;
+    const height = head.number + 1n;
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    const seq: SequencedBlock = {
+      version: 1,
+      chainId: executor.options.chainId,
+      height,
+      parentHash: this.lastSequencedHash,
+      timestamp: now > head.timestamp ? now : head.timestamp,
+      l1Origin: { number: 0n, hash: ZERO_HASH },
+      l1MessageCursor: 0n,
+      txs: chosen.map((t) => t.raw),
+      lagStateRoot: executor.lagStateRootFor(height),
+    };
+    const result = await executor.execute(seq);
+    const proof: CommitProof = {
+      chainId: seq.chainId,
+      height,
+      blockHash: result.sequencedHash,
+      qcs: [
+        aggregateQc({ epoch: 0n, view: height, blockHash: result.sequencedHash }, [
+          { index: 0, signature: signVote(this.deps.signingKey, seq.chainId, 0n, height, result.sequencedHash) },
+        ]),
+      ],
+    };
+    const txHashes = result.block.transactions.map((t) => `0x${Buffer.from(t.hash()).toString('hex')}` as Hex);
+    try {
+      await store.putBlock({
+        height,
+        sequenced: encodeSequencedBlock(seq),
+        executed: result.block.serialize(),
+        executedHash: `0x${Buffer.from(result.block.hash()).toString('hex')}` as Hex,
+        receipts: result.receipts,
+        proof: encodeCommitProof(proof),
+        txHashes,
+      });
+    } catch (err) {
+      await executor.rollback();
+      throw err;
+    }
+    executor.commit(result.block);
+    this.lastSequencedHash = result.sequencedHash;
+    this.lastBlockAt = Date.now();
+    await this.deps.onCommitted();
+
+    const newNonces = new Map<Hex, bigint>();
+    const nowMs = Date.now();
+    const latenciesMs: number[] = [];
+    const byHash = new Map(chosen.map((t) => [t.hash, t]));
+    for (const h of txHashes) {
+      const t = byHash.get(h);
+      if (!t) continue;
+      const next = t.nonce + 1n;
+      if ((newNonces.get(t.sender) ?? 0n) < next) newNonces.set(t.sender, next);
+      latenciesMs.push(nowMs - t.addedAt);
+    }
+    mempool.onBlock(
+      newNonces,
+      result.skipped.map((s) => s.hash),
+    );
+    const buildMs = performance.now() - started;
+    if (metrics) {
+      metrics.blocksTotal.inc();
+      metrics.blockHeight.set(Number(height));
+      metrics.txsIncluded.inc(txHashes.length);
+      metrics.txsSkipped.inc(result.skipped.length);
+      metrics.blockTxs.observe(txHashes.length);
+      metrics.blockBuild.observe(buildMs / 1000);
+      for (const l of latenciesMs) metrics.softConfirmLatency.observe(l / 1000);
+      metrics.mempoolPending.set(mempool.pendingCount);
+      metrics.mempoolQueued.set(mempool.queuedCount);
+    }
+    logger.debug({ height, txs: txHashes.length, skipped: result.skipped.length, ms: buildMs.toFixed(1) }, 'sealed block');
+    events.emit('block', {
+      block: result.block,
+      receipts: result.receipts,
+      proof,
+      sequencedHash: result.sequencedHash,
+      latenciesMs,
+      buildMs,
+    });
+    return true;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,57 @@
+import type { Block } from '@ethereumjs/block';
+import type { Committee } from '../consensus/certificate.js';
+import { serverError } from '../errors.js';
+import type { Executor } from '../execution/executor.js';
+import type { Mempool } from '../mempool/mempool.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { ChainEvents } from '../node/events.js';
+import type { ChainStore } from '../store/chain-store.js';
+import type { Hex } from '../util/bytes.js';
+import type { RpcOptions } from './options.js';
+import type { BlockTag } from './params.js';
+
+/** What RPC handlers may use: read-only views of the node's parts, and the mempool to submit to. */
+export interface RpcContext {
+  chainId: bigint;
+  executor: Executor;
+  mempool: Mempool;
+  store: ChainStore;
+  events: ChainEvents;
+  committee: Committee;
+  metrics: Metrics | null;
+  options: RpcOptions;
+  clientVersion: string;
+  /** Live figures for the dashboard. */
+  status(): Record<string, unknown>;
+}
+
+export type RpcHandler = (params: unknown[], ctx: RpcContext) => unknown | Promise<unknown>;
+
+/** Resolves a block tag; undefined when the block does not exist (yet). */
+export function findBlock(ctx: RpcContext, tag: BlockTag): Block | undefined {
+  switch (tag.kind) {
+    case 'latest':
+    case 'pending':
+      return ctx.executor.head;
+    case 'earliest':
+      return ctx.executor.blockByNumber(0n);
+    case 'number':
+      return ctx.executor.blockByNumber(tag.number);
+    case 'hash': {
+      const n = ctx.store.heightOf(tag.hash);
+      return n === undefined ? undefined : ctx.executor.blockByNumber(n);
+    }
+  }
+}
+
+/** As findBlock, for state queries: a missing block is an error, as geth's "header not found". */
+export function stateBlock(ctx: RpcContext, tag: BlockTag): Block {
+  const block = findBlock(ctx, tag);
+  if (!block) throw serverError('header not found');
+  return block;
+}
+
+export function sendersOf(ctx: RpcContext, block: Block): Hex[] {
+  const receipts = ctx.store.getReceipts(block.header.number) ?? [];
+  return receipts.map((r) => r.from);
+}

@@ -1,0 +1,79 @@
+import { RpcCode, RpcError, serverError } from '../../errors.js';
+import type { CallOutcome, CallRequest } from '../../execution/executor.js';
+import { type Hex, quantity as q, toHex } from '../../util/bytes.js';
+import { type RpcHandler, stateBlock } from '../context.js';
+import { address, blockTag, data, expectArgs, object, quantity } from '../params.js';
+
+/** Decodes a call object (geth's TransactionArgs); `input` wins over `data` as in geth. */
+export function callRequest(v: unknown, i: number): CallRequest {
+  const o = object(v, i);
+  const req: CallRequest = {};
+  if (o.from !== undefined && o.from !== null) req.from = address(o.from, i);
+  if (o.to !== undefined && o.to !== null) req.to = address(o.to, i);
+  if (o.gas !== undefined && o.gas !== null) req.gas = quantity(o.gas, i);
+  if (o.gasPrice !== undefined && o.gasPrice !== null) req.gasPrice = quantity(o.gasPrice, i);
+  if (o.maxFeePerGas !== undefined && o.maxFeePerGas !== null) req.maxFeePerGas = quantity(o.maxFeePerGas, i);
+  if (o.maxPriorityFeePerGas !== undefined && o.maxPriorityFeePerGas !== null) {
+    req.maxPriorityFeePerGas = quantity(o.maxPriorityFeePerGas, i);
+  }
+  if (req.gasPrice !== undefined && (req.maxFeePerGas !== undefined || req.maxPriorityFeePerGas !== undefined)) {
+    throw serverError('both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified');
+  }
+  if (o.value !== undefined && o.value !== null) req.value = quantity(o.value, i);
+  if (o.nonce !== undefined && o.nonce !== null) req.nonce = quantity(o.nonce, i);
+  const input = o.input ?? o.data;
+  if (o.input !== undefined && o.data !== undefined && o.input !== o.data) {
+    throw serverError('both "data" and "input" are set and not equal. Please use "input" to pass transaction call data');
+  }
+  if (input !== undefined && input !== null) req.data = toHex(data(input, i));
+  if (Array.isArray(o.accessList)) req.accessList = o.accessList as CallRequest['accessList'];
+  return req;
+}
+
+/** geth's revert error: code 3, "execution reverted[: reason]", data = the revert bytes. */
+function revertError(out: CallOutcome): RpcError {
+  const ret = out.returnValue;
+  let reason = '';
+  // Error(string) selector 0x08c379a0
+  if (ret.length >= 68 && toHex(ret.subarray(0, 4)) === '0x08c379a0') {
+    const len = Number(BigInt(toHex(ret.subarray(36, 68))));
+    if (68 + len <= ret.length) reason = Buffer.from(ret.subarray(68, 68 + len)).toString('utf8');
+  }
+  return new RpcError(RpcCode.ExecutionReverted, reason ? `execution reverted: ${reason}` : 'execution reverted', toHex(ret));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(serverError(`execution timeout (${ms / 1000}s)`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const callMethods: Record<string, RpcHandler> = {
+  eth_call: async (p, ctx) => {
+    expectArgs(p, 1, 3);
+    const req = callRequest(p[0], 0);
+    const block = stateBlock(ctx, blockTag(p[1], 1));
+    const gas = req.gas === undefined || req.gas > ctx.options.gasCap ? ctx.options.gasCap : req.gas;
+    const out = await withTimeout(ctx.executor.call(req, block, gas), ctx.options.evmTimeoutMs);
+    if (out.error?.reverted) throw revertError(out);
+    if (out.error) throw serverError(out.error.message);
+    return toHex(out.returnValue);
+  },
+  eth_estimateGas: async (p, ctx) => {
+    expectArgs(p, 1, 3);
+    const req = callRequest(p[0], 0);
+    const block = stateBlock(ctx, blockTag(p[1], 1));
+    const limit = ctx.executor.options.gasLimit < ctx.options.gasCap ? ctx.executor.options.gasLimit : ctx.options.gasCap;
+    const cap = req.gas !== undefined && req.gas < limit ? req.gas : limit;
+    const out = await withTimeout(ctx.executor.estimateGas({ ...req, gas: cap }, block, cap), ctx.options.evmTimeoutMs * 4);
+    if ('gas' in out) return q(out.gas);
+    if (out.error?.reverted) throw revertError(out);
+    const msg = out.error?.message ?? 'unknown error';
+    if (/out of gas|gas limit|intrinsic/i.test(msg)) throw serverError(`gas required exceeds allowance (${cap})`);
+    throw serverError(msg.replace(/ -> .*$/s, ''));
+  },
+};
+
+export type { Hex };

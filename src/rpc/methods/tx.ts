@@ -1,0 +1,72 @@
+import { commitProofToJson, decodeCommitProof } from '../../consensus/certificate.js';
+import { serverError } from '../../errors.js';
+import { type Hex, quantity as q } from '../../util/bytes.js';
+import { findBlock, type RpcContext, type RpcHandler, sendersOf } from '../context.js';
+import { formatReceipt, formatTx } from '../format.js';
+import { blockTag, data, expectArgs, hash, uint64 } from '../params.js';
+
+function located(ctx: RpcContext, txHash: Hex) {
+  const loc = ctx.store.getTxLocation(txHash);
+  if (!loc) return undefined;
+  const block = ctx.executor.blockByNumber(loc.height);
+  const receipts = ctx.store.getReceipts(loc.height);
+  // The index can be ahead of the head only while a block is being written: not yet confirmed.
+  if (!block || !receipts || loc.height > ctx.executor.head.header.number) return undefined;
+  return { block, receipts, index: loc.index };
+}
+
+export const txMethods: Record<string, RpcHandler> = {
+  eth_sendRawTransaction: async (p, ctx) => {
+    expectArgs(p, 1, 1);
+    const raw = data(p[0], 0);
+    try {
+      const { hash } = await ctx.mempool.add(raw);
+      return hash;
+    } catch (err) {
+      ctx.metrics?.txsRejected.inc({ reason: String((err as Error).message).split(':')[0].slice(0, 60) });
+      throw err;
+    }
+  },
+  eth_getTransactionByHash: (p, ctx) => {
+    expectArgs(p, 1, 1);
+    const h = hash(p[0], 0);
+    const at = located(ctx, h);
+    if (at) return formatTx(at.block.transactions[at.index], at.receipts[at.index].from, at);
+    const pending = ctx.mempool.get(h);
+    return pending ? formatTx(pending.tx, pending.sender) : null;
+  },
+  eth_getTransactionReceipt: (p, ctx) => {
+    expectArgs(p, 1, 1);
+    const at = located(ctx, hash(p[0], 0));
+    return at ? formatReceipt(at.block, at.receipts, at.index) : null;
+  },
+  eth_getTransactionByBlockNumberAndIndex: (p, ctx) => {
+    expectArgs(p, 2, 2);
+    const block = findBlock(ctx, blockTag(p[0], 0));
+    const index = Number(uint64(p[1], 1));
+    if (!block || index >= block.transactions.length) return null;
+    return formatTx(block.transactions[index], sendersOf(ctx, block)[index], { block, index });
+  },
+  /**
+   * The tx's soft confirmation: its block, its position and the commit proof of the sequenced block
+   * that holds it, which anyone can check offline against the committee's BLS keys.
+   */
+  seqnet_getPreconfirmation: (p, ctx) => {
+    expectArgs(p, 1, 1);
+    const h = hash(p[0], 0);
+    const at = located(ctx, h);
+    if (!at) return null;
+    const raw = ctx.store.getProof(at.block.header.number);
+    if (!raw) throw serverError('commit proof missing for block; the store is damaged');
+    const proof = decodeCommitProof(raw);
+    return {
+      transactionHash: h,
+      blockNumber: q(at.block.header.number),
+      blockHash: `0x${Buffer.from(at.block.hash()).toString('hex')}`,
+      transactionIndex: q(at.index),
+      sequencedBlockHash: proof.blockHash,
+      proof: commitProofToJson(proof),
+      committee: { publicKeys: ctx.committee.publicKeys, quorum: ctx.committee.quorum },
+    };
+  },
+};

@@ -1,0 +1,30 @@
+/** RPC server options (RELIABILITY.md limits); flags `--rpc.<kebab-name>`. */
+export interface RpcOptions {
+  host: string;
+  port: number;
+  /** Largest HTTP body, bytes (geth: 5 MiB). */
+  maxBodyBytes: number;
+  /** Most calls in one batch (geth: 1000). */
+  maxBatch: number;
+  /** Gas cap of eth_call / eth_estimateGas. */
+  gasCap: bigint;
+  /** Wall-clock limit of one eth_call, ms. */
+  evmTimeoutMs: number;
+  /** Subscriptions per WebSocket connection. */
+  maxSubscriptionsPerConnection: number;
+  /** eth_getLogs: widest block range and most results. */
+  maxLogBlockRange: number;
+  maxLogResults: number;
+}
+
+export const rpcDefaults: RpcOptions = {
+  host: '127.0.0.1',
+  port: 9545,
+  maxBodyBytes: 5 * 1024 * 1024,
+  maxBatch: 1000,
+  gasCap: 50_000_000n,
+  evmTimeoutMs: 5_000,
+  maxSubscriptionsPerConnection: 1024,
+  maxLogBlockRange: 10_000,
+  maxLogResults: 10_000,
+};

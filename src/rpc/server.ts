@@ -1,0 +1,294 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { WebSocket, WebSocketServer } from 'ws';
+import { RpcCode, RpcError } from '../errors.js';
+import type { SealedBlock } from '../node/events.js';
+import type { Hex } from '../util/bytes.js';
+import type { RpcContext, RpcHandler } from './context.js';
+import { blockLogs, formatHeader, formatTx } from './format.js';
+import { callMethods } from './methods/call.js';
+import { chainMethods } from './methods/chain.js';
+import { feeMethods } from './methods/fees.js';
+import { type LogFilter, logMethods, matchesLog, parseLogFilter } from './methods/logs.js';
+import { stateMethods } from './methods/state.js';
+import { txMethods } from './methods/tx.js';
+import { expectArgs, object } from './params.js';
+
+const methods: Record<string, RpcHandler> = {
+  ...chainMethods,
+  ...stateMethods,
+  ...txMethods,
+  ...callMethods,
+  ...feeMethods,
+  ...logMethods,
+};
+
+type JsonRpcResponse = { jsonrpc: '2.0'; id: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } };
+
+const dashboardHtml = readFileSync(fileURLToPath(new URL('../../dashboard/index.html', import.meta.url)), 'utf8');
+
+interface Subscription {
+  kind: 'newHeads' | 'logs' | 'newPendingTransactions';
+  filter?: LogFilter;
+  fullTx?: boolean;
+}
+
+/** One WebSocket client: its subscriptions live and die with it. */
+class Connection {
+  readonly subs = new Map<string, Subscription>();
+  constructor(readonly ws: WebSocket) {}
+}
+
+function errorResponse(id: unknown, err: unknown): JsonRpcResponse {
+  if (err instanceof RpcError) {
+    return { jsonrpc: '2.0', id, error: { code: err.code, message: err.message, ...(err.data !== undefined ? { data: err.data } : {}) } };
+  }
+  return { jsonrpc: '2.0', id, error: { code: RpcCode.Internal, message: (err as Error)?.message ?? 'internal error' } };
+}
+
+function validId(id: unknown): boolean {
+  return id === undefined || id === null || typeof id === 'string' || typeof id === 'number';
+}
+
+/**
+ * JSON-RPC 2.0 over HTTP and WebSocket on one port (geth's behaviour for batches, limits and errors),
+ * plus the dashboard at `/`, Prometheus metrics at `/metrics` and `/health`.
+ */
+export class RpcServer {
+  private http?: Server;
+  private wss?: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private nextSubId = 1;
+  private unsubscribeChain: Array<() => void> = [];
+
+  constructor(
+    private readonly ctx: RpcContext,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<AddressInfo> {
+    const { host, port } = this.ctx.options;
+    this.http = createServer((req, res) => void this.onHttp(req, res));
+    this.http.keepAliveTimeout = 60_000;
+    this.wss = new WebSocketServer({ server: this.http, maxPayload: this.ctx.options.maxBodyBytes });
+    this.wss.on('connection', (ws) => this.onWs(ws));
+    const onBlock = (b: SealedBlock) => this.publishBlock(b);
+    const onPending = (h: Hex) => this.publishPending(h);
+    this.ctx.events.on('block', onBlock);
+    const offPending = this.ctx.mempool.onNewPending(onPending);
+    this.unsubscribeChain = [() => this.ctx.events.off('block', onBlock), offPending];
+    await new Promise<void>((resolve, reject) => {
+      this.http!.once('error', reject);
+      this.http!.listen(port, host, () => resolve());
+    });
+    return this.http.address() as AddressInfo;
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.unsubscribeChain) off();
+    for (const c of this.connections) c.ws.terminate();
+    await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => {
+      if (!this.http) return resolve();
+      this.http.close(() => resolve());
+      this.http.closeAllConnections();
+    });
+  }
+
+  private async onHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (path === '/metrics' && this.ctx.metrics) {
+        const body = await this.ctx.metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': this.ctx.metrics.registry.contentType });
+        res.end(body);
+        return;
+      }
+      if (path === '/health') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: true, head: Number(this.ctx.executor.head.header.number) }));
+        return;
+      }
+      if (path === '/' || path === '/index.html') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(dashboardHtml);
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found\n');
+      return;
+    }
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, corsHeaders);
+      res.end();
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.writeHead(405, { 'content-type': 'text/plain' });
+      res.end('method not allowed\n');
+      return;
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > this.ctx.options.maxBodyBytes) {
+      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
+      res.end(`content length too large (${declared}>${this.ctx.options.maxBodyBytes})\n`);
+      req.destroy();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > this.ctx.options.maxBodyBytes) {
+        tooLarge = true;
+        break;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    if (tooLarge) {
+      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
+      res.end(`content length too large (>${this.ctx.options.maxBodyBytes})\n`);
+      req.destroy();
+      return;
+    }
+    const out = await this.handleText(Buffer.concat(chunks).toString('utf8'), undefined);
+    res.writeHead(200, { 'content-type': 'application/json', ...corsHeaders });
+    res.end(out === undefined ? '' : JSON.stringify(out, jsonReplacer));
+  }
+
+  private onWs(ws: WebSocket): void {
+    const conn = new Connection(ws);
+    this.connections.add(conn);
+    this.ctx.metrics?.wsConnections.inc();
+    ws.on('message', async (data) => {
+      const out = await this.handleText(data.toString(), conn);
+      if (out !== undefined && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(out, jsonReplacer));
+    });
+    ws.on('close', () => {
+      this.connections.delete(conn);
+      this.ctx.metrics?.wsConnections.dec();
+    });
+    ws.on('error', (err) => this.logger.debug({ err }, 'websocket error'));
+  }
+
+  /** Parses one HTTP body or WS message: a call or a batch. */
+  async handleText(text: string, conn: Connection | undefined): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined> {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return { jsonrpc: '2.0', id: null, error: { code: RpcCode.ParseError, message: 'parse error' } };
+    }
+    if (Array.isArray(body)) {
+      if (body.length === 0) return { jsonrpc: '2.0', id: null, error: { code: RpcCode.InvalidRequest, message: 'empty batch' } };
+      if (body.length > this.ctx.options.maxBatch) {
+        return { jsonrpc: '2.0', id: null, error: { code: RpcCode.InvalidRequest, message: 'batch too large' } };
+      }
+      const results = await Promise.all(body.map((call) => this.handleCall(call, conn)));
+      return results.filter((r): r is JsonRpcResponse => r !== undefined);
+    }
+    return this.handleCall(body, conn);
+  }
+
+  private async handleCall(call: unknown, conn: Connection | undefined): Promise<JsonRpcResponse | undefined> {
+    if (typeof call !== 'object' || call === null || Array.isArray(call)) {
+      return { jsonrpc: '2.0', id: null, error: { code: RpcCode.InvalidRequest, message: 'invalid request' } };
+    }
+    const { id, method, params, jsonrpc } = call as Record<string, unknown>;
+    if (!validId(id)) return { jsonrpc: '2.0', id: null, error: { code: RpcCode.InvalidRequest, message: 'invalid request' } };
+    if (jsonrpc !== '2.0' || typeof method !== 'string') {
+      return { jsonrpc: '2.0', id: id ?? null, error: { code: RpcCode.InvalidRequest, message: 'invalid request' } };
+    }
+    if (params !== undefined && params !== null && !Array.isArray(params)) {
+      return errorResponse(id ?? null, new RpcError(RpcCode.InvalidParams, 'non-array args'));
+    }
+    const args = (params as unknown[] | undefined) ?? [];
+    const isNotification = id === undefined;
+    this.ctx.metrics?.rpcRequests.inc({ method: methods[method] || method.startsWith('eth_') ? method : 'other' });
+    try {
+      let result: unknown;
+      if (method === 'eth_subscribe' || method === 'eth_unsubscribe') {
+        if (!conn) throw new RpcError(RpcCode.MethodNotFound, 'notifications not supported');
+        result = method === 'eth_subscribe' ? this.subscribe(conn, args) : this.unsubscribe(conn, args);
+      } else {
+        const handler = methods[method];
+        if (!handler) throw new RpcError(RpcCode.MethodNotFound, `the method ${method} does not exist/is not available`);
+        result = await handler(args, this.ctx);
+      }
+      return isNotification ? undefined : { jsonrpc: '2.0', id, result: result ?? null };
+    } catch (err) {
+      if (!(err instanceof RpcError)) this.logger.error({ err, method }, 'internal error in RPC handler');
+      const resp = errorResponse(id ?? null, err);
+      this.ctx.metrics?.rpcErrors.inc({ method: methods[method] ? method : 'other', code: String(resp.error!.code) });
+      return isNotification ? undefined : resp;
+    }
+  }
+
+  private subscribe(conn: Connection, params: unknown[]): string {
+    expectArgs(params, 1, 2);
+    if (conn.subs.size >= this.ctx.options.maxSubscriptionsPerConnection) {
+      throw new RpcError(RpcCode.LimitExceeded, `too many subscriptions (max ${this.ctx.options.maxSubscriptionsPerConnection})`);
+    }
+    const kind = params[0];
+    let sub: Subscription;
+    if (kind === 'newHeads') sub = { kind };
+    else if (kind === 'logs') sub = { kind, filter: parseLogFilter(params[1] === undefined ? {} : object(params[1], 1), 1) };
+    else if (kind === 'newPendingTransactions') sub = { kind, fullTx: params[1] === true };
+    else throw new RpcError(RpcCode.MethodNotFound, `no "${String(kind)}" subscription in eth namespace`);
+    const id = `0x${(this.nextSubId++).toString(16).padStart(32, '0')}`;
+    conn.subs.set(id, sub);
+    return id;
+  }
+
+  private unsubscribe(conn: Connection, params: unknown[]): boolean {
+    expectArgs(params, 1, 1);
+    if (typeof params[0] !== 'string') throw new RpcError(RpcCode.InvalidParams, 'invalid argument 0: subscription id must be a string');
+    return conn.subs.delete(params[0]);
+  }
+
+  private notify(conn: Connection, subscription: string, result: unknown): void {
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    conn.ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription, result } }));
+  }
+
+  private publishBlock(sealed: SealedBlock): void {
+    if (this.connections.size === 0) return;
+    let header: Record<string, unknown> | undefined;
+    let logs: ReturnType<typeof blockLogs> | undefined;
+    for (const conn of this.connections) {
+      for (const [id, sub] of conn.subs) {
+        if (sub.kind === 'newHeads') {
+          header ??= formatHeader(sealed.block);
+          this.notify(conn, id, header);
+        } else if (sub.kind === 'logs') {
+          logs ??= blockLogs(sealed.block, sealed.receipts);
+          for (const log of logs) if (matchesLog(sub.filter!, log)) this.notify(conn, id, log);
+        }
+      }
+    }
+  }
+
+  private publishPending(hash: Hex): void {
+    for (const conn of this.connections) {
+      for (const [id, sub] of conn.subs) {
+        if (sub.kind !== 'newPendingTransactions') continue;
+        const t = sub.fullTx ? this.ctx.mempool.get(hash) : undefined;
+        this.notify(conn, id, t ? formatTx(t.tx, t.sender) : hash);
+      }
+    }
+  }
+}
+
+const corsHeaders = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-headers': 'content-type',
+  'access-control-allow-methods': 'POST, GET, OPTIONS',
+};
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? `0x${value.toString(16)}` : value;
+}

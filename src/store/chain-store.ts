@@ -1,0 +1,223 @@
+import { type Database, open, type RootDatabase } from 'lmdb';
+import { RLP } from '@ethereumjs/rlp';
+import type { DB, BatchDBOp } from '@ethereumjs/util';
+import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, toHex } from '../util/bytes.js';
+
+/** Everything the chain persists for one executed block, written in one ordered lmdb transaction. */
+export interface BlockRecord {
+  height: bigint;
+  /** Encoded sequenced block (what was agreed). */
+  sequenced: Uint8Array;
+  /** Serialized executed EVM block (header + txs). */
+  executed: Uint8Array;
+  executedHash: Hex;
+  receipts: StoredReceipt[];
+  /** Encoded commit proof for the sequenced block. */
+  proof: Uint8Array;
+  /** Hashes of the txs in the executed block, in order. */
+  txHashes: Hex[];
+}
+
+export interface StoredReceipt {
+  /** EIP-2718 encoded receipt as in the receipts trie. */
+  encoded: Uint8Array;
+  gasUsed: bigint;
+  from: Hex;
+  contractAddress: Hex | null;
+}
+
+export interface TxLocation {
+  height: bigint;
+  index: number;
+}
+
+/**
+ * The node's embedded database (lmdb): one sub-database per kind of record. lmdb commits async writes
+ * in order, so a crash loses at most a suffix of writes: when the head pointer is there, so is the
+ * block it points at, its receipts and its state.
+ */
+export class ChainStore {
+  readonly root: RootDatabase;
+  private readonly meta: Database<string, string>;
+  private readonly sequenced: Database<Uint8Array, number>;
+  private readonly executed: Database<Uint8Array, number>;
+  private readonly hashes: Database<number, string>;
+  private readonly receipts: Database<Uint8Array, number>;
+  private readonly proofs: Database<Uint8Array, number>;
+  private readonly txIndex: Database<Uint8Array, string>;
+  private readonly pool: Database<Uint8Array, string>;
+  readonly trie: TrieDatabase;
+
+  constructor(readonly path: string) {
+    this.root = open({ path, compression: false });
+    const bin = { encoding: 'binary' as const };
+    this.meta = this.root.openDB<string, string>({ name: 'meta', encoding: 'string' });
+    this.sequenced = this.root.openDB<Uint8Array, number>({ name: 'sequenced', ...bin });
+    this.executed = this.root.openDB<Uint8Array, number>({ name: 'executed', ...bin });
+    this.hashes = this.root.openDB<number, string>({ name: 'hashes', encoding: 'ordered-binary' });
+    this.receipts = this.root.openDB<Uint8Array, number>({ name: 'receipts', ...bin });
+    this.proofs = this.root.openDB<Uint8Array, number>({ name: 'proofs', ...bin });
+    this.txIndex = this.root.openDB<Uint8Array, string>({ name: 'txindex', ...bin });
+    this.pool = this.root.openDB<Uint8Array, string>({ name: 'pool', ...bin });
+    this.trie = new TrieDatabase(this.root.openDB<Uint8Array, string>({ name: 'trie', ...bin }));
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.meta.get(key);
+  }
+
+  async putMeta(key: string, value: string): Promise<void> {
+    await this.meta.put(key, value);
+  }
+
+  /** Height of the last block whose record is complete, or undefined for an empty store. */
+  headHeight(): bigint | undefined {
+    const h = this.meta.get('head');
+    return h === undefined ? undefined : BigInt(h);
+  }
+
+  /**
+   * Persists a block and everything derived from it, then moves the head. Resolves once lmdb has
+   * committed (and fsynced) the transaction: only then may its receipts be served.
+   */
+  async putBlock(record: BlockRecord): Promise<void> {
+    const trieWrites = this.trie.takePending();
+    const h = Number(record.height);
+    const done = this.root.transaction(() => {
+      for (const [k, v] of trieWrites) this.trie.db.put(k, v);
+      this.sequenced.put(h, record.sequenced);
+      this.executed.put(h, record.executed);
+      this.hashes.put(record.executedHash, h);
+      this.receipts.put(h, encodeReceipts(record.receipts));
+      this.proofs.put(h, record.proof);
+      const loc = RLP.encode([bigIntToBytes(record.height)]);
+      record.txHashes.forEach((hash, i) => {
+        this.txIndex.put(hash, RLP.encode([loc, bigIntToBytes(BigInt(i))]));
+      });
+      this.meta.put('head', record.height.toString());
+    });
+    await done;
+    this.trie.settle(trieWrites);
+  }
+
+  getSequenced(height: bigint): Uint8Array | undefined {
+    return this.sequenced.getBinary(Number(height)) ?? undefined;
+  }
+
+  getExecuted(height: bigint): Uint8Array | undefined {
+    return this.executed.getBinary(Number(height)) ?? undefined;
+  }
+
+  heightOf(hash: Hex): bigint | undefined {
+    const h = this.hashes.get(hash.toLowerCase());
+    return h === undefined ? undefined : BigInt(h);
+  }
+
+  getReceipts(height: bigint): StoredReceipt[] | undefined {
+    const raw = this.receipts.getBinary(Number(height));
+    return raw ? decodeReceipts(raw) : undefined;
+  }
+
+  getProof(height: bigint): Uint8Array | undefined {
+    return this.proofs.getBinary(Number(height)) ?? undefined;
+  }
+
+  getTxLocation(hash: Hex): TxLocation | undefined {
+    const raw = this.txIndex.getBinary(hash.toLowerCase());
+    if (!raw) return undefined;
+    const [[height], index] = RLP.decode(raw) as unknown as [[Uint8Array], Uint8Array];
+    return { height: bytesToBigInt(height), index: Number(bytesToBigInt(index)) };
+  }
+
+  // --- mempool persistence: a tx is acknowledged only once its put has committed ---
+  async putPoolTx(hash: Hex, raw: Uint8Array): Promise<void> {
+    await this.pool.put(hash, raw);
+  }
+
+  removePoolTxs(hashes: Iterable<Hex>): void {
+    for (const h of hashes) void this.pool.remove(h);
+  }
+
+  poolTxs(): Array<{ hash: Hex; raw: Uint8Array }> {
+    const out: Array<{ hash: Hex; raw: Uint8Array }> = [];
+    for (const { key, value } of this.pool.getRange()) out.push({ hash: key as Hex, raw: value });
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.root.flushed;
+    await this.root.close();
+  }
+}
+
+function encodeReceipts(receipts: StoredReceipt[]): Uint8Array {
+  return RLP.encode(
+    receipts.map((r) => [
+      r.encoded,
+      bigIntToBytes(r.gasUsed),
+      fromHex(r.from),
+      r.contractAddress ? fromHex(r.contractAddress) : new Uint8Array(),
+    ]),
+  );
+}
+
+function decodeReceipts(raw: Uint8Array): StoredReceipt[] {
+  const list = RLP.decode(raw) as unknown as Uint8Array[][];
+  return list.map(([encoded, gasUsed, from, contract]) => ({
+    encoded,
+    gasUsed: bytesToBigInt(gasUsed),
+    from: toHex(from),
+    contractAddress: contract.length ? toHex(contract) : null,
+  }));
+}
+
+/**
+ * The state trie's node store. Writes made while a block executes stay in memory (`pending`) and are
+ * persisted together with the block by `ChainStore.putBlock`, so the trie is never on the per-tx path
+ * and never ahead of the head pointer on disk.
+ */
+export class TrieDatabase implements DB<string, Uint8Array> {
+  private pending = new Map<string, Uint8Array>();
+  /** Written to lmdb but not yet known to be committed: still served from memory. */
+  private inFlight = new Map<string, Uint8Array>();
+
+  constructor(readonly db: Database<Uint8Array, string>) {}
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    return this.pending.get(key) ?? this.inFlight.get(key) ?? this.db.getBinary(key) ?? undefined;
+  }
+
+  async put(key: string, val: Uint8Array): Promise<void> {
+    this.pending.set(key, val);
+  }
+
+  async del(_key: string): Promise<void> {
+    // Nodes are content-addressed and shared between roots; history stays readable, so never delete.
+  }
+
+  async batch(ops: BatchDBOp<string, Uint8Array>[]): Promise<void> {
+    for (const op of ops) if (op.type === 'put') this.pending.set(op.key, op.value);
+  }
+
+  shallowCopy(): DB<string, Uint8Array> {
+    return this;
+  }
+
+  async open(): Promise<void> {}
+
+  takePending(): Map<string, Uint8Array> {
+    const taken = this.pending;
+    this.pending = new Map();
+    for (const [k, v] of taken) this.inFlight.set(k, v);
+    return taken;
+  }
+
+  settle(written: Map<string, Uint8Array>): void {
+    for (const k of written.keys()) this.inFlight.delete(k);
+  }
+
+  /** Drops writes of a block that was abandoned before it was persisted. */
+  discardPending(): void {
+    this.pending = new Map();
+  }
+}
