@@ -12,4 +12,5 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
     },
   });
 }
+
 export {};

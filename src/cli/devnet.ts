@@ -55,7 +55,11 @@ export function registerDevnet(program: Command): void {
         l1: anvil ? { rpc: anvil.url, chainId: 31337 } : null,
         blockTimeMs: options.sequencer.blockTimeMs,
         ordering: options.ordering,
-        accounts: accounts.map((a) => ({ address: a.address, privateKey: a.privateKey, balance: '10000 ETH' })),
+        accounts: accounts.map((a) => ({
+          address: a.address,
+          privateKey: a.privateKey,
+          balance: '10000 ETH',
+        })),
       };
       writeFileSync(join(options.dataDir, 'devnet.json'), `${JSON.stringify(info, null, 2)}\n`);
       console.log(

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { devChainOptions } from '../execution/genesis.js';
-import { mempoolDefaults, type MempoolOptions } from '../mempool/options.js';
+import { type MempoolOptions, mempoolDefaults } from '../mempool/options.js';
 import type { NodeOptions } from '../node/options.js';
 import { nodeDefaults } from '../node/options.js';
 import { orderingPolicies } from '../ordering/index.js';
@@ -23,7 +23,11 @@ export function addNodeFlags(cmd: Command): Command {
     .option('--rpc-host <host>', 'JSON-RPC / dashboard listen address', '127.0.0.1')
     .option('--rpc-port <port>', 'JSON-RPC (HTTP + WebSocket) and dashboard port', int('rpc-port'), 9545)
     .option('--block-time <ms>', 'ms between blocks; 0 = seal as soon as txs arrive', int('block-time'), 250)
-    .option('--ordering <policy>', `block ordering policy: ${Object.keys(orderingPolicies).join(' | ')}`, 'fcfs')
+    .option(
+      '--ordering <policy>',
+      `block ordering policy: ${Object.keys(orderingPolicies).join(' | ')}`,
+      'fcfs',
+    )
     .option('--log-level <level>', 'pino log level', 'info');
   for (const key of Object.keys(mempoolDefaults) as Array<keyof MempoolOptions>) {
     cmd.option(`--mempool.${kebab(key)} <n>`, `mempool ${key} (default ${mempoolDefaults[key]})`);
@@ -45,22 +49,31 @@ export interface CommonFlags {
 
 /** Turns parsed flags (and an optional JSON config file) into NodeOptions. */
 export function nodeOptionsFromFlags(flags: CommonFlags, cmd: Command): NodeOptions {
-  const file = flags.config ? (JSON.parse(readFileSync(flags.config, 'utf8')) as Record<string, unknown>) : {};
+  const file = flags.config
+    ? (JSON.parse(readFileSync(flags.config, 'utf8')) as Record<string, unknown>)
+    : {};
   const pick = <T>(name: string, flagValue: T): T => {
     const fromCli = cmd.getOptionValueSource(name) === 'cli';
     return fromCli || file[name] === undefined ? flagValue : (file[name] as T);
   };
   if (!orderingPolicies[pick('ordering', flags.ordering)]) {
-    throw new Error(`unknown --ordering "${flags.ordering}"; choose one of: ${Object.keys(orderingPolicies).join(', ')}`);
+    throw new Error(
+      `unknown --ordering "${flags.ordering}"; choose one of: ${Object.keys(orderingPolicies).join(', ')}`,
+    );
   }
   const mempool: MempoolOptions = { ...mempoolDefaults };
   const fileMempool = (file.mempool ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(mempoolDefaults) as Array<keyof MempoolOptions>) {
-    const raw = (flags as Record<string, unknown>)[`mempool.${kebab(key)}`] ?? (flags as Record<string, unknown>)[`mempool.${key}`] ?? fileMempool[key];
+    const raw =
+      (flags as Record<string, unknown>)[`mempool.${kebab(key)}`] ??
+      (flags as Record<string, unknown>)[`mempool.${key}`] ??
+      fileMempool[key];
     if (raw === undefined) continue;
     const text = String(raw);
-    if (!/^\d+$/.test(text)) throw new Error(`--mempool.${kebab(key)} must be a non-negative integer, got "${text}"`);
-    (mempool as unknown as Record<string, number | bigint>)[key] = key === 'rpcTxFeeCap' ? BigInt(text) : Number(text);
+    if (!/^\d+$/.test(text))
+      throw new Error(`--mempool.${kebab(key)} must be a non-negative integer, got "${text}"`);
+    (mempool as unknown as Record<string, number | bigint>)[key] =
+      key === 'rpcTxFeeCap' ? BigInt(text) : Number(text);
   }
   return {
     dataDir: pick('dataDir', flags.dataDir),

@@ -10,7 +10,9 @@ export function registerNode(program: Command): void {
     const logger = createLogger(flags.logLevel);
     const options = nodeOptionsFromFlags(flags, cmd);
     const node = await SeqnetNode.start(options, logger);
-    console.log(`seqnet node: RPC http://${options.rpc.host}:${options.rpc.port} (ws on the same port), chain id ${options.chain.chainId}`);
+    console.log(
+      `seqnet node: RPC http://${options.rpc.host}:${options.rpc.port} (ws on the same port), chain id ${options.chain.chainId}`,
+    );
     onShutdown(logger, () => node.stop());
   });
 }

@@ -1,4 +1,11 @@
-import { aggregatePublicKeys, aggregateSignatures, PublicKey, SecretKey, Signature, verify } from '@chainsafe/blst';
+import {
+  aggregatePublicKeys,
+  aggregateSignatures,
+  PublicKey,
+  SecretKey,
+  Signature,
+  verify,
+} from '@chainsafe/blst';
 import { RLP } from '@ethereumjs/rlp';
 import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, keccak256, toHex } from '../util/bytes.js';
 
@@ -31,7 +38,13 @@ const VOTE_DOMAIN = new TextEncoder().encode('seqnet/vote/v1');
 /** The 32 bytes a committee member signs to vote for `blockHash` in (epoch, view). */
 export function voteMessage(chainId: bigint, epoch: bigint, view: bigint, blockHash: Hex): Uint8Array {
   return keccak256(
-    RLP.encode([VOTE_DOMAIN, bigIntToBytes(chainId), bigIntToBytes(epoch), bigIntToBytes(view), fromHex(blockHash)]),
+    RLP.encode([
+      VOTE_DOMAIN,
+      bigIntToBytes(chainId),
+      bigIntToBytes(epoch),
+      bigIntToBytes(view),
+      fromHex(blockHash),
+    ]),
   );
 }
 
@@ -72,7 +85,8 @@ export const quorumFor = (n: number): number => n - Math.floor((n - 1) / 3);
 export function verifyQc(qc: QuorumCertificate, chainId: bigint, committee: Committee): string | null {
   const keys: PublicKey[] = [];
   for (let i = 0; i < committee.publicKeys.length; i++) {
-    if ((qc.signers >> BigInt(i)) & 1n) keys.push(PublicKey.fromBytes(fromHex(committee.publicKeys[i]), true));
+    if ((qc.signers >> BigInt(i)) & 1n)
+      keys.push(PublicKey.fromBytes(fromHex(committee.publicKeys[i]), true));
   }
   if (qc.signers >> BigInt(committee.publicKeys.length) !== 0n) return 'signer bitmap names a non-member';
   if (keys.length < committee.quorum) return `only ${keys.length} signers, quorum is ${committee.quorum}`;

@@ -1,5 +1,5 @@
-import secp256k1 from 'secp256k1';
 import type { CustomCrypto } from '@ethereumjs/common';
+import secp256k1 from 'secp256k1';
 import { keccak256 } from '../util/bytes.js';
 
 function pad32(b: Uint8Array): Uint8Array {

@@ -1,18 +1,24 @@
-import { type Block, type BlockHeader, createBlock, createBlockFromRLP, genTransactionsTrieRoot } from '@ethereumjs/block';
+import {
+  type Block,
+  type BlockHeader,
+  createBlock,
+  createBlockFromRLP,
+  genTransactionsTrieRoot,
+} from '@ethereumjs/block';
 import { type Common, createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common';
 import { MerklePatriciaTrie } from '@ethereumjs/mpt';
 import { RLP } from '@ethereumjs/rlp';
 import { Caches, MerkleStateManager } from '@ethereumjs/statemanager';
 import { createTx, createTxFromRLP, type TypedTransaction, type TypedTxData } from '@ethereumjs/tx';
 import { Account, Address, createAddressFromString, KECCAK256_RLP, ValueEncoding } from '@ethereumjs/util';
-import { Bloom, createVM, encodeReceipt, runTx, type RunTxResult, type VM } from '@ethereumjs/vm';
+import { Bloom, createVM, encodeReceipt, type RunTxResult, runTx, type VM } from '@ethereumjs/vm';
 import type { Logger } from 'pino';
 import type { ChainStore, StoredReceipt } from '../store/chain-store.js';
 import {
+  encodeSequencedBlock,
   hashSequencedBlock,
   LAG_STATE_ROOT_DISTANCE,
   type SequencedBlock,
-  encodeSequencedBlock,
 } from '../types/sequenced-block.js';
 import { fromHex, type Hex, keccak256, toHex, ZERO_HASH } from '../util/bytes.js';
 import { customCrypto } from './crypto.js';
@@ -265,7 +271,12 @@ export class Executor {
         }
         let result: RunTxResult;
         try {
-          result = await runTx(this.vm, { tx, block: context, blockGasUsed: gasUsed, skipHardForkValidation: true });
+          result = await runTx(this.vm, {
+            tx,
+            block: context,
+            blockGasUsed: gasUsed,
+            skipHardForkValidation: true,
+          });
         } catch (err) {
           skipped.push({ hash: toHex(tx.hash()), reason: (err as Error).message });
           continue;
@@ -294,7 +305,10 @@ export class Executor {
         header: {
           ...headerData,
           stateRoot,
-          transactionsTrie: await genTransactionsTrieRoot(included, new MerklePatriciaTrie({ common: this.common })),
+          transactionsTrie: await genTransactionsTrieRoot(
+            included,
+            new MerklePatriciaTrie({ common: this.common }),
+          ),
           receiptTrie: receipts.length ? receiptTrie.root() : KECCAK256_RLP,
           logsBloom: bloom.bitvector,
           gasUsed,
@@ -412,7 +426,11 @@ export class Executor {
         error: ex ? { reverted: ex.error === 'revert', message: ex.error } : undefined,
       };
     } catch (err) {
-      return { returnValue: new Uint8Array(), gasUsed: 0n, error: { reverted: false, message: (err as Error).message } };
+      return {
+        returnValue: new Uint8Array(),
+        gasUsed: 0n,
+        error: { reverted: false, message: (err as Error).message },
+      };
     } finally {
       await vm.evm.journal.revert();
     }

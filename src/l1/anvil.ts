@@ -58,9 +58,15 @@ export class Anvil {
     child.stdout?.resume();
     const exited = new Promise<never>((_, reject) => {
       child.once('error', (err) =>
-        reject(new Error(`could not start anvil (${bin}): ${err.message}; run npm ci, or put foundry's anvil on PATH`)),
+        reject(
+          new Error(
+            `could not start anvil (${bin}): ${err.message}; run npm ci, or put foundry's anvil on PATH`,
+          ),
+        ),
       );
-      child.once('exit', (code) => reject(new Error(`anvil exited with code ${code}: ${stderr.trim().slice(-500)}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`anvil exited with code ${code}: ${stderr.trim().slice(-500)}`)),
+      );
     });
     await Promise.race([waitForRpc(url, 20_000), exited]);
     return new Anvil(child, url);

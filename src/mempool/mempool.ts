@@ -165,17 +165,25 @@ export class Mempool {
 
   /** When the pool is full, evicts the cheapest tx if the newcomer pays more; else rejects. */
   private makeRoom(kind: 'pending' | 'queued', entry: PoolTx, baseFee: bigint): void {
-    const full = kind === 'pending' ? this.pendingTotal >= this.options.maxPending : this.queuedTotal >= this.options.maxQueued;
+    const full =
+      kind === 'pending'
+        ? this.pendingTotal >= this.options.maxPending
+        : this.queuedTotal >= this.options.maxQueued;
     if (!full) return;
     let victim: PoolTx | undefined;
     for (const q of this.senders.values()) {
       // Only a sender's last tx can go without leaving a nonce gap.
       const last = kind === 'pending' ? q.pending[q.pending.length - 1] : lastQueued(q);
-      if (last && last.sender !== entry.sender && (!victim || effectiveTip(last, baseFee) < effectiveTip(victim, baseFee))) {
+      if (
+        last &&
+        last.sender !== entry.sender &&
+        (!victim || effectiveTip(last, baseFee) < effectiveTip(victim, baseFee))
+      ) {
         victim = last;
       }
     }
-    if (!victim || effectiveTip(victim, baseFee) >= effectiveTip(entry, baseFee)) throw serverError('txpool is full');
+    if (!victim || effectiveTip(victim, baseFee) >= effectiveTip(entry, baseFee))
+      throw serverError('txpool is full');
     this.deps.logger.debug({ evicted: victim.hash, by: entry.hash }, 'pool full: evicted cheapest tx');
     this.removeTx(victim);
   }

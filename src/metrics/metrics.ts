@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One factory for every metric the node exports on /metrics (Prometheus). */
 export function createMetrics() {
@@ -7,9 +7,17 @@ export function createMetrics() {
   const latencyBuckets = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
   return {
     registry,
-    blockHeight: new Gauge({ name: 'seqnet_block_height', help: 'Height of the executed head', registers: [registry] }),
+    blockHeight: new Gauge({
+      name: 'seqnet_block_height',
+      help: 'Height of the executed head',
+      registers: [registry],
+    }),
     blocksTotal: new Counter({ name: 'seqnet_blocks_total', help: 'Blocks sealed', registers: [registry] }),
-    txsIncluded: new Counter({ name: 'seqnet_txs_included_total', help: 'Txs included in blocks', registers: [registry] }),
+    txsIncluded: new Counter({
+      name: 'seqnet_txs_included_total',
+      help: 'Txs included in blocks',
+      registers: [registry],
+    }),
     txsSkipped: new Counter({
       name: 'seqnet_txs_skipped_total',
       help: 'Sequenced txs that execution skipped as invalid',
@@ -21,8 +29,16 @@ export function createMetrics() {
       labelNames: ['reason'],
       registers: [registry],
     }),
-    mempoolPending: new Gauge({ name: 'seqnet_mempool_pending', help: 'Executable txs in the pool', registers: [registry] }),
-    mempoolQueued: new Gauge({ name: 'seqnet_mempool_queued', help: 'Gapped txs in the pool', registers: [registry] }),
+    mempoolPending: new Gauge({
+      name: 'seqnet_mempool_pending',
+      help: 'Executable txs in the pool',
+      registers: [registry],
+    }),
+    mempoolQueued: new Gauge({
+      name: 'seqnet_mempool_queued',
+      help: 'Gapped txs in the pool',
+      registers: [registry],
+    }),
     softConfirmLatency: new Histogram({
       name: 'seqnet_soft_confirmation_seconds',
       help: 'From tx acceptance to its block being sealed (receipt available)',
@@ -53,7 +69,11 @@ export function createMetrics() {
       labelNames: ['method', 'code'],
       registers: [registry],
     }),
-    wsConnections: new Gauge({ name: 'seqnet_ws_connections', help: 'Open WebSocket connections', registers: [registry] }),
+    wsConnections: new Gauge({
+      name: 'seqnet_ws_connections',
+      help: 'Open WebSocket connections',
+      registers: [registry],
+    }),
   };
 }
 

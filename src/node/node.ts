@@ -26,7 +26,8 @@ export class SeqnetNode {
   private readonly abort = new AbortController();
   private expiryTimer?: NodeJS.Timeout;
   readonly startedAt = Date.now();
-  private recentBlocks: Array<{ number: number; txs: number; gasUsed: number; buildMs: number; at: number }> = [];
+  private recentBlocks: Array<{ number: number; txs: number; gasUsed: number; buildMs: number; at: number }> =
+    [];
   private recentLatencies: number[] = [];
 
   private constructor(
@@ -117,31 +118,68 @@ export class SeqnetNode {
       status: () => node!.status(),
     };
     const rpc = new RpcServer(ctx, logger.child({ module: 'rpc' }));
-    node = new SeqnetNode(options, store, executor, mempool, sequencer, rpc, events, metrics, committee, logger);
-    events.on('block', (b) => node!.recordBlock(b.block.header.number, b.block.transactions.length, b.block.header.gasUsed, b.buildMs, b.latenciesMs));
+    node = new SeqnetNode(
+      options,
+      store,
+      executor,
+      mempool,
+      sequencer,
+      rpc,
+      events,
+      metrics,
+      committee,
+      logger,
+    );
+    events.on('block', (b) =>
+      node!.recordBlock(
+        b.block.header.number,
+        b.block.transactions.length,
+        b.block.header.gasUsed,
+        b.buildMs,
+        b.latenciesMs,
+      ),
+    );
     const address = await rpc.start();
     sequencer.start(node.abort.signal);
     node.expiryTimer = setInterval(() => mempool.expireQueued(), 60_000);
     node.expiryTimer.unref();
     metrics.blockHeight.set(Number(executor.head.header.number));
     logger.info(
-      { rpc: `http://${address.address}:${address.port}`, head: Number(executor.head.header.number), chainId: Number(options.chain.chainId) },
+      {
+        rpc: `http://${address.address}:${address.port}`,
+        head: Number(executor.head.header.number),
+        chainId: Number(options.chain.chainId),
+      },
       'seqnet node started',
     );
     return node;
   }
 
-  private recordBlock(number: bigint, txs: number, gasUsed: bigint, buildMs: number, latencies: number[]): void {
-    this.recentBlocks.push({ number: Number(number), txs, gasUsed: Number(gasUsed), buildMs, at: Date.now() });
+  private recordBlock(
+    number: bigint,
+    txs: number,
+    gasUsed: bigint,
+    buildMs: number,
+    latencies: number[],
+  ): void {
+    this.recentBlocks.push({
+      number: Number(number),
+      txs,
+      gasUsed: Number(gasUsed),
+      buildMs,
+      at: Date.now(),
+    });
     if (this.recentBlocks.length > 50) this.recentBlocks.shift();
     this.recentLatencies.push(...latencies);
-    if (this.recentLatencies.length > 2000) this.recentLatencies.splice(0, this.recentLatencies.length - 2000);
+    if (this.recentLatencies.length > 2000)
+      this.recentLatencies.splice(0, this.recentLatencies.length - 2000);
   }
 
   /** Live figures for the dashboard (seqnet_status). */
   status(): Record<string, unknown> {
     const sorted = [...this.recentLatencies].sort((a, b) => a - b);
-    const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] : null);
+    const pct = (p: number) =>
+      sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] : null;
     const windowStart = Date.now() - 10_000;
     const recentTxs = this.recentBlocks.filter((b) => b.at >= windowStart).reduce((s, b) => s + b.txs, 0);
     return {

@@ -1,7 +1,7 @@
 import type { ChainOptions } from '../execution/options.js';
-import { mempoolDefaults, type MempoolOptions } from '../mempool/options.js';
-import { rpcDefaults, type RpcOptions } from '../rpc/options.js';
-import { sequencerDefaults, type SequencerOptions } from './sequencer.js';
+import { type MempoolOptions, mempoolDefaults } from '../mempool/options.js';
+import { type RpcOptions, rpcDefaults } from '../rpc/options.js';
+import { type SequencerOptions, sequencerDefaults } from './sequencer.js';
 
 export interface NodeOptions {
   dataDir: string;

@@ -1,6 +1,6 @@
 import type { SecretKey } from '@chainsafe/blst';
 import type { Logger } from 'pino';
-import { type CommitProof, aggregateQc, encodeCommitProof, signVote } from '../consensus/certificate.js';
+import { aggregateQc, type CommitProof, encodeCommitProof, signVote } from '../consensus/certificate.js';
 import type { Executor } from '../execution/executor.js';
 import type { Mempool } from '../mempool/mempool.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -121,11 +121,16 @@ export class Sequencer {
       blockHash: result.sequencedHash,
       qcs: [
         aggregateQc({ epoch: 0n, view: height, blockHash: result.sequencedHash }, [
-          { index: 0, signature: signVote(this.deps.signingKey, seq.chainId, 0n, height, result.sequencedHash) },
+          {
+            index: 0,
+            signature: signVote(this.deps.signingKey, seq.chainId, 0n, height, result.sequencedHash),
+          },
         ]),
       ],
     };
-    const txHashes = result.block.transactions.map((t) => `0x${Buffer.from(t.hash()).toString('hex')}` as Hex);
+    const txHashes = result.block.transactions.map(
+      (t) => `0x${Buffer.from(t.hash()).toString('hex')}` as Hex,
+    );
     try {
       await store.putBlock({
         height,
@@ -172,7 +177,10 @@ export class Sequencer {
       metrics.mempoolPending.set(mempool.pendingCount);
       metrics.mempoolQueued.set(mempool.queuedCount);
     }
-    logger.debug({ height, txs: txHashes.length, skipped: result.skipped.length, ms: buildMs.toFixed(1) }, 'sealed block');
+    logger.debug(
+      { height, txs: txHashes.length, skipped: result.skipped.length, ms: buildMs.toFixed(1) },
+      'sealed block',
+    );
     events.emit('block', {
       block: result.block,
       receipts: result.receipts,

@@ -7,6 +7,9 @@ export type { OrderingContext, OrderingPolicy } from './policy.js';
 
 export function orderingPolicy(name: string): OrderingPolicy {
   const p = orderingPolicies[name];
-  if (!p) throw new Error(`unknown ordering policy "${name}"; choose one of: ${Object.keys(orderingPolicies).join(', ')}`);
+  if (!p)
+    throw new Error(
+      `unknown ordering policy "${name}"; choose one of: ${Object.keys(orderingPolicies).join(', ')}`,
+    );
   return p;
 }

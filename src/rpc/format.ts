@@ -46,7 +46,10 @@ const txHash = (tx: TypedTransaction): Hex => toHex(tx.hash());
 /** Price actually paid per gas in a block with this base fee. */
 export function effectiveGasPrice(tx: TypedTransaction, baseFee: bigint): bigint {
   if ('maxFeePerGas' in tx) {
-    const tip = tx.maxFeePerGas - baseFee < tx.maxPriorityFeePerGas ? tx.maxFeePerGas - baseFee : tx.maxPriorityFeePerGas;
+    const tip =
+      tx.maxFeePerGas - baseFee < tx.maxPriorityFeePerGas
+        ? tx.maxFeePerGas - baseFee
+        : tx.maxPriorityFeePerGas;
     return baseFee + tip;
   }
   return (tx as { gasPrice: bigint }).gasPrice;
@@ -151,7 +154,11 @@ export function blockLogs(block: Block, receipts: StoredReceipt[]): RpcLog[] {
   return out;
 }
 
-export function formatReceipt(block: Block, receipts: StoredReceipt[], index: number): Record<string, unknown> {
+export function formatReceipt(
+  block: Block,
+  receipts: StoredReceipt[],
+  index: number,
+): Record<string, unknown> {
   const r = receipts[index];
   const tx = block.transactions[index];
   const decoded = decodeReceipt(r.encoded);
@@ -176,10 +183,13 @@ export function formatReceipt(block: Block, receipts: StoredReceipt[], index: nu
 }
 
 export function formatHeader(block: Block): Record<string, unknown> {
-  const { transactions: _t, uncles: _u, withdrawals: _w, size: _s, totalDifficulty: _d, ...header } = formatBlock(
-    block,
-    false,
-    [],
-  );
+  const {
+    transactions: _t,
+    uncles: _u,
+    withdrawals: _w,
+    size: _s,
+    totalDifficulty: _d,
+    ...header
+  } = formatBlock(block, false, []);
   return header;
 }

@@ -10,7 +10,8 @@ export function expectArgs(params: unknown[], min: number, max: number): void {
 }
 
 export function quantity(v: unknown, i: number): bigint {
-  if (typeof v !== 'string') throw bad(i, 'json: cannot unmarshal non-string into Go value of type hexutil.Big');
+  if (typeof v !== 'string')
+    throw bad(i, 'json: cannot unmarshal non-string into Go value of type hexutil.Big');
   if (!v.startsWith('0x') && !v.startsWith('0X')) throw bad(i, 'hex string without 0x prefix');
   const body = v.slice(2);
   if (body.length === 0) throw bad(i, 'hex string "0x"');
@@ -27,17 +28,23 @@ export function uint64(v: unknown, i: number): bigint {
 }
 
 export function data(v: unknown, i: number): Uint8Array {
-  if (typeof v !== 'string') throw bad(i, 'json: cannot unmarshal non-string into Go value of type hexutil.Bytes');
-  if (!v.startsWith('0x') && !v.startsWith('0X')) throw bad(i, 'json: cannot unmarshal hex string without 0x prefix into Go value of type hexutil.Bytes');
-  if (v.length % 2 !== 0) throw bad(i, 'json: cannot unmarshal hex string of odd length into Go value of type hexutil.Bytes');
-  if (!/^0[xX][0-9a-fA-F]*$/.test(v)) throw bad(i, 'json: cannot unmarshal invalid hex string into Go value of type hexutil.Bytes');
+  if (typeof v !== 'string')
+    throw bad(i, 'json: cannot unmarshal non-string into Go value of type hexutil.Bytes');
+  if (!v.startsWith('0x') && !v.startsWith('0X'))
+    throw bad(i, 'json: cannot unmarshal hex string without 0x prefix into Go value of type hexutil.Bytes');
+  if (v.length % 2 !== 0)
+    throw bad(i, 'json: cannot unmarshal hex string of odd length into Go value of type hexutil.Bytes');
+  if (!/^0[xX][0-9a-fA-F]*$/.test(v))
+    throw bad(i, 'json: cannot unmarshal invalid hex string into Go value of type hexutil.Bytes');
   return fromHex(v);
 }
 
 function fixed(v: unknown, i: number, len: number, type: string): Hex {
   if (typeof v !== 'string') throw bad(i, `json: cannot unmarshal non-string into Go value of type ${type}`);
-  if (!/^0[xX][0-9a-fA-F]*$/.test(v)) throw bad(i, `json: cannot unmarshal hex string without 0x prefix into Go value of type ${type}`);
-  if (v.length !== 2 + len * 2) throw bad(i, `hex string has length ${v.length - 2}, want ${len * 2} for ${type}`);
+  if (!/^0[xX][0-9a-fA-F]*$/.test(v))
+    throw bad(i, `json: cannot unmarshal hex string without 0x prefix into Go value of type ${type}`);
+  if (v.length !== 2 + len * 2)
+    throw bad(i, `hex string has length ${v.length - 2}, want ${len * 2} for ${type}`);
   return v.toLowerCase() as Hex;
 }
 
@@ -50,7 +57,10 @@ export function bool(v: unknown, i: number): boolean {
   return v;
 }
 
-export type BlockTag = { kind: 'number'; number: bigint } | { kind: 'hash'; hash: Hex } | { kind: 'latest' | 'pending' | 'earliest' };
+export type BlockTag =
+  | { kind: 'number'; number: bigint }
+  | { kind: 'hash'; hash: Hex }
+  | { kind: 'latest' | 'pending' | 'earliest' };
 
 export function blockTag(v: unknown, i: number, fallback: BlockTag = { kind: 'latest' }): BlockTag {
   if (v === undefined || v === null) return fallback;

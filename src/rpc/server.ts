@@ -26,9 +26,17 @@ const methods: Record<string, RpcHandler> = {
   ...logMethods,
 };
 
-type JsonRpcResponse = { jsonrpc: '2.0'; id: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } };
+type JsonRpcResponse = {
+  jsonrpc: '2.0';
+  id: unknown;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+};
 
-const dashboardHtml = readFileSync(fileURLToPath(new URL('../../dashboard/index.html', import.meta.url)), 'utf8');
+const dashboardHtml = readFileSync(
+  fileURLToPath(new URL('../../dashboard/index.html', import.meta.url)),
+  'utf8',
+);
 
 interface Subscription {
   kind: 'newHeads' | 'logs' | 'newPendingTransactions';
@@ -44,9 +52,17 @@ class Connection {
 
 function errorResponse(id: unknown, err: unknown): JsonRpcResponse {
   if (err instanceof RpcError) {
-    return { jsonrpc: '2.0', id, error: { code: err.code, message: err.message, ...(err.data !== undefined ? { data: err.data } : {}) } };
+    return {
+      jsonrpc: '2.0',
+      id,
+      error: { code: err.code, message: err.message, ...(err.data !== undefined ? { data: err.data } : {}) },
+    };
   }
-  return { jsonrpc: '2.0', id, error: { code: RpcCode.Internal, message: (err as Error)?.message ?? 'internal error' } };
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: { code: RpcCode.Internal, message: (err as Error)?.message ?? 'internal error' },
+  };
 }
 
 function validId(id: unknown): boolean {
@@ -176,7 +192,10 @@ export class RpcServer {
   }
 
   /** Parses one HTTP body or WS message: a call or a batch. */
-  async handleText(text: string, conn: Connection | undefined): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined> {
+  async handleText(
+    text: string,
+    conn: Connection | undefined,
+  ): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined> {
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -184,9 +203,14 @@ export class RpcServer {
       return { jsonrpc: '2.0', id: null, error: { code: RpcCode.ParseError, message: 'parse error' } };
     }
     if (Array.isArray(body)) {
-      if (body.length === 0) return { jsonrpc: '2.0', id: null, error: { code: RpcCode.InvalidRequest, message: 'empty batch' } };
+      if (body.length === 0)
+        return { jsonrpc: '2.0', id: null, error: { code: RpcCode.InvalidRequest, message: 'empty batch' } };
       if (body.length > this.ctx.options.maxBatch) {
-        return { jsonrpc: '2.0', id: null, error: { code: RpcCode.InvalidRequest, message: 'batch too large' } };
+        return {
+          jsonrpc: '2.0',
+          id: null,
+          error: { code: RpcCode.InvalidRequest, message: 'batch too large' },
+        };
       }
       const results = await Promise.all(body.map((call) => this.handleCall(call, conn)));
       return results.filter((r): r is JsonRpcResponse => r !== undefined);
@@ -194,21 +218,39 @@ export class RpcServer {
     return this.handleCall(body, conn);
   }
 
-  private async handleCall(call: unknown, conn: Connection | undefined): Promise<JsonRpcResponse | undefined> {
+  private async handleCall(
+    call: unknown,
+    conn: Connection | undefined,
+  ): Promise<JsonRpcResponse | undefined> {
     if (typeof call !== 'object' || call === null || Array.isArray(call)) {
-      return { jsonrpc: '2.0', id: null, error: { code: RpcCode.InvalidRequest, message: 'invalid request' } };
+      return {
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: RpcCode.InvalidRequest, message: 'invalid request' },
+      };
     }
     const { id, method, params, jsonrpc } = call as Record<string, unknown>;
-    if (!validId(id)) return { jsonrpc: '2.0', id: null, error: { code: RpcCode.InvalidRequest, message: 'invalid request' } };
+    if (!validId(id))
+      return {
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: RpcCode.InvalidRequest, message: 'invalid request' },
+      };
     if (jsonrpc !== '2.0' || typeof method !== 'string') {
-      return { jsonrpc: '2.0', id: id ?? null, error: { code: RpcCode.InvalidRequest, message: 'invalid request' } };
+      return {
+        jsonrpc: '2.0',
+        id: id ?? null,
+        error: { code: RpcCode.InvalidRequest, message: 'invalid request' },
+      };
     }
     if (params !== undefined && params !== null && !Array.isArray(params)) {
       return errorResponse(id ?? null, new RpcError(RpcCode.InvalidParams, 'non-array args'));
     }
     const args = (params as unknown[] | undefined) ?? [];
     const isNotification = id === undefined;
-    this.ctx.metrics?.rpcRequests.inc({ method: methods[method] || method.startsWith('eth_') ? method : 'other' });
+    this.ctx.metrics?.rpcRequests.inc({
+      method: methods[method] || method.startsWith('eth_') ? method : 'other',
+    });
     try {
       let result: unknown;
       if (method === 'eth_subscribe' || method === 'eth_unsubscribe') {
@@ -216,14 +258,18 @@ export class RpcServer {
         result = method === 'eth_subscribe' ? this.subscribe(conn, args) : this.unsubscribe(conn, args);
       } else {
         const handler = methods[method];
-        if (!handler) throw new RpcError(RpcCode.MethodNotFound, `the method ${method} does not exist/is not available`);
+        if (!handler)
+          throw new RpcError(RpcCode.MethodNotFound, `the method ${method} does not exist/is not available`);
         result = await handler(args, this.ctx);
       }
       return isNotification ? undefined : { jsonrpc: '2.0', id, result: result ?? null };
     } catch (err) {
       if (!(err instanceof RpcError)) this.logger.error({ err, method }, 'internal error in RPC handler');
       const resp = errorResponse(id ?? null, err);
-      this.ctx.metrics?.rpcErrors.inc({ method: methods[method] ? method : 'other', code: String(resp.error!.code) });
+      this.ctx.metrics?.rpcErrors.inc({
+        method: methods[method] ? method : 'other',
+        code: String(resp.error!.code),
+      });
       return isNotification ? undefined : resp;
     }
   }
@@ -231,12 +277,16 @@ export class RpcServer {
   private subscribe(conn: Connection, params: unknown[]): string {
     expectArgs(params, 1, 2);
     if (conn.subs.size >= this.ctx.options.maxSubscriptionsPerConnection) {
-      throw new RpcError(RpcCode.LimitExceeded, `too many subscriptions (max ${this.ctx.options.maxSubscriptionsPerConnection})`);
+      throw new RpcError(
+        RpcCode.LimitExceeded,
+        `too many subscriptions (max ${this.ctx.options.maxSubscriptionsPerConnection})`,
+      );
     }
     const kind = params[0];
     let sub: Subscription;
     if (kind === 'newHeads') sub = { kind };
-    else if (kind === 'logs') sub = { kind, filter: parseLogFilter(params[1] === undefined ? {} : object(params[1], 1), 1) };
+    else if (kind === 'logs')
+      sub = { kind, filter: parseLogFilter(params[1] === undefined ? {} : object(params[1], 1), 1) };
     else if (kind === 'newPendingTransactions') sub = { kind, fullTx: params[1] === true };
     else throw new RpcError(RpcCode.MethodNotFound, `no "${String(kind)}" subscription in eth namespace`);
     const id = `0x${(this.nextSubId++).toString(16).padStart(32, '0')}`;
@@ -246,13 +296,16 @@ export class RpcServer {
 
   private unsubscribe(conn: Connection, params: unknown[]): boolean {
     expectArgs(params, 1, 1);
-    if (typeof params[0] !== 'string') throw new RpcError(RpcCode.InvalidParams, 'invalid argument 0: subscription id must be a string');
+    if (typeof params[0] !== 'string')
+      throw new RpcError(RpcCode.InvalidParams, 'invalid argument 0: subscription id must be a string');
     return conn.subs.delete(params[0]);
   }
 
   private notify(conn: Connection, subscription: string, result: unknown): void {
     if (conn.ws.readyState !== WebSocket.OPEN) return;
-    conn.ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription, result } }));
+    conn.ws.send(
+      JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription, result } }),
+    );
   }
 
   private publishBlock(sealed: SealedBlock): void {

@@ -1,6 +1,6 @@
-import { type Database, open, type RootDatabase } from 'lmdb';
 import { RLP } from '@ethereumjs/rlp';
-import type { DB, BatchDBOp } from '@ethereumjs/util';
+import type { BatchDBOp, DB } from '@ethereumjs/util';
+import { type Database, open, type RootDatabase } from 'lmdb';
 import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, toHex } from '../util/bytes.js';
 
 /** Everything the chain persists for one executed block, written in one ordered lmdb transaction. */
@@ -90,9 +90,9 @@ export class ChainStore {
       this.hashes.put(record.executedHash, h);
       this.receipts.put(h, encodeReceipts(record.receipts));
       this.proofs.put(h, record.proof);
-      const loc = RLP.encode([bigIntToBytes(record.height)]);
+      const height = bigIntToBytes(record.height);
       record.txHashes.forEach((hash, i) => {
-        this.txIndex.put(hash, RLP.encode([loc, bigIntToBytes(BigInt(i))]));
+        this.txIndex.put(hash, RLP.encode([height, bigIntToBytes(BigInt(i))]));
       });
       this.meta.put('head', record.height.toString());
     });
@@ -125,7 +125,7 @@ export class ChainStore {
   getTxLocation(hash: Hex): TxLocation | undefined {
     const raw = this.txIndex.getBinary(hash.toLowerCase());
     if (!raw) return undefined;
-    const [[height], index] = RLP.decode(raw) as unknown as [[Uint8Array], Uint8Array];
+    const [height, index] = RLP.decode(raw) as unknown as [Uint8Array, Uint8Array];
     return { height: bytesToBigInt(height), index: Number(bytesToBigInt(index)) };
   }
 

@@ -66,11 +66,13 @@ export function decodeSequencedBlock(data: Uint8Array): SequencedBlock {
   } catch (err) {
     throw new BlockDecodeError(`invalid RLP: ${(err as Error).message}`);
   }
-  if (!Array.isArray(decoded) || decoded.length !== 9) throw new BlockDecodeError('expected a list of 9 fields');
+  if (!Array.isArray(decoded) || decoded.length !== 9)
+    throw new BlockDecodeError('expected a list of 9 fields');
   const [version, chainId, height, parentHash, timestamp, origin, cursor, txs, lag] = decoded as unknown[];
   const v = asUint(version, 'version');
   if (v !== 1n) throw new BlockDecodeError(`unsupported sequenced block version ${v}`);
-  if (!Array.isArray(origin) || origin.length !== 2) throw new BlockDecodeError('l1Origin: expected [number, hash]');
+  if (!Array.isArray(origin) || origin.length !== 2)
+    throw new BlockDecodeError('l1Origin: expected [number, hash]');
   if (!Array.isArray(txs)) throw new BlockDecodeError('txs: expected a list');
   return {
     version: 1,
@@ -78,7 +80,10 @@ export function decodeSequencedBlock(data: Uint8Array): SequencedBlock {
     height: asUint(height, 'height'),
     parentHash: toHex(asBytes(parentHash, 'parentHash', 32)),
     timestamp: asUint(timestamp, 'timestamp'),
-    l1Origin: { number: asUint(origin[0], 'l1Origin.number'), hash: toHex(asBytes(origin[1], 'l1Origin.hash', 32)) },
+    l1Origin: {
+      number: asUint(origin[0], 'l1Origin.number'),
+      hash: toHex(asBytes(origin[1], 'l1Origin.hash', 32)),
+    },
     l1MessageCursor: asUint(cursor, 'l1MessageCursor'),
     txs: txs.map((t, i) => asBytes(t, `txs[${i}]`)),
     lagStateRoot: toHex(asBytes(lag, 'lagStateRoot', 32)),

@@ -16,14 +16,19 @@ export function callRequest(v: unknown, i: number): CallRequest {
   if (o.maxPriorityFeePerGas !== undefined && o.maxPriorityFeePerGas !== null) {
     req.maxPriorityFeePerGas = quantity(o.maxPriorityFeePerGas, i);
   }
-  if (req.gasPrice !== undefined && (req.maxFeePerGas !== undefined || req.maxPriorityFeePerGas !== undefined)) {
+  if (
+    req.gasPrice !== undefined &&
+    (req.maxFeePerGas !== undefined || req.maxPriorityFeePerGas !== undefined)
+  ) {
     throw serverError('both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified');
   }
   if (o.value !== undefined && o.value !== null) req.value = quantity(o.value, i);
   if (o.nonce !== undefined && o.nonce !== null) req.nonce = quantity(o.nonce, i);
   const input = o.input ?? o.data;
   if (o.input !== undefined && o.data !== undefined && o.input !== o.data) {
-    throw serverError('both "data" and "input" are set and not equal. Please use "input" to pass transaction call data');
+    throw serverError(
+      'both "data" and "input" are set and not equal. Please use "input" to pass transaction call data',
+    );
   }
   if (input !== undefined && input !== null) req.data = toHex(data(input, i));
   if (Array.isArray(o.accessList)) req.accessList = o.accessList as CallRequest['accessList'];
@@ -39,7 +44,11 @@ function revertError(out: CallOutcome): RpcError {
     const len = Number(BigInt(toHex(ret.subarray(36, 68))));
     if (68 + len <= ret.length) reason = Buffer.from(ret.subarray(68, 68 + len)).toString('utf8');
   }
-  return new RpcError(RpcCode.ExecutionReverted, reason ? `execution reverted: ${reason}` : 'execution reverted', toHex(ret));
+  return new RpcError(
+    RpcCode.ExecutionReverted,
+    reason ? `execution reverted: ${reason}` : 'execution reverted',
+    toHex(ret),
+  );
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -65,13 +74,18 @@ export const callMethods: Record<string, RpcHandler> = {
     expectArgs(p, 1, 3);
     const req = callRequest(p[0], 0);
     const block = stateBlock(ctx, blockTag(p[1], 1));
-    const limit = ctx.executor.options.gasLimit < ctx.options.gasCap ? ctx.executor.options.gasLimit : ctx.options.gasCap;
+    const limit =
+      ctx.executor.options.gasLimit < ctx.options.gasCap ? ctx.executor.options.gasLimit : ctx.options.gasCap;
     const cap = req.gas !== undefined && req.gas < limit ? req.gas : limit;
-    const out = await withTimeout(ctx.executor.estimateGas({ ...req, gas: cap }, block, cap), ctx.options.evmTimeoutMs * 4);
+    const out = await withTimeout(
+      ctx.executor.estimateGas({ ...req, gas: cap }, block, cap),
+      ctx.options.evmTimeoutMs * 4,
+    );
     if ('gas' in out) return q(out.gas);
     if (out.error?.reverted) throw revertError(out);
     const msg = out.error?.message ?? 'unknown error';
-    if (/out of gas|gas limit|intrinsic/i.test(msg)) throw serverError(`gas required exceeds allowance (${cap})`);
+    if (/out of gas|gas limit|intrinsic/i.test(msg))
+      throw serverError(`gas required exceeds allowance (${cap})`);
     throw serverError(msg.replace(/ -> .*$/s, ''));
   },
 };

@@ -25,10 +25,12 @@ export const feeMethods: Record<string, RpcHandler> = {
     if (!newest) throw invalidParams('request beyond head block');
     const percentiles = p[2] === undefined || p[2] === null ? undefined : (p[2] as unknown[]);
     if (percentiles !== undefined) {
-      if (!Array.isArray(percentiles) || percentiles.length > 100) throw invalidParams('invalid reward percentiles');
+      if (!Array.isArray(percentiles) || percentiles.length > 100)
+        throw invalidParams('invalid reward percentiles');
       let prev = -1;
       for (const x of percentiles) {
-        if (typeof x !== 'number' || x < 0 || x > 100 || x < prev) throw invalidParams(`invalid reward percentile: ${x}`);
+        if (typeof x !== 'number' || x < 0 || x > 100 || x < prev)
+          throw invalidParams(`invalid reward percentile: ${x}`);
         prev = x;
       }
     }
@@ -45,7 +47,10 @@ export const feeMethods: Record<string, RpcHandler> = {
       if (percentiles) {
         const receipts = ctx.store.getReceipts(n) ?? [];
         const tips = block.transactions
-          .map((tx, i) => ({ tip: effectiveGasPrice(tx, baseFee) - baseFee, gas: receipts[i]?.gasUsed ?? 0n }))
+          .map((tx, i) => ({
+            tip: effectiveGasPrice(tx, baseFee) - baseFee,
+            gas: receipts[i]?.gasUsed ?? 0n,
+          }))
           .sort((a, b) => (a.tip < b.tip ? -1 : a.tip > b.tip ? 1 : 0));
         const total = tips.reduce((s, t) => s + t.gas, 0n);
         rewards.push(

@@ -23,7 +23,9 @@ export function parseLogFilter(o: Record<string, unknown>, i: number): LogFilter
   }
   const rawTopics = (o.topics as unknown[] | undefined) ?? [];
   if (rawTopics.length > 4) throw invalidParams('invalid argument 0: too many topics, at most 4');
-  const topics = rawTopics.map((t) => (t === null ? null : Array.isArray(t) ? t.map((x) => hash(x, i)) : [hash(t, i)]));
+  const topics = rawTopics.map((t) =>
+    t === null ? null : Array.isArray(t) ? t.map((x) => hash(x, i)) : [hash(t, i)],
+  );
   return { addresses, topics };
 }
 
@@ -63,7 +65,9 @@ export const logMethods: Record<string, RpcHandler> = {
     let to: bigint;
     if (o.blockHash !== undefined) {
       if (o.fromBlock !== undefined || o.toBlock !== undefined) {
-        throw invalidParams('invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other');
+        throw invalidParams(
+          'invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other',
+        );
       }
       const block = findBlock(ctx, { kind: 'hash', hash: hash(o.blockHash, 0) });
       if (!block) throw new RpcError(RpcCode.Server, 'unknown block');
@@ -81,14 +85,20 @@ export const logMethods: Record<string, RpcHandler> = {
       if (from > to) throw invalidParams('invalid block range params');
       if (to > head) to = head;
       if (to - from >= BigInt(ctx.options.maxLogBlockRange)) {
-        throw new RpcError(RpcCode.LimitExceeded, `block range greater than ${ctx.options.maxLogBlockRange} max`);
+        throw new RpcError(
+          RpcCode.LimitExceeded,
+          `block range greater than ${ctx.options.maxLogBlockRange} max`,
+        );
       }
     }
     const out: RpcLog[] = [];
     for (let n = from; n <= to; n++) {
       out.push(...logsOfBlock(ctx, n, filter));
       if (out.length > ctx.options.maxLogResults) {
-        throw new RpcError(RpcCode.LimitExceeded, `query returned more than ${ctx.options.maxLogResults} results`);
+        throw new RpcError(
+          RpcCode.LimitExceeded,
+          `query returned more than ${ctx.options.maxLogResults} results`,
+        );
       }
     }
     return out;

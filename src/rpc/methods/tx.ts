@@ -23,7 +23,11 @@ export const txMethods: Record<string, RpcHandler> = {
       const { hash } = await ctx.mempool.add(raw);
       return hash;
     } catch (err) {
-      ctx.metrics?.txsRejected.inc({ reason: String((err as Error).message).split(':')[0].slice(0, 60) });
+      ctx.metrics?.txsRejected.inc({
+        reason: String((err as Error).message)
+          .split(':')[0]
+          .slice(0, 60),
+      });
       throw err;
     }
   },

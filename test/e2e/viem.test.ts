@@ -1,0 +1,201 @@
+import {
+  createPublicClient,
+  createWalletClient,
+  type Hex,
+  http,
+  type Log,
+  parseEther,
+  parseEventLogs,
+  webSocket,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devAccounts } from '../../src/execution/genesis.js';
+import { compileContract } from '../../src/l1/solc.js';
+import { type DevnetProcess, startDevnet } from '../helpers/devnet.js';
+
+const token = compileContract('test/TestToken.sol', 'TestToken');
+const seqnet = {
+  id: 42069,
+  name: 'seqnet',
+  nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+  rpcUrls: { default: { http: [''] } },
+} as const;
+
+describe('viem against a devnet process', () => {
+  let devnet: DevnetProcess;
+  const [alice, bob, carol] = devAccounts(3);
+  const account = privateKeyToAccount(alice.privateKey);
+
+  beforeAll(async () => {
+    devnet = await startDevnet({ blockTime: 0 });
+  });
+  afterAll(async () => {
+    expect(await devnet.stop()).toBe(0);
+  });
+
+  const clients = () => {
+    const transport = http(devnet.url);
+    return {
+      pub: createPublicClient({ chain: seqnet, transport, pollingInterval: 20 }),
+      wallet: createWalletClient({ chain: seqnet, transport, account }),
+    };
+  };
+
+  it('reports chain id and a genesis block', async () => {
+    const { pub } = clients();
+    expect(await pub.getChainId()).toBe(42069);
+    const genesis = await pub.getBlock({ blockNumber: 0n });
+    expect(genesis.number).toBe(0n);
+    expect(await pub.getBalance({ address: bob.address })).toBeGreaterThanOrEqual(
+      parseEther('10000') - parseEther('1'),
+    );
+  });
+
+  it('transfers ETH with a soft confirmation and a preconfirmation proof', async () => {
+    const { pub, wallet } = clients();
+    const before = await pub.getBalance({ address: carol.address });
+    const hash = await wallet.sendTransaction({ to: carol.address, value: parseEther('1.5') });
+    const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 10 });
+    expect(receipt.status).toBe('success');
+    expect(receipt.gasUsed).toBe(21000n);
+    expect(await pub.getBalance({ address: carol.address })).toBe(before + parseEther('1.5'));
+    const pre = (await pub.request({
+      method: 'seqnet_getPreconfirmation' as 'eth_chainId',
+      params: [hash] as never,
+    })) as unknown as {
+      blockNumber: Hex;
+      transactionIndex: Hex;
+      proof: { qcs: unknown[] };
+    };
+    expect(BigInt(pre.blockNumber)).toBe(receipt.blockNumber);
+    expect(Number(pre.transactionIndex)).toBe(receipt.transactionIndex);
+    expect(pre.proof.qcs).toHaveLength(1);
+    const tx = await pub.getTransaction({ hash });
+    expect(tx.from.toLowerCase()).toBe(alice.address.toLowerCase());
+    const block = await pub.getBlock({ blockNumber: receipt.blockNumber, includeTransactions: true });
+    expect(block.transactions.map((t) => t.hash)).toContain(hash);
+  });
+
+  it('deploys an ERC-20, transfers tokens, reads events by getLogs and by a logs subscription', async () => {
+    const { pub, wallet } = clients();
+    const deployHash = await wallet.deployContract({
+      abi: token.abi,
+      bytecode: token.bytecode,
+      args: ['Test', 'TST', parseEther('1000000')],
+    });
+    const deployed = await pub.waitForTransactionReceipt({ hash: deployHash, pollingInterval: 10 });
+    expect(deployed.status).toBe('success');
+    const address = deployed.contractAddress!;
+    expect((await pub.getCode({ address }))?.length).toBeGreaterThan(100);
+
+    const ws = createPublicClient({ chain: seqnet, transport: webSocket(devnet.wsUrl) });
+    const seen: Log[] = [];
+    const unwatch = await new Promise<() => void>((resolve) => {
+      const un = ws.watchContractEvent({
+        address,
+        abi: token.abi,
+        eventName: 'Transfer',
+        onLogs: (logs) => seen.push(...logs),
+      });
+      setTimeout(() => resolve(un), 200);
+    });
+
+    const gas = await pub.estimateContractGas({
+      address,
+      abi: token.abi,
+      functionName: 'transfer',
+      args: [bob.address, 1234n],
+      account,
+    });
+    expect(gas).toBeGreaterThan(21000n);
+    expect(gas).toBeLessThan(100000n);
+    const hash = await wallet.writeContract({
+      address,
+      abi: token.abi,
+      functionName: 'transfer',
+      args: [bob.address, 1234n],
+      gas,
+    });
+    const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 10 });
+    expect(receipt.status).toBe('success');
+    const events = parseEventLogs({ abi: token.abi, logs: receipt.logs, eventName: 'Transfer' });
+    expect(events).toHaveLength(1);
+
+    const balance = await pub.readContract({
+      address,
+      abi: token.abi,
+      functionName: 'balanceOf',
+      args: [bob.address],
+    });
+    expect(balance).toBe(1234n);
+
+    const logs = await pub.getLogs({ address, fromBlock: 0n, toBlock: 'latest' });
+    expect(logs).toHaveLength(2); // mint + transfer
+    const filtered = await pub.getContractEvents({
+      address,
+      abi: token.abi,
+      eventName: 'Transfer',
+      args: { to: bob.address },
+      fromBlock: 0n,
+    });
+    expect(filtered).toHaveLength(1);
+
+    for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    unwatch();
+    expect(seen.length).toBe(1);
+    expect(seen[0].transactionHash).toBe(hash);
+
+    await expect(
+      pub.simulateContract({ address, abi: token.abi, functionName: 'fail', account }),
+    ).rejects.toThrow(/TestToken: always fails/);
+    await expect(
+      pub.estimateContractGas({
+        address,
+        abi: token.abi,
+        functionName: 'transfer',
+        args: [bob.address, parseEther('99999999')],
+        account: privateKeyToAccount(devAccounts(5)[4].privateKey),
+      }),
+    ).rejects.toThrow(/InsufficientBalance|reverted/);
+  });
+
+  it('replaces a queued tx by fee bump and refuses an underpriced replacement', async () => {
+    const { pub, wallet } = clients();
+    const nonce = await pub.getTransactionCount({ address: alice.address, blockTag: 'pending' });
+    // A gapped nonce waits in the queue, so we can replace it before it is sequenced.
+    const gapped = nonce + 1;
+    const fees = { maxFeePerGas: 2_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n };
+    const first = await wallet.sendTransaction({
+      to: bob.address,
+      value: 1n,
+      nonce: gapped,
+      gas: 21000n,
+      ...fees,
+    });
+    await expect(
+      wallet.sendTransaction({
+        to: bob.address,
+        value: 2n,
+        nonce: gapped,
+        gas: 21000n,
+        maxFeePerGas: 2_100_000_000n,
+        maxPriorityFeePerGas: 1_050_000_000n,
+      }),
+    ).rejects.toThrow(/replacement transaction underpriced/);
+    const second = await wallet.sendTransaction({
+      to: bob.address,
+      value: 3n,
+      nonce: gapped,
+      gas: 21000n,
+      maxFeePerGas: 2_200_000_000n,
+      maxPriorityFeePerGas: 1_100_000_000n,
+    });
+    expect(second).not.toBe(first);
+    const filler = await wallet.sendTransaction({ to: bob.address, value: 1n, nonce, gas: 21000n, ...fees });
+    await pub.waitForTransactionReceipt({ hash: filler, pollingInterval: 10 });
+    const receipt = await pub.waitForTransactionReceipt({ hash: second, pollingInterval: 10 });
+    expect(receipt.status).toBe('success');
+    expect(await pub.getTransactionReceipt({ hash: first }).catch(() => null)).toBeNull();
+  });
+});

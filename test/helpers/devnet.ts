@@ -1,0 +1,116 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { waitForRpc } from '../../src/l1/anvil.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export interface DevnetProcess {
+  url: string;
+  wsUrl: string;
+  dataDir: string;
+  proc: ChildProcess;
+  output: () => string;
+  /** SIGINT and wait for a clean exit. */
+  stop(): Promise<number | null>;
+  /** Send a signal (e.g. SIGKILL) and wait for the process to end. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+export interface DevnetOptions {
+  dataDir?: string;
+  rpcPort?: number;
+  blockTime?: number;
+  /** Start the embedded anvil L1 too (slower); off by default in tests that do not need it. */
+  l1?: boolean;
+  args?: string[];
+}
+
+/** Starts `seqnet devnet` as a real child process and waits until its RPC answers. */
+export async function startDevnet(opts: DevnetOptions = {}): Promise<DevnetProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'seqnet-test-'));
+  const rpcPort = opts.rpcPort ?? (await freePort());
+  const args = [
+    '--import',
+    'tsx',
+    join(root, 'src/cli/main.ts'),
+    'devnet',
+    '--data-dir',
+    dataDir,
+    '--rpc-port',
+    String(rpcPort),
+    '--block-time',
+    String(opts.blockTime ?? 0),
+    '--log-level',
+    'warn',
+    ...(opts.l1 ? ['--l1-port', String(await freePort())] : ['--no-l1']),
+    ...(opts.args ?? []),
+  ];
+  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout?.on('data', (d) => {
+    out += d.toString();
+  });
+  proc.stderr?.on('data', (d) => {
+    out += d.toString();
+  });
+  const url = `http://127.0.0.1:${rpcPort}`;
+  const exited = new Promise<never>((_, reject) =>
+    proc.once('exit', (code) => reject(new Error(`devnet exited with ${code}:\n${out.slice(-3000)}`))),
+  );
+  exited.catch(() => {});
+  await Promise.race([waitForRpc(url, 60_000), exited]);
+  const ended = () =>
+    new Promise<void>((res) =>
+      proc.exitCode !== null || proc.signalCode !== null ? res() : proc.once('exit', () => res()),
+    );
+  return {
+    url,
+    wsUrl: url.replace('http', 'ws'),
+    dataDir,
+    proc,
+    output: () => out,
+    async stop() {
+      proc.kill('SIGINT');
+      await ended();
+      return proc.exitCode;
+    },
+    async kill(signal) {
+      proc.kill(signal);
+      await ended();
+    },
+  };
+}
+
+/** Raw JSON-RPC call (for cases a client library would refuse to send). */
+export async function rpcCall(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; json: unknown; text: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text };
+}
