@@ -1,4 +1,13 @@
-import { ContractFactory, JsonRpcProvider, Wallet, WebSocketProvider, Contract, parseEther, type Log, type EventLog } from 'ethers';
+import {
+  Contract,
+  ContractFactory,
+  type EventLog,
+  JsonRpcProvider,
+  type Log,
+  parseEther,
+  Wallet,
+  WebSocketProvider,
+} from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { compileContract } from '../../src/l1/solc.js';
@@ -14,7 +23,11 @@ describe('ethers v6 against a devnet process', () => {
   beforeAll(async () => {
     devnet = await startDevnet({ blockTime: 50 });
     // ethers caches identical calls for 250 ms by default, which hides a block sealed in between.
-    provider = new JsonRpcProvider(devnet.url, 42069, { staticNetwork: true, polling: true, cacheTimeout: -1 });
+    provider = new JsonRpcProvider(devnet.url, 42069, {
+      staticNetwork: true,
+      polling: true,
+      cacheTimeout: -1,
+    });
     provider.pollingInterval = 20;
   });
   afterAll(async () => {
@@ -65,7 +78,9 @@ describe('ethers v6 against a devnet process', () => {
     expect(event.transactionHash).toBe(tx.hash);
     await ws.destroy();
 
-    const logs = (await erc20.queryFilter(erc20.filters.Transfer(null, erin.address), 0, 'latest')) as Array<EventLog | Log>;
+    const logs = (await erc20.queryFilter(erc20.filters.Transfer(null, erin.address), 0, 'latest')) as Array<
+      EventLog | Log
+    >;
     expect(logs).toHaveLength(1);
     expect((logs[0] as EventLog).args?.[2]).toBe(777n);
 
@@ -77,10 +92,15 @@ describe('ethers v6 against a devnet process', () => {
     const nonce = await provider.getTransactionCount(erin.address, 'pending');
     // The gapped tx sits in the queue until its predecessor arrives, so it can be replaced.
     const fees = { maxFeePerGas: 3_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n, gasLimit: 21000n };
-    const original = await wallet.sendTransaction({ to: frank.address, value: 1n, nonce: nonce + 1, ...fees });
-    await expect(wallet.sendTransaction({ to: frank.address, value: 2n, nonce: nonce + 1, ...fees })).rejects.toThrow(
-      /replacement transaction underpriced|already known/,
-    );
+    const original = await wallet.sendTransaction({
+      to: frank.address,
+      value: 1n,
+      nonce: nonce + 1,
+      ...fees,
+    });
+    await expect(
+      wallet.sendTransaction({ to: frank.address, value: 2n, nonce: nonce + 1, ...fees }),
+    ).rejects.toThrow(/replacement transaction underpriced|already known/);
     const replacement = await wallet.sendTransaction({
       to: frank.address,
       value: 3n,
