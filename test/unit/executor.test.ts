@@ -1,0 +1,86 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { privateKeyToAccount } from 'viem/accounts';
+import { describe, expect, it } from 'vitest';
+import { Executor } from '../../src/execution/executor.js';
+import { devAccounts, devChainOptions } from '../../src/execution/genesis.js';
+import { ChainStore } from '../../src/store/chain-store.js';
+import { hashSequencedBlock, type SequencedBlock } from '../../src/types/sequenced-block.js';
+import { fromHex, toHex, ZERO_HASH } from '../../src/util/bytes.js';
+
+const logger = pino({ level: 'silent' });
+
+async function fixedBlock(executor: Executor): Promise<SequencedBlock> {
+  const [a, b] = devAccounts(2).map((x) => privateKeyToAccount(x.privateKey));
+  // ECDSA signatures are deterministic (RFC 6979), so these bytes are the same on every run.
+  const txs = [
+    await a.signTransaction({
+      chainId: 42069,
+      type: 'eip1559',
+      nonce: 0,
+      to: b.address,
+      value: 5n,
+      gas: 21000n,
+      maxFeePerGas: 10n ** 9n,
+      maxPriorityFeePerGas: 1n,
+    }),
+    // Wrong nonce: execution must skip it, not fail the block.
+    await a.signTransaction({
+      chainId: 42069,
+      type: 'eip1559',
+      nonce: 7,
+      to: b.address,
+      value: 5n,
+      gas: 21000n,
+      maxFeePerGas: 10n ** 9n,
+      maxPriorityFeePerGas: 1n,
+    }),
+    await b.signTransaction({
+      chainId: 42069,
+      type: 'legacy',
+      nonce: 0,
+      to: a.address,
+      value: 9n,
+      gas: 21000n,
+      gasPrice: 10n ** 9n,
+    }),
+  ];
+  const genesis = executor.genesisSequenced();
+  return {
+    version: 1,
+    chainId: 42069n,
+    height: 1n,
+    parentHash: hashSequencedBlock(genesis),
+    timestamp: genesis.timestamp,
+    l1Origin: { number: 0n, hash: ZERO_HASH },
+    l1MessageCursor: 0n,
+    txs: txs.map(fromHex),
+    lagStateRoot: ZERO_HASH,
+  };
+}
+
+async function execOnce() {
+  const store = new ChainStore(join(mkdtempSync(join(tmpdir(), 'seqnet-exec-')), 'chain'));
+  const executor = await Executor.open(devChainOptions(), store, logger);
+  const result = await executor.execute(await fixedBlock(executor));
+  await store.close();
+  return result;
+}
+
+describe('executor', () => {
+  it('derives the executed block deterministically from the sequenced block, skipping invalid txs', async () => {
+    const [first, second] = [await execOnce(), await execOnce()];
+    expect(toHex(first.block.hash())).toBe(toHex(second.block.hash()));
+    expect(toHex(first.block.header.stateRoot)).toBe(toHex(second.block.header.stateRoot));
+    expect(first.block.transactions).toHaveLength(2);
+    expect(first.skipped).toHaveLength(1);
+    expect(first.skipped[0].reason).toMatch(/nonce/);
+    expect(first.block.header.gasUsed).toBe(42000n);
+    // Equal timestamps are allowed (many blocks per second), and no node-local value enters the header.
+    expect(first.block.header.timestamp).toBe(devChainOptions().genesisTimestamp);
+    expect(toHex(first.block.header.coinbase.bytes)).toBe(`0x${'00'.repeat(20)}`);
+    expect(first.block.header.extraData.length).toBe(0);
+  });
+});
