@@ -229,7 +229,8 @@ export class Executor {
    * Executes a sequenced block on the head and returns the executed block; the caller persists it and
    * then calls `commit`. Txs that are invalid at execution are skipped, not fatal.
    */
-  async execute(seq: SequencedBlock): Promise<ExecutionResult> {
+  async execute(seq: SequencedBlock, decoded?: ReadonlyArray<TypedTransaction>): Promise<ExecutionResult> {
+    if (decoded && decoded.length !== seq.txs.length) throw new Error('decoded txs do not match the sequenced block');
     const parent = this.headBlock;
     if (seq.height !== parent.header.number + 1n) {
       throw new Error(`sequenced block ${seq.height} does not extend executed head ${parent.header.number}`);
@@ -257,10 +258,12 @@ export class Executor {
 
     await this.vm.evm.journal.checkpoint();
     try {
-      for (const raw of seq.txs) {
+      for (let i = 0; i < seq.txs.length; i++) {
+        const raw = seq.txs[i];
         let tx: TypedTransaction;
         try {
-          tx = decodeTx(raw, this.common);
+          // The mempool already decoded (and recovered the sender of) txs this node accepted.
+          tx = decoded?.[i] ?? decodeTx(raw, this.common);
         } catch (err) {
           skipped.push({ hash: toHex(keccak256(raw)), reason: `undecodable: ${(err as Error).message}` });
           continue;

@@ -114,7 +114,10 @@ export class Sequencer {
       txs: chosen.map((t) => t.raw),
       lagStateRoot: executor.lagStateRootFor(height),
     };
-    const result = await executor.execute(seq);
+    const result = await executor.execute(
+      seq,
+      chosen.map((t) => t.tx),
+    );
     const proof: CommitProof = {
       chainId: seq.chainId,
       height,
