@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { waitForRpc } from '../../src/l1/anvil.js';
+import { freePort, rpcCall } from '../helpers/devnet.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+function run(args: string[]) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
+    cwd: root,
+  });
+  let out = '';
+  proc.stdout.on('data', (d) => {
+    out += d.toString();
+  });
+  proc.stderr.on('data', (d) => {
+    out += d.toString();
+  });
+  const exit = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  return { proc, exit, output: () => out };
+}
+
+describe('seqnet node', () => {
+  it('runs from a config file, flags override it, and SIGTERM stops it cleanly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
+    const port = await freePort();
+    const config = join(dir, 'node.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        dataDir: join(dir, 'data'),
+        chainId: 777,
+        rpcPort: 1,
+        blockTime: 0,
+        mempool: { maxTxSize: 1000 },
+      }),
+    );
+    const node = run(['node', '--config', config, '--rpc-port', String(port), '--log-level', 'warn']);
+    await waitForRpc(`http://127.0.0.1:${port}`, 30_000);
+    const chainId = await rpcCall(`http://127.0.0.1:${port}`, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'eth_chainId',
+      params: [],
+    });
+    expect((chainId.json as { result: string }).result).toBe('0x309');
+    // The config's mempool limit is in force: a 1,001-byte tx is oversized.
+    const big = `0x02${'00'.repeat(1000)}`;
+    const sent = await rpcCall(`http://127.0.0.1:${port}`, {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'eth_sendRawTransaction',
+      params: [big],
+    });
+    expect((sent.json as { error: { message: string } }).error.message).toBe('oversized data');
+    node.proc.kill('SIGTERM');
+    expect(await node.exit).toBe(0);
+  });
+
+  it('refuses a data dir of another chain with a message that says what to do', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
+    const port = await freePort();
+    const first = run([
+      'node',
+      '--data-dir',
+      dir,
+      '--chain-id',
+      '5',
+      '--rpc-port',
+      String(port),
+      '--log-level',
+      'warn',
+    ]);
+    await waitForRpc(`http://127.0.0.1:${port}`, 30_000);
+    first.proc.kill('SIGINT');
+    expect(await first.exit).toBe(0);
+    const second = run([
+      'node',
+      '--data-dir',
+      dir,
+      '--chain-id',
+      '6',
+      '--rpc-port',
+      String(port),
+      '--log-level',
+      'warn',
+    ]);
+    expect(await second.exit).toBe(1);
+    expect(second.output()).toMatch(/belongs to chain 5, not 6; pass --chain-id 5 or use another --data-dir/);
+  });
+});
