@@ -160,6 +160,34 @@ describe('viem against a devnet process', () => {
     ).rejects.toThrow(/InsufficientBalance|reverted/);
   });
 
+  it('streams newHeads and newPendingTransactions, and answers fee queries', async () => {
+    const { pub, wallet } = clients();
+    const ws = createPublicClient({ chain: seqnet, transport: webSocket(devnet.wsUrl) });
+    const heads: bigint[] = [];
+    const pending: Hex[] = [];
+    const unBlocks = ws.watchBlockNumber({ onBlockNumber: (n) => heads.push(n), emitOnBegin: false });
+    const unPending = ws.watchPendingTransactions({ onTransactions: (hs) => pending.push(...hs) });
+    await new Promise((r) => setTimeout(r, 200));
+    const hash = await wallet.sendTransaction({ to: bob.address, value: 1n });
+    const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 10 });
+    for (let i = 0; i < 100 && (pending.length === 0 || !heads.includes(receipt.blockNumber)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    unBlocks();
+    unPending();
+    expect(pending).toContain(hash);
+    expect(heads).toContain(receipt.blockNumber);
+
+    const history = await pub.getFeeHistory({ blockCount: 4, rewardPercentiles: [25, 75] });
+    expect(history.baseFeePerGas.length).toBeGreaterThanOrEqual(2);
+    expect(history.reward?.[0]).toHaveLength(2);
+    const fees = await pub.estimateFeesPerGas();
+    expect(fees.maxFeePerGas).toBeGreaterThan(fees.maxPriorityFeePerGas);
+    expect(await pub.getGasPrice()).toBeGreaterThan(0n);
+    const count = await pub.getTransactionCount({ address: alice.address });
+    expect(await pub.getTransactionCount({ address: alice.address, blockTag: 'pending' })).toBe(count);
+  });
+
   it('replaces a queued tx by fee bump and refuses an underpriced replacement', async () => {
     const { pub, wallet } = clients();
     const nonce = await pub.getTransactionCount({ address: alice.address, blockTag: 'pending' });
