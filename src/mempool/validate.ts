@@ -1,4 +1,5 @@
 import type { Common } from '@ethereumjs/common';
+import { RLP } from '@ethereumjs/rlp';
 import { Capability, createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx';
 import { serverError } from '../errors.js';
 import { MAX_TX_GAS } from '../execution/options.js';
@@ -32,8 +33,9 @@ export function decodeAndCheck(
   blockGasLimit: bigint,
 ): DecodedTx {
   if (raw.length > opts.maxTxSize) throw serverError('oversized data');
-  if (raw.length === 0) throw serverError('typed transaction too short');
   const first = raw[0];
+  // geth: a typed envelope needs a type byte and a payload, before the type is looked at.
+  if (raw.length <= 1 && !(first > 0x7f)) throw serverError('typed transaction too short');
   if (first <= 0x7f && !SUPPORTED_TYPES.has(first)) throw serverError('transaction type not supported');
   let tx: TypedTransaction;
   try {
@@ -42,8 +44,23 @@ export function decodeAndCheck(
     const message = (err as Error).message;
     if (/chain ?id/i.test(message)) throw serverError('invalid chain id for signer');
     if (/s-values? greater|s value/i.test(message)) throw serverError('invalid sender');
-    if (/invalid signature|v value/i.test(message)) throw serverError('invalid sender');
-    throw serverError(`rlp: ${message.replace(/\s*\(.*$/s, '')}`);
+    if (/invalid signature|v value|y-parity/i.test(message)) throw serverError('invalid sender');
+    // @ethereumjs/tx refuses to construct these; geth decodes them and rejects them later, with its
+    // own messages: tip above fee cap, nonce 2^64-1 (ErrNonceMax), and a gas × fee product above
+    // 2^256-1 at the balance check (no account can hold that much).
+    const nonce = /^nonce cannot equal or exceed MAX_UINT64 \(2\^64-1\), given (\d+)/.exec(message);
+    if (nonce && BigInt(nonce[1]) === MAX_NONCE) throw serverError('nonce has max value');
+    if (/^maxFeePerGas cannot be less than maxPriorityFeePerGas/.test(message)) {
+      throw serverError('max priority fee per gas higher than max fee per gas');
+    }
+    if (/^gas ?limit \* (gasPrice|maxFeePerGas) cannot exceed MAX_INTEGER/i.test(message)) {
+      throw serverError('insufficient funds for gas * price + value');
+    }
+    throw serverError(envelopeError(raw) ?? `rlp: ${message.replace(/\s*\(.*$/s, '')}`);
+  }
+  // geth's tx structs have no optional signature fields: an unsigned encoding is short of elements.
+  if (tx.v === undefined || tx.r === undefined || tx.s === undefined) {
+    throw serverError(`rlp: too few elements for ${TYPE_NAMES[tx.type]}`);
   }
   // EIP-155 replay protection: only replay-protected txs over RPC (geth's default).
   if (tx.type === 0 && !tx.supports(Capability.EIP155ReplayProtection)) {
@@ -79,6 +96,42 @@ export function decodeAndCheck(
     }
   }
   return { tx, hash: toHex(keccak256(raw)), sender };
+}
+
+/** geth's Go type names, as its rlp errors name them. */
+const TYPE_NAMES: Record<number, string> = {
+  0: 'types.LegacyTx',
+  1: 'types.AccessListTx',
+  2: 'types.DynamicFeeTx',
+  4: 'types.SetCodeTx',
+};
+/** Elements of a signed tx of each type. */
+const SIGNED_FIELDS: Record<number, number> = { 0: 9, 1: 11, 2: 12, 4: 13 };
+
+/**
+ * geth's message for an envelope that is not a well-formed RLP list of the type's fields, or undefined
+ * when the envelope is fine (the problem is in a field). Only runs on the rejection path.
+ */
+function envelopeError(raw: Uint8Array): string | undefined {
+  const type = raw[0] > 0x7f ? 0 : raw[0];
+  const name = TYPE_NAMES[type];
+  const payload = type === 0 ? raw : raw.subarray(1);
+  if (payload[0] < 0xc0) return `rlp: expected input list for ${name}`;
+  let decoded: { data: Uint8Array | unknown[]; remainder: Uint8Array };
+  try {
+    decoded = RLP.decode(payload, true) as { data: Uint8Array | unknown[]; remainder: Uint8Array };
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/out-of-bounds|larger than the data|not enough bytes/.test(message)) {
+      return 'rlp: value size exceeds available input length';
+    }
+    return 'rlp: non-canonical size information';
+  }
+  const fields = decoded.data as unknown[];
+  if (fields.length < SIGNED_FIELDS[type]) return `rlp: too few elements for ${name}`;
+  if (fields.length > SIGNED_FIELDS[type]) return `rlp: input list has too many elements for ${name}`;
+  if (decoded.remainder.length > 0) return 'rlp: input contains more than one value';
+  return undefined;
 }
 
 export function feeFields(tx: TypedTransaction): { maxFee: bigint; maxTip: bigint } {
