@@ -7,14 +7,20 @@ export interface DevAccount {
   privateKey: Hex;
 }
 
+const derived: DevAccount[] = [];
+
 /** The first `count` accounts of the standard test mnemonic, as anvil and hardhat derive them. */
 export function devAccounts(count = 10): DevAccount[] {
-  return Array.from({ length: count }, (_, i) => {
-    const account = mnemonicToAccount(TEST_MNEMONIC, { addressIndex: i });
-    const key = account.getHdKey().privateKey;
-    if (!key) throw new Error('mnemonic account without a private key');
-    return { address: account.address, privateKey: `0x${Buffer.from(key).toString('hex')}` as Hex };
-  });
+  // Derivation runs PBKDF2 (~100 ms per account): do it once per process.
+  for (let i = derived.length; i < count; i++) derived.push(deriveDevAccount(i));
+  return derived.slice(0, count);
+}
+
+function deriveDevAccount(i: number): DevAccount {
+  const account = mnemonicToAccount(TEST_MNEMONIC, { addressIndex: i });
+  const key = account.getHdKey().privateKey;
+  if (!key) throw new Error('mnemonic account without a private key');
+  return { address: account.address, privateKey: `0x${Buffer.from(key).toString('hex')}` as Hex };
 }
 
 /** A dev chain: the first 10 test accounts hold 10,000 ETH each. */
