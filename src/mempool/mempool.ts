@@ -44,6 +44,8 @@ export class Mempool {
   private readonly senders = new Map<Hex, SenderQueue>();
   private readonly byHash = new Map<Hex, PoolTx>();
   private arrivals = 0;
+  /** Counts onBlock calls, so an add can tell that a block landed while it read the account. */
+  private blocksSeen = 0;
   private pendingTotal = 0;
   private queuedTotal = 0;
   private readonly waiters = new Set<() => void>();
@@ -74,7 +76,13 @@ export class Mempool {
   async add(raw: Uint8Array): Promise<AddOutcome> {
     const { tx, hash, sender } = decodeAndCheck(raw, this.deps.common, this.options, this.deps.blockGasLimit);
     if (this.byHash.has(hash)) throw serverError('already known');
-    const account = await this.deps.accounts.nonceAndBalance(sender);
+    // A block sealed while we read would make the read stale (its nonce already spent): read again.
+    let account: { nonce: bigint; balance: bigint };
+    for (let tries = 0; ; tries++) {
+      const seen = this.blocksSeen;
+      account = await this.deps.accounts.nonceAndBalance(sender);
+      if (seen === this.blocksSeen || tries >= 3) break;
+    }
     // Re-check after the await: another add may have raced us.
     if (this.byHash.has(hash)) throw serverError('already known');
     const { maxFee, maxTip } = feeFields(tx);
@@ -84,15 +92,10 @@ export class Mempool {
         `max fee per gas less than block base fee: address ${sender}, maxFeePerGas: ${maxFee}, baseFee: ${baseFee}`,
       );
     }
-    const queue = this.queueOf(sender, account.nonce);
-    if (tx.nonce < queue.stateNonce) {
-      throw serverError(`nonce too low: next nonce ${queue.stateNonce}, tx nonce ${tx.nonce}`);
-    }
-    const cost = tx.gasLimit * maxFee + tx.value;
-    if (account.balance < cost) {
-      throw serverError(
-        `insufficient funds for gas * price + value: address ${sender} have ${account.balance} want ${cost}`,
-      );
+    const existingQueue = this.senders.get(sender);
+    const stateNonce = existingQueue?.stateNonce ?? account.nonce;
+    if (tx.nonce < stateNonce) {
+      throw serverError(`nonce too low: next nonce ${stateNonce}, tx nonce ${tx.nonce}`);
     }
     const entry: PoolTx = {
       tx,
@@ -103,41 +106,83 @@ export class Mempool {
       gasLimit: tx.gasLimit,
       maxFee,
       maxTip,
+      cost: tx.gasLimit * maxFee + tx.value,
       arrival: this.arrivals++,
       addedAt: Date.now(),
     };
-    const status = this.insert(queue, entry, baseFee);
+    this.checkFunds(existingQueue, entry, account.balance);
+    const queue = existingQueue ?? { pending: [], queued: new Map(), stateNonce };
+    let inserted: { status: 'pending' | 'queued'; replaced?: PoolTx };
+    try {
+      inserted = this.insert(queue, entry, baseFee);
+    } finally {
+      // Only a queue that now holds something is kept: rejected adds leave nothing behind.
+      if (!existingQueue && (queue.pending.length > 0 || queue.queued.size > 0))
+        this.senders.set(sender, queue);
+    }
     if (this.deps.persist) {
       try {
         await this.deps.persist(entry);
       } catch (err) {
-        this.removeTx(entry);
+        this.undoInsert(entry, inserted.replaced);
         throw serverError(`could not store the transaction, try again: ${(err as Error).message}`);
       }
     }
-    if (status === 'pending') this.notify(hash);
-    return { hash, status };
+    if (inserted.replaced) this.deps.unpersist?.([inserted.replaced.hash]);
+    if (inserted.status === 'pending') this.notify(hash);
+    return { hash, status: inserted.status };
   }
 
-  private queueOf(sender: Hex, stateNonce: bigint): SenderQueue {
-    let q = this.senders.get(sender);
-    if (!q) {
-      q = { pending: [], queued: new Map(), stateNonce };
-      this.senders.set(sender, q);
+  /**
+   * geth's balance rules: the tx alone must be affordable, and so must everything the sender has in
+   * the pool with it (a replacement counts only its extra cost).
+   */
+  private checkFunds(q: SenderQueue | undefined, entry: PoolTx, balance: bigint): void {
+    const prefix = 'insufficient funds for gas * price + value';
+    if (balance < entry.cost) {
+      throw serverError(
+        `${prefix}: balance ${balance}, tx cost ${entry.cost}, overshot ${entry.cost - balance}`,
+      );
     }
-    return q;
+    if (!q) return;
+    let spent = 0n;
+    let previous: PoolTx | undefined;
+    for (const t of q.pending) {
+      spent += t.cost;
+      if (t.nonce === entry.nonce) previous = t;
+    }
+    for (const t of q.queued.values()) {
+      spent += t.cost;
+      if (t.nonce === entry.nonce) previous = t;
+    }
+    if (previous) {
+      const bump = entry.cost - previous.cost;
+      if (balance < spent + bump) {
+        throw serverError(
+          `${prefix}: balance ${balance}, queued cost ${spent}, tx bumped ${bump}, overshot ${spent + bump - balance}`,
+        );
+      }
+    } else if (balance < spent + entry.cost) {
+      throw serverError(
+        `${prefix}: balance ${balance}, queued cost ${spent}, overshot ${spent + entry.cost - balance}`,
+      );
+    }
   }
 
-  private insert(q: SenderQueue, entry: PoolTx, baseFee: bigint): 'pending' | 'queued' {
+  private insert(
+    q: SenderQueue,
+    entry: PoolTx,
+    baseFee: bigint,
+  ): { status: 'pending' | 'queued'; replaced?: PoolTx } {
     const idx = Number(entry.nonce - q.stateNonce);
     const existing = idx < q.pending.length ? q.pending[idx] : q.queued.get(entry.nonce);
     if (existing) {
       this.checkReplacement(existing, entry);
-      this.forget(existing);
+      this.byHash.delete(existing.hash);
       if (idx < q.pending.length) q.pending[idx] = entry;
       else q.queued.set(entry.nonce, entry);
       this.byHash.set(entry.hash, entry);
-      return idx < q.pending.length ? 'pending' : 'queued';
+      return { status: idx < q.pending.length ? 'pending' : 'queued', replaced: existing };
     }
     if (idx === q.pending.length) {
       if (q.pending.length >= this.options.maxPendingPerSender) throw serverError('account limit exceeded');
@@ -146,14 +191,28 @@ export class Mempool {
       this.pendingTotal++;
       this.byHash.set(entry.hash, entry);
       this.promote(q);
-      return 'pending';
+      return { status: 'pending' };
     }
     if (q.queued.size >= this.options.maxQueuedPerSender) throw serverError('account limit exceeded');
     this.makeRoom('queued', entry, baseFee);
     q.queued.set(entry.nonce, entry);
     this.queuedTotal++;
     this.byHash.set(entry.hash, entry);
-    return 'queued';
+    return { status: 'queued' };
+  }
+
+  /** Takes back an insert whose persist failed, putting a replaced tx back in its slot. */
+  private undoInsert(entry: PoolTx, replaced: PoolTx | undefined): void {
+    const q = this.senders.get(entry.sender);
+    if (replaced && q && this.byHash.get(entry.hash) === entry) {
+      const idx = q.pending.indexOf(entry);
+      if (idx >= 0) q.pending[idx] = replaced;
+      else q.queued.set(replaced.nonce, replaced);
+      this.byHash.delete(entry.hash);
+      this.byHash.set(replaced.hash, replaced);
+      return;
+    }
+    this.removeTx(entry);
   }
 
   private checkReplacement(old: PoolTx, next: PoolTx): void {
@@ -165,11 +224,13 @@ export class Mempool {
 
   /** When the pool is full, evicts the cheapest tx if the newcomer pays more; else rejects. */
   private makeRoom(kind: 'pending' | 'queued', entry: PoolTx, baseFee: bigint): void {
-    const full =
+    const kindFull =
       kind === 'pending'
         ? this.pendingTotal >= this.options.maxPending
         : this.queuedTotal >= this.options.maxQueued;
-    if (!full) return;
+    // Promotion can push pending past its limit; the pool as a whole stays bounded (geth's rule).
+    const poolFull = this.pendingTotal + this.queuedTotal >= this.options.maxPending + this.options.maxQueued;
+    if (!kindFull && !poolFull) return;
     let victim: PoolTx | undefined;
     for (const q of this.senders.values()) {
       // Only a sender's last tx can go without leaving a nonce gap.
@@ -214,10 +275,18 @@ export class Mempool {
     if (idx >= 0) {
       const tail = q.pending.splice(idx);
       this.pendingTotal -= tail.length;
+      const dropped: Hex[] = [];
       for (const later of tail.slice(1)) {
+        if (q.queued.size >= this.options.maxQueuedPerSender || this.queuedTotal >= this.options.maxQueued) {
+          // Demoted txs beyond the queued limits go, highest nonces first (geth's truncateQueue).
+          this.byHash.delete(later.hash);
+          dropped.push(later.hash);
+          continue;
+        }
         q.queued.set(later.nonce, later);
         this.queuedTotal++;
       }
+      if (dropped.length) this.deps.unpersist?.(dropped);
     } else if (q.queued.get(t.nonce) === t) {
       q.queued.delete(t.nonce);
       this.queuedTotal--;
@@ -249,6 +318,7 @@ export class Mempool {
    * replaced by ones that were), drops txs execution skipped, and re-queues what is no longer contiguous.
    */
   onBlock(newNonces: Map<Hex, bigint>, skipped: Hex[]): void {
+    this.blocksSeen++;
     for (const hash of skipped) {
       const t = this.byHash.get(hash);
       if (t) this.removeTx(t);

@@ -15,6 +15,8 @@ export interface PoolTx {
   readonly maxTip: bigint;
   /** Arrival sequence number: first come, first served. */
   readonly arrival: number;
+  /** Most the tx can cost its sender: gas × max fee + value. */
+  readonly cost: bigint;
   /** Wall-clock ms when accepted (for queued expiry and latency metrics). */
   readonly addedAt: number;
 }

@@ -149,9 +149,13 @@ export class RpcServer {
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > this.ctx.options.maxBodyBytes) {
-      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
+      // Read and discard the body so the client, still sending it, gets the 413 instead of a broken
+      // pipe; bodies far past the limit are cut off.
+      const absurd = declared > 4 * this.ctx.options.maxBodyBytes;
+      res.writeHead(413, { 'content-type': 'text/plain', ...(absurd ? { connection: 'close' } : {}) });
       res.end(`content length too large (${declared}>${this.ctx.options.maxBodyBytes})\n`);
-      req.destroy();
+      if (absurd) req.destroy();
+      else req.resume();
       return;
     }
     const chunks: Buffer[] = [];
@@ -161,14 +165,18 @@ export class RpcServer {
       size += (chunk as Buffer).length;
       if (size > this.ctx.options.maxBodyBytes) {
         tooLarge = true;
-        break;
+        // Keep reading (and discarding) so the 413 reaches the client; give up on endless bodies.
+        if (size > 4 * this.ctx.options.maxBodyBytes) {
+          req.destroy();
+          return;
+        }
+        continue;
       }
       chunks.push(chunk as Buffer);
     }
     if (tooLarge) {
-      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
+      res.writeHead(413, { 'content-type': 'text/plain' });
       res.end(`content length too large (>${this.ctx.options.maxBodyBytes})\n`);
-      req.destroy();
       return;
     }
     const out = await this.handleText(Buffer.concat(chunks).toString('utf8'), undefined);

@@ -15,6 +15,7 @@ function tx(sender: string, nonce: number, tip: bigint, gas = 21000n): PoolTx {
     gasLimit: gas,
     maxFee: 100n + tip,
     maxTip: tip,
+    cost: gas * (100n + tip),
     arrival: arrival++,
     addedAt: 0,
   };
