@@ -63,7 +63,7 @@ export class SeqnetNode {
 
     let headState: MerkleStateManager = await executor.stateAt(executor.head);
     const mempool = new Mempool(options.mempool, {
-      common: executor.common,
+      common: executor.txCommon,
       accounts: {
         async nonceAndBalance(address: Hex) {
           const a = await headState.getAccount(createAddressFromString(address));
