@@ -7,7 +7,6 @@ import {
 } from '@ethereumjs/block';
 import { type Common, createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common';
 import { MerklePatriciaTrie } from '@ethereumjs/mpt';
-import { RLP } from '@ethereumjs/rlp';
 import { Caches, MerkleStateManager } from '@ethereumjs/statemanager';
 import { createTx, createTxFromRLP, paramsTx, type TypedTransaction, type TypedTxData } from '@ethereumjs/tx';
 import { Account, Address, createAddressFromString, KECCAK256_RLP, ValueEncoding } from '@ethereumjs/util';

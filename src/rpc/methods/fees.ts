@@ -12,7 +12,7 @@ export const feeMethods: Record<string, RpcHandler> = {
     expectArgs(p, 0, 0);
     return q(ctx.executor.nextBaseFee() + SUGGESTED_TIP);
   },
-  eth_maxPriorityFeePerGas: (p, ctx) => {
+  eth_maxPriorityFeePerGas: (p, _ctx) => {
     expectArgs(p, 0, 0);
     return q(SUGGESTED_TIP);
   },

@@ -44,7 +44,7 @@ export function matchesLog(f: LogFilter, log: RpcLog): boolean {
 function bloomMayMatch(bloom: Bloom, f: LogFilter): boolean {
   if (f.addresses.length && !f.addresses.some((a) => bloom.check(fromHex(a)))) return false;
   for (const want of f.topics) {
-    if (want && want.length && !want.some((t) => bloom.check(fromHex(t)))) return false;
+    if (want?.length && !want.some((t) => bloom.check(fromHex(t)))) return false;
   }
   return true;
 }
