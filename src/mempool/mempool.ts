@@ -275,16 +275,21 @@ export class Mempool {
     if (idx >= 0) {
       const tail = q.pending.splice(idx);
       this.pendingTotal -= tail.length;
-      const dropped: Hex[] = [];
       for (const later of tail.slice(1)) {
-        if (q.queued.size >= this.options.maxQueuedPerSender || this.queuedTotal >= this.options.maxQueued) {
-          // Demoted txs beyond the queued limits go, highest nonces first (geth's truncateQueue).
-          this.byHash.delete(later.hash);
-          dropped.push(later.hash);
-          continue;
-        }
         q.queued.set(later.nonce, later);
         this.queuedTotal++;
+      }
+      // Past the queued limits, the sender's highest nonces go first (geth's truncateQueue).
+      const dropped: Hex[] = [];
+      while (
+        q.queued.size > this.options.maxQueuedPerSender ||
+        (this.queuedTotal > this.options.maxQueued && q.queued.size > 0)
+      ) {
+        const highest = lastQueued(q)!;
+        q.queued.delete(highest.nonce);
+        this.queuedTotal--;
+        this.byHash.delete(highest.hash);
+        dropped.push(highest.hash);
       }
       if (dropped.length) this.deps.unpersist?.(dropped);
     } else if (q.queued.get(t.nonce) === t) {
@@ -384,6 +389,14 @@ export class Mempool {
   private notify(hash: Hex): void {
     for (const w of [...this.waiters]) w();
     for (const l of this.newTxListeners) l(hash);
+  }
+
+  /** Every tx in the pool, each sender's in nonce order (for rewriting the journal). */
+  *rawTxs(): Generator<Uint8Array> {
+    for (const q of this.senders.values()) {
+      for (const t of q.pending) yield t.raw;
+      for (const t of q.queued.values()) yield t.raw;
+    }
   }
 
   /** Snapshot for txpool_content-style inspection and tests. */

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { type Committee, quorumFor } from '../consensus/certificate.js';
 import { SingleSchedule } from '../election/schedule.js';
 import { Executor } from '../execution/executor.js';
+import { TxJournal } from '../mempool/journal.js';
 import { Mempool } from '../mempool/mempool.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { orderingPolicy } from '../ordering/index.js';
@@ -40,6 +41,7 @@ export class SeqnetNode {
     readonly events: ChainEvents,
     readonly metrics: Metrics,
     readonly committee: Committee,
+    private readonly journal: TxJournal,
     private readonly logger: Logger,
   ) {}
 
@@ -61,6 +63,7 @@ export class SeqnetNode {
     const metrics = createMetrics();
     const events = new ChainEvents();
 
+    const journal = new TxJournal(`${options.dataDir}/mempool.journal`);
     let headState: MerkleStateManager = await executor.stateAt(executor.head);
     const mempool = new Mempool(options.mempool, {
       common: executor.txCommon,
@@ -72,8 +75,9 @@ export class SeqnetNode {
       },
       baseFee: () => executor.nextBaseFee(),
       blockGasLimit: options.chain.gasLimit,
-      persist: (t) => store.putPoolTx(t.hash, t.raw),
-      unpersist: (hashes) => store.removePoolTxs(hashes),
+      persist: async (t) => {
+        journal.append(t.raw);
+      },
       logger: logger.child({ module: 'mempool' }),
     });
     const sequencer = new Sequencer(options.sequencer, {
@@ -87,14 +91,15 @@ export class SeqnetNode {
       logger: logger.child({ module: 'sequencer' }),
       onCommitted: async () => {
         headState = await executor.stateAt(executor.head);
+        if (journal.needsRotation(mempool.pendingCount + mempool.queuedCount))
+          journal.rotate(mempool.rawTxs());
       },
     });
 
     // Txs that were acknowledged before a crash or stop go back through full validation.
-    const saved = store.poolTxs();
+    const saved = journal.load();
     let restored = 0;
-    for (const { hash, raw } of saved) {
-      store.removePoolTxs([hash]);
+    for (const raw of saved) {
       try {
         await mempool.add(raw);
         restored++;
@@ -102,6 +107,7 @@ export class SeqnetNode {
         // Included before the stop, or no longer valid: nothing to keep.
       }
     }
+    journal.rotate(mempool.rawTxs());
     if (saved.length) logger.info({ restored, dropped: saved.length - restored }, 'restored mempool');
 
     let node: SeqnetNode | undefined;
@@ -128,6 +134,7 @@ export class SeqnetNode {
       events,
       metrics,
       committee,
+      journal,
       logger,
     );
     events.on('block', (b) =>
@@ -204,6 +211,8 @@ export class SeqnetNode {
     clearInterval(this.expiryTimer);
     await this.sequencer.stopped();
     await this.rpc.stop();
+    this.journal.rotate(this.mempool.rawTxs());
+    this.journal.close();
     await this.store.close();
     this.logger.info('seqnet node stopped');
   }

@@ -45,7 +45,6 @@ export class ChainStore {
   private readonly receipts: Database<Uint8Array, number>;
   private readonly proofs: Database<Uint8Array, number>;
   private readonly txIndex: Database<Uint8Array, string>;
-  private readonly pool: Database<Uint8Array, string>;
   readonly trie: TrieDatabase;
 
   constructor(readonly path: string) {
@@ -58,7 +57,6 @@ export class ChainStore {
     this.receipts = this.root.openDB<Uint8Array, number>({ name: 'receipts', ...bin });
     this.proofs = this.root.openDB<Uint8Array, number>({ name: 'proofs', ...bin });
     this.txIndex = this.root.openDB<Uint8Array, string>({ name: 'txindex', ...bin });
-    this.pool = this.root.openDB<Uint8Array, string>({ name: 'pool', ...bin });
     this.trie = new TrieDatabase(this.root.openDB<Uint8Array, string>({ name: 'trie', ...bin }));
   }
 
@@ -127,21 +125,6 @@ export class ChainStore {
     if (!raw) return undefined;
     const [height, index] = RLP.decode(raw) as unknown as [Uint8Array, Uint8Array];
     return { height: bytesToBigInt(height), index: Number(bytesToBigInt(index)) };
-  }
-
-  // --- mempool persistence: a tx is acknowledged only once its put has committed ---
-  async putPoolTx(hash: Hex, raw: Uint8Array): Promise<void> {
-    await this.pool.put(hash, raw);
-  }
-
-  removePoolTxs(hashes: Iterable<Hex>): void {
-    for (const h of hashes) void this.pool.remove(h);
-  }
-
-  poolTxs(): Array<{ hash: Hex; raw: Uint8Array }> {
-    const out: Array<{ hash: Hex; raw: Uint8Array }> = [];
-    for (const { key, value } of this.pool.getRange()) out.push({ hash: key as Hex, raw: value });
-    return out;
   }
 
   async close(): Promise<void> {

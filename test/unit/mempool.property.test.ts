@@ -287,20 +287,24 @@ function applyBlock(pool: Mempool, chain: FakeChain, o: Extract<Op, { kind: 'blo
 }
 
 /**
- * A pending tx that lost its predecessor goes to the queue, or is dropped when keeping every demoted
- * tx would overflow the queued limits (geth's truncateQueue). `before` is the pool before the step.
+ * A pending tx that loses its predecessor goes to the queue; when that overflows the queued limits,
+ * the sender's highest nonces are dropped (geth's truncateQueue). `before` is the pool before the step.
  */
 function droppedByDemotion(before: ReturnType<Mempool['inspect']>, t: PoolTx, removed: PoolTx[]): boolean {
-  const demotedOf = (s: ReturnType<Mempool['inspect']>[number]) =>
-    s.pending.filter((p) =>
-      removed.some((r) => r.sender === p.sender && r.nonce < p.nonce && !removed.includes(p)),
-    );
+  // Pending txs behind the lowest removed pending tx of each sender are demoted.
+  const demotedOf = (s: ReturnType<Mempool['inspect']>[number]): number => {
+    const first = removed
+      .filter((r) => s.pending.includes(r))
+      .sort((a, b) => (a.nonce < b.nonce ? -1 : 1))[0];
+    return first ? s.pending.filter((p) => p.nonce > first.nonce).length : 0;
+  };
   const mine = before.find((s) => s.sender === t.sender);
-  if (!mine || !demotedOf(mine).includes(t)) return false;
+  if (!mine || demotedOf(mine) === 0 || !removed.some((r) => r.sender === t.sender && r.nonce < t.nonce))
+    return false;
   const queuedBefore = before.reduce((n, s) => n + s.queued.length, 0);
-  const demotedTotal = before.reduce((n, s) => n + demotedOf(s).length, 0);
+  const demotedTotal = before.reduce((n, s) => n + demotedOf(s), 0);
   return (
-    mine.queued.length + demotedOf(mine).length > options.maxQueuedPerSender ||
+    mine.queued.length + demotedOf(mine) > options.maxQueuedPerSender ||
     queuedBefore + demotedTotal > options.maxQueued
   );
 }
