@@ -3,6 +3,7 @@ import { createAddressFromString } from '@ethereumjs/util';
 import type { Logger } from 'pino';
 import { type Committee, quorumFor } from '../consensus/certificate.js';
 import { SingleSchedule } from '../election/schedule.js';
+import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
 import { TxJournal } from '../mempool/journal.js';
 import { Mempool } from '../mempool/mempool.js';
@@ -42,6 +43,7 @@ export class SeqnetNode {
     readonly metrics: Metrics,
     readonly committee: Committee,
     private readonly journal: TxJournal,
+    private readonly calls: CallPool,
     private readonly logger: Logger,
   ) {}
 
@@ -111,9 +113,17 @@ export class SeqnetNode {
     if (saved.length) logger.info({ restored, dropped: saved.length - restored }, 'restored mempool');
 
     let node: SeqnetNode | undefined;
+    const calls = new CallPool(
+      `${options.dataDir}/chain`,
+      options.chain,
+      options.rpc.callWorkers,
+      logger.child({ module: 'calls' }),
+    );
+    await calls.start();
     const ctx: RpcContext = {
       chainId: options.chain.chainId,
       executor,
+      calls,
       mempool,
       store,
       events,
@@ -135,6 +145,7 @@ export class SeqnetNode {
       metrics,
       committee,
       journal,
+      calls,
       logger,
     );
     events.on('block', (b) =>
@@ -211,6 +222,7 @@ export class SeqnetNode {
     clearInterval(this.expiryTimer);
     await this.sequencer.stopped();
     await this.rpc.stop();
+    await this.calls.close();
     this.journal.rotate(this.mempool.rawTxs());
     this.journal.close();
     await this.store.close();

@@ -1,6 +1,7 @@
 import type { Block } from '@ethereumjs/block';
 import type { Committee } from '../consensus/certificate.js';
 import { serverError } from '../errors.js';
+import type { CallPool } from '../execution/call-pool.js';
 import type { Executor } from '../execution/executor.js';
 import type { Mempool } from '../mempool/mempool.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -14,6 +15,8 @@ import type { BlockTag } from './params.js';
 export interface RpcContext {
   chainId: bigint;
   executor: Executor;
+  /** Runs eth_call / eth_estimateGas in worker threads. */
+  calls: CallPool;
   mempool: Mempool;
   store: ChainStore;
   events: ChainEvents;

@@ -8,8 +8,10 @@ export interface RpcOptions {
   maxBatch: number;
   /** Gas cap of eth_call / eth_estimateGas. */
   gasCap: bigint;
-  /** Wall-clock limit of one eth_call, ms. */
+  /** Wall-clock limit of one eth_call, ms (eth_estimateGas gets four times this). */
   evmTimeoutMs: number;
+  /** Worker threads that run eth_call / eth_estimateGas off the sequencer's thread. */
+  callWorkers: number;
   /** Subscriptions per WebSocket connection. */
   maxSubscriptionsPerConnection: number;
   /** eth_getLogs: widest block range and most results. */
@@ -24,6 +26,7 @@ export const rpcDefaults: RpcOptions = {
   maxBatch: 1000,
   gasCap: 50_000_000n,
   evmTimeoutMs: 5_000,
+  callWorkers: 2,
   maxSubscriptionsPerConnection: 1024,
   maxLogBlockRange: 10_000,
   maxLogResults: 10_000,

@@ -51,21 +51,14 @@ function revertError(out: CallOutcome): RpcError {
   );
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(serverError(`execution timeout (${ms / 1000}s)`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
 export const callMethods: Record<string, RpcHandler> = {
   eth_call: async (p, ctx) => {
     expectArgs(p, 1, 3);
     const req = callRequest(p[0], 0);
     const block = stateBlock(ctx, blockTag(p[1], 1));
     const gas = req.gas === undefined || req.gas > ctx.options.gasCap ? ctx.options.gasCap : req.gas;
-    const out = await withTimeout(ctx.executor.call(req, block, gas), ctx.options.evmTimeoutMs);
+    const out = await ctx.calls.run('call', req, block.header.number, gas, ctx.options.evmTimeoutMs);
+    if ('gas' in out) throw serverError('internal error: call returned an estimate');
     if (out.error?.reverted) throw revertError(out);
     if (out.error) throw serverError(out.error.message);
     return toHex(out.returnValue);
@@ -77,8 +70,11 @@ export const callMethods: Record<string, RpcHandler> = {
     const limit =
       ctx.executor.options.gasLimit < ctx.options.gasCap ? ctx.executor.options.gasLimit : ctx.options.gasCap;
     const cap = req.gas !== undefined && req.gas < limit ? req.gas : limit;
-    const out = await withTimeout(
-      ctx.executor.estimateGas({ ...req, gas: cap }, block, cap),
+    const out = await ctx.calls.run(
+      'estimate',
+      { ...req, gas: cap },
+      block.header.number,
+      cap,
       ctx.options.evmTimeoutMs * 4,
     );
     if ('gas' in out) return q(out.gas);
