@@ -18,20 +18,27 @@ interface SolcOutput {
 }
 
 /**
- * Compiles a Solidity file under contracts/ with solc-js and caches the artifact by source hash,
- * so repeated test runs do not pay the ~2 s compile.
+ * Compiles a Solidity file under contracts/ (with its imports, resolved under contracts/) with
+ * solc-js and caches the artifact by the hash of every source read, so repeated runs do not pay the
+ * compile (~1–2 s).
  */
 export function compileContract(relPath: string, contractName: string): ContractArtifact {
-  const path = join(root, 'contracts', relPath);
-  const source = readFileSync(path, 'utf8');
-  const key = createHash('sha256').update(source).update(contractName).digest('hex').slice(0, 16);
-  const cached = join(cacheDir, `${contractName}-${key}.json`);
-  if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as ContractArtifact;
+  return compileContracts(relPath, [contractName])[contractName];
+}
+
+/** As compileContract, for several contracts of one file and its imports. */
+export function compileContracts(relPath: string, names: string[]): Record<string, ContractArtifact> {
+  const sources = collectSources(relPath);
+  const hash = createHash('sha256');
+  for (const [p, src] of Object.entries(sources).sort()) hash.update(p).update(src);
+  const key = hash.update(names.join(',')).digest('hex').slice(0, 16);
+  const cached = join(cacheDir, `${names.join('-').slice(0, 60)}-${key}.json`);
+  if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as Record<string, ContractArtifact>;
   const require = createRequire(import.meta.url);
   const solc = require('solc') as { compile(input: string): string };
   const input = {
     language: 'Solidity',
-    sources: { [relPath]: { content: source } },
+    sources: Object.fromEntries(Object.entries(sources).map(([p, content]) => [p, { content }])),
     settings: {
       optimizer: { enabled: true, runs: 200 },
       evmVersion: 'prague',
@@ -41,10 +48,25 @@ export function compileContract(relPath: string, contractName: string): Contract
   const output = JSON.parse(solc.compile(JSON.stringify(input))) as SolcOutput;
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
   if (errors.length) throw new Error(`solc failed:\n${errors.map((e) => e.formattedMessage).join('\n')}`);
-  const c = output.contracts[relPath]?.[contractName];
-  if (!c) throw new Error(`${contractName} not found in ${relPath}`);
-  const artifact: ContractArtifact = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` };
+  const out: Record<string, ContractArtifact> = {};
+  for (const name of names) {
+    const file = Object.keys(output.contracts).find((f) => output.contracts[f][name]);
+    if (!file) throw new Error(`${name} not found in ${relPath} or its imports`);
+    const c = output.contracts[file][name];
+    out[name] = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` };
+  }
   mkdirSync(cacheDir, { recursive: true });
-  writeFileSync(cached, JSON.stringify(artifact));
-  return artifact;
+  writeFileSync(cached, JSON.stringify(out));
+  return out;
+}
+
+/** The file and everything it imports (relative imports only), keyed by path under contracts/. */
+function collectSources(relPath: string, acc: Record<string, string> = {}): Record<string, string> {
+  if (acc[relPath] !== undefined) return acc;
+  const content = readFileSync(join(root, 'contracts', relPath), 'utf8');
+  acc[relPath] = content;
+  for (const m of content.matchAll(/import\s+(?:\{[^}]*\}\s+from\s+)?"(\.\.?\/[^"]+)"/g)) {
+    collectSources(join(dirname(relPath), m[1]), acc);
+  }
+  return acc;
 }
