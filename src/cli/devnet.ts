@@ -1,8 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { devAccounts } from '../execution/genesis.js';
 import { Anvil } from '../l1/anvil.js';
+import { deployL1Contracts, type L1Deployment } from '../l1/deploy.js';
 import { SeqnetNode } from '../node/node.js';
 import { addNodeFlags, type CommonFlags, nodeOptionsFromFlags } from './flags.js';
 import { createLogger } from './logger.js';
@@ -36,6 +37,8 @@ export function registerDevnet(program: Command): void {
           statePath: join(resolve(options.dataDir), 'l1-state.json'),
         });
       }
+      let deployment: L1Deployment | undefined;
+      if (anvil) deployment = await ensureL1Contracts(anvil.url, options.dataDir, step);
       step(`starting sequencer (data dir ${options.dataDir})…`);
       let node: SeqnetNode;
       try {
@@ -52,7 +55,7 @@ export function registerDevnet(program: Command): void {
         ws: rpcUrl.replace('http', 'ws'),
         dashboard: `${rpcUrl}/`,
         metrics: `${rpcUrl}/metrics`,
-        l1: anvil ? { rpc: anvil.url, chainId: 31337 } : null,
+        l1: anvil ? { rpc: anvil.url, chainId: 31337, contracts: deployment?.contracts } : null,
         blockTimeMs: options.sequencer.blockTimeMs,
         ordering: options.ordering,
         accounts: accounts.map((a) => ({
@@ -71,6 +74,11 @@ export function registerDevnet(program: Command): void {
           `  dashboard    ${info.dashboard}`,
           `  metrics      ${info.metrics}`,
           `  L1 (anvil)   ${anvil ? anvil.url : 'not started (--no-l1)'}`,
+          ...(deployment
+            ? Object.entries(deployment.contracts).map(
+                ([name, address]) => `    ${name.padEnd(20)} ${address}`,
+              )
+            : []),
           `  block time   ${info.blockTimeMs === 0 ? 'a block as soon as txs arrive' : `${info.blockTimeMs} ms`}`,
           '',
           'Funded accounts (10,000 ETH each, mnemonic "test test … junk"):',
@@ -85,4 +93,42 @@ export function registerDevnet(program: Command): void {
         await anvil?.stop();
       });
     });
+}
+
+/**
+ * Deploys the L1 contracts on the devnet's anvil once per data dir; a restart finds them in anvil's
+ * saved state. If the L1 state was lost (no code at the recorded address), they are deployed again.
+ */
+async function ensureL1Contracts(
+  l1Url: string,
+  dataDir: string,
+  step: (msg: string) => void,
+): Promise<L1Deployment> {
+  const file = join(dataDir, 'l1-deployment.json');
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as L1Deployment;
+    const res = await fetch(l1Url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'eth_getCode',
+        params: [saved.contracts.Bridge, 'latest'],
+      }),
+    });
+    const code = ((await res.json()) as { result?: string }).result;
+    if (code && code !== '0x') return saved;
+    step('L1 state was reset: deploying the L1 contracts again');
+  }
+  const [deployer, sequencer] = devAccounts(2);
+  const deployment = await deployL1Contracts({
+    rpcUrl: l1Url,
+    deployerKey: deployer.privateKey,
+    sequencer: sequencer.address,
+    finalisationDelaySeconds: 60,
+    onProgress: step,
+  });
+  writeFileSync(file, `${JSON.stringify(deployment, null, 2)}\n`);
+  return deployment;
 }

@@ -1,5 +1,6 @@
 import '../polyfill.js';
 import { Command } from 'commander';
+import { registerDeploy } from './deploy.js';
 import { registerDevnet } from './devnet.js';
 import { registerNode } from './node.js';
 
@@ -9,6 +10,7 @@ const program = new Command()
   .version('0.1.0');
 registerDevnet(program);
 registerNode(program);
+registerDeploy(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`seqnet: ${err.message}`);

@@ -14,7 +14,7 @@ describe('seqnet devnet', () => {
     const info = JSON.parse(readFileSync(join(devnet.dataDir, 'devnet.json'), 'utf8')) as {
       chainId: number;
       rpc: string;
-      l1: { rpc: string };
+      l1: { rpc: string; contracts: Record<string, string> };
       accounts: Array<{ address: string; privateKey: string }>;
     };
     expect(info.chainId).toBe(42069);
@@ -30,6 +30,21 @@ describe('seqnet devnet', () => {
       params: [],
     });
     expect(String((l1.json as { result: string }).result)).toMatch(/anvil/);
+    // The rollup's L1 contracts are deployed there.
+    expect(Object.keys(info.l1.contracts).sort()).toEqual([
+      'Bridge',
+      'Inbox',
+      'L1MessageQueue',
+      'SingleKeyAuthoriser',
+      'StateOracle',
+    ]);
+    const code = await rpcCall(info.l1.rpc, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'eth_getCode',
+      params: [info.l1.contracts.Bridge, 'latest'],
+    });
+    expect(String((code.json as { result: string }).result).length).toBeGreaterThan(100);
 
     const page = await fetch(`${devnet.url}/`);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
@@ -68,5 +83,8 @@ describe('seqnet devnet', () => {
     devnet = await startDevnet({ l1: true, blockTime: 0, dataDir: devnet.dataDir });
     const head = await rpcCall(devnet.url, { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] });
     expect((head.json as { result: string }).result).toBe('0x1');
+    // Same L1 contracts after the restart: anvil's state was saved and reloaded.
+    const again = JSON.parse(readFileSync(join(devnet.dataDir, 'devnet.json'), 'utf8')) as typeof info;
+    expect(again.l1.contracts).toEqual(info.l1.contracts);
   });
 });

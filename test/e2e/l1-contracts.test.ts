@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import {
   type Abi,
   createPublicClient,
@@ -22,6 +26,7 @@ import {
 } from '../../src/l1/withdrawals.js';
 import { freePort } from '../helpers/devnet.js';
 
+const root = resolve(import.meta.dirname, '../..');
 const artifacts = l1Artifacts();
 const abi = (name: keyof typeof artifacts) => artifacts[name].abi as Abi;
 const [deployer, sequencer, alice, bob] = devAccounts(4);
@@ -331,5 +336,51 @@ describe('L1 contracts on anvil', () => {
       (await revertName(alice.privateKey, d.contracts.Bridge, 'Bridge', 'finaliseWithdrawal', args(proof)))
         .name,
     ).toBe('AlreadyFinalised');
+  });
+
+  it('`seqnet deploy` deploys them to any L1 and writes the deployment', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'seqnet-deploy-')), 'deployment.json');
+    const args = [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'deploy',
+      '--l1-rpc',
+      url,
+      '--sequencer',
+      sequencer.address,
+      '--finalisation-delay',
+      '120',
+      '--out',
+      out,
+    ];
+    const env = { ...process.env, SEQNET_DEPLOYER_KEY: alice.privateKey };
+    const code = await new Promise<number | null>((done) => {
+      const p = spawn(process.execPath, args, {
+        cwd: root,
+        env,
+        stdio: 'ignore',
+      });
+      p.once('exit', done);
+    });
+    expect(code).toBe(0);
+    const deployed = JSON.parse(readFileSync(out, 'utf8')) as L1Deployment;
+    expect(deployed.deployer).toBe(alice.address);
+    expect(deployed.finalisationDelaySeconds).toBe(120);
+    const { pub } = clients(alice.privateKey);
+    const auth = deployed.contracts.SingleKeyAuthoriser;
+    expect(
+      await pub.readContract({ address: auth, abi: abi('SingleKeyAuthoriser'), functionName: 'sequencer' }),
+    ).toBe(sequencer.address);
+    // A bad key is refused before anything is sent.
+    const bad = await new Promise<number | null>((done) => {
+      const p = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'deploy', '--l1-rpc', url, '--private-key', '0x1234'],
+        { cwd: root, stdio: 'ignore' },
+      );
+      p.once('exit', done);
+    });
+    expect(bad).toBe(1);
   });
 });
