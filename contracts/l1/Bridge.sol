@@ -18,6 +18,7 @@ contract Bridge {
 
     error ZeroAddress();
     error ZeroDeposit();
+    error DepositNotWholeGwei(uint256 value);
     error BadOutput(uint256 outputIndex);
     error OutputNotFinal(uint256 outputIndex, uint256 finalAt);
     error BadProof(bytes32 leaf);
@@ -40,6 +41,8 @@ contract Bridge {
     function depositETH(address to) external payable returns (uint256 messageIndex) {
         if (to == address(0)) revert ZeroAddress();
         if (msg.value == 0) revert ZeroDeposit();
+        // L2 credits deposits as EIP-4895 withdrawal entries, whose amounts are in gwei.
+        if (msg.value % 1 gwei != 0) revert DepositNotWholeGwei(msg.value);
         messageIndex = queue.enqueueDeposit(msg.sender, to, msg.value);
         emit DepositInitiated(msg.sender, to, msg.value, messageIndex);
     }

@@ -141,6 +141,8 @@ describe('L1 contracts on anvil', () => {
       (await revertName(alice.privateKey, d.contracts.Bridge, 'Bridge', 'depositETH', [zeroAddress], 1n))
         .name,
     ).toBe('ZeroAddress');
+    const notGwei = await revertName(alice.privateKey, d.contracts.Bridge, 'Bridge', 'depositETH', [bob.address], 1n);
+    expect(notGwei).toEqual({ name: 'DepositNotWholeGwei', args: [1n] });
     expect(
       (
         await revertName(alice.privateKey, d.contracts.L1MessageQueue, 'L1MessageQueue', 'forceTransaction', [
