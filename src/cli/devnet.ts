@@ -12,6 +12,7 @@ import { onShutdown } from './shutdown.js';
 interface DevnetFlags extends CommonFlags {
   l1Port: number;
   l1: boolean;
+  l1Confirmations: number;
 }
 
 export function registerDevnet(program: Command): void {
@@ -21,6 +22,12 @@ export function registerDevnet(program: Command): void {
   addNodeFlags(cmd)
     .option('--l1-port <port>', 'port of the embedded L1 (anvil)', (v) => Number(v), 8545)
     .option('--no-l1', 'do not start the embedded L1')
+    .option(
+      '--l1-confirmations <n>',
+      'L1 blocks on top before an L1 block can be an L2 origin',
+      (v) => Number(v),
+      1,
+    )
     .action(async (flags: DevnetFlags) => {
       const logger = createLogger(flags.logLevel);
       const options = nodeOptionsFromFlags(flags, cmd);
@@ -42,7 +49,16 @@ export function registerDevnet(program: Command): void {
       step(`starting sequencer (data dir ${options.dataDir})…`);
       let node: SeqnetNode;
       try {
-        node = await SeqnetNode.start(options, logger);
+        node = await SeqnetNode.start(
+          anvil && deployment
+            ? {
+                ...options,
+                // The devnet's L1 makes a block a second; one confirmation keeps deposits quick.
+                l1: { rpcUrl: anvil.url, deployment, confirmations: flags.l1Confirmations, pollMs: 250 },
+              }
+            : options,
+          logger,
+        );
       } catch (err) {
         await anvil?.stop();
         throw err;

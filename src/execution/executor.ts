@@ -7,11 +7,20 @@ import {
 } from '@ethereumjs/block';
 import { type Common, createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common';
 import { MerklePatriciaTrie } from '@ethereumjs/mpt';
+import { RLP } from '@ethereumjs/rlp';
 import { Caches, MerkleStateManager } from '@ethereumjs/statemanager';
 import { createTx, createTxFromRLP, paramsTx, type TypedTransaction, type TypedTxData } from '@ethereumjs/tx';
-import { Account, Address, createAddressFromString, KECCAK256_RLP, ValueEncoding } from '@ethereumjs/util';
+import {
+  Account,
+  Address,
+  createAddressFromString,
+  createWithdrawal,
+  ValueEncoding,
+  type Withdrawal,
+} from '@ethereumjs/util';
 import { Bloom, createVM, encodeReceipt, type RunTxResult, runTx, type VM } from '@ethereumjs/vm';
 import type { Logger } from 'pino';
+import type { L1Message } from '../l1/watcher.js';
 import type { ChainStore, StoredReceipt } from '../store/chain-store.js';
 import {
   encodeSequencedBlock,
@@ -58,6 +67,8 @@ export interface StateView {
   getCode(address: Hex): Promise<Uint8Array>;
   getStorage(address: Hex, slot: Uint8Array): Promise<Uint8Array>;
 }
+
+const GWEI = 1_000_000_000n;
 
 export function createChainCommon(chainId: bigint): Common {
   return createCustomCommon({ chainId: Number(chainId), name: 'seqnet' }, Mainnet, {
@@ -245,7 +256,15 @@ export class Executor {
    * Executes a sequenced block on the head and returns the executed block; the caller persists it and
    * then calls `commit`. Txs that are invalid at execution are skipped, not fatal.
    */
-  async execute(seq: SequencedBlock, decoded?: ReadonlyArray<TypedTransaction>): Promise<ExecutionResult> {
+  /**
+   * `messages` are the L1 messages this block consumes (DECISIONS.md §3): deposits are credited first,
+   * as EIP-4895 withdrawal entries, then forced txs run, in log order, before the sequenced txs.
+   */
+  async execute(
+    seq: SequencedBlock,
+    decoded?: ReadonlyArray<TypedTransaction>,
+    messages: ReadonlyArray<L1Message> = [],
+  ): Promise<ExecutionResult> {
     if (decoded && decoded.length !== seq.txs.length)
       throw new Error('decoded txs do not match the sequenced block');
     const parent = this.headBlock;
@@ -273,14 +292,32 @@ export class Executor {
     let gasUsed = 0n;
     const bloom = new Bloom(undefined, this.common);
 
+    const withdrawals: Withdrawal[] = [];
+    const forced: Uint8Array[] = [];
     await this.vm.evm.journal.checkpoint();
     try {
-      for (let i = 0; i < seq.txs.length; i++) {
-        const raw = seq.txs[i];
+      for (const m of messages) {
+        if (m.kind === 'forced') {
+          forced.push(fromHex(m.data));
+          continue;
+        }
+        const gwei = m.value / GWEI;
+        withdrawals.push(
+          createWithdrawal({ index: m.index, validatorIndex: 0n, address: m.to, amount: gwei }),
+        );
+        const address = createAddressFromString(m.to);
+        const account = (await this.stateManager.getAccount(address)) ?? new Account();
+        account.balance += gwei * GWEI;
+        await this.stateManager.putAccount(address, account);
+      }
+      const all = [...forced, ...seq.txs];
+      for (let i = 0; i < all.length; i++) {
+        const raw = all[i];
         let tx: TypedTransaction;
         try {
           // The mempool already decoded (and recovered the sender of) txs this node accepted.
-          tx = decoded?.[i] ?? decodeTx(raw, this.txCommon);
+          tx =
+            (i >= forced.length ? decoded?.[i - forced.length] : undefined) ?? decodeTx(raw, this.txCommon);
         } catch (err) {
           skipped.push({ hash: toHex(keccak256(raw)), reason: `undecodable: ${(err as Error).message}` });
           continue;
@@ -324,14 +361,14 @@ export class Executor {
         stateRoot,
         transactionsTrie: orderedTrieRoot(included.map((tx) => tx.serialize())),
         receiptTrie: orderedTrieRoot(receipts.map((r) => r.encoded)),
-        withdrawalsRoot: KECCAK256_RLP,
+        withdrawalsRoot: orderedTrieRoot(withdrawals.map((w) => RLP.encode(w.raw()))),
         logsBloom: bloom.bitvector,
         gasUsed,
       },
       { common: this.common, setHardfork: false },
     );
     // The constructor, not createBlock: createBlock rebuilds every tx object from its fields.
-    const block = new Block(header, included, [], [], { common: this.common, setHardfork: false });
+    const block = new Block(header, included, [], withdrawals, { common: this.common, setHardfork: false });
     if (skipped.length) this.logger.debug({ height: seq.height, skipped }, 'skipped invalid txs');
     return { block, receipts, skipped, sequencedHash: hashSequencedBlock(seq) };
   }

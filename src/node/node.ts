@@ -5,6 +5,7 @@ import { type Committee, quorumFor } from '../consensus/certificate.js';
 import { SingleSchedule } from '../election/schedule.js';
 import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
+import { L1Watcher } from '../l1/watcher.js';
 import { TxJournal } from '../mempool/journal.js';
 import { Mempool } from '../mempool/mempool.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
@@ -25,7 +26,6 @@ export const CLIENT_VERSION = 'seqnet/v0.1.0/node20';
  * AbortController stops the sequencer loop; then RPC and the store close in order.
  */
 export class SeqnetNode {
-  private readonly abort = new AbortController();
   private expiryTimer?: NodeJS.Timeout;
   readonly startedAt = Date.now();
   private recentBlocks: Array<{ number: number; txs: number; gasUsed: number; buildMs: number; at: number }> =
@@ -44,6 +44,7 @@ export class SeqnetNode {
     readonly committee: Committee,
     private readonly journal: TxJournal,
     private readonly calls: CallPool,
+    private readonly abort: AbortController,
     private readonly logger: Logger,
   ) {}
 
@@ -82,7 +83,23 @@ export class SeqnetNode {
       },
       logger: logger.child({ module: 'mempool' }),
     });
+    let l1: L1Watcher | undefined;
+    const abort = new AbortController();
+    if (options.l1) {
+      l1 = new L1Watcher(
+        {
+          rpcUrl: options.l1.rpcUrl,
+          queue: options.l1.deployment.contracts.L1MessageQueue,
+          fromBlock: BigInt(options.l1.deployment.deployedAtBlock),
+          confirmations: options.l1.confirmations,
+          pollMs: options.l1.pollMs,
+        },
+        logger.child({ module: 'l1' }),
+      );
+      await l1.start(abort.signal);
+    }
     const sequencer = new Sequencer(options.sequencer, {
+      l1,
       executor,
       mempool,
       store,
@@ -146,6 +163,7 @@ export class SeqnetNode {
       committee,
       journal,
       calls,
+      abort,
       logger,
     );
     events.on('block', (b) =>

@@ -1,4 +1,5 @@
 import type { ChainOptions } from '../execution/options.js';
+import type { L1Deployment } from '../l1/deploy.js';
 import { type MempoolOptions, mempoolDefaults } from '../mempool/options.js';
 import { type RpcOptions, rpcDefaults } from '../rpc/options.js';
 import { type SequencerOptions, sequencerDefaults } from './sequencer.js';
@@ -11,7 +12,19 @@ export interface NodeOptions {
   rpc: RpcOptions;
   /** Block-building policy: fcfs | priority-fee. */
   ordering: string;
+  /** The L1 the rollup lives on; absent for an L2-only node (no deposits, no forced txs). */
+  l1?: L1Options;
 }
+
+export interface L1Options {
+  rpcUrl: string;
+  deployment: L1Deployment;
+  /** An L1 block serves as origin once it has this many blocks on top. */
+  confirmations: number;
+  pollMs: number;
+}
+
+export const l1Defaults = { confirmations: 2, pollMs: 500 };
 
 export const nodeDefaults = {
   mempool: mempoolDefaults,

@@ -2,6 +2,7 @@ import type { SecretKey } from '@chainsafe/blst';
 import type { Logger } from 'pino';
 import { aggregateQc, type CommitProof, encodeCommitProof, signVote } from '../consensus/certificate.js';
 import type { Executor } from '../execution/executor.js';
+import type { L1Message, L1Source } from '../l1/watcher.js';
 import type { Mempool } from '../mempool/mempool.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { OrderingPolicy } from '../ordering/policy.js';
@@ -38,6 +39,8 @@ export interface SequencerDeps {
   events: ChainEvents;
   metrics: Metrics | null;
   logger: Logger;
+  /** The L1 to take origins and messages from; none in an L2-only node. */
+  l1?: L1Source;
   /** Called after a block is persisted and before it is announced (e.g. to refresh the head state view). */
   onCommitted(): Promise<void>;
 }
@@ -48,6 +51,8 @@ export interface SequencerDeps {
  * Blocks are made only when txs are waiting, as Arbitrum does.
  */
 export class Sequencer {
+  /** The head's sequenced block: parent hash, L1 origin and message cursor of the next block. */
+  private lastSequenced: SequencedBlock;
   private lastSequencedHash: Hex;
   private lastBlockAt = 0;
   private running?: Promise<void>;
@@ -58,7 +63,8 @@ export class Sequencer {
   ) {
     const head = deps.executor.head.header.number;
     const raw = deps.store.getSequenced(head);
-    this.lastSequencedHash = raw ? hashSequencedBlock(decodeSequencedBlock(raw)) : ZERO_HASH;
+    this.lastSequenced = raw ? decodeSequencedBlock(raw) : deps.executor.genesisSequenced();
+    this.lastSequencedHash = hashSequencedBlock(this.lastSequenced);
   }
 
   start(signal: AbortSignal): void {
@@ -72,7 +78,7 @@ export class Sequencer {
   private async loop(signal: AbortSignal): Promise<void> {
     const { mempool, logger } = this.deps;
     while (!signal.aborted) {
-      await mempool.waitForPending(signal);
+      await this.waitForWork(signal);
       if (signal.aborted) break;
       const wait = this.lastBlockAt + this.options.blockTimeMs - Date.now();
       if (wait > 0) await sleep(wait, signal);
@@ -88,6 +94,35 @@ export class Sequencer {
     }
   }
 
+  /** Resolves when there is something to sequence: executable txs, or L1 messages that are due. */
+  private async waitForWork(signal: AbortSignal): Promise<void> {
+    const { mempool, l1 } = this.deps;
+    if (!l1) return mempool.waitForPending(signal);
+    for (;;) {
+      if (signal.aborted || mempool.pendingCount > 0 || this.dueMessages().length > 0) return;
+      const inner = new AbortController();
+      const stop = () => inner.abort();
+      signal.addEventListener('abort', stop, { once: true });
+      await Promise.race([mempool.waitForPending(inner.signal), l1.waitForChange(inner.signal)]);
+      inner.abort();
+      signal.removeEventListener('abort', stop);
+    }
+  }
+
+  /** The next block's L1 origin: the newest safe L1 block, never behind the parent's. */
+  private nextOrigin(): SequencedBlock['l1Origin'] & { timestamp?: bigint } {
+    const parent = this.lastSequenced.l1Origin;
+    const safe = this.deps.l1?.safeHead();
+    if (!safe || safe.number <= parent.number) return parent;
+    return { number: safe.number, hash: safe.hash, timestamp: safe.timestamp };
+  }
+
+  private dueMessages(): L1Message[] {
+    const l1 = this.deps.l1;
+    if (!l1) return [];
+    return l1.messagesFor(this.lastSequenced.l1MessageCursor, this.nextOrigin().number);
+  }
+
   /** Builds, certifies, persists and announces one block. Returns false when nothing could go in. */
   async produceBlock(): Promise<boolean> {
     const { executor, mempool, store, policy, metrics, events, logger } = this.deps;
@@ -100,23 +135,30 @@ export class Sequencer {
       maxBytes: this.options.maxBlockBytes,
       maxTxs: this.options.maxBlockTxs,
     });
-    if (chosen.length === 0) return false;
+    const origin = this.nextOrigin();
+    const messages = this.deps.l1
+      ? this.deps.l1.messagesFor(this.lastSequenced.l1MessageCursor, origin.number)
+      : [];
+    if (chosen.length === 0 && messages.length === 0) return false;
     const height = head.number + 1n;
     const now = BigInt(Math.floor(Date.now() / 1000));
+    let timestamp = now > head.timestamp ? now : head.timestamp;
+    if (origin.timestamp !== undefined && timestamp < origin.timestamp) timestamp = origin.timestamp;
     const seq: SequencedBlock = {
       version: 1,
       chainId: executor.options.chainId,
       height,
       parentHash: this.lastSequencedHash,
-      timestamp: now > head.timestamp ? now : head.timestamp,
-      l1Origin: { number: 0n, hash: ZERO_HASH },
-      l1MessageCursor: 0n,
+      timestamp,
+      l1Origin: { number: origin.number, hash: origin.hash },
+      l1MessageCursor: this.lastSequenced.l1MessageCursor + BigInt(messages.length),
       txs: chosen.map((t) => t.raw),
       lagStateRoot: executor.lagStateRootFor(height),
     };
     const result = await executor.execute(
       seq,
       chosen.map((t) => t.tx),
+      messages,
     );
     const proof: CommitProof = {
       chainId: seq.chainId,
@@ -149,6 +191,7 @@ export class Sequencer {
       throw err;
     }
     executor.commit(result.block);
+    this.lastSequenced = seq;
     this.lastSequencedHash = result.sequencedHash;
     this.lastBlockAt = Date.now();
     await this.deps.onCommitted();

@@ -117,7 +117,10 @@ export function formatBlock(block: Block, full: boolean, senders: Hex[]): Record
     mixHash: toHex(h.mixHash),
     baseFeePerGas: q(h.baseFeePerGas ?? 0n),
     withdrawalsRoot: h.withdrawalsRoot ? toHex(h.withdrawalsRoot) : undefined,
-    withdrawals: [],
+    withdrawals: (block.withdrawals ?? []).map((w) => {
+      const j = w.toJSON();
+      return { index: j.index, validatorIndex: j.validatorIndex, address: j.address, amount: j.amount };
+    }),
     blobGasUsed: q(h.blobGasUsed ?? 0n),
     excessBlobGas: q(h.excessBlobGas ?? 0n),
     parentBeaconBlockRoot: h.parentBeaconBlockRoot ? toHex(h.parentBeaconBlockRoot) : undefined,

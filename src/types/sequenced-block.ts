@@ -16,7 +16,7 @@ export interface SequencedBlock {
   /** Seconds; may equal the parent's, so many blocks fit in one second. */
   timestamp: bigint;
   l1Origin: { number: bigint; hash: Hex };
-  /** Number of L1 messages (deposits, forced txs) consumed before this block. */
+  /** Number of L1 messages (deposits, forced txs) consumed up to and including this block. */
   l1MessageCursor: bigint;
   /** Raw signed transactions (EIP-2718 envelopes), in order. */
   txs: Uint8Array[];

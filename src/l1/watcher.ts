@@ -1,0 +1,149 @@
+import type { Logger } from 'pino';
+import { createPublicClient, type Hex, http, type PublicClient, parseAbiItem } from 'viem';
+
+/** An L1 → L2 message from the L1MessageQueue: an ETH deposit or a forced transaction. */
+export interface L1Message {
+  index: bigint;
+  kind: 'deposit' | 'forced';
+  from: Hex;
+  to: Hex;
+  value: bigint;
+  data: Hex;
+  /** The L1 block that emitted it: it goes into the first L2 block whose origin is this or later. */
+  l1Block: bigint;
+}
+
+export interface L1BlockRef {
+  number: bigint;
+  hash: Hex;
+  timestamp: bigint;
+}
+
+/** What the sequencer needs from L1: an origin to build on, and the messages it must include. */
+export interface L1Source {
+  /** The newest L1 block with enough confirmations to serve as an origin. */
+  safeHead(): L1BlockRef | undefined;
+  /** Messages with index ≥ cursor emitted at or below L1 block `origin`, in log order. */
+  messagesFor(cursor: bigint, origin: bigint): L1Message[];
+  /** Resolves when the safe head moves (or the signal aborts). */
+  waitForChange(signal?: AbortSignal): Promise<void>;
+}
+
+export interface L1WatcherOptions {
+  rpcUrl: string;
+  queue: Hex;
+  /** Scan from here (the contracts' deployment block). */
+  fromBlock: bigint;
+  /** An origin is at least this many blocks below the L1 head (DECISIONS.md §3's k). */
+  confirmations: number;
+  pollMs: number;
+}
+
+const L1_MESSAGE = parseAbiItem(
+  'event L1Message(uint256 indexed index, uint8 indexed kind, address indexed from, address to, uint256 value, bytes data)',
+);
+
+/**
+ * Follows the L1: the safe head (head − confirmations) and the L1MessageQueue's messages up to it.
+ * An L1 RPC outage only delays it: it keeps polling and logs what it waits for.
+ */
+export class L1Watcher implements L1Source {
+  private readonly client: PublicClient;
+  private readonly messages: L1Message[] = [];
+  private safe?: L1BlockRef;
+  private scannedTo: bigint;
+  private readonly waiters = new Set<() => void>();
+  private failing = false;
+
+  constructor(
+    private readonly options: L1WatcherOptions,
+    private readonly logger: Logger,
+  ) {
+    this.client = createPublicClient({ transport: http(options.rpcUrl, { retryCount: 0, timeout: 5_000 }) });
+    this.scannedTo = options.fromBlock - 1n;
+  }
+
+  /** One scan now (so the node starts with a current origin), then keeps polling until aborted. */
+  async start(signal: AbortSignal): Promise<void> {
+    await this.poll();
+    void (async () => {
+      while (!signal.aborted) {
+        await new Promise((r) => setTimeout(r, this.options.pollMs));
+        if (!signal.aborted) await this.poll();
+      }
+    })();
+  }
+
+  safeHead(): L1BlockRef | undefined {
+    return this.safe;
+  }
+
+  messagesFor(cursor: bigint, origin: bigint): L1Message[] {
+    const out: L1Message[] = [];
+    for (let i = Number(cursor); i < this.messages.length; i++) {
+      const m = this.messages[i];
+      if (m.l1Block > origin) break;
+      out.push(m);
+    }
+    return out;
+  }
+
+  waitForChange(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      const head = await this.client.getBlockNumber({ cacheTime: 0 });
+      const target = head - BigInt(this.options.confirmations);
+      if (target < this.options.fromBlock || (this.safe && target <= this.safe.number)) return;
+      // Logs in chunks, so a long catch-up never asks one huge range.
+      for (let from = this.scannedTo + 1n; from <= target; from += 2_000n) {
+        const to = from + 1_999n < target ? from + 1_999n : target;
+        const logs = await this.client.getLogs({
+          address: this.options.queue,
+          event: L1_MESSAGE,
+          fromBlock: from,
+          toBlock: to,
+        });
+        for (const log of logs) {
+          const a = log.args;
+          const index = a.index as bigint;
+          if (index !== BigInt(this.messages.length)) {
+            throw new Error(`L1 message ${index} out of order (have ${this.messages.length}); rescanning`);
+          }
+          this.messages.push({
+            index,
+            kind: a.kind === 0 ? 'deposit' : 'forced',
+            from: a.from as Hex,
+            to: a.to as Hex,
+            value: a.value as bigint,
+            data: a.data as Hex,
+            l1Block: log.blockNumber,
+          });
+        }
+        this.scannedTo = to;
+      }
+      const block = await this.client.getBlock({ blockNumber: target });
+      this.safe = { number: target, hash: block.hash as Hex, timestamp: block.timestamp };
+      if (this.failing) this.logger.info({ safeHead: Number(target) }, 'L1 reachable again');
+      this.failing = false;
+      for (const w of [...this.waiters]) w();
+    } catch (err) {
+      if (!this.failing)
+        this.logger.warn(
+          { err: (err as Error).message },
+          'L1 RPC failed; retrying (L2 blocks keep their last L1 origin meanwhile)',
+        );
+      this.failing = true;
+    }
+  }
+}
