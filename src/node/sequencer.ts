@@ -14,7 +14,6 @@ import {
   type SequencedBlock,
 } from '../types/sequenced-block.js';
 import type { Hex } from '../util/bytes.js';
-import { ZERO_HASH } from '../util/bytes.js';
 import type { ChainEvents } from './events.js';
 
 export interface SequencerOptions {
@@ -76,7 +75,7 @@ export class Sequencer {
   }
 
   private async loop(signal: AbortSignal): Promise<void> {
-    const { mempool, logger } = this.deps;
+    const { logger } = this.deps;
     while (!signal.aborted) {
       await this.waitForWork(signal);
       if (signal.aborted) break;

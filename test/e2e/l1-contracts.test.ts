@@ -141,7 +141,14 @@ describe('L1 contracts on anvil', () => {
       (await revertName(alice.privateKey, d.contracts.Bridge, 'Bridge', 'depositETH', [zeroAddress], 1n))
         .name,
     ).toBe('ZeroAddress');
-    const notGwei = await revertName(alice.privateKey, d.contracts.Bridge, 'Bridge', 'depositETH', [bob.address], 1n);
+    const notGwei = await revertName(
+      alice.privateKey,
+      d.contracts.Bridge,
+      'Bridge',
+      'depositETH',
+      [bob.address],
+      1n,
+    );
     expect(notGwei).toEqual({ name: 'DepositNotWholeGwei', args: [1n] });
     expect(
       (
