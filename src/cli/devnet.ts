@@ -54,7 +54,14 @@ export function registerDevnet(program: Command): void {
             ? {
                 ...options,
                 // The devnet's L1 makes a block a second; one confirmation keeps deposits quick.
-                l1: { rpcUrl: anvil.url, deployment, confirmations: flags.l1Confirmations, pollMs: 250 },
+                l1: {
+                  rpcUrl: anvil.url,
+                  deployment,
+                  confirmations: flags.l1Confirmations,
+                  pollMs: 250,
+                  // The devnet's sequencer posts with test account 1, the key the Inbox authorises.
+                  batcherKey: devAccounts(2)[1].privateKey,
+                },
               }
             : options,
           logger,

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerDeploy } from './deploy.js';
 import { registerDevnet } from './devnet.js';
 import { registerNode } from './node.js';
+import { registerVerify } from './verify.js';
 
 const program = new Command()
   .name('seqnet')
@@ -11,6 +12,7 @@ const program = new Command()
 registerDevnet(program);
 registerNode(program);
 registerDeploy(program);
+registerVerify(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`seqnet: ${err.message}`);

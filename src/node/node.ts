@@ -1,10 +1,13 @@
 import type { MerkleStateManager } from '@ethereumjs/statemanager';
 import { createAddressFromString } from '@ethereumjs/util';
 import type { Logger } from 'pino';
+import type { Abi } from 'viem';
+import { Batcher, batcherDefaults } from '../batcher/batcher.js';
 import { type Committee, quorumFor } from '../consensus/certificate.js';
 import { SingleSchedule } from '../election/schedule.js';
 import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
+import { l1Artifacts } from '../l1/deploy.js';
 import { L1Watcher } from '../l1/watcher.js';
 import { TxJournal } from '../mempool/journal.js';
 import { Mempool } from '../mempool/mempool.js';
@@ -31,6 +34,8 @@ export class SeqnetNode {
   private recentBlocks: Array<{ number: number; txs: number; gasUsed: number; buildMs: number; at: number }> =
     [];
   private recentLatencies: number[] = [];
+  batcher?: Batcher;
+  private batcherDone?: Promise<void>;
 
   private constructor(
     readonly options: NodeOptions,
@@ -177,6 +182,18 @@ export class SeqnetNode {
     );
     const address = await rpc.start();
     sequencer.start(node.abort.signal);
+    if (options.l1?.batcherKey) {
+      node.batcher = new Batcher(options.l1.batcher ?? batcherDefaults, {
+        store,
+        head: () => executor.head.header.number,
+        l1Url: options.l1.rpcUrl,
+        inbox: options.l1.deployment.contracts.Inbox,
+        inboxAbi: l1Artifacts().Inbox.abi as Abi,
+        key: options.l1.batcherKey,
+        logger: logger.child({ module: 'batcher' }),
+      });
+      node.batcherDone = node.batcher.start(node.abort.signal);
+    }
     node.expiryTimer = setInterval(() => mempool.expireQueued(), 60_000);
     node.expiryTimer.unref();
     metrics.blockHeight.set(Number(executor.head.header.number));
@@ -232,6 +249,13 @@ export class SeqnetNode {
       txPerSecond: recentTxs / 10,
       recentBlocks: this.recentBlocks.slice(-20).reverse(),
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      batcher: this.batcher
+        ? {
+            ...this.batcher.stats,
+            l1Gas: this.batcher.stats.l1Gas.toString(),
+            postedTo: Number(this.batcher.stats.postedTo),
+          }
+        : null,
     };
   }
 
@@ -239,6 +263,7 @@ export class SeqnetNode {
     this.abort.abort();
     clearInterval(this.expiryTimer);
     await this.sequencer.stopped();
+    await this.batcherDone;
     await this.rpc.stop();
     await this.calls.close();
     this.journal.rotate(this.mempool.rawTxs());

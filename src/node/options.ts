@@ -1,3 +1,4 @@
+import type { BatcherOptions } from '../batcher/batcher.js';
 import type { ChainOptions } from '../execution/options.js';
 import type { L1Deployment } from '../l1/deploy.js';
 import { type MempoolOptions, mempoolDefaults } from '../mempool/options.js';
@@ -22,6 +23,9 @@ export interface L1Options {
   /** An L1 block serves as origin once it has this many blocks on top. */
   confirmations: number;
   pollMs: number;
+  /** Post batches with this L1 key (the authorised sequencer's); no batcher without it. */
+  batcherKey?: `0x${string}`;
+  batcher?: BatcherOptions;
 }
 
 export const l1Defaults = { confirmations: 2, pollMs: 500 };

@@ -14,6 +14,7 @@ import {
   type SequencedBlock,
 } from '../types/sequenced-block.js';
 import type { Hex } from '../util/bytes.js';
+import { sleep } from '../util/sleep.js';
 import type { ChainEvents } from './events.js';
 
 export interface SequencerOptions {
@@ -236,17 +237,4 @@ export class Sequencer {
     });
     return true;
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,0 +1,195 @@
+import type { Logger } from 'pino';
+import {
+  type Abi,
+  BaseError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  createWalletClient,
+  type Hex,
+  http,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import type { ChainStore } from '../store/chain-store.js';
+import { decodeSequencedBlock, hashSequencedBlock, type SequencedBlock } from '../types/sequenced-block.js';
+import { sleep } from '../util/sleep.js';
+import { type Compression, encodeBatch } from './codec.js';
+
+export interface BatcherOptions {
+  /** Most L2 blocks in one batch. */
+  maxBlocks: number;
+  /** Most compressed bytes in one batch (calldata). */
+  maxBytes: number;
+  /** How often to post, ms. */
+  intervalMs: number;
+  compression: Compression;
+}
+
+export const batcherDefaults: BatcherOptions = {
+  maxBlocks: 500,
+  maxBytes: 120_000,
+  intervalMs: 2_000,
+  compression: 'brotli',
+};
+
+export interface BatcherDeps {
+  store: ChainStore;
+  /** Height of the last persisted L2 block. */
+  head(): bigint;
+  l1Url: string;
+  inbox: Hex;
+  inboxAbi: Abi;
+  /** The sequencer's L1 key, authorised to post. */
+  key: Hex;
+  logger: Logger;
+}
+
+export interface BatchStats {
+  batches: number;
+  blocks: number;
+  txs: number;
+  rawBytes: number;
+  compressedBytes: number;
+  l1Gas: bigint;
+  postedTo: bigint;
+}
+
+/**
+ * Posts finalised L2 blocks to the L1 Inbox as compressed batches. What to post next always comes
+ * from the Inbox itself (`nextBlock`), so a batch lost in an L1 reorg, or a tx that never landed
+ * while the L1 RPC was down, is simply posted again.
+ */
+export class Batcher {
+  readonly stats: BatchStats = {
+    batches: 0,
+    blocks: 0,
+    txs: 0,
+    rawBytes: 0,
+    compressedBytes: 0,
+    l1Gas: 0n,
+    postedTo: 0n,
+  };
+  private failing = false;
+
+  constructor(
+    readonly options: BatcherOptions,
+    private readonly deps: BatcherDeps,
+  ) {}
+
+  start(signal: AbortSignal): Promise<void> {
+    return this.loop(signal);
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    const { logger } = this.deps;
+    let backoff = 500;
+    while (!signal.aborted) {
+      try {
+        const posted = await this.postOnce();
+        if (this.failing) logger.info('L1 reachable again: batches resume');
+        this.failing = false;
+        backoff = 500;
+        if (!posted) await sleep(this.options.intervalMs, signal);
+      } catch (err) {
+        if (!this.failing) logger.warn({ err: (err as Error).message }, 'posting a batch failed; retrying');
+        this.failing = true;
+        await sleep(backoff, signal);
+        backoff = Math.min(backoff * 2, 10_000);
+      }
+    }
+  }
+
+  /** Posts the next batch if there is one; returns whether it did. */
+  async postOnce(): Promise<boolean> {
+    const { store, inbox, inboxAbi, logger } = this.deps;
+    const account = privateKeyToAccount(this.deps.key);
+    const transport = http(this.deps.l1Url, { retryCount: 0, timeout: 10_000 });
+    const pub = createPublicClient({ transport });
+    const chainId = await pub.getChainId();
+    const chain = {
+      id: chainId,
+      name: 'l1',
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [this.deps.l1Url] } },
+    } as const;
+    const wallet = createWalletClient({ account, chain, transport });
+    const next = (await pub.readContract({
+      address: inbox,
+      abi: inboxAbi,
+      functionName: 'nextBlock',
+    })) as bigint;
+    this.stats.postedTo = next - 1n;
+    const head = this.deps.head();
+    if (head < next) return false;
+    let last =
+      head < next + BigInt(this.options.maxBlocks) - 1n ? head : next + BigInt(this.options.maxBlocks) - 1n;
+    let blocks = readBlocks(store, next, last);
+    let data = encodeBatch(blocks, this.options.compression);
+    while (data.length > this.options.maxBytes && blocks.length > 1) {
+      blocks = blocks.slice(0, Math.ceil(blocks.length / 2));
+      last = blocks[blocks.length - 1].height;
+      data = encodeBatch(blocks, this.options.compression);
+    }
+    const lastBlock = blocks[blocks.length - 1];
+    const args = [
+      next,
+      last,
+      hashSequencedBlock(lastBlock),
+      lastBlock.l1MessageCursor,
+      `0x${Buffer.from(data).toString('hex')}`,
+    ];
+    let hash: Hex;
+    try {
+      const { request } = await pub.simulateContract({
+        address: inbox,
+        abi: inboxAbi,
+        functionName: 'postBatch',
+        args,
+        account,
+      });
+      hash = await wallet.writeContract(request);
+    } catch (err) {
+      const revert =
+        err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
+      if (
+        revert instanceof ContractFunctionRevertedError &&
+        revert.data?.errorName === 'UnexpectedFirstBlock'
+      ) {
+        return true; // another post landed first; read nextBlock again
+      }
+      throw err;
+    }
+    const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 250, timeout: 60_000 });
+    if (receipt.status !== 'success') throw new Error(`batch tx ${hash} reverted`);
+    const raw = blocks.reduce((n, b) => n + b.txs.reduce((m, t) => m + t.length, 0), 0);
+    const txs = blocks.reduce((n, b) => n + b.txs.length, 0);
+    this.stats.batches++;
+    this.stats.blocks += blocks.length;
+    this.stats.txs += txs;
+    this.stats.rawBytes += raw;
+    this.stats.compressedBytes += data.length;
+    this.stats.l1Gas += receipt.gasUsed;
+    this.stats.postedTo = last;
+    logger.info(
+      {
+        first: Number(next),
+        last: Number(last),
+        txs,
+        bytes: data.length,
+        l1Gas: Number(receipt.gasUsed),
+        l1Block: Number(receipt.blockNumber),
+      },
+      'posted batch',
+    );
+    return true;
+  }
+}
+
+function readBlocks(store: ChainStore, from: bigint, to: bigint): SequencedBlock[] {
+  const out: SequencedBlock[] = [];
+  for (let h = from; h <= to; h++) {
+    const raw = store.getSequenced(h);
+    if (!raw) throw new Error(`sequenced block ${h} missing from the store`);
+    out.push(decodeSequencedBlock(raw));
+  }
+  return out;
+}

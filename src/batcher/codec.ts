@@ -1,0 +1,112 @@
+import {
+  brotliCompressSync,
+  brotliDecompressSync,
+  constants,
+  deflateRawSync,
+  inflateRawSync,
+} from 'node:zlib';
+import { RLP } from '@ethereumjs/rlp';
+import {
+  BlockDecodeError,
+  decodeSequencedBlock,
+  encodeSequencedBlock,
+  hashSequencedBlock,
+  type SequencedBlock,
+} from '../types/sequenced-block.js';
+
+/**
+ * Batch format, version 1 (docs/batch-format.md):
+ *   byte 0      format version (1)
+ *   byte 1      compression: 0 none, 1 deflate (raw zlib), 2 brotli
+ *   bytes 2..   compressed RLP list of encoded sequenced blocks, contiguous heights, each the child
+ *               of the one before.
+ */
+export const BATCH_VERSION = 1;
+export type Compression = 'none' | 'deflate' | 'brotli';
+const COMPRESSION_CODES: Record<Compression, number> = { none: 0, deflate: 1, brotli: 2 };
+
+/** Decompressed batches larger than this are refused (a zip bomb must not exhaust memory). */
+export const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+
+export class BatchDecodeError extends Error {
+  override name = 'BatchDecodeError';
+}
+
+export function encodeBatch(blocks: SequencedBlock[], compression: Compression = 'brotli'): Uint8Array {
+  if (blocks.length === 0) throw new Error('a batch holds at least one block');
+  const payload = RLP.encode(blocks.map(encodeSequencedBlock));
+  let body: Uint8Array;
+  if (compression === 'brotli') {
+    body = brotliCompressSync(payload, {
+      params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: payload.length },
+    });
+  } else if (compression === 'deflate') {
+    body = deflateRawSync(payload, { level: 9 });
+  } else {
+    body = payload;
+  }
+  const out = new Uint8Array(2 + body.length);
+  out[0] = BATCH_VERSION;
+  out[1] = COMPRESSION_CODES[compression];
+  out.set(body, 2);
+  return out;
+}
+
+/**
+ * Decodes and checks a batch: format, size, every block's encoding, contiguity and parent links, and,
+ * given the Inbox's record of it, that the last block hashes to `expectedLastHash`. Blocks are chained
+ * by parent hash, so that one check covers every byte of every block.
+ */
+export function decodeBatch(data: Uint8Array, expectedLastHash?: string): SequencedBlock[] {
+  if (data.length < 3) throw new BatchDecodeError('batch too short');
+  if (data[0] !== BATCH_VERSION) throw new BatchDecodeError(`unknown batch version ${data[0]}`);
+  const body = data.subarray(2);
+  let payload: Uint8Array;
+  try {
+    if (data[1] === 2) payload = brotliDecompressSync(body, { maxOutputLength: MAX_BATCH_BYTES });
+    else if (data[1] === 1) payload = inflateRawSync(body, { maxOutputLength: MAX_BATCH_BYTES });
+    else if (data[1] === 0) payload = body;
+    else throw new BatchDecodeError(`unknown compression ${data[1]}`);
+  } catch (err) {
+    if (err instanceof BatchDecodeError) throw err;
+    throw new BatchDecodeError(`cannot decompress batch: ${(err as Error).message}`);
+  }
+  // zlib returns Buffers; decode from a plain Uint8Array view so blocks hold plain byte arrays.
+  payload = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  let list: unknown;
+  try {
+    list = RLP.decode(payload);
+  } catch (err) {
+    throw new BatchDecodeError(`batch is not valid RLP: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(list) || list.length === 0) throw new BatchDecodeError('batch holds no blocks');
+  const blocks: SequencedBlock[] = [];
+  for (const [i, item] of list.entries()) {
+    if (!(item instanceof Uint8Array)) throw new BatchDecodeError(`block ${i}: expected bytes`);
+    try {
+      blocks.push(decodeSequencedBlock(item));
+    } catch (err) {
+      if (err instanceof BlockDecodeError) throw new BatchDecodeError(`block ${i}: ${err.message}`);
+      throw err;
+    }
+  }
+  for (let i = 1; i < blocks.length; i++) {
+    if (blocks[i].height !== blocks[i - 1].height + 1n) {
+      throw new BatchDecodeError(
+        `block ${i}: height ${blocks[i].height} does not follow ${blocks[i - 1].height}`,
+      );
+    }
+    if (blocks[i].parentHash !== hashSequencedBlock(blocks[i - 1])) {
+      throw new BatchDecodeError(`block ${i}: parent hash does not link to block ${i - 1}`);
+    }
+  }
+  if (expectedLastHash !== undefined) {
+    const last = hashSequencedBlock(blocks[blocks.length - 1]);
+    if (last !== expectedLastHash.toLowerCase()) {
+      throw new BatchDecodeError(
+        `last block hashes to ${last}, but L1 recorded ${expectedLastHash}: the batch was altered`,
+      );
+    }
+  }
+  return blocks;
+}
