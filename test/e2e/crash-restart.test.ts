@@ -137,7 +137,7 @@ describe('crash and restart under load', () => {
     expect((await client.waitForTransactionReceipt({ hash: freshHash!, pollingInterval: 10 })).status).toBe(
       'success',
     );
-    const head = await client.getBlockNumber();
+    const head = await client.getBlockNumber({ cacheTime: 0 });
     expect(head).toBeGreaterThan(BigInt(confirmed[confirmed.length - 1].receipt!.blockNumber));
   });
 });
