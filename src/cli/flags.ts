@@ -28,7 +28,15 @@ export function addNodeFlags(cmd: Command): Command {
       `block ordering policy: ${Object.keys(orderingPolicies).join(' | ')}`,
       'fcfs',
     )
-    .option('--log-level <level>', 'pino log level', 'info');
+    .option('--log-level <level>', 'pino log level', 'info')
+    .option(
+      '--misbehave.censor <addresses>',
+      'TESTING ONLY: never include txs from these senders (comma-separated)',
+    )
+    .option(
+      '--misbehave.omit-forced-txs',
+      'TESTING ONLY: leave L1-forced txs out of blocks (a censoring builder)',
+    );
   for (const key of Object.keys(mempoolDefaults) as Array<keyof MempoolOptions>) {
     cmd.option(`--mempool.${kebab(key)} <n>`, `mempool ${key} (default ${mempoolDefaults[key]})`);
   }
@@ -79,8 +87,23 @@ export function nodeOptionsFromFlags(flags: CommonFlags, cmd: Command): NodeOpti
     dataDir: pick('dataDir', flags.dataDir),
     chain: devChainOptions({ chainId: BigInt(pick('chainId', flags.chainId)) }),
     mempool,
-    sequencer: { ...nodeDefaults.sequencer, blockTimeMs: pick('blockTime', flags.blockTime) },
+    sequencer: {
+      ...nodeDefaults.sequencer,
+      blockTimeMs: pick('blockTime', flags.blockTime),
+      misbehave: misbehaviour(flags),
+    },
     rpc: { ...nodeDefaults.rpc, host: pick('rpcHost', flags.rpcHost), port: pick('rpcPort', flags.rpcPort) },
     ordering: pick('ordering', flags.ordering),
   };
+}
+
+function misbehaviour(flags: CommonFlags): { censorSenders?: string[]; omitForcedTxs?: boolean } | undefined {
+  const censor = flags['misbehave.censor'] as string | undefined;
+  const omit = flags['misbehave.omitForcedTxs'] === true || flags['misbehave.omit-forced-txs'] === true;
+  if (!censor && !omit) return undefined;
+  const senders = censor ? censor.split(',').map((a) => a.trim()) : undefined;
+  for (const a of senders ?? []) {
+    if (!/^0x[0-9a-fA-F]{40}$/.test(a)) throw new Error(`--misbehave.censor: "${a}" is not an address`);
+  }
+  return { censorSenders: senders, omitForcedTxs: omit };
 }

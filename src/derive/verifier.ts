@@ -2,7 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { type Abi, createPublicClient, decodeFunctionData, type Hex, http, parseAbiItem } from 'viem';
+import {
+  type Abi,
+  createPublicClient,
+  decodeFunctionData,
+  type Hex,
+  http,
+  keccak256,
+  parseAbiItem,
+} from 'viem';
 import { BatchDecodeError, decodeBatch } from '../batcher/codec.js';
 import { Executor } from '../execution/executor.js';
 import type { ChainOptions } from '../execution/options.js';
@@ -28,6 +36,10 @@ export interface VerifyReport {
   l1Messages: number;
   /** Executed block hashes and state roots that differ from what the sequencer served. */
   mismatches: string[];
+  /** Blocks whose sequencer broke the L1-message rule; derivation applied the due messages anyway. */
+  faults: string[];
+  /** Where each forced tx landed in the canonical chain, and how many L1 blocks after it was forced. */
+  forced: Array<{ hash: Hex; l2Block: number; l1Block: number; l1Delay: number }>;
   headHash?: Hex;
   headStateRoot?: Hex;
 }
@@ -79,10 +91,20 @@ export async function verifyFromL1(opts: VerifyOptions): Promise<VerifyReport> {
 
   const dir = mkdtempSync(join(tmpdir(), 'seqnet-verify-'));
   const store = new ChainStore(join(dir, 'chain'));
-  const report: VerifyReport = { batches: 0, blocks: 0, txs: 0, l1Messages: 0, mismatches: [] };
+  const report: VerifyReport = {
+    batches: 0,
+    blocks: 0,
+    txs: 0,
+    l1Messages: 0,
+    mismatches: [],
+    faults: [],
+    forced: [],
+  };
   try {
     const executor = await Executor.open(opts.chain, store, silent);
     let parent: SequencedBlock = executor.genesisSequenced();
+    // The canonical count of consumed L1 messages: what the rule says, whatever a sequencer claimed.
+    const cursor = 0n;
     for (const entry of logs) {
       const args = entry.args;
       if (args.blobs)
@@ -133,6 +155,18 @@ export async function verifyFromL1(opts: VerifyOptions): Promise<VerifyReport> {
           );
         }
         const result = await executor.execute(seq, undefined, due);
+        const included = new Set(result.block.transactions.map((t) => toHex(t.hash())));
+        for (const m of due) {
+          const hash = keccak256(m.data);
+          if (m.kind === 'forced' && included.has(hash)) {
+            report.forced.push({
+              hash,
+              l2Block: Number(seq.height),
+              l1Block: Number(m.l1Block),
+              l1Delay: Number(seq.l1Origin.number - m.l1Block),
+            });
+          }
+        }
         await store.putBlock({
           height: seq.height,
           sequenced: encodeSequencedBlock(seq),

@@ -22,6 +22,11 @@ export interface SequencerOptions {
   blockTimeMs: number;
   maxBlockBytes: number;
   maxBlockTxs: number;
+  /**
+   * Fault injection for tests of the escape hatch, never for production: a censoring sequencer that
+   * never includes these senders' txs, and a builder that leaves forced txs out of its blocks.
+   */
+  misbehave?: { censorSenders?: string[]; omitForcedTxs?: boolean };
 }
 
 export const sequencerDefaults: SequencerOptions = {
@@ -129,7 +134,11 @@ export class Sequencer {
     const started = performance.now();
     const head = executor.head.header;
     const baseFee = executor.nextBaseFee(head);
-    const chosen = policy.order(mempool.candidates(), {
+    const censored = this.options.misbehave?.censorSenders?.map((a) => a.toLowerCase()) ?? [];
+    const candidates = censored.length
+      ? mempool.candidates().filter((c) => !censored.includes(c[0].sender.toLowerCase()))
+      : mempool.candidates();
+    const chosen = policy.order(candidates, {
       baseFee,
       gasLimit: executor.options.gasLimit,
       maxBytes: this.options.maxBlockBytes,
@@ -155,10 +164,13 @@ export class Sequencer {
       txs: chosen.map((t) => t.raw),
       lagStateRoot: executor.lagStateRootFor(height),
     };
+    const applied = this.options.misbehave?.omitForcedTxs
+      ? messages.filter((m) => m.kind !== 'forced')
+      : messages;
     const result = await executor.execute(
       seq,
       chosen.map((t) => t.tx),
-      messages,
+      applied,
     );
     const proof: CommitProof = {
       chainId: seq.chainId,

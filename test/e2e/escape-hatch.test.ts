@@ -1,0 +1,173 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Abi, createPublicClient, createWalletClient, type Hex, http, keccak256, parseGwei } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { devAccounts } from '../../src/execution/genesis.js';
+import { l1Artifacts } from '../../src/l1/deploy.js';
+import { type DevnetProcess, rpcCall, startDevnet } from '../helpers/devnet.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const queueAbi = l1Artifacts().L1MessageQueue.abi as Abi;
+/** The inclusion window the README promises, in L1 blocks. */
+const WINDOW = 25;
+const chainOf = (id: number, url: string) =>
+  ({
+    id,
+    name: `c${id}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [url] } },
+  }) as const;
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface Report {
+  ok: boolean;
+  mismatches: string[];
+  faults: string[];
+  forced: Array<{ hash: Hex; l2Block: number; l1Delay: number }>;
+}
+
+async function verify(
+  devnet: DevnetProcess,
+  l1Rpc: string,
+): Promise<{ code: number | null; report: Report }> {
+  // Everything sealed so far must be on L1 first.
+  const head = Number.parseInt(
+    (
+      (await rpcCall(devnet.url, { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] })).json as {
+        result: string;
+      }
+    ).result,
+    16,
+  );
+  await until('batches up to the head', async () => {
+    const s = await rpcCall(devnet.url, { jsonrpc: '2.0', id: 1, method: 'seqnet_status', params: [] });
+    const postedTo = (s.json as { result: { batcher: { postedTo: number } } }).result.batcher.postedTo;
+    return postedTo >= head ? true : undefined;
+  });
+  const args = [
+    '--import',
+    'tsx',
+    'src/cli/main.ts',
+    'verify',
+    '--l1-rpc',
+    l1Rpc,
+    '--deployment',
+    join(devnet.dataDir, 'l1-deployment.json'),
+    '--rpc',
+    devnet.url,
+  ];
+  return new Promise((done) => {
+    const p = spawn(process.execPath, args, { cwd: root });
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d.toString();
+    });
+    p.once('exit', (code) => done({ code, report: JSON.parse(out) as Report }));
+  });
+}
+
+describe('escape hatch: forced inclusion through L1', () => {
+  let devnet: DevnetProcess | undefined;
+  afterEach(async () => {
+    await devnet?.stop();
+    devnet = undefined;
+  });
+
+  async function forceThroughL1(l1Rpc: string, queue: Hex, signed: Hex) {
+    const l1 = createWalletClient({
+      chain: chainOf(31337, l1Rpc),
+      transport: http(l1Rpc),
+      account: privateKeyToAccount(devAccounts(8)[7].privateKey),
+    });
+    await l1.writeContract({
+      address: queue,
+      abi: queueAbi,
+      functionName: 'forceTransaction',
+      args: [signed],
+    });
+  }
+
+  it('a sender the sequencer censors gets its tx in by forcing it on L1, within the window', async () => {
+    const victim = privateKeyToAccount(devAccounts(5)[4].privateKey);
+    devnet = await startDevnet({ l1: true, blockTime: 0, args: ['--misbehave.censor', victim.address] });
+    const info = JSON.parse(readFileSync(join(devnet.dataDir, 'devnet.json'), 'utf8')) as {
+      l1: { rpc: string; contracts: Record<string, Hex> };
+    };
+    const l2 = createPublicClient({ chain: chainOf(42069, devnet.url), transport: http(devnet.url) });
+    const to = privateKeyToAccount(generatePrivateKey()).address;
+    const signed = await victim.signTransaction({
+      chainId: 42069,
+      type: 'eip1559',
+      nonce: 0,
+      to,
+      value: 99n,
+      gas: 21000n,
+      maxFeePerGas: parseGwei('1'),
+      maxPriorityFeePerGas: 0n,
+    });
+    // The RPC takes it, the sequencer never includes it.
+    await rpcCall(devnet.url, { jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [signed] });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await l2.getTransactionReceipt({ hash: keccak256(signed) }).catch(() => null)).toBeNull();
+
+    await forceThroughL1(info.l1.rpc, info.l1.contracts.L1MessageQueue, signed);
+    const receipt = await until(
+      'the forced tx',
+      async () =>
+        (await l2.getTransactionReceipt({ hash: keccak256(signed) }).catch(() => undefined)) ?? undefined,
+    );
+    expect(receipt.status).toBe('success');
+    expect(await l2.getBalance({ address: to })).toBe(99n);
+
+    const { code, report } = await verify(devnet, info.l1.rpc);
+    expect(code).toBe(0);
+    expect(report.ok).toBe(true);
+    const landed = report.forced.find((f) => f.hash === keccak256(signed));
+    expect(landed?.l2Block).toBe(Number(receipt.blockNumber));
+    expect(landed!.l1Delay).toBeLessThanOrEqual(WINDOW);
+  });
+
+  it('a builder that leaves forced txs out still cannot keep them out of the canonical chain', async () => {
+    devnet = await startDevnet({ l1: true, blockTime: 0, args: ['--misbehave.omit-forced-txs'] });
+    const info = JSON.parse(readFileSync(join(devnet.dataDir, 'devnet.json'), 'utf8')) as {
+      l1: { rpc: string; contracts: Record<string, Hex> };
+    };
+    const l2 = createPublicClient({ chain: chainOf(42069, devnet.url), transport: http(devnet.url) });
+    const sender = privateKeyToAccount(devAccounts(6)[5].privateKey);
+    const signed = await sender.signTransaction({
+      chainId: 42069,
+      type: 'eip1559',
+      nonce: 0,
+      to: sender.address,
+      value: 1n,
+      gas: 21000n,
+      maxFeePerGas: parseGwei('1'),
+      maxPriorityFeePerGas: 0n,
+    });
+    await forceThroughL1(info.l1.rpc, info.l1.contracts.L1MessageQueue, signed);
+    // The builder seals the block that was due to carry it (the L1 message wakes it), without the tx.
+    await until('a block with the message consumed', async () => {
+      const s = await rpcCall(devnet!.url, { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] });
+      return (s.json as { result: string }).result !== '0x0' ? true : undefined;
+    });
+    expect(await l2.getTransactionReceipt({ hash: keccak256(signed) }).catch(() => null)).toBeNull();
+
+    const { code, report } = await verify(devnet, info.l1.rpc);
+    // Derivation puts the tx where the rule says; the builder's own soft confirmations are now wrong.
+    expect(report.forced.map((f) => f.hash)).toContain(keccak256(signed));
+    expect(report.forced[0].l1Delay).toBeLessThanOrEqual(WINDOW);
+    expect(report.mismatches.length).toBeGreaterThan(0);
+    expect(code).toBe(2);
+  });
+});
