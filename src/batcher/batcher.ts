@@ -5,8 +5,11 @@ import {
   ContractFunctionRevertedError,
   createPublicClient,
   createWalletClient,
+  encodeFunctionData,
   type Hex,
   http,
+  type PublicClient,
+  type TransactionReceipt,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { ChainStore } from '../store/chain-store.js';
@@ -137,16 +140,8 @@ export class Batcher {
       lastBlock.l1MessageCursor,
       `0x${Buffer.from(data).toString('hex')}`,
     ];
-    let hash: Hex;
     try {
-      const { request } = await pub.simulateContract({
-        address: inbox,
-        abi: inboxAbi,
-        functionName: 'postBatch',
-        args,
-        account,
-      });
-      hash = await wallet.writeContract(request);
+      await pub.simulateContract({ address: inbox, abi: inboxAbi, functionName: 'postBatch', args, account });
     } catch (err) {
       const revert =
         err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
@@ -158,7 +153,16 @@ export class Batcher {
       }
       throw err;
     }
-    const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 250, timeout: 60_000 });
+    const callData = encodeFunctionData({ abi: inboxAbi, functionName: 'postBatch', args });
+    const gas = await pub.estimateGas({ account, to: inbox, data: callData });
+    const receipt = await sendWithFeeBumps(
+      pub,
+      (nonce, fees) =>
+        wallet.sendTransaction({ to: inbox, data: callData, gas: (gas * 12n) / 10n, nonce, ...fees }),
+      account.address,
+      logger,
+    );
+    const hash = receipt.transactionHash;
     if (receipt.status !== 'success') throw new Error(`batch tx ${hash} reverted`);
     const raw = blocks.reduce((n, b) => n + b.txs.reduce((m, t) => m + t.length, 0), 0);
     const txs = blocks.reduce((n, b) => n + b.txs.length, 0);
@@ -182,6 +186,55 @@ export class Batcher {
     );
     return true;
   }
+}
+
+type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+
+/**
+ * The tx manager: sends a tx and, while it is not mined, replaces it (same nonce) with fees raised
+ * by 25 %, up to six times; whichever version gets mined is the receipt.
+ */
+async function sendWithFeeBumps(
+  pub: PublicClient,
+  send: (nonce: number, fees: Fees) => Promise<Hex>,
+  from: Hex,
+  logger: Logger,
+): Promise<TransactionReceipt> {
+  // 'latest', not 'pending': one batch tx is in flight at a time, and after an L1 reorg the node's
+  // pending count can still include txs the reorg dropped (seen with anvil), leaving a nonce gap.
+  const nonce = await pub.getTransactionCount({ address: from, blockTag: 'latest' });
+  const estimate = await pub.estimateFeesPerGas();
+  let fees: Fees = {
+    maxFeePerGas: estimate.maxFeePerGas,
+    maxPriorityFeePerGas: estimate.maxPriorityFeePerGas,
+  };
+  const hashes: Hex[] = [];
+  for (let attempt = 0; attempt < 6; attempt++) {
+    try {
+      hashes.push(await send(nonce, fees));
+    } catch (err) {
+      // An earlier version got mined or is still known: look for its receipt below.
+      if (!/nonce too low|already known|underpriced/i.test((err as Error).message) || hashes.length === 0)
+        throw err;
+    }
+    const deadline = Date.now() + 12_000;
+    while (Date.now() < deadline) {
+      for (const h of hashes) {
+        const r = await pub.getTransactionReceipt({ hash: h }).catch(() => undefined);
+        if (r) return r;
+      }
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    fees = {
+      maxFeePerGas: (fees.maxFeePerGas * 125n) / 100n + 1n,
+      maxPriorityFeePerGas: (fees.maxPriorityFeePerGas * 125n) / 100n + 1n,
+    };
+    logger.warn(
+      { nonce, attempt: attempt + 1, maxFeePerGas: fees.maxFeePerGas.toString() },
+      'batch tx not mined: replacing it with higher fees',
+    );
+  }
+  throw new Error(`batch tx with nonce ${nonce} not mined after 6 fee bumps`);
 }
 
 function readBlocks(store: ChainStore, from: bigint, to: bigint): SequencedBlock[] {

@@ -104,7 +104,7 @@ export async function verifyFromL1(opts: VerifyOptions): Promise<VerifyReport> {
     const executor = await Executor.open(opts.chain, store, silent);
     let parent: SequencedBlock = executor.genesisSequenced();
     // The canonical count of consumed L1 messages: what the rule says, whatever a sequencer claimed.
-    const cursor = 0n;
+    let cursor = 0n;
     for (const entry of logs) {
       const args = entry.args;
       if (args.blobs)
@@ -142,13 +142,15 @@ export async function verifyFromL1(opts: VerifyOptions): Promise<VerifyReport> {
           throw new DerivationError(`block ${seq.height} does not link to block ${parent.height}`);
         if (seq.l1Origin.number < parent.l1Origin.number)
           throw new DerivationError(`block ${seq.height}: L1 origin goes backwards`);
-        const due = messages.messagesFor(parent.l1MessageCursor, seq.l1Origin.number);
-        const consumed = seq.l1MessageCursor - parent.l1MessageCursor;
-        if (consumed !== BigInt(due.length)) {
-          throw new DerivationError(
-            `block ${seq.height}: consumes ${consumed} L1 messages but ${due.length} are due by L1 block ${seq.l1Origin.number}`,
+        // L1 messages are part of the chain whatever the batch says (DECISIONS.md §3): a sequencer that
+        // leaves them out only makes its own soft confirmations wrong.
+        const due = messages.messagesFor(cursor, seq.l1Origin.number);
+        if (seq.l1MessageCursor !== cursor + BigInt(due.length)) {
+          report.faults.push(
+            `block ${seq.height}: claims ${seq.l1MessageCursor - parent.l1MessageCursor} L1 messages, ${due.length} were due`,
           );
         }
+        cursor += BigInt(due.length);
         if (seq.lagStateRoot !== executor.lagStateRootFor(seq.height)) {
           throw new DerivationError(
             `block ${seq.height}: lagged state root ${seq.lagStateRoot} differs from the executed ${executor.lagStateRootFor(seq.height)}`,

@@ -1,0 +1,182 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type Abi, createPublicClient, http, parseGwei } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devAccounts } from '../../src/execution/genesis.js';
+import { Anvil, waitForRpc } from '../../src/l1/anvil.js';
+import { deployL1Contracts, type L1Deployment, l1Artifacts } from '../../src/l1/deploy.js';
+import { freePort, rpcCall } from '../helpers/devnet.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const inboxAbi = l1Artifacts().Inbox.abi as Abi;
+
+/** An HTTP proxy in front of the L1 that can be taken down: the node sees an L1 RPC outage. */
+async function startL1Proxy(
+  target: string,
+): Promise<{ url: string; setDown(down: boolean): void; server: Server }> {
+  let down = false;
+  const server = createServer(async (req, res) => {
+    if (down) {
+      req.socket.destroy();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    try {
+      const upstream = await fetch(target, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.concat(chunks),
+      });
+      res.writeHead(upstream.status, { 'content-type': 'application/json' });
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    } catch {
+      req.socket.destroy();
+    }
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${port}`, setDown: (d) => (down = d), server };
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** RELIABILITY.md scenario 10: L1 RPC down for a while, then an L1 reorg. No batch is lost. */
+describe('L1 faults', () => {
+  let anvil: Anvil;
+  let proxy: Awaited<ReturnType<typeof startL1Proxy>>;
+  let node: ChildProcess;
+  let url: string;
+  let deployment: L1Deployment;
+  const [deployer, sequencer, alice] = devAccounts(3);
+  const account = privateKeyToAccount(alice.privateKey);
+  let nonce = 0;
+
+  beforeAll(async () => {
+    anvil = await Anvil.start({ host: '127.0.0.1', port: await freePort(), chainId: 31337, blockTime: 1 });
+    deployment = await deployL1Contracts({
+      rpcUrl: anvil.url,
+      deployerKey: deployer.privateKey,
+      sequencer: sequencer.address,
+      finalisationDelaySeconds: 60,
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'seqnet-l1faults-'));
+    writeFileSync(join(dir, 'deployment.json'), JSON.stringify(deployment));
+    proxy = await startL1Proxy(anvil.url);
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    node = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'node',
+        '--data-dir',
+        join(dir, 'data'),
+        '--rpc-port',
+        String(port),
+        '--block-time',
+        '0',
+        '--log-level',
+        'warn',
+        '--l1-rpc',
+        proxy.url,
+        '--l1-deployment',
+        join(dir, 'deployment.json'),
+        '--l1-confirmations',
+        '1',
+      ],
+      { cwd: root, env: { ...process.env, SEQNET_BATCHER_KEY: sequencer.privateKey }, stdio: 'ignore' },
+    );
+    await waitForRpc(url, 60_000);
+  });
+  afterAll(async () => {
+    node?.kill('SIGINT');
+    await new Promise((r) => (node?.exitCode !== null ? r(null) : node.once('exit', r)));
+    proxy?.server.close();
+    await anvil?.stop();
+  });
+
+  const l1 = () => createPublicClient({ transport: http(anvil.url) });
+  const nextBlockOnL1 = async () =>
+    (await l1().readContract({
+      address: deployment.contracts.Inbox,
+      abi: inboxAbi,
+      functionName: 'nextBlock',
+    })) as bigint;
+  const l2Head = async () =>
+    BigInt(
+      (
+        (await rpcCall(url, { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] })).json as {
+          result: string;
+        }
+      ).result,
+    );
+  async function sendTxs(n: number): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      const raw = await account.signTransaction({
+        chainId: 42069,
+        type: 'eip1559',
+        nonce: nonce++,
+        to: account.address,
+        value: 1n,
+        gas: 21000n,
+        maxFeePerGas: parseGwei('1'),
+        maxPriorityFeePerGas: 0n,
+      });
+      const r = await rpcCall(url, {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'eth_sendRawTransaction',
+        params: [raw],
+      });
+      expect((r.json as { error?: unknown }).error).toBeUndefined();
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+  const allPosted = async () => {
+    const head = await l2Head();
+    return until(`batches up to L2 block ${head}`, async () =>
+      (await nextBlockOnL1()) > head ? true : undefined,
+    );
+  };
+
+  it('keeps sequencing while the L1 RPC is down, then posts every block', async () => {
+    await sendTxs(5);
+    await allPosted();
+    proxy.setDown(true);
+    const before = await l2Head();
+    await sendTxs(10);
+    // L2 blocks keep coming with the last known L1 origin.
+    expect(await l2Head()).toBeGreaterThan(before);
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(await nextBlockOnL1()).toBeLessThanOrEqual(before + 1n);
+    proxy.setDown(false);
+    await allPosted();
+  });
+
+  it('re-posts a batch that an L1 reorg removed', async () => {
+    await sendTxs(5);
+    await allPosted();
+    const posted = await nextBlockOnL1();
+    // Drop the last L1 blocks, taking the batch with them.
+    await rpcCall(anvil.url, { jsonrpc: '2.0', id: 1, method: 'anvil_reorg', params: [3, []] });
+    const afterReorg = await nextBlockOnL1();
+    expect(afterReorg).toBeLessThan(posted);
+    await allPosted();
+    expect(await nextBlockOnL1()).toBeGreaterThanOrEqual(posted);
+  });
+});
