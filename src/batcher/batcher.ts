@@ -44,6 +44,8 @@ export interface BatcherDeps {
   /** The sequencer's L1 key, authorised to post. */
   key: Hex;
   logger: Logger;
+  /** Runs after each round, in the same loop (e.g. the output proposer, which shares the key). */
+  afterPost?: () => Promise<void>;
 }
 
 export interface BatchStats {
@@ -88,6 +90,7 @@ export class Batcher {
     while (!signal.aborted) {
       try {
         const posted = await this.postOnce();
+        await this.deps.afterPost?.();
         if (this.failing) logger.info('L1 reachable again: batches resume');
         this.failing = false;
         backoff = 500;
@@ -194,7 +197,7 @@ type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
  * The tx manager: sends a tx and, while it is not mined, replaces it (same nonce) with fees raised
  * by 25 %, up to six times; whichever version gets mined is the receipt.
  */
-async function sendWithFeeBumps(
+export async function sendWithFeeBumps(
   pub: PublicClient,
   send: (nonce: number, fees: Fees) => Promise<Hex>,
   from: Hex,
@@ -230,7 +233,7 @@ async function sendWithFeeBumps(
       maxPriorityFeePerGas: (fees.maxPriorityFeePerGas * 125n) / 100n + 1n,
     };
     logger.warn(
-      { nonce, attempt: attempt + 1, maxFeePerGas: fees.maxFeePerGas.toString() },
+      { nonce, hashes, attempt: attempt + 1, maxFeePerGas: fees.maxFeePerGas.toString() },
       'batch tx not mined: replacing it with higher fees',
     );
   }

@@ -164,6 +164,11 @@ export class Executor {
     for (const [addr, balance] of Object.entries(this.options.alloc)) {
       await sm.putAccount(createAddressFromString(addr), new Account(0n, balance));
     }
+    for (const [addr, code] of Object.entries(this.options.predeploys ?? {})) {
+      const address = createAddressFromString(addr);
+      await sm.putAccount(address, new Account(1n, 0n));
+      await sm.putCode(address, fromHex(code));
+    }
   }
 
   private async genesisStateRoot(): Promise<Hex> {

@@ -1,6 +1,13 @@
 import { mnemonicToAccount } from 'viem/accounts';
+import { compileContract } from '../l1/solc.js';
 import type { Hex } from '../util/bytes.js';
-import { type ChainOptions, chainDefaults, ONE_ETHER, TEST_MNEMONIC } from './options.js';
+import {
+  type ChainOptions,
+  chainDefaults,
+  L2_TO_L1_MESSAGE_PASSER,
+  ONE_ETHER,
+  TEST_MNEMONIC,
+} from './options.js';
 
 export interface DevAccount {
   address: Hex;
@@ -27,5 +34,11 @@ function deriveDevAccount(i: number): DevAccount {
 export function devChainOptions(overrides: Partial<ChainOptions> = {}): ChainOptions {
   const alloc: Record<Hex, bigint> = {};
   for (const a of devAccounts(10)) alloc[a.address] = 10_000n * ONE_ETHER;
-  return { ...chainDefaults, alloc, ...overrides };
+  return { ...chainDefaults, alloc, predeploys: systemContracts(), ...overrides };
+}
+
+/** Runtime code of the L2 system contracts, compiled from contracts/l2 (cached). */
+export function systemContracts(): Record<Hex, Hex> {
+  const passer = compileContract('l2/L2ToL1MessagePasser.sol', 'L2ToL1MessagePasser');
+  return { [L2_TO_L1_MESSAGE_PASSER]: passer.deployedBytecode };
 }

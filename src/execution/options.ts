@@ -10,6 +10,8 @@ export interface ChainOptions {
   genesisTimestamp: bigint;
   /** Genesis balances. */
   alloc: Record<Hex, bigint>;
+  /** Genesis code: the L2 system contracts. */
+  predeploys?: Record<Hex, Hex>;
 }
 
 export const ONE_ETHER = 10n ** 18n;
@@ -26,3 +28,6 @@ export const chainDefaults = {
 
 /** EIP-7825: no tx may ask for more than 2^24 gas. */
 export const MAX_TX_GAS = 1n << 24n;
+
+/** Where the L2 system contract that records withdrawals lives (as on OP Stack). */
+export const L2_TO_L1_MESSAGE_PASSER = '0x4200000000000000000000000000000000000016';

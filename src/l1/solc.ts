@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 export interface ContractArtifact {
   abi: unknown[];
   bytecode: `0x${string}`;
+  /** Runtime code, for predeploys placed in genesis. */
+  deployedBytecode: `0x${string}`;
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -14,7 +16,13 @@ const cacheDir = join(root, '.cache', 'contracts');
 
 interface SolcOutput {
   errors?: Array<{ severity: string; formattedMessage: string }>;
-  contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
+  contracts: Record<
+    string,
+    Record<
+      string,
+      { abi: unknown[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }
+    >
+  >;
 }
 
 /**
@@ -31,7 +39,7 @@ export function compileContracts(relPath: string, names: string[]): Record<strin
   const sources = collectSources(relPath);
   const hash = createHash('sha256');
   for (const [p, src] of Object.entries(sources).sort()) hash.update(p).update(src);
-  const key = hash.update(names.join(',')).digest('hex').slice(0, 16);
+  const key = hash.update(names.join(',')).update('v2').digest('hex').slice(0, 16);
   const cached = join(cacheDir, `${names.join('-').slice(0, 60)}-${key}.json`);
   if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as Record<string, ContractArtifact>;
   const require = createRequire(import.meta.url);
@@ -42,7 +50,7 @@ export function compileContracts(relPath: string, names: string[]): Record<strin
     settings: {
       optimizer: { enabled: true, runs: 200 },
       evmVersion: 'prague',
-      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
     },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input))) as SolcOutput;
@@ -53,7 +61,11 @@ export function compileContracts(relPath: string, names: string[]): Record<strin
     const file = Object.keys(output.contracts).find((f) => output.contracts[f][name]);
     if (!file) throw new Error(`${name} not found in ${relPath} or its imports`);
     const c = output.contracts[file][name];
-    out[name] = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` };
+    out[name] = {
+      abi: c.abi,
+      bytecode: `0x${c.evm.bytecode.object}`,
+      deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
+    };
   }
   mkdirSync(cacheDir, { recursive: true });
   writeFileSync(cached, JSON.stringify(out));

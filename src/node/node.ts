@@ -3,10 +3,12 @@ import { createAddressFromString } from '@ethereumjs/util';
 import type { Logger } from 'pino';
 import type { Abi } from 'viem';
 import { Batcher, batcherDefaults } from '../batcher/batcher.js';
+import { OutputProposer } from '../batcher/proposer.js';
 import { type Committee, quorumFor } from '../consensus/certificate.js';
 import { SingleSchedule } from '../election/schedule.js';
 import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
+import { WithdrawalIndex } from '../execution/withdrawal-index.js';
 import { l1Artifacts } from '../l1/deploy.js';
 import { L1Watcher } from '../l1/watcher.js';
 import { TxJournal } from '../mempool/journal.js';
@@ -142,7 +144,13 @@ export class SeqnetNode {
       logger.child({ module: 'calls' }),
     );
     await calls.start();
+    // The withdrawals tree is rebuilt from the stored receipts, then kept current block by block.
+    const withdrawals = new WithdrawalIndex();
+    for (let h = 1n; h <= executor.head.header.number; h++) {
+      withdrawals.onBlock(executor.blockByNumber(h)!, store.getReceipts(h) ?? []);
+    }
     const ctx: RpcContext = {
+      withdrawals,
       chainId: options.chain.chainId,
       executor,
       calls,
@@ -171,6 +179,7 @@ export class SeqnetNode {
       abort,
       logger,
     );
+    events.on('block', (b) => withdrawals.onBlock(b.block, b.receipts));
     events.on('block', (b) =>
       node!.recordBlock(
         b.block.header.number,
@@ -183,15 +192,32 @@ export class SeqnetNode {
     const address = await rpc.start();
     sequencer.start(node.abort.signal);
     if (options.l1?.batcherKey) {
-      node.batcher = new Batcher(options.l1.batcher ?? batcherDefaults, {
+      const batcherKey = options.l1.batcherKey;
+      const l1Url = options.l1.rpcUrl;
+      const contracts = options.l1.deployment.contracts;
+      let batcher: Batcher | undefined;
+      const proposer = new OutputProposer({
+        executor,
+        withdrawals,
+        postedTo: () => batcher?.stats.postedTo ?? 0n,
+        l1Url,
+        oracle: contracts.StateOracle,
+        oracleAbi: l1Artifacts().StateOracle.abi as Abi,
+        key: batcherKey,
+        logger: logger.child({ module: 'proposer' }),
+      });
+      ctx.latestOutput = () => proposer.latestOutput();
+      batcher = new Batcher(options.l1.batcher ?? batcherDefaults, {
         store,
         head: () => executor.head.header.number,
-        l1Url: options.l1.rpcUrl,
-        inbox: options.l1.deployment.contracts.Inbox,
+        l1Url,
+        inbox: contracts.Inbox,
         inboxAbi: l1Artifacts().Inbox.abi as Abi,
-        key: options.l1.batcherKey,
+        key: batcherKey,
         logger: logger.child({ module: 'batcher' }),
+        afterPost: () => proposer.proposeOnce(),
       });
+      node.batcher = batcher;
       node.batcherDone = node.batcher.start(node.abort.signal);
     }
     node.expiryTimer = setInterval(() => mempool.expireQueued(), 60_000);

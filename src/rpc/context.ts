@@ -3,6 +3,7 @@ import type { Committee } from '../consensus/certificate.js';
 import { serverError } from '../errors.js';
 import type { CallPool } from '../execution/call-pool.js';
 import type { Executor } from '../execution/executor.js';
+import type { WithdrawalIndex } from '../execution/withdrawal-index.js';
 import type { Mempool } from '../mempool/mempool.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ChainEvents } from '../node/events.js';
@@ -24,6 +25,10 @@ export interface RpcContext {
   metrics: Metrics | null;
   options: RpcOptions;
   clientVersion: string;
+  /** The withdrawals tree of the L2 chain. */
+  withdrawals: WithdrawalIndex;
+  /** The newest output certified on L1, when the node follows an L1. */
+  latestOutput?: () => Promise<{ index: bigint; l2Block: bigint } | undefined>;
   /** Live figures for the dashboard. */
   status(): Record<string, unknown>;
 }

@@ -52,6 +52,32 @@ export const txMethods: Record<string, RpcHandler> = {
     return formatTx(block.transactions[index], sendersOf(ctx, block)[index], { block, index });
   },
   /**
+   * Everything `Bridge.finaliseWithdrawal` needs for withdrawal `nonce`, against the newest output
+   * certified on L1 that covers it; null until such an output exists.
+   */
+  seqnet_getWithdrawalProof: async (p, ctx) => {
+    expectArgs(p, 1, 1);
+    const nonce = uint64(p[0], 0);
+    const entry = ctx.withdrawals.get(nonce);
+    if (!entry) return null;
+    if (!ctx.latestOutput) throw serverError('this node does not follow an L1: no outputs to prove against');
+    const output = await ctx.latestOutput();
+    if (!output || output.l2Block < entry.block) return null;
+    const block = ctx.executor.blockByNumber(output.l2Block);
+    if (!block) throw serverError(`output block ${output.l2Block} is not known here yet`);
+    const w = entry.withdrawal;
+    return {
+      outputIndex: q(output.index),
+      l2Block: q(output.l2Block),
+      stateRoot: `0x${Buffer.from(block.header.stateRoot).toString('hex')}`,
+      withdrawalsRoot: ctx.withdrawals.rootAt(output.l2Block),
+      blockHash: `0x${Buffer.from(block.hash()).toString('hex')}`,
+      withdrawal: { nonce: q(w.nonce), from: w.from, to: w.to, value: q(w.value) },
+      leafIndex: q(w.nonce),
+      proof: ctx.withdrawals.proof(nonce, output.l2Block),
+    };
+  },
+  /**
    * The tx's soft confirmation: its block, its position and the commit proof of the sequenced block
    * that holds it, which anyone can check offline against the committee's BLS keys.
    */
