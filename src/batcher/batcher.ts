@@ -3,15 +3,12 @@ import {
   type Abi,
   BaseError,
   ContractFunctionRevertedError,
-  createPublicClient,
-  createWalletClient,
   encodeFunctionData,
   type Hex,
-  http,
   type PublicClient,
   type TransactionReceipt,
 } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import { l1Clients } from '../l1/clients.js';
 import type { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock, hashSequencedBlock, type SequencedBlock } from '../types/sequenced-block.js';
 import { sleep } from '../util/sleep.js';
@@ -107,17 +104,7 @@ export class Batcher {
   /** Posts the next batch if there is one; returns whether it did. */
   async postOnce(): Promise<boolean> {
     const { store, inbox, inboxAbi, logger } = this.deps;
-    const account = privateKeyToAccount(this.deps.key);
-    const transport = http(this.deps.l1Url, { retryCount: 0, timeout: 10_000 });
-    const pub = createPublicClient({ transport });
-    const chainId = await pub.getChainId();
-    const chain = {
-      id: chainId,
-      name: 'l1',
-      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-      rpcUrls: { default: { http: [this.deps.l1Url] } },
-    } as const;
-    const wallet = createWalletClient({ account, chain, transport });
+    const { account, pub, wallet } = await l1Clients(this.deps.l1Url, this.deps.key);
     const next = (await pub.readContract({
       address: inbox,
       abi: inboxAbi,

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { type Abi, createPublicClient, createWalletClient, encodeFunctionData, type Hex, http } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import { type Abi, createPublicClient, encodeFunctionData, type Hex, http } from 'viem';
 import type { Executor } from '../execution/executor.js';
 import type { WithdrawalIndex } from '../execution/withdrawal-index.js';
+import { l1Clients } from '../l1/clients.js';
 import { toHex } from '../util/bytes.js';
 import { sendWithFeeBumps } from './batcher.js';
 
@@ -57,17 +57,7 @@ export class OutputProposer {
       withdrawals.rootAt(target),
       toHex(block.hash()),
     ] as const;
-    const account = privateKeyToAccount(this.deps.key);
-    const transport = http(this.deps.l1Url, { retryCount: 0, timeout: 10_000 });
-    const pub = createPublicClient({ transport });
-    const chainId = await pub.getChainId();
-    const chain = {
-      id: chainId,
-      name: 'l1',
-      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-      rpcUrls: { default: { http: [this.deps.l1Url] } },
-    } as const;
-    const wallet = createWalletClient({ account, chain, transport });
+    const { account, pub, wallet } = await l1Clients(this.deps.l1Url, this.deps.key);
     const data = encodeFunctionData({ abi: oracleAbi, functionName: 'propose', args });
     const gas = await pub.estimateGas({ account, to: oracle, data });
     const receipt = await sendWithFeeBumps(

@@ -7,28 +7,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
 import { type DevnetProcess, rpcCall, startDevnet } from '../helpers/devnet.js';
+import { chainOf, until } from '../helpers/wait.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const queueAbi = l1Artifacts().L1MessageQueue.abi as Abi;
 /** The inclusion window the README promises, in L1 blocks. */
 const WINDOW = 25;
-const chainOf = (id: number, url: string) =>
-  ({
-    id,
-    name: `c${id}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [url] } },
-  }) as const;
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 interface Report {
   ok: boolean;

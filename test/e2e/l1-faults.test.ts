@@ -10,6 +10,7 @@ import { devAccounts } from '../../src/execution/genesis.js';
 import { Anvil, waitForRpc } from '../../src/l1/anvil.js';
 import { deployL1Contracts, type L1Deployment, l1Artifacts } from '../../src/l1/deploy.js';
 import { freePort, rpcCall } from '../helpers/devnet.js';
+import { until } from '../helpers/wait.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const inboxAbi = l1Artifacts().Inbox.abi as Abi;
@@ -41,16 +42,6 @@ async function startL1Proxy(
   const port = await freePort();
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
   return { url: `http://127.0.0.1:${port}`, setDown: (d) => (down = d), server };
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** RELIABILITY.md scenario 10, first part: the L1 RPC down for a while. No batch is lost. */

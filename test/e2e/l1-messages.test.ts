@@ -14,25 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
 import { type DevnetProcess, startDevnet } from '../helpers/devnet.js';
+import { chainOf, until } from '../helpers/wait.js';
 
 const artifacts = l1Artifacts();
-const chainOf = (id: number, url: string) =>
-  ({
-    id,
-    name: `chain-${id}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [url] } },
-  }) as const;
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Deposits and forced txs go through the real L1 (anvil) and land on L2 (DECISIONS.md §3). */
 describe('L1 messages on a devnet', () => {

@@ -17,27 +17,11 @@ import { devAccounts } from '../../src/execution/genesis.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
 import { compileContract } from '../../src/l1/solc.js';
 import { type DevnetProcess, rpcCall, startDevnet } from '../helpers/devnet.js';
+import { chainOf, until } from '../helpers/wait.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const token = compileContract('test/TestToken.sol', 'TestToken');
 const l1Abi = l1Artifacts();
-const chainOf = (id: number, url: string) =>
-  ({
-    id,
-    name: `c${id}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [url] } },
-  }) as const;
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((done) => {

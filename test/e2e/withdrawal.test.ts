@@ -16,26 +16,10 @@ import { L2_TO_L1_MESSAGE_PASSER } from '../../src/execution/options.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
 import { compileContract } from '../../src/l1/solc.js';
 import { type DevnetProcess, rpcCall, startDevnet } from '../helpers/devnet.js';
+import { chainOf, until } from '../helpers/wait.js';
 
 const passerAbi = compileContract('l2/L2ToL1MessagePasser.sol', 'L2ToL1MessagePasser').abi as Abi;
 const bridgeAbi = l1Artifacts().Bridge.abi as Abi;
-const chainOf = (id: number, url: string) =>
-  ({
-    id,
-    name: `c${id}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [url] } },
-  }) as const;
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 interface Proof {
   outputIndex: Hex;
