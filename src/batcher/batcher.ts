@@ -192,13 +192,13 @@ export async function sendWithFeeBumps(
 ): Promise<TransactionReceipt> {
   // 'latest', not 'pending': one batch tx is in flight at a time, and after an L1 reorg the node's
   // pending count can still include txs the reorg dropped (seen with anvil), leaving a nonce gap.
-  const nonce = await pub.getTransactionCount({ address: from, blockTag: 'latest' });
+  let nonce = await pub.getTransactionCount({ address: from, blockTag: 'latest' });
   const estimate = await pub.estimateFeesPerGas();
   let fees: Fees = {
     maxFeePerGas: estimate.maxFeePerGas,
     maxPriorityFeePerGas: estimate.maxPriorityFeePerGas,
   };
-  const hashes: Hex[] = [];
+  let hashes: Hex[] = [];
   for (let attempt = 0; attempt < 6; attempt++) {
     try {
       hashes.push(await send(nonce, fees));
@@ -214,6 +214,23 @@ export async function sendWithFeeBumps(
         if (r) return r;
       }
       await new Promise((res) => setTimeout(res, 250));
+    }
+    // Right after an L1 reorg a node can report a stale nonce; once the chain says otherwise, a tx at
+    // the old nonce can never be mined (gap) or was replaced: start over at the nonce the chain has.
+    const current = await pub.getTransactionCount({ address: from, blockTag: 'latest' });
+    if (current !== nonce) {
+      for (const h of hashes) {
+        const r = await pub.getTransactionReceipt({ hash: h }).catch(() => undefined);
+        if (r) return r;
+      }
+      if (current > nonce) throw new Error(`nonce ${nonce} was used by another tx; reading the Inbox again`);
+      logger.warn(
+        { was: nonce, now: current },
+        'L1 nonce went back (reorg): sending again at the chain nonce',
+      );
+      nonce = current;
+      hashes = [];
+      continue;
     }
     fees = {
       maxFeePerGas: (fees.maxFeePerGas * 125n) / 100n + 1n,

@@ -44,7 +44,7 @@ async function startL1Proxy(
   return { url: `http://127.0.0.1:${port}`, setDown: (d) => (down = d), server };
 }
 
-/** RELIABILITY.md scenario 10, first part: the L1 RPC down for a while. No batch is lost. */
+/** RELIABILITY.md scenario 10: L1 RPC down for a while, then an L1 reorg. No batch is lost. */
 describe('L1 faults', () => {
   let anvil: Anvil;
   let proxy: Awaited<ReturnType<typeof startL1Proxy>>;
@@ -158,4 +158,24 @@ describe('L1 faults', () => {
     proxy.setDown(false);
     await allPosted();
   });
+
+  it('re-posts a batch that an L1 reorg removed', async () => {
+    await sendTxs(5);
+    await allPosted();
+    const posted = await nextBlockOnL1();
+    // Reorg only once the L1 pool is empty: anvil can strand txs that are pending across anvil_reorg.
+    await until('an empty L1 pool', async () => {
+      const st = (await rpcCall(anvil.url, { jsonrpc: '2.0', id: 1, method: 'txpool_status', params: [] }))
+        .json as {
+        result: { pending: string; queued: string };
+      };
+      return Number(st.result.pending) === 0 && Number(st.result.queued) === 0 ? true : undefined;
+    });
+    // Drop the last L1 blocks, taking the newest batch (and any output after it) with them.
+    await rpcCall(anvil.url, { jsonrpc: '2.0', id: 1, method: 'anvil_reorg', params: [3, []] });
+    expect(await nextBlockOnL1()).toBeLessThan(posted);
+    // The batcher notices from the Inbox and posts those blocks again.
+    await allPosted();
+    expect(await nextBlockOnL1()).toBeGreaterThanOrEqual(posted);
+  }, 120_000);
 });
