@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import { type Abi, createPublicClient, encodeFunctionData, type Hex, http } from 'viem';
+import { type Abi, encodeFunctionData, type Hex } from 'viem';
 import type { Executor } from '../execution/executor.js';
 import type { WithdrawalIndex } from '../execution/withdrawal-index.js';
 import { l1Clients } from '../l1/clients.js';
+import { latestOutputOnL1 } from '../l1/outputs.js';
 import { toHex } from '../util/bytes.js';
 import { sendWithFeeBumps } from './batcher.js';
 
@@ -25,21 +26,8 @@ export interface ProposerDeps {
 export class OutputProposer {
   constructor(private readonly deps: ProposerDeps) {}
 
-  async latestOutput(): Promise<{ index: bigint; l2Block: bigint } | undefined> {
-    const pub = createPublicClient({ transport: http(this.deps.l1Url, { retryCount: 0, timeout: 10_000 }) });
-    const count = (await pub.readContract({
-      address: this.deps.oracle,
-      abi: this.deps.oracleAbi,
-      functionName: 'outputCount',
-    })) as bigint;
-    if (count === 0n) return undefined;
-    const out = (await pub.readContract({
-      address: this.deps.oracle,
-      abi: this.deps.oracleAbi,
-      functionName: 'output',
-      args: [count - 1n],
-    })) as { l2Block: bigint };
-    return { index: count - 1n, l2Block: out.l2Block };
+  latestOutput(): Promise<{ index: bigint; l2Block: bigint } | undefined> {
+    return latestOutputOnL1(this.deps.l1Url, this.deps.oracle, this.deps.oracleAbi);
   }
 
   /** Runs in the batcher's loop, so the two never race for the same L1 key's nonce. */

@@ -74,6 +74,11 @@ export class L1Watcher implements L1Source {
     })();
   }
 
+  /** The last L1 block whose messages are all known here. */
+  scannedThrough(): bigint {
+    return this.scannedTo;
+  }
+
   safeHead(): L1BlockRef | undefined {
     return this.safe;
   }
@@ -100,7 +105,8 @@ export class L1Watcher implements L1Source {
     });
   }
 
-  private async poll(): Promise<void> {
+  /** One scan of the L1 (the background loop calls it every pollMs); never throws. */
+  async poll(): Promise<void> {
     try {
       const head = await this.client.getBlockNumber({ cacheTime: 0 });
       const target = head - BigInt(this.options.confirmations);

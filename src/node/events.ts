@@ -7,7 +7,8 @@ import type { Hex } from '../util/bytes.js';
 export interface SealedBlock {
   block: Block;
   receipts: StoredReceipt[];
-  proof: CommitProof;
+  /** Absent on a follower, which derives blocks from L1 and holds no certificates. */
+  proof?: CommitProof;
   sequencedHash: Hex;
   /** ms from acceptance to seal, per included tx that this node accepted. */
   latenciesMs: number[];

@@ -4,7 +4,8 @@ import { serverError } from '../errors.js';
 import type { CallPool } from '../execution/call-pool.js';
 import type { Executor } from '../execution/executor.js';
 import type { WithdrawalIndex } from '../execution/withdrawal-index.js';
-import type { Mempool } from '../mempool/mempool.js';
+import type { AddOutcome } from '../mempool/mempool.js';
+import type { PoolTx } from '../mempool/pool-tx.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ChainEvents } from '../node/events.js';
 import type { ChainStore } from '../store/chain-store.js';
@@ -12,13 +13,24 @@ import type { Hex } from '../util/bytes.js';
 import type { RpcOptions } from './options.js';
 import type { BlockTag } from './params.js';
 
+/**
+ * Where eth_sendRawTransaction goes and what the RPC may ask about pending txs: the mempool on a
+ * sequencer; on a read-only follower, a forwarder to the sequencer.
+ */
+export interface TxIntake {
+  add(raw: Uint8Array): Promise<AddOutcome>;
+  get(hash: Hex): PoolTx | undefined;
+  pendingNonce(sender: Hex, stateNonce: bigint): bigint;
+  onNewPending(listener: (hash: Hex) => void): () => void;
+}
+
 /** What RPC handlers may use: read-only views of the node's parts, and the mempool to submit to. */
 export interface RpcContext {
   chainId: bigint;
   executor: Executor;
   /** Runs eth_call / eth_estimateGas in worker threads. */
   calls: CallPool;
-  mempool: Mempool;
+  mempool: TxIntake;
   store: ChainStore;
   events: ChainEvents;
   committee: Committee;

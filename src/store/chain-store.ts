@@ -16,6 +16,8 @@ export interface BlockRecord {
   proof: Uint8Array;
   /** Hashes of the txs in the executed block, in order. */
   txHashes: Hex[];
+  /** Meta entries written in the same transaction (e.g. a follower's derivation cursor). */
+  meta?: Record<string, string>;
 }
 
 export interface StoredReceipt {
@@ -92,6 +94,7 @@ export class ChainStore {
       record.txHashes.forEach((hash, i) => {
         this.txIndex.put(hash, RLP.encode([height, bigIntToBytes(BigInt(i))]));
       });
+      for (const [k, v] of Object.entries(record.meta ?? {})) this.meta.put(k, v);
       this.meta.put('head', record.height.toString());
     });
     await done;

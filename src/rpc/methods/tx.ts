@@ -88,6 +88,11 @@ export const txMethods: Record<string, RpcHandler> = {
     if (!at) return null;
     const raw = ctx.store.getProof(at.block.header.number);
     if (!raw) throw serverError('commit proof missing for block; the store is damaged');
+    // A follower derives blocks from L1 and holds no certificates: they are final there already.
+    if (raw.length === 0)
+      throw serverError(
+        'this node derives the chain from L1 and holds no commit proofs: ask the sequencer for the preconfirmation',
+      );
     const proof = decodeCommitProof(raw);
     return {
       transactionHash: h,

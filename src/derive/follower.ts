@@ -1,0 +1,269 @@
+import type { Common } from '@ethereumjs/common';
+import type { Logger } from 'pino';
+import { RpcError, serverError } from '../errors.js';
+import { CallPool } from '../execution/call-pool.js';
+import { Executor } from '../execution/executor.js';
+import type { ChainOptions } from '../execution/options.js';
+import { WithdrawalIndex } from '../execution/withdrawal-index.js';
+import type { L1Deployment } from '../l1/deploy.js';
+import { latestOutputOnL1 } from '../l1/outputs.js';
+import type { AddOutcome } from '../mempool/mempool.js';
+import { mempoolDefaults } from '../mempool/options.js';
+import { decodeAndCheck } from '../mempool/validate.js';
+import { createMetrics } from '../metrics/metrics.js';
+import { ChainEvents } from '../node/events.js';
+import type { RpcContext, TxIntake } from '../rpc/context.js';
+import type { RpcOptions } from '../rpc/options.js';
+import { RpcServer } from '../rpc/server.js';
+import { ChainStore } from '../store/chain-store.js';
+import { type Hex, toHex } from '../util/bytes.js';
+import { sleep } from '../util/sleep.js';
+import type { BatchDataFetcher } from './batch-retrieval.js';
+import { Deriver } from './deriver.js';
+import { DerivationError } from './errors.js';
+
+export const FOLLOWER_VERSION = 'seqnet-follower/v0.1.0/node20';
+
+export interface FollowerOptions {
+  dataDir: string;
+  chain: ChainOptions;
+  rpc: RpcOptions;
+  l1Url: string;
+  deployment: L1Deployment;
+  /** Derive only from L1 blocks this deep (a reorg shallower than this never reaches the L2). */
+  confirmations: number;
+  /** How often to look for new L1 blocks when caught up, ms. */
+  pollMs: number;
+  /** Where eth_sendRawTransaction is forwarded (the sequencer's RPC); without it the node refuses txs. */
+  sequencerRpc?: string;
+  blobs?: BatchDataFetcher;
+}
+
+/**
+ * Forwards raw txs to the sequencer, as op-geth's `--rollup.sequencerhttp`: the follower has no
+ * mempool and never orders anything. The sequencer's answer (hash or geth error) goes back as is.
+ */
+class ForwardingIntake implements TxIntake {
+  /** Next nonce per sender after the txs forwarded from here, so wallets see their pending nonce. */
+  private readonly forwarded = new Map<Hex, bigint>();
+
+  constructor(
+    private readonly common: Common,
+    private readonly blockGasLimit: bigint,
+    private readonly sequencerRpc?: string,
+  ) {}
+
+  async add(raw: Uint8Array): Promise<AddOutcome> {
+    if (!this.sequencerRpc)
+      throw serverError(
+        'this node is a read-only follower: send transactions to the sequencer, or start it with --sequencer-rpc URL to forward them',
+      );
+    // The stateless checks here, with the sequencer's words: bad input never leaves this node.
+    const { tx, sender } = decodeAndCheck(raw, this.common, mempoolDefaults, this.blockGasLimit);
+    let body: { result?: Hex; error?: { code: number; message: string; data?: unknown } };
+    try {
+      const res = await fetch(this.sequencerRpc, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'eth_sendRawTransaction',
+          params: [toHex(raw)],
+        }),
+      });
+      body = (await res.json()) as typeof body;
+    } catch (err) {
+      throw serverError(
+        `the sequencer at ${this.sequencerRpc} is unreachable: ${(err as Error).message}; try again`,
+      );
+    }
+    if (body.error) throw new RpcError(body.error.code, body.error.message, body.error.data);
+    if (!body.result) throw serverError('the sequencer answered without a tx hash');
+    const next = tx.nonce + 1n;
+    if (next > (this.forwarded.get(sender) ?? 0n)) this.forwarded.set(sender, next);
+    return { hash: body.result, status: 'pending' };
+  }
+
+  get(): undefined {
+    return undefined;
+  }
+
+  pendingNonce(sender: Hex, stateNonce: bigint): bigint {
+    const forwarded = this.forwarded.get(sender);
+    if (forwarded === undefined || forwarded <= stateNonce) {
+      this.forwarded.delete(sender);
+      return stateNonce;
+    }
+    return forwarded;
+  }
+
+  onNewPending(): () => void {
+    return () => {};
+  }
+}
+
+/**
+ * A read-only node that rebuilds the rollup from L1 alone, live, and serves it over the same
+ * JSON-RPC as the sequencer: the verifier running as a follower (op-node + op-geth in one process).
+ * It trusts no sequencer: every block it serves came out of derivation.
+ */
+export class FollowerNode {
+  private readonly abort = new AbortController();
+  private loop?: Promise<void>;
+  private halted?: string;
+  private readonly startedAt = Date.now();
+  private batchesSeen = 0;
+  private faults: string[] = [];
+
+  private constructor(
+    readonly options: FollowerOptions,
+    readonly store: ChainStore,
+    readonly executor: Executor,
+    readonly deriver: Deriver,
+    readonly events: ChainEvents,
+    readonly rpc: RpcServer,
+    private readonly calls: CallPool,
+    private readonly withdrawals: WithdrawalIndex,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(options: FollowerOptions, logger: Logger): Promise<FollowerNode> {
+    const store = new ChainStore(`${options.dataDir}/chain`);
+    const storedChainId = store.getMeta('chainId');
+    if (storedChainId !== undefined && storedChainId !== options.chain.chainId.toString()) {
+      await store.close();
+      throw new Error(
+        `data dir ${options.dataDir} belongs to chain ${storedChainId}, not ${options.chain.chainId}; pass --chain-id ${storedChainId} or use another --data-dir`,
+      );
+    }
+    await store.putMeta('chainId', options.chain.chainId.toString());
+    const executor = await Executor.open(options.chain, store, logger);
+    const deriver = new Deriver(
+      {
+        l1Url: options.l1Url,
+        deployment: options.deployment,
+        confirmations: options.confirmations,
+        blobs: options.blobs,
+      },
+      { store, executor, logger: logger.child({ module: 'derive' }) },
+    );
+    try {
+      await deriver.init();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    const withdrawals = new WithdrawalIndex();
+    for (let h = 1n; h <= executor.head.header.number; h++)
+      withdrawals.onBlock(executor.blockByNumber(h)!, store.getReceipts(h) ?? []);
+    const calls = new CallPool(`${options.dataDir}/chain`, options.chain, options.rpc.callWorkers, logger);
+    await calls.start();
+    const events = new ChainEvents();
+    const metrics = createMetrics();
+    let node: FollowerNode | undefined;
+    const ctx: RpcContext = {
+      chainId: options.chain.chainId,
+      executor,
+      calls,
+      mempool: new ForwardingIntake(executor.txCommon, options.chain.gasLimit, options.sequencerRpc),
+      store,
+      events,
+      committee: { publicKeys: [], quorum: 0 },
+      metrics,
+      options: options.rpc,
+      clientVersion: FOLLOWER_VERSION,
+      withdrawals,
+      latestOutput: () => latestOutputOnL1(options.l1Url, options.deployment.contracts.StateOracle),
+      status: () => node!.status(),
+    };
+    const rpc = new RpcServer(ctx, logger.child({ module: 'rpc' }));
+    node = new FollowerNode(options, store, executor, deriver, events, rpc, calls, withdrawals, logger);
+    const address = await rpc.start();
+    metrics.blockHeight.set(Number(executor.head.header.number));
+    events.on('block', () => metrics.blockHeight.set(Number(executor.head.header.number)));
+    node.loop = node.follow();
+    logger.info(
+      { rpc: `http://${address.address}:${address.port}`, head: Number(executor.head.header.number) },
+      'seqnet follower started: deriving the chain from L1',
+    );
+    return node;
+  }
+
+  /** Derives block after block; sleeps when L1 has nothing new; stops for good on a Critical error. */
+  private async follow(): Promise<void> {
+    const signal = this.abort.signal;
+    let failing = false;
+    while (!signal.aborted) {
+      try {
+        const d = await this.deriver.step();
+        if (failing) this.logger.info('L1 reachable again: derivation resumes');
+        failing = false;
+        if (!d) {
+          await sleep(this.options.pollMs, signal);
+          continue;
+        }
+        if (d.fault) {
+          this.faults.push(d.fault);
+          this.logger.warn(
+            { fault: d.fault },
+            'the batch broke the L1-message rule; applied the due messages',
+          );
+        }
+        if (d.lastOfBatch) this.batchesSeen++;
+        const { block, receipts, sequencedHash } = d.result;
+        this.withdrawals.onBlock(block, receipts);
+        this.events.emit('block', { block, receipts, sequencedHash, latenciesMs: [], buildMs: 0 });
+      } catch (err) {
+        if (err instanceof DerivationError && err.code === 'Temporary') {
+          if (!failing) this.logger.warn({ err: err.message }, 'L1 read failed; retrying');
+          failing = true;
+          await sleep(1_000, signal);
+          continue;
+        }
+        this.halted = (err as Error).message;
+        this.logger.error(
+          { err: this.halted },
+          'derivation stopped: the L1 data breaks a rule; the node keeps serving what it derived',
+        );
+        return;
+      }
+    }
+  }
+
+  status(): Record<string, unknown> {
+    const progress = this.deriver.l1Progress;
+    return {
+      chainId: Number(this.options.chain.chainId),
+      clientVersion: FOLLOWER_VERSION,
+      mode: 'follower',
+      ordering: 'from L1',
+      blockTimeMs: null,
+      head: Number(this.executor.head.header.number),
+      headHash: toHex(this.executor.head.hash()),
+      mempool: { pending: 0, queued: 0 },
+      committee: { publicKeys: [], quorum: 0 },
+      latencyMs: { p50: null, p99: null, samples: 0 },
+      txPerSecond: 0,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      batcher: null,
+      derivation: {
+        l1Block: Number(progress.batches),
+        l1MessagesThrough: Number(progress.messages),
+        l1MessageCursor: Number(this.deriver.l1MessageCursor),
+        batches: this.batchesSeen,
+        faults: this.faults.slice(-20),
+        halted: this.halted ?? null,
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+    await this.rpc.stop();
+    await this.calls.close();
+    await this.store.close();
+    this.logger.info('seqnet follower stopped');
+  }
+}
