@@ -37,6 +37,16 @@ export interface L1WatcherOptions {
   /** An origin is at least this many blocks below the L1 head (DECISIONS.md §3's k). */
   confirmations: number;
   pollMs: number;
+  /** Called when an L1 reorg took back blocks already read, with the messages it removed. */
+  onReorg?: (reorg: L1Reorg) => void;
+}
+
+export interface L1Reorg {
+  /** The newest block read before that is still on the L1's chain. */
+  commonAncestor: bigint;
+  /** The block read last, now gone. */
+  lost: bigint;
+  droppedMessages: L1Message[];
 }
 
 const L1_MESSAGE = parseAbiItem(
@@ -54,6 +64,8 @@ export class L1Watcher implements L1Source {
   private scannedTo: bigint;
   private readonly waiters = new Set<() => void>();
   private failing = false;
+  /** Hashes of the safe heads read lately, newest last: how far back a reorg reaches. */
+  private readonly seen: L1BlockRef[] = [];
 
   constructor(
     private readonly options: L1WatcherOptions,
@@ -105,9 +117,43 @@ export class L1Watcher implements L1Source {
     });
   }
 
+  /**
+   * Follows L1 reorgs: when the last safe head read is no longer on the chain, go back to the newest
+   * one that is, forget the messages above it and read from there again. Messages an L2 block
+   * already applied cannot be taken back here: the caller hears of them through `onReorg`.
+   */
+  private async checkReorg(): Promise<void> {
+    const last = this.seen[this.seen.length - 1];
+    if (!last) return;
+    const now = await this.client.getBlock({ blockNumber: last.number }).catch(() => undefined);
+    if (now && now.hash === last.hash) return;
+    if (!now && (await this.client.getBlockNumber({ cacheTime: 0 })) >= last.number) return;
+    let ancestor = this.options.fromBlock - 1n;
+    while (this.seen.length) {
+      const ref = this.seen[this.seen.length - 1];
+      const b = await this.client.getBlock({ blockNumber: ref.number }).catch(() => undefined);
+      if (b && b.hash === ref.hash) {
+        ancestor = ref.number;
+        break;
+      }
+      this.seen.pop();
+    }
+    const keep = this.messages.findIndex((m) => m.l1Block > ancestor);
+    const dropped = keep === -1 ? [] : this.messages.splice(keep);
+    this.scannedTo = ancestor < this.scannedTo ? ancestor : this.scannedTo;
+    this.safe = this.seen[this.seen.length - 1];
+    const reorg = { commonAncestor: ancestor, lost: last.number, droppedMessages: dropped };
+    this.logger.warn(
+      { commonAncestor: Number(ancestor), lost: Number(last.number), droppedMessages: dropped.length },
+      'L1 reorg: reading the L1 again from the common ancestor',
+    );
+    this.options.onReorg?.(reorg);
+  }
+
   /** One scan of the L1 (the background loop calls it every pollMs); never throws. */
   async poll(): Promise<void> {
     try {
+      await this.checkReorg();
       const head = await this.client.getBlockNumber({ cacheTime: 0 });
       const target = head - BigInt(this.options.confirmations);
       if (target < this.options.fromBlock || (this.safe && target <= this.safe.number)) return;
@@ -140,6 +186,8 @@ export class L1Watcher implements L1Source {
       }
       const block = await this.client.getBlock({ blockNumber: target });
       this.safe = { number: target, hash: block.hash as Hex, timestamp: block.timestamp };
+      this.seen.push(this.safe);
+      if (this.seen.length > 128) this.seen.shift();
       if (this.failing) this.logger.info({ safeHead: Number(target) }, 'L1 reachable again');
       this.failing = false;
       for (const w of [...this.waiters]) w();

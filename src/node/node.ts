@@ -18,6 +18,7 @@ import { orderingPolicy } from '../ordering/index.js';
 import type { RpcContext } from '../rpc/context.js';
 import { RpcServer } from '../rpc/server.js';
 import { ChainStore } from '../store/chain-store.js';
+import { decodeSequencedBlock } from '../types/sequenced-block.js';
 import type { Hex } from '../util/bytes.js';
 import { ChainEvents } from './events.js';
 import { loadOrCreateKeys } from './keys.js';
@@ -100,6 +101,20 @@ export class SeqnetNode {
           fromBlock: BigInt(options.l1.deployment.deployedAtBlock),
           confirmations: options.l1.confirmations,
           pollMs: options.l1.pollMs,
+          onReorg: (reorg) => {
+            // Messages an L2 block already applied are part of the L2 now; L1 no longer has them.
+            const raw = store.getSequenced(executor.head.header.number);
+            const cursor = raw ? decodeSequencedBlock(raw).l1MessageCursor : 0n;
+            const applied = reorg.droppedMessages.filter((m) => m.index < cursor);
+            if (applied.length)
+              logger.error(
+                {
+                  messages: applied.map((m) => Number(m.index)),
+                  commonAncestor: Number(reorg.commonAncestor),
+                },
+                'an L1 reorg deeper than --l1-confirmations removed L1 messages the L2 already applied; raise --l1-confirmations',
+              );
+          },
         },
         logger.child({ module: 'l1' }),
       );

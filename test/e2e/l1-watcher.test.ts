@@ -1,0 +1,87 @@
+import pino from 'pino';
+import { type Abi, createPublicClient, createWalletClient, http, parseEther } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devAccounts } from '../../src/execution/genesis.js';
+import { Anvil } from '../../src/l1/anvil.js';
+import { deployL1Contracts, type L1Deployment, l1Artifacts } from '../../src/l1/deploy.js';
+import { type L1Reorg, L1Watcher } from '../../src/l1/watcher.js';
+import { freePort, rpcCall } from '../helpers/devnet.js';
+
+/** The L1 watcher follows L1 reorgs (anvil_reorg): messages a reorg removed are forgotten and reported. */
+describe('L1 watcher', () => {
+  let anvil: Anvil;
+  let deployment: L1Deployment;
+  const [deployer, sequencer, alice] = devAccounts(3);
+
+  beforeAll(async () => {
+    anvil = await Anvil.start({ host: '127.0.0.1', port: await freePort(), chainId: 31337, blockTime: 0 });
+    deployment = await deployL1Contracts({
+      rpcUrl: anvil.url,
+      deployerKey: deployer.privateKey,
+      sequencer: sequencer.address,
+      finalisationDelaySeconds: 60,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await anvil?.stop();
+  });
+
+  const mine = (n: number) =>
+    rpcCall(anvil.url, { jsonrpc: '2.0', id: 1, method: 'anvil_mine', params: [`0x${n.toString(16)}`] });
+
+  it('drops the messages of reorged L1 blocks, reports them, and reads the new chain', async () => {
+    const wallet = createWalletClient({
+      transport: http(anvil.url),
+      account: privateKeyToAccount(alice.privateKey),
+    });
+    const deposit = (value: string) =>
+      wallet.writeContract({
+        chain: null,
+        address: deployment.contracts.Bridge,
+        abi: l1Artifacts().Bridge.abi as Abi,
+        functionName: 'depositETH',
+        args: [alice.address],
+        value: parseEther(value),
+      });
+    const reorgs: L1Reorg[] = [];
+    const watcher = new L1Watcher(
+      {
+        rpcUrl: anvil.url,
+        queue: deployment.contracts.L1MessageQueue,
+        fromBlock: BigInt(deployment.deployedAtBlock),
+        confirmations: 1,
+        pollMs: 1_000,
+        onReorg: (r) => reorgs.push(r),
+      },
+      pino({ level: 'silent' }),
+    );
+    await deposit('1');
+    await mine(2);
+    await watcher.poll();
+    const before = watcher.messagesFor(0n, watcher.safeHead()!.number);
+    expect(before.map((m) => m.value)).toEqual([parseEther('1')]);
+    const depositBlock = before[0].l1Block;
+
+    // Replace the deposit's block and everything after it with empty blocks, and grow the chain.
+    const head = await createPublicClient({ transport: http(anvil.url) }).getBlockNumber({ cacheTime: 0 });
+    const depth = Number(head - depositBlock) + 1;
+    await rpcCall(anvil.url, { jsonrpc: '2.0', id: 1, method: 'anvil_reorg', params: [depth, []] });
+    await rpcCall(anvil.url, { jsonrpc: '2.0', id: 1, method: 'anvil_dropAllTransactions', params: [] });
+    await mine(2);
+    await watcher.poll();
+    expect(reorgs).toHaveLength(1);
+    expect(reorgs[0].commonAncestor).toBeLessThan(depositBlock);
+    expect(reorgs[0].droppedMessages.map((m) => m.index)).toEqual([0n]);
+    await watcher.poll();
+    expect(watcher.messagesFor(0n, watcher.safeHead()!.number)).toEqual([]);
+
+    // The queue's own state was reorged too: the next deposit is message 0 again, on the new chain.
+    await deposit('2');
+    await mine(2);
+    await watcher.poll();
+    const after = watcher.messagesFor(0n, watcher.safeHead()!.number);
+    expect(after.map((m) => [m.index, m.value])).toEqual([[0n, parseEther('2')]]);
+    expect(after[0].l1Block).toBeGreaterThan(reorgs[0].commonAncestor);
+  }, 60_000);
+});
