@@ -123,11 +123,12 @@ const seqnetMempoolFlags = [
 ];
 
 /** `seqnet devnet` as a real process on a fresh data dir, no L1, a block as soon as txs arrive. */
-export async function startSeqnet(): Promise<ChainProcess> {
+export async function startSeqnet(opts: { cpuProfDir?: string } = {}): Promise<ChainProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'seqnet-bench-'));
   tempDirs.add(dataDir);
   const port = await freePort();
   const args = [
+    ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(opts.cpuProfDir)] : []),
     '--import',
     'tsx',
     'src/cli/main.ts',
