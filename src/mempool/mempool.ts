@@ -4,7 +4,7 @@ import { serverError } from '../errors.js';
 import type { Hex } from '../util/bytes.js';
 import type { MempoolOptions } from './options.js';
 import { effectiveTip, type PoolTx } from './pool-tx.js';
-import { decodeAndCheck, feeFields } from './validate.js';
+import { type DecodedTx, decodeAndCheck, feeFields } from './validate.js';
 
 /** The account state the pool checks txs against (the executed head). */
 export interface AccountReader {
@@ -17,6 +17,8 @@ export interface MempoolDeps {
   /** Base fee the next block will have. */
   baseFee(): bigint;
   blockGasLimit: bigint;
+  /** The stateless checks (decodeAndCheck), e.g. in worker threads (IntakePool); inline without it. */
+  decode?(raw: Uint8Array): Promise<DecodedTx>;
   /** Durably records an accepted tx before it is acknowledged (crash safety). */
   persist?(tx: PoolTx): Promise<void>;
   /** Forgets txs that left the pool. */
@@ -74,7 +76,9 @@ export class Mempool {
 
   /** Validates and adds a raw signed tx; throws an RpcError with geth's message on rejection. */
   async add(raw: Uint8Array): Promise<AddOutcome> {
-    const { tx, hash, sender } = decodeAndCheck(raw, this.deps.common, this.options, this.deps.blockGasLimit);
+    const { tx, hash, sender } = this.deps.decode
+      ? await this.deps.decode(raw)
+      : decodeAndCheck(raw, this.deps.common, this.options, this.deps.blockGasLimit);
     if (this.byHash.has(hash)) throw serverError('already known');
     // A block sealed while we read would make the read stale (its nonce already spent): read again.
     let account: { nonce: bigint; balance: bigint };
