@@ -48,6 +48,35 @@ export function voteMessage(chainId: bigint, epoch: bigint, view: bigint, blockH
   );
 }
 
+const TIMEOUT_DOMAIN = new TextEncoder().encode('seqnet/timeout/v1');
+const PROPOSAL_DOMAIN = new TextEncoder().encode('seqnet/proposal/v1');
+
+/** What a member signs to give up on `view`, carrying the view of the highest QC it knows. */
+export function timeoutMessage(chainId: bigint, epoch: bigint, view: bigint, highQcView: bigint): Uint8Array {
+  return keccak256(
+    RLP.encode([
+      TIMEOUT_DOMAIN,
+      bigIntToBytes(chainId),
+      bigIntToBytes(epoch),
+      bigIntToBytes(view),
+      bigIntToBytes(highQcView),
+    ]),
+  );
+}
+
+/** What a leader signs to propose `blockHash` in `view`; two such signatures for one view are slashable. */
+export function proposalMessage(chainId: bigint, epoch: bigint, view: bigint, blockHash: Hex): Uint8Array {
+  return keccak256(
+    RLP.encode([
+      PROPOSAL_DOMAIN,
+      bigIntToBytes(chainId),
+      bigIntToBytes(epoch),
+      bigIntToBytes(view),
+      fromHex(blockHash),
+    ]),
+  );
+}
+
 export function signVote(
   key: SecretKey,
   chainId: bigint,

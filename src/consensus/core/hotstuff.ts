@@ -1,0 +1,502 @@
+import type { Hex } from '../../util/bytes.js';
+import type { QuorumCertificate } from '../certificate.js';
+import type {
+  BlockHeader,
+  CommittedBlock,
+  CoreInput,
+  CoreOutput,
+  Proposal,
+  TimeoutCertificate,
+  TimeoutVote,
+  Vote,
+} from './types.js';
+
+/**
+ * The consensus core: a deterministic state machine with no clock, timer, socket or disk. Feed it
+ * inputs with `apply`; it returns what the driver must do. Same inputs, same outputs.
+ *
+ * The protocol is the two-chain, pipelined, responsive BFT of Jolteon / DiemBFT v4 (Gelashvili et
+ * al., "Jolteon and Ditto", FC 2022; the DiemBFT v4 spec §4–§6), which is HotStuff-2's two-phase
+ * commit (Malkhi & Nayak, 2023) with Jolteon's timeout certificates for view changes:
+ * - a leader proposes a block extending the highest QC it knows; replicas vote to the next leader,
+ *   who aggregates 2f+1 votes into a QC and proposes on it: one block per network round trip;
+ * - block B is committed once QC(B) and the QC of B's direct child from the very next view exist
+ *   (two-chain rule, DiemBFT v4 §5 "commit rule"; DECISIONS.md §2);
+ * - a replica that hears nothing times out, broadcasting its highest QC; 2f+1 timeouts form a TC,
+ *   and the next leader extends the highest QC in it (spec §6 "Pacemaker", "safe_to_extend").
+ * Signatures are made by the safety rules (`sign-*` outputs) and checked by the driver before a
+ * message gets here: the core only sees authenticated messages.
+ */
+export interface CoreConfig {
+  self: number;
+  /** Committee size and quorum (2f+1). */
+  n: number;
+  quorum: number;
+  epoch: bigint;
+  leaderFor(view: bigint): number;
+  /** Base view timeout; it doubles with every view in a row without a QC (capped at 2^4). */
+  baseTimeoutMs: number;
+  /** Aggregates a quorum of votes for one (view, block) into a QC (pure: BLS aggregation). */
+  aggregate(votes: Vote[]): QuorumCertificate;
+}
+
+/** Where a (re)started core begins: the last committed block and what the safety rules kept. */
+export interface CoreStart {
+  root: { block: BlockHeader; qc: QuorumCertificate };
+  highQc?: QuorumCertificate;
+  lastTc?: TimeoutCertificate;
+  /** Uncommitted proposals from the WAL, oldest first. */
+  proposals?: Proposal[];
+}
+
+interface TreeNode {
+  block: BlockHeader;
+  /** Absent only for the root. */
+  proposal?: Proposal;
+}
+
+export class HotStuffCore {
+  private view = 0n;
+  private highQc: QuorumCertificate;
+  private lastTc?: TimeoutCertificate;
+  private readonly tree = new Map<Hex, TreeNode>();
+  private root: TreeNode;
+  /** Best known QC per block (for commit proofs). */
+  private readonly qcs = new Map<Hex, QuorumCertificate>();
+  private votedView = 0n;
+  private timedOutView = 0n;
+  private readonly votes = new Map<bigint, Map<Hex, Map<number, Vote>>>();
+  private readonly timeouts = new Map<bigint, Map<number, TimeoutVote>>();
+  private readonly proposalsSeen = new Map<bigint, Map<number, Proposal>>();
+  private readonly votesSeen = new Map<bigint, Map<number, Vote>>();
+  private requestedView = 0n;
+  private proposedView = 0n;
+  private timerView = 0n;
+  private timerBackoff = 0;
+  private pendingWork = false;
+  /** This leader just formed a QC that committed txs: it proposes once more so others learn the QC. */
+  private announceCommit = false;
+  /** Proposals waiting for a missing ancestor, by the hash they wait for. */
+  private readonly waiting = new Map<Hex, Proposal[]>();
+  private readonly fetching = new Set<Hex>();
+  private started = false;
+  private out: CoreOutput[] = [];
+  /** What restoring the WAL produced (e.g. a commit the crash interrupted): emitted on start. */
+  private readonly restored: CoreOutput[];
+
+  constructor(
+    readonly config: CoreConfig,
+    start: CoreStart,
+  ) {
+    this.root = { block: start.root.block };
+    this.tree.set(start.root.block.hash, this.root);
+    this.qcs.set(start.root.block.hash, start.root.qc);
+    this.highQc = start.root.qc;
+    if (start.highQc && start.highQc.view > this.highQc.view) this.highQc = start.highQc;
+    this.lastTc = start.lastTc;
+    for (const p of start.proposals ?? []) this.insert(p);
+    this.restored = this.out;
+  }
+
+  get currentView(): bigint {
+    return this.view;
+  }
+  get highestQc(): QuorumCertificate {
+    return this.highQc;
+  }
+  get lastTimeoutCertificate(): TimeoutCertificate | undefined {
+    return this.lastTc;
+  }
+  get committedHeight(): bigint {
+    return this.root.block.height;
+  }
+  get committedHash(): Hex {
+    return this.root.block.hash;
+  }
+  /** Uncommitted blocks on the highest-QC chain, oldest first: what a leader must not re-include. */
+  uncommittedChain(tip: Hex = this.highQc.blockHash): Proposal[] {
+    const chain: Proposal[] = [];
+    let node = this.tree.get(tip);
+    while (node?.proposal) {
+      chain.push(node.proposal);
+      node = this.tree.get(node.block.parent);
+    }
+    return chain.reverse();
+  }
+  /** The proposal of a known block (for peers that fetch it). */
+  proposalOf(hash: Hex): Proposal | undefined {
+    return this.tree.get(hash)?.proposal;
+  }
+
+  apply(input: CoreInput): CoreOutput[] {
+    this.out = [];
+    switch (input.type) {
+      case 'start':
+        if (this.started) break;
+        this.out.push(...this.restored);
+        this.started = true;
+        this.enterView(this.entryView(), 'qc');
+        break;
+      case 'proposal':
+        if (this.started) this.onProposal(input.proposal, input.from);
+        break;
+      case 'vote':
+        if (this.started) this.onVote(input.vote);
+        break;
+      case 'timeout':
+        if (this.started) this.onTimeout(input.timeout);
+        break;
+      case 'timer':
+        this.onTimer(input.view);
+        break;
+      case 'payload':
+        this.onPayload(input.view, input.block, input.payload);
+        break;
+      case 'work':
+        this.pendingWork = input.pending;
+        if (this.started) {
+          this.armTimer();
+          this.tryPropose();
+        }
+        break;
+      case 'vote-signed':
+        this.onVoteSigned(input.vote);
+        break;
+      case 'timeout-signed':
+        this.out.push({ type: 'broadcast', message: { kind: 'timeout', timeout: input.timeout } });
+        this.onTimeout(input.timeout);
+        break;
+      case 'proposal-signed':
+        if (input.proposal.view === this.view) {
+          this.out.push({ type: 'broadcast', message: { kind: 'proposal', proposal: input.proposal } });
+          this.onProposal(input.proposal, this.config.self);
+        }
+        break;
+      case 'fetched':
+        for (const p of input.proposals) this.onFetched(p);
+        break;
+    }
+    return this.out;
+  }
+
+  private get f(): number {
+    return this.config.n - this.config.quorum;
+  }
+
+  /** The view to (re)start in: after the highest certificate known. */
+  private entryView(): bigint {
+    const afterQc = this.highQc.view + 1n;
+    const afterTc = this.lastTc ? this.lastTc.view + 1n : 0n;
+    return afterQc > afterTc ? afterQc : afterTc;
+  }
+
+  // ---- certificates and views (spec §6: process_certificates, advance_round_qc/tc) ----
+
+  private processQc(qc: QuorumCertificate): void {
+    if (qc.epoch !== this.config.epoch) return;
+    const best = this.qcs.get(qc.blockHash);
+    if (!best || qc.view > best.view) this.qcs.set(qc.blockHash, qc);
+    if (qc.view > this.highQc.view) this.highQc = qc;
+    this.tryCommit(qc);
+    if (qc.view >= this.view) this.enterView(qc.view + 1n, 'qc');
+  }
+
+  private processTc(tc: TimeoutCertificate): void {
+    if (tc.epoch !== this.config.epoch) return;
+    this.processQc(tc.highQc);
+    if (tc.view >= this.view) {
+      this.lastTc = tc;
+      this.enterView(tc.view + 1n, 'tc');
+    } else if (!this.lastTc || tc.view > this.lastTc.view) {
+      this.lastTc = tc;
+    }
+  }
+
+  private enterView(view: bigint, via: 'qc' | 'tc'): void {
+    if (view <= this.view) return;
+    this.view = view;
+    // Views in a row without a QC lengthen the timeout, so an honest leader eventually has time.
+    const failed = view - this.highQc.view - 1n;
+    this.timerBackoff = Number(failed > 4n ? 4n : failed);
+    this.timerView = 0n;
+    this.out.push({ type: 'view', view, leader: this.config.leaderFor(view), via });
+    this.prune();
+    this.armTimer();
+    this.tryPropose();
+  }
+
+  private armTimer(): void {
+    if (!this.started || this.timerView === this.view || !this.needsProgress()) return;
+    this.timerView = this.view;
+    this.out.push({
+      type: 'schedule-timer',
+      view: this.view,
+      ms: this.config.baseTimeoutMs * 2 ** this.timerBackoff,
+    });
+  }
+
+  /** Views only need to move while there is something to commit (DECISIONS.md §6). */
+  private needsProgress(): boolean {
+    if (this.pendingWork || this.timedOutView === this.view || this.announceCommit) return true;
+    return this.uncommittedChain().some((p) => p.block.txCount > 0);
+  }
+
+  // ---- commit (spec §5: two-chain rule) ----
+
+  private tryCommit(qc: QuorumCertificate): void {
+    const node = this.tree.get(qc.blockHash);
+    const justify = node?.proposal?.justify;
+    if (!justify || justify.view + 1n !== qc.view || node.block.parent !== justify.blockHash) return;
+    const parent = this.tree.get(justify.blockHash);
+    if (!parent || parent.block.height <= this.root.block.height) return;
+    const chain: Proposal[] = [];
+    let cur: TreeNode | undefined = parent;
+    while (cur?.proposal && cur.block.height > this.root.block.height) {
+      chain.push(cur.proposal);
+      cur = this.tree.get(cur.block.parent);
+    }
+    if (cur !== this.root) return; // does not extend what is committed: cannot happen with ≤ f faults
+    chain.reverse();
+    const committed: CommittedBlock[] = chain.map((proposal) => ({
+      proposal,
+      qcs: [justify, qc],
+      through: parent.block.hash,
+    }));
+    this.root = parent;
+    this.out.push({ type: 'commit', blocks: committed });
+    this.prune();
+  }
+
+  /** Forgets blocks at or below the committed height that are not the root, and old vote books. */
+  private prune(): void {
+    const h = this.root.block.height;
+    for (const [hash, node] of this.tree) {
+      if (node !== this.root && node.block.height <= h) this.tree.delete(hash);
+    }
+    for (const hash of this.qcs.keys()) if (!this.tree.has(hash)) this.qcs.delete(hash);
+    const keepFrom = this.view - 2n;
+    for (const m of [this.votes, this.timeouts, this.proposalsSeen, this.votesSeen]) {
+      for (const v of m.keys()) if (v < keepFrom) m.delete(v);
+    }
+  }
+
+  // ---- proposals and votes (spec §4: process_proposal_msg, safe_to_vote) ----
+
+  private onProposal(p: Proposal, from: number): void {
+    if (p.epoch !== this.config.epoch) return;
+    this.processQc(p.justify);
+    if (p.lastViewTc) this.processTc(p.lastViewTc);
+    if (p.author !== from || p.author !== this.config.leaderFor(p.view)) return;
+    if (this.noteProposal(p)) return;
+    if (p.block.parent !== p.justify.blockHash) return;
+    const parent = this.tree.get(p.block.parent);
+    if (!parent) {
+      this.waitFor(p.block.parent, p, from);
+      return;
+    }
+    if (p.block.height !== parent.block.height + 1n) return;
+    this.insert(p);
+    if (p.view !== this.view) return;
+    if (!this.safeToVote(p)) return;
+    this.votedView = p.view;
+    this.out.push({ type: 'sign-vote', proposal: p, to: this.config.leaderFor(p.view + 1n) });
+  }
+
+  /** Records a proposal; true when its author already proposed something else in that view. */
+  private noteProposal(p: Proposal): boolean {
+    const byAuthor = getOrInit(this.proposalsSeen, p.view, () => new Map<number, Proposal>());
+    const earlier = byAuthor.get(p.author);
+    if (!earlier) {
+      byAuthor.set(p.author, p);
+      return false;
+    }
+    if (earlier.block.hash === p.block.hash) return false;
+    this.out.push({
+      type: 'evidence',
+      equivocation: {
+        member: p.author,
+        epoch: p.epoch,
+        view: p.view,
+        phase: 'proposal',
+        first: { kind: 'proposal', proposal: earlier },
+        second: { kind: 'proposal', proposal: p },
+      },
+    });
+    return true;
+  }
+
+  private insert(p: Proposal): void {
+    if (this.tree.has(p.block.hash)) return;
+    if (p.block.height <= this.root.block.height) return;
+    const parent = this.tree.get(p.block.parent);
+    if (!parent || p.block.height !== parent.block.height + 1n) return;
+    this.tree.set(p.block.hash, { block: p.block, proposal: p });
+    const best = this.qcs.get(p.justify.blockHash);
+    if (!best || p.justify.view > best.view) this.qcs.set(p.justify.blockHash, p.justify);
+    // A QC we already had for this block may now commit its parent.
+    const qc = this.qcs.get(p.block.hash);
+    if (qc) this.tryCommit(qc);
+    const waiters = this.waiting.get(p.block.hash);
+    if (waiters) {
+      this.waiting.delete(p.block.hash);
+      this.fetching.delete(p.block.hash);
+      for (const w of waiters) this.onProposal(w, w.author);
+    }
+  }
+
+  private waitFor(hash: Hex, p: Proposal, from: number): void {
+    const list = this.waiting.get(hash) ?? [];
+    if (!list.some((w) => w.block.hash === p.block.hash)) list.push(p);
+    this.waiting.set(hash, list);
+    if (!this.fetching.has(hash)) {
+      this.fetching.add(hash);
+      this.out.push({ type: 'fetch', hash, from });
+    }
+  }
+
+  private onFetched(p: Proposal): void {
+    // Fetched proposals are history: their certificates count, but they are not voted on.
+    this.processQc(p.justify);
+    if (this.tree.has(p.block.parent)) this.insert(p);
+    else if (p.block.height > this.root.block.height + 1n) this.waitFor(p.block.parent, p, p.author);
+  }
+
+  /** DiemBFT v4 safe_to_vote: one vote per view, extending the last view's QC or the TC's highest QC. */
+  private safeToVote(p: Proposal): boolean {
+    if (p.view <= this.votedView || p.view <= this.timedOutView) return false;
+    if (p.justify.view + 1n === p.view) return true;
+    const tc = p.lastViewTc;
+    return !!tc && tc.view + 1n === p.view && p.justify.view >= maxHighQcView(tc);
+  }
+
+  private onVoteSigned(vote: Vote): void {
+    const to = this.config.leaderFor(vote.view + 1n);
+    if (to === this.config.self) this.onVote(vote);
+    else this.out.push({ type: 'send', to, message: { kind: 'vote', vote } });
+  }
+
+  private onVote(v: Vote): void {
+    if (v.epoch !== this.config.epoch || v.view + 2n < this.view) return;
+    const byVoter = getOrInit(this.votesSeen, v.view, () => new Map<number, Vote>());
+    const earlier = byVoter.get(v.voter);
+    if (earlier) {
+      if (earlier.blockHash !== v.blockHash)
+        this.out.push({
+          type: 'evidence',
+          equivocation: {
+            member: v.voter,
+            epoch: v.epoch,
+            view: v.view,
+            phase: 'vote',
+            first: { kind: 'vote', vote: earlier },
+            second: { kind: 'vote', vote: v },
+          },
+        });
+      return;
+    }
+    byVoter.set(v.voter, v);
+    const byBlock = getOrInit(this.votes, v.view, () => new Map<Hex, Map<number, Vote>>());
+    const voters = getOrInit(byBlock, v.blockHash, () => new Map<number, Vote>());
+    voters.set(v.voter, v);
+    if (voters.size === this.config.quorum) {
+      const qc = this.config.aggregate([...voters.values()]);
+      const before = this.root;
+      this.processQc(qc);
+      if (this.root !== before && this.root.block.txCount > 0) {
+        this.announceCommit = true;
+        this.tryPropose();
+      }
+    }
+  }
+
+  // ---- leader (spec §4: process_new_round_event) ----
+
+  private tryPropose(): void {
+    const view = this.view;
+    if (!this.started || this.config.leaderFor(view) !== this.config.self) return;
+    if (this.requestedView >= view || !this.needsProgress()) return;
+    const viaQc = this.highQc.view + 1n === view;
+    const viaTc = this.lastTc?.view !== undefined && this.lastTc.view + 1n === view;
+    if (!viaQc && !viaTc) return;
+    const parent = this.tree.get(this.highQc.blockHash);
+    if (!parent) return;
+    this.requestedView = view;
+    this.announceCommit = false;
+    this.out.push({
+      type: 'request-payload',
+      view,
+      parent: parent.block.hash,
+      height: parent.block.height + 1n,
+    });
+  }
+
+  private onPayload(view: bigint, block: BlockHeader, payload: Uint8Array): void {
+    if (view !== this.view || this.proposedView >= view || block.parent !== this.highQc.blockHash) return;
+    this.proposedView = view;
+    const proposal: Proposal = {
+      epoch: this.config.epoch,
+      view,
+      author: this.config.self,
+      block,
+      justify: this.highQc,
+      lastViewTc: this.highQc.view + 1n === view ? undefined : this.lastTc,
+      payload,
+      signature: new Uint8Array(),
+    };
+    this.out.push({ type: 'sign-proposal', proposal });
+  }
+
+  // ---- timeouts (spec §6: local_timeout_round, process_remote_timeout) ----
+
+  private onTimer(view: bigint): void {
+    if (view !== this.view || !this.started) return;
+    this.timerView = 0n;
+    if (!this.needsProgress()) return;
+    this.timeOut();
+    // Keep re-sending the timeout until the view changes: messages can be lost.
+    this.armTimer();
+  }
+
+  private timeOut(): void {
+    if (this.timedOutView < this.view) this.timedOutView = this.view;
+    this.out.push({ type: 'sign-timeout', view: this.view, highQc: this.highQc });
+  }
+
+  private onTimeout(t: TimeoutVote): void {
+    if (t.epoch !== this.config.epoch) return;
+    this.processQc(t.highQc);
+    if (t.lastViewTc) this.processTc(t.lastViewTc);
+    if (t.view < this.view) return;
+    const byVoter = getOrInit(this.timeouts, t.view, () => new Map<number, TimeoutVote>());
+    if (byVoter.has(t.voter)) return;
+    byVoter.set(t.voter, t);
+    // f+1 timeouts mean at least one honest member gave up: join it (Bracha-style amplification).
+    if (t.view === this.view && byVoter.size >= this.f + 1 && this.timedOutView < this.view) this.timeOut();
+    if (byVoter.size === this.config.quorum) {
+      const all = [...byVoter.values()];
+      let highQc = all[0].highQc;
+      for (const x of all) if (x.highQc.view > highQc.view) highQc = x.highQc;
+      this.processTc({
+        epoch: t.epoch,
+        view: t.view,
+        timeouts: all.map((x) => ({ voter: x.voter, highQcView: x.highQc.view, signature: x.signature })),
+        highQc,
+      });
+    }
+  }
+}
+
+export function maxHighQcView(tc: TimeoutCertificate): bigint {
+  let m = 0n;
+  for (const t of tc.timeouts) if (t.highQcView > m) m = t.highQcView;
+  return m;
+}
+
+function getOrInit<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    map.set(key, v);
+  }
+  return v;
+}

@@ -1,0 +1,121 @@
+import type { Hex } from '../../util/bytes.js';
+import type { QuorumCertificate } from '../certificate.js';
+
+/**
+ * The consensus core's view of a block: what it needs to order and commit, nothing more. `hash` is the
+ * sequenced block's hash (DECISIONS.md §1); view and certificates live outside it, in the proposal.
+ */
+export interface BlockHeader {
+  hash: Hex;
+  parent: Hex;
+  height: bigint;
+  /** Txs in the block: a leader keeps proposing while uncommitted blocks hold txs (DECISIONS.md §6). */
+  txCount: number;
+}
+
+/** A leader's proposal for `view`: the block, the QC it extends, and the TC when the last view failed. */
+export interface Proposal {
+  epoch: bigint;
+  view: bigint;
+  author: number;
+  block: BlockHeader;
+  /** QC of the parent block (`block.parent === justify.blockHash`). */
+  justify: QuorumCertificate;
+  /** Present when the leader entered `view` through a timeout certificate of `view − 1`. */
+  lastViewTc?: TimeoutCertificate;
+  /** The encoded sequenced block; opaque to the core. */
+  payload: Uint8Array;
+  /** The author's signature over proposalMessage(epoch, view, block.hash): two of them for one view are slashable. */
+  signature: Uint8Array;
+}
+
+/** A member's vote for a block in a view (signed over `voteMessage`). */
+export interface Vote {
+  epoch: bigint;
+  view: bigint;
+  blockHash: Hex;
+  voter: number;
+  signature: Uint8Array;
+}
+
+/** A member gave up on `view`; it carries the highest QC it knows (Jolteon's timeout message). */
+export interface TimeoutVote {
+  epoch: bigint;
+  view: bigint;
+  highQc: QuorumCertificate;
+  voter: number;
+  /** Signature over timeoutMessage(epoch, view, highQc.view). */
+  signature: Uint8Array;
+  /** Not signed: the TC through which the sender entered `view`, so laggards can follow (view sync). */
+  lastViewTc?: TimeoutCertificate;
+}
+
+/** 2f+1 timeouts for one view: lets the next leader propose without a QC of the last view. */
+export interface TimeoutCertificate {
+  epoch: bigint;
+  view: bigint;
+  timeouts: Array<{ voter: number; highQcView: bigint; signature: Uint8Array }>;
+  /** The highest QC among the timeouts: a block proposed after the TC must extend at least it. */
+  highQc: QuorumCertificate;
+}
+
+export type ConsensusMessage =
+  | { kind: 'proposal'; proposal: Proposal }
+  | { kind: 'vote'; vote: Vote }
+  | { kind: 'timeout'; timeout: TimeoutVote };
+
+/** Two signed messages by one member for the same (epoch, view, phase) on different things. */
+export interface Equivocation {
+  member: number;
+  epoch: bigint;
+  view: bigint;
+  phase: 'proposal' | 'vote';
+  first: ConsensusMessage;
+  second: ConsensusMessage;
+}
+
+export type CoreInput =
+  | { type: 'start' }
+  | { type: 'proposal'; from: number; proposal: Proposal }
+  | { type: 'vote'; from: number; vote: Vote }
+  | { type: 'timeout'; from: number; timeout: TimeoutVote }
+  /** The view timer the core scheduled has fired. */
+  | { type: 'timer'; view: bigint }
+  /** The block the core asked for (request-payload) is built. */
+  | { type: 'payload'; view: bigint; block: BlockHeader; payload: Uint8Array }
+  /** Whether the node's mempool holds txs to sequence. */
+  | { type: 'work'; pending: boolean }
+  /** Safety rules signed (or refused) the vote the core asked for. */
+  | { type: 'vote-signed'; vote: Vote }
+  | { type: 'timeout-signed'; timeout: TimeoutVote }
+  | { type: 'proposal-signed'; proposal: Proposal }
+  /** Blocks a peer sent for a fetch: proposals, oldest first. */
+  | { type: 'fetched'; proposals: Proposal[] };
+
+export type CoreOutput =
+  | { type: 'broadcast'; message: ConsensusMessage }
+  | { type: 'send'; to: number; message: ConsensusMessage }
+  /** Ask safety rules to sign a vote; the signed vote comes back as `vote-signed`. */
+  | { type: 'sign-vote'; proposal: Proposal; to: number }
+  /** Leader: ask safety rules to sign the proposal; it comes back as `proposal-signed`. */
+  | { type: 'sign-proposal'; proposal: Proposal }
+  /** Ask safety rules to sign a timeout for `view` carrying `highQc`. */
+  | { type: 'sign-timeout'; view: bigint; highQc: QuorumCertificate }
+  | { type: 'schedule-timer'; view: bigint; ms: number }
+  /** Leader: build a block on `parent` (height `height`) for `view`, excluding the uncommitted txs. */
+  | { type: 'request-payload'; view: bigint; parent: Hex; height: bigint }
+  /** Blocks are final, oldest first; `proof` is the QC pair that committed the newest (DECISIONS.md §2). */
+  | { type: 'commit'; blocks: CommittedBlock[] }
+  /** Ask peers for the proposal of a block (and its ancestors) this node lacks. */
+  | { type: 'fetch'; hash: Hex; from: number }
+  | { type: 'evidence'; equivocation: Equivocation }
+  /** The view changed (for metrics and the dashboard). */
+  | { type: 'view'; view: bigint; leader: number; via: 'qc' | 'tc' };
+
+export interface CommittedBlock {
+  proposal: Proposal;
+  /** QC of this block and the QC of its child in the next view; for blocks committed through a
+   * descendant, the descendant's pair (`through` names it). */
+  qcs: [QuorumCertificate, QuorumCertificate];
+  through: Hex;
+}

@@ -1,0 +1,285 @@
+import type { Hex } from '../../util/bytes.js';
+import type { QuorumCertificate } from '../certificate.js';
+import { type CoreConfig, type CoreStart, HotStuffCore } from '../core/hotstuff.js';
+import type {
+  BlockHeader,
+  CommittedBlock,
+  ConsensusMessage,
+  CoreInput,
+  CoreOutput,
+  Equivocation,
+  Proposal,
+  TimeoutCertificate,
+  TimeoutVote,
+  Vote,
+} from '../core/types.js';
+import type { SafetyRules } from '../safety/safety-rules.js';
+
+/** Checks signatures and certificates before a message reaches the core (BLS here, a stand-in in the simulator). */
+export interface ConsensusCrypto {
+  verifyProposal(p: Proposal): boolean;
+  verifyVote(v: Vote): boolean;
+  verifyTimeout(t: TimeoutVote): boolean;
+  verifyQc(qc: QuorumCertificate): boolean;
+  verifyTc(tc: TimeoutCertificate): boolean;
+  aggregate(votes: Vote[]): QuorumCertificate;
+}
+
+/** How messages leave the node: libp2p in a real node, the simulated network in the simulator. */
+export interface ConsensusTransport {
+  broadcast(message: ConsensusMessage): void;
+  sendTo(member: number, message: ConsensusMessage): void;
+  /** Ask `member` for the proposal of `hash` and its ancestors; the answer goes to `driver.onFetched`. */
+  fetch(member: number, hash: Hex): void;
+}
+
+export interface ConsensusTimers {
+  /** Calls `fire` after `ms` (virtual ms in the simulator). */
+  schedule(ms: number, fire: () => void): void;
+}
+
+/** The application above consensus: builds and checks block payloads, and takes committed blocks. */
+export interface ConsensusApp {
+  /** Build the next block on `parent`; `uncommitted` are the proposals between the committed head and it. */
+  buildBlock(
+    view: bigint,
+    parent: Hex,
+    height: bigint,
+    uncommitted: Proposal[],
+  ):
+    | { block: BlockHeader; payload: Uint8Array }
+    | undefined
+    | Promise<{ block: BlockHeader; payload: Uint8Array } | undefined>;
+  /** Whether a proposal's payload is a valid block with that header (structure, links, rules). */
+  validate(p: Proposal): boolean;
+  commit(blocks: CommittedBlock[]): void;
+  onEvidence?(e: Equivocation): void;
+  onView?(view: bigint, leader: number, via: 'qc' | 'tc'): void;
+  /** A peer sent something that does not verify: the network layer may lower its score. */
+  onInvalid?(from: number, why: string): void;
+}
+
+/** What the driver writes ahead of acting, so a restarted node can rebuild its uncommitted state. */
+export type WalEntry =
+  | { kind: 'proposal'; proposal: Proposal }
+  | { kind: 'qc'; qc: QuorumCertificate }
+  | { kind: 'tc'; tc: TimeoutCertificate };
+
+export interface ConsensusWal {
+  append(entry: WalEntry): void;
+  /** Drops what the committed height makes useless. */
+  prune(committedHeight: bigint): void;
+}
+
+/** Rebuilds a core's start from the last committed block and the WAL's entries. */
+export function startFromWal(root: CoreStart['root'], entries: WalEntry[]): CoreStart {
+  let highQc: QuorumCertificate | undefined;
+  let lastTc: TimeoutCertificate | undefined;
+  const proposals: Proposal[] = [];
+  for (const e of entries) {
+    if (e.kind === 'proposal') {
+      if (e.proposal.block.height > root.block.height) proposals.push(e.proposal);
+      if (!highQc || e.proposal.justify.view > highQc.view) highQc = e.proposal.justify;
+    } else if (e.kind === 'qc') {
+      if (!highQc || e.qc.view > highQc.view) highQc = e.qc;
+    } else if (!lastTc || e.tc.view > lastTc.view) lastTc = e.tc;
+  }
+  proposals.sort((a, b) => (a.block.height < b.block.height ? -1 : a.block.height > b.block.height ? 1 : 0));
+  return { root, highQc, lastTc, proposals };
+}
+
+/**
+ * The thin shell around the pure core: verifies what arrives, runs the core's outputs (signing through
+ * the safety rules, sending, timers, payloads, commits, fetches) and writes the WAL. The same driver
+ * runs in a real node and in the simulator; only the transport, timers, crypto and storage differ.
+ */
+export class ConsensusDriver {
+  readonly core: HotStuffCore;
+  private readonly queue: CoreInput[] = [];
+  private running = false;
+  private readonly committedProposals = new Map<Hex, Proposal>();
+  private stopped = false;
+
+  constructor(
+    config: CoreConfig,
+    start: CoreStart,
+    private readonly deps: {
+      safety: SafetyRules;
+      crypto: ConsensusCrypto;
+      transport: ConsensusTransport;
+      timers: ConsensusTimers;
+      app: ConsensusApp;
+      wal: ConsensusWal;
+    },
+  ) {
+    this.core = new HotStuffCore(config, start);
+  }
+
+  start(): void {
+    this.input({ type: 'start' });
+  }
+
+  /** Stops acting (a crashed node in the simulator, or shutdown): nothing more is sent or signed. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  setWork(pending: boolean): void {
+    this.input({ type: 'work', pending });
+  }
+
+  onMessage(from: number, message: ConsensusMessage): void {
+    if (this.stopped) return;
+    const why = this.check(message);
+    if (why) {
+      this.deps.app.onInvalid?.(from, why);
+      return;
+    }
+    // Signatures name the sender: gossip may relay a message through any peer.
+    if (message.kind === 'proposal')
+      this.input({ type: 'proposal', from: message.proposal.author, proposal: message.proposal });
+    else if (message.kind === 'vote')
+      this.input({ type: 'vote', from: message.vote.voter, vote: message.vote });
+    else this.input({ type: 'timeout', from: message.timeout.voter, timeout: message.timeout });
+  }
+
+  /** Why a message from `from` is refused, or undefined when it verifies. */
+  private check(message: ConsensusMessage): string | undefined {
+    const { crypto, app } = this.deps;
+    switch (message.kind) {
+      case 'proposal': {
+        const p = message.proposal;
+        if (!crypto.verifyProposal(p)) return `proposal for view ${p.view} does not verify`;
+        if (!app.validate(p)) return `proposal for view ${p.view} holds an invalid block`;
+        return undefined;
+      }
+      case 'vote':
+        return crypto.verifyVote(message.vote)
+          ? undefined
+          : `vote for view ${message.vote.view} does not verify`;
+      case 'timeout':
+        return crypto.verifyTimeout(message.timeout)
+          ? undefined
+          : `timeout for view ${message.timeout.view} does not verify`;
+    }
+  }
+
+  /** A peer's answer to `fetch`: verified, then handed to the core as history. */
+  onFetched(from: number, proposals: Proposal[]): void {
+    if (this.stopped) return;
+    const ok = proposals.filter((p) => this.deps.crypto.verifyProposal(p) && this.deps.app.validate(p));
+    if (ok.length < proposals.length) this.deps.app.onInvalid?.(from, 'fetched proposals do not verify');
+    if (ok.length) this.input({ type: 'fetched', proposals: ok });
+  }
+
+  /** Serves a peer's fetch: the proposal of `hash` and up to `max` ancestors, oldest first. */
+  serveFetch(hash: Hex, max = 64): Proposal[] {
+    const chain: Proposal[] = [];
+    let cur: Hex | undefined = hash;
+    while (cur && chain.length < max) {
+      const p: Proposal | undefined = this.core.proposalOf(cur) ?? this.committedProposals.get(cur);
+      if (!p) break;
+      chain.push(p);
+      cur = p.block.parent;
+    }
+    return chain.reverse();
+  }
+
+  private input(i: CoreInput): void {
+    if (this.stopped) return;
+    this.queue.push(i);
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length) {
+        const next = this.queue.shift()!;
+        for (const o of this.core.apply(next)) this.run(o);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private run(o: CoreOutput): void {
+    if (this.stopped) return;
+    const { safety, transport, timers, app, wal } = this.deps;
+    switch (o.type) {
+      case 'broadcast':
+        transport.broadcast(o.message);
+        break;
+      case 'send':
+        transport.sendTo(o.to, o.message);
+        break;
+      case 'sign-vote': {
+        // Written ahead: a restarted node must know the block it voted for.
+        wal.append({ kind: 'proposal', proposal: o.proposal });
+        const vote = safety.signVote(o.proposal);
+        if (vote) this.queue.push({ type: 'vote-signed', vote });
+        break;
+      }
+      case 'sign-timeout': {
+        const timeout = safety.signTimeout(o.view, o.highQc, this.lastTcFor(o.view));
+        if (timeout) this.queue.push({ type: 'timeout-signed', timeout });
+        break;
+      }
+      case 'sign-proposal': {
+        const signed = safety.signProposal(o.proposal);
+        if (signed) {
+          wal.append({ kind: 'proposal', proposal: signed });
+          this.queue.push({ type: 'proposal-signed', proposal: signed });
+        }
+        break;
+      }
+      case 'schedule-timer': {
+        const view = o.view;
+        timers.schedule(o.ms, () => this.input({ type: 'timer', view }));
+        break;
+      }
+      case 'request-payload': {
+        const built = app.buildBlock(o.view, o.parent, o.height, this.core.uncommittedChain(o.parent));
+        const deliver = (b: { block: BlockHeader; payload: Uint8Array } | undefined) => {
+          if (b) this.input({ type: 'payload', view: o.view, block: b.block, payload: b.payload });
+        };
+        if (built instanceof Promise) built.then(deliver, () => {});
+        else deliver(built);
+        break;
+      }
+      case 'commit': {
+        const last = o.blocks[o.blocks.length - 1];
+        wal.append({ kind: 'qc', qc: last.qcs[1] });
+        for (const b of o.blocks) this.committedProposals.set(b.proposal.block.hash, b.proposal);
+        if (this.committedProposals.size > 256) {
+          const drop = this.committedProposals.size - 256;
+          let i = 0;
+          for (const k of this.committedProposals.keys()) {
+            if (i++ >= drop) break;
+            this.committedProposals.delete(k);
+          }
+        }
+        app.commit(o.blocks);
+        wal.prune(last.proposal.block.height);
+        break;
+      }
+      case 'fetch':
+        transport.fetch(o.from, o.hash);
+        break;
+      case 'evidence':
+        app.onEvidence?.(o.equivocation);
+        break;
+      case 'view': {
+        // The certificate that moved the view goes to the WAL: a restart resumes from it.
+        const tc = this.core.lastTimeoutCertificate;
+        if (o.via === 'tc' && tc) wal.append({ kind: 'tc', tc });
+        else wal.append({ kind: 'qc', qc: this.core.highestQc });
+        safety.observeView(o.view);
+        app.onView?.(o.view, o.leader, o.via);
+        break;
+      }
+    }
+  }
+
+  private lastTcFor(view: bigint): TimeoutCertificate | undefined {
+    const tc = this.core.lastTimeoutCertificate;
+    return tc && tc.view + 1n === view ? tc : undefined;
+  }
+}

@@ -1,0 +1,46 @@
+import '../polyfill.js';
+import { Command } from 'commander';
+import { brokenTwinsScenario, type SimResult, Simulator, scenarioFor } from './simulator.js';
+
+/**
+ * `npm run sim -- --seeds N [--from S]` runs N seeded scenarios of the consensus simulator and prints
+ * the failing ones; `--seed S` replays one exactly and prints its figures; `--broken-twins` runs the
+ * f+1-twins scenario that must break (the checker's self-test).
+ */
+const program = new Command()
+  .name('seqnet-sim')
+  .option('--seeds <n>', 'how many seeds to run', (v) => Number(v), 1000)
+  .option('--from <s>', 'first seed', (v) => Number(v), 1)
+  .option('--seed <s>', 'replay one seed and print its figures', (v) => Number(v))
+  .option('--broken-twins', 'run the f+1 twins scenario (must report a fork)')
+  .parse();
+const opts = program.opts<{ seeds: number; from: number; seed?: number; brokenTwins?: boolean }>();
+
+const show = (r: SimResult) =>
+  `seed ${r.seed}: heights ${r.heights.join(',')}, views ${r.views}, msgs ${r.messages}, txs ${r.txsCommitted}/${r.txsSubmitted}, evidence ${r.evidence}, recovery ${r.recoveryMs ?? '–'} ms${r.violations.length ? `\n  VIOLATIONS:\n  ${r.violations.slice(0, 10).join('\n  ')}` : ''}`;
+
+if (opts.brokenTwins) {
+  const r = new Simulator(brokenTwinsScenario(opts.seed ?? 1)).run();
+  console.log(show(r));
+  process.exit(r.violations.some((v) => v.startsWith('fork')) ? 0 : 1);
+} else if (opts.seed !== undefined) {
+  const config = scenarioFor(opts.seed);
+  console.log(JSON.stringify(config, null, 1));
+  console.log(show(new Simulator(config).run()));
+} else {
+  const started = Date.now();
+  let failed = 0;
+  for (let s = opts.from; s < opts.from + opts.seeds; s++) {
+    const r = new Simulator(scenarioFor(s)).run();
+    if (r.violations.length) {
+      failed++;
+      console.log(show(r));
+    }
+    if ((s - opts.from + 1) % 100 === 0)
+      process.stderr.write(
+        `[sim] ${s - opts.from + 1}/${opts.seeds} seeds, ${failed} failed, ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+  }
+  console.log(`${opts.seeds} seeds, ${failed} failed (replay one with: npm run sim -- --seed S)`);
+  process.exit(failed ? 1 : 0);
+}

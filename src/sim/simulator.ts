@@ -1,0 +1,749 @@
+import { RLP } from '@ethereumjs/rlp';
+import {
+  proposalMessage,
+  type QuorumCertificate,
+  quorumFor,
+  timeoutMessage,
+  voteMessage,
+} from '../consensus/certificate.js';
+import type {
+  BlockHeader,
+  CommittedBlock,
+  ConsensusMessage,
+  Proposal,
+  TimeoutCertificate,
+  TimeoutVote,
+  Vote,
+} from '../consensus/core/types.js';
+import {
+  type ConsensusApp,
+  type ConsensusCrypto,
+  ConsensusDriver,
+  startFromWal,
+  type WalEntry,
+} from '../consensus/driver/driver.js';
+import { MemorySafetyStorage } from '../consensus/safety/file-storage.js';
+import { type MessageSigner, SafetyRules } from '../consensus/safety/safety-rules.js';
+import {
+  bigIntToBytes,
+  bytesToBigInt,
+  fromHex,
+  type Hex,
+  keccak256,
+  toHex,
+  ZERO_HASH,
+} from '../util/bytes.js';
+import { Heap } from '../util/heap.js';
+import { Rng } from './random.js';
+
+/**
+ * The deterministic simulator (ARCHITECTURE.md convention 2): the real driver, core and safety rules
+ * of every node in one process, over a simulated network with a virtual clock, seeded delays, drops,
+ * partitions, crashes and restarts, twins (two nodes with one key) and byzantine output transformers.
+ * A global checker asserts agreement, no fork, valid chains and no double signing by honest nodes,
+ * and liveness once the faults heal. The same seed replays the same run exactly.
+ *
+ * What is simulated rather than real: the transport (not libp2p), the clock, the disk (the safety
+ * record and WAL survive a crash because the simulator keeps them), and the signature scheme (a keyed
+ * hash that the simulator can check; BLS itself is tested against blst elsewhere).
+ */
+
+export type Behaviour = 'equivocate' | 'invalid-block' | 'withhold-votes' | 'crash-on-propose';
+
+export type Fault =
+  | { kind: 'crash'; node: number; at: number; restartAt?: number }
+  | { kind: 'partition'; groups: number[][]; from: number; to: number };
+
+export interface SimConfig {
+  seed: number;
+  /** Committee size (members); twins add nodes. */
+  n: number;
+  durationMs: number;
+  baseTimeoutMs: number;
+  delayMs: [number, number];
+  dropRate: number;
+  /** Mean ms between client txs (each goes to one random node and is gossiped from there). */
+  txIntervalMs: number;
+  /** Faults, and twins/byzantine behaviours, stop mattering after this (partitions heal, nodes restart, drops end). */
+  healAtMs: number;
+  /** Txs stop arriving after this, so the end of the run can check that every one committed. */
+  txUntilMs: number;
+  faults: Fault[];
+  /** Members that get a twin node (same key, own state). */
+  twins: number[];
+  byzantine: Array<{ member: number; behaviour: Behaviour; fromMs?: number }>;
+  /** Check liveness at the end (off when the scenario is meant to break the protocol). */
+  checkLiveness: boolean;
+}
+
+export interface SimResult {
+  seed: number;
+  violations: string[];
+  /** Commit height per node at the end. */
+  heights: number[];
+  views: number;
+  messages: number;
+  txsSubmitted: number;
+  txsCommitted: number;
+  evidence: number;
+  /** Virtual ms from healing until every live honest node committed past its height at the heal. */
+  recoveryMs?: number;
+}
+
+const GENESIS: Hex = toHex(keccak256(new TextEncoder().encode('seqnet/sim/genesis')));
+const CHAIN_ID = 42069n;
+const EPOCH = 0n;
+
+interface Disk {
+  safety: MemorySafetyStorage;
+  wal: WalEntry[];
+  committed: CommittedBlock[];
+}
+
+interface SimNode {
+  id: number;
+  member: number;
+  honest: boolean;
+  behaviour?: Behaviour;
+  behaviourFrom: number;
+  alive: boolean;
+  /** Bumped on each crash: events of an earlier life are dropped. */
+  life: number;
+  disk: Disk;
+  driver?: ConsensusDriver;
+  pool: Set<number>;
+  committedTxs: Set<number>;
+  crashedOnPropose: boolean;
+}
+
+interface SimEvent {
+  at: number;
+  seq: number;
+  run: () => void;
+}
+
+/** The simulator's stand-in signatures: keccak(secret ‖ message), checkable by the simulator. */
+class SimCrypto implements ConsensusCrypto {
+  /** Verification results by certificate: the same QC arrives in many messages (a real node caches too). */
+  private readonly verified = new Map<string, boolean>();
+  private readonly signatures = new Map<string, Uint8Array>();
+
+  constructor(
+    private readonly secrets: Uint8Array[],
+    private readonly quorum: number,
+  ) {}
+
+  sign(member: number, msg: Uint8Array): Uint8Array {
+    return keccak256(concatBytes(this.secrets[member], msg));
+  }
+
+  /** A member's signature of a vote, memoised: QC checks recompute them for every signer. */
+  private voteSig(member: number, epoch: bigint, view: bigint, hash: Hex): Uint8Array {
+    const key = `${member}/${epoch}/${view}/${hash}`;
+    let sig = this.signatures.get(key);
+    if (!sig) {
+      sig = this.sign(member, voteMessage(CHAIN_ID, epoch, view, hash));
+      this.signatures.set(key, sig);
+    }
+    return sig;
+  }
+
+  private memo(key: string, f: () => boolean): boolean {
+    let ok = this.verified.get(key);
+    if (ok === undefined) {
+      ok = f();
+      this.verified.set(key, ok);
+    }
+    return ok;
+  }
+
+  private check(member: number, msg: Uint8Array, sig: Uint8Array): boolean {
+    if (member < 0 || member >= this.secrets.length) return false;
+    return toHex(this.sign(member, msg)) === toHex(sig);
+  }
+
+  aggregate(votes: Vote[]): QuorumCertificate {
+    const sorted = [...votes].sort((a, b) => a.voter - b.voter);
+    let signers = 0n;
+    for (const v of sorted) signers |= 1n << BigInt(v.voter);
+    const v0 = sorted[0];
+    return {
+      epoch: v0.epoch,
+      view: v0.view,
+      blockHash: v0.blockHash,
+      signers,
+      signature: toHex(keccak256(concatBytes(...sorted.map((v) => v.signature)))),
+    };
+  }
+
+  verifyQc(qc: QuorumCertificate): boolean {
+    if (qc.view === 0n) return qc.signers === 0n && qc.blockHash === GENESIS;
+    const sigs: Uint8Array[] = [];
+    for (let i = 0; i < this.secrets.length; i++)
+      if ((qc.signers >> BigInt(i)) & 1n)
+        sigs.push(this.sign(i, voteMessage(CHAIN_ID, qc.epoch, qc.view, qc.blockHash)));
+    if (qc.signers >> BigInt(this.secrets.length) !== 0n || sigs.length < this.quorum) return false;
+    return toHex(keccak256(concatBytes(...sigs))) === qc.signature;
+  }
+
+  verifyTc(tc: TimeoutCertificate): boolean {
+    const voters = new Set(tc.timeouts.map((t) => t.voter));
+    if (voters.size !== tc.timeouts.length || voters.size < this.quorum) return false;
+    let max = 0n;
+    for (const t of tc.timeouts) {
+      if (!this.check(t.voter, timeoutMessage(CHAIN_ID, tc.epoch, tc.view, t.highQcView), t.signature))
+        return false;
+      if (t.highQcView > max) max = t.highQcView;
+    }
+    return tc.highQc.view >= max && this.verifyQc(tc.highQc);
+  }
+
+  verifyVote(v: Vote): boolean {
+    if (v.voter < 0 || v.voter >= this.secrets.length) return false;
+    return toHex(this.voteSig(v.voter, v.epoch, v.view, v.blockHash)) === toHex(v.signature);
+  }
+
+  verifyTimeout(t: TimeoutVote): boolean {
+    if (!this.check(t.voter, timeoutMessage(CHAIN_ID, t.epoch, t.view, t.highQc.view), t.signature))
+      return false;
+    if (!this.verifyQc(t.highQc)) return false;
+    return !t.lastViewTc || this.verifyTc(t.lastViewTc);
+  }
+
+  verifyProposal(p: Proposal): boolean {
+    if (!this.check(p.author, proposalMessage(CHAIN_ID, p.epoch, p.view, p.block.hash), p.signature))
+      return false;
+    if (!this.verifyQc(p.justify)) return false;
+    return !p.lastViewTc || this.verifyTc(p.lastViewTc);
+  }
+}
+
+/** A block's payload in the simulator: its author, view and tx ids. */
+function encodePayload(author: number, view: bigint, txs: number[]): Uint8Array {
+  return RLP.encode([
+    bigIntToBytes(BigInt(author)),
+    bigIntToBytes(view),
+    txs.map((t) => bigIntToBytes(BigInt(t))),
+  ]);
+}
+
+function decodePayload(payload: Uint8Array): number[] | undefined {
+  try {
+    const [, , txs] = RLP.decode(payload) as unknown as [Uint8Array, Uint8Array, Uint8Array[]];
+    if (!Array.isArray(txs)) return undefined;
+    return txs.map((t) => Number(bytesToBigInt(t)));
+  } catch {
+    return undefined;
+  }
+}
+
+function blockHash(parent: Hex, height: bigint, payload: Uint8Array): Hex {
+  return toHex(keccak256(concatBytes(fromHex(parent), bigIntToBytes(height), payload)));
+}
+
+function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  return Buffer.concat(parts);
+}
+
+export class Simulator {
+  readonly rng: Rng;
+  private now = 0;
+  private seq = 0;
+  private readonly events = new Heap<SimEvent>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
+  readonly nodes: SimNode[] = [];
+  private readonly crypto: SimCrypto;
+  private readonly quorum: number;
+  private messages = 0;
+  private maxView = 0n;
+  private txCounter = 0;
+  private readonly evidence: string[] = [];
+  /** Every signature an honest node's safety rules made: (member, view, kind) → what it signed. */
+  private readonly signed = new Map<string, Hex>();
+  private readonly violations: string[] = [];
+  private heightsAtHeal?: number[];
+  private recoveryMs?: number;
+
+  constructor(readonly config: SimConfig) {
+    this.rng = new Rng(config.seed);
+    this.quorum = quorumFor(config.n);
+    const secrets = Array.from({ length: config.n }, (_, i) =>
+      keccak256(new TextEncoder().encode(`seqnet/sim/member/${i}`)),
+    );
+    this.crypto = new SimCrypto(secrets, this.quorum);
+    const byz = new Map(config.byzantine.map((b) => [b.member, b]));
+    const addNode = (member: number, twin: boolean) => {
+      const b = byz.get(member);
+      this.nodes.push({
+        id: this.nodes.length,
+        member,
+        honest: !twin && !config.twins.includes(member) && !b,
+        behaviour: twin ? undefined : b?.behaviour,
+        behaviourFrom: b?.fromMs ?? 0,
+        alive: true,
+        life: 0,
+        disk: { safety: new MemorySafetyStorage(), wal: [], committed: [] },
+        pool: new Set(),
+        committedTxs: new Set(),
+        crashedOnPropose: false,
+      });
+    };
+    for (let m = 0; m < config.n; m++) addNode(m, false);
+    for (const m of config.twins) addNode(m, true);
+  }
+
+  private at(delay: number, run: () => void): void {
+    this.events.push({ at: this.now + delay, seq: this.seq++, run });
+  }
+
+  /** Runs every event up to the configured duration and checks the invariants. */
+  run(): SimResult {
+    const { config } = this;
+    for (const node of this.nodes) this.boot(node);
+    for (const f of config.faults) {
+      if (f.kind === 'crash') {
+        this.events.push({ at: f.at, seq: this.seq++, run: () => this.crash(this.nodes[f.node]) });
+        if (f.restartAt !== undefined)
+          this.events.push({ at: f.restartAt, seq: this.seq++, run: () => this.restart(this.nodes[f.node]) });
+      }
+    }
+    this.events.push({
+      at: config.healAtMs,
+      seq: this.seq++,
+      run: () => {
+        for (const node of this.nodes) if (!node.alive) this.restart(node);
+        this.heightsAtHeal = this.nodes.map((n) => n.disk.committed.length);
+      },
+    });
+    this.scheduleTx();
+    for (;;) {
+      const e = this.events.pop();
+      if (!e || e.at > config.durationMs) break;
+      this.now = e.at;
+      e.run();
+      if (this.heightsAtHeal && this.recoveryMs === undefined) this.checkRecovered();
+    }
+    this.checkInvariants();
+    const honestHeights = this.nodes.filter((n) => n.honest).map((n) => n.disk.committed.length);
+    return {
+      seed: config.seed,
+      violations: this.violations,
+      heights: this.nodes.map((n) => n.disk.committed.length),
+      views: Number(this.maxView),
+      messages: this.messages,
+      txsSubmitted: this.txCounter,
+      txsCommitted: Math.min(
+        ...honestHeights.map((_, i) => this.nodes.filter((n) => n.honest)[i].committedTxs.size),
+      ),
+      evidence: this.evidence.length,
+      recoveryMs: this.recoveryMs,
+    };
+  }
+
+  // ---- nodes ----
+
+  private boot(node: SimNode): void {
+    const { config } = this;
+    const last = node.disk.committed[node.disk.committed.length - 1];
+    const root = last
+      ? { block: last.proposal.block, qc: last.qcs[0] }
+      : {
+          block: { hash: GENESIS, parent: ZERO_HASH, height: 0n, txCount: 0 },
+          qc: { epoch: EPOCH, view: 0n, blockHash: GENESIS, signers: 0n, signature: '0x' as Hex },
+        };
+    const signer = this.signerFor(node);
+    const safety = new SafetyRules(node.disk.safety, signer, node.member, EPOCH, {
+      freshChain: node.disk.committed.length === 0 && node.disk.wal.length === 0,
+    });
+    const life = node.life;
+    const driver: ConsensusDriver = new ConsensusDriver(
+      {
+        self: node.member,
+        n: config.n,
+        quorum: this.quorum,
+        epoch: EPOCH,
+        leaderFor: (view) => Number(view % BigInt(config.n)),
+        baseTimeoutMs: config.baseTimeoutMs,
+        aggregate: (votes) => this.crypto.aggregate(votes),
+      },
+      startFromWal(root, node.disk.wal),
+      {
+        safety,
+        crypto: this.crypto,
+        transport: {
+          broadcast: (m) => this.send(node, life, undefined, m),
+          sendTo: (member, m) => this.send(node, life, member, m),
+          fetch: (member, hash) => this.fetch(node, life, member, hash),
+        },
+        timers: {
+          schedule: (ms, fire) =>
+            this.at(ms, () => {
+              if (node.alive && node.life === life) fire();
+            }),
+        },
+        app: this.appFor(node),
+        wal: {
+          append: (e) => node.disk.wal.push(e),
+          prune: (h) => {
+            node.disk.wal = node.disk.wal.filter((e) => e.kind !== 'proposal' || e.proposal.block.height > h);
+            if (node.disk.wal.length > 200) node.disk.wal.splice(0, node.disk.wal.length - 200);
+          },
+        },
+      },
+    );
+    node.driver = driver;
+    node.alive = true;
+    driver.start();
+    driver.setWork(node.pool.size > 0);
+  }
+
+  private crash(node: SimNode): void {
+    if (!node.alive) return;
+    node.alive = false;
+    node.life++;
+    node.driver?.stop();
+    node.driver = undefined;
+  }
+
+  private restart(node: SimNode): void {
+    if (node.alive) return;
+    node.life++;
+    // The mempool is memory: it is gone; txs come back through gossip only if clients resend.
+    node.pool = new Set([...node.pool].filter((t) => !node.committedTxs.has(t)));
+    this.boot(node);
+  }
+
+  private signerFor(node: SimNode): MessageSigner {
+    const record = (kind: string, view: bigint, what: Hex) => {
+      if (!node.honest) return;
+      const key = `${node.member}/${kind}/${view}`;
+      const before = this.signed.get(key);
+      if (before !== undefined && before !== what)
+        this.violations.push(
+          `honest member ${node.member} signed two ${kind}s in view ${view}: ${before} and ${what}`,
+        );
+      this.signed.set(key, what);
+    };
+    return {
+      signVote: (epoch, view, hash) => {
+        record('vote', view, hash);
+        return this.crypto.sign(node.member, voteMessage(CHAIN_ID, epoch, view, hash));
+      },
+      signTimeout: (epoch, view, highQcView) =>
+        this.crypto.sign(node.member, timeoutMessage(CHAIN_ID, epoch, view, highQcView)),
+      signProposal: (epoch, view, hash) => {
+        record('proposal', view, hash);
+        return this.crypto.sign(node.member, proposalMessage(CHAIN_ID, epoch, view, hash));
+      },
+    };
+  }
+
+  private appFor(node: SimNode): ConsensusApp {
+    return {
+      buildBlock: (view, parent, height, uncommitted) => {
+        const taken = new Set<number>();
+        for (const p of uncommitted) for (const t of decodePayload(p.payload) ?? []) taken.add(t);
+        const txs = [...node.pool].filter((t) => !taken.has(t) && !node.committedTxs.has(t)).slice(0, 20);
+        const payload = encodePayload(node.member, view, txs);
+        const block: BlockHeader = {
+          hash: blockHash(parent, height, payload),
+          parent,
+          height,
+          txCount: txs.length,
+        };
+        return { block, payload };
+      },
+      validate: (p) => {
+        const txs = decodePayload(p.payload);
+        return (
+          txs !== undefined &&
+          txs.length === p.block.txCount &&
+          blockHash(p.block.parent, p.block.height, p.payload) === p.block.hash
+        );
+      },
+      commit: (blocks) => {
+        for (const b of blocks) {
+          const expected = BigInt(node.disk.committed.length + 1);
+          if (b.proposal.block.height !== expected) {
+            if (b.proposal.block.height < expected) continue;
+            this.violations.push(
+              `node ${node.id} committed height ${b.proposal.block.height} after ${expected - 1n}: a gap`,
+            );
+          }
+          node.disk.committed.push(b);
+          for (const t of decodePayload(b.proposal.payload) ?? []) {
+            if (node.committedTxs.has(t)) this.violations.push(`node ${node.id}: tx ${t} committed twice`);
+            node.committedTxs.add(t);
+            node.pool.delete(t);
+          }
+        }
+        node.driver?.setWork([...node.pool].some((t) => !node.committedTxs.has(t)));
+      },
+      onEvidence: (e) => this.evidence.push(`member ${e.member} equivocated (${e.phase}) in view ${e.view}`),
+      onView: (view) => {
+        if (view > this.maxView) this.maxView = view;
+      },
+    };
+  }
+
+  // ---- network ----
+
+  private reachable(from: SimNode, to: SimNode): boolean {
+    if (!to.alive) return false;
+    for (const f of this.config.faults) {
+      if (f.kind !== 'partition' || this.now < f.from || this.now >= f.to) continue;
+      const g = f.groups.find((grp) => grp.includes(from.id));
+      if (!g?.includes(to.id)) return false;
+    }
+    return true;
+  }
+
+  private deliverLater(from: SimNode, to: SimNode, run: () => void): void {
+    const { config } = this;
+    if (!this.reachable(from, to)) return;
+    if (this.now < config.healAtMs && this.rng.chance(config.dropRate)) return;
+    this.messages++;
+    const life = to.life;
+    this.at(this.rng.int(config.delayMs[0], config.delayMs[1]), () => {
+      if (to.alive && to.life === life) run();
+    });
+  }
+
+  private send(node: SimNode, life: number, member: number | undefined, message: ConsensusMessage): void {
+    if (!node.alive || node.life !== life) return;
+    const targets = this.nodes.filter(
+      (n) => n.id !== node.id && (member === undefined || n.member === member),
+    );
+    const active = node.behaviour && this.now >= node.behaviourFrom;
+    if (active && node.behaviour === 'withhold-votes' && message.kind !== 'proposal') return;
+    if (message.kind === 'proposal' && active) {
+      const p = message.proposal;
+      if (node.behaviour === 'crash-on-propose' && !node.crashedOnPropose) {
+        // A leader that dies holding a fresh QC: one peer at most hears its proposal.
+        node.crashedOnPropose = true;
+        const one = this.rng.pick(targets);
+        this.deliverLater(node, one, () => one.driver?.onMessage(node.member, message));
+        this.crash(node);
+        this.at(this.config.baseTimeoutMs * 3, () => this.restart(node));
+        return;
+      }
+      if (node.behaviour === 'equivocate' || node.behaviour === 'invalid-block') {
+        const other = this.conflicting(node, p, node.behaviour === 'invalid-block');
+        for (const [i, t] of targets.entries()) {
+          const m: ConsensusMessage = i % 2 === 0 ? message : { kind: 'proposal', proposal: other };
+          this.deliverLater(node, t, () => t.driver?.onMessage(node.member, m));
+        }
+        return;
+      }
+    }
+    for (const t of targets) this.deliverLater(node, t, () => t.driver?.onMessage(node.member, message));
+  }
+
+  /** A second proposal for the same view, signed with the member's key (bypassing its safety rules). */
+  private conflicting(node: SimNode, p: Proposal, invalid: boolean): Proposal {
+    const payload = encodePayload(node.member, p.view, [1_000_000 + this.rng.int(0, 1_000_000)]);
+    const hash = invalid ? toHex(keccak256(payload)) : blockHash(p.block.parent, p.block.height, payload);
+    const block = { ...p.block, hash, txCount: 1 };
+    return {
+      ...p,
+      block,
+      payload,
+      signature: this.crypto.sign(node.member, proposalMessage(CHAIN_ID, p.epoch, p.view, hash)),
+    };
+  }
+
+  private fetch(node: SimNode, life: number, member: number, hash: Hex): void {
+    // Ask the named member, or any live peer when it is down.
+    const peers = this.nodes.filter((n) => n.id !== node.id && n.alive);
+    const named = peers.filter((n) => n.member === member);
+    const peer = named.length ? this.rng.pick(named) : peers.length ? this.rng.pick(peers) : undefined;
+    if (!peer) return;
+    this.deliverLater(node, peer, () => {
+      const answer = peer.driver?.serveFetch(hash) ?? [];
+      this.deliverLater(peer, node, () => {
+        if (node.life === life) node.driver?.onFetched(peer.member, answer);
+      });
+    });
+  }
+
+  // ---- clients ----
+
+  private scheduleTx(): void {
+    const { config } = this;
+    const gap = Math.max(1, Math.round(-Math.log(1 - this.rng.next()) * config.txIntervalMs));
+    if (this.now + gap > config.txUntilMs) return;
+    this.at(gap, () => {
+      const tx = ++this.txCounter;
+      const entry = this.rng.pick(this.nodes.filter((n) => n.alive));
+      if (entry) {
+        entry.pool.add(tx);
+        entry.driver?.setWork(true);
+        // Gossip: every other node hears of the tx, with the network's delays and faults.
+        for (const n of this.nodes)
+          if (n !== entry)
+            this.deliverLater(entry, n, () => {
+              if (!n.committedTxs.has(tx)) {
+                n.pool.add(tx);
+                n.driver?.setWork(true);
+              }
+            });
+      }
+      this.scheduleTx();
+    });
+  }
+
+  // ---- checks ----
+
+  private checkRecovered(): void {
+    const at = this.heightsAtHeal!;
+    const live = this.nodes.filter((n) => n.honest && n.alive);
+    const top = Math.max(...at);
+    if (live.length && live.every((n) => n.disk.committed.length > top))
+      this.recoveryMs = this.now - this.config.healAtMs;
+  }
+
+  private checkInvariants(): void {
+    const honest = this.nodes.filter((n) => n.honest);
+    // Agreement / no fork: one block per height across honest nodes.
+    const byHeight = new Map<number, Hex>();
+    for (const n of honest) {
+      let parent: Hex = GENESIS;
+      for (const [i, b] of n.disk.committed.entries()) {
+        const h = b.proposal.block;
+        if (h.parent !== parent)
+          this.violations.push(`node ${n.id}: block ${h.height} does not link to its parent`);
+        parent = h.hash;
+        const seen = byHeight.get(i);
+        if (seen === undefined) byHeight.set(i, h.hash);
+        else if (seen !== h.hash)
+          this.violations.push(
+            `fork at height ${i + 1}: ${seen.slice(0, 10)} vs ${h.hash.slice(0, 10)} (node ${n.id})`,
+          );
+      }
+    }
+    if (!this.config.checkLiveness) return;
+    const live = honest.filter((n) => n.alive);
+    if (this.recoveryMs === undefined)
+      this.violations.push(
+        `no progress after healing at ${this.config.healAtMs} ms (heights ${this.nodes.map((n) => n.disk.committed.length).join(',')})`,
+      );
+    for (const n of live) {
+      const missing = this.txCounter - n.committedTxs.size;
+      if (missing > 0)
+        this.violations.push(`node ${n.id}: ${missing} of ${this.txCounter} txs never committed`);
+    }
+  }
+}
+
+/** One of the standard fault scenarios, chosen and shaped by the seed. */
+export function scenarioFor(seed: number): SimConfig {
+  const rng = new Rng(seed ^ 0x5eed);
+  const n = rng.chance(0.25) ? 7 : 4;
+  const f = Math.floor((n - 1) / 3);
+  const base: SimConfig = {
+    seed,
+    n,
+    durationMs: 12_000,
+    baseTimeoutMs: 300,
+    delayMs: [rng.int(1, 10), rng.int(20, 100)],
+    dropRate: 0,
+    txIntervalMs: rng.int(20, 80),
+    healAtMs: 6_000,
+    txUntilMs: 8_000,
+    faults: [],
+    twins: [],
+    byzantine: [],
+    checkLiveness: true,
+  };
+  const members = rng.shuffle(Array.from({ length: n }, (_, i) => i));
+  const faulty = members.slice(0, f);
+  switch (seed % 6) {
+    case 0: // crashes (some restart), with drops
+      base.dropRate = 0.05;
+      for (const m of faulty) {
+        const at = rng.int(500, 4_000);
+        base.faults.push({
+          kind: 'crash',
+          node: m,
+          at,
+          restartAt: rng.chance(0.5) ? at + rng.int(200, 1_500) : undefined,
+        });
+      }
+      break;
+    case 1: {
+      // partition: a minority cut off, then healed
+      const minority = members.slice(0, rng.int(1, f));
+      const rest = members.filter((m) => !minority.includes(m));
+      base.faults.push({
+        kind: 'partition',
+        groups: [minority, rest],
+        from: rng.int(300, 2_000),
+        to: rng.int(3_000, 5_500),
+      });
+      break;
+    }
+    case 2: {
+      // flapping partition between two halves (no quorum on either side while it lasts)
+      const half = members.slice(0, Math.floor(n / 2));
+      const other = members.filter((m) => !half.includes(m));
+      for (let t = 500; t < 5_000; t += 1_000)
+        base.faults.push({ kind: 'partition', groups: [half, other], from: t, to: t + rng.int(200, 600) });
+      break;
+    }
+    case 3: // byzantine leaders: equivocating or invalid proposals
+      for (const m of faulty)
+        base.byzantine.push({ member: m, behaviour: rng.chance(0.5) ? 'equivocate' : 'invalid-block' });
+      break;
+    case 4: // withheld votes, and a leader that crashes holding a fresh QC
+      base.byzantine.push({
+        member: faulty[0],
+        behaviour: rng.chance(0.5) ? 'withhold-votes' : 'crash-on-propose',
+        fromMs: rng.int(200, 3_000),
+      });
+      base.dropRate = 0.02;
+      break;
+    case 5: // twins: f members run twice with one key, across a partition that splits the twins
+      base.twins = faulty;
+      base.faults.push({
+        kind: 'partition',
+        groups: [
+          members.filter((_, i) => i % 2 === 0),
+          [...members.filter((_, i) => i % 2 === 1), ...faulty.map((_, i) => n + i)],
+        ],
+        from: rng.int(200, 1_000),
+        to: rng.int(2_000, 5_000),
+      });
+      break;
+  }
+  return base;
+}
+
+/** f+1 twins across the partition that the Twins paper uses to break a BFT protocol: the checker must see a fork. */
+export function brokenTwinsScenario(seed: number): SimConfig {
+  // n = 4, f = 1, but members 0 and 1 both have twins (nodes 4 and 5).
+  // Side A: 0, 1, 2 — side B: twin 0, twin 1, 3. Each side holds three identities: a quorum.
+  return {
+    seed,
+    n: 4,
+    durationMs: 4_000,
+    baseTimeoutMs: 200,
+    delayMs: [1, 5],
+    dropRate: 0,
+    txIntervalMs: 10,
+    healAtMs: 4_000,
+    txUntilMs: 3_500,
+    faults: [
+      {
+        kind: 'partition',
+        groups: [
+          [0, 1, 2],
+          [4, 5, 3],
+        ],
+        from: 0,
+        to: 4_000,
+      },
+    ],
+    twins: [0, 1],
+    byzantine: [],
+    checkLiveness: false,
+  };
+}
