@@ -32,6 +32,7 @@ import { fromHex, type Hex, keccak256, toHex, ZERO_HASH } from '../util/bytes.js
 import { customCrypto } from './crypto.js';
 import type { ChainOptions } from './options.js';
 import { orderedTrieRoot } from './ordered-trie.js';
+import { BatchedStateManager } from './state-manager.js';
 
 export interface ExecutionResult {
   block: Block;
@@ -125,7 +126,7 @@ export class Executor {
       valueEncoding: ValueEncoding.Bytes,
       common,
     });
-    const stateManager = new MerkleStateManager({ trie, common, caches: new Caches() });
+    const stateManager = new BatchedStateManager({ trie, common, caches: new Caches() }, store.trie.nodes);
     const blockHashes = {
       getBlock: async (n: number) => {
         const hash = store.getExecuted(BigInt(n));

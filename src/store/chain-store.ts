@@ -169,6 +169,15 @@ export class TrieDatabase implements DB<string, Uint8Array> {
 
   constructor(readonly db: Database<Uint8Array, string>) {}
 
+  /** Synchronous node access for the executor's batched trie updates (execution/batch-trie.ts). */
+  readonly nodes = {
+    get: (key: string): Uint8Array | undefined =>
+      this.pending.get(key) ?? this.inFlight.get(key) ?? this.db.getBinary(key) ?? undefined,
+    put: (key: string, val: Uint8Array): void => {
+      this.pending.set(key, val);
+    },
+  };
+
   async get(key: string): Promise<Uint8Array | undefined> {
     return this.pending.get(key) ?? this.inFlight.get(key) ?? this.db.getBinary(key) ?? undefined;
   }
