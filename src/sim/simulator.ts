@@ -528,10 +528,15 @@ export class Simulator {
       }
       if (node.behaviour === 'equivocate' || node.behaviour === 'invalid-block') {
         const other = this.conflicting(node, p, node.behaviour === 'invalid-block');
+        const second: ConsensusMessage = { kind: 'proposal', proposal: other };
         for (const [i, t] of targets.entries()) {
-          const m: ConsensusMessage = i % 2 === 0 ? message : { kind: 'proposal', proposal: other };
+          const m = i % 2 === 0 ? message : second;
           this.deliverLater(node, t, () => t.driver?.onMessage(node.member, m));
         }
+        // Gossip relays: some peer gets to see both (that peer turns them into evidence).
+        const witness = this.rng.pick(targets);
+        this.deliverLater(node, witness, () => witness.driver?.onMessage(node.member, second));
+        this.deliverLater(node, witness, () => witness.driver?.onMessage(node.member, message));
         return;
       }
     }
@@ -642,13 +647,13 @@ export function scenarioFor(seed: number): SimConfig {
   const base: SimConfig = {
     seed,
     n,
-    durationMs: 12_000,
+    durationMs: 8_000,
     baseTimeoutMs: 300,
     delayMs: [rng.int(1, 10), rng.int(20, 100)],
     dropRate: 0,
     txIntervalMs: rng.int(20, 80),
-    healAtMs: 6_000,
-    txUntilMs: 8_000,
+    healAtMs: 4_000,
+    txUntilMs: 5_500,
     faults: [],
     twins: [],
     byzantine: [],
@@ -660,7 +665,7 @@ export function scenarioFor(seed: number): SimConfig {
     case 0: // crashes (some restart), with drops
       base.dropRate = 0.05;
       for (const m of faulty) {
-        const at = rng.int(500, 4_000);
+        const at = rng.int(300, 2_800);
         base.faults.push({
           kind: 'crash',
           node: m,
@@ -685,7 +690,7 @@ export function scenarioFor(seed: number): SimConfig {
       // flapping partition between two halves (no quorum on either side while it lasts)
       const half = members.slice(0, Math.floor(n / 2));
       const other = members.filter((m) => !half.includes(m));
-      for (let t = 500; t < 5_000; t += 1_000)
+      for (let t = 300; t < 3_500; t += 700)
         base.faults.push({ kind: 'partition', groups: [half, other], from: t, to: t + rng.int(200, 600) });
       break;
     }
@@ -697,7 +702,7 @@ export function scenarioFor(seed: number): SimConfig {
       base.byzantine.push({
         member: faulty[0],
         behaviour: rng.chance(0.5) ? 'withhold-votes' : 'crash-on-propose',
-        fromMs: rng.int(200, 3_000),
+        fromMs: rng.int(200, 2_000),
       });
       base.dropRate = 0.02;
       break;
@@ -709,8 +714,8 @@ export function scenarioFor(seed: number): SimConfig {
           members.filter((_, i) => i % 2 === 0),
           [...members.filter((_, i) => i % 2 === 1), ...faulty.map((_, i) => n + i)],
         ],
-        from: rng.int(200, 1_000),
-        to: rng.int(2_000, 5_000),
+        from: rng.int(200, 800),
+        to: rng.int(1_500, 3_500),
       });
       break;
   }

@@ -76,6 +76,7 @@ export class HotStuffCore {
   private pendingWork = false;
   /** This leader just formed a QC that committed txs: it proposes once more so others learn the QC. */
   private announceCommit = false;
+  private lastCommitted: Proposal[] = [];
   /** Proposals waiting for a missing ancestor, by the hash they wait for. */
   private readonly waiting = new Map<Hex, Proposal[]>();
   private readonly fetching = new Set<Hex>();
@@ -263,8 +264,14 @@ export class HotStuffCore {
       through: parent.block.hash,
     }));
     this.root = parent;
+    this.lastCommitted = chain;
     this.out.push({ type: 'commit', blocks: committed });
     this.prune();
+  }
+
+  /** Whether blocks committed above `height` (the last commit) hold txs. */
+  private committedTxsSince(height: bigint): boolean {
+    return this.lastCommitted.some((p) => p.block.height > height && p.block.txCount > 0);
   }
 
   /** Forgets blocks at or below the committed height that are not the root, and old vote books. */
@@ -400,9 +407,10 @@ export class HotStuffCore {
     voters.set(v.voter, v);
     if (voters.size === this.config.quorum) {
       const qc = this.config.aggregate([...voters.values()]);
-      const before = this.root;
+      const before = this.root.block.height;
       this.processQc(qc);
-      if (this.root !== before && this.root.block.txCount > 0) {
+      const newlyCommitted = this.committedTxsSince(before);
+      if (newlyCommitted) {
         this.announceCommit = true;
         this.tryPropose();
       }

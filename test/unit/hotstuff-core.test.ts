@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import type { QuorumCertificate } from '../../src/consensus/certificate.js';
+import { HotStuffCore } from '../../src/consensus/core/hotstuff.js';
+import type { CoreOutput, Proposal, TimeoutVote, Vote } from '../../src/consensus/core/types.js';
+import type { Hex } from '../../src/util/bytes.js';
+
+const h = (n: number): Hex => `0x${n.toString(16).padStart(64, '0')}`;
+const GENESIS = h(0);
+const genesisQc: QuorumCertificate = {
+  epoch: 0n,
+  view: 0n,
+  blockHash: GENESIS,
+  signers: 0n,
+  signature: '0x',
+};
+const qc = (view: bigint, block: number): QuorumCertificate => ({
+  epoch: 0n,
+  view,
+  blockHash: h(block),
+  signers: 0b111n,
+  signature: '0x01',
+});
+
+function core(self: number) {
+  return new HotStuffCore(
+    {
+      self,
+      n: 4,
+      quorum: 3,
+      epoch: 0n,
+      leaderFor: (v) => Number(v % 4n),
+      baseTimeoutMs: 100,
+      aggregate: (votes: Vote[]) => ({
+        epoch: 0n,
+        view: votes[0].view,
+        blockHash: votes[0].blockHash,
+        signers: votes.reduce((m, v) => m | (1n << BigInt(v.voter)), 0n),
+        signature: '0xagg',
+      }),
+    },
+    { root: { block: { hash: GENESIS, parent: h(0xff), height: 0n, txCount: 0 }, qc: genesisQc } },
+  );
+}
+
+/** Block `n` at height n, proposed in `view` by its leader, on the QC of block n−1. */
+function proposal(n: number, view: bigint, justify: QuorumCertificate, txCount = 1): Proposal {
+  return {
+    epoch: 0n,
+    view,
+    author: Number(view % 4n),
+    block: { hash: h(n), parent: justify.blockHash, height: BigInt(n), txCount },
+    justify,
+    payload: new Uint8Array(),
+    signature: new Uint8Array([1]),
+  };
+}
+
+const ofType = <T extends CoreOutput['type']>(out: CoreOutput[], t: T) =>
+  out.filter((o): o is Extract<CoreOutput, { type: T }> => o.type === t);
+
+describe('consensus core (script tests)', () => {
+  it('leader: asks for a payload once it holds the last QC and there is work, then proposes and votes', () => {
+    const c = core(1);
+    c.apply({ type: 'start' });
+    const out = c.apply({ type: 'work', pending: true });
+    expect(ofType(out, 'request-payload')).toEqual([
+      { type: 'request-payload', view: 1n, parent: GENESIS, height: 1n },
+    ]);
+    const p = proposal(1, 1n, genesisQc);
+    const signing = c.apply({ type: 'payload', view: 1n, block: p.block, payload: p.payload });
+    expect(ofType(signing, 'sign-proposal')).toHaveLength(1);
+    const sent = c.apply({ type: 'proposal-signed', proposal: p });
+    expect(ofType(sent, 'broadcast')[0].message.kind).toBe('proposal');
+    expect(ofType(sent, 'sign-vote')).toEqual([{ type: 'sign-vote', proposal: p, to: 2 }]);
+  });
+
+  it('idle: no txs, no timers and no proposals', () => {
+    const c = core(1);
+    const out = [...c.apply({ type: 'start' }), ...c.apply({ type: 'work', pending: false })];
+    expect(ofType(out, 'schedule-timer')).toEqual([]);
+    expect(ofType(out, 'request-payload')).toEqual([]);
+  });
+
+  it('commits a block once its QC and its child QC from the next view exist (two-chain rule)', () => {
+    const c = core(3);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+    c.apply({ type: 'proposal', from: 2, proposal: proposal(2, 2n, qc(1n, 1)) });
+    const out = c.apply({ type: 'proposal', from: 3, proposal: proposal(3, 3n, qc(2n, 2)) });
+    const commits = ofType(out, 'commit');
+    expect(commits).toHaveLength(1);
+    expect(commits[0].blocks.map((b) => b.proposal.block.height)).toEqual([1n]);
+    expect(commits[0].blocks[0].qcs.map((q) => q.view)).toEqual([1n, 2n]);
+    expect(c.committedHeight).toBe(1n);
+  });
+
+  it('does not commit on QCs from views that are not consecutive', () => {
+    const c = core(0);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+    const tc = {
+      epoch: 0n,
+      view: 2n,
+      timeouts: [0, 1, 2].map((voter) => ({ voter, highQcView: 1n, signature: new Uint8Array() })),
+      highQc: qc(1n, 1),
+    };
+    c.apply({ type: 'proposal', from: 3, proposal: { ...proposal(2, 3n, qc(1n, 1)), lastViewTc: tc } });
+    const out = c.apply({ type: 'proposal', from: 0, proposal: proposal(3, 4n, qc(3n, 2)) });
+    // QC(view 3) for block 2 and its parent's QC from view 1: not consecutive, block 1 stays open.
+    expect(ofType(out, 'commit')).toEqual([]);
+    expect(c.committedHeight).toBe(0n);
+  });
+
+  it('as next leader, aggregates 2f+1 votes into a QC and moves to the next view', () => {
+    const c = core(2);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'work', pending: true });
+    const p = proposal(1, 1n, genesisQc);
+    c.apply({ type: 'proposal', from: 1, proposal: p });
+    const vote = (voter: number): Vote => ({
+      epoch: 0n,
+      view: 1n,
+      blockHash: h(1),
+      voter,
+      signature: new Uint8Array(),
+    });
+    c.apply({ type: 'vote', from: 0, vote: vote(0) });
+    c.apply({ type: 'vote', from: 1, vote: vote(1) });
+    const out = c.apply({ type: 'vote', from: 3, vote: vote(3) });
+    expect(c.currentView).toBe(2n);
+    expect(c.highestQc.signers).toBe(0b1011n);
+    expect(ofType(out, 'request-payload')[0]).toMatchObject({ view: 2n, parent: h(1), height: 2n });
+  });
+
+  it('times out, joins f+1 timeouts, and moves on a TC of 2f+1', () => {
+    const c = core(0);
+    c.apply({ type: 'start' });
+    const armed = c.apply({ type: 'work', pending: true });
+    expect(ofType(armed, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 1n, ms: 100 }]);
+    const tmo = (voter: number): TimeoutVote => ({
+      epoch: 0n,
+      view: 1n,
+      highQc: genesisQc,
+      voter,
+      signature: new Uint8Array(),
+    });
+    c.apply({ type: 'timeout', from: 1, timeout: tmo(1) });
+    const joined = c.apply({ type: 'timeout', from: 2, timeout: tmo(2) });
+    expect(ofType(joined, 'sign-timeout')).toEqual([{ type: 'sign-timeout', view: 1n, highQc: genesisQc }]);
+    const moved = c.apply({ type: 'timeout', from: 3, timeout: tmo(3) });
+    expect(ofType(moved, 'view')).toEqual([{ type: 'view', view: 2n, leader: 2, via: 'tc' }]);
+    // Timeout doubles after a view without a QC.
+    expect(ofType(moved, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 2n, ms: 200 }]);
+  });
+
+  it('turns two proposals of one leader for one view into equivocation evidence', () => {
+    const c = core(3);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+    const other = {
+      ...proposal(1, 1n, genesisQc),
+      block: { ...proposal(1, 1n, genesisQc).block, hash: h(77) },
+    };
+    const out = c.apply({ type: 'proposal', from: 1, proposal: other });
+    expect(ofType(out, 'evidence')[0].equivocation).toMatchObject({ member: 1, view: 1n, phase: 'proposal' });
+    expect(ofType(out, 'sign-vote')).toEqual([]);
+  });
+});

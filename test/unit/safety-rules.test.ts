@@ -1,0 +1,106 @@
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { QuorumCertificate } from '../../src/consensus/certificate.js';
+import type { Proposal } from '../../src/consensus/core/types.js';
+import { FileSafetyStorage } from '../../src/consensus/safety/file-storage.js';
+import { type MessageSigner, SafetyRules } from '../../src/consensus/safety/safety-rules.js';
+import type { Hex } from '../../src/util/bytes.js';
+
+const h = (n: number): Hex => `0x${n.toString(16).padStart(64, '0')}`;
+const qc = (view: bigint, block: number): QuorumCertificate => ({
+  epoch: 0n,
+  view,
+  blockHash: h(block),
+  signers: 0b111n,
+  signature: '0x01',
+});
+const proposal = (view: bigint, block: number, justify: QuorumCertificate): Proposal => ({
+  epoch: 0n,
+  view,
+  author: 1,
+  block: { hash: h(block), parent: justify.blockHash, height: BigInt(block), txCount: 1 },
+  justify,
+  payload: new Uint8Array(),
+  signature: new Uint8Array(),
+});
+
+/** Records what it signed, so a test can see that nothing conflicting ever was. */
+function recordingSigner(): MessageSigner & { votes: Array<[bigint, Hex]> } {
+  const votes: Array<[bigint, Hex]> = [];
+  return {
+    votes,
+    signVote: (_e, view, hash) => {
+      votes.push([view, hash]);
+      return new Uint8Array([1]);
+    },
+    signTimeout: () => new Uint8Array([2]),
+    signProposal: () => new Uint8Array([3]),
+  };
+}
+
+const dir = () => mkdtempSync(join(tmpdir(), 'seqnet-safety-'));
+
+describe('safety rules', () => {
+  it('signs one vote per view, and the same vote again after a restart, never a conflicting one', () => {
+    const path = join(dir(), 'safety.json');
+    const signer = recordingSigner();
+    const a = new SafetyRules(new FileSafetyStorage(path), signer, 0, 0n, { freshChain: true });
+    expect(a.signVote(proposal(1n, 1, qc(0n, 0)))).toBeDefined();
+    expect(a.signVote(proposal(1n, 2, qc(0n, 0)))).toBeUndefined(); // same view, other block
+    expect(a.signVote(proposal(2n, 3, qc(1n, 1)))).toBeDefined();
+    // Restart from the file: the floor blocks the first view it sees, and view 2 stays voted.
+    const b = new SafetyRules(new FileSafetyStorage(path), signer, 0, 0n, { freshChain: false });
+    expect(b.state.lastVotedView).toBe(2n);
+    expect(b.signVote(proposal(2n, 4, qc(1n, 1)))).toBeUndefined();
+    b.observeView(3n);
+    expect(b.signVote(proposal(3n, 5, qc(2n, 3)))).toBeUndefined(); // the restart view itself
+    expect(b.signVote(proposal(4n, 6, qc(3n, 5)))).toBeDefined();
+    const views = signer.votes.map(([v]) => v);
+    expect(new Set(views).size).toBe(views.length);
+  });
+
+  it('votes only on a QC of the previous view or the highest QC of a TC of the previous view', () => {
+    const s = new SafetyRules(new FileSafetyStorage(join(dir(), 's.json')), recordingSigner(), 0, 0n, {
+      freshChain: true,
+    });
+    expect(s.signVote(proposal(5n, 1, qc(3n, 0)))).toBeUndefined(); // gap, no TC
+    const tc = {
+      epoch: 0n,
+      view: 4n,
+      timeouts: [
+        { voter: 0, highQcView: 3n, signature: new Uint8Array() },
+        { voter: 1, highQcView: 2n, signature: new Uint8Array() },
+        { voter: 2, highQcView: 3n, signature: new Uint8Array() },
+      ],
+      highQc: qc(3n, 0),
+    };
+    expect(s.signVote({ ...proposal(5n, 1, qc(2n, 0)), lastViewTc: tc })).toBeUndefined(); // below the TC's high QC
+    expect(s.signVote({ ...proposal(5n, 1, qc(3n, 0)), lastViewTc: tc })).toBeDefined();
+  });
+
+  it('after a timeout in a view, never votes in it; timeouts never go back', () => {
+    const s = new SafetyRules(new FileSafetyStorage(join(dir(), 's.json')), recordingSigner(), 0, 0n, {
+      freshChain: true,
+    });
+    expect(s.signTimeout(1n, qc(0n, 0))).toBeDefined();
+    expect(s.signTimeout(1n, qc(0n, 0))).toBeDefined(); // re-sent
+    expect(s.signVote(proposal(1n, 1, qc(0n, 0)))).toBeUndefined();
+    expect(s.signProposal({ ...proposal(2n, 2, qc(1n, 1)), author: 0 })).toBeDefined();
+    expect(s.signProposal({ ...proposal(2n, 3, qc(1n, 1)), author: 0 })).toBeUndefined(); // double proposal
+  });
+
+  it('refuses to start on a damaged or truncated record, saying what to do', () => {
+    const path = join(dir(), 'safety.json');
+    const s = new SafetyRules(new FileSafetyStorage(path), recordingSigner(), 0, 0n, { freshChain: true });
+    s.signVote(proposal(1n, 1, qc(0n, 0)));
+    const good = readFileSync(path, 'utf8');
+    truncateSync(path, 20);
+    expect(() => new FileSafetyStorage(path).load()).toThrow(/damaged.*refuses to start.*Restore the file/s);
+    writeFileSync(path, good.replace('"lastVotedView":"1"', '"lastVotedView":"0"'));
+    expect(() => new FileSafetyStorage(path).load()).toThrow(/checksum mismatch/);
+    writeFileSync(path, good);
+    expect(new FileSafetyStorage(path).load()?.lastVotedView).toBe(1n);
+  });
+});
