@@ -8,7 +8,7 @@ import {
   http,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { type ContractArtifact, compileContracts } from './solc.js';
+import { type ContractArtifact, compileContract, compileContracts } from './solc.js';
 
 export const L1_CONTRACTS = [
   'SingleKeyAuthoriser',
@@ -21,6 +21,14 @@ export type L1ContractName = (typeof L1_CONTRACTS)[number];
 
 export function l1Artifacts(): Record<L1ContractName, ContractArtifact> {
   return compileContracts('l1/All.sol', [...L1_CONTRACTS]) as Record<L1ContractName, ContractArtifact>;
+}
+
+/**
+ * The committee's BLS verifier (contracts/l1/CommitteeVerifier.sol), compiled on its own and deployed
+ * separately: deployL1Contracts does not deploy it, and the Inbox does not use it yet.
+ */
+export function committeeVerifierArtifact(): ContractArtifact {
+  return compileContract('l1/CommitteeVerifier.sol', 'CommitteeVerifier');
 }
 
 export interface L1Deployment {
