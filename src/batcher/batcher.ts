@@ -3,16 +3,25 @@ import {
   type Abi,
   BaseError,
   ContractFunctionRevertedError,
+  createWalletClient,
+  decodeErrorResult,
   encodeFunctionData,
   type Hex,
+  http,
   type PublicClient,
   type TransactionReceipt,
+  toHex,
 } from 'viem';
 import { l1Clients } from '../l1/clients.js';
 import type { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock, hashSequencedBlock, type SequencedBlock } from '../types/sequenced-block.js';
 import { sleep } from '../util/sleep.js';
+import { blobCapacity, blobSidecars, encodeBlobs, loadKzg, MAX_BLOBS_PER_TX } from './blobs.js';
 import { type Compression, encodeBatch } from './codec.js';
+
+/** Where batches go on L1: `Inbox.postBatch` calldata, or EIP-4844 blobs with `Inbox.postBlobBatch`. */
+export type DataAvailability = 'calldata' | 'blobs';
+export const dataAvailabilityModes: readonly DataAvailability[] = ['calldata', 'blobs'];
 
 export interface BatcherOptions {
   /** Most L2 blocks in one batch. */
@@ -22,6 +31,10 @@ export interface BatcherOptions {
   /** How often to post, ms. */
   intervalMs: number;
   compression: Compression;
+  /** calldata (default) or blobs. */
+  da?: DataAvailability;
+  /** With blobs: most blobs in one batch tx (default and most 6; a batch is sized to fit). */
+  maxBlobsPerTx?: number;
 }
 
 export const batcherDefaults: BatcherOptions = {
@@ -29,6 +42,8 @@ export const batcherDefaults: BatcherOptions = {
   maxBytes: 120_000,
   intervalMs: 2_000,
   compression: 'brotli',
+  da: 'calldata',
+  maxBlobsPerTx: MAX_BLOBS_PER_TX,
 };
 
 export interface BatcherDeps {
@@ -51,7 +66,11 @@ export interface BatchStats {
   txs: number;
   rawBytes: number;
   compressedBytes: number;
+  /** Execution gas of the batch txs. */
   l1Gas: bigint;
+  /** With blobs: blobs posted and the blob gas they used (131072 each). */
+  blobs: number;
+  blobGas: number;
   postedTo: bigint;
 }
 
@@ -68,6 +87,8 @@ export class Batcher {
     rawBytes: 0,
     compressedBytes: 0,
     l1Gas: 0n,
+    blobs: 0,
+    blobGas: 0,
     postedTo: 0n,
   };
   private failing = false;
@@ -75,9 +96,26 @@ export class Batcher {
   constructor(
     readonly options: BatcherOptions,
     private readonly deps: BatcherDeps,
-  ) {}
+  ) {
+    const blobs = options.maxBlobsPerTx ?? MAX_BLOBS_PER_TX;
+    if (!Number.isInteger(blobs) || blobs < 1 || blobs > MAX_BLOBS_PER_TX)
+      throw new Error(`maxBlobsPerTx must be 1..${MAX_BLOBS_PER_TX}, got ${blobs}`);
+  }
+
+  get da(): DataAvailability {
+    return this.options.da ?? 'calldata';
+  }
+
+  /** Most compressed batch bytes in one post: the calldata limit, or what the blobs of one tx carry. */
+  get maxBatchBytes(): number {
+    return this.da === 'blobs'
+      ? blobCapacity(this.options.maxBlobsPerTx ?? MAX_BLOBS_PER_TX)
+      : this.options.maxBytes;
+  }
 
   start(signal: AbortSignal): Promise<void> {
+    // The KZG context takes seconds to build and blocks while it does: build it before the first post.
+    if (this.da === 'blobs') loadKzg();
     return this.loop(signal);
   }
 
@@ -104,7 +142,7 @@ export class Batcher {
   /** Posts the next batch if there is one; returns whether it did. */
   async postOnce(): Promise<boolean> {
     const { store, inbox, inboxAbi, logger } = this.deps;
-    const { account, pub, wallet } = await l1Clients(this.deps.l1Url, this.deps.key);
+    const { pub } = await l1Clients(this.deps.l1Url, this.deps.key);
     const next = (await pub.readContract({
       address: inbox,
       abi: inboxAbi,
@@ -117,12 +155,60 @@ export class Batcher {
       head < next + BigInt(this.options.maxBlocks) - 1n ? head : next + BigInt(this.options.maxBlocks) - 1n;
     let blocks = readBlocks(store, next, last);
     let data = encodeBatch(blocks, this.options.compression);
-    while (data.length > this.options.maxBytes && blocks.length > 1) {
+    while (data.length > this.maxBatchBytes && blocks.length > 1) {
       blocks = blocks.slice(0, Math.ceil(blocks.length / 2));
       last = blocks[blocks.length - 1].height;
       data = encodeBatch(blocks, this.options.compression);
     }
+    // Calldata has no hard limit at maxBytes (one oversized block still goes); blobs do.
+    if (this.da === 'blobs' && data.length > this.maxBatchBytes)
+      throw new Error(
+        `L2 block ${next} alone is ${data.length} compressed bytes, more than ${this.maxBatchBytes} (the blobs of one tx)`,
+      );
     const lastBlock = blocks[blocks.length - 1];
+    const receipt =
+      this.da === 'blobs'
+        ? await this.sendBlobBatch(next, last, lastBlock, data)
+        : await this.sendCalldataBatch(next, last, lastBlock, data);
+    if (receipt === 'superseded') return true; // another post landed first; read nextBlock again
+    const hash = receipt.transactionHash;
+    if (receipt.status !== 'success') throw new Error(`batch tx ${hash} reverted`);
+    const raw = blocks.reduce((n, b) => n + b.txs.reduce((m, t) => m + t.length, 0), 0);
+    const txs = blocks.reduce((n, b) => n + b.txs.length, 0);
+    this.stats.batches++;
+    this.stats.blocks += blocks.length;
+    this.stats.txs += txs;
+    this.stats.rawBytes += raw;
+    this.stats.compressedBytes += data.length;
+    this.stats.l1Gas += receipt.gasUsed;
+    if (this.da === 'blobs') {
+      this.stats.blobs += receipt.blobs;
+      this.stats.blobGas += Number(receipt.blobGasUsed ?? 0n);
+    }
+    this.stats.postedTo = last;
+    logger.info(
+      {
+        first: Number(next),
+        last: Number(last),
+        txs,
+        bytes: data.length,
+        l1Gas: Number(receipt.gasUsed),
+        ...(this.da === 'blobs' ? { blobs: receipt.blobs, blobGas: Number(receipt.blobGasUsed ?? 0n) } : {}),
+        l1Block: Number(receipt.blockNumber),
+      },
+      'posted batch',
+    );
+    return true;
+  }
+
+  private async sendCalldataBatch(
+    next: bigint,
+    last: bigint,
+    lastBlock: SequencedBlock,
+    data: Uint8Array,
+  ): Promise<(TransactionReceipt & { blobs: number }) | 'superseded'> {
+    const { inbox, inboxAbi, logger } = this.deps;
+    const { account, pub, wallet } = await l1Clients(this.deps.l1Url, this.deps.key);
     const args = [
       next,
       last,
@@ -133,14 +219,7 @@ export class Batcher {
     try {
       await pub.simulateContract({ address: inbox, abi: inboxAbi, functionName: 'postBatch', args, account });
     } catch (err) {
-      const revert =
-        err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
-      if (
-        revert instanceof ContractFunctionRevertedError &&
-        revert.data?.errorName === 'UnexpectedFirstBlock'
-      ) {
-        return true; // another post landed first; read nextBlock again
-      }
+      if (isUnexpectedFirstBlock(err)) return 'superseded';
       throw err;
     }
     const callData = encodeFunctionData({ abi: inboxAbi, functionName: 'postBatch', args });
@@ -152,44 +231,130 @@ export class Batcher {
       account.address,
       logger,
     );
-    const hash = receipt.transactionHash;
-    if (receipt.status !== 'success') throw new Error(`batch tx ${hash} reverted`);
-    const raw = blocks.reduce((n, b) => n + b.txs.reduce((m, t) => m + t.length, 0), 0);
-    const txs = blocks.reduce((n, b) => n + b.txs.length, 0);
-    this.stats.batches++;
-    this.stats.blocks += blocks.length;
-    this.stats.txs += txs;
-    this.stats.rawBytes += raw;
-    this.stats.compressedBytes += data.length;
-    this.stats.l1Gas += receipt.gasUsed;
-    this.stats.postedTo = last;
-    logger.info(
-      {
-        first: Number(next),
-        last: Number(last),
-        txs,
-        bytes: data.length,
-        l1Gas: Number(receipt.gasUsed),
-        l1Block: Number(receipt.blockNumber),
-      },
-      'posted batch',
+    return { ...receipt, blobs: 0 };
+  }
+
+  /**
+   * A type-3 tx calling `postBlobBatch` with the batch framed into blobs (blobs.ts). Its blob fee
+   * cap is twice the current blob base fee; a replacement doubles every fee (geth's blob pool wants
+   * a 100 % bump).
+   */
+  private async sendBlobBatch(
+    next: bigint,
+    last: bigint,
+    lastBlock: SequencedBlock,
+    data: Uint8Array,
+  ): Promise<(TransactionReceipt & { blobs: number }) | 'superseded'> {
+    const { inbox, inboxAbi, logger } = this.deps;
+    const { account, pub, wallet } = await l1Clients(this.deps.l1Url, this.deps.key);
+    const sidecars = await blobSidecars(encodeBlobs(data));
+    const blobVersionedHashes = sidecars.versionedHashes;
+    const args = [next, last, hashSequencedBlock(lastBlock), lastBlock.l1MessageCursor];
+    const blobBaseFee = await pub.getBlobBaseFee();
+    const maxFeePerBlobGas = blobBaseFee * 2n > 0n ? blobBaseFee * 2n : 1n;
+    const callData = encodeFunctionData({ abi: inboxAbi, functionName: 'postBlobBatch', args });
+    // viem's simulateContract/call drop blobVersionedHashes (blobhash(0) would read zero): ask the node.
+    const revert = await callWithBlobs(this.deps.l1Url, {
+      from: account.address,
+      to: inbox,
+      data: callData,
+      blobVersionedHashes,
+      maxFeePerBlobGas: toHex(maxFeePerBlobGas),
+    });
+    if (revert) {
+      let name = 'unknown';
+      try {
+        name = decodeErrorResult({ abi: inboxAbi, data: revert }).errorName;
+      } catch {
+        // not one of the Inbox's errors
+      }
+      if (name === 'UnexpectedFirstBlock') return 'superseded';
+      throw new Error(`postBlobBatch(${next}, ${last}) would revert: ${name} (${revert})`);
+    }
+    const gas = await pub.estimateGas({
+      account,
+      to: inbox,
+      data: callData,
+      blobVersionedHashes,
+      maxFeePerBlobGas,
+    });
+    // A blob tx is up to ~800 kB and the L1 node checks its KZG proofs before answering (anvil loads
+    // its KZG setup on the first one: seconds): give the send more than the clients' 10 s.
+    const blobWallet = createWalletClient({
+      account,
+      chain: wallet.chain,
+      transport: http(this.deps.l1Url, { retryCount: 0, timeout: 60_000 }),
+    });
+    const receipt = await sendWithFeeBumps(
+      pub,
+      (nonce, fees, blobFee) =>
+        blobWallet.sendTransaction({
+          to: inbox,
+          data: callData,
+          gas: (gas * 12n) / 10n,
+          nonce,
+          blobs: sidecars.blobs,
+          kzg: sidecars.kzg,
+          ...fees,
+          maxFeePerBlobGas: blobFee ?? maxFeePerBlobGas,
+        }),
+      account.address,
+      logger,
+      { bumpPercent: 100, maxFeePerBlobGas },
     );
-    return true;
+    return { ...receipt, blobs: sidecars.blobs.length };
   }
 }
 
-type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+/** eth_call with the tx's blob versioned hashes; the revert data if it reverts, undefined if not. */
+async function callWithBlobs(
+  l1Url: string,
+  request: { from: Hex; to: Hex; data: Hex; blobVersionedHashes: Hex[]; maxFeePerBlobGas: Hex },
+): Promise<Hex | undefined> {
+  const res = await fetch(l1Url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_call', params: [request, 'latest'] }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await res.json()) as { result?: Hex; error?: { message: string; data?: Hex } };
+  if (!body.error) return undefined;
+  if (typeof body.error.data === 'string' && body.error.data.startsWith('0x')) return body.error.data;
+  throw new Error(`eth_call postBlobBatch: ${body.error.message}`);
+}
+
+function isUnexpectedFirstBlock(err: unknown): boolean {
+  const revert =
+    err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
+  return revert instanceof ContractFunctionRevertedError && revert.data?.errorName === 'UnexpectedFirstBlock';
+}
+
+export type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+
+export interface FeeBumpOptions {
+  /** How much each replacement raises every fee, percent (default 25; blob txs need 100). */
+  bumpPercent?: number;
+  /** A blob tx's first blob fee cap; bumped like the others. */
+  maxFeePerBlobGas?: bigint;
+  /** How long a version may stay unmined before it is replaced, ms (default 12 s). */
+  replaceAfterMs?: number;
+}
 
 /**
  * The tx manager: sends a tx and, while it is not mined, replaces it (same nonce) with fees raised
- * by 25 %, up to six times; whichever version gets mined is the receipt.
+ * by 25 % (100 % for blob txs, as geth's blob pool requires, the blob fee cap too), up to six times;
+ * whichever version gets mined is the receipt.
  */
 export async function sendWithFeeBumps(
   pub: PublicClient,
-  send: (nonce: number, fees: Fees) => Promise<Hex>,
+  /** Sends one version; `maxFeePerBlobGas` is set when `options.maxFeePerBlobGas` is. */
+  send: (nonce: number, fees: Fees, maxFeePerBlobGas: bigint | undefined) => Promise<Hex>,
   from: Hex,
   logger: Logger,
+  options: FeeBumpOptions = {},
 ): Promise<TransactionReceipt> {
+  const bump = BigInt(options.bumpPercent ?? 25);
+  const raise = (fee: bigint) => (fee * (100n + bump)) / 100n + 1n;
   // 'latest', not 'pending': one batch tx is in flight at a time, and after an L1 reorg the node's
   // pending count can still include txs the reorg dropped (seen with anvil), leaving a nonce gap.
   let nonce = await pub.getTransactionCount({ address: from, blockTag: 'latest' });
@@ -198,16 +363,17 @@ export async function sendWithFeeBumps(
     maxFeePerGas: estimate.maxFeePerGas,
     maxPriorityFeePerGas: estimate.maxPriorityFeePerGas,
   };
+  let blobFee = options.maxFeePerBlobGas;
   let hashes: Hex[] = [];
   for (let attempt = 0; attempt < 6; attempt++) {
     try {
-      hashes.push(await send(nonce, fees));
+      hashes.push(await send(nonce, fees, blobFee));
     } catch (err) {
       // An earlier version got mined or is still known: look for its receipt below.
       if (!/nonce too low|already known|underpriced/i.test((err as Error).message) || hashes.length === 0)
         throw err;
     }
-    const deadline = Date.now() + 12_000;
+    const deadline = Date.now() + (options.replaceAfterMs ?? 12_000);
     while (Date.now() < deadline) {
       for (const h of hashes) {
         const r = await pub.getTransactionReceipt({ hash: h }).catch(() => undefined);
@@ -233,11 +399,18 @@ export async function sendWithFeeBumps(
       continue;
     }
     fees = {
-      maxFeePerGas: (fees.maxFeePerGas * 125n) / 100n + 1n,
-      maxPriorityFeePerGas: (fees.maxPriorityFeePerGas * 125n) / 100n + 1n,
+      maxFeePerGas: raise(fees.maxFeePerGas),
+      maxPriorityFeePerGas: raise(fees.maxPriorityFeePerGas),
     };
+    if (blobFee !== undefined) blobFee = raise(blobFee);
     logger.warn(
-      { nonce, hashes, attempt: attempt + 1, maxFeePerGas: fees.maxFeePerGas.toString() },
+      {
+        nonce,
+        hashes,
+        attempt: attempt + 1,
+        maxFeePerGas: fees.maxFeePerGas.toString(),
+        ...(blobFee !== undefined ? { maxFeePerBlobGas: blobFee.toString() } : {}),
+      },
       'batch tx not mined: replacing it with higher fees',
     );
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { type DataAvailability, dataAvailabilityModes } from '../batcher/batcher.js';
 import { devChainOptions } from '../execution/genesis.js';
 import { type MempoolOptions, mempoolDefaults } from '../mempool/options.js';
 import type { NodeOptions } from '../node/options.js';
@@ -29,6 +30,7 @@ export function addNodeFlags(cmd: Command): Command {
       'fcfs',
     )
     .option('--log-level <level>', 'pino log level', 'info')
+    .option('--da <mode>', `where batches go on L1: ${dataAvailabilityModes.join(' | ')}`, 'calldata')
     .option(
       '--misbehave.censor <addresses>',
       'TESTING ONLY: never include txs from these senders (comma-separated)',
@@ -52,6 +54,7 @@ export interface CommonFlags {
   blockTime: number;
   ordering: string;
   logLevel: string;
+  da: string;
   [key: string]: unknown;
 }
 
@@ -69,6 +72,9 @@ export function nodeOptionsFromFlags(flags: CommonFlags, cmd: Command): NodeOpti
       `unknown --ordering "${flags.ordering}"; choose one of: ${Object.keys(orderingPolicies).join(', ')}`,
     );
   }
+  const da = pick('da', flags.da) as DataAvailability;
+  if (!dataAvailabilityModes.includes(da))
+    throw new Error(`unknown --da "${da}"; choose one of: ${dataAvailabilityModes.join(', ')}`);
   const mempool: MempoolOptions = { ...mempoolDefaults };
   const fileMempool = (file.mempool ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(mempoolDefaults) as Array<keyof MempoolOptions>) {
@@ -94,6 +100,7 @@ export function nodeOptionsFromFlags(flags: CommonFlags, cmd: Command): NodeOpti
     },
     rpc: { ...nodeDefaults.rpc, host: pick('rpcHost', flags.rpcHost), port: pick('rpcPort', flags.rpcPort) },
     ordering: pick('ordering', flags.ordering),
+    da,
   };
 }
 

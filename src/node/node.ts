@@ -240,7 +240,11 @@ export class SeqnetNode {
         logger: logger.child({ module: 'proposer' }),
       });
       ctx.latestOutput = () => proposer.latestOutput();
-      batcher = new Batcher(options.l1.batcher ?? batcherDefaults, {
+      const batcherOptions = {
+        ...(options.l1.batcher ?? batcherDefaults),
+        ...(options.da && { da: options.da }),
+      };
+      batcher = new Batcher(batcherOptions, {
         store,
         head: () => executor.head.header.number,
         l1Url,

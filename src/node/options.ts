@@ -1,4 +1,4 @@
-import type { BatcherOptions } from '../batcher/batcher.js';
+import type { BatcherOptions, DataAvailability } from '../batcher/batcher.js';
 import type { ChainOptions } from '../execution/options.js';
 import type { L1Deployment } from '../l1/deploy.js';
 import { type MempoolOptions, mempoolDefaults } from '../mempool/options.js';
@@ -15,6 +15,8 @@ export interface NodeOptions {
   ordering: string;
   /** The L1 the rollup lives on; absent for an L2-only node (no deposits, no forced txs). */
   l1?: L1Options;
+  /** Where the batcher posts batches (`--da`): calldata or EIP-4844 blobs; overrides `l1.batcher.da`. */
+  da?: DataAvailability;
 }
 
 export interface L1Options {
