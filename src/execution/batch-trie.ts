@@ -43,10 +43,87 @@ export function updateTrie(root: Uint8Array, ops: ReadonlyArray<TrieOp>, store: 
   const start: Ref = equal(root, KECCAK256_RLP) ? null : root;
   const next = apply(start, entries, 0, store);
   if (next === null) return KECCAK256_RLP;
-  const encoded = RLP.encode(raw(next, store));
+  const rootRaw = raw(next, store);
+  const encoded = encodeRlp(rootRaw);
   const hash = keccak256(encoded);
-  store.put(toHex(hash).slice(2), encoded);
+  const hex = toHex(hash).slice(2);
+  store.put(hex, encoded);
+  remember(hex, rootRaw);
   return hash;
+}
+
+/**
+ * Decoded nodes by hash, the ones most recently written or read: the next blocks touch mostly the
+ * same paths, and reading a node back from lmdb and decoding it cost more than the update itself.
+ * Nodes are content-addressed, so an entry is never stale.
+ */
+const decodedNodes = new Map<string, Raw>();
+const MAX_DECODED_NODES = 200_000;
+
+function remember(hex: string, node: Raw): void {
+  decodedNodes.set(hex, node);
+  if (decodedNodes.size > MAX_DECODED_NODES) {
+    // Drop the oldest quarter (a Map iterates in insertion order).
+    let drop = MAX_DECODED_NODES / 4;
+    for (const k of decodedNodes.keys()) {
+      decodedNodes.delete(k);
+      if (--drop === 0) break;
+    }
+  }
+}
+
+/** RLP of a node structure in one allocation (@ethereumjs/rlp concatenates at every level). */
+export function encodeRlp(item: Raw): Uint8Array {
+  const out = new Uint8Array(encodedLength(item));
+  writeRlp(item, out, 0);
+  return out;
+}
+
+function headerLength(len: number): number {
+  if (len < 56) return 1;
+  let n = 1;
+  for (let l = len; l > 255; l = Math.floor(l / 256)) n++;
+  return 1 + n;
+}
+
+function payloadLength(item: Raw): number {
+  if (item instanceof Uint8Array) return item.length === 1 && item[0] < 0x80 ? 0 : item.length;
+  let sum = 0;
+  for (const c of item) sum += encodedLength(c);
+  return sum;
+}
+
+function encodedLength(item: Raw): number {
+  if (item instanceof Uint8Array && item.length === 1 && item[0] < 0x80) return 1;
+  const len = payloadLength(item);
+  return headerLength(len) + len;
+}
+
+function writeHeader(len: number, short: number, out: Uint8Array, at: number): number {
+  if (len < 56) {
+    out[at] = short + len;
+    return at + 1;
+  }
+  const bytes: number[] = [];
+  for (let l = len; l > 0; l = Math.floor(l / 256)) bytes.unshift(l & 0xff);
+  out[at] = short + 55 + bytes.length;
+  for (let i = 0; i < bytes.length; i++) out[at + 1 + i] = bytes[i];
+  return at + 1 + bytes.length;
+}
+
+function writeRlp(item: Raw, out: Uint8Array, at: number): number {
+  if (item instanceof Uint8Array) {
+    if (item.length === 1 && item[0] < 0x80) {
+      out[at] = item[0];
+      return at + 1;
+    }
+    const p = writeHeader(item.length, 0x80, out, at);
+    out.set(item, p);
+    return p + item.length;
+  }
+  let p = writeHeader(payloadLength(item), 0xc0, out, at);
+  for (const c of item) p = writeRlp(c, out, p);
+  return p;
 }
 
 function nibbles(bytes: Uint8Array): number[] {
@@ -80,9 +157,14 @@ function load(ref: Ref, store: NodeStore): Node | null {
     if (ref.length === 0) return null;
     if (ref.length !== 32) throw new Error('updateTrie: malformed child reference');
     const hex = toHex(ref).slice(2);
-    const encoded = store.get(hex);
-    if (!encoded) throw new Error(`updateTrie: missing trie node ${hex}`);
-    rawNode = RLP.decode(encoded) as Raw;
+    const cached = decodedNodes.get(hex);
+    if (cached) rawNode = cached;
+    else {
+      const encoded = store.get(hex);
+      if (!encoded) throw new Error(`updateTrie: missing trie node ${hex}`);
+      rawNode = RLP.decode(encoded) as Raw;
+      remember(hex, rawNode);
+    }
   } else {
     rawNode = ref;
   }
@@ -220,9 +302,11 @@ function ref(child: Ref, store: NodeStore): Raw {
   if (child === null) return new Uint8Array();
   if (!isNode(child)) return child;
   const r = raw(child, store);
-  const encoded = RLP.encode(r);
+  const encoded = encodeRlp(r);
   if (encoded.length < 32) return r;
   const hash = keccak256(encoded);
-  store.put(toHex(hash).slice(2), encoded);
+  const hex = toHex(hash).slice(2);
+  store.put(hex, encoded);
+  remember(hex, r);
   return hash;
 }

@@ -1,8 +1,9 @@
 import { MerklePatriciaTrie } from '@ethereumjs/mpt';
+import { RLP } from '@ethereumjs/rlp';
 import { MapDB, ValueEncoding } from '@ethereumjs/util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type NodeStore, type TrieOp, updateTrie } from '../../src/execution/batch-trie.js';
+import { encodeRlp, type NodeStore, type TrieOp, updateTrie } from '../../src/execution/batch-trie.js';
 import { toHex } from '../../src/util/bytes.js';
 
 /** Keys that share prefixes often (the first two bytes come from a few values), so that extension
@@ -72,6 +73,24 @@ describe('updateTrie', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('encodes node structures exactly as @ethereumjs/rlp does', () => {
+    type Item = Uint8Array | Item[];
+    const { item } = fc.letrec<{ item: Item }>((tie) => ({
+      item: fc.oneof(
+        { depthSize: 'small' },
+        fc.uint8Array({ maxLength: 300 }),
+        fc.uint8Array({ minLength: 1, maxLength: 1 }),
+        fc.array(tie('item'), { maxLength: 20 }),
+      ),
+    }));
+    fc.assert(
+      fc.property(item, (x) => {
+        expect(toHex(encodeRlp(x))).toBe(toHex(RLP.encode(x)));
+      }),
+      { numRuns: 500 },
     );
   });
 });
