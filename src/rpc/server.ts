@@ -180,8 +180,14 @@ export class RpcServer {
       return;
     }
     const out = await this.handleText(Buffer.concat(chunks).toString('utf8'), undefined);
-    res.writeHead(200, { 'content-type': 'application/json', ...corsHeaders });
-    res.end(out === undefined ? '' : JSON.stringify(out, jsonReplacer));
+    const body = out === undefined ? '' : encodeJson(out);
+    // With a length, Node sends the response in one write, not chunked (header, chunk, terminator).
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      ...corsHeaders,
+    });
+    res.end(body);
   }
 
   private onWs(ws: WebSocket): void {
@@ -190,7 +196,7 @@ export class RpcServer {
     this.ctx.metrics?.wsConnections.inc();
     ws.on('message', async (data) => {
       const out = await this.handleText(data.toString(), conn);
-      if (out !== undefined && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(out, jsonReplacer));
+      if (out !== undefined && ws.readyState === WebSocket.OPEN) ws.send(encodeJson(out));
     });
     ws.on('close', () => {
       this.connections.delete(conn);
@@ -349,6 +355,20 @@ const corsHeaders = {
   'access-control-allow-headers': 'content-type',
   'access-control-allow-methods': 'POST, GET, OPTIONS',
 };
+
+/**
+ * A response as JSON; bigints as hex quantities. A replacer slows JSON.stringify down for every value,
+ * so a single response whose result is a plain string (eth_sendRawTransaction's hash) goes without.
+ */
+function encodeJson(out: JsonRpcResponse | JsonRpcResponse[]): string {
+  if (
+    !Array.isArray(out) &&
+    out.error === undefined &&
+    (typeof out.result === 'string' || out.result === null)
+  )
+    return JSON.stringify(out);
+  return JSON.stringify(out, jsonReplacer);
+}
 
 function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? `0x${value.toString(16)}` : value;
