@@ -1,8 +1,9 @@
 /**
  * L1 figures of the rollup (issue 3): bytes and L1 gas per L2 transfer, the compression ratio of each
  * codec, time from soft confirmation to L1 inclusion, and how long a forced tx takes to land.
- * Starts `seqnet devnet` (anvil L1 with 1 s blocks, batcher on) as a real process. Writes
- * bench/results/l1.json (l1-quick.json with --quick).
+ * Starts `seqnet devnet` (anvil L1 with 1 s blocks, batcher on) as a real process, twice: batches as
+ * calldata, then the same txs with `--da blobs` (EIP-4844 blobs; execution gas and blob gas apart).
+ * Writes bench/results/l1.json (l1-quick.json with --quick).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Abi, createWalletClient, type Hex, http, keccak256, parseGwei } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { blobSidecars, encodeBlobs } from '../src/batcher/blobs.js';
 import { type Compression, encodeBatch } from '../src/batcher/codec.js';
 import { devAccounts } from '../src/execution/genesis.js';
 import { l1Artifacts } from '../src/l1/deploy.js';
@@ -43,7 +45,60 @@ const pct = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] : Number.NaN;
 };
 
-async function main(): Promise<void> {
+type BatcherStatus = {
+  batches: number;
+  blocks: number;
+  txs: number;
+  rawBytes: number;
+  compressedBytes: number;
+  l1Gas: string;
+  blobs?: number;
+  blobGas?: number;
+};
+
+interface Run {
+  url: string;
+  info: { l1: { rpc: string; contracts: Record<string, Hex> } };
+  softAt: Map<Hex, { at: number; block: number }>;
+  toL1: number[];
+  stats: BatcherStatus;
+}
+
+/** Signs the workload once: the same txs go to both runs (each starts from the same genesis). */
+async function signTransfers(): Promise<Hex[]> {
+  const senders = devAccounts(10)
+    .slice(2)
+    .map((a) => privateKeyToAccount(a.privateKey));
+  const raws: Hex[] = [];
+  for (let n = 0; n < TXS / senders.length; n++) {
+    for (const s of senders) {
+      raws.push(
+        await s.signTransaction({
+          chainId: 42069,
+          type: 'eip1559',
+          nonce: n,
+          to: senders[0].address,
+          value: 1n,
+          gas: 21000n,
+          maxFeePerGas: parseGwei('1'),
+          maxPriorityFeePerGas: 0n,
+        }),
+      );
+    }
+  }
+  return raws;
+}
+
+/**
+ * One devnet with `--da da`: sends `raws`, waits for their soft confirmations and for the batcher to
+ * post them all, then runs `more` (further measurements) while the devnet is still up.
+ */
+async function runDevnet<T>(
+  da: 'calldata' | 'blobs',
+  raws: Hex[],
+  more: (run: Run) => Promise<T>,
+  before?: (info: Run['info']) => Promise<void>,
+): Promise<{ run: Run; extra: T }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'seqnet-bench-l1-'));
   const rpcPort = await freePort();
   const l1Port = await freePort();
@@ -68,6 +123,8 @@ async function main(): Promise<void> {
       '100000',
       '--mempool.max-pending',
       '100000',
+      '--da',
+      da,
     ],
     { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -82,30 +139,9 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const info = JSON.parse(readFileSync(join(dataDir, 'devnet.json'), 'utf8')) as {
-      l1: { rpc: string; contracts: Record<string, Hex> };
-    };
-    log(`[l1] devnet up; signing ${TXS} ETH transfers`);
-    const senders = devAccounts(10)
-      .slice(2)
-      .map((a) => privateKeyToAccount(a.privateKey));
-    const raws: Hex[] = [];
-    for (let n = 0; n < TXS / senders.length; n++) {
-      for (const s of senders) {
-        raws.push(
-          await s.signTransaction({
-            chainId: 42069,
-            type: 'eip1559',
-            nonce: n,
-            to: senders[0].address,
-            value: 1n,
-            gas: 21000n,
-            maxFeePerGas: parseGwei('1'),
-            maxPriorityFeePerGas: 0n,
-          }),
-        );
-      }
-    }
+    const info = JSON.parse(readFileSync(join(dataDir, 'devnet.json'), 'utf8')) as Run['info'];
+    await before?.(info);
+    log(`[l1:${da}] devnet up; sending ${raws.length} ETH transfers`);
     const sentAt = new Map<Hex, number>();
     const softAt = new Map<Hex, { at: number; block: number }>();
     let next = 0;
@@ -119,7 +155,7 @@ async function main(): Promise<void> {
         }
       }),
     );
-    log('[l1] sent; waiting for soft confirmations');
+    log(`[l1:${da}] sent; waiting for soft confirmations`);
     while (softAt.size < raws.length) {
       for (const hash of sentAt.keys()) {
         if (softAt.has(hash)) continue;
@@ -128,7 +164,7 @@ async function main(): Promise<void> {
       }
     }
     const head = Math.max(...[...softAt.values()].map((s) => s.block));
-    log(`[l1] all in L2 blocks ≤ ${head}; waiting for the batcher`);
+    log(`[l1:${da}] all in L2 blocks ≤ ${head}; waiting for the batcher`);
     const postedAt = new Map<number, number>();
     for (;;) {
       const st = await rpc<{ batcher: { postedTo: number } }>(url, 'seqnet_status', []);
@@ -138,19 +174,45 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 50));
     }
     const toL1 = [...softAt.values()].map((s) => (postedAt.get(s.block) ?? Number.NaN) - s.at);
-    const stats = (
-      await rpc<{
-        batcher: {
-          batches: number;
-          blocks: number;
-          txs: number;
-          rawBytes: number;
-          compressedBytes: number;
-          l1Gas: string;
-        };
-      }>(url, 'seqnet_status', [])
-    ).batcher;
+    const stats = (await rpc<{ batcher: BatcherStatus }>(url, 'seqnet_status', [])).batcher;
+    const run: Run = { url, info, softAt, toL1, stats };
+    return { run, extra: await more(run) };
+  } finally {
+    proc.kill('SIGINT');
+    await new Promise((r) => proc.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
 
+/**
+ * anvil loads its KZG setup on the first blob tx it sees (~3–9 s on this machine): one blob tx from
+ * L1 account 0 first, so that one-time cost is not in the batcher's figures.
+ */
+async function warmUpBlobs(info: Run['info']): Promise<void> {
+  const account = privateKeyToAccount(devAccounts(1)[0].privateKey);
+  const chain = {
+    id: 31337,
+    name: 'anvil',
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [info.l1.rpc] } },
+  } as const;
+  const wallet = createWalletClient({ account, chain, transport: http(info.l1.rpc, { timeout: 60_000 }) });
+  const sidecars = await blobSidecars(encodeBlobs(new Uint8Array(32)));
+  const t0 = performance.now();
+  await wallet.sendTransaction({
+    to: account.address,
+    gas: 21000n,
+    blobs: sidecars.blobs,
+    kzg: sidecars.kzg,
+    maxFeePerBlobGas: parseGwei('1'),
+  });
+  log(`[l1:blobs] warm-up blob tx accepted by anvil in ${Math.round(performance.now() - t0)} ms`);
+}
+
+async function main(): Promise<void> {
+  log(`[l1] signing ${TXS} ETH transfers`);
+  const raws = await signTransfers();
+  const { run: calldata, extra } = await runDevnet('calldata', raws, async ({ url, info, softAt }) => {
     // The same txs, grouped as the chain grouped them, under each codec.
     const byBlock = new Map<number, Uint8Array[]>();
     for (const raw of raws) {
@@ -218,42 +280,66 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 50));
     const forcedMs = performance.now() - tForce;
     const l1After = Number.parseInt(await rpc<string>(info.l1.rpc, 'eth_blockNumber', []), 16);
+    return { blocks, codecs, forcedMs, forcedL1Blocks: l1After - l1Before };
+  });
+  const { run: blob } = await runDevnet('blobs', raws, async () => undefined, warmUpBlobs);
 
-    const report = {
-      benchmark: 'l1',
-      quick,
-      date: new Date().toISOString(),
+  const stats = calldata.stats;
+  const b = blob.stats;
+  const perTx = (x: number, txs: number) => Number((x / txs).toFixed(1));
+  const report = {
+    benchmark: 'l1',
+    quick,
+    date: new Date().toISOString(),
+    method:
+      'seqnet devnet (anvil L1, 1 s blocks, prague), --block-time 0; ETH transfers from 8 senders; batcher posts brotli batches every 2 s, as calldata, then (a second devnet, the same signed txs) with --da blobs; soft confirmation = receipt seen by polling; L1 inclusion = the batcher reporting the Inbox past that block',
+    l2: { txs: raws.length, blocks: extra.blocks.length },
+    batches: {
+      count: stats.batches,
+      l2Txs: stats.txs,
+      compressedBytes: stats.compressedBytes,
+      rawTxBytes: stats.rawBytes,
+      l1Gas: stats.l1Gas,
+    },
+    perL2Transfer: {
+      calldataBytes: Number((stats.compressedBytes / stats.txs).toFixed(1)),
+      l1Gas: Number((Number(stats.l1Gas) / stats.txs).toFixed(0)),
+      rawTxBytes: Number((stats.rawBytes / stats.txs).toFixed(1)),
+    },
+    compressionRatio: Number((stats.rawBytes / stats.compressedBytes).toFixed(2)),
+    codecs: extra.codecs,
+    blobs: {
       method:
-        'seqnet devnet (anvil L1, 1 s blocks, prague), --block-time 0; ETH transfers from 8 senders; batcher posts brotli batches as calldata every 2 s; soft confirmation = receipt seen by polling; L1 inclusion = the batcher reporting the Inbox past that block',
-      l2: { txs: raws.length, blocks: blocks.length },
+        'the same txs with --da blobs: one type-3 postBlobBatch tx per batch, batch framed 31 bytes per 32-byte field element (docs/batch-format.md), as few blobs as fit, at most 6 per tx; blob gas = 131072 per blob, priced by the blob base fee, apart from execution gas; one warm-up blob tx to anvil first (its one-time KZG setup)',
+      l2: { txs: b.txs, blocks: b.blocks },
       batches: {
-        count: stats.batches,
-        l2Txs: stats.txs,
-        compressedBytes: stats.compressedBytes,
-        rawTxBytes: stats.rawBytes,
-        l1Gas: stats.l1Gas,
+        count: b.batches,
+        blobs: b.blobs ?? 0,
+        compressedBytes: b.compressedBytes,
+        blobBytes: (b.blobs ?? 0) * 131072,
+        executionGas: b.l1Gas,
+        blobGas: b.blobGas ?? 0,
+        blobFill: Number((b.compressedBytes / ((b.blobs ?? 0) * 126976)).toFixed(3)),
       },
       perL2Transfer: {
-        calldataBytes: Number((stats.compressedBytes / stats.txs).toFixed(1)),
-        l1Gas: Number((Number(stats.l1Gas) / stats.txs).toFixed(0)),
-        rawTxBytes: Number((stats.rawBytes / stats.txs).toFixed(1)),
+        batchBytes: perTx(b.compressedBytes, b.txs),
+        blobBytes: perTx((b.blobs ?? 0) * 131072, b.txs),
+        executionGas: Math.round(Number(b.l1Gas) / b.txs),
+        blobGas: Math.round((b.blobGas ?? 0) / b.txs),
       },
-      compressionRatio: Number((stats.rawBytes / stats.compressedBytes).toFixed(2)),
-      codecs,
-      blobs: 'not measured: posting batches as EIP-4844 blobs (--da blobs) is not built yet',
-      softConfirmationToL1Ms: { p50: Math.round(pct(toL1, 50)), p99: Math.round(pct(toL1, 99)) },
-      forcedTx: { ms: Math.round(forcedMs), l1Blocks: l1After - l1Before },
-    };
-    const out = join(root, 'bench', 'results', quick ? 'l1-quick.json' : 'l1.json');
-    mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-    log(JSON.stringify(report, null, 2));
-    log(`wrote ${out}`);
-  } finally {
-    proc.kill('SIGINT');
-    await new Promise((r) => proc.once('exit', r));
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+      softConfirmationToL1Ms: { p50: Math.round(pct(blob.toL1, 50)), p99: Math.round(pct(blob.toL1, 99)) },
+    },
+    softConfirmationToL1Ms: {
+      p50: Math.round(pct(calldata.toL1, 50)),
+      p99: Math.round(pct(calldata.toL1, 99)),
+    },
+    forcedTx: { ms: Math.round(extra.forcedMs), l1Blocks: extra.forcedL1Blocks },
+  };
+  const out = join(root, 'bench', 'results', quick ? 'l1-quick.json' : 'l1.json');
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  log(JSON.stringify(report, null, 2));
+  log(`wrote ${out}`);
 }
 
 main().catch((err: Error) => {
