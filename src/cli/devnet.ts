@@ -5,11 +5,15 @@ import { devAccounts } from '../execution/genesis.js';
 import { Anvil } from '../l1/anvil.js';
 import { deployL1Contracts, type L1Deployment } from '../l1/deploy.js';
 import { SeqnetNode } from '../node/node.js';
+import type { NodeOptions } from '../node/options.js';
+import { startCommitteeDevnet } from './committee-devnet.js';
 import { addNodeFlags, type CommonFlags, nodeOptionsFromFlags } from './flags.js';
 import { createLogger } from './logger.js';
 import { onShutdown } from './shutdown.js';
 
 interface DevnetFlags extends CommonFlags {
+  nodes: number;
+  p2pPort: number;
   l1Port: number;
   l1: boolean;
   l1Confirmations: number;
@@ -20,6 +24,18 @@ export function registerDevnet(program: Command): void {
     .command('devnet')
     .description('start a local devnet: embedded L1 (anvil), a sequencer node with RPC and dashboard');
   addNodeFlags(cmd)
+    .option(
+      '--nodes <n>',
+      'sequencer nodes: 1 = the single sequencer; 4 = a BFT committee of 4 processes',
+      (v) => Number(v),
+      1,
+    )
+    .option(
+      '--p2p-port <port>',
+      'committee: libp2p port of node 0 (node i listens on port + i)',
+      (v) => Number(v),
+      9745,
+    )
     .option('--l1-port <port>', 'port of the embedded L1 (anvil)', (v) => Number(v), 8545)
     .option('--no-l1', 'do not start the embedded L1')
     .option(
@@ -46,6 +62,10 @@ export function registerDevnet(program: Command): void {
       }
       let deployment: L1Deployment | undefined;
       if (anvil) deployment = await ensureL1Contracts(anvil.url, options.dataDir, step);
+      if (flags.nodes > 1) {
+        await runCommittee(flags, options, anvil, deployment, step);
+        return;
+      }
       step(`starting sequencer (data dir ${options.dataDir})…`);
       let node: SeqnetNode;
       try {
@@ -154,4 +174,96 @@ async function ensureL1Contracts(
   });
   writeFileSync(file, `${JSON.stringify(deployment, null, 2)}\n`);
   return deployment;
+}
+
+/** Flags every committee node gets from the devnet's command line: chain, ordering, logs, mempool limits. */
+function passThroughArgs(flags: DevnetFlags): string[] {
+  const out = [
+    '--chain-id',
+    String(flags.chainId),
+    '--ordering',
+    flags.ordering,
+    '--log-level',
+    flags.logLevel,
+  ];
+  const argv = process.argv;
+  for (let i = 0; i < argv.length; i++) {
+    if (!argv[i].startsWith('--mempool.')) continue;
+    if (argv[i].includes('=')) out.push(argv[i]);
+    else out.push(argv[i], argv[i + 1]);
+  }
+  return out;
+}
+
+async function runCommittee(
+  flags: DevnetFlags,
+  options: NodeOptions,
+  anvil: Anvil | undefined,
+  deployment: L1Deployment | undefined,
+  step: (msg: string) => void,
+): Promise<void> {
+  let net: Awaited<ReturnType<typeof startCommitteeDevnet>>;
+  try {
+    net = await startCommitteeDevnet({
+      nodes: flags.nodes,
+      dataDir: options.dataDir,
+      rpcHost: options.rpc.host,
+      rpcPort: options.rpc.port,
+      p2pPort: flags.p2pPort,
+      nodeArgs: passThroughArgs(flags),
+      l1:
+        anvil && deployment
+          ? {
+              rpc: anvil.url,
+              deploymentFile: join(resolve(options.dataDir), 'l1-deployment.json'),
+              confirmations: flags.l1Confirmations,
+            }
+          : undefined,
+      step,
+    });
+  } catch (err) {
+    await anvil?.stop();
+    throw err;
+  }
+  const accounts = devAccounts(10);
+  const info = {
+    chainId: Number(options.chain.chainId),
+    rpc: net.rpcs[0],
+    ws: net.rpcs[0].replace('http', 'ws'),
+    dashboard: `${net.rpcs[0]}/`,
+    metrics: `${net.rpcs[0]}/metrics`,
+    committee: { file: net.committeeFile, size: flags.nodes, election: 'poa' },
+    nodes: net.members.map((m, i) => ({
+      index: i,
+      rpc: m.rpc,
+      p2p: m.p2p,
+      blsPublicKey: m.blsPublicKey,
+      log: m.log,
+    })),
+    l1: anvil ? { rpc: anvil.url, chainId: 31337, contracts: deployment?.contracts } : null,
+    ordering: options.ordering,
+    accounts: accounts.map((a) => ({ address: a.address, privateKey: a.privateKey, balance: '10000 ETH' })),
+  };
+  writeFileSync(join(options.dataDir, 'devnet.json'), `${JSON.stringify(info, null, 2)}\n`);
+  console.log(
+    [
+      '',
+      `seqnet devnet is running: a committee of ${flags.nodes} sequencer nodes (poa, BFT over libp2p)`,
+      ...net.members.map((m, i) => `  node ${i}       RPC ${m.rpc}   dashboard ${m.rpc}/   log ${m.log}`),
+      `  chain id     ${info.chainId}`,
+      `  committee    ${net.committeeFile}`,
+      `  L1 (anvil)   ${anvil ? anvil.url : 'not started (--no-l1)'}`,
+      '',
+      'Send txs to any node; every node serves the same chain. Funded accounts (10,000 ETH each):',
+      ...accounts.map((a, i) => `  (${i}) ${a.address}  ${a.privateKey}`),
+      '',
+      `Written to ${join(options.dataDir, 'devnet.json')}. Ctrl-C stops everything; run again to resume.`,
+      '',
+    ].join('\n'),
+  );
+  const logger = createLogger(flags.logLevel);
+  onShutdown(logger, async () => {
+    await net.stop();
+    await anvil?.stop();
+  });
 }

@@ -2,6 +2,7 @@ import '../polyfill.js';
 import { Command } from 'commander';
 import { registerDeploy } from './deploy.js';
 import { registerDevnet } from './devnet.js';
+import { registerKeys } from './keys.js';
 import { registerNode } from './node.js';
 import { registerVerify } from './verify.js';
 
@@ -13,6 +14,7 @@ registerDevnet(program);
 registerNode(program);
 registerDeploy(program);
 registerVerify(program);
+registerKeys(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`seqnet: ${err.message}`);

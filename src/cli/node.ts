@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { L1Deployment } from '../l1/deploy.js';
+import { type CommitteeMember, type CommitteeOptions, committeeDefaults } from '../node/committee.js';
 import { SeqnetNode } from '../node/node.js';
 import { l1Defaults } from '../node/options.js';
 import { addNodeFlags, type CommonFlags, nodeOptionsFromFlags } from './flags.js';
@@ -8,9 +9,35 @@ import { createLogger } from './logger.js';
 import { onShutdown } from './shutdown.js';
 
 interface NodeFlags extends CommonFlags {
+  committee?: string;
+  p2pListen: string;
+  bootnodes?: string;
+  viewTimeout: number;
   l1Rpc?: string;
   l1Deployment?: string;
   l1Confirmations: number;
+}
+
+function readCommittee(flags: NodeFlags): CommitteeOptions {
+  let file: { members?: CommitteeMember[]; bootnodes?: string[] };
+  try {
+    file = JSON.parse(readFileSync(flags.committee!, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read the committee file ${flags.committee}: ${(err as Error).message}`);
+  }
+  const members = file.members ?? [];
+  if (!members.length || members.some((m) => !/^0x[0-9a-fA-F]{96}$/.test(m.blsPublicKey ?? '') || !m.peerId))
+    throw new Error(
+      `the committee file ${flags.committee} needs "members": [{"blsPublicKey": "0x…(48 bytes)", "peerId": "12D3…"}], one per member (\`seqnet keys\` prints them)`,
+    );
+  const bootnodes = [...(file.bootnodes ?? []), ...(flags.bootnodes ? flags.bootnodes.split(',') : [])];
+  return {
+    ...committeeDefaults,
+    members,
+    listen: flags.p2pListen,
+    bootnodes,
+    viewTimeoutMs: flags.viewTimeout,
+  };
 }
 
 export function registerNode(program: Command): void {
@@ -27,9 +54,25 @@ export function registerNode(program: Command): void {
       (v) => Number(v),
       l1Defaults.confirmations,
     )
+    .option(
+      '--committee <file>',
+      'run as a member of this committee (JSON: {"members": [{"blsPublicKey", "peerId"}], "bootnodes": [...]})',
+    )
+    .option('--p2p-listen <multiaddr>', 'committee: libp2p listen address', '/ip4/127.0.0.1/tcp/9745')
+    .option(
+      '--bootnodes <multiaddrs>',
+      'committee: comma-separated multiaddrs (with /p2p/<id>) of other members',
+    )
+    .option(
+      '--view-timeout <ms>',
+      'committee: base view timeout',
+      (v) => Number(v),
+      committeeDefaults.viewTimeoutMs,
+    )
     .action(async (flags: NodeFlags) => {
       const logger = createLogger(flags.logLevel);
       const options = nodeOptionsFromFlags(flags, cmd);
+      if (flags.committee) options.committee = readCommittee(flags);
       if (Boolean(flags.l1Rpc) !== Boolean(flags.l1Deployment)) {
         throw new Error('--l1-rpc and --l1-deployment go together');
       }

@@ -24,3 +24,20 @@ export class SingleSchedule implements LeaderSchedule {
     return [this.publicKey];
   }
 }
+
+/** Proof of authority: a fixed committee, leaders in round robin by view. */
+export class PoaSchedule implements LeaderSchedule {
+  readonly mode = 'poa';
+
+  constructor(private readonly publicKeys: readonly string[]) {
+    if (publicKeys.length === 0) throw new Error('a poa committee needs at least one member');
+  }
+
+  leaderFor(view: bigint): number {
+    return Number(view % BigInt(this.publicKeys.length));
+  }
+
+  committeeFor(_epoch: bigint): string[] {
+    return [...this.publicKeys];
+  }
+}

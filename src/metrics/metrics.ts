@@ -39,6 +39,11 @@ export function createMetrics() {
       help: 'Gapped txs in the pool',
       registers: [registry],
     }),
+    consensusView: new Gauge({
+      name: 'seqnet_consensus_view',
+      help: 'Current consensus view (committee mode)',
+      registers: [registry],
+    }),
     softConfirmLatency: new Histogram({
       name: 'seqnet_soft_confirmation_seconds',
       help: 'From tx acceptance to its block being sealed (receipt available)',

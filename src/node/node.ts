@@ -21,6 +21,7 @@ import { RpcServer } from '../rpc/server.js';
 import { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock } from '../types/sequenced-block.js';
 import type { Hex } from '../util/bytes.js';
+import { CommitteeSequencer } from './committee.js';
 import { ChainEvents } from './events.js';
 import { loadOrCreateKeys } from './keys.js';
 import type { NodeOptions } from './options.js';
@@ -45,6 +46,8 @@ export class SeqnetNode {
     [];
   private recentLatencies: number[] = [];
   batcher?: Batcher;
+  /** The committee member, when the node runs in a committee (not as the single sequencer). */
+  consensus?: CommitteeSequencer;
   private batcherDone?: Promise<void>;
 
   private constructor(
@@ -77,7 +80,9 @@ export class SeqnetNode {
     const executor = await Executor.open(options.chain, store, logger);
     const keys = loadOrCreateKeys(options.dataDir);
     const schedule = new SingleSchedule(keys.blsPublicKey);
-    const publicKeys = schedule.committeeFor(0n) as Hex[];
+    const publicKeys = options.committee
+      ? options.committee.members.map((m) => m.blsPublicKey)
+      : (schedule.committeeFor(0n) as Hex[]);
     const committee: Committee = { publicKeys, quorum: quorumFor(publicKeys.length) };
     const metrics = createMetrics();
     const events = new ChainEvents();
@@ -137,6 +142,10 @@ export class SeqnetNode {
       );
       await l1.start(abort.signal);
     }
+    const onCommitted = async () => {
+      headState = await executor.stateAt(executor.head);
+      if (journal.needsRotation(mempool.pendingCount + mempool.queuedCount)) journal.rotate(mempool.rawTxs());
+    };
     const sequencer = new Sequencer(options.sequencer, {
       l1,
       executor,
@@ -147,11 +156,7 @@ export class SeqnetNode {
       events,
       metrics,
       logger: logger.child({ module: 'sequencer' }),
-      onCommitted: async () => {
-        headState = await executor.stateAt(executor.head);
-        if (journal.needsRotation(mempool.pendingCount + mempool.queuedCount))
-          journal.rotate(mempool.rawTxs());
-      },
+      onCommitted,
     });
 
     // Txs that were acknowledged before a crash or stop go back through full validation.
@@ -223,7 +228,22 @@ export class SeqnetNode {
       ),
     );
     const address = await rpc.start();
-    sequencer.start(node.abort.signal);
+    if (options.committee) {
+      node.consensus = await CommitteeSequencer.start(options.committee, {
+        dataDir: options.dataDir,
+        chainId: options.chain.chainId,
+        executor,
+        mempool,
+        store,
+        policy: orderingPolicy(options.ordering),
+        blsKey: keys.bls,
+        events,
+        metrics,
+        logger: logger.child({ module: 'consensus' }),
+        l1,
+        onCommitted,
+      });
+    } else sequencer.start(node.abort.signal);
     if (options.l1?.batcherKey) {
       const batcherKey = options.l1.batcherKey;
       const l1Url = options.l1.rpcUrl;
@@ -301,7 +321,8 @@ export class SeqnetNode {
     return {
       chainId: Number(this.options.chain.chainId),
       clientVersion: CLIENT_VERSION,
-      mode: 'single',
+      mode: this.consensus ? 'poa' : 'single',
+      consensus: this.consensus?.status() ?? null,
       ordering: this.options.ordering,
       blockTimeMs: this.options.sequencer.blockTimeMs,
       head: Number(this.executor.head.header.number),
@@ -325,6 +346,7 @@ export class SeqnetNode {
   async stop(): Promise<void> {
     this.abort.abort();
     clearInterval(this.expiryTimer);
+    await this.consensus?.stop();
     await this.sequencer.stopped();
     await this.batcherDone;
     await this.rpc.stop();

@@ -3,6 +3,7 @@ import type { ChainOptions } from '../execution/options.js';
 import type { L1Deployment } from '../l1/deploy.js';
 import { type MempoolOptions, mempoolDefaults } from '../mempool/options.js';
 import { type RpcOptions, rpcDefaults } from '../rpc/options.js';
+import type { CommitteeOptions } from './committee.js';
 import { type SequencerOptions, sequencerDefaults } from './sequencer.js';
 
 export interface NodeOptions {
@@ -17,6 +18,8 @@ export interface NodeOptions {
   l1?: L1Options;
   /** Where the batcher posts batches (`--da`): calldata or EIP-4844 blobs; overrides `l1.batcher.da`. */
   da?: DataAvailability;
+  /** Run as a member of this committee (BFT over libp2p) instead of as the single sequencer. */
+  committee?: CommitteeOptions;
 }
 
 export interface L1Options {

@@ -489,6 +489,7 @@ export class Simulator {
 
   private reachable(from: SimNode, to: SimNode): boolean {
     if (!to.alive) return false;
+    if (this.now >= this.config.healAtMs) return true;
     for (const f of this.config.faults) {
       if (f.kind !== 'partition' || this.now < f.from || this.now >= f.to) continue;
       const g = f.groups.find((grp) => grp.includes(from.id));
@@ -681,8 +682,8 @@ export function scenarioFor(seed: number): SimConfig {
       base.faults.push({
         kind: 'partition',
         groups: [minority, rest],
-        from: rng.int(300, 2_000),
-        to: rng.int(3_000, 5_500),
+        from: rng.int(200, 1_400),
+        to: rng.int(2_000, 3_800),
       });
       break;
     }

@@ -34,7 +34,7 @@ export interface CoreConfig {
   quorum: number;
   epoch: bigint;
   leaderFor(view: bigint): number;
-  /** Base view timeout; it doubles with every view in a row without a QC (capped at 2^4). */
+  /** Base view timeout; it doubles with every view in a row without a QC (capped at 2^3). */
   baseTimeoutMs: number;
   /** Aggregates a quorum of votes for one (view, block) into a QC (pure: BLS aggregation). */
   aggregate(votes: Vote[]): QuorumCertificate;
@@ -218,7 +218,7 @@ export class HotStuffCore {
     this.view = view;
     // Views in a row without a QC lengthen the timeout, so an honest leader eventually has time.
     const failed = view - this.highQc.view - 1n;
-    this.timerBackoff = Number(failed > 4n ? 4n : failed);
+    this.timerBackoff = Number(failed > 3n ? 3n : failed);
     this.timerView = 0n;
     this.out.push({ type: 'view', view, leader: this.config.leaderFor(view), via });
     this.prune();
@@ -343,6 +343,10 @@ export class HotStuffCore {
     // A QC we already had for this block may now commit its parent.
     const qc = this.qcs.get(p.block.hash);
     if (qc) this.tryCommit(qc);
+    if (p.block.hash === this.highQc.blockHash) {
+      this.fetching.delete(p.block.hash);
+      this.tryPropose();
+    }
     const waiters = this.waiting.get(p.block.hash);
     if (waiters) {
       this.waiting.delete(p.block.hash);
@@ -355,10 +359,13 @@ export class HotStuffCore {
     const list = this.waiting.get(hash) ?? [];
     if (!list.some((w) => w.block.hash === p.block.hash)) list.push(p);
     this.waiting.set(hash, list);
-    if (!this.fetching.has(hash)) {
-      this.fetching.add(hash);
-      this.out.push({ type: 'fetch', hash, from });
-    }
+    this.requestFetch(hash, from);
+  }
+
+  private requestFetch(hash: Hex, from: number): void {
+    if (this.fetching.has(hash)) return;
+    this.fetching.add(hash);
+    this.out.push({ type: 'fetch', hash, from });
   }
 
   private onFetched(p: Proposal): void {
@@ -427,7 +434,11 @@ export class HotStuffCore {
     const viaTc = this.lastTc?.view !== undefined && this.lastTc.view + 1n === view;
     if (!viaQc && !viaTc) return;
     const parent = this.tree.get(this.highQc.blockHash);
-    if (!parent) return;
+    if (!parent) {
+      // The certified block is not here (missed, or lost in a crash): fetch it, propose once it arrives.
+      this.requestFetch(this.highQc.blockHash, this.config.leaderFor(this.highQc.view));
+      return;
+    }
     this.requestedView = view;
     this.announceCommit = false;
     this.out.push({
@@ -460,6 +471,10 @@ export class HotStuffCore {
     if (view !== this.view || !this.started) return;
     this.timerView = 0n;
     if (!this.needsProgress()) return;
+    // Fetches whose answer never came (lost, or the peer was down) are asked again.
+    const pending = [...this.fetching];
+    this.fetching.clear();
+    for (const hash of pending) this.requestFetch(hash, this.config.leaderFor(this.view - 1n));
     this.timeOut();
     // Keep re-sending the timeout until the view changes: messages can be lost.
     this.armTimer();

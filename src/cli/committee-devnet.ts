@@ -1,0 +1,135 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { devAccounts } from '../execution/genesis.js';
+import { waitForRpc } from '../l1/anvil.js';
+import type { CommitteeMember } from '../node/committee.js';
+import { loadOrCreateKeys } from '../node/keys.js';
+import { loadOrCreateNodeKey, nodeKeyPath } from '../p2p/keys.js';
+
+export interface CommitteeDevnetOptions {
+  nodes: number;
+  dataDir: string;
+  rpcHost: string;
+  rpcPort: number;
+  p2pPort: number;
+  /** Flags passed to every `seqnet node` as they are (ordering, mempool limits, log level, …). */
+  nodeArgs: string[];
+  l1?: { rpc: string; deploymentFile: string; confirmations: number };
+  step: (msg: string) => void;
+}
+
+export interface CommitteeDevnet {
+  rpcs: string[];
+  committeeFile: string;
+  members: Array<CommitteeMember & { rpc: string; p2p: string; dataDir: string; log: string; pid?: number }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `seqnet devnet --nodes N`: N sequencer node processes that form one committee over libp2p on
+ * loopback. Keys are made once per node data dir (`<data-dir>/node-<i>`), the committee file is
+ * written to `<data-dir>/committee.json`, and node i serves RPC on rpc-port + i. Node 0 posts batches.
+ */
+export async function startCommitteeDevnet(opts: CommitteeDevnetOptions): Promise<CommitteeDevnet> {
+  const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+  const members: CommitteeDevnet['members'] = [];
+  for (let i = 0; i < opts.nodes; i++) {
+    const dataDir = resolve(join(opts.dataDir, `node-${i}`));
+    mkdirSync(dataDir, { recursive: true });
+    const bls = loadOrCreateKeys(dataDir);
+    const p2p = await loadOrCreateNodeKey(nodeKeyPath(dataDir));
+    const port = opts.p2pPort + i;
+    members.push({
+      blsPublicKey: bls.blsPublicKey as CommitteeMember['blsPublicKey'],
+      peerId: p2p.peerId,
+      rpc: `http://${opts.rpcHost}:${opts.rpcPort + i}`,
+      p2p: `/ip4/127.0.0.1/tcp/${port}/p2p/${p2p.peerId}`,
+      dataDir,
+      log: join(dataDir, 'node.log'),
+    });
+  }
+  const committeeFile = resolve(join(opts.dataDir, 'committee.json'));
+  writeFileSync(
+    committeeFile,
+    `${JSON.stringify(
+      {
+        members: members.map((m) => ({ blsPublicKey: m.blsPublicKey, peerId: m.peerId })),
+        bootnodes: members.map((m) => m.p2p),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  const procs: ChildProcess[] = [];
+  for (const [i, m] of members.entries()) {
+    const args = [
+      ...process.execArgv,
+      main,
+      'node',
+      '--data-dir',
+      m.dataDir,
+      '--rpc-host',
+      opts.rpcHost,
+      '--rpc-port',
+      String(opts.rpcPort + i),
+      '--committee',
+      committeeFile,
+      '--p2p-listen',
+      `/ip4/127.0.0.1/tcp/${opts.p2pPort + i}`,
+      ...opts.nodeArgs,
+      ...(opts.l1
+        ? [
+            '--l1-rpc',
+            opts.l1.rpc,
+            '--l1-deployment',
+            opts.l1.deploymentFile,
+            '--l1-confirmations',
+            String(opts.l1.confirmations),
+          ]
+        : []),
+    ];
+    // Node 0 posts batches with test account 1, the key the devnet's Inbox authorises.
+    const env = { ...process.env };
+    delete env.SEQNET_BATCHER_KEY;
+    if (i === 0 && opts.l1) env.SEQNET_BATCHER_KEY = devAccounts(2)[1].privateKey;
+    const log = createWriteStream(m.log, { flags: 'a' });
+    const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout?.pipe(log);
+    p.stderr?.pipe(log);
+    p.once('exit', (code, signal) => {
+      if (code !== 0 && signal === null) opts.step(`node ${i} exited with ${code}; see ${m.log}`);
+    });
+    m.pid = p.pid;
+    procs.push(p);
+  }
+  opts.step(`starting ${opts.nodes} committee nodes (logs in ${opts.dataDir}/node-*/node.log)…`);
+  const exited = procs.map(
+    (p, i) =>
+      new Promise<never>((_, reject) =>
+        p.once('exit', (code) =>
+          reject(new Error(`node ${i} exited with ${code} while starting; see ${members[i].log}`)),
+        ),
+      ),
+  );
+  for (const e of exited) e.catch(() => {});
+  await Promise.race([Promise.all(members.map((m) => waitForRpc(m.rpc, 120_000))), ...exited]);
+  return {
+    rpcs: members.map((m) => m.rpc),
+    committeeFile,
+    members,
+    async stop() {
+      await Promise.all(
+        procs.map(
+          (p) =>
+            new Promise<void>((res) => {
+              if (p.exitCode !== null || p.signalCode !== null) return res();
+              p.once('exit', () => res());
+              p.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}

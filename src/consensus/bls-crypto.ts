@@ -1,0 +1,108 @@
+import { PublicKey, type SecretKey, Signature, verify } from '@chainsafe/blst';
+import { fromHex, type Hex, toHex } from '../util/bytes.js';
+import {
+  aggregateQc,
+  type Committee,
+  proposalMessage,
+  type QuorumCertificate,
+  timeoutMessage,
+  verifyQc,
+  voteMessage,
+} from './certificate.js';
+import type { Proposal, TimeoutCertificate, TimeoutVote, Vote } from './core/types.js';
+import type { ConsensusCrypto } from './driver/driver.js';
+import type { MessageSigner } from './safety/safety-rules.js';
+
+/**
+ * BLS (min-pk, @chainsafe/blst) for the committee: votes aggregate into QCs that anyone can check
+ * with the committee's keys; timeouts and proposals are plain signatures. A certificate arrives in
+ * many messages (every proposal carries one), so verified ones are remembered.
+ */
+export class BlsConsensusCrypto implements ConsensusCrypto {
+  private readonly keys: PublicKey[];
+  private readonly verified = new Map<string, boolean>();
+
+  constructor(
+    private readonly chainId: bigint,
+    private readonly committee: Committee,
+    /** The genesis block's hash: its QC (view 0, no signers) needs no signature. */
+    private readonly genesisHash: Hex,
+  ) {
+    this.keys = committee.publicKeys.map((k) => PublicKey.fromBytes(fromHex(k), true));
+  }
+
+  private memo(key: string, f: () => boolean): boolean {
+    const hit = this.verified.get(key);
+    if (hit !== undefined) return hit;
+    let ok: boolean;
+    try {
+      ok = f();
+    } catch {
+      ok = false; // malformed point or signature bytes
+    }
+    if (this.verified.size > 10_000) this.verified.clear();
+    this.verified.set(key, ok);
+    return ok;
+  }
+
+  private check(member: number, msg: Uint8Array, sig: Uint8Array): boolean {
+    const pk = this.keys[member];
+    if (!pk) return false;
+    return this.memo(`sig/${member}/${toHex(msg)}/${toHex(sig)}`, () =>
+      verify(msg, pk, Signature.fromBytes(sig, true)),
+    );
+  }
+
+  aggregate(votes: Vote[]): QuorumCertificate {
+    const v0 = votes[0];
+    return aggregateQc(
+      { epoch: v0.epoch, view: v0.view, blockHash: v0.blockHash },
+      votes.map((v) => ({ index: v.voter, signature: v.signature })),
+    );
+  }
+
+  verifyQc(qc: QuorumCertificate): boolean {
+    if (qc.view === 0n) return qc.signers === 0n && qc.blockHash === this.genesisHash;
+    return this.memo(`qc/${qc.epoch}/${qc.view}/${qc.blockHash}/${qc.signers}/${qc.signature}`, () => {
+      return verifyQc(qc, this.chainId, this.committee) === null;
+    });
+  }
+
+  verifyTc(tc: TimeoutCertificate): boolean {
+    const voters = new Set(tc.timeouts.map((t) => t.voter));
+    if (voters.size !== tc.timeouts.length || voters.size < this.committee.quorum) return false;
+    let max = 0n;
+    for (const t of tc.timeouts) {
+      if (!this.check(t.voter, timeoutMessage(this.chainId, tc.epoch, tc.view, t.highQcView), t.signature))
+        return false;
+      if (t.highQcView > max) max = t.highQcView;
+    }
+    return tc.highQc.view >= max && this.verifyQc(tc.highQc);
+  }
+
+  verifyVote(v: Vote): boolean {
+    return this.check(v.voter, voteMessage(this.chainId, v.epoch, v.view, v.blockHash), v.signature);
+  }
+
+  verifyTimeout(t: TimeoutVote): boolean {
+    if (!this.check(t.voter, timeoutMessage(this.chainId, t.epoch, t.view, t.highQc.view), t.signature))
+      return false;
+    return this.verifyQc(t.highQc) && (!t.lastViewTc || this.verifyTc(t.lastViewTc));
+  }
+
+  verifyProposal(p: Proposal): boolean {
+    if (!this.check(p.author, proposalMessage(this.chainId, p.epoch, p.view, p.block.hash), p.signature))
+      return false;
+    return this.verifyQc(p.justify) && (!p.lastViewTc || this.verifyTc(p.lastViewTc));
+  }
+}
+
+/** The node's BLS key as the safety rules' signer. */
+export function blsSigner(key: SecretKey, chainId: bigint): MessageSigner {
+  return {
+    signVote: (epoch, view, hash) => key.sign(voteMessage(chainId, epoch, view, hash)).toBytes(),
+    signTimeout: (epoch, view, highQcView) =>
+      key.sign(timeoutMessage(chainId, epoch, view, highQcView)).toBytes(),
+    signProposal: (epoch, view, hash) => key.sign(proposalMessage(chainId, epoch, view, hash)).toBytes(),
+  };
+}

@@ -1,0 +1,750 @@
+import { mkdirSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SecretKey } from '@chainsafe/blst';
+import { RLP } from '@ethereumjs/rlp';
+import type { Logger } from 'pino';
+import { BlsConsensusCrypto, blsSigner } from '../consensus/bls-crypto.js';
+import {
+  type CommitProof,
+  type Committee,
+  decodeCommitProof,
+  encodeCommitProof,
+  quorumFor,
+  verifyCommitProof,
+} from '../consensus/certificate.js';
+import {
+  decodeConsensusMessage,
+  decodeProposals,
+  encodeConsensusMessage,
+  encodeProposals,
+} from '../consensus/codec.js';
+import type {
+  BlockHeader,
+  CommittedBlock,
+  ConsensusMessage,
+  Equivocation,
+  Proposal,
+} from '../consensus/core/types.js';
+import { type ConsensusApp, ConsensusDriver, startFromWal } from '../consensus/driver/driver.js';
+import { FileWal } from '../consensus/driver/file-wal.js';
+import { FileSafetyStorage } from '../consensus/safety/file-storage.js';
+import { SafetyRules } from '../consensus/safety/safety-rules.js';
+import { PoaSchedule } from '../election/schedule.js';
+import type { Executor } from '../execution/executor.js';
+import type { L1Message, L1Source } from '../l1/watcher.js';
+import type { Mempool } from '../mempool/mempool.js';
+import type { PoolTx } from '../mempool/pool-tx.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { OrderingPolicy } from '../ordering/policy.js';
+import { loadOrCreateNodeKey, nodeKeyPath } from '../p2p/keys.js';
+import { createNetwork, type Network } from '../p2p/network.js';
+import { protocols, topics } from '../p2p/options.js';
+import { decodeTxBatch, TxGossip } from '../p2p/tx-gossip.js';
+import type { ChainStore } from '../store/chain-store.js';
+import {
+  decodeSequencedBlock,
+  encodeSequencedBlock,
+  hashSequencedBlock,
+  LAG_STATE_ROOT_DISTANCE,
+  type SequencedBlock,
+} from '../types/sequenced-block.js';
+import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, keccak256, toHex } from '../util/bytes.js';
+import type { ChainEvents } from './events.js';
+
+/** One committee member, as the committee file lists it. */
+export interface CommitteeMember {
+  /** BLS public key (48 bytes, hex): signs votes. */
+  blsPublicKey: Hex;
+  /** libp2p peer id: where its messages come from. */
+  peerId: string;
+}
+
+export interface CommitteeOptions {
+  members: CommitteeMember[];
+  /** libp2p listen multiaddr, e.g. /ip4/0.0.0.0/tcp/9745. */
+  listen: string;
+  /** Multiaddrs (with /p2p/<id>) of other members to dial. */
+  bootnodes: string[];
+  /** Base view timeout, ms (doubles per view without a QC). */
+  viewTimeoutMs: number;
+  maxBlockBytes: number;
+  maxBlockTxs: number;
+}
+
+export const committeeDefaults = { viewTimeoutMs: 1_000, maxBlockBytes: 1_000_000, maxBlockTxs: 5_000 };
+
+export interface CommitteeDeps {
+  dataDir: string;
+  chainId: bigint;
+  executor: Executor;
+  mempool: Mempool;
+  store: ChainStore;
+  policy: OrderingPolicy;
+  blsKey: SecretKey;
+  events: ChainEvents;
+  metrics: Metrics | null;
+  logger: Logger;
+  l1?: L1Source & { scannedThrough?(): bigint };
+  onCommitted(): Promise<void>;
+}
+
+const SYNC_FETCH = 1;
+const SYNC_BLOCKS = 2;
+const SYNC_STATUS = 3;
+/** Blocks per sync answer. */
+const SYNC_CHUNK = 64;
+/** Voters refuse blocks stamped further than this in the future (DECISIONS.md §3). */
+const MAX_FUTURE_SECONDS = 5n;
+
+/**
+ * The decentralised sequencer: a committee member that orders with its peers through the BFT core
+ * (src/consensus) over libp2p. The leader builds a sequenced block on the highest certified block
+ * (pipelined: its parent may not be committed yet); voters check it; committed blocks are executed,
+ * persisted with their commit proof and only then announced — the same soft confirmation as the
+ * single sequencer, now certified by 2f+1 members (DECISIONS.md §1, §2, §6).
+ */
+export class CommitteeSequencer {
+  private driver!: ConsensusDriver;
+  private readonly safety: SafetyRules;
+  private readonly wal: FileWal;
+  private readonly crypto: BlsConsensusCrypto;
+  readonly committee: Committee;
+  readonly self: number;
+  private readonly schedule: PoaSchedule;
+  private readonly peerToMember = new Map<string, number>();
+  private commitChain: Promise<void> = Promise.resolve();
+  private executedCursor: bigint;
+  /** Sequenced blocks committed lately, by hash: the parent of the next proposals. */
+  private readonly recentSequenced = new Map<Hex, SequencedBlock>();
+  private readonly gossipedHere = new Set<Hex>();
+  private txGossip!: TxGossip;
+  private syncTimer?: NodeJS.Timeout;
+  private syncing = false;
+  private stopped = false;
+  readonly evidence: Equivocation[] = [];
+  readonly live = {
+    view: 0n,
+    leader: 0,
+    via: 'qc' as 'qc' | 'tc',
+    votesSigned: 0,
+    timeoutsSigned: 0,
+    proposals: 0,
+    certificates: 0,
+    lastCertificate: null as null | { view: string; signers: number; blockHash: Hex },
+  };
+
+  private constructor(
+    readonly options: CommitteeOptions,
+    private readonly deps: CommitteeDeps,
+    readonly network: Network,
+  ) {
+    const own = toHex(deps.blsKey.toPublicKey().toBytes());
+    this.self = options.members.findIndex((m) => m.blsPublicKey.toLowerCase() === own.toLowerCase());
+    if (this.self < 0)
+      throw new Error(
+        `this node's BLS key ${own} is not in the committee file; add it (see \`seqnet keys\`) or use the right --data-dir`,
+      );
+    const publicKeys = options.members.map((m) => m.blsPublicKey);
+    this.committee = { publicKeys, quorum: quorumFor(publicKeys.length) };
+    this.schedule = new PoaSchedule(publicKeys);
+    options.members.forEach((m, i) => {
+      this.peerToMember.set(m.peerId, i);
+    });
+    const genesis = hashSequencedBlock(deps.executor.genesisSequenced());
+    this.crypto = new BlsConsensusCrypto(deps.chainId, this.committee, genesis);
+    const dir = join(deps.dataDir, 'consensus');
+    mkdirSync(dir, { recursive: true });
+    this.wal = new FileWal(join(dir, 'wal'));
+    if (this.wal.droppedTail)
+      deps.logger.warn(
+        { wal: this.wal.path },
+        'the consensus WAL had a torn or damaged tail; cut it off and went on',
+      );
+    const head = deps.executor.head.header.number;
+    this.safety = new SafetyRules(
+      new FileSafetyStorage(join(dir, 'safety.json')),
+      blsSigner(deps.blsKey, deps.chainId),
+      this.self,
+      0n,
+      { freshChain: head === 0n && this.wal.load().length === 0 },
+    );
+    const headSeq = this.sequencedAt(head);
+    this.executedCursor = headSeq.l1MessageCursor;
+    this.recentSequenced.set(hashSequencedBlock(headSeq), headSeq);
+  }
+
+  static async start(options: CommitteeOptions, deps: CommitteeDeps): Promise<CommitteeSequencer> {
+    const key = await loadOrCreateNodeKey(nodeKeyPath(deps.dataDir));
+    const network = await createNetwork(
+      {
+        listen: options.listen,
+        bootstrap: options.bootnodes,
+        privateKey: key.privateKey,
+        topics: [topics.txs(deps.chainId), topics.consensus(deps.chainId)],
+      },
+      deps.logger.child({ module: 'p2p' }),
+    );
+    let node: CommitteeSequencer;
+    try {
+      node = new CommitteeSequencer(options, deps, network);
+    } catch (err) {
+      await network.stop();
+      throw err;
+    }
+    node.wire();
+    node.startDriver();
+    deps.logger.info(
+      {
+        member: node.self,
+        committee: options.members.length,
+        peerId: network.peerId,
+        addresses: network.addresses(),
+      },
+      'committee member started',
+    );
+    return node;
+  }
+
+  /** Where this node's libp2p listens (with /p2p/<id>), for the committee file of others. */
+  addresses(): string[] {
+    return this.network.addresses();
+  }
+
+  private sequencedAt(height: bigint): SequencedBlock {
+    if (height === 0n) return this.deps.executor.genesisSequenced();
+    return decodeSequencedBlock(this.deps.store.getSequenced(height)!);
+  }
+
+  private rootFor(height: bigint): { block: BlockHeader; qc: Proposal['justify'] } {
+    const seq = this.sequencedAt(height);
+    const hash = hashSequencedBlock(seq);
+    const block: BlockHeader = { hash, parent: seq.parentHash, height, txCount: seq.txs.length };
+    if (height === 0n)
+      return { block, qc: { epoch: 0n, view: 0n, blockHash: hash, signers: 0n, signature: '0x' } };
+    const proof = decodeCommitProof(this.deps.store.getProof(height)!);
+    if (proof.qcs.length < 2 || proof.blockHash !== hash)
+      throw new Error(
+        `block ${height} in ${this.deps.dataDir} was not committed by a committee (it holds a single sequencer's proof); start the committee on a new --data-dir`,
+      );
+    return { block, qc: proof.qcs[0] };
+  }
+
+  private startDriver(): void {
+    const { logger } = this.deps;
+    const root = this.rootFor(this.deps.executor.head.header.number);
+    const driver = new ConsensusDriver(
+      {
+        self: this.self,
+        n: this.committee.publicKeys.length,
+        quorum: this.committee.quorum,
+        epoch: 0n,
+        leaderFor: (view) => this.schedule.leaderFor(view),
+        baseTimeoutMs: this.options.viewTimeoutMs,
+        aggregate: (votes) => this.crypto.aggregate(votes),
+      },
+      startFromWal(root, this.wal.load()),
+      {
+        safety: this.safety,
+        crypto: this.crypto,
+        transport: {
+          broadcast: (m) => this.broadcast(m),
+          sendTo: (member, m) => this.sendTo(member, m),
+          fetch: (member, hash) => void this.fetch(member, hash),
+        },
+        timers: { schedule: (ms, fire) => void setTimeout(() => !this.stopped && fire(), ms) },
+        app: this.app(),
+        wal: this.wal,
+      },
+    );
+    this.driver = driver;
+    driver.start();
+    this.signalWork();
+    logger.debug({ root: Number(root.block.height) }, 'consensus driver started');
+  }
+
+  // ---- network ----
+
+  private wire(): void {
+    const { network } = this;
+    const { chainId, mempool, logger } = this.deps;
+    network.onMessage(topics.consensus(chainId), (data, from) => {
+      let m: ConsensusMessage;
+      try {
+        m = decodeConsensusMessage(data);
+      } catch {
+        return 'reject';
+      }
+      this.driver.onMessage(this.peerToMember.get(from) ?? -1, m);
+      return 'accept';
+    });
+    network.handle(protocols.consensus(chainId), (data, from) => {
+      try {
+        this.driver.onMessage(this.peerToMember.get(from) ?? -1, decodeConsensusMessage(data));
+      } catch {
+        network.penalise(from, 'undecodable consensus message');
+      }
+      return undefined;
+    });
+    network.handle(protocols.blockSync(chainId), (data) => this.serveSync(data));
+    this.txGossip = new TxGossip(network, topics.txs(chainId), logger.child({ module: 'tx-gossip' }));
+    network.onMessage(topics.txs(chainId), async (data) => {
+      const txs = decodeTxBatch(data);
+      if (!txs) return 'reject';
+      for (const raw of txs) {
+        const hash = toHex(keccak256(raw));
+        this.gossipedHere.add(hash);
+        await mempool.add(raw).catch(() => {});
+        this.gossipedHere.delete(hash);
+      }
+      this.signalWork();
+      return 'accept';
+    });
+    // Txs that arrive over RPC go to every member, in ~5 ms batches (DECISIONS.md §6).
+    mempool.onNewPending((hash) => {
+      if (!this.gossipedHere.has(hash)) {
+        const t = mempool.get(hash);
+        if (t) this.txGossip.send(t.raw);
+      }
+      this.signalWork();
+    });
+    this.syncTimer = setInterval(() => void this.maybeSync(), 1_000);
+  }
+
+  private peerOf(member: number): string | undefined {
+    return this.options.members[member]?.peerId;
+  }
+
+  private broadcast(m: ConsensusMessage): void {
+    if (m.kind === 'proposal') this.live.proposals++;
+    if (m.kind === 'timeout') this.live.timeoutsSigned++;
+    void this.network.publish(topics.consensus(this.deps.chainId), encodeConsensusMessage(m)).catch((err) => {
+      this.deps.logger.debug({ err: (err as Error).message }, 'consensus publish failed');
+    });
+  }
+
+  private sendTo(member: number, m: ConsensusMessage): void {
+    if (m.kind === 'vote') this.live.votesSigned++;
+    const peer = this.peerOf(member);
+    if (!peer) return;
+    void this.network
+      .sendTo(peer, protocols.consensus(this.deps.chainId), encodeConsensusMessage(m))
+      .catch((err) => {
+        this.deps.logger.debug({ member, err: (err as Error).message }, 'vote not delivered');
+      });
+  }
+
+  private async fetch(member: number, hash: Hex): Promise<void> {
+    const peers = [this.peerOf(member), ...this.network.peers()].filter((p): p is string => !!p);
+    for (const peer of peers.slice(0, 3)) {
+      try {
+        const res = await this.network.request(
+          peer,
+          protocols.blockSync(this.deps.chainId),
+          RLP.encode([Uint8Array.of(SYNC_FETCH), fromHex(hash)]),
+          2_000,
+        );
+        const proposals = decodeProposals(res);
+        if (proposals.length) {
+          this.driver.onFetched(this.peerToMember.get(peer) ?? -1, proposals);
+          return;
+        }
+      } catch {
+        // try the next peer
+      }
+    }
+  }
+
+  private serveSync(data: Uint8Array): Uint8Array | undefined {
+    const [kind, arg] = RLP.decode(data) as unknown as [Uint8Array, Uint8Array];
+    if (kind?.[0] === SYNC_FETCH) return encodeProposals(this.driver.serveFetch(toHex(arg)));
+    if (kind?.[0] === SYNC_STATUS) return RLP.encode(bigIntToBytes(this.deps.executor.head.header.number));
+    if (kind?.[0] === SYNC_BLOCKS) {
+      const from = bytesToBigInt(arg);
+      const head = this.deps.executor.head.header.number;
+      const out: Uint8Array[][] = [];
+      for (let h = from; h <= head && out.length < SYNC_CHUNK; h++) {
+        out.push([this.deps.store.getSequenced(h)!, this.deps.store.getProof(h)!]);
+      }
+      return RLP.encode(out);
+    }
+    return undefined;
+  }
+
+  /**
+   * Block sync: a member that was down or paused asks a peer how far it committed and, when it is
+   * far behind, takes the committed blocks with their commit proofs (checked against the committee's
+   * keys), executes them, and restarts its consensus driver on the new head.
+   */
+  private async maybeSync(): Promise<void> {
+    if (this.syncing || this.stopped) return;
+    this.syncing = true;
+    try {
+      const peers = this.network.peers().filter((p) => this.peerToMember.has(p));
+      if (!peers.length) return;
+      const peer = peers[Math.floor(Math.random() * peers.length)];
+      const proto = protocols.blockSync(this.deps.chainId);
+      const theirs = bytesToBigInt(
+        RLP.decode(
+          await this.network.request(
+            peer,
+            proto,
+            RLP.encode([Uint8Array.of(SYNC_STATUS), new Uint8Array()]),
+            2_000,
+          ),
+        ) as Uint8Array,
+      );
+      await this.commitChain;
+      let ours = this.deps.executor.head.header.number;
+      if (theirs <= ours + 16n) return;
+      this.deps.logger.info(
+        { ours: Number(ours), theirs: Number(theirs) },
+        'behind the committee: syncing blocks',
+      );
+      while (ours < theirs && !this.stopped) {
+        const res = RLP.decode(
+          await this.network.request(
+            peer,
+            proto,
+            RLP.encode([Uint8Array.of(SYNC_BLOCKS), bigIntToBytes(ours + 1n)]),
+            10_000,
+          ),
+        ) as unknown as Uint8Array[][];
+        const blocks = this.checkSynced(res, ours);
+        if (!blocks.length) break;
+        this.queueCommit(blocks);
+        await this.commitChain;
+        ours = this.deps.executor.head.header.number;
+      }
+      this.driver.stop();
+      this.startDriver();
+    } catch (err) {
+      this.deps.logger.debug({ err: (err as Error).message }, 'sync attempt failed');
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  /** Synced blocks up to the last one whose proof commits it directly, checked offline. */
+  private checkSynced(res: Uint8Array[][], head: bigint): CommittedBlock[] {
+    let parent = hashSequencedBlock(this.sequencedAt(head));
+    const chain: Array<{ seq: SequencedBlock; hash: Hex; proof: CommitProof }> = [];
+    for (const [rawSeq, rawProof] of res) {
+      const seq = decodeSequencedBlock(rawSeq);
+      const hash = hashSequencedBlock(seq);
+      if (seq.parentHash !== parent || seq.height !== head + BigInt(chain.length) + 1n) break;
+      chain.push({ seq, hash, proof: decodeCommitProof(rawProof) });
+      parent = hash;
+    }
+    let last = -1;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const c = chain[i];
+      if (c.proof.blockHash === c.hash && verifyCommitProof(c.proof, this.committee) === null) {
+        last = i;
+        break;
+      }
+    }
+    return chain.slice(0, last + 1).map((c) => ({
+      proposal: {
+        epoch: 0n,
+        view: c.proof.qcs[0].view,
+        author: -1,
+        block: { hash: c.hash, parent: c.seq.parentHash, height: c.seq.height, txCount: c.seq.txs.length },
+        justify: c.proof.qcs[0],
+        payload: encodeSequencedBlock(c.seq),
+        signature: new Uint8Array(),
+      },
+      qcs: [chain[last].proof.qcs[0], chain[last].proof.qcs[1]],
+      through: chain[last].hash,
+    }));
+  }
+
+  // ---- the application: build, check, commit ----
+
+  private app(): ConsensusApp {
+    return {
+      buildBlock: (view, parent, height, uncommitted) => this.buildBlock(view, parent, height, uncommitted),
+      validate: (p) => this.validate(p) === undefined,
+      commit: (blocks) => this.queueCommit(blocks),
+      onEvidence: (e) => this.onEvidence(e),
+      onView: (view, leader, via) => {
+        this.live.view = view;
+        this.live.leader = leader;
+        this.live.via = via;
+        this.deps.metrics?.consensusView.set(Number(view));
+      },
+      onInvalid: (from, why) => {
+        const peer = this.peerOf(from);
+        this.deps.logger.debug({ from, why }, 'invalid consensus message');
+        if (peer) this.network.penalise(peer, why);
+      },
+    };
+  }
+
+  private parentSequenced(parent: Hex, uncommitted: Proposal[]): SequencedBlock | undefined {
+    const last = uncommitted[uncommitted.length - 1];
+    if (last && last.block.hash === parent) return decodeSequencedBlock(last.payload);
+    const known = this.recentSequenced.get(parent);
+    if (known) return known;
+    const p = this.driver.core.proposalOf(parent);
+    return p ? decodeSequencedBlock(p.payload) : undefined;
+  }
+
+  private async buildBlock(
+    _view: bigint,
+    parent: Hex,
+    height: bigint,
+    uncommitted: Proposal[],
+  ): Promise<{ block: BlockHeader; payload: Uint8Array } | undefined> {
+    const { executor, mempool, policy, l1 } = this.deps;
+    const parentSeq = this.parentSequenced(parent, uncommitted);
+    if (!parentSeq) return undefined;
+    // The lagged state root needs block height − L executed: wait for the commit pipeline a little.
+    const need = height - LAG_STATE_ROOT_DISTANCE;
+    for (let i = 0; i < 100 && executor.head.header.number < need; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    if (executor.head.header.number < need) return undefined;
+    const taken = new Set<Hex>();
+    for (const p of uncommitted)
+      for (const raw of decodeSequencedBlock(p.payload).txs) taken.add(toHex(keccak256(raw)));
+    const candidates: PoolTx[][] = [];
+    for (const list of mempool.candidates()) {
+      const rest = list.filter((t) => !taken.has(t.hash));
+      if (rest.length) candidates.push(rest);
+    }
+    const chosen = policy.order(candidates, {
+      baseFee: executor.nextBaseFee(),
+      gasLimit: executor.options.gasLimit,
+      maxBytes: this.options.maxBlockBytes,
+      maxTxs: this.options.maxBlockTxs,
+    });
+    const safe = l1?.safeHead();
+    const origin =
+      safe && safe.number > parentSeq.l1Origin.number
+        ? { number: safe.number, hash: safe.hash, timestamp: safe.timestamp }
+        : { ...parentSeq.l1Origin, timestamp: undefined };
+    const due: L1Message[] = l1 ? l1.messagesFor(parentSeq.l1MessageCursor, origin.number) : [];
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    let timestamp = now > parentSeq.timestamp ? now : parentSeq.timestamp;
+    if (origin.timestamp !== undefined && timestamp < origin.timestamp) timestamp = origin.timestamp;
+    const seq: SequencedBlock = {
+      version: 1,
+      chainId: this.deps.chainId,
+      height,
+      parentHash: parent,
+      timestamp,
+      l1Origin: { number: origin.number, hash: origin.hash },
+      l1MessageCursor: parentSeq.l1MessageCursor + BigInt(due.length),
+      txs: chosen.map((t) => t.raw),
+      lagStateRoot: executor.lagStateRootFor(height),
+    };
+    const hash = hashSequencedBlock(seq);
+    return {
+      block: { hash, parent, height, txCount: seq.txs.length + due.length },
+      payload: encodeSequencedBlock(seq),
+    };
+  }
+
+  /** Why a proposed block is refused, or undefined. Checks what can be checked with what is known here. */
+  validate(p: Proposal): string | undefined {
+    let seq: SequencedBlock;
+    try {
+      seq = decodeSequencedBlock(p.payload);
+    } catch (err) {
+      return `undecodable block: ${(err as Error).message}`;
+    }
+    if (hashSequencedBlock(seq) !== p.block.hash) return 'block hash does not match the block';
+    if (seq.height !== p.block.height || seq.parentHash !== p.block.parent)
+      return 'header does not match the block';
+    if (seq.chainId !== this.deps.chainId) return `chain id ${seq.chainId}`;
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    if (seq.timestamp > now + MAX_FUTURE_SECONDS) return 'timestamp in the future';
+    const parent = this.parentSequenced(seq.parentHash, []);
+    if (!parent) return undefined; // the core fetches the parent; the rest is checked once it is here
+    const due = this.deps.l1
+      ? this.deps.l1.messagesFor(parent.l1MessageCursor, seq.l1Origin.number).length
+      : 0;
+    if (p.block.txCount !== seq.txs.length + due) return 'tx count does not match';
+    if (seq.timestamp < parent.timestamp) return 'timestamp before the parent';
+    if (seq.l1Origin.number < parent.l1Origin.number) return 'L1 origin goes back';
+    const l1 = this.deps.l1;
+    if (l1) {
+      const seen = l1.scannedThrough?.() ?? l1.safeHead()?.number ?? 0n;
+      if (seq.l1Origin.number > seen + 1n) return 'L1 origin not known here yet';
+      if (seq.l1MessageCursor !== parent.l1MessageCursor + BigInt(due)) return 'leaves out due L1 messages';
+    }
+    const lagHeight = seq.height - LAG_STATE_ROOT_DISTANCE;
+    if (lagHeight >= 0n && this.deps.executor.head.header.number >= lagHeight) {
+      if (seq.lagStateRoot !== this.deps.executor.lagStateRootFor(seq.height))
+        return 'wrong lagged state root';
+    }
+    return undefined;
+  }
+
+  private queueCommit(blocks: CommittedBlock[]): void {
+    this.commitChain = this.commitChain
+      .then(() => this.commitBlocks(blocks))
+      .catch((err) => {
+        this.deps.logger.error({ err }, 'executing committed blocks failed');
+      });
+  }
+
+  /** Executes committed blocks in order and persists each with its commit proof; then announces it. */
+  private async commitBlocks(blocks: CommittedBlock[]): Promise<void> {
+    const { executor, store, mempool, events, metrics, l1 } = this.deps;
+    for (const b of blocks) {
+      const seq = decodeSequencedBlock(b.proposal.payload);
+      if (seq.height <= executor.head.header.number) continue;
+      if (seq.height !== executor.head.header.number + 1n) {
+        this.deps.logger.warn(
+          { height: Number(seq.height) },
+          'committed block does not follow the executed head; waiting for sync',
+        );
+        return;
+      }
+      const started = performance.now();
+      const count = Number(seq.l1MessageCursor - this.executedCursor);
+      const messages = l1 ? l1.messagesFor(this.executedCursor, seq.l1Origin.number).slice(0, count) : [];
+      const pool = seq.txs.map((raw) => mempool.get(toHex(keccak256(raw))));
+      const decoded = pool.every((t) => t !== undefined) ? pool.map((t) => t!.tx) : undefined;
+      const result = await executor.execute(seq, decoded, messages);
+      const proof: CommitProof = {
+        chainId: seq.chainId,
+        height: seq.height,
+        blockHash: b.through,
+        qcs: b.qcs,
+      };
+      const txHashes = result.block.transactions.map((t) => toHex(t.hash()));
+      try {
+        await store.putBlock({
+          height: seq.height,
+          sequenced: b.proposal.payload,
+          executed: result.block.serialize(),
+          executedHash: toHex(result.block.hash()),
+          receipts: result.receipts,
+          proof: encodeCommitProof(proof),
+          txHashes,
+        });
+      } catch (err) {
+        await executor.rollback();
+        throw err;
+      }
+      executor.commit(result.block);
+      this.executedCursor = seq.l1MessageCursor;
+      const hash = hashSequencedBlock(seq);
+      this.recentSequenced.set(hash, seq);
+      if (this.recentSequenced.size > 512)
+        this.recentSequenced.delete(this.recentSequenced.keys().next().value as Hex);
+      await this.deps.onCommitted();
+      const newNonces = new Map<Hex, bigint>();
+      const latenciesMs: number[] = [];
+      const now = Date.now();
+      for (const t of pool) {
+        if (!t) continue;
+        const next = t.nonce + 1n;
+        if ((newNonces.get(t.sender) ?? 0n) < next) newNonces.set(t.sender, next);
+        latenciesMs.push(now - t.addedAt);
+      }
+      // Txs this node never saw still advance their senders' nonces.
+      for (const [i, t] of result.block.transactions.entries()) {
+        const sender = result.receipts[i].from;
+        const next = t.nonce + 1n;
+        if ((newNonces.get(sender) ?? 0n) < next) newNonces.set(sender, next);
+      }
+      mempool.onBlock(
+        newNonces,
+        result.skipped.map((s) => s.hash),
+      );
+      const buildMs = performance.now() - started;
+      if (metrics) {
+        metrics.blocksTotal.inc();
+        metrics.blockHeight.set(Number(seq.height));
+        metrics.txsIncluded.inc(txHashes.length);
+        metrics.txsSkipped.inc(result.skipped.length);
+        for (const l of latenciesMs) metrics.softConfirmLatency.observe(l / 1000);
+      }
+      this.live.certificates++;
+      this.live.lastCertificate = {
+        view: b.qcs[1].view.toString(),
+        signers: popcount(b.qcs[1].signers),
+        blockHash: b.qcs[1].blockHash,
+      };
+      events.emit('block', {
+        block: result.block,
+        receipts: result.receipts,
+        proof,
+        sequencedHash: hash,
+        latenciesMs,
+        buildMs,
+      });
+    }
+    this.signalWork();
+  }
+
+  private signalWork(): void {
+    if (this.stopped || !this.driver) return;
+    const l1 = this.deps.l1;
+    const dueMessages = l1
+      ? l1.messagesFor(this.executedCursor, l1.safeHead()?.number ?? 0n).length > 0
+      : false;
+    this.driver.setWork(this.deps.mempool.pendingCount > 0 || dueMessages);
+  }
+
+  private onEvidence(e: Equivocation): void {
+    this.evidence.push(e);
+    this.deps.logger.warn(
+      { member: e.member, view: Number(e.view), phase: e.phase },
+      'equivocation: kept as evidence',
+    );
+    const line = JSON.stringify(e, (_k, v) =>
+      typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? toHex(v) : v,
+    );
+    void appendFile(join(this.deps.dataDir, 'consensus', 'evidence.jsonl'), `${line}\n`).catch(() => {});
+  }
+
+  /** Live figures for the dashboard. */
+  status(): Record<string, unknown> {
+    const head = this.deps.executor.head.header.number;
+    return {
+      self: this.self,
+      members: this.options.members.map((m, i) => ({
+        index: i,
+        peerId: m.peerId,
+        blsPublicKey: m.blsPublicKey,
+        connected: i === this.self || this.network.peers().includes(m.peerId),
+      })),
+      quorum: this.committee.quorum,
+      view: this.live.view.toString(),
+      leader: this.live.leader,
+      via: this.live.via,
+      highQcView: this.driver.core.highestQc.view.toString(),
+      committedHeight: Number(head),
+      votesSigned: this.live.votesSigned,
+      timeoutsSigned: this.live.timeoutsSigned,
+      proposals: this.live.proposals,
+      certificates: this.live.certificates,
+      lastCertificate: this.live.lastCertificate,
+      evidence: this.evidence.length,
+      safety: {
+        lastVotedView: this.safety.state.lastVotedView.toString(),
+        highestQcView: this.safety.state.highestQcView.toString(),
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.syncTimer);
+    this.driver.stop();
+    await this.txGossip.flush().catch(() => {});
+    await this.commitChain;
+    await this.network.stop();
+    this.wal.close();
+  }
+}
+
+function popcount(n: bigint): number {
+  let c = 0;
+  for (let x = n; x > 0n; x >>= 1n) if (x & 1n) c++;
+  return c;
+}
