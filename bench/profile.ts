@@ -35,6 +35,8 @@ const { values, positionals } = parseArgs({
     focus: { type: 'string' },
     /** Caller chains of functions whose name matches this regexp. */
     callers: { type: 'string' },
+    /** Self time only of samples in categories whose name contains this. */
+    cat: { type: 'string' },
   },
 });
 
@@ -113,6 +115,9 @@ for (let i = 0; i < prof.samples.length; i++) {
   const dt = (prof.timeDeltas[i + 1] ?? 0) / 1000;
   n += dt;
   const node = byId.get(prof.samples[i])!;
+  const cat = categorise(node.id);
+  categories.set(cat, (categories.get(cat) ?? 0) + dt);
+  if (values.cat && !cat.includes(values.cat)) continue;
   const key = short(node.callFrame);
   self.set(key, (self.get(key) ?? 0) + dt);
   if (node.callFrame.functionName !== '(idle)') {
@@ -120,8 +125,6 @@ for (let i = 0; i < prof.samples.length; i++) {
     const sec = Math.floor((times[i] - prof.startTime) / 1e6);
     perSecond.set(sec, (perSecond.get(sec) ?? 0) + dt);
   }
-  const cat = categorise(node.id);
-  categories.set(cat, (categories.get(cat) ?? 0) + dt);
   const seen = new Set<string>();
   const seenFocus = new Set<string>();
   for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
