@@ -121,6 +121,7 @@ export class CommitteeSequencer {
   private txGossip!: TxGossip;
   private syncTimer?: NodeJS.Timeout;
   private syncing = false;
+  private lastCommitAt = Date.now();
   private stopped = false;
   readonly evidence: Equivocation[] = [];
   readonly live = {
@@ -382,21 +383,31 @@ export class CommitteeSequencer {
     try {
       const peers = this.network.peers().filter((p) => this.peerToMember.has(p));
       if (!peers.length) return;
-      const peer = peers[Math.floor(Math.random() * peers.length)];
       const proto = protocols.blockSync(this.deps.chainId);
-      const theirs = bytesToBigInt(
-        RLP.decode(
-          await this.network.request(
-            peer,
-            proto,
-            RLP.encode([Uint8Array.of(SYNC_STATUS), new Uint8Array()]),
-            2_000,
-          ),
-        ) as Uint8Array,
+      // Ask every peer how far it committed; take blocks from the one furthest ahead.
+      const heights = await Promise.all(
+        peers.map(async (p) => {
+          try {
+            const raw = await this.network.request(
+              p,
+              proto,
+              RLP.encode([Uint8Array.of(SYNC_STATUS), new Uint8Array()]),
+              2_000,
+            );
+            return { peer: p, height: bytesToBigInt(RLP.decode(raw) as Uint8Array) };
+          } catch {
+            return { peer: p, height: -1n };
+          }
+        }),
       );
+      const best = heights.reduce((x, y) => (y.height > x.height ? y : x));
+      const peer = best.peer;
+      const theirs = best.height;
       await this.commitChain;
       let ours = this.deps.executor.head.header.number;
-      if (theirs <= ours + 16n) return;
+      // Far behind, or behind with nothing committed here lately: consensus alone will not bring the tail.
+      const stale = Date.now() - this.lastCommitAt > 3_000;
+      if (theirs <= ours || (theirs <= ours + 16n && !stale)) return;
       this.deps.logger.info(
         { ours: Number(ours), theirs: Number(theirs) },
         'behind the committee: syncing blocks',
@@ -631,6 +642,7 @@ export class CommitteeSequencer {
       }
       executor.commit(result.block);
       this.executedCursor = seq.l1MessageCursor;
+      this.lastCommitAt = Date.now();
       const hash = hashSequencedBlock(seq);
       this.recentSequenced.set(hash, seq);
       if (this.recentSequenced.size > 512)

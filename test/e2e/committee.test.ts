@@ -1,0 +1,236 @@
+import { copyFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createPublicClient, createWalletClient, type Hex, http, parseEther } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CommitProof, quorumFor, verifyCommitProof } from '../../src/consensus/certificate.js';
+import { devAccounts } from '../../src/execution/genesis.js';
+import { startCommittee, statusOf, type TestCommittee } from '../helpers/committee.js';
+import { rpcCall } from '../helpers/devnet.js';
+import { chainOf, until } from '../helpers/wait.js';
+
+interface ProofJson {
+  chainId: Hex;
+  height: Hex;
+  blockHash: Hex;
+  qcs: Array<{ epoch: Hex; view: Hex; blockHash: Hex; signers: Hex; signature: Hex }>;
+}
+
+const proofFromJson = (p: ProofJson): CommitProof => ({
+  chainId: BigInt(p.chainId),
+  height: BigInt(p.height),
+  blockHash: p.blockHash,
+  qcs: p.qcs.map((q) => ({
+    epoch: BigInt(q.epoch),
+    view: BigInt(q.view),
+    blockHash: q.blockHash,
+    signers: BigInt(q.signers),
+    signature: q.signature,
+  })),
+});
+
+async function preconfirmation(url: string, hash: Hex) {
+  const r = await rpcCall(url, {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'seqnet_getPreconfirmation',
+    params: [hash],
+  });
+  return (
+    r.json as { result: { blockNumber: Hex; transactionIndex: Hex; blockHash: Hex; proof: ProofJson } | null }
+  ).result;
+}
+
+/** Issue 4's real-process tests: a committee of 4 `seqnet node` processes over libp2p on loopback. */
+describe('a BFT committee of 4 node processes', () => {
+  let c: TestCommittee;
+  const senders = devAccounts(8).map((a) => privateKeyToAccount(a.privateKey));
+  const nonces = new Map<string, number>();
+  const nextNonce = (addr: string) => {
+    const n = nonces.get(addr) ?? 0;
+    nonces.set(addr, n + 1);
+    return n;
+  };
+  const wallet = (i: number, url: string) =>
+    createWalletClient({ chain: chainOf(42069, url), transport: http(url), account: senders[i] });
+  const pub = (url: string) => createPublicClient({ chain: chainOf(42069, url), transport: http(url) });
+  /** Preconfirmed txs: where each was when its receipt was first served. */
+  const confirmed = new Map<Hex, { blockHash: Hex; index: number }>();
+
+  beforeAll(async () => {
+    c = await startCommittee(4, ['--view-timeout', '1000']);
+    await until(
+      'a fully connected committee',
+      async () => {
+        const s = await Promise.all(c.nodes.map((n) => statusOf(n.url)));
+        return s.every((x) => x.consensus.members.every((m) => m.connected)) ? true : undefined;
+      },
+      60_000,
+    );
+  }, 300_000);
+  afterAll(async () => {
+    await c?.stopAll();
+  });
+
+  const send = async (sender: number, via: number) => {
+    const url = c.nodes[via].url;
+    const hash = await wallet(sender, url).sendTransaction({
+      to: senders[(sender + 1) % senders.length].address,
+      value: parseEther('0.001'),
+      nonce: nextNonce(senders[sender].address),
+      gas: 21000n,
+    });
+    return hash;
+  };
+  const receiptOn = async (url: string, hash: Hex) => {
+    const r = await pub(url).waitForTransactionReceipt({ hash, pollingInterval: 25, timeout: 60_000 });
+    if (!confirmed.has(hash)) confirmed.set(hash, { blockHash: r.blockHash, index: r.transactionIndex });
+    return r;
+  };
+  const heads = () =>
+    Promise.all(c.nodes.map(async (n) => (await statusOf(n.url).catch(() => undefined))?.head ?? -1));
+
+  it('sequences txs sent to any member; all serve one chain; a preconfirmation verifies offline, a forged one does not', async () => {
+    const hashes: Hex[] = [];
+    for (let i = 0; i < 8; i++) hashes.push(await send(i % 4, i % 4));
+    for (const h of hashes) expect((await receiptOn(c.nodes[0].url, h)).status).toBe('success');
+    const head = Math.min(...(await heads()));
+    await until('every member at the same head', async () => {
+      const hs = await heads();
+      return hs.every((h) => h >= head) ? true : undefined;
+    });
+    for (let n = 1n; n <= BigInt(head); n++) {
+      const blocks = await Promise.all(c.nodes.map((x) => pub(x.url).getBlock({ blockNumber: n })));
+      expect(new Set(blocks.map((b) => b.hash)).size).toBe(1);
+    }
+    const committee = { publicKeys: c.members.map((m) => m.blsPublicKey as Hex), quorum: quorumFor(4) };
+    const pre = await preconfirmation(c.nodes[3].url, hashes[0]);
+    expect(pre).not.toBeNull();
+    const proof = proofFromJson(pre!.proof);
+    expect(proof.qcs).toHaveLength(2);
+    expect(proof.qcs[1].view).toBe(proof.qcs[0].view + 1n);
+    expect(verifyCommitProof(proof, committee)).toBeNull();
+    const sig = proof.qcs[0].signature;
+    const forged = {
+      ...proof,
+      qcs: [
+        { ...proof.qcs[0], signature: `${sig.slice(0, -2)}${sig.slice(-2) === '00' ? '01' : '00'}` as Hex },
+        proof.qcs[1],
+      ],
+    };
+    expect(verifyCommitProof(forged, committee)).not.toBeNull();
+    const otherBlock = { ...proof, blockHash: `0x${'11'.repeat(32)}` as Hex };
+    expect(verifyCommitProof(otherBlock, committee)).toMatch(/not for the block/);
+  }, 180_000);
+
+  it('SIGKILL of the leader under load: blocks go on within two view timeouts, no preconfirmed tx is lost', async () => {
+    const s0 = await statusOf(c.nodes[0].url);
+    const leader = s0.consensus.leader;
+    const alive = [0, 1, 2, 3].filter((i) => i !== leader);
+    let loading = true;
+    const sent: Hex[] = [];
+    const load = (async () => {
+      for (let k = 0; loading; k++) {
+        const via = alive[k % alive.length];
+        try {
+          sent.push(await send(4 + (k % 4), via));
+        } catch {
+          // the node we sent to may be the one being killed
+        }
+        await new Promise((r) => setTimeout(r, 40));
+      }
+    })();
+    await until('load flowing', async () => (sent.length >= 10 ? true : undefined));
+    for (const h of sent.slice(0, 5)) await receiptOn(c.nodes[alive[0]].url, h);
+    const before = await statusOf(c.nodes[alive[0]].url);
+    await c.kill(leader, 'SIGKILL');
+    const killedAtView = BigInt(before.consensus.view);
+    const heightAtKill = before.head;
+    await until(
+      'a block committed after the kill',
+      async () => ((await statusOf(c.nodes[alive[0]].url)).head > heightAtKill + 1 ? true : undefined),
+      60_000,
+    );
+    loading = false;
+    await load;
+    // The first block after the kill was certified at most two failed views later.
+    const first = await pub(c.nodes[alive[0]].url).getBlock({
+      blockNumber: BigInt(heightAtKill + 2),
+      includeTransactions: false,
+    });
+    if (first.transactions.length) {
+      const pre = await preconfirmation(c.nodes[alive[0]].url, first.transactions[0] as Hex);
+      expect(BigInt(pre!.proof.qcs[0].view)).toBeLessThanOrEqual(killedAtView + 4n);
+    }
+    // Every tx acknowledged to a surviving member is included, and no preconfirmation moved.
+    for (const h of sent) await receiptOn(c.nodes[alive[1]].url, h).catch(() => undefined);
+    const restarted = await c.start(leader);
+    const top = Math.max(...(await heads()));
+    await until(
+      'the killed leader caught up',
+      async () => ((await statusOf(restarted.url)).head >= top ? true : undefined),
+      120_000,
+    );
+    for (const [hash, at] of confirmed) {
+      for (const n of c.nodes) {
+        const r = await pub(n.url).getTransactionReceipt({ hash });
+        expect({ hash, blockHash: r.blockHash, index: r.transactionIndex }).toEqual({ hash, ...at });
+      }
+    }
+  }, 300_000);
+
+  it('SIGSTOP a member for 30 s, then SIGCONT: it catches up with the others', async () => {
+    const paused = 2;
+    c.nodes[paused].proc.kill('SIGSTOP');
+    const until30 = Date.now() + 30_000;
+    const others = [0, 1, 3];
+    let k = 0;
+    while (Date.now() < until30) {
+      const h = await send(k % 4, others[k % 3]);
+      if (k % 10 === 0) await receiptOn(c.nodes[others[k % 3]].url, h);
+      k++;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    c.nodes[paused].proc.kill('SIGCONT');
+    const top = Math.max(...(await heads()));
+    await until(
+      'the paused member caught up',
+      async () => ((await statusOf(c.nodes[paused].url)).head >= top ? true : undefined),
+      120_000,
+    );
+    const a = await pub(c.nodes[paused].url).getBlock({ blockNumber: BigInt(top) });
+    const b = await pub(c.nodes[0].url).getBlock({ blockNumber: BigInt(top) });
+    expect(a.hash).toBe(b.hash);
+  }, 240_000);
+
+  it('restarts with a torn WAL and goes on; refuses to start on a damaged safety record; never double-signs', async () => {
+    const i = 1;
+    const consensusDir = join(c.nodes[i].dataDir, 'consensus');
+    await c.kill(i, 'SIGKILL');
+    const wal = join(consensusDir, 'wal');
+    const size = statSync(wal).size;
+    if (size > 10) truncateSync(wal, size - 7);
+    const votedBefore = BigInt(
+      JSON.parse(readFileSync(join(consensusDir, 'safety.json'), 'utf8').split('\n')[0]).lastVotedView,
+    );
+    const back = await c.start(i);
+    const h = await send(0, i);
+    await receiptOn(back.url, h);
+    expect(BigInt((await statusOf(back.url)).consensus.safety.lastVotedView)).toBeGreaterThanOrEqual(
+      votedBefore,
+    );
+
+    // A damaged safety record: the node refuses to start and says what to do.
+    await c.kill(i, 'SIGKILL');
+    const safety = join(consensusDir, 'safety.json');
+    copyFileSync(safety, `${safety}.good`);
+    writeFileSync(safety, '{"version":1,"epoch":"0"\ngarbage\n');
+    await expect(c.start(i)).rejects.toThrow(/safety record .* is damaged.*refuses to start/s);
+    copyFileSync(`${safety}.good`, safety);
+    const again = await c.start(i);
+    await receiptOn(again.url, await send(1, i));
+
+    // No member ever saw two conflicting signed messages from another.
+    for (const n of c.nodes) expect((await statusOf(n.url)).consensus.evidence).toBe(0);
+  }, 240_000);
+});

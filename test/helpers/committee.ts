@@ -1,0 +1,128 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { waitForRpc } from '../../src/l1/anvil.js';
+import { freePort, rpcCall } from './devnet.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+export interface CommitteeNodeProcess {
+  index: number;
+  url: string;
+  dataDir: string;
+  proc: ChildProcess;
+  output: () => string;
+}
+
+export interface TestCommittee {
+  nodes: CommitteeNodeProcess[];
+  committeeFile: string;
+  members: Array<{ blsPublicKey: string; peerId: string }>;
+  /** Starts (or restarts) node i with the same data dir, ports and committee file. */
+  start(i: number): Promise<CommitteeNodeProcess>;
+  kill(i: number, signal: NodeJS.Signals): Promise<void>;
+  stopAll(): Promise<void>;
+}
+
+/** n real `seqnet node --committee` processes on loopback, each with keys made by `seqnet keys`. */
+export async function startCommittee(n: number, extraArgs: string[] = []): Promise<TestCommittee> {
+  const base = mkdtempSync(join(tmpdir(), 'seqnet-committee-'));
+  const members: Array<{ blsPublicKey: string; peerId: string }> = [];
+  const ports: Array<{ rpc: number; p2p: number }> = [];
+  for (let i = 0; i < n; i++) {
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'keys', '--data-dir', join(base, `n${i}`)],
+      { cwd: root, encoding: 'utf8' },
+    );
+    if (r.status !== 0) throw new Error(`seqnet keys failed: ${r.stderr}`);
+    const k = JSON.parse(r.stdout) as { blsPublicKey: string; peerId: string };
+    members.push({ blsPublicKey: k.blsPublicKey, peerId: k.peerId });
+    ports.push({ rpc: await freePort(), p2p: await freePort() });
+  }
+  const committeeFile = join(base, 'committee.json');
+  writeFileSync(
+    committeeFile,
+    JSON.stringify({
+      members,
+      bootnodes: members.map((m, i) => `/ip4/127.0.0.1/tcp/${ports[i].p2p}/p2p/${m.peerId}`),
+    }),
+  );
+  const nodes: CommitteeNodeProcess[] = [];
+  const c: TestCommittee = {
+    nodes,
+    committeeFile,
+    members,
+    async start(i) {
+      const dataDir = join(base, `n${i}`);
+      const proc = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'src/cli/main.ts',
+          'node',
+          '--data-dir',
+          dataDir,
+          '--rpc-port',
+          String(ports[i].rpc),
+          '--committee',
+          committeeFile,
+          '--p2p-listen',
+          `/ip4/127.0.0.1/tcp/${ports[i].p2p}`,
+          '--log-level',
+          'warn',
+          ...extraArgs,
+        ],
+        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      proc.stdout?.on('data', (d) => {
+        out += d.toString();
+      });
+      proc.stderr?.on('data', (d) => {
+        out += d.toString();
+      });
+      const url = `http://127.0.0.1:${ports[i].rpc}`;
+      const exited = new Promise<never>((_, reject) =>
+        proc.once('exit', (code) => reject(new Error(`node ${i} exited with ${code}:\n${out.slice(-3000)}`))),
+      );
+      exited.catch(() => {});
+      const node = { index: i, url, dataDir, proc, output: () => out };
+      nodes[i] = node;
+      await Promise.race([waitForRpc(url, 120_000), exited]);
+      return node;
+    },
+    async kill(i, signal) {
+      const p = nodes[i].proc;
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      const ended = new Promise<void>((res) => p.once('exit', () => res()));
+      p.kill(signal);
+      await ended;
+    },
+    async stopAll() {
+      await Promise.all(nodes.map((_, i) => c.kill(i, 'SIGTERM')));
+    },
+  };
+  await Promise.all(members.map((_, i) => c.start(i)));
+  return c;
+}
+
+export interface ConsensusStatus {
+  head: number;
+  consensus: {
+    view: string;
+    leader: number;
+    highQcView: string;
+    committedHeight: number;
+    evidence: number;
+    members: Array<{ connected: boolean }>;
+    safety: { lastVotedView: string };
+  };
+}
+
+export async function statusOf(url: string): Promise<ConsensusStatus> {
+  const r = await rpcCall(url, { jsonrpc: '2.0', id: 1, method: 'seqnet_status', params: [] });
+  return (r.json as { result: ConsensusStatus }).result;
+}
