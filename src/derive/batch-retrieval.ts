@@ -1,4 +1,13 @@
-import { type Abi, decodeFunctionData, type Hex, type PublicClient, parseAbiItem } from 'viem';
+import {
+  type Abi,
+  concat,
+  decodeFunctionData,
+  type Hex,
+  keccak256,
+  type PublicClient,
+  parseAbiItem,
+} from 'viem';
+import { BlobSourceError, type BlobSourceOptions, fetchBlobBatch } from './blob-source.js';
 import { asTemporary, critical, DerivationError, notEnoughData } from './errors.js';
 
 /** One batch as the Inbox recorded it, with its data read back from L1 (calldata or blobs). */
@@ -20,7 +29,7 @@ export interface BatchRef {
 /** Reads the batch bytes of a BatchPosted log from L1: calldata here, blobs in blob-source.ts. */
 export type BatchDataFetcher = (
   pub: PublicClient,
-  log: { txHash: Hex; index: bigint },
+  log: { txHash: Hex; index: bigint; dataHash: Hex },
 ) => Promise<Uint8Array>;
 
 export const BATCH_POSTED = parseAbiItem(
@@ -40,7 +49,38 @@ export function calldataFetcher(inboxAbi: Abi): BatchDataFetcher {
     if (call.functionName !== 'postBatch')
       throw critical(`batch ${log.index}: L1 tx ${log.txHash} is ${call.functionName}, not postBatch`);
     const data = call.args?.[4] as Hex;
+    if (keccak256(data) !== log.dataHash)
+      throw critical(`batch ${log.index}: its calldata does not hash to the Inbox's dataHash`);
     return Buffer.from(data.slice(2), 'hex');
+  };
+}
+
+/**
+ * The blobs of a `postBlobBatch` tx (EIP-4844), read from the L1 node and checked against the tx's
+ * versioned hashes (KZG commitments) and those against the Inbox's dataHash.
+ */
+export function blobFetcher(l1Url: string, inboxAbi: Abi, options: BlobSourceOptions = {}): BatchDataFetcher {
+  return async (pub, log) => {
+    const tx = await pub.getTransaction({ hash: log.txHash });
+    let name: string;
+    try {
+      name = decodeFunctionData({ abi: inboxAbi, data: tx.input }).functionName;
+    } catch (err) {
+      throw critical(`batch ${log.index}: L1 tx ${log.txHash} is not an Inbox call`, err);
+    }
+    if (name !== 'postBlobBatch' && name !== 'postCertifiedBlobBatch')
+      throw critical(`batch ${log.index}: L1 tx ${log.txHash} is ${name}, not a blob batch`);
+    const hashes = tx.blobVersionedHashes ?? [];
+    if (keccak256(concat(hashes)) !== log.dataHash)
+      throw critical(`batch ${log.index}: the tx's blob hashes do not match the Inbox's dataHash`);
+    try {
+      return await fetchBlobBatch(l1Url, log.txHash, options);
+    } catch (err) {
+      // A blob that does not match its commitment is bad data; a read that failed is worth retrying.
+      if (err instanceof BlobSourceError && !/cannot read/.test(err.message))
+        throw critical(`batch ${log.index}: ${err.message}`, err);
+      throw err;
+    }
   };
 }
 
@@ -49,6 +89,7 @@ interface PendingLog {
   firstBlock: bigint;
   lastBlock: bigint;
   lastBlockHash: Hex;
+  dataHash: Hex;
   l1MessageCursor: bigint;
   blobs: boolean;
   l1Block: bigint;
@@ -97,13 +138,14 @@ export class BatchRetrieval {
       throw critical(`batch ${log.index} is in blobs and this node was built without a blob reader`);
     let data: Uint8Array;
     try {
-      data = await fetch(this.pub, { txHash: log.l1TxHash, index: log.index });
+      data = await fetch(this.pub, { txHash: log.l1TxHash, index: log.index, dataHash: log.dataHash });
     } catch (err) {
       throw asTemporary(err, `reading batch ${log.index} from L1 tx ${log.l1TxHash}`);
     }
     // Only consumed once its data is in hand: a Temporary failure retries the same batch.
     this.queue.shift();
-    return { ...log, data };
+    const { dataHash: _, ...ref } = log;
+    return { ...ref, data };
   }
 
   /** Forgets what was read and starts again at `fromBlock` (after a reorg, or to resume). */
@@ -138,6 +180,7 @@ export class BatchRetrieval {
             firstBlock: a.firstBlock as bigint,
             lastBlock: a.lastBlock as bigint,
             lastBlockHash: a.lastBlockHash as Hex,
+            dataHash: a.dataHash as Hex,
             l1MessageCursor: a.l1MessageCursor as bigint,
             blobs: a.blobs as boolean,
             l1Block: l.blockNumber,

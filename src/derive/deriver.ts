@@ -11,7 +11,13 @@ import {
   type SequencedBlock,
 } from '../types/sequenced-block.js';
 import { toHex } from '../util/bytes.js';
-import { type BatchDataFetcher, type BatchRef, BatchRetrieval, calldataFetcher } from './batch-retrieval.js';
+import {
+  type BatchDataFetcher,
+  type BatchRef,
+  BatchRetrieval,
+  blobFetcher,
+  calldataFetcher,
+} from './batch-retrieval.js';
 import { BlockQueue } from './block-queue.js';
 import { critical, DerivationError } from './errors.js';
 
@@ -20,7 +26,7 @@ export interface DeriverOptions {
   deployment: L1Deployment;
   /** Read L1 only this many blocks below its head (0: up to the head). */
   confirmations: number;
-  /** Reads batches carried in blobs; without it, a blob batch is Critical. */
+  /** Reads batches carried in blobs (default: from the L1 node, as anvil serves them). */
   blobs?: BatchDataFetcher;
 }
 
@@ -63,7 +69,7 @@ export class Deriver {
       inbox: options.deployment.contracts.Inbox,
       fromBlock: BigInt(options.deployment.deployedAtBlock),
       calldata: calldataFetcher(l1Artifacts().Inbox.abi as Abi),
-      blobs: options.blobs,
+      blobs: options.blobs ?? blobFetcher(options.l1Url, l1Artifacts().Inbox.abi as Abi),
     });
     this.queue = new BlockQueue(this.retrieval, deps.executor.options.chainId);
   }

@@ -20,7 +20,8 @@ import { sendWithFeeBumps } from '../../src/batcher/batcher.js';
 import { blobCapacity, blobSidecars, encodeBlobs, GAS_PER_BLOB } from '../../src/batcher/blobs.js';
 import { decodeBatch } from '../../src/batcher/codec.js';
 import { BlobSourceError, fetchBlobBatch } from '../../src/derive/blob-source.js';
-import { devAccounts } from '../../src/execution/genesis.js';
+import { verifyFromL1 } from '../../src/derive/verifier.js';
+import { devAccounts, devChainOptions } from '../../src/execution/genesis.js';
 import { Anvil, waitForRpc } from '../../src/l1/anvil.js';
 import { deployL1Contracts, type L1Deployment, l1Artifacts } from '../../src/l1/deploy.js';
 import { hashSequencedBlock, type SequencedBlock } from '../../src/types/sequenced-block.js';
@@ -328,4 +329,19 @@ describe('blobs (--da blobs)', () => {
     const bytes = await fetchBlobBatch(anvil.url, log.transactionHash);
     expect((await blobSidecars(encodeBlobs(bytes))).versionedHashes).toEqual(tx.blobVersionedHashes);
   });
+
+  it('seqnet verify rebuilds the chain from the blob batches alone and agrees with the node', async () => {
+    const posted = await blobBatchTxs();
+    expect(posted.length).toBeGreaterThan(0);
+    const report = await verifyFromL1({
+      l1Url: anvil.url,
+      deployment,
+      chain: devChainOptions({ chainId: 42069n }),
+      rpcUrl: url,
+    });
+    expect(report.mismatches).toEqual([]);
+    expect(report.batches).toBe(posted.length);
+    expect(BigInt(report.blocks)).toBe(posted[posted.length - 1].args.lastBlock);
+    expect(report.txs).toBeGreaterThanOrEqual(20);
+  }, 120_000);
 });

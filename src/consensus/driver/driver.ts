@@ -99,6 +99,8 @@ export class ConsensusDriver {
   private running = false;
   private readonly committedProposals = new Map<Hex, Proposal>();
   private stopped = false;
+  /** Set once a message from the network was processed: only views entered after that count as seen. */
+  private heardNetwork = false;
 
   constructor(
     config: CoreConfig,
@@ -193,6 +195,8 @@ export class ConsensusDriver {
     try {
       while (this.queue.length) {
         const next = this.queue.shift()!;
+        if (next.type === 'proposal' || next.type === 'vote' || next.type === 'timeout' || next.type === 'fetched')
+          this.heardNetwork = true;
         for (const o of this.core.apply(next)) this.run(o);
       }
     } finally {
@@ -271,7 +275,8 @@ export class ConsensusDriver {
         const tc = this.core.lastTimeoutCertificate;
         if (o.via === 'tc' && tc) wal.append({ kind: 'tc', tc });
         else wal.append({ kind: 'qc', qc: this.core.highestQc });
-        safety.observeView(o.view);
+        // The restart floor (safety-rules.ts) is the first view the network shows, not one restored here.
+        if (this.heardNetwork) safety.observeView(o.view);
         app.onView?.(o.view, o.leader, o.via);
         break;
       }
