@@ -206,6 +206,19 @@ describe('a BFT committee of 4 node processes', () => {
   it('restarts with a torn WAL and goes on; refuses to start on a damaged safety record; never double-signs', async () => {
     const i = 1;
     const consensusDir = join(c.nodes[i].dataDir, 'consensus');
+    // Fresh senders, nonces from the chain: earlier tests may have left gaps in theirs.
+    const fresh = devAccounts(10)
+      .slice(8)
+      .map((a) => privateKeyToAccount(a.privateKey));
+    const sendFresh = async (k: number, via: number) => {
+      const url = c.nodes[via].url;
+      const w = createWalletClient({ chain: chainOf(42069, url), transport: http(url), account: fresh[k] });
+      return w.sendTransaction({ to: fresh[1 - k].address, value: 1n, gas: 21000n });
+    };
+    const connected = (url: string) =>
+      until(`${url} connected to the committee`, async () =>
+        (await statusOf(url)).consensus.members.every((m) => m.connected) ? true : undefined,
+      );
     await c.kill(i, 'SIGKILL');
     const wal = join(consensusDir, 'wal');
     const size = statSync(wal).size;
@@ -214,8 +227,14 @@ describe('a BFT committee of 4 node processes', () => {
       JSON.parse(readFileSync(join(consensusDir, 'safety.json'), 'utf8').split('\n')[0]).lastVotedView,
     );
     const back = await c.start(i);
-    const h = await send(0, i);
-    await receiptOn(back.url, h);
+    await connected(back.url);
+    try {
+      await receiptOn(back.url, await sendFresh(0, 0));
+      await receiptOn(c.nodes[2].url, await sendFresh(1, i));
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nnode ${i} said:\n${back.output().slice(-3000)}`);
+    }
+    expect(back.output()).toMatch(/torn or damaged tail|consensus WAL/);
     expect(BigInt((await statusOf(back.url)).consensus.safety.lastVotedView)).toBeGreaterThanOrEqual(
       votedBefore,
     );
@@ -228,9 +247,10 @@ describe('a BFT committee of 4 node processes', () => {
     await expect(c.start(i)).rejects.toThrow(/safety record .* is damaged.*refuses to start/s);
     copyFileSync(`${safety}.good`, safety);
     const again = await c.start(i);
-    await receiptOn(again.url, await send(1, i));
+    await connected(again.url);
+    await receiptOn(c.nodes[0].url, await sendFresh(0, i));
 
     // No member ever saw two conflicting signed messages from another.
     for (const n of c.nodes) expect((await statusOf(n.url)).consensus.evidence).toBe(0);
-  }, 240_000);
+  }, 300_000);
 });
