@@ -9,9 +9,12 @@ import {
   type Hex,
   http,
   type PublicClient,
+  parseAbi,
   type TransactionReceipt,
   toHex,
 } from 'viem';
+import { type CommitProof, decodeCommitProof } from '../consensus/certificate.js';
+import { type L1QuorumCertificate, qcForL1 } from '../l1/bls-encoding.js';
 import { l1Clients } from '../l1/clients.js';
 import type { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock, hashSequencedBlock, type SequencedBlock } from '../types/sequenced-block.js';
@@ -19,7 +22,10 @@ import { sleep } from '../util/sleep.js';
 import { blobCapacity, blobSidecars, encodeBlobs, loadKzg, MAX_BLOBS_PER_TX } from './blobs.js';
 import { type Compression, encodeBatch } from './codec.js';
 
-/** Where batches go on L1: `Inbox.postBatch` calldata, or EIP-4844 blobs with `Inbox.postBlobBatch`. */
+/**
+ * Where batches go on L1: `Inbox.postBatch` calldata, or EIP-4844 blobs with `Inbox.postBlobBatch`
+ * (`postCertifiedBatch` / `postCertifiedBlobBatch` in committee mode).
+ */
 export type DataAvailability = 'calldata' | 'blobs';
 export const dataAvailabilityModes: readonly DataAvailability[] = ['calldata', 'blobs'];
 
@@ -58,7 +64,37 @@ export interface BatcherDeps {
   logger: Logger;
   /** Runs after each round, in the same loop (e.g. the output proposer, which shares the key). */
   afterPost?: () => Promise<void>;
+  /**
+   * Committee mode: the stored commit proof of an L2 block (`storedCommitProofs(store)`). When set,
+   * every batch ends at a block whose proof commits that block itself (`proof.blockHash` is its hash)
+   * and goes to `Inbox.postCertifiedBatch` / `postCertifiedBlobBatch` with the proof's QCs; the
+   * Inbox must have been deployed with a CommitteeVerifier. The key then need not be authorised.
+   */
+  proofFor?: (height: bigint) => CommitProof | undefined;
 }
+
+/** `proofFor` from the chain store: each block's commit proof, as the sequencer stored it. */
+export function storedCommitProofs(store: ChainStore): (height: bigint) => CommitProof | undefined {
+  return (height) => {
+    const raw = store.getProof(height);
+    return raw ? decodeCommitProof(raw) : undefined;
+  };
+}
+
+/** Whether `proof` commits `block` itself (not a descendant that commits it). */
+export function provesBlock(proof: CommitProof | undefined, block: SequencedBlock): proof is CommitProof {
+  return (
+    proof !== undefined &&
+    proof.qcs.length > 0 &&
+    proof.height === block.height &&
+    proof.blockHash.toLowerCase() === hashSequencedBlock(block).toLowerCase()
+  );
+}
+
+const COMMITTEE_ABI = parseAbi([
+  'function verifier() view returns (address)',
+  'function committee(uint64 epoch) view returns ((address keys, uint16 size, uint16 quorum))',
+]);
 
 export interface BatchStats {
   batches: number;
@@ -92,6 +128,9 @@ export class Batcher {
     postedTo: 0n,
   };
   private failing = false;
+  /** Committee mode: the CommitteeVerifier the Inbox uses, and each epoch's committee size. */
+  private verifier?: Hex;
+  private readonly committeeSizes = new Map<bigint, number>();
 
   constructor(
     readonly options: BatcherOptions,
@@ -154,22 +193,57 @@ export class Batcher {
     let last =
       head < next + BigInt(this.options.maxBlocks) - 1n ? head : next + BigInt(this.options.maxBlocks) - 1n;
     let blocks = readBlocks(store, next, last);
+    // Where the batch may end (indices into blocks): anywhere, or in committee mode only at a block
+    // its own commit proof commits.
+    const proofFor = this.deps.proofFor;
+    const proofs = new Map<number, CommitProof>();
+    let ends: number[];
+    if (proofFor) {
+      ends = [];
+      for (const [i, b] of blocks.entries()) {
+        const p = proofFor(b.height);
+        if (provesBlock(p, b)) {
+          proofs.set(i, p);
+          ends.push(i);
+        }
+      }
+      if (ends.length === 0) {
+        // None within maxBlocks: the batch runs on to the first directly-proved block, if any yet.
+        const more = this.firstProvedAfter(last, head);
+        if (!more) return false;
+        blocks = [...blocks, ...readBlocks(store, last + 1n, more.block.height)];
+        proofs.set(blocks.length - 1, more.proof);
+        ends = [blocks.length - 1];
+      }
+      blocks = blocks.slice(0, ends[ends.length - 1] + 1);
+      last = blocks[blocks.length - 1].height;
+    } else ends = blocks.map((_, i) => i);
     let data = encodeBatch(blocks, this.options.compression);
-    while (data.length > this.maxBatchBytes && blocks.length > 1) {
-      blocks = blocks.slice(0, Math.ceil(blocks.length / 2));
+    while (data.length > this.maxBatchBytes) {
+      // About half as many blocks, ending where a batch may end.
+      const shorter = ends.filter((i) => i < blocks.length - 1);
+      if (shorter.length === 0) break;
+      const half = Math.ceil(blocks.length / 2) - 1;
+      const end = shorter.filter((i) => i <= half).pop() ?? shorter[0];
+      blocks = blocks.slice(0, end + 1);
       last = blocks[blocks.length - 1].height;
       data = encodeBatch(blocks, this.options.compression);
     }
     // Calldata has no hard limit at maxBytes (one oversized block still goes); blobs do.
     if (this.da === 'blobs' && data.length > this.maxBatchBytes)
       throw new Error(
-        `L2 block ${next} alone is ${data.length} compressed bytes, more than ${this.maxBatchBytes} (the blobs of one tx)`,
+        blocks.length === 1
+          ? `L2 block ${next} alone is ${data.length} compressed bytes, more than ${this.maxBatchBytes} (the blobs of one tx)`
+          : `L2 blocks ${next}..${last}, the shortest batch that ends at a block its commit proof commits, are ${data.length} compressed bytes, more than ${this.maxBatchBytes} (the blobs of one tx)`,
       );
     const lastBlock = blocks[blocks.length - 1];
+    const proof = proofFor ? proofs.get(blocks.length - 1) : undefined;
+    if (proofFor && !proof) throw new Error(`internal: batch ${next}..${last} ends without a commit proof`);
+    const qcs = proof ? await this.qcsForL1(pub, proof) : undefined;
     const receipt =
       this.da === 'blobs'
-        ? await this.sendBlobBatch(next, last, lastBlock, data)
-        : await this.sendCalldataBatch(next, last, lastBlock, data);
+        ? await this.sendBlobBatch(next, last, lastBlock, data, qcs)
+        : await this.sendCalldataBatch(next, last, lastBlock, data, qcs);
     if (receipt === 'superseded') return true; // another post landed first; read nextBlock again
     const hash = receipt.transactionHash;
     if (receipt.status !== 'success') throw new Error(`batch tx ${hash} reverted`);
@@ -193,6 +267,7 @@ export class Batcher {
         txs,
         bytes: data.length,
         l1Gas: Number(receipt.gasUsed),
+        ...(qcs && { certified: true }),
         ...(this.da === 'blobs' ? { blobs: receipt.blobs, blobGas: Number(receipt.blobGasUsed ?? 0n) } : {}),
         l1Block: Number(receipt.blockNumber),
       },
@@ -201,28 +276,78 @@ export class Batcher {
     return true;
   }
 
+  /** The first block in (after, head] whose own commit proof commits it. */
+  private firstProvedAfter(
+    after: bigint,
+    head: bigint,
+  ): { block: SequencedBlock; proof: CommitProof } | undefined {
+    for (let h = after + 1n; h <= head; h++) {
+      const raw = this.deps.store.getSequenced(h);
+      if (!raw) throw new Error(`sequenced block ${h} missing from the store`);
+      const block = decodeSequencedBlock(raw);
+      const proof = this.deps.proofFor?.(h);
+      if (provesBlock(proof, block)) return { block, proof };
+    }
+    return undefined;
+  }
+
+  /** The proof's QCs as the Inbox takes them; the bitmap's length is the size of each QC's committee. */
+  private async qcsForL1(pub: PublicClient, proof: CommitProof): Promise<L1QuorumCertificate[]> {
+    if (!this.verifier) {
+      const v = (await pub.readContract({
+        address: this.deps.inbox,
+        abi: COMMITTEE_ABI,
+        functionName: 'verifier',
+      })) as Hex;
+      if (/^0x0{40}$/.test(v))
+        throw new Error(
+          `the Inbox at ${this.deps.inbox} has no CommitteeVerifier (deployed without a committee): it takes no certified batches`,
+        );
+      this.verifier = v;
+    }
+    const out: L1QuorumCertificate[] = [];
+    for (const qc of proof.qcs) {
+      let size = this.committeeSizes.get(qc.epoch);
+      if (size === undefined) {
+        const c = (await pub.readContract({
+          address: this.verifier,
+          abi: COMMITTEE_ABI,
+          functionName: 'committee',
+          args: [qc.epoch],
+        })) as { size: number };
+        size = Number(c.size);
+        this.committeeSizes.set(qc.epoch, size);
+      }
+      out.push(qcForL1(qc, size));
+    }
+    return out;
+  }
+
   private async sendCalldataBatch(
     next: bigint,
     last: bigint,
     lastBlock: SequencedBlock,
     data: Uint8Array,
+    qcs?: L1QuorumCertificate[],
   ): Promise<(TransactionReceipt & { blobs: number }) | 'superseded'> {
     const { inbox, inboxAbi, logger } = this.deps;
     const { account, pub, wallet } = await l1Clients(this.deps.l1Url, this.deps.key);
-    const args = [
+    const functionName = qcs ? 'postCertifiedBatch' : 'postBatch';
+    const args: unknown[] = [
       next,
       last,
       hashSequencedBlock(lastBlock),
       lastBlock.l1MessageCursor,
       `0x${Buffer.from(data).toString('hex')}`,
     ];
+    if (qcs) args.push(qcs);
     try {
-      await pub.simulateContract({ address: inbox, abi: inboxAbi, functionName: 'postBatch', args, account });
+      await pub.simulateContract({ address: inbox, abi: inboxAbi, functionName, args, account });
     } catch (err) {
       if (isUnexpectedFirstBlock(err)) return 'superseded';
       throw err;
     }
-    const callData = encodeFunctionData({ abi: inboxAbi, functionName: 'postBatch', args });
+    const callData = encodeFunctionData({ abi: inboxAbi, functionName, args });
     const gas = await pub.estimateGas({ account, to: inbox, data: callData });
     const receipt = await sendWithFeeBumps(
       pub,
@@ -244,15 +369,18 @@ export class Batcher {
     last: bigint,
     lastBlock: SequencedBlock,
     data: Uint8Array,
+    qcs?: L1QuorumCertificate[],
   ): Promise<(TransactionReceipt & { blobs: number }) | 'superseded'> {
     const { inbox, inboxAbi, logger } = this.deps;
     const { account, pub, wallet } = await l1Clients(this.deps.l1Url, this.deps.key);
     const sidecars = await blobSidecars(encodeBlobs(data));
     const blobVersionedHashes = sidecars.versionedHashes;
-    const args = [next, last, hashSequencedBlock(lastBlock), lastBlock.l1MessageCursor];
+    const functionName = qcs ? 'postCertifiedBlobBatch' : 'postBlobBatch';
+    const args: unknown[] = [next, last, hashSequencedBlock(lastBlock), lastBlock.l1MessageCursor];
+    if (qcs) args.push(qcs);
     const blobBaseFee = await pub.getBlobBaseFee();
     const maxFeePerBlobGas = blobBaseFee * 2n > 0n ? blobBaseFee * 2n : 1n;
-    const callData = encodeFunctionData({ abi: inboxAbi, functionName: 'postBlobBatch', args });
+    const callData = encodeFunctionData({ abi: inboxAbi, functionName, args });
     // viem's simulateContract/call drop blobVersionedHashes (blobhash(0) would read zero): ask the node.
     const revert = await callWithBlobs(this.deps.l1Url, {
       from: account.address,
@@ -269,7 +397,7 @@ export class Batcher {
         // not one of the Inbox's errors
       }
       if (name === 'UnexpectedFirstBlock') return 'superseded';
-      throw new Error(`postBlobBatch(${next}, ${last}) would revert: ${name} (${revert})`);
+      throw new Error(`${functionName}(${next}, ${last}) would revert: ${name} (${revert})`);
     }
     const gas = await pub.estimateGas({
       account,

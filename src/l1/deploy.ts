@@ -6,9 +6,12 @@ import {
   getContractAddress,
   type Hex,
   http,
+  zeroAddress,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { type ContractArtifact, compileContract, compileContracts } from './solc.js';
+import { quorumFor } from '../consensus/certificate.js';
+import { committeeKeysForL1 } from './bls-encoding.js';
+import { type ContractArtifact, compileContracts } from './solc.js';
 
 export const L1_CONTRACTS = [
   'SingleKeyAuthoriser',
@@ -19,16 +22,46 @@ export const L1_CONTRACTS = [
 ] as const;
 export type L1ContractName = (typeof L1_CONTRACTS)[number];
 
+type Artifacts = Record<L1ContractName | 'CommitteeVerifier', ContractArtifact>;
+
+/** The L1 contracts and the CommitteeVerifier (the Inbox imports it), from one compile of All.sol. */
+function allArtifacts(): Artifacts {
+  return compileContracts('l1/All.sol', [...L1_CONTRACTS, 'CommitteeVerifier']) as Artifacts;
+}
+
+/** The CommitteeVerifier's errors that verifyCommitProof can raise, and so postCertified*Batch. */
+const CERTIFICATE_ERRORS = new Set([
+  'UnknownEpoch',
+  'BadBitmap',
+  'NotEnoughSigners',
+  'BadSignature',
+  'NoCertificate',
+  'QcNotForBlock',
+  'MissingChildQc',
+  'ChildQcNotNextView',
+  'BadPoint',
+  'NotEnoughGas',
+  'PrecompileFailed',
+]);
+
+/**
+ * The L1 contracts' artifacts. The Inbox's ABI also lists the CommitteeVerifier errors that its
+ * certified functions pass on (solc lists only a contract's own), so that viem decodes them.
+ */
 export function l1Artifacts(): Record<L1ContractName, ContractArtifact> {
-  return compileContracts('l1/All.sol', [...L1_CONTRACTS]) as Record<L1ContractName, ContractArtifact>;
+  const all = allArtifacts();
+  const bubbled = all.CommitteeVerifier.abi.filter(
+    (e) => (e as { type: string }).type === 'error' && CERTIFICATE_ERRORS.has((e as { name: string }).name),
+  );
+  return { ...all, Inbox: { ...all.Inbox, abi: [...all.Inbox.abi, ...bubbled] } };
 }
 
 /**
- * The committee's BLS verifier (contracts/l1/CommitteeVerifier.sol), compiled on its own and deployed
- * separately: deployL1Contracts does not deploy it, and the Inbox does not use it yet.
+ * The committee's BLS verifier (contracts/l1/CommitteeVerifier.sol). deployL1Contracts deploys it,
+ * wired to the Inbox, when given a committee.
  */
 export function committeeVerifierArtifact(): ContractArtifact {
-  return compileContract('l1/CommitteeVerifier.sol', 'CommitteeVerifier');
+  return allArtifacts().CommitteeVerifier;
 }
 
 export interface L1Deployment {
@@ -37,7 +70,31 @@ export interface L1Deployment {
   sequencer: Hex;
   finalisationDelaySeconds: number;
   deployedAtBlock: number;
-  contracts: Record<L1ContractName, Hex>;
+  /** CommitteeVerifier is there only when deployed with a committee. */
+  contracts: Record<L1ContractName, Hex> & { CommitteeVerifier?: Hex };
+  /** Committee mode: the committee the CommitteeVerifier was deployed with. */
+  committee?: DeployedCommittee;
+}
+
+/** What the deployment JSON says about the committee (the keys are compressed, as the nodes hold them). */
+export interface DeployedCommittee {
+  /** The rollup's (L2) chain id the Inbox checks votes for. */
+  chainId: string;
+  epoch: string;
+  quorum: number;
+  publicKeys: Hex[];
+}
+
+/** Committee mode: the Inbox accepts certified batches, verified by a CommitteeVerifier. */
+export interface DeployCommitteeOptions {
+  /** BLS public keys (compressed, 48 bytes hex, as the nodes have them), in committee index order. */
+  publicKeys: Hex[];
+  /** Default quorumFor(publicKeys.length) (2f + 1). */
+  quorum?: number;
+  /** The rollup's (L2) chain id: part of every vote. */
+  chainId: bigint;
+  /** The epoch of this committee (default 0, the committee nodes' epoch). */
+  epoch?: bigint;
 }
 
 export interface DeployOptions {
@@ -46,7 +103,22 @@ export interface DeployOptions {
   /** L1 address allowed to post batches and outputs (the single sequencer's key). */
   sequencer: Hex;
   finalisationDelaySeconds: number;
+  /** When given: deploy a CommitteeVerifier with this committee and an Inbox wired to it. */
+  committee?: DeployCommitteeOptions;
   onProgress?: (line: string) => void;
+}
+
+function checkCommittee(c: DeployCommitteeOptions): Required<DeployCommitteeOptions> {
+  const n = c.publicKeys.length;
+  if (n === 0) throw new Error('a committee needs at least one BLS public key');
+  for (const k of c.publicKeys)
+    if (!/^0x[0-9a-fA-F]{96}$/.test(k))
+      throw new Error(`a committee BLS public key is 48 bytes hex (compressed), got "${k}"`);
+  const quorum = c.quorum ?? quorumFor(n);
+  if (!Number.isInteger(quorum) || quorum < 1 || quorum > n || 3 * quorum <= 2 * n)
+    throw new Error(`quorum ${quorum} for ${n} members: it must be more than two thirds and at most ${n}`);
+  if (c.chainId <= 0n || c.chainId >= 2n ** 64n) throw new Error(`bad rollup chain id ${c.chainId}`);
+  return { publicKeys: c.publicKeys, quorum, chainId: c.chainId, epoch: c.epoch ?? 0n };
 }
 
 /**
@@ -55,7 +127,8 @@ export interface DeployOptions {
  */
 export async function deployL1Contracts(opts: DeployOptions): Promise<L1Deployment> {
   const log = opts.onProgress ?? (() => {});
-  const artifacts = l1Artifacts();
+  const committee = opts.committee && checkCommittee(opts.committee);
+  const artifacts = allArtifacts();
   const account = privateKeyToAccount(opts.deployerKey);
   const transport = http(opts.rpcUrl);
   const pub = createPublicClient({ transport });
@@ -69,21 +142,35 @@ export async function deployL1Contracts(opts: DeployOptions): Promise<L1Deployme
   const wallet = createWalletClient({ account, chain, transport });
   const nonce = await pub.getTransactionCount({ address: account.address, blockTag: 'pending' });
   const at = (i: number) => getContractAddress({ from: account.address, nonce: BigInt(nonce + i) });
-  const addresses: Record<L1ContractName, Hex> = {
-    SingleKeyAuthoriser: at(0),
-    L1MessageQueue: at(1),
-    Inbox: at(2),
-    StateOracle: at(3),
-    Bridge: at(4),
-  };
+  // Committee mode: the CommitteeVerifier goes first (the Inbox's constructor checks that it has code),
+  // the others follow in the same order as without a committee.
+  const verifier = committee ? at(0) : undefined;
+  const first = committee ? 1 : 0;
+  const addresses = Object.fromEntries(L1_CONTRACTS.map((name, i) => [name, at(first + i)])) as Record<
+    L1ContractName,
+    Hex
+  >;
   const constructorArgs: Record<L1ContractName, readonly unknown[]> = {
     SingleKeyAuthoriser: [opts.sequencer],
     L1MessageQueue: [],
-    Inbox: [addresses.SingleKeyAuthoriser],
+    Inbox: [addresses.SingleKeyAuthoriser, verifier ?? zeroAddress, committee?.chainId ?? 0n],
     StateOracle: [addresses.SingleKeyAuthoriser, BigInt(opts.finalisationDelaySeconds)],
     Bridge: [addresses.L1MessageQueue, addresses.StateOracle],
   };
   const hashes: Hex[] = [];
+  if (committee && verifier) {
+    log(
+      `deploying CommitteeVerifier at ${verifier} (${committee.publicKeys.length} members, quorum ${committee.quorum}, rollup chain id ${committee.chainId})…`,
+    );
+    hashes.push(
+      await wallet.deployContract({
+        abi: artifacts.CommitteeVerifier.abi as Abi,
+        bytecode: artifacts.CommitteeVerifier.bytecode,
+        args: [committee.epoch, committeeKeysForL1(committee), BigInt(committee.quorum)],
+        nonce,
+      }),
+    );
+  }
   for (const [i, name] of L1_CONTRACTS.entries()) {
     log(`deploying ${name} at ${addresses[name]}…`);
     hashes.push(
@@ -91,7 +178,7 @@ export async function deployL1Contracts(opts: DeployOptions): Promise<L1Deployme
         abi: artifacts[name].abi as Abi,
         bytecode: artifacts[name].bytecode,
         args: constructorArgs[name] as never,
-        nonce: nonce + i,
+        nonce: nonce + first + i,
       }),
     );
   }
@@ -103,7 +190,7 @@ export async function deployL1Contracts(opts: DeployOptions): Promise<L1Deployme
         functionName: 'initialise',
         args: [addresses.Bridge],
       }),
-      nonce: nonce + L1_CONTRACTS.length,
+      nonce: nonce + first + L1_CONTRACTS.length,
     }),
   );
   let deployedAtBlock = 0;
@@ -119,6 +206,14 @@ export async function deployL1Contracts(opts: DeployOptions): Promise<L1Deployme
     sequencer: opts.sequencer,
     finalisationDelaySeconds: opts.finalisationDelaySeconds,
     deployedAtBlock,
-    contracts: addresses,
+    contracts: verifier ? { ...addresses, CommitteeVerifier: verifier } : addresses,
+    ...(committee && {
+      committee: {
+        chainId: committee.chainId.toString(),
+        epoch: committee.epoch.toString(),
+        quorum: committee.quorum,
+        publicKeys: committee.publicKeys,
+      },
+    }),
   };
 }
