@@ -51,6 +51,8 @@ contract Inbox {
     error UnknownBatch(uint256 index, uint256 count);
     /// A certified batch was posted to an Inbox deployed without a CommitteeVerifier.
     error NoCommitteeVerifier();
+    /// This Inbox has a committee: post with postCertifiedBatch / postCertifiedBlobBatch.
+    error CertificateRequired();
     /// The verifier given to the constructor has no code.
     error VerifierNotAContract(address verifier);
     /// Committee mode needs the rollup's chain id (the votes are signed for it).
@@ -75,6 +77,7 @@ contract Inbox {
     {
         if (data.length == 0) revert EmptyBatch();
         _authorise();
+        _uncertifiedAllowed();
         return _record(firstBlock, lastBlock, lastBlockHash, l1MessageCursor, keccak256(data), false);
     }
 
@@ -85,12 +88,14 @@ contract Inbox {
     {
         bytes32 dataHash = _blobDataHash();
         _authorise();
+        _uncertifiedAllowed();
         return _record(firstBlock, lastBlock, lastBlockHash, l1MessageCursor, dataHash, true);
     }
 
-    /// As postBatch, by anyone, with `qcs` the committee's commit proof for block `lastBlock`, whose
-    /// hash is `lastBlockHash` (CommitteeVerifier.verifyCommitProof). `data` stays the 5th argument,
-    /// where derivation reads postBatch's.
+    /// As postBatch, with `qcs` the committee's commit proof for block `lastBlock`, whose hash is
+    /// `lastBlockHash` (CommitteeVerifier.verifyCommitProof). `data` stays the 5th argument, where
+    /// derivation reads postBatch's. The poster must be authorised too: the votes sign only the block
+    /// hash, so a certificate alone would let anyone claim another range or junk data and halt the Inbox.
     function postCertifiedBatch(
         uint64 firstBlock,
         uint64 lastBlock,
@@ -101,10 +106,11 @@ contract Inbox {
     ) external returns (uint256 index) {
         if (data.length == 0) revert EmptyBatch();
         _certify(firstBlock, lastBlock, lastBlockHash, qcs);
+        _authorise();
         return _record(firstBlock, lastBlock, lastBlockHash, l1MessageCursor, keccak256(data), false);
     }
 
-    /// As postBlobBatch, by anyone, with the commit proof of postCertifiedBatch.
+    /// As postBlobBatch, with the commit proof of postCertifiedBatch (and an authorised poster).
     function postCertifiedBlobBatch(
         uint64 firstBlock,
         uint64 lastBlock,
@@ -114,7 +120,13 @@ contract Inbox {
     ) external returns (uint256 index) {
         bytes32 dataHash = _blobDataHash();
         _certify(firstBlock, lastBlock, lastBlockHash, qcs);
+        _authorise();
         return _record(firstBlock, lastBlock, lastBlockHash, l1MessageCursor, dataHash, true);
+    }
+
+    /// With a committee, a key alone no longer posts: every batch needs the committee's certificate.
+    function _uncertifiedAllowed() private view {
+        if (address(verifier) != address(0)) revert CertificateRequired();
     }
 
     function _authorise() private view {

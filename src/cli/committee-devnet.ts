@@ -32,8 +32,10 @@ export interface CommitteeDevnet {
  * loopback. Keys are made once per node data dir (`<data-dir>/node-<i>`), the committee file is
  * written to `<data-dir>/committee.json`, and node i serves RPC on rpc-port + i. Node 0 posts batches.
  */
-export async function startCommitteeDevnet(opts: CommitteeDevnetOptions): Promise<CommitteeDevnet> {
-  const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+/** Keys (made once per node data dir) and addresses of the devnet's committee members. */
+export async function prepareCommitteeMembers(
+  opts: Pick<CommitteeDevnetOptions, 'nodes' | 'dataDir' | 'rpcHost' | 'rpcPort' | 'p2pPort'>,
+): Promise<CommitteeDevnet['members']> {
   const members: CommitteeDevnet['members'] = [];
   for (let i = 0; i < opts.nodes; i++) {
     const dataDir = resolve(join(opts.dataDir, `node-${i}`));
@@ -50,6 +52,15 @@ export async function startCommitteeDevnet(opts: CommitteeDevnetOptions): Promis
       log: join(dataDir, 'node.log'),
     });
   }
+  return members;
+}
+
+export async function startCommitteeDevnet(
+  opts: CommitteeDevnetOptions,
+  prepared?: CommitteeDevnet['members'],
+): Promise<CommitteeDevnet> {
+  const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+  const members = prepared ?? (await prepareCommitteeMembers(opts));
   const committeeFile = resolve(join(opts.dataDir, 'committee.json'));
   writeFileSync(
     committeeFile,

@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { Hex } from 'viem';
 import { devAccounts } from '../execution/genesis.js';
 import { Anvil } from '../l1/anvil.js';
 import { deployL1Contracts, type L1Deployment } from '../l1/deploy.js';
 import { SeqnetNode } from '../node/node.js';
 import type { NodeOptions } from '../node/options.js';
-import { startCommitteeDevnet } from './committee-devnet.js';
+import { prepareCommitteeMembers, startCommitteeDevnet } from './committee-devnet.js';
 import { addNodeFlags, type CommonFlags, nodeOptionsFromFlags } from './flags.js';
 import { createLogger } from './logger.js';
 import { onShutdown } from './shutdown.js';
@@ -60,10 +61,27 @@ export function registerDevnet(program: Command): void {
           statePath: join(resolve(options.dataDir), 'l1-state.json'),
         });
       }
+      // A committee's keys come first: the L1 Inbox is deployed to accept that committee's certificates.
+      const members =
+        flags.nodes > 1
+          ? await prepareCommitteeMembers({
+              nodes: flags.nodes,
+              dataDir: options.dataDir,
+              rpcHost: options.rpc.host,
+              rpcPort: options.rpc.port,
+              p2pPort: flags.p2pPort,
+            })
+          : undefined;
       let deployment: L1Deployment | undefined;
-      if (anvil) deployment = await ensureL1Contracts(anvil.url, options.dataDir, step);
+      if (anvil)
+        deployment = await ensureL1Contracts(
+          anvil.url,
+          options.dataDir,
+          step,
+          members && { publicKeys: members.map((m) => m.blsPublicKey), chainId: options.chain.chainId },
+        );
       if (flags.nodes > 1) {
-        await runCommittee(flags, options, anvil, deployment, step);
+        await runCommittee(flags, options, anvil, deployment, step, members!);
         return;
       }
       step(`starting sequencer (data dir ${options.dataDir})…`);
@@ -146,10 +164,13 @@ async function ensureL1Contracts(
   l1Url: string,
   dataDir: string,
   step: (msg: string) => void,
+  committee?: { publicKeys: Hex[]; chainId: bigint },
 ): Promise<L1Deployment> {
   const file = join(dataDir, 'l1-deployment.json');
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as L1Deployment;
+    const sameCommittee =
+      JSON.stringify(saved.committee?.publicKeys ?? null) === JSON.stringify(committee?.publicKeys ?? null);
     const res = await fetch(l1Url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -161,8 +182,12 @@ async function ensureL1Contracts(
       }),
     });
     const code = ((await res.json()) as { result?: string }).result;
-    if (code && code !== '0x') return saved;
-    step('L1 state was reset: deploying the L1 contracts again');
+    if (code && code !== '0x' && sameCommittee) return saved;
+    step(
+      sameCommittee
+        ? 'L1 state was reset: deploying the L1 contracts again'
+        : 'the committee changed: deploying L1 contracts for it',
+    );
   }
   const [deployer, sequencer] = devAccounts(2);
   const deployment = await deployL1Contracts({
@@ -170,6 +195,7 @@ async function ensureL1Contracts(
     deployerKey: deployer.privateKey,
     sequencer: sequencer.address,
     finalisationDelaySeconds: 60,
+    committee,
     onProgress: step,
   });
   writeFileSync(file, `${JSON.stringify(deployment, null, 2)}\n`);
@@ -201,26 +227,30 @@ async function runCommittee(
   anvil: Anvil | undefined,
   deployment: L1Deployment | undefined,
   step: (msg: string) => void,
+  members: Awaited<ReturnType<typeof prepareCommitteeMembers>>,
 ): Promise<void> {
   let net: Awaited<ReturnType<typeof startCommitteeDevnet>>;
   try {
-    net = await startCommitteeDevnet({
-      nodes: flags.nodes,
-      dataDir: options.dataDir,
-      rpcHost: options.rpc.host,
-      rpcPort: options.rpc.port,
-      p2pPort: flags.p2pPort,
-      nodeArgs: passThroughArgs(flags),
-      l1:
-        anvil && deployment
-          ? {
-              rpc: anvil.url,
-              deploymentFile: join(resolve(options.dataDir), 'l1-deployment.json'),
-              confirmations: flags.l1Confirmations,
-            }
-          : undefined,
-      step,
-    });
+    net = await startCommitteeDevnet(
+      {
+        nodes: flags.nodes,
+        dataDir: options.dataDir,
+        rpcHost: options.rpc.host,
+        rpcPort: options.rpc.port,
+        p2pPort: flags.p2pPort,
+        nodeArgs: passThroughArgs(flags),
+        l1:
+          anvil && deployment
+            ? {
+                rpc: anvil.url,
+                deploymentFile: join(resolve(options.dataDir), 'l1-deployment.json'),
+                confirmations: flags.l1Confirmations,
+              }
+            : undefined,
+        step,
+      },
+      members,
+    );
   } catch (err) {
     await anvil?.stop();
     throw err;

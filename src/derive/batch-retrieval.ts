@@ -46,8 +46,8 @@ export function calldataFetcher(inboxAbi: Abi): BatchDataFetcher {
     } catch (err) {
       throw critical(`batch ${log.index}: L1 tx ${log.txHash} is not an Inbox call`, err);
     }
-    if (call.functionName !== 'postBatch')
-      throw critical(`batch ${log.index}: L1 tx ${log.txHash} is ${call.functionName}, not postBatch`);
+    if (call.functionName !== 'postBatch' && call.functionName !== 'postCertifiedBatch')
+      throw critical(`batch ${log.index}: L1 tx ${log.txHash} is ${call.functionName}, not a calldata batch`);
     const data = call.args?.[4] as Hex;
     if (keccak256(data) !== log.dataHash)
       throw critical(`batch ${log.index}: its calldata does not hash to the Inbox's dataHash`);

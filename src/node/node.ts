@@ -2,7 +2,7 @@ import type { MerkleStateManager } from '@ethereumjs/statemanager';
 import { createAddressFromString } from '@ethereumjs/util';
 import type { Logger } from 'pino';
 import type { Abi } from 'viem';
-import { Batcher, batcherDefaults } from '../batcher/batcher.js';
+import { Batcher, batcherDefaults, storedCommitProofs } from '../batcher/batcher.js';
 import { OutputProposer } from '../batcher/proposer.js';
 import { type Committee, quorumFor } from '../consensus/certificate.js';
 import { SingleSchedule } from '../election/schedule.js';
@@ -273,6 +273,8 @@ export class SeqnetNode {
         key: batcherKey,
         logger: logger.child({ module: 'batcher' }),
         afterPost: () => proposer.proposeOnce(),
+        // With a committee on L1, every batch carries the commit proof of its last block.
+        proofFor: contracts.CommitteeVerifier ? storedCommitProofs(store) : undefined,
       });
       node.batcher = batcher;
       node.batcherDone = node.batcher.start(node.abort.signal);

@@ -1,21 +1,50 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPublicClient, createWalletClient, http, parseEther } from 'viem';
+import {
+  type Abi,
+  createPublicClient,
+  createWalletClient,
+  decodeFunctionData,
+  type Hex,
+  http,
+  parseEther,
+} from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { devAccounts } from '../../src/execution/genesis.js';
+import { verifyFromL1 } from '../../src/derive/verifier.js';
+import { devAccounts, devChainOptions } from '../../src/execution/genesis.js';
+import { l1Artifacts } from '../../src/l1/deploy.js';
 import { statusOf } from '../helpers/committee.js';
-import { type DevnetProcess, freePort, startDevnet } from '../helpers/devnet.js';
-import { chainOf } from '../helpers/wait.js';
+import { type DevnetProcess, freePort, rpcCall, startDevnet } from '../helpers/devnet.js';
+import { chainOf, until } from '../helpers/wait.js';
 
 /** `npm run devnet -- --nodes 4`: four node processes, one committee, RPC on consecutive ports. */
 describe('devnet --nodes 4', () => {
   let devnet: DevnetProcess;
-  let info: { nodes: Array<{ rpc: string; pid: number }>; committee: { size: number } };
+  let info: {
+    nodes: Array<{ rpc: string; pid: number }>;
+    committee: { size: number };
+    l1: { rpc: string; contracts: Record<string, Hex> };
+  };
 
   beforeAll(async () => {
-    devnet = await startDevnet({ args: ['--nodes', '4', '--p2p-port', String(await freePort())] });
-    info = JSON.parse(readFileSync(join(devnet.dataDir, 'devnet.json'), 'utf8'));
+    devnet = await startDevnet({
+      l1: true,
+      args: ['--nodes', '4', '--p2p-port', String(await freePort())],
+      readyTimeoutMs: 170_000,
+    });
+    // Node 0 answers first; devnet.json is written once all four do.
+    info = await until(
+      'devnet.json',
+      async () => {
+        try {
+          return JSON.parse(readFileSync(join(devnet.dataDir, 'devnet.json'), 'utf8'));
+        } catch {
+          return undefined;
+        }
+      },
+      170_000,
+    );
   }, 180_000);
   afterAll(async () => {
     await devnet?.stop();
@@ -40,6 +69,38 @@ describe('devnet --nodes 4', () => {
     expect(s.consensus.members).toHaveLength(4);
     const page = await (await fetch(`${info.nodes[2].rpc}/`)).text();
     expect(page).toContain('view / leader');
+
+    // Node 0 posts the committee's blocks to L1, each batch with its certificate; L1 alone rebuilds them.
+    expect(info.l1.contracts.CommitteeVerifier).toMatch(/^0x/);
+    await until(
+      'a certified batch on L1',
+      async () => {
+        const st = (
+          await rpcCall(info.nodes[0].rpc, { jsonrpc: '2.0', id: 1, method: 'seqnet_status', params: [] })
+        ).json as { result: { batcher: { postedTo: number } | null } };
+        return (st.result.batcher?.postedTo ?? 0) >= Number(r.blockNumber) ? true : undefined;
+      },
+      90_000,
+    );
+    const l1 = createPublicClient({ transport: http(info.l1.rpc) });
+    const logs = await l1.getContractEvents({
+      address: info.l1.contracts.Inbox,
+      abi: l1Artifacts().Inbox.abi as Abi,
+      eventName: 'BatchPosted',
+      fromBlock: 0n,
+    });
+    const tx = await l1.getTransaction({ hash: logs[0].transactionHash });
+    expect(decodeFunctionData({ abi: l1Artifacts().Inbox.abi as Abi, data: tx.input }).functionName).toBe(
+      'postCertifiedBatch',
+    );
+    const report = await verifyFromL1({
+      l1Url: info.l1.rpc,
+      deployment: JSON.parse(readFileSync(join(devnet.dataDir, 'l1-deployment.json'), 'utf8')),
+      chain: devChainOptions({ chainId: 42069n }),
+      rpcUrl: info.nodes[1].rpc,
+    });
+    expect(report.mismatches).toEqual([]);
+    expect(report.blocks).toBeGreaterThanOrEqual(Number(r.blockNumber));
     expect(await devnet.stop()).toBe(0);
     for (const n of info.nodes) {
       expect(() => process.kill(n.pid, 0)).toThrow(); // the node process is gone

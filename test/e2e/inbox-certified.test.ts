@@ -274,7 +274,7 @@ describe('Inbox: certified batches (committee mode)', () => {
     expect(bad.stderr).toMatch(/needs "members"/);
   }, 60_000);
 
-  it('takes a certified batch from anyone; every bad certificate reverts with its named error', async () => {
+  it('takes a certified batch from the authorised poster only; a key alone no longer posts; every bad certificate reverts with its named error', async () => {
     const inbox = committeeDeployment.contracts.Inbox;
     const chain = await blocksFrom(undefined, 4);
     const batch = chain.slice(0, 3);
@@ -296,9 +296,9 @@ describe('Inbox: certified batches (committee mode)', () => {
       ] as const;
     const post = (a: readonly unknown[]) => revertOf(stranger.privateKey, inbox, 'postCertifiedBatch', a);
 
-    // The stranger is not authorised for the single-key path.
-    expect((await revertOf(stranger.privateKey, inbox, 'postBatch', args(good).slice(0, 5))).name).toBe(
-      'NotAuthorised',
+    // With a committee, the authorised key alone cannot post: it needs the certificate.
+    expect((await revertOf(sequencer.privateKey, inbox, 'postBatch', args(good).slice(0, 5))).name).toBe(
+      'CertificateRequired',
     );
 
     // One forged signature (member 2's vote signed by another key), in the block's QC or the child's.
@@ -350,8 +350,10 @@ describe('Inbox: certified batches (committee mode)', () => {
     ).toBe('EmptyBatch');
     expect(await read(inbox, 'batchCount')).toBe(0n);
 
-    // The good proof, from an account nobody authorised.
-    const receipt = await send(stranger.privateKey, inbox, 'postCertifiedBatch', args(good));
+    // The good proof from an account nobody authorised is refused (it could claim any range or
+    // data for a public certificate); from the authorised poster it is taken.
+    expect((await post(args(good))).name).toBe('NotAuthorised');
+    const receipt = await send(sequencer.privateKey, inbox, 'postCertifiedBatch', args(good));
     expect(receipt.status).toBe('success');
     expect(batchPosted(receipt, inbox)).toEqual([
       {
@@ -382,16 +384,16 @@ describe('Inbox: certified batches (committee mode)', () => {
 
     // The same proof again: the range has moved on (and the cheap check comes before the pairing).
     expect(await post(args(good))).toEqual({ name: 'UnexpectedFirstBlock', args: [4n, 1n] });
-    // The single-key path still works in committee mode.
+    // In committee mode the key alone does not post, not even the next range.
     const next = await blocksFrom(last, 1);
-    const single = await send(sequencer.privateKey, inbox, 'postBatch', [
+    const single = await revertOf(sequencer.privateKey, inbox, 'postBatch', [
       4n,
       4n,
       hashSequencedBlock(next[0]),
       next[0].l1MessageCursor,
       toHex(encodeBatch(next)),
     ]);
-    expect(single.status).toBe('success');
+    expect(single.name).toBe('CertificateRequired');
   });
 
   it('without a committee: certified posts revert with NoCommitteeVerifier, postBatch works as before', async () => {
@@ -477,7 +479,7 @@ describe('Inbox: certified batches (committee mode)', () => {
           l1Url: anvil.url,
           inbox,
           inboxAbi,
-          key: stranger.privateKey, // not authorised: the certificate is the authority
+          key: sequencer.privateKey, // authorised, and every batch carries the certificate
           logger: pino({ level: 'silent' }),
           proofFor,
         },
@@ -502,7 +504,7 @@ describe('Inbox: certified batches (committee mode)', () => {
       expect(a.lastBlockHash).toBe(hashSequencedBlock(blocks[Number(a.lastBlock) - 1]));
       expect(provesBlock(proofFor(a.lastBlock), blocks[Number(a.lastBlock) - 1])).toBe(true);
       const tx = await pub.getTransaction({ hash: log.transactionHash });
-      expect(tx.from.toLowerCase()).toBe(stranger.address.toLowerCase());
+      expect(tx.from.toLowerCase()).toBe(sequencer.address.toLowerCase());
       const call = decodeFunctionData({ abi: inboxAbi, data: tx.input });
       if (!a.blobs)
         expect(decodeBatch(fromHex(call.args?.[4] as Hex), a.lastBlockHash)).toEqual(
@@ -549,7 +551,7 @@ describe('Inbox: certified batches (committee mode)', () => {
       l1Url: anvil.url,
       inbox: fresh.contracts.Inbox,
       inboxAbi,
-      key: stranger.privateKey,
+      key: sequencer.privateKey,
       logger: pino({ level: 'silent' }),
       proofFor,
     });

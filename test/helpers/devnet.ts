@@ -37,6 +37,8 @@ export interface DevnetOptions {
   /** Start the embedded anvil L1 too (slower); off by default in tests that do not need it. */
   l1?: boolean;
   args?: string[];
+  /** How long to wait for the RPC (a committee of processes takes longer to start). */
+  readyTimeoutMs?: number;
 }
 
 /** Starts `seqnet devnet` as a real child process and waits until its RPC answers. */
@@ -72,7 +74,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<DevnetProce
     proc.once('exit', (code) => reject(new Error(`devnet exited with ${code}:\n${out.slice(-3000)}`))),
   );
   exited.catch(() => {});
-  await Promise.race([waitForRpc(url, 60_000), exited]);
+  await Promise.race([waitForRpc(url, opts.readyTimeoutMs ?? 60_000), exited]);
   const ended = () =>
     new Promise<void>((res) =>
       proc.exitCode !== null || proc.signalCode !== null ? res() : proc.once('exit', () => res()),
