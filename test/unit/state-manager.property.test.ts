@@ -69,8 +69,8 @@ describe('BatchedStateManager', () => {
           // And both read the same state back from their tries (caches dropped).
           const [batched, reference] = sms;
           await batched.setStateRoot(await batched.getStateRoot());
-        // The library keeps a deleted account's storage trie cached, so it reads from its trie too.
-        await reference.setStateRoot(await reference.getStateRoot());
+          // The library keeps a deleted account's storage trie cached, so it reads from its trie too.
+          await reference.setStateRoot(await reference.getStateRoot());
           for (const a of addresses) {
             const [x, y] = [await batched.getAccount(a), await reference.getAccount(a)];
             expect(x ? toHex(x.serialize()) : null).toBe(y ? toHex(y.serialize()) : null);
