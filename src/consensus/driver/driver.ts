@@ -195,7 +195,12 @@ export class ConsensusDriver {
     try {
       while (this.queue.length) {
         const next = this.queue.shift()!;
-        if (next.type === 'proposal' || next.type === 'vote' || next.type === 'timeout' || next.type === 'fetched')
+        if (
+          next.type === 'proposal' ||
+          next.type === 'vote' ||
+          next.type === 'timeout' ||
+          next.type === 'fetched'
+        )
           this.heardNetwork = true;
         for (const o of this.core.apply(next)) this.run(o);
       }
