@@ -18,25 +18,43 @@ interface NodeFlags extends CommonFlags {
   l1Confirmations: number;
 }
 
-function readCommittee(flags: NodeFlags): CommitteeOptions {
+/**
+ * The committee from `--committee FILE`, or from the `--config` file's `committee` key (a path, or
+ * the object inline) with `p2pListen`, `bootnodes` and `viewTimeout` beside it; flags win.
+ */
+function readCommittee(flags: NodeFlags, cmd: Command): CommitteeOptions | undefined {
+  const config = flags.config
+    ? (JSON.parse(readFileSync(flags.config, 'utf8')) as Record<string, unknown>)
+    : {};
+  const fromCli = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+  const source =
+    flags.committee ?? (config.committee as string | { members?: CommitteeMember[] } | undefined);
+  if (source === undefined) return undefined;
   let file: { members?: CommitteeMember[]; bootnodes?: string[] };
-  try {
-    file = JSON.parse(readFileSync(flags.committee!, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read the committee file ${flags.committee}: ${(err as Error).message}`);
-  }
+  if (typeof source === 'string') {
+    try {
+      file = JSON.parse(readFileSync(source, 'utf8'));
+    } catch (err) {
+      throw new Error(`cannot read the committee file ${source}: ${(err as Error).message}`);
+    }
+  } else file = source;
+  const where = typeof source === 'string' ? `the committee file ${source}` : 'the config\'s "committee"';
   const members = file.members ?? [];
   if (!members.length || members.some((m) => !/^0x[0-9a-fA-F]{96}$/.test(m.blsPublicKey ?? '') || !m.peerId))
     throw new Error(
-      `the committee file ${flags.committee} needs "members": [{"blsPublicKey": "0x…(48 bytes)", "peerId": "12D3…"}], one per member (\`seqnet keys\` prints them)`,
+      `${where} needs "members": [{"blsPublicKey": "0x…(48 bytes)", "peerId": "12D3…"}], one per member (\`seqnet keys\` prints them)`,
     );
-  const bootnodes = [...(file.bootnodes ?? []), ...(flags.bootnodes ? flags.bootnodes.split(',') : [])];
+  const cliBoot = flags.bootnodes ? flags.bootnodes.split(',') : [];
+  const configBoot = Array.isArray(config.bootnodes) ? (config.bootnodes as string[]) : [];
   return {
     ...committeeDefaults,
     members,
-    listen: flags.p2pListen,
-    bootnodes,
-    viewTimeoutMs: flags.viewTimeout,
+    listen: fromCli('p2pListen') || typeof config.p2pListen !== 'string' ? flags.p2pListen : config.p2pListen,
+    bootnodes: [...(file.bootnodes ?? []), ...configBoot, ...cliBoot],
+    viewTimeoutMs:
+      fromCli('viewTimeout') || typeof config.viewTimeout !== 'number'
+        ? flags.viewTimeout
+        : config.viewTimeout,
   };
 }
 
@@ -72,7 +90,7 @@ export function registerNode(program: Command): void {
     .action(async (flags: NodeFlags) => {
       const logger = createLogger(flags.logLevel);
       const options = nodeOptionsFromFlags(flags, cmd);
-      if (flags.committee) options.committee = readCommittee(flags);
+      options.committee = readCommittee(flags, cmd);
       if (Boolean(flags.l1Rpc) !== Boolean(flags.l1Deployment)) {
         throw new Error('--l1-rpc and --l1-deployment go together');
       }

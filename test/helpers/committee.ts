@@ -56,25 +56,34 @@ export async function startCommittee(n: number, extraArgs: string[] = []): Promi
     members,
     async start(i) {
       const dataDir = join(base, `n${i}`);
+      // The last member runs from a config file (committee, listen address, ports), the rest from flags.
+      const configFile = join(base, `n${i}.json`);
+      if (i === n - 1)
+        writeFileSync(
+          configFile,
+          JSON.stringify({
+            dataDir,
+            rpcPort: ports[i].rpc,
+            committee: committeeFile,
+            p2pListen: `/ip4/127.0.0.1/tcp/${ports[i].p2p}`,
+          }),
+        );
+      const flags =
+        i === n - 1
+          ? ['--config', configFile]
+          : [
+              '--data-dir',
+              dataDir,
+              '--rpc-port',
+              String(ports[i].rpc),
+              '--committee',
+              committeeFile,
+              '--p2p-listen',
+              `/ip4/127.0.0.1/tcp/${ports[i].p2p}`,
+            ];
       const proc = spawn(
         process.execPath,
-        [
-          '--import',
-          'tsx',
-          'src/cli/main.ts',
-          'node',
-          '--data-dir',
-          dataDir,
-          '--rpc-port',
-          String(ports[i].rpc),
-          '--committee',
-          committeeFile,
-          '--p2p-listen',
-          `/ip4/127.0.0.1/tcp/${ports[i].p2p}`,
-          '--log-level',
-          'warn',
-          ...extraArgs,
-        ],
+        ['--import', 'tsx', 'src/cli/main.ts', 'node', ...flags, '--log-level', 'warn', ...extraArgs],
         { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let out = '';
