@@ -15,7 +15,7 @@ import { verifyFromL1 } from '../../src/derive/verifier.js';
 import { devAccounts, devChainOptions } from '../../src/execution/genesis.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
 import { statusOf } from '../helpers/committee.js';
-import { type DevnetProcess, freePort, rpcCall, startDevnet } from '../helpers/devnet.js';
+import { type DevnetProcess, freeConsecutivePorts, rpcCall, startDevnet } from '../helpers/devnet.js';
 import { chainOf, until } from '../helpers/wait.js';
 
 /** `npm run devnet -- --nodes 4`: four node processes, one committee, RPC on consecutive ports. */
@@ -30,7 +30,8 @@ describe('devnet --nodes 4', () => {
   beforeAll(async () => {
     devnet = await startDevnet({
       l1: true,
-      args: ['--nodes', '4', '--p2p-port', String(await freePort())],
+      rpcPort: await freeConsecutivePorts(4),
+      args: ['--nodes', '4', '--p2p-port', String(await freeConsecutivePorts(4))],
       readyTimeoutMs: 170_000,
     });
     // Node 0 answers first; devnet.json is written once all four do.

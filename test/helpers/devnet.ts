@@ -18,6 +18,25 @@ export async function freePort(): Promise<number> {
   });
 }
 
+function canBind(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', () => res(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
+  });
+}
+
+/** The first of `n` consecutive ports that are all free now (a committee devnet uses base + i). */
+export async function freeConsecutivePorts(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = await canBind(base + i);
+    if (ok) return base;
+  }
+  throw new Error(`no ${n} consecutive free ports found`);
+}
+
 export interface DevnetProcess {
   url: string;
   wsUrl: string;
