@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { L1Deployment } from '../l1/deploy.js';
-import { type CommitteeMember, type CommitteeOptions, committeeDefaults } from '../node/committee.js';
+import { type CommitteeMember, type CommitteeOptions, committeeDefaults } from '../node/committee-options.js';
 import { SeqnetNode } from '../node/node.js';
 import { l1Defaults } from '../node/options.js';
 import { addNodeFlags, type CommonFlags, nodeOptionsFromFlags } from './flags.js';

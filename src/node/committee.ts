@@ -50,29 +50,10 @@ import {
   type SequencedBlock,
 } from '../types/sequenced-block.js';
 import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, keccak256, toHex } from '../util/bytes.js';
+import type { CommitteeOptions } from './committee-options.js';
 import type { ChainEvents } from './events.js';
 
-/** One committee member, as the committee file lists it. */
-export interface CommitteeMember {
-  /** BLS public key (48 bytes, hex): signs votes. */
-  blsPublicKey: Hex;
-  /** libp2p peer id: where its messages come from. */
-  peerId: string;
-}
-
-export interface CommitteeOptions {
-  members: CommitteeMember[];
-  /** libp2p listen multiaddr, e.g. /ip4/0.0.0.0/tcp/9745. */
-  listen: string;
-  /** Multiaddrs (with /p2p/<id>) of other members to dial. */
-  bootnodes: string[];
-  /** Base view timeout, ms (doubles per view without a QC). */
-  viewTimeoutMs: number;
-  maxBlockBytes: number;
-  maxBlockTxs: number;
-}
-
-export const committeeDefaults = { viewTimeoutMs: 1_000, maxBlockBytes: 1_000_000, maxBlockTxs: 5_000 };
+export { type CommitteeMember, type CommitteeOptions, committeeDefaults } from './committee-options.js';
 
 export interface CommitteeDeps {
   dataDir: string;

@@ -21,7 +21,7 @@ import { RpcServer } from '../rpc/server.js';
 import { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock } from '../types/sequenced-block.js';
 import type { Hex } from '../util/bytes.js';
-import { CommitteeSequencer } from './committee.js';
+import type { CommitteeSequencer } from './committee.js';
 import { ChainEvents } from './events.js';
 import { loadOrCreateKeys } from './keys.js';
 import type { NodeOptions } from './options.js';
@@ -229,6 +229,8 @@ export class SeqnetNode {
     );
     const address = await rpc.start();
     if (options.committee) {
+      // Loaded only in committee mode: libp2p and gossipsub add seconds to a single node's start.
+      const { CommitteeSequencer } = await import('./committee.js');
       node.consensus = await CommitteeSequencer.start(options.committee, {
         dataDir: options.dataDir,
         chainId: options.chain.chainId,

@@ -3,7 +3,7 @@ import type { ChainOptions } from '../execution/options.js';
 import type { L1Deployment } from '../l1/deploy.js';
 import { type MempoolOptions, mempoolDefaults } from '../mempool/options.js';
 import { type RpcOptions, rpcDefaults } from '../rpc/options.js';
-import type { CommitteeOptions } from './committee.js';
+import type { CommitteeOptions } from './committee-options.js';
 import { type SequencerOptions, sequencerDefaults } from './sequencer.js';
 
 export interface NodeOptions {

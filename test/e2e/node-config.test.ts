@@ -39,7 +39,7 @@ describe('seqnet node', () => {
       }),
     );
     const node = run(['node', '--config', config, '--rpc-port', String(port), '--log-level', 'warn']);
-    await waitForRpc(`http://127.0.0.1:${port}`, 30_000);
+    await waitForRpc(`http://127.0.0.1:${port}`, 120_000);
     const chainId = await rpcCall(`http://127.0.0.1:${port}`, {
       jsonrpc: '2.0',
       id: 1,
@@ -58,7 +58,7 @@ describe('seqnet node', () => {
     expect((sent.json as { error: { message: string } }).error.message).toBe('oversized data');
     node.proc.kill('SIGTERM');
     expect(await node.exit).toBe(0);
-  });
+  }, 300_000);
 
   it('refuses a data dir of another chain with a message that says what to do', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
@@ -74,7 +74,7 @@ describe('seqnet node', () => {
       '--log-level',
       'warn',
     ]);
-    await waitForRpc(`http://127.0.0.1:${port}`, 30_000);
+    await waitForRpc(`http://127.0.0.1:${port}`, 120_000);
     first.proc.kill('SIGINT');
     expect(await first.exit).toBe(0);
     const second = run([
@@ -90,5 +90,5 @@ describe('seqnet node', () => {
     ]);
     expect(await second.exit).toBe(1);
     expect(second.output()).toMatch(/belongs to chain 5, not 6; pass --chain-id 5 or use another --data-dir/);
-  });
+  }, 300_000);
 });
