@@ -44,6 +44,10 @@ const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
+    /** For quick iterations (with --out elsewhere): only these committee sizes, e.g. "1,4". */
+    sizes: { type: 'string' },
+    /** For quick iterations: no recovery series. */
+    'no-recovery': { type: 'boolean', default: false },
     /** Wait (at most 15 min) until the 1-min load average is at most this before starting. */
     'wait-load': { type: 'string' },
   },
@@ -99,6 +103,13 @@ const config = quick
         timeouts: [1000, 300],
       },
     };
+
+if (flags.sizes) config.sizes = flags.sizes.split(',').map(Number);
+if (flags['no-recovery']) config.recovery.timeouts = [];
+if ((flags.sizes || flags['no-recovery']) && !flags.out)
+  throw new Error(
+    '--sizes and --no-recovery make a partial run: give --out (not bench/results/committee.json)',
+  );
 
 const CHAIN_ID = 42069;
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -778,15 +789,93 @@ async function main(): Promise<void> {
   const sizes: SizeResult[] = [];
   const rec: RecoveryResult[] = [];
   let group = 0;
+  const out = resolve(
+    flags.out ?? join(import.meta.dirname, 'results', quick ? 'committee-quick.json' : 'committee.json'),
+  );
+  mkdirSync(resolve(out, '..'), { recursive: true });
+  /** Writes the report so far (after every phase, so that a stopped run leaves its figures). */
+  const save = (complete: boolean) => {
+    const loadEnd = loadavg().map((x) => round(x, 2));
+    const four = sizes.find((s) => s.committee === 4);
+    const fourAt = (rate: number) => four?.runs.find((r) => r.offeredRate === rate);
+    const lowest = four?.runs.find((r) => r.offeredRate !== null);
+    const report = {
+      benchmark: 'committee',
+      quick,
+      complete,
+      date: new Date().toISOString(),
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+      ...(complete
+        ? {}
+        : { note: 'partial: written after each phase; the run has not finished (or was stopped)' }),
+      version: seqnetVersion(),
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+      },
+      loadAverage: {
+        start: loadStart,
+        end: loadEnd,
+        note: 'os.loadavg() [1, 5, 15 min]; samples: the 1-min figure every 5 s',
+        waitedForCalm: waited,
+        samples: loadSamples,
+        min1: Math.min(...loadSamples.map((s) => s.load1), loadStart[0], loadEnd[0]),
+        max1: Math.max(...loadSamples.map((s) => s.load1), loadStart[0], loadEnd[0]),
+      },
+      method: {
+        nodes:
+          'real processes on loopback, all on this machine with the client: committee of 1 = `seqnet devnet --no-l1 --block-time 0`; committees of 4 and 7 = `seqnet node --committee FILE --p2p-listen …` (libp2p, BLS votes), keys made as `seqnet keys` makes them; mempool limits raised as in bench/run.ts',
+        client:
+          'one Node process; txs pre-signed (viem, EIP-1559, explicit nonce/gas/fees), sent raw with eth_sendRawTransaction over keep-alive HTTP/1.1 to every member: sender s always to member s mod n (senders round robin over members; a tx k of the open loop goes from sender k mod senders)',
+        confirmation:
+          'a WebSocket newHeads subscription on every member plus eth_getBlockByNumber(n, false) once per block; a member announces a block only once it is committed (2-chain QC), executed and persisted',
+        latency:
+          'latencyMs: scheduled send (open loop) or send (closed loop) → newHeads of the block holding the tx on the member it was sent to; latencyFirstMemberMs: → the first member to announce that block',
+        committedTxPerSecond: `txs in blocks first announced in [first send + ${config.windowSkipMs} ms, last send) / that window; committed = executed in this node (committedHeight is the executed head)`,
+        unconfirmed: `txs not in a block ${config.drainMs} ms after the last send count as slower than every confirmed tx (a percentile among them is null)`,
+        warmUp: `${config.warmupTxs} txs at 100 tx/s before the measured runs of each committee (not reported)`,
+        recovery:
+          'leader from seqnet_status of a live member, SIGKILLed once the committee commits the load steadily (at least preKillMs of load and 3 blocks with load txs, at most 20 s more); times are newHeads arrivals at the first surviving member to announce; the killed member is restarted on its data dir and waited for (caught up, connected) between repeats. The 1000 ms series runs on the throughput committee of 4 before its throughput runs (fresh chain, no backlog), the 300 ms series on a fresh committee of 4',
+        order:
+          'committee of 1, then 4 (recovery at 1000 ms first), then 7, then 4 at 300 ms; per committee: idle CPU, warm-up, closed loop, open loops in ascending rate; each run first waits (bounded) for empty mempools, and backlogAtStart says what was left',
+      },
+      config,
+      committees: sizes,
+      recovery: rec,
+      targets: {
+        note: 'for reference only (not asserted)',
+        fourNodesP50AtMost50ms: {
+          value: lowest?.stats.latencyMs.p50 ?? null,
+          at: lowest?.workload ?? null,
+          atEachRate: Object.fromEntries(
+            config.rates.map((r) => [r, fourAt(r)?.stats.latencyMs.p50 ?? null]),
+          ),
+        },
+        fourNodesAtLeast3000TxPerSecond: { value: four?.sustainedTxPerSecond ?? null },
+        recoveryAtMost1s: Object.fromEntries(
+          rec.map((r) => [`viewTimeout${r.viewTimeoutMs}`, r.median.killToFirstPostKillTxBlockMs]),
+        ),
+      },
+    };
+    writeFileSync(
+      out,
+      `${JSON.stringify(report, (_k, v) => (v === Number.POSITIVE_INFINITY ? null : v), 2)}\n`,
+    );
+    return { report, loadEnd };
+  };
   for (const n of config.sizes) {
     const vt = n > 1 ? config.recovery.timeouts[0] : undefined;
     await withCluster(n, vt, async (h) => {
       // The committee of 4 at the default view timeout runs the first recovery series first, on a
       // fresh chain (the open loops leave backlogs a recovery run would queue behind), restarting the
       // killed member after every repeat so that all 4 are up for the throughput runs.
-      if (n === 4) {
+      if (n === 4 && config.recovery.timeouts.length) {
         rec.push(await recovery(h, group, true));
         group += config.recovery.repeats;
+        save(false);
       }
       const idle = await idleCpu(h);
       const runs = await throughput(h);
@@ -803,80 +892,16 @@ async function main(): Promise<void> {
         sustainedTxPerSecond: Math.max(...runs.map((r) => r.committedTxPerSecond)),
       });
     });
+    save(false);
   }
   for (const vt of config.recovery.timeouts.slice(1)) {
     await withCluster(4, vt, async (h) => {
       rec.push(await recovery(h, group, false));
       group += config.recovery.repeats;
     });
+    save(false);
   }
-  const loadEnd = loadavg().map((x) => round(x, 2));
-  const four = sizes.find((s) => s.committee === 4);
-  const fourAt = (rate: number) => four?.runs.find((r) => r.offeredRate === rate);
-  const lowest = four?.runs.find((r) => r.offeredRate !== null);
-  const report = {
-    benchmark: 'committee',
-    quick,
-    date: new Date().toISOString(),
-    durationSeconds: Math.round((Date.now() - started) / 1000),
-    version: seqnetVersion(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
-    },
-    loadAverage: {
-      start: loadStart,
-      end: loadEnd,
-      note: 'os.loadavg() [1, 5, 15 min]; samples: the 1-min figure every 5 s',
-      waitedForCalm: waited,
-      samples: loadSamples,
-      min1: Math.min(...loadSamples.map((s) => s.load1), loadStart[0], loadEnd[0]),
-      max1: Math.max(...loadSamples.map((s) => s.load1), loadStart[0], loadEnd[0]),
-    },
-    method: {
-      nodes:
-        'real processes on loopback, all on this machine with the client: committee of 1 = `seqnet devnet --no-l1 --block-time 0`; committees of 4 and 7 = `seqnet node --committee FILE --p2p-listen …` (libp2p, BLS votes), keys made as `seqnet keys` makes them; mempool limits raised as in bench/run.ts',
-      client:
-        'one Node process; txs pre-signed (viem, EIP-1559, explicit nonce/gas/fees), sent raw with eth_sendRawTransaction over keep-alive HTTP/1.1 to every member: sender s always to member s mod n (senders round robin over members; a tx k of the open loop goes from sender k mod senders)',
-      confirmation:
-        'a WebSocket newHeads subscription on every member plus eth_getBlockByNumber(n, false) once per block; a member announces a block only once it is committed (2-chain QC), executed and persisted',
-      latency:
-        'latencyMs: scheduled send (open loop) or send (closed loop) → newHeads of the block holding the tx on the member it was sent to; latencyFirstMemberMs: → the first member to announce that block',
-      committedTxPerSecond: `txs in blocks first announced in [first send + ${config.windowSkipMs} ms, last send) / that window; committed = executed in this node (committedHeight is the executed head)`,
-      unconfirmed: `txs not in a block ${config.drainMs} ms after the last send count as slower than every confirmed tx (a percentile among them is null)`,
-      warmUp: `${config.warmupTxs} txs at 100 tx/s before the measured runs of each committee (not reported)`,
-      recovery:
-        'leader from seqnet_status of a live member, SIGKILLed once the committee commits the load steadily (at least preKillMs of load and 3 blocks with load txs, at most 20 s more); times are newHeads arrivals at the first surviving member to announce; the killed member is restarted on its data dir and waited for (caught up, connected) between repeats. The 1000 ms series runs on the throughput committee of 4 before its throughput runs (fresh chain, no backlog), the 300 ms series on a fresh committee of 4',
-      order:
-        'committee of 1, then 4 (recovery at 1000 ms first), then 7, then 4 at 300 ms; per committee: idle CPU, warm-up, closed loop, open loops in ascending rate; each run first waits (bounded) for empty mempools, and backlogAtStart says what was left',
-    },
-    config,
-    committees: sizes,
-    recovery: rec,
-    targets: {
-      note: 'for reference only (not asserted)',
-      fourNodesP50AtMost50ms: {
-        value: lowest?.stats.latencyMs.p50 ?? null,
-        at: lowest?.workload ?? null,
-        atEachRate: Object.fromEntries(config.rates.map((r) => [r, fourAt(r)?.stats.latencyMs.p50 ?? null])),
-      },
-      fourNodesAtLeast3000TxPerSecond: { value: four?.sustainedTxPerSecond ?? null },
-      recoveryAtMost1s: Object.fromEntries(
-        rec.map((r) => [`viewTimeout${r.viewTimeoutMs}`, r.median.killToFirstPostKillTxBlockMs]),
-      ),
-    },
-  };
-  const out = resolve(
-    flags.out ?? join(import.meta.dirname, 'results', quick ? 'committee-quick.json' : 'committee.json'),
-  );
-  mkdirSync(resolve(out, '..'), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify(report, (_k, v) => (v === Number.POSITIVE_INFINITY ? null : v), 2)}\n`,
-  );
+  const { report, loadEnd } = save(true);
   log('');
   log(table(sizes, rec));
   log('');
