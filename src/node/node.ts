@@ -227,7 +227,7 @@ export class SeqnetNode {
         b.latenciesMs,
       ),
     );
-    const address = await rpc.start();
+    // A committee member joins the committee before its RPC answers, so a ready RPC means a member.
     if (options.committee) {
       // Loaded only in committee mode: libp2p and gossipsub add seconds to a single node's start.
       const { CommitteeSequencer } = await import('./committee.js');
@@ -245,7 +245,15 @@ export class SeqnetNode {
         l1,
         onCommitted,
       });
-    } else sequencer.start(node.abort.signal);
+    }
+    let address: Awaited<ReturnType<RpcServer['start']>>;
+    try {
+      address = await rpc.start();
+    } catch (err) {
+      await node.consensus?.stop();
+      throw err;
+    }
+    if (!options.committee) sequencer.start(node.abort.signal);
     if (options.l1?.batcherKey) {
       const batcherKey = options.l1.batcherKey;
       const l1Url = options.l1.rpcUrl;
