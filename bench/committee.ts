@@ -46,6 +46,8 @@ const { values: flags } = parseArgs({
     out: { type: 'string' },
     /** For quick iterations (with --out elsewhere): only these committee sizes, e.g. "1,4". */
     sizes: { type: 'string' },
+    /** Partial runs: only these recovery view timeouts (ms), e.g. "300" ("" = none). */
+    timeouts: { type: 'string' },
     /** For quick iterations: no recovery series. */
     'no-recovery': { type: 'boolean', default: false },
     /** Wait (at most 15 min) until the 1-min load average is at most this before starting. */
@@ -104,12 +106,17 @@ const config = quick
       },
     };
 
-if (flags.sizes) config.sizes = flags.sizes.split(',').map(Number);
+if (flags.sizes !== undefined) config.sizes = flags.sizes.split(',').filter(Boolean).map(Number);
+if (flags.timeouts !== undefined)
+  config.recovery.timeouts = flags.timeouts.split(',').filter(Boolean).map(Number);
 if (flags['no-recovery']) config.recovery.timeouts = [];
-if ((flags.sizes || flags['no-recovery']) && !flags.out)
+const partial = flags.sizes !== undefined || flags.timeouts !== undefined || flags['no-recovery'];
+if (partial && !flags.out)
   throw new Error(
-    '--sizes and --no-recovery make a partial run: give --out (not bench/results/committee.json)',
+    '--sizes, --timeouts and --no-recovery make a partial run: give --out (not committee.json)',
   );
+/** The recovery series that runs on the throughput committee of 4 (the others get fresh committees). */
+const inlineTimeout = config.sizes.includes(4) ? config.recovery.timeouts[0] : undefined;
 
 const CHAIN_ID = 42069;
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -867,12 +874,12 @@ async function main(): Promise<void> {
     return { report, loadEnd };
   };
   for (const n of config.sizes) {
-    const vt = n > 1 ? config.recovery.timeouts[0] : undefined;
+    const vt = n > 1 ? (inlineTimeout ?? 1000) : undefined;
     await withCluster(n, vt, async (h) => {
       // The committee of 4 at the default view timeout runs the first recovery series first, on a
       // fresh chain (the open loops leave backlogs a recovery run would queue behind), restarting the
       // killed member after every repeat so that all 4 are up for the throughput runs.
-      if (n === 4 && config.recovery.timeouts.length) {
+      if (n === 4 && inlineTimeout !== undefined) {
         rec.push(await recovery(h, group, true));
         group += config.recovery.repeats;
         save(false);
@@ -894,7 +901,7 @@ async function main(): Promise<void> {
     });
     save(false);
   }
-  for (const vt of config.recovery.timeouts.slice(1)) {
+  for (const vt of config.recovery.timeouts.filter((t) => t !== inlineTimeout)) {
     await withCluster(4, vt, async (h) => {
       rec.push(await recovery(h, group, false));
       group += config.recovery.repeats;

@@ -142,6 +142,18 @@ export const statusOf = (url: string) => rpcCall<ConsensusStatus>(url, 'seqnet_s
  * file lists every member and all of them as bootnodes, and the members start in parallel.
  */
 export async function startCluster(size: number, viewTimeoutMs?: number): Promise<Cluster> {
+  // Ports are picked free and then bound by the members: another process on this shared machine
+  // may take one in between (EADDRINUSE). Start again with new ports and keys, a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(size, viewTimeoutMs);
+    } catch (err) {
+      if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startClusterOnce(size: number, viewTimeoutMs?: number): Promise<Cluster> {
   const base = mkdtempSync(join(tmpdir(), `seqnet-bench-committee${size}-`));
   tempDirs.add(base);
   const ports: Array<{ rpc: number; p2p: number }> = [];
