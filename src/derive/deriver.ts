@@ -10,7 +10,6 @@ import {
   hashSequencedBlock,
   type SequencedBlock,
 } from '../types/sequenced-block.js';
-import { toHex } from '../util/bytes.js';
 import {
   type BatchDataFetcher,
   type BatchRef,
@@ -189,22 +188,11 @@ export class Deriver {
       );
     const result = await executor.execute(seq, undefined, due);
     const cursor = this.cursor + BigInt(due.length);
-    try {
-      await store.putBlock({
-        height: seq.height,
-        sequenced: encodeSequencedBlock(seq),
-        executed: result.block.serialize(),
-        executedHash: toHex(result.block.hash()),
-        receipts: result.receipts,
-        proof: new Uint8Array(),
-        txHashes: result.block.transactions.map((t) => toHex(t.hash())),
-        meta: { [CURSOR_KEY]: `${seq.height}:${cursor}` },
-      });
-    } catch (err) {
-      await executor.rollback();
-      throw err;
-    }
-    executor.commit(result.block);
+    await executor.persistAndCommit(result, {
+      sequenced: encodeSequencedBlock(seq),
+      proof: new Uint8Array(),
+      meta: { [CURSOR_KEY]: `${seq.height}:${cursor}` },
+    });
     this.parent = seq;
     this.cursor = cursor;
     return { sequenced: seq, result, messages: due, batch, lastOfBatch, fault };

@@ -379,6 +379,35 @@ export class Executor {
     return { block, receipts, skipped, sequencedHash: hashSequencedBlock(seq) };
   }
 
+  /**
+   * Persists an executed block (with its state-trie nodes, in one lmdb transaction) and makes it the
+   * head; a failed write undoes the execution. Returns the block's tx hashes.
+   */
+  async persistAndCommit(
+    result: ExecutionResult,
+    record: { sequenced: Uint8Array; proof: Uint8Array; meta?: Record<string, string> },
+  ): Promise<Hex[]> {
+    const { block } = result;
+    const txHashes = block.transactions.map((t) => toHex(t.hash()));
+    try {
+      await this.store.putBlock({
+        height: block.header.number,
+        sequenced: record.sequenced,
+        executed: block.serialize(),
+        executedHash: toHex(block.hash()),
+        receipts: result.receipts,
+        proof: record.proof,
+        txHashes,
+        meta: record.meta,
+      });
+    } catch (err) {
+      await this.rollback();
+      throw err;
+    }
+    this.commit(block);
+    return txHashes;
+  }
+
   /** Makes a persisted block the head. */
   commit(block: Block): void {
     this.remember(block);

@@ -583,7 +583,7 @@ export class CommitteeSequencer {
 
   /** Executes committed blocks in order and persists each with its commit proof; then announces it. */
   private async commitBlocks(blocks: CommittedBlock[]): Promise<void> {
-    const { executor, store, mempool, events, metrics, l1 } = this.deps;
+    const { executor, mempool, events, metrics, l1 } = this.deps;
     for (const b of blocks) {
       const seq = decodeSequencedBlock(b.proposal.payload);
       if (seq.height <= executor.head.header.number) continue;
@@ -606,22 +606,10 @@ export class CommitteeSequencer {
         blockHash: b.through,
         qcs: b.qcs,
       };
-      const txHashes = result.block.transactions.map((t) => toHex(t.hash()));
-      try {
-        await store.putBlock({
-          height: seq.height,
-          sequenced: b.proposal.payload,
-          executed: result.block.serialize(),
-          executedHash: toHex(result.block.hash()),
-          receipts: result.receipts,
-          proof: encodeCommitProof(proof),
-          txHashes,
-        });
-      } catch (err) {
-        await executor.rollback();
-        throw err;
-      }
-      executor.commit(result.block);
+      const txHashes = await executor.persistAndCommit(result, {
+        sequenced: b.proposal.payload,
+        proof: encodeCommitProof(proof),
+      });
       this.executedCursor = seq.l1MessageCursor;
       this.lastCommitAt = Date.now();
       const hash = hashSequencedBlock(seq);
@@ -629,21 +617,16 @@ export class CommitteeSequencer {
       if (this.recentSequenced.size > 512)
         this.recentSequenced.delete(this.recentSequenced.keys().next().value as Hex);
       await this.deps.onCommitted();
+      // Every executed tx advances its sender's nonce, also txs this node never saw.
       const newNonces = new Map<Hex, bigint>();
-      const latenciesMs: number[] = [];
-      const now = Date.now();
-      for (const t of pool) {
-        if (!t) continue;
-        const next = t.nonce + 1n;
-        if ((newNonces.get(t.sender) ?? 0n) < next) newNonces.set(t.sender, next);
-        latenciesMs.push(now - t.addedAt);
-      }
-      // Txs this node never saw still advance their senders' nonces.
       for (const [i, t] of result.block.transactions.entries()) {
         const sender = result.receipts[i].from;
         const next = t.nonce + 1n;
         if ((newNonces.get(sender) ?? 0n) < next) newNonces.set(sender, next);
       }
+      const included = new Set(txHashes);
+      const now = Date.now();
+      const latenciesMs = pool.filter((t) => t && included.has(t.hash)).map((t) => now - (t?.addedAt ?? now));
       mempool.onBlock(
         newNonces,
         result.skipped.map((s) => s.hash),

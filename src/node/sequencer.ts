@@ -130,7 +130,7 @@ export class Sequencer {
 
   /** Builds, certifies, persists and announces one block. Returns false when nothing could go in. */
   async produceBlock(): Promise<boolean> {
-    const { executor, mempool, store, policy, metrics, events, logger } = this.deps;
+    const { executor, mempool, policy, metrics, events, logger } = this.deps;
     const started = performance.now();
     const head = executor.head.header;
     const baseFee = executor.nextBaseFee(head);
@@ -185,24 +185,10 @@ export class Sequencer {
         ]),
       ],
     };
-    const txHashes = result.block.transactions.map(
-      (t) => `0x${Buffer.from(t.hash()).toString('hex')}` as Hex,
-    );
-    try {
-      await store.putBlock({
-        height,
-        sequenced: encodeSequencedBlock(seq),
-        executed: result.block.serialize(),
-        executedHash: `0x${Buffer.from(result.block.hash()).toString('hex')}` as Hex,
-        receipts: result.receipts,
-        proof: encodeCommitProof(proof),
-        txHashes,
-      });
-    } catch (err) {
-      await executor.rollback();
-      throw err;
-    }
-    executor.commit(result.block);
+    const txHashes = await executor.persistAndCommit(result, {
+      sequenced: encodeSequencedBlock(seq),
+      proof: encodeCommitProof(proof),
+    });
     this.lastSequenced = seq;
     this.lastSequencedHash = result.sequencedHash;
     this.lastBlockAt = Date.now();

@@ -124,8 +124,6 @@ interface SimEvent {
 
 /** The simulator's stand-in signatures: keccak(secret ‖ message), checkable by the simulator. */
 class SimCrypto implements ConsensusCrypto {
-  /** Verification results by certificate: the same QC arrives in many messages (a real node caches too). */
-  private readonly verified = new Map<string, boolean>();
   private readonly signatures = new Map<string, Uint8Array>();
 
   constructor(
@@ -146,15 +144,6 @@ class SimCrypto implements ConsensusCrypto {
       this.signatures.set(key, sig);
     }
     return sig;
-  }
-
-  private memo(key: string, f: () => boolean): boolean {
-    let ok = this.verified.get(key);
-    if (ok === undefined) {
-      ok = f();
-      this.verified.set(key, ok);
-    }
-    return ok;
   }
 
   private check(member: number, msg: Uint8Array, sig: Uint8Array): boolean {
