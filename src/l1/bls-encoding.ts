@@ -139,3 +139,13 @@ export function commitProofArgs(
     proof.qcs.map((q) => qcForL1(q, size(q.epoch))),
   ] as const;
 }
+
+/** An EIP-2537 G1 point (a key as the election contracts store it) as blst's compressed 48 bytes. */
+export function eip2537ToCompressedG1(p: Uint8Array | Hex): Hex {
+  const b = asBytes(p);
+  if (b.length !== 128) throw new Error(`an EIP-2537 G1 point is 128 bytes, not ${b.length}`);
+  const raw = new Uint8Array(2 * FP);
+  raw.set(b.subarray(PAD, 64), 0);
+  raw.set(b.subarray(64 + PAD, 128), FP);
+  return toHex(PublicKey.fromBytes(raw, true).toBytes(true));
+}

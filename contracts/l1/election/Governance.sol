@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Epochs} from "./Epochs.sol";
+import {IERC20} from "./IERC20.sol";
+import {StakeRegistry} from "./StakeRegistry.sol";
+
+/// Token-holder control of the sequencer set (the `dpos` election mode) and of the treasury that
+/// auction proceeds go to.
+///
+/// Holders lock the rollup's ERC-20 token here; locked tokens count as votes. Each holder delegates all
+/// of its votes to one candidate, a sequencer staked in the StakeRegistry (so it can be slashed). The
+/// committee of epoch e is `committee()` read at L1 block epochStart(e − 1), as for `pos`: the top
+/// `committeeSize` candidates by delegated votes that are neither ejected nor slashed.
+///
+/// Proposals — eject a candidate, spend from the treasury — pass with an absolute majority of the
+/// tokens locked at the block before the proposal (checkpointed, so tokens cannot vote twice by moving).
+/// An ejected candidate leaves the committee at the next epoch boundary: that is the new election.
+contract Governance is Epochs {
+    enum Kind {
+        Eject,
+        Spend
+    }
+
+    struct Proposal {
+        Kind kind;
+        address target;
+        uint256 amount;
+        uint64 snapshotBlock;
+        uint64 deadline;
+        uint256 yes;
+        bool executed;
+    }
+
+    struct Checkpoint {
+        uint64 fromBlock;
+        uint192 amount;
+    }
+
+    IERC20 public immutable token;
+    StakeRegistry public immutable registry;
+    uint16 public immutable committeeSize;
+    /// L1 blocks a proposal stays open for votes.
+    uint64 public immutable votingPeriod;
+
+    mapping(address holder => Checkpoint[]) private lockedHistory;
+    Checkpoint[] private totalHistory;
+    mapping(address holder => address) public delegateOf;
+    mapping(address candidate => uint256) public votesOf;
+    mapping(address candidate => bool) public isCandidate;
+    mapping(address candidate => bool) public ejected;
+    address[] private candidates;
+    Proposal[] private proposals;
+    mapping(uint256 id => mapping(address holder => bool)) public hasVoted;
+
+    event Locked(address indexed holder, uint256 amount, uint256 locked);
+    event Unlocked(address indexed holder, uint256 amount, uint256 locked);
+    event Delegated(address indexed holder, address indexed candidate, uint256 votes);
+    event CandidateRegistered(address indexed candidate);
+    event Proposed(uint256 indexed id, Kind kind, address target, uint256 amount, uint64 deadline);
+    event Voted(uint256 indexed id, address indexed holder, uint256 weight);
+    event Executed(uint256 indexed id);
+    event Ejected(address indexed candidate, uint64 fromEpoch);
+    event TreasuryReceived(address indexed from, uint256 amount);
+
+    error ZeroAddress();
+    error BadCommitteeSize(uint256 size);
+    error ZeroVotingPeriod();
+    error ZeroAmount();
+    error TransferFailed();
+    error ExceedsLocked(uint256 amount, uint256 locked);
+    error NotStaked(address candidate);
+    error AlreadyCandidate(address candidate);
+    error NotACandidate(address candidate);
+    error CandidateEjected(address candidate);
+    error NothingLocked();
+    error UnknownProposal(uint256 id);
+    error VotingClosed(uint256 id, uint64 deadline);
+    error AlreadyVoted(uint256 id);
+    error NoVotingPower(uint256 id);
+    error NotPassed(uint256 id, uint256 yes, uint256 needed);
+    error AlreadyExecuted(uint256 id);
+    error InsufficientTreasury(uint256 amount, uint256 balance);
+
+    constructor(
+        IERC20 token_,
+        StakeRegistry registry_,
+        uint16 committeeSize_,
+        uint64 votingPeriod_,
+        uint64 genesisBlock_,
+        uint64 epochLength_
+    ) Epochs(genesisBlock_, epochLength_) {
+        if (address(token_) == address(0) || address(registry_) == address(0)) revert ZeroAddress();
+        if (committeeSize_ == 0 || committeeSize_ > 191) revert BadCommitteeSize(committeeSize_);
+        if (votingPeriod_ == 0) revert ZeroVotingPeriod();
+        token = token_;
+        registry = registry_;
+        committeeSize = committeeSize_;
+        votingPeriod = votingPeriod_;
+    }
+
+    /// Auction proceeds and donations: the treasury is this contract's ETH balance.
+    receive() external payable {
+        emit TreasuryReceived(msg.sender, msg.value);
+    }
+
+    // --- votes -------------------------------------------------------------------------------------
+
+    function lock(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        if (!token.transferFrom(msg.sender, address(this), amount)) revert TransferFailed();
+        uint256 locked = lockedOf(msg.sender) + amount;
+        _write(lockedHistory[msg.sender], locked);
+        _write(totalHistory, totalLocked() + amount);
+        address d = delegateOf[msg.sender];
+        if (d != address(0)) votesOf[d] += amount;
+        emit Locked(msg.sender, amount, locked);
+    }
+
+    function unlock(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        uint256 locked = lockedOf(msg.sender);
+        if (amount > locked) revert ExceedsLocked(amount, locked);
+        _write(lockedHistory[msg.sender], locked - amount);
+        _write(totalHistory, totalLocked() - amount);
+        address d = delegateOf[msg.sender];
+        if (d != address(0)) votesOf[d] -= amount;
+        if (!token.transfer(msg.sender, amount)) revert TransferFailed();
+        emit Unlocked(msg.sender, amount, locked - amount);
+    }
+
+    /// A staked sequencer stands for election.
+    function registerCandidate() external {
+        if (isCandidate[msg.sender]) revert AlreadyCandidate(msg.sender);
+        StakeRegistry.Staker memory s = registry.stakerInfo(msg.sender);
+        if (s.keyHash == bytes32(0) || s.slashed || s.stake < registry.minStake()) revert NotStaked(msg.sender);
+        isCandidate[msg.sender] = true;
+        candidates.push(msg.sender);
+        emit CandidateRegistered(msg.sender);
+    }
+
+    /// Gives all of the caller's locked votes to `candidate` (moving them from an earlier one).
+    function delegate(address candidate) external {
+        if (!isCandidate[candidate]) revert NotACandidate(candidate);
+        if (ejected[candidate]) revert CandidateEjected(candidate);
+        uint256 locked = lockedOf(msg.sender);
+        if (locked == 0) revert NothingLocked();
+        address previous = delegateOf[msg.sender];
+        if (previous != address(0)) votesOf[previous] -= locked;
+        delegateOf[msg.sender] = candidate;
+        votesOf[candidate] += locked;
+        emit Delegated(msg.sender, candidate, locked);
+    }
+
+    /// The elected committee as of now (read at epochStart(e − 1) for epoch e): the top candidates by
+    /// votes, ties to the earlier registration; ejected, slashed or no longer staked ones are out.
+    function committee() external view returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory votes) {
+        uint256 n = candidates.length;
+        bool[] memory out = new bool[](n);
+        uint256 minStake = registry.minStake();
+        for (uint256 i = 0; i < n; i++) {
+            address c = candidates[i];
+            StakeRegistry.Staker memory s = registry.stakerInfo(c);
+            out[i] = ejected[c] || s.slashed || s.stake < minStake || votesOf[c] == 0;
+        }
+        members = new address[](committeeSize);
+        votes = new uint256[](committeeSize);
+        uint256 count;
+        for (; count < committeeSize; count++) {
+            uint256 best = type(uint256).max;
+            for (uint256 i = 0; i < n; i++) {
+                if (out[i]) continue;
+                if (best == type(uint256).max || votesOf[candidates[i]] > votesOf[candidates[best]]) best = i;
+            }
+            if (best == type(uint256).max) break;
+            out[best] = true;
+            members[count] = candidates[best];
+            votes[count] = votesOf[candidates[best]];
+        }
+        assembly ("memory-safe") {
+            mstore(members, count)
+            mstore(votes, count)
+        }
+        memberKeys = new bytes[](count);
+        for (uint256 i = 0; i < count; i++) memberKeys[i] = registry.keyOf(members[i]);
+    }
+
+    // --- proposals ---------------------------------------------------------------------------------
+
+    function proposeEject(address candidate) external returns (uint256 id) {
+        if (!isCandidate[candidate]) revert NotACandidate(candidate);
+        if (ejected[candidate]) revert CandidateEjected(candidate);
+        return _propose(Kind.Eject, candidate, 0);
+    }
+
+    function proposeSpend(address to, uint256 amount) external returns (uint256 id) {
+        if (to == address(0)) revert ZeroAddress();
+        if (amount == 0) revert ZeroAmount();
+        return _propose(Kind.Spend, to, amount);
+    }
+
+    function vote(uint256 id) external {
+        Proposal storage p = _proposal(id);
+        if (block.number > p.deadline) revert VotingClosed(id, p.deadline);
+        if (hasVoted[id][msg.sender]) revert AlreadyVoted(id);
+        uint256 weight = lockedAt(msg.sender, p.snapshotBlock);
+        if (weight == 0) revert NoVotingPower(id);
+        hasVoted[id][msg.sender] = true;
+        p.yes += weight;
+        emit Voted(id, msg.sender, weight);
+    }
+
+    /// Carries out a proposal that an absolute majority of the snapshot's locked tokens backs.
+    function execute(uint256 id) external {
+        Proposal storage p = _proposal(id);
+        if (p.executed) revert AlreadyExecuted(id);
+        uint256 needed = totalLockedAt(p.snapshotBlock) / 2 + 1;
+        if (p.yes < needed) revert NotPassed(id, p.yes, needed);
+        p.executed = true;
+        if (p.kind == Kind.Eject) {
+            ejected[p.target] = true;
+            emit Ejected(p.target, currentEpoch() + 1);
+        } else {
+            if (p.amount > address(this).balance) revert InsufficientTreasury(p.amount, address(this).balance);
+            (bool ok,) = p.target.call{value: p.amount}("");
+            if (!ok) revert TransferFailed();
+        }
+        emit Executed(id);
+    }
+
+    function proposal(uint256 id) external view returns (Proposal memory) {
+        return _proposal(id);
+    }
+
+    function proposalCount() external view returns (uint256) {
+        return proposals.length;
+    }
+
+    function lockedOf(address holder) public view returns (uint256) {
+        Checkpoint[] storage h = lockedHistory[holder];
+        return h.length == 0 ? 0 : h[h.length - 1].amount;
+    }
+
+    function totalLocked() public view returns (uint256) {
+        return totalHistory.length == 0 ? 0 : totalHistory[totalHistory.length - 1].amount;
+    }
+
+    function lockedAt(address holder, uint256 blockNumber) public view returns (uint256) {
+        return _at(lockedHistory[holder], blockNumber);
+    }
+
+    function totalLockedAt(uint256 blockNumber) public view returns (uint256) {
+        return _at(totalHistory, blockNumber);
+    }
+
+    // -----------------------------------------------------------------------------------------------
+
+    function _propose(Kind kind, address target, uint256 amount) private returns (uint256 id) {
+        id = proposals.length;
+        uint64 deadline = uint64(block.number) + votingPeriod;
+        proposals.push(Proposal(kind, target, amount, uint64(block.number - 1), deadline, 0, false));
+        emit Proposed(id, kind, target, amount, deadline);
+    }
+
+    function _proposal(uint256 id) private view returns (Proposal storage) {
+        if (id >= proposals.length) revert UnknownProposal(id);
+        return proposals[id];
+    }
+
+    function _write(Checkpoint[] storage h, uint256 amount) private {
+        uint64 now_ = uint64(block.number);
+        if (h.length != 0 && h[h.length - 1].fromBlock == now_) h[h.length - 1].amount = uint192(amount);
+        else h.push(Checkpoint(now_, uint192(amount)));
+    }
+
+    /// The amount at the end of block `blockNumber` (binary search over the checkpoints).
+    function _at(Checkpoint[] storage h, uint256 blockNumber) private view returns (uint256) {
+        uint256 lo = 0;
+        uint256 hi = h.length;
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (h[mid].fromBlock > blockNumber) hi = mid;
+            else lo = mid + 1;
+        }
+        return lo == 0 ? 0 : h[lo - 1].amount;
+    }
+}

@@ -1,0 +1,646 @@
+import { SecretKey } from '@chainsafe/blst';
+import {
+  type Abi,
+  createPublicClient,
+  createWalletClient,
+  type Hex,
+  http,
+  type PublicClient,
+  parseEther,
+  zeroAddress,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aggregateQc, proposalMessage, signVote } from '../../src/consensus/certificate.js';
+import type { Equivocation, Vote } from '../../src/consensus/core/types.js';
+import { AuctionSchedule } from '../../src/election/auction.js';
+import { type EpochClock, epochStart, pinnedBlockFor } from '../../src/election/epochs.js';
+import { StakeWeightedSchedule } from '../../src/election/pos.js';
+import { devAccounts } from '../../src/execution/genesis.js';
+import { Anvil } from '../../src/l1/anvil.js';
+import { g1ToEip2537, g2ToEip2537 } from '../../src/l1/bls-encoding.js';
+import {
+  deployElectionContracts,
+  doubleSignArgs,
+  type ElectionDeployment,
+  EpochNotFinalError,
+  electionArtifacts,
+  readAuctionWinner,
+  readElectedCommittee,
+  readStakedCommittee,
+  registrationArgs,
+  sequencerKeyHash,
+} from '../../src/l1/election.js';
+import { compileContract } from '../../src/l1/solc.js';
+import { toHex } from '../../src/util/bytes.js';
+import { freePort } from '../helpers/devnet.js';
+import { chiSquareCritical999, chiSquareStatistic } from '../helpers/stats.js';
+
+/**
+ * The election contracts on a real anvil (Prague): staking with proofs of possession, the pos
+ * committee and stake-weighted leaders from finalised L1 state, slashing of real BLS equivocation,
+ * the auction paying the treasury, governance elections, ejection and treasury spending — and a
+ * named custom error for every bad input.
+ */
+
+const CHAIN_ID = 42069n;
+const EPOCH_LENGTH = 20n;
+const MIN_STAKE = parseEther('1');
+const UNBONDING = 5n;
+const accounts = devAccounts(10);
+const [deployer, alice, bob, carol, dave, erin, holder1, holder2, holder3] = accounts;
+const art = electionArtifacts();
+const abis = {
+  StakeRegistry: art.StakeRegistry.abi as Abi,
+  Slasher: art.Slasher.abi as Abi,
+  Governance: art.Governance.abi as Abi,
+  SequencerAuction: art.SequencerAuction.abi as Abi,
+};
+const tokenArtifact = compileContract('test/TestToken.sol', 'TestToken');
+const tokenAbi = tokenArtifact.abi as Abi;
+const blsKey = (i: number) => SecretKey.fromKeygen(new Uint8Array(32).fill(90 + i));
+const compressed = (k: SecretKey) => toHex(k.toPublicKey().toBytes(true));
+
+/** The custom error name (and args) a promise rejects with, from viem's decoded revert. */
+async function revertOf(p: Promise<unknown>): Promise<{ name: string; args?: readonly unknown[] }> {
+  try {
+    await p;
+  } catch (err) {
+    let e: unknown = err;
+    while (e && typeof e === 'object') {
+      const data = (e as { data?: unknown }).data;
+      if (data && typeof data === 'object' && 'errorName' in data) {
+        const d = data as { errorName: string; args?: readonly unknown[] };
+        return { name: d.errorName, args: d.args };
+      }
+      e = (e as { cause?: unknown }).cause;
+    }
+    throw err;
+  }
+  throw new Error('the call did not revert');
+}
+
+describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Governance', () => {
+  let anvil: Anvil;
+  let pub: PublicClient;
+  let c: ElectionDeployment;
+  let token: Hex;
+  let clock: EpochClock;
+  let l1ChainId: number;
+
+  const wallet = (key: Hex) =>
+    createWalletClient({
+      account: privateKeyToAccount(key),
+      chain: {
+        id: l1ChainId,
+        name: 'anvil',
+        nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+        rpcUrls: { default: { http: [anvil.url] } },
+      },
+      transport: http(anvil.url),
+    });
+
+  type Name = keyof typeof abis;
+  /** Simulates, then sends and waits: a revert surfaces as the simulation's decoded custom error. */
+  async function send(
+    key: Hex,
+    name: Name | 'Token',
+    functionName: string,
+    args: readonly unknown[],
+    value?: bigint,
+  ) {
+    const address = name === 'Token' ? token : c[name];
+    const abi = name === 'Token' ? tokenAbi : abis[name];
+    const account = privateKeyToAccount(key);
+    const { request } = await pub.simulateContract({ address, abi, functionName, args, account, value });
+    const hash = await wallet(key).writeContract(request as never);
+    const r = await pub.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+    expect(r.status).toBe('success');
+    return r;
+  }
+  const fails = (key: Hex, name: Name, functionName: string, args: readonly unknown[], value?: bigint) =>
+    revertOf(
+      pub.simulateContract({
+        address: c[name],
+        abi: abis[name],
+        functionName,
+        args,
+        account: privateKeyToAccount(key),
+        value,
+      }),
+    );
+  const read = <T>(name: Name, functionName: string, args: readonly unknown[] = []) =>
+    pub.readContract({ address: c[name], abi: abis[name], functionName, args }) as Promise<T>;
+  const mine = async (n: bigint) => {
+    await pub.request({ method: 'anvil_mine' as never, params: [`0x${n.toString(16)}`] as never });
+  };
+  const blockNumber = () => pub.getBlockNumber({ cacheTime: 0 });
+  const mineTo = async (target: bigint) => {
+    const now = await blockNumber();
+    if (target > now) await mine(target - now);
+  };
+  const stake = async (who: { privateKey: Hex; address: Hex }, key: SecretKey, amount: bigint) => {
+    const { key: k, pop } = registrationArgs(key, l1ChainId, c.StakeRegistry, who.address);
+    await send(who.privateKey, 'StakeRegistry', 'register', [k, pop, amount], amount);
+  };
+
+  beforeAll(async () => {
+    anvil = await Anvil.start({ host: '127.0.0.1', port: await freePort(), chainId: 31337, blockTime: 0 });
+    pub = createPublicClient({ transport: http(anvil.url) }) as PublicClient;
+    l1ChainId = await pub.getChainId();
+    const w = wallet(deployer.privateKey);
+    const hash = await w.deployContract({
+      abi: tokenAbi,
+      bytecode: tokenArtifact.bytecode,
+      args: ['Rollup', 'RLP', parseEther('1000000')],
+    });
+    token = (await pub.waitForTransactionReceipt({ hash })).contractAddress as Hex;
+    for (const h of [holder1, holder2, holder3])
+      await send(deployer.privateKey, 'Token', 'transfer', [h.address, parseEther('1000')]);
+    clock = { genesisBlock: (await blockNumber()) + 40n, epochLength: EPOCH_LENGTH };
+    c = await deployElectionContracts({
+      rpcUrl: anvil.url,
+      deployerKey: deployer.privateKey,
+      chainId: CHAIN_ID,
+      clock,
+      minStake: MIN_STAKE,
+      unbondingDelay: UNBONDING,
+      maxCommitteeSize: 4,
+      governanceToken: token,
+      governanceCommitteeSize: 2,
+      votingPeriod: 10n,
+      auction: { minBid: parseEther('0.1'), minIncrementBps: 500, closeBlocks: 5n },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await anvil?.stop();
+  });
+
+  it('StakeRegistry: registration checks the key, the proof of possession and the stake, with named errors', async () => {
+    const k = blsKey(0);
+    const { key, pop } = registrationArgs(k, l1ChainId, c.StakeRegistry, alice.address);
+    expect(
+      (
+        await fails(
+          alice.privateKey,
+          'StakeRegistry',
+          'register',
+          [key, pop, parseEther('0.5')],
+          parseEther('0.5'),
+        )
+      ).name,
+    ).toBe('BelowMinimumStake');
+    expect((await fails(alice.privateKey, 'StakeRegistry', 'register', [key, pop, MIN_STAKE], 1n)).name).toBe(
+      'WrongValue',
+    );
+    expect(
+      (
+        await fails(
+          alice.privateKey,
+          'StakeRegistry',
+          'register',
+          [toHex(new Uint8Array(128)), pop, MIN_STAKE],
+          MIN_STAKE,
+        )
+      ).name,
+    ).toBe('BadPublicKey');
+    // A proof made for another staker does not prove possession for this one.
+    const forBob = registrationArgs(k, l1ChainId, c.StakeRegistry, bob.address);
+    expect(
+      (await fails(alice.privateKey, 'StakeRegistry', 'register', [key, forBob.pop, MIN_STAKE], MIN_STAKE))
+        .name,
+    ).toBe('BadProofOfPossession');
+    expect(
+      (await fails(alice.privateKey, 'StakeRegistry', 'register', [key, '0x1234', MIN_STAKE], MIN_STAKE))
+        .name,
+    ).toBe('BadProofOfPossession');
+    await stake(alice, k, MIN_STAKE);
+    expect(
+      (await fails(alice.privateKey, 'StakeRegistry', 'register', [key, pop, MIN_STAKE], MIN_STAKE)).name,
+    ).toBe('AlreadyRegistered');
+    expect(
+      (await fails(bob.privateKey, 'StakeRegistry', 'register', [key, forBob.pop, MIN_STAKE], MIN_STAKE))
+        .name,
+    ).toBe('KeyTaken');
+    expect((await fails(bob.privateKey, 'StakeRegistry', 'addStake', [1n], 1n)).name).toBe('NotRegistered');
+    expect((await fails(alice.privateKey, 'StakeRegistry', 'addStake', [0n])).name).toBe('ZeroAmount');
+    expect((await fails(bob.privateKey, 'StakeRegistry', 'setSlasher', [bob.address])).name).toBe(
+      'NotDeployer',
+    );
+    expect((await fails(deployer.privateKey, 'StakeRegistry', 'setSlasher', [bob.address])).name).toBe(
+      'SlasherAlreadySet',
+    );
+    expect((await fails(bob.privateKey, 'StakeRegistry', 'slash', [alice.address, bob.address])).name).toBe(
+      'NotSlasher',
+    );
+    await send(alice.privateKey, 'StakeRegistry', 'addStake', [MIN_STAKE], MIN_STAKE);
+    expect((await read<{ stake: bigint }>('StakeRegistry', 'stakerInfo', [alice.address])).stake).toBe(
+      2n * MIN_STAKE,
+    );
+  });
+
+  it('StakeRegistry: unbonding keeps the minimum or nothing, and withdraws only after the delay', async () => {
+    expect((await fails(alice.privateKey, 'StakeRegistry', 'unbond', [3n * MIN_STAKE])).name).toBe(
+      'ExceedsStake',
+    );
+    expect((await fails(alice.privateKey, 'StakeRegistry', 'unbond', [MIN_STAKE + 1n])).name).toBe(
+      'BelowMinimumStake',
+    );
+    expect((await fails(alice.privateKey, 'StakeRegistry', 'unbond', [0n])).name).toBe('ZeroAmount');
+    expect((await fails(alice.privateKey, 'StakeRegistry', 'withdraw', [])).name).toBe('NothingToWithdraw');
+    await send(alice.privateKey, 'StakeRegistry', 'unbond', [MIN_STAKE]);
+    const { withdrawableAt } = await read<{ withdrawableAt: bigint }>('StakeRegistry', 'stakerInfo', [
+      alice.address,
+    ]);
+    const early = await fails(alice.privateKey, 'StakeRegistry', 'withdraw', []);
+    expect(early.name).toBe('StillUnbonding');
+    expect(early.args?.[0]).toBe(withdrawableAt);
+    await mineTo(withdrawableAt);
+    const before = await pub.getBalance({ address: alice.address });
+    const r = await send(alice.privateKey, 'StakeRegistry', 'withdraw', []);
+    const after = await pub.getBalance({ address: alice.address });
+    expect(after - before + r.gasUsed * r.effectiveGasPrice).toBe(MIN_STAKE);
+    expect((await read<{ stake: bigint }>('StakeRegistry', 'stakerInfo', [alice.address])).stake).toBe(
+      MIN_STAKE,
+    );
+  });
+
+  it('pos: the committee and seed of an epoch come from its pinned L1 block; leaders follow stake (chi-square)', async () => {
+    // Alice has 1 ETH staked; Bob 2, Carol 5 join before the epoch-1 pin (= genesis).
+    await stake(bob, blsKey(1), 2n * MIN_STAKE);
+    await stake(carol, blsKey(2), 5n * MIN_STAKE);
+    const pin1 = pinnedBlockFor(clock, 1n);
+    // Not final yet: nobody can know the epoch's committee or seed.
+    await expect(
+      readStakedCommittee(pub, c.StakeRegistry, clock, 1n, await blockNumber()),
+    ).rejects.toBeInstanceOf(EpochNotFinalError);
+    await mineTo(pin1 + 1n);
+    // Dave joins after the pin: not in epoch 1's committee (nor epoch 0's), in epoch 2's.
+    await stake(dave, blsKey(3), 8n * MIN_STAKE);
+    await mineTo(pinnedBlockFor(clock, 2n) + 1n);
+    const finalised = await blockNumber();
+    const e1 = await readStakedCommittee(pub, c.StakeRegistry, clock, 1n, finalised);
+    const e2 = await readStakedCommittee(pub, c.StakeRegistry, clock, 2n, finalised);
+    expect(e1.members).toEqual([carol.address, bob.address, alice.address]);
+    expect(e1.stakes).toEqual([5n, 2n, 1n].map((x) => x * MIN_STAKE));
+    expect(e1.publicKeys).toEqual([compressed(blsKey(2)), compressed(blsKey(1)), compressed(blsKey(0))]);
+    expect(e2.members).toEqual([dave.address, carol.address, bob.address, alice.address]);
+    expect(e1.seed).toBe((await pub.getBlock({ blockNumber: pin1 })).mixHash);
+    expect(e2.seed).not.toBe(e1.seed);
+    // Leaders over many views, in proportion to stake: the chi-square statistic stays under the
+    // 0.1 % critical value; the same draws against equal shares (the wrong model) are rejected.
+    const views = 40_000;
+    for (const e of [e1, e2]) {
+      const schedule = new StakeWeightedSchedule(e);
+      const counts = new Array<number>(e.stakes.length).fill(0);
+      for (let v = 0; v < views; v++) counts[schedule.leaderFor(BigInt(v))]++;
+      const total = e.stakes.reduce((a, b) => a + b, 0n);
+      const expected = e.stakes.map((s) => (Number(s) / Number(total)) * views);
+      const df = e.stakes.length - 1;
+      expect(chiSquareStatistic(counts, expected)).toBeLessThan(chiSquareCritical999(df));
+      const uniform = e.stakes.map(() => views / e.stakes.length);
+      expect(chiSquareStatistic(counts, uniform)).toBeGreaterThan(chiSquareCritical999(df));
+    }
+    // Every node computes the same leaders from the same L1 state.
+    const again = new StakeWeightedSchedule(
+      await readStakedCommittee(pub, c.StakeRegistry, clock, 2n, finalised),
+    );
+    const s2 = new StakeWeightedSchedule(e2);
+    for (let v = 0n; v < 200n; v++) expect(again.leaderFor(v)).toBe(s2.leaderFor(v));
+  });
+
+  it('Slasher: two signed votes (or proposals) for one view take the stake and pay the reporter', async () => {
+    const key = blsKey(1); // Bob's
+    const view = 77n;
+    const vote = (blockHash: Hex): Vote => ({
+      epoch: 1n,
+      view,
+      blockHash,
+      voter: 2,
+      signature: signVote(key, CHAIN_ID, 1n, view, blockHash),
+    });
+    const a = vote(`0x${'aa'.repeat(32)}`);
+    const b = vote(`0x${'bb'.repeat(32)}`);
+    const evidence: Equivocation = {
+      member: 2,
+      epoch: 1n,
+      view,
+      phase: 'vote',
+      first: { kind: 'vote', vote: a },
+      second: { kind: 'vote', vote: b },
+    };
+    const args = doubleSignArgs(evidence, compressed(key));
+    expect(
+      (
+        await fails(erin.privateKey, 'Slasher', 'slashDoubleSign', [
+          args[0],
+          args[1],
+          args[2],
+          args[3],
+          args[4],
+          args[4],
+        ])
+      ).name,
+    ).toBe('NotConflicting');
+    expect(
+      (
+        await fails(erin.privateKey, 'Slasher', 'slashDoubleSign', [
+          args[0],
+          args[1],
+          args[2],
+          args[3],
+          args[4],
+          { ...args[5], signature: args[4].signature },
+        ])
+      ).name,
+    ).toBe('BadSignature');
+    expect(
+      (
+        await fails(erin.privateKey, 'Slasher', 'slashDoubleSign', [
+          args[0],
+          args[1],
+          args[2],
+          args[3] + 1n,
+          args[4],
+          args[5],
+        ])
+      ).name,
+    ).toBe('BadSignature');
+    expect(
+      (
+        await fails(erin.privateKey, 'Slasher', 'slashDoubleSign', [
+          2,
+          args[1],
+          args[2],
+          args[3],
+          args[4],
+          args[5],
+        ])
+      ).name,
+    ).toBe('UnknownPhase');
+    const stranger = toHex(g1ToEip2537(blsKey(9).toPublicKey()));
+    expect(
+      (
+        await fails(erin.privateKey, 'Slasher', 'slashDoubleSign', [
+          args[0],
+          stranger,
+          args[2],
+          args[3],
+          args[4],
+          args[5],
+        ])
+      ).name,
+    ).toBe('UnknownKey');
+    const before = await pub.getBalance({ address: erin.address });
+    const r = await send(erin.privateKey, 'Slasher', 'slashDoubleSign', [...args]);
+    const after = await pub.getBalance({ address: erin.address });
+    expect(after - before + r.gasUsed * r.effectiveGasPrice).toBe((2n * MIN_STAKE) / 10n);
+    const bobInfo = await read<{ stake: bigint; slashed: boolean }>('StakeRegistry', 'stakerInfo', [
+      bob.address,
+    ]);
+    expect(bobInfo).toMatchObject({ stake: 0n, slashed: true });
+    expect(await read<bigint>('StakeRegistry', 'burned')).toBe((2n * MIN_STAKE * 9n) / 10n);
+    expect((await fails(erin.privateKey, 'Slasher', 'slashDoubleSign', [...args])).name).toBe(
+      'AlreadySlashed',
+    );
+    expect((await fails(bob.privateKey, 'StakeRegistry', 'unbond', [1n])).name).toBe('StakerSlashed');
+    // The slashed staker leaves the committee of the next pinned epoch.
+    const later = await readStakedCommittee(
+      pub,
+      c.StakeRegistry,
+      clock,
+      3n,
+      await (async () => {
+        await mineTo(pinnedBlockFor(clock, 3n));
+        return blockNumber();
+      })(),
+    );
+    expect(later.members).not.toContain(bob.address);
+    // Proposals: the phase-1 message (multi-byte RLP integers for epoch and view).
+    const carolKey = blsKey(2);
+    const sign = (h: Hex) => toHex(g2ToEip2537(carolKey.sign(proposalMessage(CHAIN_ID, 300n, 2n ** 40n + 3n, h))));
+    const pa = { blockHash: `0x${'01'.repeat(32)}` as Hex, signature: sign(`0x${'01'.repeat(32)}`) };
+    const pb = { blockHash: `0x${'02'.repeat(32)}` as Hex, signature: sign(`0x${'02'.repeat(32)}`) };
+    const carolG1 = toHex(g1ToEip2537(carolKey.toPublicKey()));
+    expect(
+      (await fails(erin.privateKey, 'Slasher', 'slashDoubleSign', [0, carolG1, 300n, 2n ** 40n + 3n, pa, pb])).name,
+    ).toBe('BadSignature');
+    await send(erin.privateKey, 'Slasher', 'slashDoubleSign', [1, carolG1, 300n, 2n ** 40n + 3n, pa, pb]);
+    expect((await read<{ slashed: boolean }>('StakeRegistry', 'stakerInfo', [carol.address])).slashed).toBe(
+      true,
+    );
+  });
+
+  it('Slasher: two conflicting certificates for one view slash exactly the members in both', async () => {
+    // Fresh stakers: Erin, holder1, holder2 (keys 4, 5, 6); Alice and Dave are still staked.
+    await stake(erin, blsKey(4), MIN_STAKE);
+    await stake(holder1, blsKey(5), MIN_STAKE);
+    await stake(holder2, blsKey(6), MIN_STAKE);
+    const view = 9n;
+    const cert = (hash: Hex, signers: SecretKey[]) => {
+      const qc = aggregateQc(
+        { epoch: 2n, view, blockHash: hash },
+        signers.map((k, i) => ({ index: i, signature: signVote(k, CHAIN_ID, 2n, view, hash) })),
+      );
+      return {
+        blockHash: hash,
+        keys: signers.map((k) => toHex(g1ToEip2537(k.toPublicKey()))),
+        signature: toHex(g2ToEip2537(qc.signature)),
+      };
+    };
+    const [kAlice, kDave, kErin, kH1] = [0, 3, 4, 5].map(blsKey);
+    const A = cert(`0x${'0a'.repeat(32)}`, [kAlice, kErin, kH1]);
+    const B = cert(`0x${'0b'.repeat(32)}`, [kDave, kErin, kH1]);
+    expect(
+      (
+        await fails(dave.privateKey, 'Slasher', 'slashConflictingCertificates', [
+          2n,
+          view,
+          A,
+          { ...B, keys: [B.keys[0]] },
+        ])
+      ).name,
+    ).toBe('BadSignature');
+    expect(
+      (
+        await fails(dave.privateKey, 'Slasher', 'slashConflictingCertificates', [
+          2n,
+          view,
+          A,
+          { ...B, keys: [] },
+        ])
+      ).name,
+    ).toBe('NoSigners');
+    expect(
+      (await fails(dave.privateKey, 'Slasher', 'slashConflictingCertificates', [2n, view, A, A])).name,
+    ).toBe('NotConflicting');
+    const outsider = cert(`0x${'0c'.repeat(32)}`, [blsKey(9)]);
+    expect(
+      (await fails(dave.privateKey, 'Slasher', 'slashConflictingCertificates', [2n, view, A, outsider])).name,
+    ).toBe('UnknownKey');
+    await send(holder3.privateKey, 'Slasher', 'slashConflictingCertificates', [2n, view, A, B]);
+    const slashed = async (a: Hex) =>
+      (await read<{ slashed: boolean }>('StakeRegistry', 'stakerInfo', [a])).slashed;
+    expect([
+      await slashed(alice.address),
+      await slashed(dave.address),
+      await slashed(erin.address),
+      await slashed(holder1.address),
+    ]).toEqual([false, false, true, true]);
+    expect(
+      (await fails(holder3.privateKey, 'Slasher', 'slashConflictingCertificates', [2n, view, A, B])).name,
+    ).toBe('NothingToSlash');
+  });
+
+  it('SequencerAuction: the highest bid wins the epoch, outbid bids are refunded, the treasury gets the winner', async () => {
+    const epoch = (await read<bigint>('SequencerAuction', 'currentEpoch')) + 2n;
+    const daveKey = sequencerKeyHash(compressed(blsKey(3)));
+    const aliceKey = sequencerKeyHash(compressed(blsKey(0)));
+    expect(
+      (await fails(alice.privateKey, 'SequencerAuction', 'bid', [epoch, aliceKey], parseEther('0.05'))).name,
+    ).toBe('BidTooLow');
+    expect(
+      (
+        await fails(
+          alice.privateKey,
+          'SequencerAuction',
+          'bid',
+          [epoch, `0x${'00'.repeat(32)}`],
+          parseEther('1'),
+        )
+      ).name,
+    ).toBe('ZeroSequencerKey');
+    expect(
+      (await fails(alice.privateKey, 'SequencerAuction', 'bid', [0n, aliceKey], parseEther('1'))).name,
+    ).toBe('BiddingClosed');
+    await send(alice.privateKey, 'SequencerAuction', 'bid', [epoch, aliceKey], parseEther('0.2'));
+    // 5 % more is needed to lead.
+    expect(
+      (await fails(dave.privateKey, 'SequencerAuction', 'bid', [epoch, daveKey], parseEther('0.205'))).name,
+    ).toBe('BidTooLow');
+    await send(dave.privateKey, 'SequencerAuction', 'bid', [epoch, daveKey], parseEther('0.3'));
+    expect(await read<bigint>('SequencerAuction', 'refunds', [alice.address])).toBe(parseEther('0.2'));
+    expect((await fails(bob.privateKey, 'SequencerAuction', 'withdrawRefund', [])).name).toBe(
+      'NothingToRefund',
+    );
+    await send(alice.privateKey, 'SequencerAuction', 'withdrawRefund', []);
+    expect((await fails(erin.privateKey, 'SequencerAuction', 'settle', [epoch])).name).toBe('BiddingOpen');
+    const closesAt = await read<bigint>('SequencerAuction', 'closesAt', [epoch]);
+    expect(closesAt).toBe(epochStart(clock, epoch) - 5n);
+    // Not final yet: the winner is unknown.
+    const members = [compressed(blsKey(0)), compressed(blsKey(3))];
+    await expect(
+      readAuctionWinner(pub, c.SequencerAuction, epoch, members, await blockNumber()),
+    ).rejects.toBeInstanceOf(EpochNotFinalError);
+    await mineTo(closesAt);
+    expect(
+      (await fails(erin.privateKey, 'SequencerAuction', 'bid', [epoch, aliceKey], parseEther('5'))).name,
+    ).toBe('BiddingClosed');
+    const treasuryBefore = await pub.getBalance({ address: c.Governance });
+    await send(erin.privateKey, 'SequencerAuction', 'settle', [epoch]);
+    expect((await pub.getBalance({ address: c.Governance })) - treasuryBefore).toBe(parseEther('0.3'));
+    expect((await fails(erin.privateKey, 'SequencerAuction', 'settle', [epoch])).name).toBe('AlreadySettled');
+    expect((await fails(erin.privateKey, 'SequencerAuction', 'settle', [epoch - 1n])).name).toBe('NoBids');
+    const winner = await readAuctionWinner(pub, c.SequencerAuction, epoch, members, await blockNumber());
+    expect(winner).toEqual({ index: 1, bidder: dave.address, amount: parseEther('0.3') });
+    // The winner leads until a view it leads times out; then the committee's rotation takes over.
+    const schedule = new AuctionSchedule(members, winner.index);
+    expect([0n, 1n, 2n, 3n].map((v) => schedule.leaderFor(v))).toEqual([1, 1, 1, 1]);
+    schedule.onTimeoutCertificate(4n);
+    expect([3n, 4n, 5n, 6n].map((v) => schedule.leaderFor(v))).toEqual([1, 1, 1, 0]);
+  });
+
+  it('Governance: holders elect the top candidates, vote one out for the next epoch, and spend the treasury', async () => {
+    const gov = (key: Hex, fn: string, args: readonly unknown[]) => send(key, 'Governance', fn, args);
+    // Stakers still standing: Alice (key 0), Dave (3), holder2 (6).
+    expect((await fails(bob.privateKey, 'Governance', 'registerCandidate', [])).name).toBe('NotStaked');
+    for (const who of [alice, dave, holder2]) await gov(who.privateKey, 'registerCandidate', []);
+    expect((await fails(alice.privateKey, 'Governance', 'registerCandidate', [])).name).toBe(
+      'AlreadyCandidate',
+    );
+    expect((await fails(holder1.privateKey, 'Governance', 'delegate', [bob.address])).name).toBe(
+      'NotACandidate',
+    );
+    expect((await fails(holder1.privateKey, 'Governance', 'delegate', [alice.address])).name).toBe(
+      'NothingLocked',
+    );
+    expect((await fails(holder1.privateKey, 'Governance', 'lock', [0n])).name).toBe('ZeroAmount');
+    const lock = async (h: { privateKey: Hex }, amount: bigint) => {
+      await send(h.privateKey, 'Token', 'approve', [c.Governance, amount]);
+      await gov(h.privateKey, 'lock', [amount]);
+    };
+    await lock(holder1, parseEther('100'));
+    await lock(holder2, parseEther('300'));
+    await lock(holder3, parseEther('250'));
+    await gov(holder1.privateKey, 'delegate', [alice.address]);
+    await gov(holder2.privateKey, 'delegate', [dave.address]);
+    await gov(holder3.privateKey, 'delegate', [holder2.address]);
+    expect((await fails(holder1.privateKey, 'Governance', 'unlock', [parseEther('101')])).name).toBe(
+      'ExceedsLocked',
+    );
+    // The elected committee (size 2): Dave 300, holder2 250; Alice (100) is out.
+    // The first epoch pinned after the delegations: the one after next.
+    const epochNext = (await read<bigint>('Governance', 'currentEpoch')) + 2n;
+    await mineTo(pinnedBlockFor(clock, epochNext) + 1n);
+    let elected = await readElectedCommittee(pub, c.Governance, clock, epochNext, await blockNumber());
+    expect(elected.members).toEqual([dave.address, holder2.address]);
+    expect(elected.publicKeys).toEqual([compressed(blsKey(3)), compressed(blsKey(6))]);
+    // Holders vote Dave out: absolute majority of the locked tokens at the proposal's snapshot.
+    const id = await read<bigint>('Governance', 'proposalCount');
+    await gov(holder1.privateKey, 'proposeEject', [dave.address]);
+    expect((await fails(erin.privateKey, 'Governance', 'vote', [id])).name).toBe('NoVotingPower');
+    await gov(holder1.privateKey, 'vote', [id]);
+    expect((await fails(holder1.privateKey, 'Governance', 'vote', [id])).name).toBe('AlreadyVoted');
+    expect((await fails(holder1.privateKey, 'Governance', 'execute', [id])).name).toBe('NotPassed');
+    await gov(holder3.privateKey, 'vote', [id]);
+    await gov(erin.privateKey, 'execute', [id]);
+    expect((await fails(erin.privateKey, 'Governance', 'execute', [id])).name).toBe('AlreadyExecuted');
+    expect((await fails(erin.privateKey, 'Governance', 'execute', [id + 5n])).name).toBe('UnknownProposal');
+    expect((await fails(holder2.privateKey, 'Governance', 'delegate', [dave.address])).name).toBe(
+      'CandidateEjected',
+    );
+    expect((await fails(holder2.privateKey, 'Governance', 'proposeEject', [dave.address])).name).toBe(
+      'CandidateEjected',
+    );
+    // The epoch already pinned keeps Dave; the next pinned epoch elects Alice in his place.
+    const stillPinned = await readElectedCommittee(pub, c.Governance, clock, epochNext, await blockNumber());
+    expect(stillPinned.members).toEqual([dave.address, holder2.address]);
+    const next = (await read<bigint>('Governance', 'currentEpoch')) + 2n;
+    await mineTo(pinnedBlockFor(clock, next) + 1n);
+    elected = await readElectedCommittee(pub, c.Governance, clock, next, await blockNumber());
+    expect(elected.members).toEqual([holder2.address, alice.address]);
+    // Treasury: the auction's proceeds, spent by a passed proposal; too much → InsufficientTreasury.
+    const treasury = await pub.getBalance({ address: c.Governance });
+    expect(treasury).toBe(parseEther('0.3'));
+    expect((await fails(holder2.privateKey, 'Governance', 'proposeSpend', [zeroAddress, 1n])).name).toBe(
+      'ZeroAddress',
+    );
+    const spend = await read<bigint>('Governance', 'proposalCount');
+    await gov(holder2.privateKey, 'proposeSpend', [bob.address, parseEther('1')]);
+    await gov(holder2.privateKey, 'vote', [spend]);
+    await gov(holder3.privateKey, 'vote', [spend]);
+    expect((await fails(holder2.privateKey, 'Governance', 'execute', [spend])).name).toBe(
+      'InsufficientTreasury',
+    );
+    const spend2 = spend + 1n;
+    await gov(holder2.privateKey, 'proposeSpend', [bob.address, parseEther('0.1')]);
+    await gov(holder2.privateKey, 'vote', [spend2]);
+    await gov(holder3.privateKey, 'vote', [spend2]);
+    const bobBefore = await pub.getBalance({ address: bob.address });
+    await gov(holder1.privateKey, 'execute', [spend2]);
+    expect((await pub.getBalance({ address: bob.address })) - bobBefore).toBe(parseEther('0.1'));
+    await mine(11n);
+    expect((await fails(holder1.privateKey, 'Governance', 'vote', [spend])).name).toBe('VotingClosed');
+    // Tokens cannot vote twice by moving: after a proposal, holder1 unlocks and hands its tokens to
+    // Erin, who locks them; they were not Erin's at the snapshot, so Erin has no voting power on it.
+    const late = await read<bigint>('Governance', 'proposalCount');
+    await gov(holder2.privateKey, 'proposeEject', [alice.address]);
+    await gov(holder1.privateKey, 'unlock', [parseEther('100')]);
+    expect(await read<bigint>('Governance', 'votesOf', [alice.address])).toBe(0n);
+    await send(holder1.privateKey, 'Token', 'transfer', [erin.address, parseEther('100')]);
+    await lock(erin, parseEther('100'));
+    expect((await fails(erin.privateKey, 'Governance', 'vote', [late])).name).toBe('NoVotingPower');
+    await gov(holder1.privateKey, 'vote', [late]);
+    expect((await read<{ yes: bigint }>('Governance', 'proposal', [late])).yes).toBe(parseEther('100'));
+  });
+});
