@@ -5,8 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { devAccounts } from '../execution/genesis.js';
 import { waitForRpc } from '../l1/anvil.js';
 import type { CommitteeMember } from '../node/committee.js';
+import type { ElectionMode } from '../node/election.js';
 import { loadOrCreateKeys } from '../node/keys.js';
 import { loadOrCreateNodeKey, nodeKeyPath } from '../p2p/keys.js';
+import { memberL1Account } from './election-devnet.js';
 
 export interface CommitteeDevnetOptions {
   nodes: number;
@@ -16,6 +18,10 @@ export interface CommitteeDevnetOptions {
   p2pPort: number;
   /** Flags passed to every `seqnet node` as they are (ordering, mempool limits, log level, …). */
   nodeArgs: string[];
+  /** Extra flags for single nodes, by index (fault injection in tests: `--misbehave.equivocate`). */
+  perNodeArgs?: Record<number, string[]>;
+  /** `--election` of every node (default poa). */
+  election?: ElectionMode;
   l1?: { rpc: string; deploymentFile: string; confirmations: number };
   step: (msg: string) => void;
 }
@@ -90,6 +96,8 @@ export async function startCommitteeDevnet(
       '--p2p-listen',
       `/ip4/127.0.0.1/tcp/${opts.p2pPort + i}`,
       ...opts.nodeArgs,
+      ...(opts.election ? ['--election', opts.election] : []),
+      ...(opts.perNodeArgs?.[i] ?? []),
       ...(opts.l1
         ? [
             '--l1-rpc',
@@ -105,6 +113,9 @@ export async function startCommitteeDevnet(
     const env = { ...process.env };
     delete env.SEQNET_BATCHER_KEY;
     if (i === 0 && opts.l1) env.SEQNET_BATCHER_KEY = devAccounts(2)[1].privateKey;
+    // Each member reports equivocation to the L1 Slasher from its own (staking) account.
+    delete env.SEQNET_REPORTER_KEY;
+    if (opts.l1 && i < 8) env.SEQNET_REPORTER_KEY = memberL1Account(i).privateKey;
     const log = createWriteStream(m.log, { flags: 'a' });
     const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     p.stdout?.pipe(log);

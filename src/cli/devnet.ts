@@ -5,15 +5,19 @@ import type { Hex } from 'viem';
 import { devAccounts } from '../execution/genesis.js';
 import { Anvil } from '../l1/anvil.js';
 import { deployL1Contracts, type L1Deployment } from '../l1/deploy.js';
+import { ELECTION_MODES, type ElectionMode, parseElectionMode } from '../node/election.js';
+import { loadOrCreateKeys } from '../node/keys.js';
 import { SeqnetNode } from '../node/node.js';
 import type { NodeOptions } from '../node/options.js';
 import { prepareCommitteeMembers, startCommitteeDevnet } from './committee-devnet.js';
+import { setUpDevnetElection } from './election-devnet.js';
 import { addNodeFlags, type CommonFlags, nodeOptionsFromFlags } from './flags.js';
 import { createLogger } from './logger.js';
 import { onShutdown } from './shutdown.js';
 
 interface DevnetFlags extends CommonFlags {
   nodes: number;
+  election: string;
   p2pPort: number;
   l1Port: number;
   l1: boolean;
@@ -36,6 +40,15 @@ export function registerDevnet(program: Command): void {
       'committee: libp2p port of node 0 (node i listens on port + i)',
       (v) => Number(v),
       9745,
+    )
+    .option(
+      '--election <mode>',
+      `committee: who leads: ${ELECTION_MODES.filter((m) => m !== 'single').join(' | ')} (pos, dpos, auction: the devnet deploys and seeds the election contracts)`,
+      'poa',
+    )
+    .option(
+      '--misbehave.equivocate-node <i>',
+      'TESTING ONLY: committee node i signs and publishes a conflicting proposal in each view it leads',
     )
     .option('--l1-port <port>', 'port of the embedded L1 (anvil)', (v) => Number(v), 8545)
     .option('--no-l1', 'do not start the embedded L1')
@@ -80,8 +93,16 @@ export function registerDevnet(program: Command): void {
           step,
           members && { publicKeys: members.map((m) => m.blsPublicKey), chainId: options.chain.chainId },
         );
+      const election = parseElectionMode(flags.election);
+      if (election !== 'poa' && election !== 'single') {
+        if (flags.nodes < 2 || !anvil || !deployment || !members)
+          throw new Error(
+            `--election ${election} needs a committee and the L1: use --nodes 4 (and not --no-l1)`,
+          );
+        deployment = await ensureElection(anvil.url, options, deployment, election, members, step);
+      }
       if (flags.nodes > 1) {
-        await runCommittee(flags, options, anvil, deployment, step, members!);
+        await runCommittee(flags, options, anvil, deployment, step, members!, election);
         return;
       }
       step(`starting sequencer (data dir ${options.dataDir})…`);
@@ -221,6 +242,18 @@ function passThroughArgs(flags: DevnetFlags): string[] {
   return out;
 }
 
+/** `--misbehave.equivocate-node i`: the flag node i gets. */
+function equivocator(flags: DevnetFlags): Record<number, string[]> | undefined {
+  const raw = flags['misbehave.equivocateNode'] ?? flags['misbehave.equivocate-node'];
+  if (raw === undefined) return undefined;
+  const i = Number(raw);
+  if (!Number.isInteger(i) || i < 0 || i >= flags.nodes)
+    throw new Error(
+      `--misbehave.equivocate-node must be a node index below ${flags.nodes}, got "${String(raw)}"`,
+    );
+  return { [i]: ['--misbehave.equivocate'] };
+}
+
 async function runCommittee(
   flags: DevnetFlags,
   options: NodeOptions,
@@ -228,6 +261,7 @@ async function runCommittee(
   deployment: L1Deployment | undefined,
   step: (msg: string) => void,
   members: Awaited<ReturnType<typeof prepareCommitteeMembers>>,
+  election: ElectionMode,
 ): Promise<void> {
   let net: Awaited<ReturnType<typeof startCommitteeDevnet>>;
   try {
@@ -239,6 +273,8 @@ async function runCommittee(
         rpcPort: options.rpc.port,
         p2pPort: flags.p2pPort,
         nodeArgs: passThroughArgs(flags),
+        perNodeArgs: equivocator(flags),
+        election,
         l1:
           anvil && deployment
             ? {
@@ -262,15 +298,22 @@ async function runCommittee(
     ws: net.rpcs[0].replace('http', 'ws'),
     dashboard: `${net.rpcs[0]}/`,
     metrics: `${net.rpcs[0]}/metrics`,
-    committee: { file: net.committeeFile, size: flags.nodes, election: 'poa' },
+    committee: { file: net.committeeFile, size: flags.nodes, election },
     nodes: net.members.map((m, i) => ({
       index: i,
       rpc: m.rpc,
       p2p: m.p2p,
       blsPublicKey: m.blsPublicKey,
       log: m.log,
+      pid: m.pid,
     })),
-    l1: anvil ? { rpc: anvil.url, chainId: 31337, contracts: deployment?.contracts } : null,
+    l1: anvil
+      ? {
+          rpc: anvil.url,
+          chainId: 31337,
+          contracts: { ...deployment?.contracts, ...deployment?.election?.contracts },
+        }
+      : null,
     ordering: options.ordering,
     accounts: accounts.map((a) => ({ address: a.address, privateKey: a.privateKey, balance: '10000 ETH' })),
   };
@@ -278,7 +321,7 @@ async function runCommittee(
   console.log(
     [
       '',
-      `seqnet devnet is running: a committee of ${flags.nodes} sequencer nodes (poa, BFT over libp2p)`,
+      `seqnet devnet is running: a committee of ${flags.nodes} sequencer nodes (${election}, BFT over libp2p)`,
       ...net.members.map((m, i) => `  node ${i}       RPC ${m.rpc}   dashboard ${m.rpc}/   log ${m.log}`),
       `  chain id     ${info.chainId}`,
       `  committee    ${net.committeeFile}`,
@@ -296,4 +339,44 @@ async function runCommittee(
     await net.stop();
     await anvil?.stop();
   });
+}
+
+/**
+ * The election contracts for `mode`, deployed and seeded once per data dir (kept in
+ * l1-deployment.json); again when the L1 state was lost or the mode changed.
+ */
+async function ensureElection(
+  l1Url: string,
+  options: NodeOptions,
+  deployment: L1Deployment,
+  mode: ElectionMode,
+  members: Awaited<ReturnType<typeof prepareCommitteeMembers>>,
+  step: (msg: string) => void,
+): Promise<L1Deployment> {
+  const file = join(options.dataDir, 'l1-deployment.json');
+  const saved = deployment.election;
+  if (saved && saved.mode === mode) {
+    const res = await fetch(l1Url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'eth_getCode',
+        params: [saved.contracts.Slasher, 'latest'],
+      }),
+    });
+    const code = ((await res.json()) as { result?: string }).result;
+    if (code && code !== '0x') return deployment;
+  }
+  const election = await setUpDevnetElection({
+    mode,
+    l1Url,
+    chainId: options.chain.chainId,
+    memberKeys: members.map((m) => loadOrCreateKeys(m.dataDir).bls),
+    step,
+  });
+  const updated: L1Deployment = { ...deployment, election: { ...election, mode } };
+  writeFileSync(file, `${JSON.stringify(updated, null, 2)}\n`);
+  return updated;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { L1Deployment } from '../l1/deploy.js';
 import { type CommitteeMember, type CommitteeOptions, committeeDefaults } from '../node/committee-options.js';
+import { ELECTION_MODES, parseElectionMode } from '../node/election.js';
 import { SeqnetNode } from '../node/node.js';
 import { l1Defaults } from '../node/options.js';
 import { addNodeFlags, type CommonFlags, nodeOptionsFromFlags } from './flags.js';
@@ -9,6 +10,7 @@ import { createLogger } from './logger.js';
 import { onShutdown } from './shutdown.js';
 
 interface NodeFlags extends CommonFlags {
+  election: string;
   committee?: string;
   p2pListen: string;
   bootnodes?: string;
@@ -82,6 +84,15 @@ export function registerNode(program: Command): void {
       'committee: comma-separated multiaddrs (with /p2p/<id>) of other members',
     )
     .option(
+      '--election <mode>',
+      `committee: who leads each view: ${ELECTION_MODES.filter((m) => m !== 'single').join(' | ')} (pos, dpos and auction read the election contracts on L1)`,
+      'poa',
+    )
+    .option(
+      '--misbehave.equivocate',
+      'TESTING ONLY: as leader, also sign and publish a conflicting proposal for each view',
+    )
+    .option(
       '--view-timeout <ms>',
       'committee: base view timeout',
       (v) => Number(v),
@@ -91,20 +102,30 @@ export function registerNode(program: Command): void {
       const logger = createLogger(flags.logLevel);
       const options = nodeOptionsFromFlags(flags, cmd);
       options.committee = readCommittee(flags, cmd);
+      options.election = parseElectionMode(flags.election);
+      if (!options.committee && options.election !== 'poa' && options.election !== 'single')
+        throw new Error(`--election ${options.election} needs a committee: pass --committee FILE`);
+      if (options.committee && (flags['misbehave.equivocate'] === true || flags.misbehaveEquivocate === true))
+        options.committee.misbehave = { equivocate: true };
       if (Boolean(flags.l1Rpc) !== Boolean(flags.l1Deployment)) {
         throw new Error('--l1-rpc and --l1-deployment go together');
       }
       if (flags.l1Rpc && flags.l1Deployment) {
         const batcherKey = process.env.SEQNET_BATCHER_KEY;
-        if (batcherKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(batcherKey)) {
-          throw new Error('SEQNET_BATCHER_KEY must be a 32-byte hex private key (0x…)');
-        }
+        const reporterKey = process.env.SEQNET_REPORTER_KEY;
+        for (const [name, key] of [
+          ['SEQNET_BATCHER_KEY', batcherKey],
+          ['SEQNET_REPORTER_KEY', reporterKey],
+        ] as const)
+          if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key))
+            throw new Error(`${name} must be a 32-byte hex private key (0x…)`);
         options.l1 = {
           rpcUrl: flags.l1Rpc,
           deployment: JSON.parse(readFileSync(flags.l1Deployment, 'utf8')) as L1Deployment,
           confirmations: flags.l1Confirmations,
           pollMs: l1Defaults.pollMs,
           batcherKey: batcherKey as `0x${string}` | undefined,
+          reporterKey: reporterKey as `0x${string}` | undefined,
         };
         if (!batcherKey) logger.warn('no SEQNET_BATCHER_KEY: following the L1 but not posting batches');
       }

@@ -74,6 +74,17 @@ export interface L1Deployment {
   contracts: Record<L1ContractName, Hex> & { CommitteeVerifier?: Hex };
   /** Committee mode: the committee the CommitteeVerifier was deployed with. */
   committee?: DeployedCommittee;
+  /** The election contracts (staking, slashing, auction, governance), when deployed. */
+  election?: DeployedElection;
+}
+
+/** What the deployment JSON says about the election contracts (numbers as decimal strings). */
+export interface DeployedElection {
+  /** The mode the devnet seeded the contracts for (pos, dpos, auction). */
+  mode?: string;
+  genesisBlock: string;
+  epochLength: string;
+  contracts: { StakeRegistry: Hex; Slasher: Hex; Governance: Hex; SequencerAuction: Hex };
 }
 
 /** What the deployment JSON says about the committee (the keys are compressed, as the nodes hold them). */

@@ -52,6 +52,8 @@ export class Mempool {
   private queuedTotal = 0;
   private readonly waiters = new Set<() => void>();
   private readonly newTxListeners = new Set<(hash: Hex) => void>();
+  /** Txs promoted from queued to pending, not announced yet. */
+  private promotedSinceNotify: Hex[] = [];
 
   constructor(
     readonly options: MempoolOptions,
@@ -134,6 +136,7 @@ export class Mempool {
     }
     if (inserted.replaced) this.deps.unpersist?.([inserted.replaced.hash]);
     if (inserted.status === 'pending') this.notify(hash);
+    this.notifyPromoted();
     return { hash, status: inserted.status };
   }
 
@@ -253,17 +256,32 @@ export class Mempool {
     this.removeTx(victim);
   }
 
-  /** Moves queued txs that became contiguous into pending. */
+  /**
+   * Moves queued txs that became contiguous into pending, and announces them as new pending txs: a
+   * committee member gossips only executable txs, so a tx that arrived ahead of its nonce must be
+   * announced when it becomes executable, or no other member (the leader) ever sees it.
+   */
   private promote(q: SenderQueue): void {
+    const promoted: Hex[] = [];
     for (;;) {
       const next = q.stateNonce + BigInt(q.pending.length);
       const t = q.queued.get(next);
-      if (!t || q.pending.length >= this.options.maxPendingPerSender) return;
+      if (!t || q.pending.length >= this.options.maxPendingPerSender) break;
       q.queued.delete(next);
       q.pending.push(t);
       this.queuedTotal--;
       this.pendingTotal++;
+      promoted.push(t.hash);
     }
+    if (promoted.length) this.promotedSinceNotify.push(...promoted);
+  }
+
+  /** Announces txs promoted since the last call (after the add or block that promoted them). */
+  private notifyPromoted(): void {
+    const hashes = this.promotedSinceNotify;
+    if (!hashes.length) return;
+    this.promotedSinceNotify = [];
+    for (const h of hashes) if (this.byHash.has(h)) this.notify(h);
   }
 
   private forget(t: PoolTx): void {
@@ -333,9 +351,12 @@ export class Mempool {
       if (t) this.removeTx(t);
     }
     const gone: Hex[] = [];
+    // Re-queued txs that were executable before are not new: only the ones a block unblocked are announced.
+    const wasPending = new Set<Hex>();
     for (const [sender, nonce] of newNonces) {
       const q = this.senders.get(sender);
       if (!q) continue;
+      for (const t of q.pending) wasPending.add(t.hash);
       const all = [...q.pending, ...q.queued.values()];
       this.pendingTotal -= q.pending.length;
       this.queuedTotal -= q.queued.size;
@@ -355,6 +376,8 @@ export class Mempool {
       this.dropIfEmpty(sender, q);
     }
     if (gone.length) this.deps.unpersist?.(gone);
+    this.promotedSinceNotify = this.promotedSinceNotify.filter((h) => !wasPending.has(h));
+    this.notifyPromoted();
   }
 
   /** Drops queued txs older than the lifetime (geth's 3 h). */

@@ -18,6 +18,8 @@ export interface CommitteeOptions {
   viewTimeoutMs: number;
   maxBlockBytes: number;
   maxBlockTxs: number;
+  /** TESTING ONLY: faults this member injects (`--misbehave.equivocate`). */
+  misbehave?: { equivocate?: boolean };
 }
 
 export const committeeDefaults = { viewTimeoutMs: 1_000, maxBlockBytes: 1_000_000, maxBlockTxs: 5_000 };

@@ -10,6 +10,7 @@ import {
   type Committee,
   decodeCommitProof,
   encodeCommitProof,
+  proposalMessage,
   quorumFor,
   verifyCommitProof,
 } from '../consensus/certificate.js';
@@ -30,7 +31,7 @@ import { type ConsensusApp, ConsensusDriver, startFromWal } from '../consensus/d
 import { FileWal } from '../consensus/driver/file-wal.js';
 import { FileSafetyStorage } from '../consensus/safety/file-storage.js';
 import { SafetyRules } from '../consensus/safety/safety-rules.js';
-import { PoaSchedule } from '../election/schedule.js';
+import { type LeaderSchedule, PoaSchedule } from '../election/schedule.js';
 import type { Executor } from '../execution/executor.js';
 import type { L1Message, L1Source } from '../l1/watcher.js';
 import type { Mempool } from '../mempool/mempool.js';
@@ -67,6 +68,10 @@ export interface CommitteeDeps {
   metrics: Metrics | null;
   logger: Logger;
   l1?: L1Source & { scannedThrough?(): bigint };
+  /** Who leads each view (`--election`); default poa: round robin over the committee file. */
+  schedule?: LeaderSchedule;
+  /** Told of every equivocation found (the node submits it to the L1 Slasher when it has one). */
+  onEvidence?(e: Equivocation): void;
   onCommitted(): Promise<void>;
 }
 
@@ -92,7 +97,7 @@ export class CommitteeSequencer {
   private readonly crypto: BlsConsensusCrypto;
   readonly committee: Committee;
   readonly self: number;
-  private readonly schedule: PoaSchedule;
+  readonly schedule: LeaderSchedule;
   private readonly peerToMember = new Map<string, number>();
   private commitChain: Promise<void> = Promise.resolve();
   private executedCursor: bigint;
@@ -129,7 +134,11 @@ export class CommitteeSequencer {
       );
     const publicKeys = options.members.map((m) => m.blsPublicKey);
     this.committee = { publicKeys, quorum: quorumFor(publicKeys.length) };
-    this.schedule = new PoaSchedule(publicKeys);
+    this.schedule = deps.schedule ?? new PoaSchedule(publicKeys);
+    if (this.schedule.committeeFor(0n).length !== publicKeys.length)
+      throw new Error(
+        `the ${this.schedule.mode} schedule's committee differs in size from the committee file`,
+      );
     options.members.forEach((m, i) => {
       this.peerToMember.set(m.peerId, i);
     });
@@ -222,6 +231,7 @@ export class CommitteeSequencer {
         quorum: this.committee.quorum,
         epoch: 0n,
         leaderFor: (view) => this.schedule.leaderFor(view),
+        onTimeoutCertificate: (view) => this.schedule.onTimeoutCertificate?.(view),
         baseTimeoutMs: this.options.viewTimeoutMs,
         aggregate: (votes) => this.crypto.aggregate(votes),
       },
@@ -299,10 +309,35 @@ export class CommitteeSequencer {
 
   private broadcast(m: ConsensusMessage): void {
     if (m.kind === 'proposal') this.live.proposals++;
+    if (m.kind === 'proposal' && this.options.misbehave?.equivocate) this.publishTwin(m.proposal);
     if (m.kind === 'timeout') this.live.timeoutsSigned++;
     void this.network.publish(topics.consensus(this.deps.chainId), encodeConsensusMessage(m)).catch((err) => {
       this.deps.logger.debug({ err: (err as Error).message }, 'consensus publish failed');
     });
+  }
+
+  /**
+   * TESTING ONLY (`--misbehave.equivocate`): a byzantine leader. Beside each proposal it signs and
+   * publishes a second valid block for the same view (one second later), with its key directly —
+   * the safety rules would refuse. Honest members keep both as evidence; the Slasher takes the stake.
+   */
+  private publishTwin(p: Proposal): void {
+    const seq = decodeSequencedBlock(p.payload);
+    const twin: SequencedBlock = { ...seq, timestamp: seq.timestamp + 1n };
+    const hash = hashSequencedBlock(twin);
+    const signature = this.deps.blsKey
+      .sign(proposalMessage(this.deps.chainId, p.epoch, p.view, hash))
+      .toBytes();
+    const proposal: Proposal = {
+      ...p,
+      block: { ...p.block, hash },
+      payload: encodeSequencedBlock(twin),
+      signature,
+    };
+    this.deps.logger.warn({ view: Number(p.view) }, 'misbehave: publishing a conflicting proposal');
+    void this.network
+      .publish(topics.consensus(this.deps.chainId), encodeConsensusMessage({ kind: 'proposal', proposal }))
+      .catch(() => {});
   }
 
   private sendTo(member: number, m: ConsensusMessage): void {
@@ -668,6 +703,7 @@ export class CommitteeSequencer {
 
   private onEvidence(e: Equivocation): void {
     this.evidence.push(e);
+    this.deps.onEvidence?.(e);
     this.deps.logger.warn(
       { member: e.member, view: Number(e.view), phase: e.phase },
       'equivocation: kept as evidence',

@@ -10,6 +10,7 @@ import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
 import { WithdrawalIndex } from '../execution/withdrawal-index.js';
 import { l1Artifacts } from '../l1/deploy.js';
+import { EvidenceReporter } from '../l1/evidence-reporter.js';
 import { L1Watcher } from '../l1/watcher.js';
 import { IntakePool } from '../mempool/intake-pool.js';
 import { TxJournal } from '../mempool/journal.js';
@@ -22,6 +23,7 @@ import { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock } from '../types/sequenced-block.js';
 import type { Hex } from '../util/bytes.js';
 import type { CommitteeSequencer } from './committee.js';
+import { electedSchedule } from './election.js';
 import { ChainEvents } from './events.js';
 import { loadOrCreateKeys } from './keys.js';
 import type { NodeOptions } from './options.js';
@@ -48,6 +50,10 @@ export class SeqnetNode {
   batcher?: Batcher;
   /** The committee member, when the node runs in a committee (not as the single sequencer). */
   consensus?: CommitteeSequencer;
+  /** Submits equivocation evidence to the L1 Slasher (when the deployment has one and a key is set). */
+  evidenceReporter?: EvidenceReporter;
+  /** The election mode and what it read from L1 (for the dashboard). */
+  election: Record<string, unknown> = { mode: 'single' };
   private batcherDone?: Promise<void>;
 
   private constructor(
@@ -231,7 +237,29 @@ export class SeqnetNode {
     if (options.committee) {
       // Loaded only in committee mode: libp2p and gossipsub add seconds to a single node's start.
       const { CommitteeSequencer } = await import('./committee.js');
+      const memberKeys = options.committee.members.map((m) => m.blsPublicKey);
+      const elected = await electedSchedule(
+        options.election ?? 'poa',
+        memberKeys,
+        options.l1 && {
+          rpcUrl: options.l1.rpcUrl,
+          election: options.l1.deployment.election,
+          confirmations: options.l1.confirmations,
+        },
+        logger.child({ module: 'election' }),
+      );
+      node.election = elected.summary;
+      const reporterKey = options.l1?.reporterKey ?? options.l1?.batcherKey;
+      const slasher = options.l1?.deployment.election?.contracts.Slasher;
+      if (options.l1 && slasher && reporterKey)
+        node.evidenceReporter = new EvidenceReporter(
+          { rpcUrl: options.l1.rpcUrl, key: reporterKey, slasher, publicKeys: memberKeys },
+          logger.child({ module: 'slasher' }),
+        );
+      const reporter = node.evidenceReporter;
       node.consensus = await CommitteeSequencer.start(options.committee, {
+        schedule: elected.schedule,
+        onEvidence: (e) => reporter?.report(e),
         dataDir: options.dataDir,
         chainId: options.chain.chainId,
         executor,
@@ -333,8 +361,10 @@ export class SeqnetNode {
     return {
       chainId: Number(this.options.chain.chainId),
       clientVersion: CLIENT_VERSION,
-      mode: this.consensus ? 'poa' : 'single',
+      mode: this.consensus ? String(this.election.mode) : 'single',
+      election: this.election,
       consensus: this.consensus?.status() ?? null,
+      slashReports: (this.evidenceReporter?.results ?? []).map((r) => ({ ...r, view: r.view.toString() })),
       ordering: this.options.ordering,
       blockTimeMs: this.options.sequencer.blockTimeMs,
       head: Number(this.executor.head.header.number),

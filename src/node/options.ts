@@ -4,6 +4,7 @@ import type { L1Deployment } from '../l1/deploy.js';
 import { type MempoolOptions, mempoolDefaults } from '../mempool/options.js';
 import { type RpcOptions, rpcDefaults } from '../rpc/options.js';
 import type { CommitteeOptions } from './committee-options.js';
+import type { ElectionMode } from './election.js';
 import { type SequencerOptions, sequencerDefaults } from './sequencer.js';
 
 export interface NodeOptions {
@@ -20,6 +21,8 @@ export interface NodeOptions {
   da?: DataAvailability;
   /** Run as a member of this committee (BFT over libp2p) instead of as the single sequencer. */
   committee?: CommitteeOptions;
+  /** Who leads a committee's views (`--election`): poa (default), pos, dpos, auction. */
+  election?: ElectionMode;
 }
 
 export interface L1Options {
@@ -30,6 +33,8 @@ export interface L1Options {
   pollMs: number;
   /** Post batches with this L1 key (the authorised sequencer's); no batcher without it. */
   batcherKey?: `0x${string}`;
+  /** Report equivocation to the L1 Slasher with this key (default: the batcher key). */
+  reporterKey?: `0x${string}`;
   batcher?: BatcherOptions;
 }
 

@@ -418,12 +418,14 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     expect(later.members).not.toContain(bob.address);
     // Proposals: the phase-1 message (multi-byte RLP integers for epoch and view).
     const carolKey = blsKey(2);
-    const sign = (h: Hex) => toHex(g2ToEip2537(carolKey.sign(proposalMessage(CHAIN_ID, 300n, 2n ** 40n + 3n, h))));
+    const sign = (h: Hex) =>
+      toHex(g2ToEip2537(carolKey.sign(proposalMessage(CHAIN_ID, 300n, 2n ** 40n + 3n, h))));
     const pa = { blockHash: `0x${'01'.repeat(32)}` as Hex, signature: sign(`0x${'01'.repeat(32)}`) };
     const pb = { blockHash: `0x${'02'.repeat(32)}` as Hex, signature: sign(`0x${'02'.repeat(32)}`) };
     const carolG1 = toHex(g1ToEip2537(carolKey.toPublicKey()));
     expect(
-      (await fails(erin.privateKey, 'Slasher', 'slashDoubleSign', [0, carolG1, 300n, 2n ** 40n + 3n, pa, pb])).name,
+      (await fails(erin.privateKey, 'Slasher', 'slashDoubleSign', [0, carolG1, 300n, 2n ** 40n + 3n, pa, pb]))
+        .name,
     ).toBe('BadSignature');
     await send(erin.privateKey, 'Slasher', 'slashDoubleSign', [1, carolG1, 300n, 2n ** 40n + 3n, pa, pb]);
     expect((await read<{ slashed: boolean }>('StakeRegistry', 'stakerInfo', [carol.address])).slashed).toBe(

@@ -411,6 +411,29 @@ describe('Mempool: regressions', () => {
     expect(pool.queuedCount).toBeLessThanOrEqual(options.maxQueued);
   });
 
+  it('a queued tx that becomes executable is announced as new pending (a committee gossips only those)', async () => {
+    const chain = new FakeChain();
+    const pool = makePool(chain);
+    const announced: Hex[] = [];
+    pool.onNewPending((h) => announced.push(h));
+    const hash = (n: number) => toHex(keccak256(tx(0, n)));
+    await pool.add(tx(0, 1)); // ahead of its nonce: queued, not announced
+    expect(announced).toEqual([]);
+    await pool.add(tx(0, 0)); // fills the gap: both are executable now
+    expect(announced).toEqual([hash(0), hash(1)]);
+    // A block that takes nonces 0…2 (nonce 2 came from elsewhere) unblocks the queued nonce 3 only.
+    await pool.add(tx(0, 3));
+    announced.length = 0;
+    chain.nonces.set(senders[0], 3n);
+    pool.onBlock(new Map([[senders[0], 3n]]), []);
+    expect(announced).toEqual([hash(3)]);
+    // Re-queued txs that were executable before are not announced again.
+    await pool.add(tx(0, 4));
+    announced.length = 0;
+    pool.onBlock(new Map([[senders[0], 4n]]), []);
+    expect(announced).toEqual([]);
+  });
+
   it('promotion must not let the pool grow past maxPending + maxQueued', async () => {
     const pool = makePool();
     for (const n of [0, 1, 2, 3]) await pool.add(tx(2, n, 200n, 20n)); // pending 4

@@ -34,6 +34,11 @@ export interface CoreConfig {
   quorum: number;
   epoch: bigint;
   leaderFor(view: bigint): number;
+  /**
+   * Told of every timeout certificate the core processes, before it enters the next view: a leader
+   * schedule that reacts to failed views (the auction's silent winner) changes `leaderFor` here.
+   */
+  onTimeoutCertificate?(view: bigint): void;
   /** Base view timeout; it doubles with every view in a row without a QC (capped at 2^3). */
   baseTimeoutMs: number;
   /** Aggregates a quorum of votes for one (view, block) into a QC (pure: BLS aggregation). */
@@ -204,6 +209,7 @@ export class HotStuffCore {
 
   private processTc(tc: TimeoutCertificate): void {
     if (tc.epoch !== this.config.epoch) return;
+    this.config.onTimeoutCertificate?.(tc.view);
     this.processQc(tc.highQc);
     if (tc.view >= this.view) {
       this.lastTc = tc;

@@ -1,0 +1,100 @@
+import type { Logger } from 'pino';
+import type { Abi, Hex } from 'viem';
+import type { Equivocation } from '../consensus/core/types.js';
+import { l1Clients } from './clients.js';
+import { doubleSignArgs, electionArtifacts } from './election.js';
+
+export interface EvidenceReporterOptions {
+  rpcUrl: string;
+  /** L1 key that sends the reports (and receives the reporter's reward). */
+  key: Hex;
+  slasher: Hex;
+  /** The committee's BLS keys (compressed), in member index order. */
+  publicKeys: readonly Hex[];
+}
+
+/** Errors that mean "nothing to do": another node reported first, or the member has no stake. */
+const SETTLED = new Set(['AlreadySlashed', 'UnknownKey']);
+
+/**
+ * Submits every equivocation a node finds to the L1 Slasher (DECISIONS.md §5), one at a time. Each
+ * report is simulated first: when another member already reported it (AlreadySlashed) or the key has
+ * no stake (UnknownKey), nothing is sent.
+ */
+export class EvidenceReporter {
+  private queue: Promise<void> = Promise.resolve();
+  private readonly reported = new Set<string>();
+  readonly results: Array<{ member: number; view: bigint; outcome: string; tx?: Hex }> = [];
+
+  constructor(
+    private readonly options: EvidenceReporterOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  report(e: Equivocation): void {
+    const id = `${e.member}/${e.epoch}/${e.view}/${e.phase}`;
+    if (this.reported.has(id)) return;
+    this.reported.add(id);
+    this.queue = this.queue
+      .then(() => this.submit(e))
+      .catch((err) => {
+        this.logger.error(
+          { err, member: e.member, view: Number(e.view) },
+          'reporting equivocation to the Slasher failed',
+        );
+      });
+  }
+
+  /** Resolves once every report so far is settled. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  private async submit(e: Equivocation): Promise<void> {
+    const key = this.options.publicKeys[e.member];
+    if (!key) return;
+    const { pub, wallet, account } = await l1Clients(this.options.rpcUrl, this.options.key);
+    const abi = electionArtifacts().Slasher.abi as Abi;
+    const args = doubleSignArgs(e, key);
+    let request: unknown;
+    try {
+      ({ request } = await pub.simulateContract({
+        address: this.options.slasher,
+        abi,
+        functionName: 'slashDoubleSign',
+        args,
+        account,
+      }));
+    } catch (err) {
+      const name = errorName(err);
+      if (name && SETTLED.has(name)) {
+        this.results.push({ member: e.member, view: e.view, outcome: name });
+        this.logger.info(
+          { member: e.member, view: Number(e.view), outcome: name },
+          'equivocation needs no report',
+        );
+        return;
+      }
+      throw err;
+    }
+    const tx = await wallet.writeContract(request as never);
+    const receipt = await pub.waitForTransactionReceipt({ hash: tx, pollingInterval: 250 });
+    const outcome = receipt.status === 'success' ? 'slashed' : 'reverted';
+    this.results.push({ member: e.member, view: e.view, outcome, tx });
+    this.logger.warn(
+      { member: e.member, view: Number(e.view), phase: e.phase, tx, outcome },
+      'equivocation reported to the L1 Slasher',
+    );
+  }
+}
+
+function errorName(err: unknown): string | undefined {
+  let e: unknown = err;
+  while (e && typeof e === 'object') {
+    const data = (e as { data?: unknown }).data;
+    if (data && typeof data === 'object' && 'errorName' in data)
+      return (data as { errorName: string }).errorName;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
