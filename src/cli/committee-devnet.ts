@@ -136,22 +136,30 @@ export async function startCommitteeDevnet(
       ),
   );
   for (const e of exited) e.catch(() => {});
-  await Promise.race([Promise.all(members.map((m) => waitForRpc(m.rpc, 120_000))), ...exited]);
+  const stopAll = () =>
+    Promise.all(
+      procs.map(
+        (p) =>
+          new Promise<void>((res) => {
+            if (p.exitCode !== null || p.signalCode !== null) return res();
+            p.once('exit', () => res());
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
+  try {
+    await Promise.race([Promise.all(members.map((m) => waitForRpc(m.rpc, 120_000))), ...exited]);
+  } catch (err) {
+    // One node failed to start: take the others down too, or they outlive the devnet.
+    await stopAll();
+    throw err;
+  }
   return {
     rpcs: members.map((m) => m.rpc),
     committeeFile,
     members,
     async stop() {
-      await Promise.all(
-        procs.map(
-          (p) =>
-            new Promise<void>((res) => {
-              if (p.exitCode !== null || p.signalCode !== null) return res();
-              p.once('exit', () => res());
-              p.kill('SIGTERM');
-            }),
-        ),
-      );
+      await stopAll();
     },
   };
 }

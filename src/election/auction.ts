@@ -2,9 +2,11 @@ import type { LeaderSchedule } from './schedule.js';
 
 /**
  * `auction`: the epoch's auction winner leads every view while it works; the committee still
- * certifies. Once a view the winner led ends in a timeout certificate, the winner has gone silent:
- * for the rest of the epoch the committee's own round robin leads (from the view after that one).
- * Without a winner (nobody bid, or the winner is not a member) the round robin leads all epoch.
+ * certifies. Once `deposeAfter` views the winner led have ended in timeout certificates, the winner
+ * has gone silent: for the rest of the epoch the committee's own round robin leads (from the view
+ * after the last of them). One failed view is not enough — a start-up or a network hiccup would
+ * depose a working winner. Without a winner (nobody bid, or the winner is not a member) the round
+ * robin leads all epoch.
  *
  * The deposition is keyed to a TC, which every honest member sees before the next view's proposal
  * (a proposal after a timeout carries the TC), so they agree on who leads that view.
@@ -12,12 +14,16 @@ import type { LeaderSchedule } from './schedule.js';
 export class AuctionSchedule implements LeaderSchedule {
   readonly mode = 'auction';
   private deposedFrom: bigint | undefined;
+  private failedViews = 0;
 
   constructor(
     private readonly publicKeys: readonly string[],
     /** Committee index of the winner, or null. */
     private readonly winner: number | null,
+    private readonly deposeAfter = 3,
   ) {
+    if (!Number.isInteger(deposeAfter) || deposeAfter < 1)
+      throw new Error('deposeAfter must be a positive integer');
     if (publicKeys.length === 0) throw new Error('an auction committee needs at least one member');
     if (winner !== null && (winner < 0 || winner >= publicKeys.length))
       throw new Error(`auction winner ${winner} is not a committee index`);
@@ -32,7 +38,9 @@ export class AuctionSchedule implements LeaderSchedule {
   /** A timeout certificate for `view` was formed or received. */
   onTimeoutCertificate(view: bigint): void {
     if (this.deposedFrom !== undefined || this.winner === null) return;
-    if (this.leaderFor(view) === this.winner) this.deposedFrom = view + 1n;
+    if (this.leaderFor(view) !== this.winner) return;
+    this.failedViews++;
+    if (this.failedViews >= this.deposeAfter) this.deposedFrom = view + 1n;
   }
 
   /** The first view the round robin leads, if the winner was deposed. */

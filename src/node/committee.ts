@@ -117,6 +117,8 @@ export class CommitteeSequencer {
     votesSigned: 0,
     timeoutsSigned: 0,
     proposals: 0,
+    /** Views this node entered, by the member the schedule made leader (the election mode at work). */
+    viewsLedBy: [] as number[],
     certificates: 0,
     lastCertificate: null as null | { view: string; signers: number; blockHash: Hex },
   };
@@ -135,6 +137,7 @@ export class CommitteeSequencer {
     const publicKeys = options.members.map((m) => m.blsPublicKey);
     this.committee = { publicKeys, quorum: quorumFor(publicKeys.length) };
     this.schedule = deps.schedule ?? new PoaSchedule(publicKeys);
+    this.live.viewsLedBy = publicKeys.map(() => 0);
     if (this.schedule.committeeFor(0n).length !== publicKeys.length)
       throw new Error(
         `the ${this.schedule.mode} schedule's committee differs in size from the committee file`,
@@ -497,6 +500,7 @@ export class CommitteeSequencer {
       onView: (view, leader, via) => {
         this.live.view = view;
         this.live.leader = leader;
+        if (leader >= 0 && leader < this.live.viewsLedBy.length) this.live.viewsLedBy[leader]++;
         this.live.via = via;
         this.deps.metrics?.consensusView.set(Number(view));
       },
@@ -734,6 +738,7 @@ export class CommitteeSequencer {
       votesSigned: this.live.votesSigned,
       timeoutsSigned: this.live.timeoutsSigned,
       proposals: this.live.proposals,
+      viewsLedBy: this.live.viewsLedBy,
       certificates: this.live.certificates,
       lastCertificate: this.live.lastCertificate,
       evidence: this.evidence.length,

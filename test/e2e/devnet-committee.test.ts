@@ -28,10 +28,13 @@ describe('devnet --nodes 4', () => {
   };
 
   beforeAll(async () => {
+    const base = await freeConsecutivePorts(9);
     devnet = await startDevnet({
       l1: true,
-      rpcPort: await freeConsecutivePorts(4),
-      args: ['--nodes', '4', '--p2p-port', String(await freeConsecutivePorts(4))],
+      l1Port: base + 8,
+      // One free range for RPC and libp2p: two probes of free ranges can return the same one.
+      rpcPort: base,
+      args: ['--nodes', '4', '--p2p-port', String(base + 4)],
       readyTimeoutMs: 170_000,
     });
     // Node 0 answers first; devnet.json is written once all four do.

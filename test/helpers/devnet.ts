@@ -26,10 +26,14 @@ function canBind(port: number): Promise<boolean> {
   });
 }
 
-/** The first of `n` consecutive ports that are all free now (a committee devnet uses base + i). */
+/**
+ * The first of `n` consecutive ports that are all free now (a committee devnet uses base + i). They
+ * are drawn below Linux's ephemeral range (32768–60999): there, any outgoing connection of another
+ * process (libp2p dials) can take a probed port before the node listens on it.
+ */
 export async function freeConsecutivePorts(n: number): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const base = 10_000 + Math.floor(Math.random() * (22_000 - n));
     let ok = true;
     for (let i = 0; i < n && ok; i++) ok = await canBind(base + i);
     if (ok) return base;
@@ -55,6 +59,8 @@ export interface DevnetOptions {
   blockTime?: number;
   /** Start the embedded anvil L1 too (slower); off by default in tests that do not need it. */
   l1?: boolean;
+  /** The L1's port (default: a free one). */
+  l1Port?: number;
   args?: string[];
   /** How long to wait for the RPC (a committee of processes takes longer to start). */
   readyTimeoutMs?: number;
@@ -77,7 +83,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<DevnetProce
     String(opts.blockTime ?? 0),
     '--log-level',
     'warn',
-    ...(opts.l1 ? ['--l1-port', String(await freePort())] : ['--no-l1']),
+    ...(opts.l1 ? ['--l1-port', String(opts.l1Port ?? (await freePort()))] : ['--no-l1']),
     ...(opts.args ?? []),
   ];
   const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
