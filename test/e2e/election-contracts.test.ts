@@ -87,6 +87,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
   let token: Hex;
   let clock: EpochClock;
   let l1ChainId: number;
+  const gasUsed = new Map<string, bigint>();
 
   const wallet = (key: Hex) =>
     createWalletClient({
@@ -116,6 +117,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     const hash = await wallet(key).writeContract(request as never);
     const r = await pub.waitForTransactionReceipt({ hash, pollingInterval: 20 });
     expect(r.status).toBe('success');
+    gasUsed.set(`${name}.${functionName}`, r.gasUsed);
     return r;
   }
   const fails = (key: Hex, name: Name, functionName: string, args: readonly unknown[], value?: bigint) =>
@@ -174,6 +176,8 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
   }, 60_000);
   afterAll(async () => {
     await anvil?.stop();
+    // Gas of each function's last successful call (the README quotes these).
+    console.log([...gasUsed].map(([f, g]) => `${f}: ${g}`).join('\n'));
   });
 
   it('StakeRegistry: registration checks the key, the proof of possession and the stake, with named errors', async () => {
