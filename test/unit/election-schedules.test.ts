@@ -1,0 +1,83 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { AuctionSchedule } from '../../src/election/auction.js';
+import { epochAt, epochStart, pinnedBlockFor } from '../../src/election/epochs.js';
+import { StakeWeightedSchedule } from '../../src/election/pos.js';
+import { electedSchedule, parseElectionMode } from '../../src/node/election.js';
+import type { Hex } from '../../src/util/bytes.js';
+import { chiSquareCritical999, chiSquareStatistic } from '../helpers/stats.js';
+
+const keys = ['0xa1', '0xb2', '0xc3', '0xd4'] as Hex[];
+const seed = `0x${'5a'.repeat(32)}` as Hex;
+
+describe('election schedules', () => {
+  it('pos: leaders are a pure function of (seed, view), in proportion to stake, and change with the seed', () => {
+    const stakes = [1n, 1n, 3n, 5n];
+    const a = new StakeWeightedSchedule({ epoch: 1n, publicKeys: keys, stakes, seed });
+    const b = new StakeWeightedSchedule({ epoch: 1n, publicKeys: keys, stakes, seed });
+    const other = new StakeWeightedSchedule({
+      epoch: 1n,
+      publicKeys: keys,
+      stakes,
+      seed: `0x${'5b'.repeat(32)}`,
+    });
+    const counts = [0, 0, 0, 0];
+    let differ = 0;
+    for (let v = 0n; v < 20_000n; v++) {
+      const l = a.leaderFor(v);
+      expect(b.leaderFor(v)).toBe(l);
+      if (other.leaderFor(v) !== l) differ++;
+      counts[l]++;
+    }
+    expect(chiSquareStatistic(counts, [2_000, 2_000, 6_000, 10_000])).toBeLessThan(chiSquareCritical999(3));
+    expect(differ).toBeGreaterThan(10_000); // another seed is another draw
+    expect(a.committeeFor(0n)).toEqual(keys);
+  });
+
+  it('pos: refuses a committee it cannot draw from', () => {
+    expect(() => new StakeWeightedSchedule({ epoch: 0n, publicKeys: [], stakes: [], seed })).toThrow(
+      /at least one/,
+    );
+    expect(() => new StakeWeightedSchedule({ epoch: 0n, publicKeys: keys, stakes: [1n], seed })).toThrow(
+      /one stake/,
+    );
+    expect(
+      () => new StakeWeightedSchedule({ epoch: 0n, publicKeys: keys, stakes: [1n, 0n, 1n, 1n], seed }),
+    ).toThrow(/positive/);
+    expect(
+      () =>
+        new StakeWeightedSchedule({ epoch: 0n, publicKeys: keys, stakes: [1n, 1n, 1n, 1n], seed: '0x12' }),
+    ).toThrow(/32 bytes/);
+  });
+
+  it('auction: without a winner the round robin leads; TCs of other members never depose the winner', () => {
+    const none = new AuctionSchedule(keys, null);
+    expect([0n, 1n, 2n, 5n].map((v) => none.leaderFor(v))).toEqual([0, 1, 2, 1]);
+    const s = new AuctionSchedule(keys, 2, 2);
+    s.onTimeoutCertificate(7n); // the winner's
+    expect(s.leaderFor(100n)).toBe(2);
+    s.onTimeoutCertificate(8n); // the winner's again: deposed from view 9
+    expect(s.deposedAt).toBe(9n);
+    expect([8n, 9n, 10n].map((v) => s.leaderFor(v))).toEqual([2, 1, 2]);
+    expect(() => new AuctionSchedule(keys, 4)).toThrow(/not a committee index/);
+    expect(() => new AuctionSchedule(keys, 0, 0)).toThrow(/positive/);
+  });
+
+  it('epochs: the pinned block of epoch e is the start of e − 1 (genesis for 0)', () => {
+    const clock = { genesisBlock: 100n, epochLength: 10n };
+    expect(epochAt(clock, 99n)).toBe(0n);
+    expect(epochAt(clock, 125n)).toBe(2n);
+    expect(epochStart(clock, 2n)).toBe(120n);
+    expect(pinnedBlockFor(clock, 0n)).toBe(100n);
+    expect(pinnedBlockFor(clock, 3n)).toBe(120n);
+  });
+
+  it('--election: unknown modes and modes without their L1 contracts get errors that say what to do', async () => {
+    expect(() => parseElectionMode('lottery')).toThrow(/use one of single, poa, pos, dpos, auction/);
+    await expect(electedSchedule('pos', keys, undefined, pino({ level: 'silent' }))).rejects.toThrow(
+      /--l1-rpc and an --l1-deployment that lists them/,
+    );
+    const poa = await electedSchedule('poa', keys, undefined, pino({ level: 'silent' }));
+    expect(poa.schedule.leaderFor(5n)).toBe(1);
+  });
+});
