@@ -219,3 +219,30 @@ describe('devnet --nodes 4 --election auction', () => {
     for (const i of [0, 2, 3]) expect(after[i] - led[i], `views led ${after.join('/')}`).toBeGreaterThan(0);
   }, 300_000);
 });
+
+describe('devnet --nodes 4 --election dpos', () => {
+  let devnet: DevnetProcess;
+  let info: DevnetInfo;
+
+  beforeAll(async () => {
+    ({ devnet, info } = await startElectionDevnet('dpos'));
+  }, 240_000);
+  afterAll(async () => {
+    await devnet?.stop();
+  });
+
+  it('runs the committee the token holders elected on L1 and sequences txs sent to any member', async () => {
+    const urls = info.nodes.map((n) => n.rpc);
+    const s0 = await status(urls[0]);
+    // Member i holds 100·(i + 1) delegated votes: the elected committee in order of votes.
+    expect(s0.election).toMatchObject({
+      mode: 'dpos',
+      elected: [3, 2, 1, 0].map((i) => memberL1Account(i).address),
+    });
+    const traffic = load(urls, devAccounts(10)[9].privateKey, 15);
+    await until('20 blocks', async () => ((await status(urls[2])).head >= 20 ? true : undefined), 120_000);
+    expect(await traffic.stop()).toBeGreaterThan(0);
+    const led = (await status(urls[0])).consensus.viewsLedBy;
+    for (const n of led) expect(n, `views led ${led.join('/')}`).toBeGreaterThan(0);
+  }, 180_000);
+});
