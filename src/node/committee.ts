@@ -104,6 +104,8 @@ export class CommitteeSequencer {
   /** Sequenced blocks committed lately, by hash: the parent of the next proposals. */
   private readonly recentSequenced = new Map<Hex, SequencedBlock>();
   private readonly gossipedHere = new Set<Hex>();
+  /** Txs of blocks committed by consensus and waiting for execution. */
+  private readonly committing = new Set<Hex>();
   private txGossip!: TxGossip;
   private syncTimer?: NodeJS.Timeout;
   private syncing = false;
@@ -535,7 +537,7 @@ export class CommitteeSequencer {
     for (let i = 0; i < 100 && executor.head.header.number < need; i++)
       await new Promise((r) => setTimeout(r, 10));
     if (executor.head.header.number < need) return undefined;
-    const taken = new Set<Hex>();
+    const taken = new Set<Hex>(this.committing);
     for (const p of uncommitted)
       for (const raw of decodeSequencedBlock(p.payload).txs) taken.add(toHex(keccak256(raw)));
     const candidates: PoolTx[][] = [];
@@ -613,10 +615,19 @@ export class CommitteeSequencer {
   }
 
   private queueCommit(blocks: CommittedBlock[]): void {
+    // Committed but not executed yet: their txs are still in the mempool, and a leader must not
+    // propose them again (they would be skipped at execution, after costing bytes and L1 gas).
+    const hashes = blocks.flatMap((b) =>
+      decodeSequencedBlock(b.proposal.payload).txs.map((raw) => toHex(keccak256(raw))),
+    );
+    for (const h of hashes) this.committing.add(h);
     this.commitChain = this.commitChain
       .then(() => this.commitBlocks(blocks))
       .catch((err) => {
         this.deps.logger.error({ err }, 'executing committed blocks failed');
+      })
+      .finally(() => {
+        for (const h of hashes) this.committing.delete(h);
       });
   }
 
