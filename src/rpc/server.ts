@@ -91,13 +91,23 @@ export class RpcServer {
     this.http.keepAliveTimeout = 60_000;
     this.wss = new WebSocketServer({ server: this.http, maxPayload: this.ctx.options.maxBodyBytes });
     this.wss.on('connection', (ws) => this.onWs(ws));
+    // The WebSocket server re-emits the HTTP server's errors; the listen below reports them.
+    this.wss.on('error', () => {});
     const onBlock = (b: SealedBlock) => this.publishBlock(b);
     const onPending = (h: Hex) => this.publishPending(h);
     this.ctx.events.on('block', onBlock);
     const offPending = this.ctx.mempool.onNewPending(onPending);
     this.unsubscribeChain = [() => this.ctx.events.off('block', onBlock), offPending];
     await new Promise<void>((resolve, reject) => {
-      this.http!.once('error', reject);
+      this.http!.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new Error(
+                `the RPC port ${host}:${port} is in use (another seqnet node or devnet?): stop it or pass another --rpc-port`,
+              )
+            : err,
+        ),
+      );
       this.http!.listen(port, host, () => resolve());
     });
     return this.http.address() as AddressInfo;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -59,6 +60,21 @@ describe('seqnet node', () => {
     node.proc.kill('SIGTERM');
     expect(await node.exit).toBe(0);
   }, 300_000);
+
+  it('a taken RPC port is a clear error and a clean exit, not a crash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
+    const port = await freePort();
+    const blocker = createServer();
+    await new Promise<void>((res) => blocker.listen(port, '127.0.0.1', () => res()));
+    try {
+      const node = run(['node', '--data-dir', dir, '--rpc-port', String(port), '--log-level', 'warn']);
+      expect(await node.exit).toBe(1);
+      expect(node.output()).toContain(`the RPC port 127.0.0.1:${port} is in use`);
+      expect(node.output()).not.toContain('Unhandled');
+    } finally {
+      await new Promise<void>((res) => blocker.close(() => res()));
+    }
+  }, 120_000);
 
   it('refuses a data dir of another chain with a message that says what to do', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
