@@ -38,7 +38,14 @@ import { closedLoop, type LoadRun, type MemberSample, openLoop } from './lib/com
 import { CommitteeWatcher } from './lib/committee-watch.js';
 import { type LatencyStats, latencyStats, type RunStats } from './lib/load.js';
 import { HttpRpc } from './lib/rpc.js';
-import { Accounts, ETH_TRANSFER_GAS, recipient, SENDER_FUNDING, type SignedTx } from './lib/txs.js';
+import {
+  Accounts,
+  ETH_TRANSFER_GAS,
+  SENDER_FUNDING,
+  type SignedTx,
+  signEthTransfer,
+  signEthTransfersOver,
+} from './lib/txs.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -164,28 +171,12 @@ const recoveryGroup = (g: number) =>
 /** Next nonce per sender on the chain being measured (fresh chains: all zero). */
 let nonces: number[] = [];
 
-async function signEth(senderIdx: number, nonce: number, k: number): Promise<SignedTx> {
-  return accounts.sign(
-    accounts.senders[senderIdx],
-    senderIdx,
-    CHAIN_ID,
-    nonce,
-    recipient(k),
-    1n,
-    undefined,
-    ETH_TRANSFER_GAS,
-  );
-}
+const signEth = (senderIdx: number, nonce: number, k: number): Promise<SignedTx> =>
+  signEthTransfer(accounts, CHAIN_ID, senderIdx, nonce, k);
 
 /** `count` transfers over `group` (tx k from group[k mod n]), nonces taken from `nonces`. */
-async function signOver(group: number[], count: number): Promise<SignedTx[]> {
-  const out: SignedTx[] = [];
-  for (let k = 0; k < count; k++) {
-    const s = group[k % group.length];
-    out.push(await signEth(s, nonces[s]++, k));
-  }
-  return out;
-}
+const signOver = (group: number[], count: number): Promise<SignedTx[]> =>
+  signEthTransfersOver(accounts, CHAIN_ID, nonces, group, count);
 
 // ---- per cluster: setup ----
 

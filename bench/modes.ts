@@ -63,7 +63,14 @@ import { closedLoop, type LoadRun, type MemberSample, openLoop } from './lib/com
 import { CommitteeWatcher } from './lib/committee-watch.js';
 import { type LatencyStats, latencyStats } from './lib/load.js';
 import { HttpRpc } from './lib/rpc.js';
-import { Accounts, ETH_TRANSFER_GAS, recipient, SENDER_FUNDING, type SignedTx } from './lib/txs.js';
+import {
+  Accounts,
+  ETH_TRANSFER_GAS,
+  SENDER_FUNDING,
+  type SignedTx,
+  signEthTransfer,
+  signEthTransfersOver,
+} from './lib/txs.js';
 
 const ALL_MODES = ['single', 'poa', 'pos', 'dpos', 'auction'] as const;
 type Mode = (typeof ALL_MODES)[number];
@@ -183,29 +190,12 @@ const killGroup = range(config.openSenders + config.closedUsers, config.kill.sen
 /** Next nonce per sender on the chain being measured (fresh chain per mode: zero after funding). */
 let nonces: number[] = [];
 
-/** Signatures are memoised (bench/lib/txs.ts): every mode starts from the same genesis and reuses them. */
-function signEth(senderIdx: number, nonce: number, k: number): Promise<SignedTx> {
-  return accounts.sign(
-    accounts.senders[senderIdx],
-    senderIdx,
-    CHAIN_ID,
-    nonce,
-    recipient(k),
-    1n,
-    undefined,
-    ETH_TRANSFER_GAS,
-  );
-}
+const signEth = (senderIdx: number, nonce: number, k: number): Promise<SignedTx> =>
+  signEthTransfer(accounts, CHAIN_ID, senderIdx, nonce, k);
 
 /** `count` transfers over `group` (tx k from group[k mod n]), nonces taken from `nonces`. */
-async function signOver(group: number[], count: number): Promise<SignedTx[]> {
-  const out: SignedTx[] = [];
-  for (let k = 0; k < count; k++) {
-    const s = group[k % group.length];
-    out.push(await signEth(s, nonces[s]++, k));
-  }
-  return out;
-}
+const signOver = (group: number[], count: number): Promise<SignedTx[]> =>
+  signEthTransfersOver(accounts, CHAIN_ID, nonces, group, count);
 
 // ---- the devnet process ----
 

@@ -224,3 +224,42 @@ export async function tokenBalance(rpc: HttpRpc, tokenAddress: Address, holder: 
   const data = encodeFunctionData({ abi: tokenAbi, functionName: 'balanceOf', args: [holder] });
   return BigInt(await rpc.call<Hex>('eth_call', [{ to: tokenAddress, data }, 'latest']));
 }
+
+/**
+ * `count` ETH transfers over `group` (tx k from sender group[k mod n] to recipient(k)), each sender's
+ * nonce taken from and advanced in `nonces`.
+ */
+export async function signEthTransfersOver(
+  accounts: Accounts,
+  chainId: number,
+  nonces: number[],
+  group: number[],
+  count: number,
+): Promise<SignedTx[]> {
+  const out: SignedTx[] = [];
+  for (let k = 0; k < count; k++) {
+    const s = group[k % group.length];
+    out.push(await signEthTransfer(accounts, chainId, s, nonces[s]++, k));
+  }
+  return out;
+}
+
+/** One 1-wei ETH transfer from sender `senderIdx` to recipient(k) (memoised by Accounts.sign). */
+export function signEthTransfer(
+  accounts: Accounts,
+  chainId: number,
+  senderIdx: number,
+  nonce: number,
+  k: number,
+): Promise<SignedTx> {
+  return accounts.sign(
+    accounts.senders[senderIdx],
+    senderIdx,
+    chainId,
+    nonce,
+    recipient(k),
+    1n,
+    undefined,
+    ETH_TRANSFER_GAS,
+  );
+}

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { Hex } from 'viem';
+import { createPublicClient, type Hex, http } from 'viem';
 import { devAccounts } from '../execution/genesis.js';
 import { Anvil } from '../l1/anvil.js';
 import { deployL1Contracts, type L1Deployment } from '../l1/deploy.js';
@@ -192,18 +192,7 @@ async function ensureL1Contracts(
     const saved = JSON.parse(readFileSync(file, 'utf8')) as L1Deployment;
     const sameCommittee =
       JSON.stringify(saved.committee?.publicKeys ?? null) === JSON.stringify(committee?.publicKeys ?? null);
-    const res = await fetch(l1Url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'eth_getCode',
-        params: [saved.contracts.Bridge, 'latest'],
-      }),
-    });
-    const code = ((await res.json()) as { result?: string }).result;
-    if (code && code !== '0x' && sameCommittee) return saved;
+    if (sameCommittee && (await hasCode(l1Url, saved.contracts.Bridge))) return saved;
     step(
       sameCommittee
         ? 'L1 state was reset: deploying the L1 contracts again'
@@ -356,18 +345,7 @@ async function ensureElection(
   const file = join(options.dataDir, 'l1-deployment.json');
   const saved = deployment.election;
   if (saved && saved.mode === mode) {
-    const res = await fetch(l1Url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'eth_getCode',
-        params: [saved.contracts.Slasher, 'latest'],
-      }),
-    });
-    const code = ((await res.json()) as { result?: string }).result;
-    if (code && code !== '0x') return deployment;
+    if (await hasCode(l1Url, saved.contracts.Slasher)) return deployment;
   }
   const election = await setUpDevnetElection({
     mode,
@@ -379,4 +357,10 @@ async function ensureElection(
   const updated: L1Deployment = { ...deployment, election: { ...election, mode } };
   writeFileSync(file, `${JSON.stringify(updated, null, 2)}\n`);
   return updated;
+}
+
+/** Whether the L1 has code at `address` (deployed contracts survive in anvil's saved state). */
+async function hasCode(l1Url: string, address: Hex): Promise<boolean> {
+  const code = await createPublicClient({ transport: http(l1Url) }).getCode({ address });
+  return code !== undefined && code !== '0x';
 }

@@ -17,3 +17,17 @@ export async function l1Clients(l1Url: string, key: Hex) {
   } as const;
   return { account, pub, wallet: createWalletClient({ account, chain, transport }) };
 }
+
+/** The decoded custom error (name and arguments) somewhere in a viem error's cause chain, if any. */
+export function customErrorOf(err: unknown): { name: string; args?: readonly unknown[] } | undefined {
+  let e: unknown = err;
+  while (e && typeof e === 'object') {
+    const data = (e as { data?: unknown }).data;
+    if (data && typeof data === 'object' && 'errorName' in data) {
+      const d = data as { errorName: string; args?: readonly unknown[] };
+      return { name: d.errorName, args: d.args };
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

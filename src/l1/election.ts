@@ -1,22 +1,19 @@
 import type { SecretKey } from '@chainsafe/blst';
 import {
   type Abi,
-  createPublicClient,
-  createWalletClient,
   encodePacked,
   getContractAddress,
   type Hex,
-  http,
   type PublicClient,
   keccak256 as viemKeccak,
   zeroAddress,
 } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
 import type { Equivocation } from '../consensus/core/types.js';
 import { type EpochClock, pinnedBlockFor } from '../election/epochs.js';
 import type { StakedCommittee } from '../election/pos.js';
 import { toHex } from '../util/bytes.js';
 import { eip2537ToCompressedG1, g1ToEip2537, g2ToEip2537 } from './bls-encoding.js';
+import { l1Clients } from './clients.js';
 import { type ContractArtifact, compileContracts } from './solc.js';
 
 /**
@@ -76,16 +73,7 @@ export type ElectionDeployment = Record<ElectionContractName, Hex>;
 export async function deployElectionContracts(opts: ElectionDeployOptions): Promise<ElectionDeployment> {
   const log = opts.onProgress ?? (() => {});
   const artifacts = electionArtifacts();
-  const account = privateKeyToAccount(opts.deployerKey);
-  const transport = http(opts.rpcUrl);
-  const pub = createPublicClient({ transport });
-  const chain = {
-    id: await pub.getChainId(),
-    name: 'l1',
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [opts.rpcUrl] } },
-  } as const;
-  const wallet = createWalletClient({ account, chain, transport });
+  const { account, pub, wallet } = await l1Clients(opts.rpcUrl, opts.deployerKey);
   const nonce = await pub.getTransactionCount({ address: account.address, blockTag: 'pending' });
   const at = (i: number) => getContractAddress({ from: account.address, nonce: BigInt(nonce + i) });
   const addresses = Object.fromEntries(

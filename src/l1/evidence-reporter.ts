@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Abi, Hex } from 'viem';
 import type { Equivocation } from '../consensus/core/types.js';
-import { l1Clients } from './clients.js';
+import { customErrorOf, l1Clients } from './clients.js';
 import { doubleSignArgs, electionArtifacts } from './election.js';
 
 export interface EvidenceReporterOptions {
@@ -66,7 +66,7 @@ export class EvidenceReporter {
         account,
       }));
     } catch (err) {
-      const name = errorName(err);
+      const name = customErrorOf(err)?.name;
       if (name && SETTLED.has(name)) {
         this.results.push({ member: e.member, view: e.view, outcome: name });
         this.logger.info(
@@ -86,15 +86,4 @@ export class EvidenceReporter {
       'equivocation reported to the L1 Slasher',
     );
   }
-}
-
-function errorName(err: unknown): string | undefined {
-  let e: unknown = err;
-  while (e && typeof e === 'object') {
-    const data = (e as { data?: unknown }).data;
-    if (data && typeof data === 'object' && 'errorName' in data)
-      return (data as { errorName: string }).errorName;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
 }

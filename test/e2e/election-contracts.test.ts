@@ -19,6 +19,7 @@ import { StakeWeightedSchedule } from '../../src/election/pos.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { Anvil } from '../../src/l1/anvil.js';
 import { g1ToEip2537, g2ToEip2537 } from '../../src/l1/bls-encoding.js';
+import { customErrorOf } from '../../src/l1/clients.js';
 import {
   deployElectionContracts,
   doubleSignArgs,
@@ -66,15 +67,8 @@ async function revertOf(p: Promise<unknown>): Promise<{ name: string; args?: rea
   try {
     await p;
   } catch (err) {
-    let e: unknown = err;
-    while (e && typeof e === 'object') {
-      const data = (e as { data?: unknown }).data;
-      if (data && typeof data === 'object' && 'errorName' in data) {
-        const d = data as { errorName: string; args?: readonly unknown[] };
-        return { name: d.errorName, args: d.args };
-      }
-      e = (e as { cause?: unknown }).cause;
-    }
+    const e = customErrorOf(err);
+    if (e) return e;
     throw err;
   }
   throw new Error('the call did not revert');
