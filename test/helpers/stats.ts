@@ -14,3 +14,12 @@ export function chiSquareCritical999(df: number): number {
   if (v === undefined) throw new Error(`no table value for ${df} degrees of freedom`);
   return v;
 }
+
+/** Upper 5 % points (standard tables): for checking that a test can tell a wrong model apart. */
+const CRITICAL_95 = [3.841, 5.991, 7.815, 9.488, 11.07];
+
+export function chiSquareCritical95(df: number): number {
+  const v = CRITICAL_95[df - 1];
+  if (v === undefined) throw new Error(`no table value for ${df} degrees of freedom`);
+  return v;
+}
