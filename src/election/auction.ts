@@ -2,19 +2,21 @@ import type { LeaderSchedule } from './schedule.js';
 
 /**
  * `auction`: the epoch's auction winner leads every view while it works; the committee still
- * certifies. Once `deposeAfter` views the winner led have ended in timeout certificates, the winner
- * has gone silent: for the rest of the epoch the committee's own round robin leads (from the view
- * after the last of them). One failed view is not enough — a start-up or a network hiccup would
- * depose a working winner. Without a winner (nobody bid, or the winner is not a member) the round
- * robin leads all epoch.
+ * certifies. Once a timeout certificate shows `deposeAfter` views in a row without a QC (all of them
+ * the winner's), the winner has gone silent: for the rest of the epoch the committee's own round
+ * robin leads (from the view after that TC). One failed view is not enough — a start-up or a network
+ * hiccup would depose a working winner. Without a winner (nobody bid, or the winner is not a member)
+ * the round robin leads all epoch.
  *
- * The deposition is keyed to a TC, which every honest member sees before the next view's proposal
- * (a proposal after a timeout carries the TC), so they agree on who leads that view.
+ * The deposition is a function of one TC's content (its view and the highest QC in it), which every
+ * honest member sees before the next view's proposal (a proposal after a timeout carries the TC), so
+ * they agree on who leads that view. It does not count TCs: the core processes one TC several times
+ * (alone, inside proposals, inside the next view's timeouts), and a counter once deposed a working
+ * winner for a single failed view at start-up.
  */
 export class AuctionSchedule implements LeaderSchedule {
   readonly mode = 'auction';
   private deposedFrom: bigint | undefined;
-  private failedViews = 0;
 
   constructor(
     private readonly publicKeys: readonly string[],
@@ -35,12 +37,11 @@ export class AuctionSchedule implements LeaderSchedule {
     return Number(view % BigInt(this.publicKeys.length));
   }
 
-  /** A timeout certificate for `view` was formed or received. */
-  onTimeoutCertificate(view: bigint): void {
+  /** A timeout certificate for `view` whose highest QC is from `highQcView` was processed. */
+  onTimeoutCertificate(view: bigint, highQcView: bigint): void {
     if (this.deposedFrom !== undefined || this.winner === null) return;
-    if (this.leaderFor(view) !== this.winner) return;
-    this.failedViews++;
-    if (this.failedViews >= this.deposeAfter) this.deposedFrom = view + 1n;
+    // Views highQcView+1 … view all failed; before a deposition the winner led every one of them.
+    if (view - highQcView >= BigInt(this.deposeAfter)) this.deposedFrom = view + 1n;
   }
 
   /** The first view the round robin leads, if the winner was deposed. */

@@ -8,8 +8,11 @@ export interface LeaderSchedule {
   leaderFor(view: bigint): number;
   /** BLS public keys (hex) of the committee for `epoch`, in index order. */
   committeeFor(epoch: bigint): string[];
-  /** A timeout certificate for `view` was processed (schedules that replace silent leaders use it). */
-  onTimeoutCertificate?(view: bigint): void;
+  /**
+   * A timeout certificate for `view`, whose highest QC is from `highQcView`, was processed
+   * (schedules that replace silent leaders use it). May be called more than once for one TC.
+   */
+  onTimeoutCertificate?(view: bigint, highQcView: bigint): void;
 }
 
 /** One sequencer: it leads every view, and the committee is itself alone. */

@@ -236,7 +236,7 @@ export class CommitteeSequencer {
         quorum: this.committee.quorum,
         epoch: 0n,
         leaderFor: (view) => this.schedule.leaderFor(view),
-        onTimeoutCertificate: (view) => this.schedule.onTimeoutCertificate?.(view),
+        onTimeoutCertificate: (view, highQcView) => this.schedule.onTimeoutCertificate?.(view, highQcView),
         baseTimeoutMs: this.options.viewTimeoutMs,
         aggregate: (votes) => this.crypto.aggregate(votes),
       },

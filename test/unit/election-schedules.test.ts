@@ -50,15 +50,20 @@ describe('election schedules', () => {
     ).toThrow(/32 bytes/);
   });
 
-  it('auction: without a winner the round robin leads; TCs of other members never depose the winner', () => {
+  it('auction: without a winner the round robin leads; only views in a row without a QC depose the winner', () => {
     const none = new AuctionSchedule(keys, null);
     expect([0n, 1n, 2n, 5n].map((v) => none.leaderFor(v))).toEqual([0, 1, 2, 1]);
     const s = new AuctionSchedule(keys, 2, 2);
-    s.onTimeoutCertificate(7n); // the winner's
+    // The same TC processed many times (alone, in proposals, in timeouts) is one failed view.
+    for (let i = 0; i < 5; i++) s.onTimeoutCertificate(7n, 6n);
     expect(s.leaderFor(100n)).toBe(2);
-    s.onTimeoutCertificate(8n); // the winner's again: deposed from view 9
-    expect(s.deposedAt).toBe(9n);
-    expect([8n, 9n, 10n].map((v) => s.leaderFor(v))).toEqual([2, 1, 2]);
+    // Failed views with QCs between them are hiccups, however many.
+    s.onTimeoutCertificate(9n, 8n);
+    s.onTimeoutCertificate(12n, 11n);
+    expect(s.deposedAt).toBeUndefined();
+    s.onTimeoutCertificate(14n, 12n); // views 13 and 14 without a QC: deposed from view 15
+    expect(s.deposedAt).toBe(15n);
+    expect([14n, 15n, 16n].map((v) => s.leaderFor(v))).toEqual([2, 3, 0]);
     expect(() => new AuctionSchedule(keys, 4)).toThrow(/not a committee index/);
     expect(() => new AuctionSchedule(keys, 0, 0)).toThrow(/positive/);
   });

@@ -37,8 +37,9 @@ export interface CoreConfig {
   /**
    * Told of every timeout certificate the core processes, before it enters the next view: a leader
    * schedule that reacts to failed views (the auction's silent winner) changes `leaderFor` here.
+   * The same TC may be processed several times (alone, in a proposal, in later timeouts).
    */
-  onTimeoutCertificate?(view: bigint): void;
+  onTimeoutCertificate?(view: bigint, highQcView: bigint): void;
   /** Base view timeout; it doubles with every view in a row without a QC (capped at 2^3). */
   baseTimeoutMs: number;
   /** Aggregates a quorum of votes for one (view, block) into a QC (pure: BLS aggregation). */
@@ -209,7 +210,7 @@ export class HotStuffCore {
 
   private processTc(tc: TimeoutCertificate): void {
     if (tc.epoch !== this.config.epoch) return;
-    this.config.onTimeoutCertificate?.(tc.view);
+    this.config.onTimeoutCertificate?.(tc.view, tc.highQc.view);
     this.processQc(tc.highQc);
     if (tc.view >= this.view) {
       this.lastTc = tc;
