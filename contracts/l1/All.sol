@@ -7,3 +7,4 @@ import {L1MessageQueue} from "./L1MessageQueue.sol";
 import {Inbox} from "./Inbox.sol";
 import {StateOracle} from "./StateOracle.sol";
 import {Bridge} from "./Bridge.sol";
+import {OpenInbox} from "./OpenInbox.sol";

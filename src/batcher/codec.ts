@@ -34,7 +34,37 @@ export class BatchDecodeError extends Error {
 
 export function encodeBatch(blocks: SequencedBlock[], compression: Compression = 'brotli'): Uint8Array {
   if (blocks.length === 0) throw new Error('a batch holds at least one block');
-  const payload = RLP.encode(blocks.map(encodeSequencedBlock));
+  return frame(BATCH_VERSION, RLP.encode(blocks.map(encodeSequencedBlock)), compression);
+}
+
+/**
+ * Batch format, version 2 (the `based` mode, docs/batch-format.md): bytes 0 and 1 as version 1, then
+ * the compressed RLP list of raw txs (EIP-2718 envelopes as users signed them). The block around them
+ * is made by derivation from the L1 block that includes the batch.
+ */
+export const TX_BATCH_VERSION = 2;
+/** Most txs in one version-2 batch (one block's worth: the sequencer's maxBlockTxs). */
+export const MAX_TX_BATCH_TXS = 5_000;
+
+export function encodeTxBatch(txs: Uint8Array[], compression: Compression = 'brotli'): Uint8Array {
+  if (txs.length === 0) throw new Error('a batch holds at least one tx');
+  if (txs.length > MAX_TX_BATCH_TXS) throw new Error(`a batch holds at most ${MAX_TX_BATCH_TXS} txs`);
+  return frame(TX_BATCH_VERSION, RLP.encode(txs), compression);
+}
+
+/** The raw txs of a version-2 batch; any tx may still be junk (execution skips it). */
+export function decodeTxBatch(data: Uint8Array): Uint8Array[] {
+  const list = unframe(data, TX_BATCH_VERSION);
+  if (!Array.isArray(list) || list.length === 0) throw new BatchDecodeError('batch holds no txs');
+  if (list.length > MAX_TX_BATCH_TXS)
+    throw new BatchDecodeError(`batch holds ${list.length} txs, at most ${MAX_TX_BATCH_TXS}`);
+  return list.map((item, i) => {
+    if (!(item instanceof Uint8Array)) throw new BatchDecodeError(`tx ${i}: expected bytes`);
+    return item;
+  });
+}
+
+function frame(version: number, payload: Uint8Array, compression: Compression): Uint8Array {
   let body: Uint8Array;
   if (compression === 'brotli') {
     body = brotliCompressSync(payload, {
@@ -46,20 +76,16 @@ export function encodeBatch(blocks: SequencedBlock[], compression: Compression =
     body = payload;
   }
   const out = new Uint8Array(2 + body.length);
-  out[0] = BATCH_VERSION;
+  out[0] = version;
   out[1] = COMPRESSION_CODES[compression];
   out.set(body, 2);
   return out;
 }
 
-/**
- * Decodes and checks a batch: format, size, every block's encoding, contiguity and parent links, and,
- * given the Inbox's record of it, that the last block hashes to `expectedLastHash`. Blocks are chained
- * by parent hash, so that one check covers every byte of every block.
- */
-export function decodeBatch(data: Uint8Array, expectedLastHash?: string): SequencedBlock[] {
+/** Checks the version, decompresses (bounded) and RLP-decodes a batch's payload. */
+function unframe(data: Uint8Array, version: number): unknown {
   if (data.length < 3) throw new BatchDecodeError('batch too short');
-  if (data[0] !== BATCH_VERSION) throw new BatchDecodeError(`unknown batch version ${data[0]}`);
+  if (data[0] !== version) throw new BatchDecodeError(`unknown batch version ${data[0]}`);
   const body = data.subarray(2);
   let payload: Uint8Array;
   try {
@@ -73,12 +99,20 @@ export function decodeBatch(data: Uint8Array, expectedLastHash?: string): Sequen
   }
   // zlib returns Buffers; decode from a plain Uint8Array view so blocks hold plain byte arrays.
   payload = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
-  let list: unknown;
   try {
-    list = RLP.decode(payload);
+    return RLP.decode(payload);
   } catch (err) {
     throw new BatchDecodeError(`batch is not valid RLP: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Decodes and checks a batch: format, size, every block's encoding, contiguity and parent links, and,
+ * given the Inbox's record of it, that the last block hashes to `expectedLastHash`. Blocks are chained
+ * by parent hash, so that one check covers every byte of every block.
+ */
+export function decodeBatch(data: Uint8Array, expectedLastHash?: string): SequencedBlock[] {
+  const list = unframe(data, BATCH_VERSION);
   if (!Array.isArray(list) || list.length === 0) throw new BatchDecodeError('batch holds no blocks');
   const blocks: SequencedBlock[] = [];
   for (const [i, item] of list.entries()) {

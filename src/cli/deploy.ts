@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { type DeployCommitteeOptions, deployL1Contracts } from '../l1/deploy.js';
+import { type DeployCommitteeOptions, deployL1Contracts, OPEN_MODES, type OpenMode } from '../l1/deploy.js';
 
 interface DeployFlags {
   l1Rpc: string;
@@ -12,6 +12,7 @@ interface DeployFlags {
   committee?: string;
   quorum?: number;
   chainId: number;
+  mode?: string;
   out?: string;
 }
 
@@ -69,6 +70,10 @@ export function registerDeploy(program: Command): void {
       (v) => Number(v),
       42069,
     )
+    .option(
+      '--mode <mode>',
+      `${OPEN_MODES.join(' | ')}: deploy an OpenInbox that anyone posts batches to, ordered by L1 (no committee)`,
+    )
     .option('--out <file>', 'write the deployment JSON here (default: print it)')
     .action(async (flags: DeployFlags) => {
       const key = flags.privateKey ?? process.env.SEQNET_DEPLOYER_KEY;
@@ -83,12 +88,19 @@ export function registerDeploy(program: Command): void {
       if (!Number.isInteger(flags.finalisationDelay) || flags.finalisationDelay < 0) {
         throw new Error('--finalisation-delay must be a non-negative number of seconds');
       }
+      if (flags.mode !== undefined && !(OPEN_MODES as readonly string[]).includes(flags.mode))
+        throw new Error(
+          `unknown --mode "${flags.mode}": use ${OPEN_MODES.join(' or ')} (leave it out for a single key or --committee)`,
+        );
+      if (flags.mode && flags.committee)
+        throw new Error(`--mode ${flags.mode} has no committee Inbox: leave out --committee`);
       const deployment = await deployL1Contracts({
         rpcUrl: flags.l1Rpc,
         deployerKey: key as Hex,
         sequencer: sequencer as Hex,
         finalisationDelaySeconds: flags.finalisationDelay,
         ...(flags.committee && { committee: readCommittee(flags) }),
+        ...(flags.mode && { openMode: flags.mode as OpenMode }),
         onProgress: (line) => console.error(`[deploy] ${line}`),
       });
       const json = `${JSON.stringify(deployment, null, 2)}\n`;

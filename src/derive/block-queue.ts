@@ -1,7 +1,7 @@
 import { BatchDecodeError, decodeBatch } from '../batcher/codec.js';
 import { hashSequencedBlock, type SequencedBlock } from '../types/sequenced-block.js';
 import type { BatchRef, BatchRetrieval } from './batch-retrieval.js';
-import { critical } from './errors.js';
+import { critical, DerivationError } from './errors.js';
 
 export interface QueuedBlock {
   block: SequencedBlock;
@@ -14,6 +14,9 @@ export interface QueuedBlock {
  * Pull stage 2 (as op-node's batch queue): decodes each batch, checks it against what the Inbox
  * recorded (block range, last block hash — the batch's blocks chain by parent hash to it) and the
  * chain id, and hands out its sequenced blocks one at a time.
+ *
+ * A batch that fails is Critical where the Inbox only takes authorised or certified batches; with an
+ * OpenInbox (`free`), where anyone posts, it is passed over (`onInvalid`) and the next one is read.
  */
 export class BlockQueue {
   private current?: { batch: BatchRef; blocks: SequencedBlock[]; next: number };
@@ -21,16 +24,27 @@ export class BlockQueue {
   constructor(
     private readonly retrieval: BatchRetrieval,
     private readonly chainId: bigint,
+    private readonly onInvalid?: (batch: BatchRef, reason: string) => void,
   ) {}
 
   async next(limit: bigint): Promise<QueuedBlock> {
-    if (!this.current || this.current.next >= this.current.blocks.length) {
+    while (!this.current || this.current.next >= this.current.blocks.length) {
       const batch = await this.retrieval.next(limit);
-      this.current = { batch, blocks: checkBatch(batch, this.chainId), next: 0 };
+      try {
+        this.current = { batch, blocks: checkBatch(batch, this.chainId), next: 0 };
+      } catch (err) {
+        if (!this.onInvalid || !(err instanceof DerivationError)) throw err;
+        this.onInvalid(batch, err.message);
+      }
     }
     const c = this.current;
     const block = c.blocks[c.next++];
     return { block, batch: c.batch, lastOfBatch: c.next === c.blocks.length };
+  }
+
+  /** Passes over the rest of the current batch (a block of it did not extend the chain). */
+  dropBatch(): void {
+    this.current = undefined;
   }
 
   reset(): void {

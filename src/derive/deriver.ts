@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { type Abi, createPublicClient, http, type PublicClient } from 'viem';
+import { type Abi, createPublicClient, type Hex, http, type PublicClient } from 'viem';
+import { decodeTxBatch } from '../batcher/codec.js';
 import type { ExecutionResult, Executor } from '../execution/executor.js';
 import { type L1Deployment, l1Artifacts } from '../l1/deploy.js';
 import { type L1Message, L1Watcher } from '../l1/watcher.js';
@@ -41,8 +42,18 @@ export interface DerivedBlock {
   fault?: string;
 }
 
+/** A batch on L1 that derivation did not use (`free`: it lost the race for its height, or was invalid). */
+export interface PassedOverBatch {
+  index: bigint;
+  l1TxHash: `0x${string}`;
+  l1Block: bigint;
+  reason: string;
+}
+
 /** Meta key holding `height:cursor`: the canonical L1 message cursor after the head block. */
 const CURSOR_KEY = 'derive.cursor';
+/** `based`: meta key holding `index:l1TxHash` of the batch that made the head block. */
+const BASED_BATCH_KEY = 'derive.basedBatch';
 
 /**
  * The last stage and the driver of derivation: pulls sequenced blocks from L1 (BatchRetrieval →
@@ -50,6 +61,15 @@ const CURSOR_KEY = 'derive.cursor';
  * links, origins and lagged state roots, executes each block and persists it, so the local chain is
  * exactly what L1 implies. Already-derived blocks that L1 shows again (after a reorg, or a restart)
  * are checked against the stored ones: a different block at a derived height is Critical.
+ *
+ * With an OpenInbox (the deployment's `openMode`), where anyone posts, L1 order decides:
+ * - `free`: the first batch whose first block extends the derived head and keeps every rule counts;
+ *   every other batch (a loser of the race for that height, or junk) is passed over, not Critical.
+ *   Blocks are checked further, as voters would: the origin is an L1 block below the one holding the
+ *   batch, with that hash; the timestamp is between the parent's and the holding L1 block's.
+ * - `based`: each batch is a list of txs (batch version 2) and becomes the next block: parent = the
+ *   derived head, timestamp = the holding L1 block's (never below the parent's), origin = that L1
+ *   block's parent. No batch loses; a tx that is in two batches is skipped by execution the second time.
  */
 export class Deriver {
   private readonly pub: PublicClient;
@@ -58,6 +78,13 @@ export class Deriver {
   private readonly queue: BlockQueue;
   private parent!: SequencedBlock;
   private cursor = 0n;
+  /** `based`: the batch that made the head block (batches up to it were derived before). */
+  private lastBasedBatch?: { index: bigint; l1TxHash: string };
+  /** Batches passed over so far, and the latest of them (the node's status shows them). */
+  passedOverCount = 0;
+  readonly recentPassedOver: PassedOverBatch[] = [];
+  /** L1 block headers by number, for origin checks (free) and block making (based). */
+  private readonly l1Headers = new Map<bigint, { hash: Hex; parentHash: Hex; timestamp: bigint }>();
 
   constructor(
     private readonly options: DeriverOptions,
@@ -70,7 +97,33 @@ export class Deriver {
       calldata: calldataFetcher(l1Artifacts().Inbox.abi as Abi),
       blobs: options.blobs ?? blobFetcher(options.l1Url, l1Artifacts().Inbox.abi as Abi),
     });
-    this.queue = new BlockQueue(this.retrieval, deps.executor.options.chainId);
+    this.queue = new BlockQueue(
+      this.retrieval,
+      deps.executor.options.chainId,
+      options.deployment.openMode === 'free' ? (batch, reason) => this.passOver(batch, reason) : undefined,
+    );
+  }
+
+  private passOver(batch: BatchRef, reason: string): void {
+    this.passedOverCount++;
+    this.recentPassedOver.push({
+      index: batch.index,
+      l1TxHash: batch.l1TxHash,
+      l1Block: batch.l1Block,
+      reason,
+    });
+    if (this.recentPassedOver.length > 100) this.recentPassedOver.shift();
+    this.deps.logger.debug({ batch: Number(batch.index), reason }, 'passed over a batch');
+  }
+
+  private async l1Header(number: bigint): Promise<{ hash: Hex; parentHash: Hex; timestamp: bigint }> {
+    const cached = this.l1Headers.get(number);
+    if (cached) return cached;
+    const b = await this.pub.getBlock({ blockNumber: number });
+    const header = { hash: b.hash as Hex, parentHash: b.parentHash, timestamp: b.timestamp };
+    this.l1Headers.set(number, header);
+    if (this.l1Headers.size > 256) this.l1Headers.delete(this.l1Headers.keys().next().value as bigint);
+    return header;
   }
 
   /** Loads the local head and its cursor; reads the L1 messages once. */
@@ -89,6 +142,8 @@ export class Deriver {
         );
       this.parent = decodeSequencedBlock(store.getSequenced(head)!);
       this.cursor = BigInt(c);
+      const based = store.getMeta(BASED_BATCH_KEY)?.split(':');
+      if (based) this.lastBasedBatch = { index: BigInt(based[0]), l1TxHash: based[1] };
     }
     this.newWatcher();
     await this.messages.poll();
@@ -111,8 +166,16 @@ export class Deriver {
     let polled = false;
     for (;;) {
       try {
-        const queued = await this.queue.next(this.messages.scannedThrough());
-        const derived = await this.apply(queued.block, queued.batch, queued.lastOfBatch);
+        const limit = this.messages.scannedThrough();
+        let derived: DerivedBlock | undefined;
+        if (this.options.deployment.openMode === 'based') {
+          const batch = await this.retrieval.next(limit);
+          const block = await this.basedBlock(batch);
+          derived = block && (await this.apply(block, batch, true));
+        } else {
+          const queued = await this.queue.next(limit);
+          derived = await this.apply(queued.block, queued.batch, queued.lastOfBatch);
+        }
         if (derived) return derived;
       } catch (err) {
         if (!(err instanceof DerivationError)) throw err;
@@ -129,9 +192,71 @@ export class Deriver {
     }
   }
 
+  /**
+   * `based`: the block a batch of txs makes at the next height, from the L1 block holding it. A batch
+   * that was derived before (a restart or a reorg re-reads L1) makes the block stored at its height.
+   */
+  private async basedBlock(batch: BatchRef): Promise<SequencedBlock | undefined> {
+    const last = this.lastBasedBatch;
+    if (last && batch.index <= last.index) {
+      if (batch.index === last.index && batch.l1TxHash !== last.l1TxHash)
+        throw critical(
+          `L1 now holds another batch ${batch.index} than the one the head block was derived from; the L2 reorged: resync into an empty --data-dir`,
+        );
+      return undefined;
+    }
+    let txs: Uint8Array[];
+    try {
+      txs = decodeTxBatch(batch.data);
+    } catch (err) {
+      this.passOver(batch, (err as Error).message);
+      return undefined;
+    }
+    const holder = await this.l1Header(batch.l1Block);
+    const parent = this.parent;
+    const origin = { number: batch.l1Block - 1n, hash: holder.parentHash };
+    const height = parent.height + 1n;
+    const due = this.messages.messagesFor(this.cursor, origin.number);
+    return {
+      version: 1,
+      chainId: this.deps.executor.options.chainId,
+      height,
+      parentHash: hashSequencedBlock(parent),
+      timestamp: holder.timestamp > parent.timestamp ? holder.timestamp : parent.timestamp,
+      l1Origin: origin.number < parent.l1Origin.number ? parent.l1Origin : origin,
+      l1MessageCursor: this.cursor + BigInt(due.length),
+      txs,
+      lagStateRoot: this.deps.executor.lagStateRootFor(height),
+    };
+  }
+
+  /**
+   * A block of a `free` batch that does not extend the derived chain by the rules: the reason, or
+   * undefined when it does. (Committee and single-key batches are checked by their certificate or key.)
+   */
+  private async freeBlockFault(seq: SequencedBlock, batch: BatchRef): Promise<string | undefined> {
+    const parent = this.parent;
+    if (seq.timestamp < parent.timestamp) return `block ${seq.height}: timestamp before its parent's`;
+    if (seq.l1Origin.number >= batch.l1Block)
+      return `block ${seq.height}: L1 origin ${seq.l1Origin.number} is not below the L1 block ${batch.l1Block} holding it`;
+    if (seq.l1Origin.number < parent.l1Origin.number) return `block ${seq.height}: L1 origin goes backwards`;
+    const origin = await this.l1Header(seq.l1Origin.number);
+    if (origin.hash !== seq.l1Origin.hash)
+      return `block ${seq.height}: L1 origin ${seq.l1Origin.number} has hash ${origin.hash} on L1, not ${seq.l1Origin.hash}`;
+    if (seq.timestamp < origin.timestamp) return `block ${seq.height}: timestamp before its L1 origin's`;
+    const holder = await this.l1Header(batch.l1Block);
+    if (seq.timestamp > holder.timestamp)
+      return `block ${seq.height}: timestamp after the L1 block ${batch.l1Block} holding it`;
+    const due = this.messages.messagesFor(this.cursor, seq.l1Origin.number);
+    if (seq.l1MessageCursor !== this.cursor + BigInt(due.length))
+      return `block ${seq.height}: claims L1 message cursor ${seq.l1MessageCursor}, ${this.cursor + BigInt(due.length)} is due`;
+    return undefined;
+  }
+
   private reset(why: string): void {
     this.deps.logger.warn({ why }, 'L1 reorg: reading L1 again from before it');
     const back = this.retrieval.l1Progress - 64n;
+    this.l1Headers.clear();
     this.queue.reset();
     this.retrieval.reset(back);
     this.newWatcher();
@@ -159,21 +284,35 @@ export class Deriver {
   ): Promise<DerivedBlock | undefined> {
     const { store, executor } = this.deps;
     const head = executor.head.header.number;
+    const free = this.options.deployment.openMode === 'free';
+    // In `free` a batch that breaks a rule lost (or was junk): pass over the rest of it.
+    const reject = (reason: string): undefined => {
+      if (!free) throw critical(reason);
+      this.passOver(batch, reason);
+      this.queue.dropBatch();
+      return undefined;
+    };
     if (seq.height <= head) {
       const stored = store.getSequenced(seq.height);
-      if (!stored || hashSequencedBlock(decodeSequencedBlock(stored)) !== hashSequencedBlock(seq))
+      if (!stored || hashSequencedBlock(decodeSequencedBlock(stored)) !== hashSequencedBlock(seq)) {
+        if (free) return reject(`block ${seq.height} was already taken by an earlier batch`);
         throw critical(
           `L1 now holds a different block ${seq.height} than the one derived here (batch ${batch.index}); the L2 reorged: resync into an empty --data-dir`,
         );
+      }
       return undefined;
     }
     if (seq.height !== head + 1n)
-      throw critical(`batch ${batch.index}: block ${seq.height} does not follow the derived head ${head}`);
+      return reject(`batch ${batch.index}: block ${seq.height} does not follow the derived head ${head}`);
     const parent = this.parent;
     if (seq.parentHash !== hashSequencedBlock(parent))
-      throw critical(`block ${seq.height} does not link to block ${parent.height}`);
+      return reject(`block ${seq.height} does not link to block ${parent.height}`);
     if (seq.l1Origin.number < parent.l1Origin.number)
-      throw critical(`block ${seq.height}: L1 origin goes backwards`);
+      return reject(`block ${seq.height}: L1 origin goes backwards`);
+    if (free) {
+      const fault = await this.freeBlockFault(seq, batch);
+      if (fault) return reject(fault);
+    }
     // L1 messages are part of the chain whatever the batch says (DECISIONS.md §3): a sequencer that
     // leaves them out only makes its own soft confirmations wrong.
     const due = this.messages.messagesFor(this.cursor, seq.l1Origin.number);
@@ -183,7 +322,7 @@ export class Deriver {
         : undefined;
     const lag = executor.lagStateRootFor(seq.height);
     if (seq.lagStateRoot !== lag)
-      throw critical(
+      return reject(
         `block ${seq.height}: lagged state root ${seq.lagStateRoot} differs from the executed ${lag}`,
       );
     const result = await executor.execute(seq, undefined, due);
@@ -191,10 +330,17 @@ export class Deriver {
     await executor.persistAndCommit(result, {
       sequenced: encodeSequencedBlock(seq),
       proof: new Uint8Array(),
-      meta: { [CURSOR_KEY]: `${seq.height}:${cursor}` },
+      meta: {
+        [CURSOR_KEY]: `${seq.height}:${cursor}`,
+        ...(this.options.deployment.openMode === 'based' && {
+          [BASED_BATCH_KEY]: `${batch.index}:${batch.l1TxHash}`,
+        }),
+      },
     });
     this.parent = seq;
     this.cursor = cursor;
+    if (this.options.deployment.openMode === 'based')
+      this.lastBasedBatch = { index: batch.index, l1TxHash: batch.l1TxHash };
     return { sequenced: seq, result, messages: due, batch, lastOfBatch, fault };
   }
 }

@@ -17,10 +17,9 @@ import type { RpcOptions } from '../rpc/options.js';
 import { RpcServer } from '../rpc/server.js';
 import { ChainStore } from '../store/chain-store.js';
 import { type Hex, toHex } from '../util/bytes.js';
-import { sleep } from '../util/sleep.js';
 import type { BatchDataFetcher } from './batch-retrieval.js';
 import { Deriver } from './deriver.js';
-import { DerivationError } from './errors.js';
+import { runDerivation } from './loop.js';
 
 export const FOLLOWER_VERSION = 'seqnet-follower/v0.1.0/node20';
 
@@ -190,19 +189,13 @@ export class FollowerNode {
     return node;
   }
 
-  /** Derives block after block; sleeps when L1 has nothing new; stops for good on a Critical error. */
+  /** Derives block after block; stops for good on a Critical error (and keeps serving). */
   private async follow(): Promise<void> {
-    const signal = this.abort.signal;
-    let failing = false;
-    while (!signal.aborted) {
-      try {
-        const d = await this.deriver.step();
-        if (failing) this.logger.info('L1 reachable again: derivation resumes');
-        failing = false;
-        if (!d) {
-          await sleep(this.options.pollMs, signal);
-          continue;
-        }
+    this.halted = await runDerivation(this.deriver, {
+      pollMs: this.options.pollMs,
+      signal: this.abort.signal,
+      logger: this.logger,
+      onBlock: (d) => {
         if (d.fault) {
           this.faults.push(d.fault);
           this.logger.warn(
@@ -214,21 +207,8 @@ export class FollowerNode {
         const { block, receipts, sequencedHash } = d.result;
         this.withdrawals.onBlock(block, receipts);
         this.events.emit('block', { block, receipts, sequencedHash, latenciesMs: [], buildMs: 0 });
-      } catch (err) {
-        if (err instanceof DerivationError && err.code === 'Temporary') {
-          if (!failing) this.logger.warn({ err: err.message }, 'L1 read failed; retrying');
-          failing = true;
-          await sleep(1_000, signal);
-          continue;
-        }
-        this.halted = (err as Error).message;
-        this.logger.error(
-          { err: this.halted },
-          'derivation stopped: the L1 data breaks a rule; the node keeps serving what it derived',
-        );
-        return;
-      }
-    }
+      },
+    });
   }
 
   status(): Record<string, unknown> {

@@ -22,12 +22,24 @@ export const L1_CONTRACTS = [
 ] as const;
 export type L1ContractName = (typeof L1_CONTRACTS)[number];
 
-type Artifacts = Record<L1ContractName | 'CommitteeVerifier', ContractArtifact>;
+type Artifacts = Record<L1ContractName | 'CommitteeVerifier' | 'OpenInbox', ContractArtifact>;
 
-/** The L1 contracts and the CommitteeVerifier (the Inbox imports it), from one compile of All.sol. */
+/**
+ * The L1 contracts, the CommitteeVerifier (the Inbox imports it) and the OpenInbox of the `based` and
+ * `free` modes, from one compile of All.sol.
+ */
 function allArtifacts(): Artifacts {
-  return compileContracts('l1/All.sol', [...L1_CONTRACTS, 'CommitteeVerifier']) as Artifacts;
+  return compileContracts('l1/All.sol', [...L1_CONTRACTS, 'CommitteeVerifier', 'OpenInbox']) as Artifacts;
 }
+
+/** The OpenInbox (contracts/l1/OpenInbox.sol): anyone posts, derivation decides what counts. */
+export function openInboxArtifact(): ContractArtifact {
+  return allArtifacts().OpenInbox;
+}
+
+/** The modes in which anyone posts batches to an OpenInbox and L1 order decides (no committee orders). */
+export const OPEN_MODES = ['based', 'free'] as const;
+export type OpenMode = (typeof OPEN_MODES)[number];
 
 /** The CommitteeVerifier's errors that verifyCommitProof can raise, and so postCertified*Batch. */
 const CERTIFICATE_ERRORS = new Set([
@@ -76,6 +88,11 @@ export interface L1Deployment {
   committee?: DeployedCommittee;
   /** The election contracts (staking, slashing, auction, governance), when deployed. */
   election?: DeployedElection;
+  /**
+   * `based` or `free`: `contracts.Inbox` is an OpenInbox (anyone posts; derivation picks by L1 order)
+   * and the rollup's chain is what derivation makes of it. Absent: the Inbox of one key or a committee.
+   */
+  openMode?: OpenMode;
 }
 
 /** What the deployment JSON says about the election contracts (numbers as decimal strings). */
@@ -116,6 +133,8 @@ export interface DeployOptions {
   finalisationDelaySeconds: number;
   /** When given: deploy a CommitteeVerifier with this committee and an Inbox wired to it. */
   committee?: DeployCommitteeOptions;
+  /** `based` / `free`: deploy an OpenInbox in the Inbox's place (not with a committee). */
+  openMode?: OpenMode;
   onProgress?: (line: string) => void;
 }
 
@@ -139,6 +158,8 @@ function checkCommittee(c: DeployCommitteeOptions): Required<DeployCommitteeOpti
 export async function deployL1Contracts(opts: DeployOptions): Promise<L1Deployment> {
   const log = opts.onProgress ?? (() => {});
   const committee = opts.committee && checkCommittee(opts.committee);
+  if (committee && opts.openMode)
+    throw new Error(`--mode ${opts.openMode} has no committee Inbox: deploy without a committee`);
   const artifacts = allArtifacts();
   const account = privateKeyToAccount(opts.deployerKey);
   const transport = http(opts.rpcUrl);
@@ -164,7 +185,9 @@ export async function deployL1Contracts(opts: DeployOptions): Promise<L1Deployme
   const constructorArgs: Record<L1ContractName, readonly unknown[]> = {
     SingleKeyAuthoriser: [opts.sequencer],
     L1MessageQueue: [],
-    Inbox: [addresses.SingleKeyAuthoriser, verifier ?? zeroAddress, committee?.chainId ?? 0n],
+    Inbox: opts.openMode
+      ? []
+      : [addresses.SingleKeyAuthoriser, verifier ?? zeroAddress, committee?.chainId ?? 0n],
     StateOracle: [addresses.SingleKeyAuthoriser, BigInt(opts.finalisationDelaySeconds)],
     Bridge: [addresses.L1MessageQueue, addresses.StateOracle],
   };
@@ -183,11 +206,12 @@ export async function deployL1Contracts(opts: DeployOptions): Promise<L1Deployme
     );
   }
   for (const [i, name] of L1_CONTRACTS.entries()) {
-    log(`deploying ${name} at ${addresses[name]}…`);
+    const artifact = name === 'Inbox' && opts.openMode ? artifacts.OpenInbox : artifacts[name];
+    log(`deploying ${name === 'Inbox' && opts.openMode ? 'OpenInbox' : name} at ${addresses[name]}…`);
     hashes.push(
       await wallet.deployContract({
-        abi: artifacts[name].abi as Abi,
-        bytecode: artifacts[name].bytecode,
+        abi: artifact.abi as Abi,
+        bytecode: artifact.bytecode,
         args: constructorArgs[name] as never,
         nonce: nonce + first + i,
       }),
@@ -218,6 +242,7 @@ export async function deployL1Contracts(opts: DeployOptions): Promise<L1Deployme
     finalisationDelaySeconds: opts.finalisationDelaySeconds,
     deployedAtBlock,
     contracts: verifier ? { ...addresses, CommitteeVerifier: verifier } : addresses,
+    ...(opts.openMode && { openMode: opts.openMode }),
     ...(committee && {
       committee: {
         chainId: committee.chainId.toString(),

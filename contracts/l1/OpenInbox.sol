@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// The Inbox of the `based` and `free` modes (DECISIONS.md §4: authorisation "anyone"): an append-only
+/// log of batches that anyone may post, with no range state at all. Which batches count is decided by
+/// derivation alone, from the log's order:
+/// - `free`: a batch names the blocks it proposes (firstBlock..lastBlock, lastBlockHash); the first
+///   valid batch for a height counts and later ones for it are wasted (their gas is the price of
+///   absolute freedom, measured by `bench/modes.ts`);
+/// - `based`: a batch is a list of txs; L1 inclusion order is the rollup's order, each batch one
+///   block at the next height (the range fields are left zero).
+/// A range check here (the committee Inbox's `nextBlock`) would let a junk batch claim a height and
+/// block every valid one after it, so there is none.
+///
+/// `postBatch` has the committee Inbox's signature (same selector), so derivation reads calldata
+/// batches from either the same way, and emits the same `BatchPosted` event.
+contract OpenInbox {
+    /// Batches posted so far (the next batch's index).
+    uint256 public batchCount;
+
+    event BatchPosted(
+        uint256 indexed index,
+        uint64 firstBlock,
+        uint64 lastBlock,
+        bytes32 lastBlockHash,
+        bytes32 dataHash,
+        uint256 l1MessageCursor,
+        bool blobs
+    );
+
+    error EmptyBatch();
+    error BadBlockRange(uint64 firstBlock, uint64 lastBlock);
+
+    /// A batch carried as calldata: `data` is the compressed, versioned batch (docs/batch-format.md).
+    function postBatch(uint64 firstBlock, uint64 lastBlock, bytes32 lastBlockHash, uint256 l1MessageCursor, bytes calldata data)
+        external
+        returns (uint256 index)
+    {
+        if (data.length == 0) revert EmptyBatch();
+        if (lastBlock < firstBlock) revert BadBlockRange(firstBlock, lastBlock);
+        index = batchCount++;
+        emit BatchPosted(index, firstBlock, lastBlock, lastBlockHash, keccak256(data), l1MessageCursor, false);
+    }
+}
