@@ -80,6 +80,8 @@ export async function startCommitteeDevnet(
     )}\n`,
   );
   const procs: ChildProcess[] = [];
+  // based / free: no committee; every node posts to the OpenInbox with its own L1 key.
+  const open = opts.election === 'based' || opts.election === 'free';
   for (const [i, m] of members.entries()) {
     const args = [
       ...process.execArgv,
@@ -91,10 +93,9 @@ export async function startCommitteeDevnet(
       opts.rpcHost,
       '--rpc-port',
       String(opts.rpcPort + i),
-      '--committee',
-      committeeFile,
-      '--p2p-listen',
-      `/ip4/127.0.0.1/tcp/${opts.p2pPort + i}`,
+      ...(open
+        ? []
+        : ['--committee', committeeFile, '--p2p-listen', `/ip4/127.0.0.1/tcp/${opts.p2pPort + i}`]),
       ...opts.nodeArgs,
       ...(opts.election ? ['--election', opts.election] : []),
       ...(opts.perNodeArgs?.[i] ?? []),
@@ -113,6 +114,7 @@ export async function startCommitteeDevnet(
     const env = { ...process.env };
     delete env.SEQNET_BATCHER_KEY;
     if (i === 0 && opts.l1) env.SEQNET_BATCHER_KEY = devAccounts(2)[1].privateKey;
+    if (open && opts.l1) env.SEQNET_BATCHER_KEY = memberL1Account(i).privateKey;
     // Each member reports equivocation to the L1 Slasher from its own (staking) account.
     delete env.SEQNET_REPORTER_KEY;
     if (opts.l1 && i < 8) env.SEQNET_REPORTER_KEY = memberL1Account(i).privateKey;
@@ -126,7 +128,9 @@ export async function startCommitteeDevnet(
     m.pid = p.pid;
     procs.push(p);
   }
-  opts.step(`starting ${opts.nodes} committee nodes (logs in ${opts.dataDir}/node-*/node.log)…`);
+  opts.step(
+    `starting ${opts.nodes} ${open ? `${opts.election} submitter` : 'committee'} nodes (logs in ${opts.dataDir}/node-*/node.log)…`,
+  );
   const exited = procs.map(
     (p, i) =>
       new Promise<never>((_, reject) =>

@@ -4,8 +4,9 @@ import type { Command } from 'commander';
 import { createPublicClient, type Hex, http } from 'viem';
 import { devAccounts } from '../execution/genesis.js';
 import { Anvil } from '../l1/anvil.js';
+import type { OpenMode } from '../l1/deploy.js';
 import { deployL1Contracts, type L1Deployment } from '../l1/deploy.js';
-import { ELECTION_MODES, type ElectionMode, parseElectionMode } from '../node/election.js';
+import { ELECTION_MODES, type ElectionMode, isOpenMode, parseElectionMode } from '../node/election.js';
 import { loadOrCreateKeys } from '../node/keys.js';
 import { SeqnetNode } from '../node/node.js';
 import type { NodeOptions } from '../node/options.js';
@@ -43,7 +44,7 @@ export function registerDevnet(program: Command): void {
     )
     .option(
       '--election <mode>',
-      `committee: who leads: ${ELECTION_MODES.filter((m) => m !== 'single').join(' | ')} (pos, dpos, auction: the devnet deploys and seeds the election contracts)`,
+      `who sequences: ${ELECTION_MODES.filter((m) => m !== 'single').join(' | ')} (pos, dpos, auction: the devnet deploys and seeds the election contracts; based, free: N nodes that each post to an OpenInbox, no committee)`,
       'poa',
     )
     .option(
@@ -74,9 +75,12 @@ export function registerDevnet(program: Command): void {
           statePath: join(resolve(options.dataDir), 'l1-state.json'),
         });
       }
+      const election = parseElectionMode(flags.election);
+      const open = isOpenMode(election);
+      if (open && !anvil) throw new Error(`--election ${election} orders by L1: leave out --no-l1`);
       // A committee's keys come first: the L1 Inbox is deployed to accept that committee's certificates.
       const members =
-        flags.nodes > 1
+        flags.nodes > 1 || open
           ? await prepareCommitteeMembers({
               nodes: flags.nodes,
               dataDir: options.dataDir,
@@ -91,17 +95,19 @@ export function registerDevnet(program: Command): void {
           anvil.url,
           options.dataDir,
           step,
-          members && { publicKeys: members.map((m) => m.blsPublicKey), chainId: options.chain.chainId },
+          members && !open
+            ? { publicKeys: members.map((m) => m.blsPublicKey), chainId: options.chain.chainId }
+            : undefined,
+          open ? election : undefined,
         );
-      const election = parseElectionMode(flags.election);
-      if (election !== 'poa' && election !== 'single') {
+      if (!open && election !== 'poa' && election !== 'single') {
         if (flags.nodes < 2 || !anvil || !deployment || !members)
           throw new Error(
             `--election ${election} needs a committee and the L1: use --nodes 4 (and not --no-l1)`,
           );
         deployment = await ensureElection(anvil.url, options, deployment, election, members, step);
       }
-      if (flags.nodes > 1) {
+      if (flags.nodes > 1 || open) {
         await runCommittee(flags, options, anvil, deployment, step, members!, election);
         return;
       }
@@ -186,17 +192,19 @@ async function ensureL1Contracts(
   dataDir: string,
   step: (msg: string) => void,
   committee?: { publicKeys: Hex[]; chainId: bigint },
+  openMode?: OpenMode,
 ): Promise<L1Deployment> {
   const file = join(dataDir, 'l1-deployment.json');
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as L1Deployment;
     const sameCommittee =
-      JSON.stringify(saved.committee?.publicKeys ?? null) === JSON.stringify(committee?.publicKeys ?? null);
+      JSON.stringify(saved.committee?.publicKeys ?? null) === JSON.stringify(committee?.publicKeys ?? null) &&
+      saved.openMode === openMode;
     if (sameCommittee && (await hasCode(l1Url, saved.contracts.Bridge))) return saved;
     step(
       sameCommittee
         ? 'L1 state was reset: deploying the L1 contracts again'
-        : 'the committee changed: deploying L1 contracts for it',
+        : 'the committee or mode changed: deploying L1 contracts for it',
     );
   }
   const [deployer, sequencer] = devAccounts(2);
@@ -206,6 +214,7 @@ async function ensureL1Contracts(
     sequencer: sequencer.address,
     finalisationDelaySeconds: 60,
     committee,
+    openMode,
     onProgress: step,
   });
   writeFileSync(file, `${JSON.stringify(deployment, null, 2)}\n`);
@@ -310,7 +319,9 @@ async function runCommittee(
   console.log(
     [
       '',
-      `seqnet devnet is running: a committee of ${flags.nodes} sequencer nodes (${election}, BFT over libp2p)`,
+      isOpenMode(election)
+        ? `seqnet devnet is running: ${flags.nodes} ${election} nodes, each posting its txs to the L1 OpenInbox; the chain is what L1 order makes of them`
+        : `seqnet devnet is running: a committee of ${flags.nodes} sequencer nodes (${election}, BFT over libp2p)`,
       ...net.members.map((m, i) => `  node ${i}       RPC ${m.rpc}   dashboard ${m.rpc}/   log ${m.log}`),
       `  chain id     ${info.chainId}`,
       `  committee    ${net.committeeFile}`,

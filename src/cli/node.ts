@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { L1Deployment } from '../l1/deploy.js';
 import { type CommitteeMember, type CommitteeOptions, committeeDefaults } from '../node/committee-options.js';
-import { ELECTION_MODES, parseElectionMode } from '../node/election.js';
+import { ELECTION_MODES, isOpenMode, parseElectionMode } from '../node/election.js';
 import { SeqnetNode } from '../node/node.js';
 import { l1Defaults } from '../node/options.js';
 import { addNodeFlags, type CommonFlags, nodeOptionsFromFlags } from './flags.js';
@@ -85,7 +85,7 @@ export function registerNode(program: Command): void {
     )
     .option(
       '--election <mode>',
-      `committee: who leads each view: ${ELECTION_MODES.filter((m) => m !== 'single').join(' | ')} (pos, dpos and auction read the election contracts on L1)`,
+      `who sequences: ${ELECTION_MODES.filter((m) => m !== 'single').join(' | ')} (pos, dpos and auction: a committee reading the election contracts on L1; based and free: no committee, an --l1-deployment with an OpenInbox)`,
       'poa',
     )
     .option(
@@ -103,8 +103,11 @@ export function registerNode(program: Command): void {
       const options = nodeOptionsFromFlags(flags, cmd);
       options.committee = readCommittee(flags, cmd);
       options.election = parseElectionMode(flags.election);
-      if (!options.committee && options.election !== 'poa' && options.election !== 'single')
+      const open = isOpenMode(options.election);
+      if (!options.committee && !open && options.election !== 'poa' && options.election !== 'single')
         throw new Error(`--election ${options.election} needs a committee: pass --committee FILE`);
+      if (open && options.committee)
+        throw new Error(`--election ${options.election} has no committee: leave out --committee`);
       if (options.committee && (flags['misbehave.equivocate'] === true || flags.misbehaveEquivocate === true))
         options.committee.misbehave = { equivocate: true };
       if (Boolean(flags.l1Rpc) !== Boolean(flags.l1Deployment)) {
@@ -129,6 +132,15 @@ export function registerNode(program: Command): void {
         };
         if (!batcherKey) logger.warn('no SEQNET_BATCHER_KEY: following the L1 but not posting batches');
       }
+      const openMode = options.l1?.deployment.openMode;
+      if (open && openMode !== options.election)
+        throw new Error(
+          `--election ${options.election} needs --l1-rpc and an --l1-deployment with an OpenInbox for it (\`seqnet deploy --mode ${options.election}\`)${openMode ? `; this one is for ${openMode}` : ''}`,
+        );
+      if (!open && openMode)
+        throw new Error(
+          `the L1 deployment is for --election ${openMode} (an OpenInbox that anyone posts to): pass --election ${openMode}`,
+        );
       const node = await SeqnetNode.start(options, logger);
       console.log(
         `seqnet node: RPC http://${options.rpc.host}:${options.rpc.port} (ws on the same port), chain id ${options.chain.chainId}`,

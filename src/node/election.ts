@@ -8,9 +8,17 @@ import type { DeployedElection } from '../l1/deploy.js';
 import { readAuctionWinner, readElectedCommittee, readStakedCommittee } from '../l1/election.js';
 import type { Hex } from '../util/bytes.js';
 
-/** `--election`: who leads. single and poa need no L1; pos, dpos and auction read the election contracts. */
-export const ELECTION_MODES = ['single', 'poa', 'pos', 'dpos', 'auction'] as const;
+/**
+ * `--election`: who leads. single and poa need no L1; pos, dpos and auction read the election
+ * contracts; based and free have no committee: anyone posts to an OpenInbox and L1 order decides.
+ */
+export const ELECTION_MODES = ['single', 'poa', 'pos', 'dpos', 'auction', 'based', 'free'] as const;
 export type ElectionMode = (typeof ELECTION_MODES)[number];
+export type CommitteeElectionMode = Exclude<ElectionMode, 'based' | 'free'>;
+
+export function isOpenMode(mode: ElectionMode): mode is 'based' | 'free' {
+  return mode === 'based' || mode === 'free';
+}
 
 export function parseElectionMode(v: string): ElectionMode {
   if ((ELECTION_MODES as readonly string[]).includes(v)) return v as ElectionMode;
@@ -35,7 +43,7 @@ export interface ElectedSchedule {
  * not built yet, so a node must be restarted with the new committee file when the L1 committee changes.
  */
 export async function electedSchedule(
-  mode: ElectionMode,
+  mode: CommitteeElectionMode,
   memberKeys: readonly Hex[],
   l1: { rpcUrl: string; election?: DeployedElection; confirmations: number } | undefined,
   logger: Logger,

@@ -3,8 +3,11 @@ import { createAddressFromString } from '@ethereumjs/util';
 import type { Logger } from 'pino';
 import type { Abi } from 'viem';
 import { Batcher, batcherDefaults, storedCommitProofs } from '../batcher/batcher.js';
+import { OpenSubmitter } from '../batcher/open-submitter.js';
 import { OutputProposer } from '../batcher/proposer.js';
 import { type Committee, quorumFor } from '../consensus/certificate.js';
+import { type DerivedBlock, Deriver } from '../derive/deriver.js';
+import { runDerivation } from '../derive/loop.js';
 import { SingleSchedule } from '../election/schedule.js';
 import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
@@ -21,9 +24,9 @@ import type { RpcContext } from '../rpc/context.js';
 import { RpcServer } from '../rpc/server.js';
 import { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock } from '../types/sequenced-block.js';
-import type { Hex } from '../util/bytes.js';
+import { type Hex, toHex } from '../util/bytes.js';
 import type { CommitteeSequencer } from './committee.js';
-import { electedSchedule } from './election.js';
+import { electedSchedule, isOpenMode } from './election.js';
 import { ChainEvents } from './events.js';
 import { loadOrCreateKeys } from './keys.js';
 import type { NodeOptions } from './options.js';
@@ -55,6 +58,14 @@ export class SeqnetNode {
   /** The election mode and what it read from L1 (for the dashboard). */
   election: Record<string, unknown> = { mode: 'single' };
   private batcherDone?: Promise<void>;
+  /** `based` / `free`: the chain is derived from the OpenInbox, and this node posts to it. */
+  open?: {
+    deriver: Deriver;
+    submitter?: OpenSubmitter;
+    done: Promise<unknown>;
+    halted?: string;
+    skippedTxs: number;
+  };
 
   private constructor(
     readonly options: NodeOptions,
@@ -238,8 +249,11 @@ export class SeqnetNode {
       // Loaded only in committee mode: libp2p and gossipsub add seconds to a single node's start.
       const { CommitteeSequencer } = await import('./committee.js');
       const memberKeys = options.committee.members.map((m) => m.blsPublicKey);
+      const mode = options.election ?? 'poa';
+      if (isOpenMode(mode))
+        throw new Error(`--election ${mode} has no committee: run the node without --committee`);
       const elected = await electedSchedule(
-        options.election ?? 'poa',
+        mode,
         memberKeys,
         options.l1 && {
           rpcUrl: options.l1.rpcUrl,
@@ -281,8 +295,15 @@ export class SeqnetNode {
       await node.consensus?.stop();
       throw err;
     }
-    if (!options.committee) sequencer.start(node.abort.signal);
-    if (options.l1?.batcherKey) {
+    const openMode = options.l1?.deployment.openMode;
+    if (openMode && options.l1 && l1) {
+      if (options.committee)
+        throw new Error(
+          `the L1 deployment is for --election ${openMode} (an OpenInbox): run the node without --committee`,
+        );
+      await node.startOpen(l1, onCommitted);
+    } else if (!options.committee) sequencer.start(node.abort.signal);
+    if (options.l1?.batcherKey && !openMode) {
       const batcherKey = options.l1.batcherKey;
       const l1Url = options.l1.rpcUrl;
       const contracts = options.l1.deployment.contracts;
@@ -331,6 +352,89 @@ export class SeqnetNode {
     return node;
   }
 
+  /**
+   * `based` / `free`: no sequencer loop and no committee. The chain is what derivation makes of the
+   * OpenInbox, block by block (receipts are served once a block is derived from L1), and, with an L1
+   * key, an OpenSubmitter posts this node's mempool to it.
+   */
+  private async startOpen(l1: L1Watcher, onCommitted: () => Promise<void>): Promise<void> {
+    const { options, executor, store, mempool, metrics, events, logger } = this;
+    const l1Options = options.l1!;
+    const mode = l1Options.deployment.openMode!;
+    this.election = { mode };
+    const deriver = new Deriver(
+      { l1Url: l1Options.rpcUrl, deployment: l1Options.deployment, confirmations: l1Options.confirmations },
+      { store, executor, logger: logger.child({ module: 'derive' }) },
+    );
+    await deriver.init();
+    const onDerived = async (d: DerivedBlock) => {
+      const { block, receipts, sequencedHash, skipped } = d.result;
+      const now = Date.now();
+      const latenciesMs: number[] = [];
+      // Every executed tx advances its sender's nonce, also txs other submitters posted.
+      const newNonces = new Map<Hex, bigint>();
+      for (const [i, t] of block.transactions.entries()) {
+        const sender = receipts[i].from;
+        const next = t.nonce + 1n;
+        if ((newNonces.get(sender) ?? 0n) < next) newNonces.set(sender, next);
+        const pooled = mempool.get(toHex(t.hash()));
+        if (pooled) latenciesMs.push(now - pooled.addedAt);
+      }
+      await onCommitted();
+      mempool.onBlock(
+        newNonces,
+        skipped.map((x) => x.hash),
+      );
+      open.skippedTxs += skipped.length;
+      metrics.blocksTotal.inc();
+      metrics.blockHeight.set(Number(block.header.number));
+      metrics.txsIncluded.inc(block.transactions.length);
+      metrics.txsSkipped.inc(skipped.length);
+      for (const l of latenciesMs) metrics.softConfirmLatency.observe(l / 1000);
+      events.emit('block', { block, receipts, sequencedHash, latenciesMs, buildMs: 0 });
+    };
+    const open: NonNullable<SeqnetNode['open']> = { deriver, done: Promise.resolve(), skippedTxs: 0 };
+    this.open = open;
+    open.done = runDerivation(deriver, {
+      pollMs: Math.min(l1Options.pollMs, 250),
+      signal: this.abort.signal,
+      logger: logger.child({ module: 'derive' }),
+      onBlock: onDerived,
+    }).then((halted) => {
+      open.halted = halted;
+    });
+    if (l1Options.batcherKey) {
+      open.submitter = new OpenSubmitter(
+        {
+          mode,
+          intervalMs: 500,
+          maxBlockBytes: options.sequencer.maxBlockBytes,
+          maxBlockTxs: options.sequencer.maxBlockTxs,
+        },
+        {
+          l1Url: l1Options.rpcUrl,
+          key: l1Options.batcherKey,
+          inbox: l1Options.deployment.contracts.Inbox,
+          inboxAbi: l1Artifacts().Inbox.abi as Abi,
+          mempool,
+          executor,
+          store,
+          deriver,
+          l1,
+          policy: orderingPolicy(options.ordering),
+          logger: logger.child({ module: 'submitter' }),
+        },
+      );
+      const posting = open.submitter.start(this.abort.signal);
+      const deriving = open.done;
+      open.done = Promise.all([deriving, posting]);
+    }
+    logger.info(
+      { mode, posting: Boolean(l1Options.batcherKey) },
+      `${mode}: the chain is derived from L1 order${l1Options.batcherKey ? "; posting this node's txs" : ''}`,
+    );
+  }
+
   private recordBlock(
     number: bigint,
     txs: number,
@@ -361,9 +465,29 @@ export class SeqnetNode {
     return {
       chainId: Number(this.options.chain.chainId),
       clientVersion: CLIENT_VERSION,
-      mode: this.consensus ? String(this.election.mode) : 'single',
+      mode: this.consensus || this.open ? String(this.election.mode) : 'single',
       election: this.election,
       consensus: this.consensus?.status() ?? null,
+      open: this.open
+        ? {
+            l1Block: Number(this.open.deriver.l1Progress.batches),
+            passedOverBatches: this.open.deriver.passedOverCount,
+            recentPassedOver: this.open.deriver.recentPassedOver.slice(-10).map((b) => ({
+              ...b,
+              index: Number(b.index),
+              l1Block: Number(b.l1Block),
+            })),
+            skippedTxs: this.open.skippedTxs,
+            halted: this.open.halted ?? null,
+            submitter: this.open.submitter
+              ? {
+                  ...this.open.submitter.stats,
+                  l1Gas: this.open.submitter.stats.l1Gas.toString(),
+                  wastedGas: this.open.submitter.stats.wastedGas.toString(),
+                }
+              : null,
+          }
+        : null,
       slashReports: (this.evidenceReporter?.results ?? []).map((r) => ({ ...r, view: r.view.toString() })),
       ordering: this.options.ordering,
       blockTimeMs: this.options.sequencer.blockTimeMs,
@@ -391,6 +515,7 @@ export class SeqnetNode {
     await this.consensus?.stop();
     await this.sequencer.stopped();
     await this.batcherDone;
+    await this.open?.done;
     await this.rpc.stop();
     await this.calls.close();
     await this.intake.close();

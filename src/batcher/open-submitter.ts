@@ -1,0 +1,225 @@
+import type { Logger } from 'pino';
+import { type Abi, encodeFunctionData, type Hex, type TransactionReceipt, zeroHash } from 'viem';
+import type { Deriver } from '../derive/deriver.js';
+import type { Executor } from '../execution/executor.js';
+import { l1Clients } from '../l1/clients.js';
+import type { OpenMode } from '../l1/deploy.js';
+import type { L1Source } from '../l1/watcher.js';
+import type { Mempool } from '../mempool/mempool.js';
+import type { PoolTx } from '../mempool/pool-tx.js';
+import type { OrderingPolicy } from '../ordering/policy.js';
+import type { ChainStore } from '../store/chain-store.js';
+import { decodeSequencedBlock, hashSequencedBlock, type SequencedBlock } from '../types/sequenced-block.js';
+import { toHex } from '../util/bytes.js';
+import { sleep } from '../util/sleep.js';
+import { sendWithFeeBumps } from './batcher.js';
+import { encodeBatch, encodeTxBatch } from './codec.js';
+
+export interface OpenSubmitterOptions {
+  mode: OpenMode;
+  /** Wait at least this long between two posts, ms (lets txs gather into one batch). */
+  intervalMs: number;
+  maxBlockBytes: number;
+  maxBlockTxs: number;
+}
+
+export interface OpenSubmitterDeps {
+  l1Url: string;
+  key: Hex;
+  /** The OpenInbox. */
+  inbox: Hex;
+  inboxAbi: Abi;
+  mempool: Mempool;
+  executor: Executor;
+  store: ChainStore;
+  deriver: Deriver;
+  /** The node's L1 view: origins (safe head) and the L1 messages due. */
+  l1: L1Source;
+  policy: OrderingPolicy;
+  logger: Logger;
+}
+
+/** What one submitter spent and got: `lost` batches and `wastedGas` are the price of racing. */
+export interface OpenSubmitterStats {
+  posted: number;
+  /** free: batches whose block became the chain's; based: every batch derivation used. */
+  won: number;
+  /** free: batches another submitter's batch beat to their height (or that broke a rule). */
+  lost: number;
+  /** L1 gas of every post, and of the lost ones. */
+  l1Gas: bigint;
+  wastedGas: bigint;
+  reverted: number;
+  lastError: string | null;
+}
+
+/**
+ * The poster of the `based` and `free` modes, where no committee orders and anyone posts to the
+ * OpenInbox: each round it takes executable txs from the mempool and posts them.
+ * - `free`: a whole sequenced block for the height after the derived head (parent, origin, L1
+ *   messages, lagged root as derivation will check them). Then it waits until derivation has read
+ *   the L1 block holding the post: the block is the chain's (won) or another submitter's batch took
+ *   the height first (lost: its gas was wasted). The next block builds on whatever won.
+ * - `based`: the txs alone (batch version 2); L1 inclusion order makes the block. Posts follow each
+ *   other without waiting for derivation; txs already in a posted batch are not posted again until
+ *   derivation has read it (then they are in the chain, or were dropped and go out again).
+ */
+export class OpenSubmitter {
+  readonly stats: OpenSubmitterStats = {
+    posted: 0,
+    won: 0,
+    lost: 0,
+    l1Gas: 0n,
+    wastedGas: 0n,
+    reverted: 0,
+    lastError: null,
+  };
+  /** based: txs in posted batches that derivation has not read yet, by the L1 block holding them. */
+  private readonly inFlight = new Map<Hex, bigint>();
+
+  constructor(
+    readonly options: OpenSubmitterOptions,
+    private readonly deps: OpenSubmitterDeps,
+  ) {}
+
+  start(signal: AbortSignal): Promise<void> {
+    return this.loop(signal);
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    const { mempool, logger } = this.deps;
+    while (!signal.aborted) {
+      await mempool.waitForPending(signal);
+      await sleep(this.options.intervalMs, signal);
+      if (signal.aborted) break;
+      try {
+        const posted = await this.postOnce(signal);
+        if (!posted) await sleep(this.options.intervalMs, signal);
+      } catch (err) {
+        if (signal.aborted) break;
+        this.stats.lastError = (err as Error).message;
+        logger.warn({ err: this.stats.lastError }, 'posting a batch failed; trying again');
+        await sleep(1_000, signal);
+      }
+    }
+  }
+
+  /** One round: build, post, account. False when there was nothing to post. */
+  async postOnce(signal?: AbortSignal): Promise<boolean> {
+    const built = this.options.mode === 'free' ? this.buildFreeBlock() : this.buildTxBatch();
+    if (!built) return false;
+    const receipt = await this.post(built.args);
+    this.stats.posted++;
+    this.stats.l1Gas += receipt.gasUsed;
+    if (receipt.status !== 'success') {
+      this.stats.reverted++;
+      this.stats.wastedGas += receipt.gasUsed;
+      return true;
+    }
+    if (this.options.mode === 'based') {
+      for (const h of built.txHashes) this.inFlight.set(h, receipt.blockNumber);
+      this.stats.won++;
+      return true;
+    }
+    // free: did our block take its height? Wait until derivation has read the L1 block holding it.
+    await this.derivedThrough(receipt.blockNumber, signal);
+    const raw = this.deps.store.getSequenced(built.height);
+    const won = raw !== undefined && hashSequencedBlock(decodeSequencedBlock(raw)) === built.hash;
+    if (won) this.stats.won++;
+    else {
+      this.stats.lost++;
+      this.stats.wastedGas += receipt.gasUsed;
+    }
+    this.deps.logger.debug(
+      { height: Number(built.height), won, l1Gas: Number(receipt.gasUsed) },
+      'batch read back',
+    );
+    return true;
+  }
+
+  /** Resolves once derivation has read L1 through block `l1Block` (or the signal aborts). */
+  private async derivedThrough(l1Block: bigint, signal?: AbortSignal): Promise<void> {
+    while (!signal?.aborted && this.deps.deriver.l1Progress.batches < l1Block) await sleep(100, signal);
+  }
+
+  private chosenTxs(exclude?: (t: PoolTx) => boolean): PoolTx[] {
+    const { mempool, executor, policy } = this.deps;
+    let candidates = mempool.candidates();
+    if (exclude) candidates = candidates.map((q) => q.filter((t) => !exclude(t))).filter((q) => q.length > 0);
+    return policy.order(candidates, {
+      baseFee: executor.nextBaseFee(),
+      gasLimit: executor.options.gasLimit,
+      maxBytes: this.options.maxBlockBytes,
+      maxTxs: this.options.maxBlockTxs,
+    });
+  }
+
+  private buildTxBatch(): { args: unknown[]; txHashes: Hex[]; height: bigint; hash: Hex } | undefined {
+    // Batches derivation has read are in the chain (their txs left the mempool) or were not used.
+    const read = this.deps.deriver.l1Progress.batches;
+    for (const [h, at] of this.inFlight) if (at <= read) this.inFlight.delete(h);
+    // A sender's txs are taken in nonce order, so leaving out the in-flight ones keeps each queue's
+    // order: the ones still to post come after them.
+    const chosen = this.chosenTxs((t) => this.inFlight.has(t.hash));
+    if (chosen.length === 0) return undefined;
+    const data = encodeTxBatch(chosen.map((t) => t.raw));
+    return {
+      args: [0n, 0n, zeroHash, 0n, toHex(data)],
+      txHashes: chosen.map((t) => t.hash),
+      height: 0n,
+      hash: zeroHash,
+    };
+  }
+
+  private buildFreeBlock(): { args: unknown[]; txHashes: Hex[]; height: bigint; hash: Hex } | undefined {
+    const { executor, store, l1 } = this.deps;
+    const head = executor.head.header.number;
+    const raw = store.getSequenced(head);
+    const parent: SequencedBlock = raw ? decodeSequencedBlock(raw) : executor.genesisSequenced();
+    const safe = l1.safeHead();
+    const origin =
+      safe && safe.number > parent.l1Origin.number
+        ? { number: safe.number, hash: safe.hash, timestamp: safe.timestamp }
+        : undefined;
+    const originNumber = origin?.number ?? parent.l1Origin.number;
+    const messages = l1.messagesFor(parent.l1MessageCursor, originNumber);
+    const chosen = this.chosenTxs();
+    if (chosen.length === 0 && messages.length === 0) return undefined;
+    // The L1 block holding the post is newer than the origin, so its timestamp is at least the origin's.
+    let timestamp = parent.timestamp;
+    if (origin && origin.timestamp > timestamp) timestamp = origin.timestamp;
+    const height = head + 1n;
+    const seq: SequencedBlock = {
+      version: 1,
+      chainId: executor.options.chainId,
+      height,
+      parentHash: hashSequencedBlock(parent),
+      timestamp,
+      l1Origin: origin ? { number: origin.number, hash: origin.hash } : parent.l1Origin,
+      l1MessageCursor: parent.l1MessageCursor + BigInt(messages.length),
+      txs: chosen.map((t) => t.raw),
+      lagStateRoot: executor.lagStateRootFor(height),
+    };
+    const hash = hashSequencedBlock(seq);
+    const data = encodeBatch([seq]);
+    return {
+      args: [height, height, hash, seq.l1MessageCursor, toHex(data)],
+      txHashes: chosen.map((t) => t.hash),
+      height,
+      hash,
+    };
+  }
+
+  private async post(args: unknown[]): Promise<TransactionReceipt> {
+    const { l1Url, key, inbox, inboxAbi, logger } = this.deps;
+    const { account, pub, wallet } = await l1Clients(l1Url, key);
+    const data = encodeFunctionData({ abi: inboxAbi, functionName: 'postBatch', args });
+    const gas = await pub.estimateGas({ account, to: inbox, data });
+    return sendWithFeeBumps(
+      pub,
+      (nonce, fees) => wallet.sendTransaction({ to: inbox, data, gas: (gas * 12n) / 10n, nonce, ...fees }),
+      account.address,
+      logger,
+    );
+  }
+}
