@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   type Abi,
   createPublicClient,
@@ -16,27 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
 import { compileContract } from '../../src/l1/solc.js';
+import { runSeqnet as run } from '../helpers/cli.js';
 import { type DevnetProcess, rpcCall, startDevnet } from '../helpers/devnet.js';
 import { chainOf, until } from '../helpers/wait.js';
 
-const root = resolve(import.meta.dirname, '../..');
 const token = compileContract('test/TestToken.sol', 'TestToken');
 const l1Abi = l1Artifacts();
-
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((done) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => {
-      out += d.toString();
-    });
-    p.stderr.on('data', (d) => {
-      err += d.toString();
-    });
-    p.once('exit', (code) => done({ code, out, err }));
-  });
-}
 
 /** The rollup is rebuilt from L1 alone, and matches what the sequencer served. */
 describe('verifier', () => {

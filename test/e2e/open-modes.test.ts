@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createPublicClient, type Hex, http } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memberL1Account } from '../../src/cli/election-devnet.js';
+import { devAccounts } from '../../src/execution/genesis.js';
+import { runSeqnet } from '../helpers/cli.js';
+import { type DevnetProcess, freeConsecutivePorts, rpcCall, startDevnet } from '../helpers/devnet.js';
+import { signFeeMarketTx } from '../helpers/raw-tx.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * `npm run devnet -- --nodes 2 --election based|free`: two independent submitters, each with its own
+ * mempool and L1 key, post to the OpenInbox; the chain is what derivation makes of L1's order. Both
+ * get txs of their own and one identical tx at the same moment, so they race for the same block.
+ * The chain stays single (both nodes, and `seqnet verify` from L1 alone, have the same blocks) and
+ * holds every tx exactly once.
+ */
+
+interface OpenStatus {
+  head: number;
+  headHash: Hex;
+  election: { mode: string };
+  open: {
+    passedOverBatches: number;
+    recentPassedOver: Array<{ l1TxHash: Hex; reason: string }>;
+    skippedTxs: number;
+    halted: string | null;
+    submitter: { posted: number; won: number; lost: number; l1Gas: string; wastedGas: string };
+  };
+}
+
+const status = async (url: string): Promise<OpenStatus> =>
+  (
+    (await rpcCall(url, { jsonrpc: '2.0', id: 1, method: 'seqnet_status', params: [] })).json as {
+      result: OpenStatus;
+    }
+  ).result;
+
+const send = async (url: string, raw: Uint8Array): Promise<Hex> => {
+  const r = await rpcCall(url, {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'eth_sendRawTransaction',
+    params: [`0x${Buffer.from(raw).toString('hex')}`],
+  });
+  const body = r.json as { result?: Hex; error?: { message: string } };
+  if (!body.result) throw new Error(`eth_sendRawTransaction: ${body.error?.message}`);
+  return body.result;
+};
+
+const receiptAt = async (url: string, hash: Hex) =>
+  (
+    (await rpcCall(url, { jsonrpc: '2.0', id: 1, method: 'eth_getTransactionReceipt', params: [hash] }))
+      .json as {
+      result: { blockNumber: Hex; blockHash: Hex; transactionIndex: Hex } | null;
+    }
+  ).result;
+
+async function startOpenDevnet(mode: 'based' | 'free') {
+  const base = await freeConsecutivePorts(5);
+  const devnet = await startDevnet({
+    l1: true,
+    l1Port: base + 4,
+    rpcPort: base,
+    args: ['--nodes', '2', '--election', mode, '--p2p-port', String(base + 2)],
+    readyTimeoutMs: 200_000,
+  });
+  const info = await until(
+    'devnet.json',
+    async () => {
+      try {
+        return JSON.parse(readFileSync(join(devnet.dataDir, 'devnet.json'), 'utf8')) as {
+          nodes: Array<{ rpc: string }>;
+          l1: { rpc: string; contracts: Record<string, Hex> };
+        };
+      } catch {
+        return undefined;
+      }
+    },
+    200_000,
+  );
+  return { devnet, info };
+}
+
+for (const mode of ['based', 'free'] as const) {
+  describe(`devnet --nodes 2 --election ${mode}`, () => {
+    let devnet: DevnetProcess;
+    let urls: string[];
+    let l1Rpc: string;
+
+    beforeAll(async () => {
+      const started = await startOpenDevnet(mode);
+      devnet = started.devnet;
+      urls = started.info.nodes.map((n) => n.rpc);
+      l1Rpc = started.info.l1.rpc;
+    }, 240_000);
+    afterAll(async () => {
+      await devnet?.stop();
+    });
+
+    it('two submitters race; the chain stays single, holds every tx once, and verifies from L1', async () => {
+      expect((await status(urls[0])).election.mode).toBe(mode);
+      const [a, b, c] = devAccounts(10).slice(7, 10);
+      const tx = (key: Hex, nonce: bigint) =>
+        signFeeMarketTx(key, { nonce, gas: 21_000n, maxFee: 10n ** 10n, maxTip: 1n, value: 1n });
+      const hashes: Hex[] = [];
+      for (let round = 0n; round < 4n; round++) {
+        // Each node's own sender, and one tx that both get at once: both have work, both post.
+        hashes.push(await send(urls[0], tx(a.privateKey, round)));
+        hashes.push(await send(urls[1], tx(b.privateKey, round)));
+        const shared = tx(c.privateKey, round);
+        const [h0, h1] = await Promise.all([send(urls[0], shared), send(urls[1], shared)]);
+        expect(h0).toBe(h1);
+        hashes.push(h0);
+        await new Promise((r) => setTimeout(r, 1_500));
+      }
+      // Receipts come once a block is derived from L1: every tx on both nodes, at one place.
+      for (const h of hashes) {
+        const [r0, r1] = await until(
+          `receipt of ${h} on both nodes`,
+          async () => {
+            const rs = await Promise.all(urls.map((u) => receiptAt(u, h)));
+            return rs.every((r) => r) ? rs : undefined;
+          },
+          90_000,
+        );
+        expect(r1).toEqual(r0);
+      }
+      const s = await Promise.all(urls.map(status));
+      const height = Math.min(...s.map((x) => x.head));
+      const blockAt = async (u: string) =>
+        (
+          (
+            await rpcCall(u, {
+              jsonrpc: '2.0',
+              id: 1,
+              method: 'eth_getBlockByNumber',
+              params: [`0x${height.toString(16)}`, false],
+            })
+          ).json as { result: { hash: Hex } }
+        ).result.hash;
+      expect(await blockAt(urls[1])).toBe(await blockAt(urls[0]));
+      // Every tx once: the shared ones were posted by both, and still appear once.
+      const inChain: Hex[] = [];
+      for (let n = 1; n <= height; n++) {
+        const blk = (
+          (
+            await rpcCall(urls[0], {
+              jsonrpc: '2.0',
+              id: 1,
+              method: 'eth_getBlockByNumber',
+              params: [`0x${n.toString(16)}`, false],
+            })
+          ).json as { result: { transactions: Hex[] } }
+        ).result;
+        inChain.push(...blk.transactions);
+      }
+      expect(new Set(inChain).size).toBe(inChain.length);
+      for (const h of hashes) expect(inChain).toContain(h);
+      for (const x of s) expect(x.open.halted).toBeNull();
+      const posted = s.reduce((n, x) => n + x.open.submitter.posted, 0);
+      expect(posted).toBeGreaterThanOrEqual(2);
+      const pub = createPublicClient({ transport: http(l1Rpc) });
+      if (mode === 'free') {
+        // Only the first valid batch for a height counts: the others' gas is wasted, and the L1
+        // receipts say how much.
+        const lost = s.reduce((n, x) => n + x.open.submitter.lost, 0);
+        expect(lost, JSON.stringify(s.map((x) => x.open.submitter))).toBeGreaterThan(0);
+        for (const x of s) expect(x.open.passedOverBatches).toBeGreaterThan(0);
+        let wasted = 0n;
+        for (const p of s[0].open.recentPassedOver)
+          wasted += (await pub.getTransactionReceipt({ hash: p.l1TxHash })).gasUsed;
+        expect(wasted).toBeGreaterThan(0n);
+        expect(s.reduce((n, x) => n + BigInt(x.open.submitter.wastedGas), 0n)).toBeGreaterThan(0n);
+      } else {
+        // L1 order is the order: no batch loses; a tx posted twice is skipped the second time.
+        expect(s[0].open.passedOverBatches).toBe(0);
+        expect(s.every((x) => x.open.submitter.lost === 0)).toBe(true);
+      }
+      // Each submitter posted from its own L1 key (a post may still be in flight).
+      for (const i of [0, 1]) {
+        const nonce = await pub.getTransactionCount({ address: memberL1Account(i).address });
+        expect(nonce).toBeGreaterThanOrEqual(s[i].open.submitter.posted);
+        expect(s[i].open.submitter.posted).toBeGreaterThan(0);
+      }
+      // A third, independent derivation from L1 alone agrees with what node 1 served.
+      const v = await runSeqnet([
+        'verify',
+        '--l1-rpc',
+        l1Rpc,
+        '--deployment',
+        join(devnet.dataDir, 'l1-deployment.json'),
+        '--rpc',
+        urls[1],
+      ]);
+      expect(v.code, v.err).toBe(0);
+      const report = JSON.parse(v.out) as { ok: boolean; blocks: number; mismatches: string[] };
+      expect(report.mismatches).toEqual([]);
+      expect(report.ok).toBe(true);
+      expect(report.blocks).toBeGreaterThanOrEqual(height);
+    }, 240_000);
+  });
+}
