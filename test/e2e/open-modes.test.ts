@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPublicClient, type Hex, http } from 'viem';
+import { type Abi, createPublicClient, createWalletClient, type Hex, http } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberL1Account } from '../../src/cli/election-devnet.js';
 import { devAccounts } from '../../src/execution/genesis.js';
+import { openInboxArtifact } from '../../src/l1/deploy.js';
 import { runSeqnet } from '../helpers/cli.js';
 import { type DevnetProcess, freeConsecutivePorts, rpcCall, startDevnet } from '../helpers/devnet.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
@@ -88,12 +90,14 @@ for (const mode of ['based', 'free'] as const) {
     let devnet: DevnetProcess;
     let urls: string[];
     let l1Rpc: string;
+    let inbox: Hex;
 
     beforeAll(async () => {
       const started = await startOpenDevnet(mode);
       devnet = started.devnet;
       urls = started.info.nodes.map((n) => n.rpc);
       l1Rpc = started.info.l1.rpc;
+      inbox = started.info.l1.contracts.Inbox;
     }, 240_000);
     afterAll(async () => {
       await devnet?.stop();
@@ -101,6 +105,24 @@ for (const mode of ['based', 'free'] as const) {
 
     it('two submitters race; the chain stays single, holds every tx once, and verifies from L1', async () => {
       expect((await status(urls[0])).election.mode).toBe(mode);
+      // Anyone may post: a stranger's junk batch comes first, and is passed over, harming nobody.
+      const stranger = devAccounts(10)[6];
+      const l1 = createWalletClient({
+        account: privateKeyToAccount(stranger.privateKey),
+        chain: {
+          id: 31337,
+          name: 'l1',
+          nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+          rpcUrls: { default: { http: [l1Rpc] } },
+        },
+        transport: http(l1Rpc),
+      });
+      const junk = await l1.writeContract({
+        address: inbox,
+        abi: openInboxArtifact().abi as Abi,
+        functionName: 'postBatch',
+        args: [1n, 1n, `0x${'33'.repeat(32)}`, 0n, '0xdeadbeef'],
+      });
       const [a, b, c] = devAccounts(10).slice(7, 10);
       const tx = (key: Hex, nonce: bigint) =>
         signFeeMarketTx(key, { nonce, gas: 21_000n, maxFee: 10n ** 10n, maxTip: 1n, value: 1n });
@@ -158,7 +180,12 @@ for (const mode of ['based', 'free'] as const) {
       }
       expect(new Set(inChain).size).toBe(inChain.length);
       for (const h of hashes) expect(inChain).toContain(h);
-      for (const x of s) expect(x.open.halted).toBeNull();
+      for (const x of s) {
+        expect(x.open.halted).toBeNull();
+        expect(x.open.recentPassedOver.find((p) => p.l1TxHash === junk)?.reason).toMatch(
+          /unknown batch version/,
+        );
+      }
       const posted = s.reduce((n, x) => n + x.open.submitter.posted, 0);
       expect(posted).toBeGreaterThanOrEqual(2);
       const pub = createPublicClient({ transport: http(l1Rpc) });
@@ -174,8 +201,9 @@ for (const mode of ['based', 'free'] as const) {
         expect(wasted).toBeGreaterThan(0n);
         expect(s.reduce((n, x) => n + BigInt(x.open.submitter.wastedGas), 0n)).toBeGreaterThan(0n);
       } else {
-        // L1 order is the order: no batch loses; a tx posted twice is skipped the second time.
-        expect(s[0].open.passedOverBatches).toBe(0);
+        // L1 order is the order: no batch loses (only the junk was passed over); a tx posted twice
+        // is skipped the second time.
+        expect(s[0].open.passedOverBatches).toBe(1);
         expect(s.every((x) => x.open.submitter.lost === 0)).toBe(true);
       }
       // Each submitter posted from its own L1 key (a post may still be in flight).
