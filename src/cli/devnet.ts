@@ -11,13 +11,14 @@ import { loadOrCreateKeys } from '../node/keys.js';
 import { SeqnetNode } from '../node/node.js';
 import type { NodeOptions } from '../node/options.js';
 import { prepareCommitteeMembers, startCommitteeDevnet } from './committee-devnet.js';
-import { setUpDevnetElection } from './election-devnet.js';
+import { DEVNET_EPOCH_LENGTH, setUpDevnetElection } from './election-devnet.js';
 import { addNodeFlags, type CommonFlags, nodeOptionsFromFlags } from './flags.js';
 import { createLogger } from './logger.js';
 import { onShutdown } from './shutdown.js';
 
 interface DevnetFlags extends CommonFlags {
   nodes: number;
+  epochLength: number;
   election: string;
   p2pPort: number;
   l1Port: number;
@@ -46,6 +47,12 @@ export function registerDevnet(program: Command): void {
       '--election <mode>',
       `who sequences: ${ELECTION_MODES.filter((m) => m !== 'single').join(' | ')} (pos, dpos, auction: the devnet deploys and seeds the election contracts; based, free: N nodes that each post to an OpenInbox, no committee)`,
       'poa',
+    )
+    .option(
+      '--epoch-length <blocks>',
+      'pos, dpos, auction: L1 blocks per election epoch (committees, seeds and auctions change at each boundary)',
+      (v) => Number(v),
+      Number(DEVNET_EPOCH_LENGTH),
     )
     .option(
       '--misbehave.equivocate-node <i>',
@@ -105,7 +112,19 @@ export function registerDevnet(program: Command): void {
           throw new Error(
             `--election ${election} needs a committee and the L1: use --nodes 4 (and not --no-l1)`,
           );
-        deployment = await ensureElection(anvil.url, options, deployment, election, members, step);
+        if (!Number.isInteger(flags.epochLength) || flags.epochLength < 10)
+          throw new Error(
+            `--epoch-length must be a whole number of L1 blocks, at least 10; got ${flags.epochLength}`,
+          );
+        deployment = await ensureElection(
+          anvil.url,
+          options,
+          deployment,
+          election,
+          members,
+          BigInt(flags.epochLength),
+          step,
+        );
       }
       if (flags.nodes > 1 || open) {
         await runCommittee(flags, options, anvil, deployment, step, members!, election);
@@ -351,6 +370,7 @@ async function ensureElection(
   deployment: L1Deployment,
   mode: ElectionMode,
   members: Awaited<ReturnType<typeof prepareCommitteeMembers>>,
+  epochLength: bigint,
   step: (msg: string) => void,
 ): Promise<L1Deployment> {
   const file = join(options.dataDir, 'l1-deployment.json');
@@ -363,6 +383,7 @@ async function ensureElection(
     l1Url,
     chainId: options.chain.chainId,
     memberKeys: members.map((m) => loadOrCreateKeys(m.dataDir).bls),
+    epochLength,
     step,
   });
   const updated: L1Deployment = { ...deployment, election: { ...election, mode } };

@@ -39,6 +39,8 @@ export interface ElectionSetupOptions {
   chainId: bigint;
   /** The members' BLS keys, in committee order. */
   memberKeys: SecretKey[];
+  /** L1 blocks per epoch (default DEVNET_EPOCH_LENGTH). */
+  epochLength?: bigint;
   step: (msg: string) => void;
 }
 
@@ -103,9 +105,12 @@ export async function setUpDevnetElection(opts: ElectionSetupOptions): Promise<D
   // each, sent one after the other) before it.
   const setUpTxs = 6 + n + (opts.mode === 'dpos' ? 5 * n : 0) + (opts.mode === 'auction' ? 10 : 0);
   const genesisBlock = (await pub.getBlockNumber({ cacheTime: 0 })) + BigInt(setUpTxs + 8);
-  const clock = { genesisBlock, epochLength: DEVNET_EPOCH_LENGTH };
+  const epochLength = opts.epochLength ?? DEVNET_EPOCH_LENGTH;
+  // The auction closes 5 blocks before its epoch: an epoch must be longer than that.
+  if (epochLength < 10n) throw new Error(`--epoch-length must be at least 10 L1 blocks, got ${epochLength}`);
+  const clock = { genesisBlock, epochLength };
   step(
-    `deploying the election contracts (epoch 0 starts at L1 block ${genesisBlock}, ${DEVNET_EPOCH_LENGTH} blocks an epoch)…`,
+    `deploying the election contracts (epoch 0 starts at L1 block ${genesisBlock}, ${epochLength} blocks an epoch)…`,
   );
   const contracts = await deployElectionContracts({
     rpcUrl: opts.l1Url,
@@ -181,5 +186,5 @@ export async function setUpDevnetElection(opts: ElectionSetupOptions): Promise<D
     ]);
     step('epoch 0 auction settled: the winning bid is in the treasury (Governance)');
   }
-  return { genesisBlock: genesisBlock.toString(), epochLength: DEVNET_EPOCH_LENGTH.toString(), contracts };
+  return { genesisBlock: genesisBlock.toString(), epochLength: epochLength.toString(), contracts };
 }

@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
 import { createPublicClient, http, type PublicClient } from 'viem';
 import { AuctionSchedule } from '../election/auction.js';
+import { EpochSchedule, SubsetSchedule } from '../election/epoch-schedule.js';
 import { type EpochClock, epochAt } from '../election/epochs.js';
 import { StakeWeightedSchedule } from '../election/pos.js';
 import { type LeaderSchedule, PoaSchedule } from '../election/schedule.js';
 import type { DeployedElection } from '../l1/deploy.js';
 import { readAuctionWinner, readElectedCommittee, readStakedCommittee } from '../l1/election.js';
 import type { Hex } from '../util/bytes.js';
+import { sleep } from '../util/sleep.js';
 
 /**
  * `--election`: who leads. single and poa need no L1; pos, dpos and auction read the election
@@ -31,21 +33,35 @@ export interface ElectedSchedule {
   epoch: bigint;
   /** What the log and the dashboard say about the choice. */
   summary: Record<string, unknown>;
+  /**
+   * pos, dpos, auction: follows L1 and switches the schedule at each epoch boundary (until the signal
+   * aborts); `onSwitch` gets the new epoch's summary.
+   */
+  follow?: (signal: AbortSignal, onSwitch: (summary: Record<string, unknown>) => void) => Promise<void>;
+}
+
+interface L1Election {
+  rpcUrl: string;
+  election?: DeployedElection;
+  confirmations: number;
 }
 
 /**
  * The leader schedule of a committee member for `mode`. The committee file gives the members (keys
- * and libp2p identities) and their index order; for pos, dpos and auction the current L1 epoch's
- * committee (read from finalised L1 state, DECISIONS.md §7) must be the same set, and gives the
- * stakes, the seed or the auction winner.
+ * and libp2p identities) and their index order; for pos, dpos and auction the L1 epoch's committee
+ * (read from finalised L1 state, DECISIONS.md §7) names who proposes: all of the file's members or
+ * some of them (a member voted out, slashed or unstaked stops proposing; it still certifies). A key
+ * on L1 that is not in the committee file cannot be reached: at start that is an error, at a later
+ * epoch it is left out with a warning.
  *
- * The committee is read once, at start: switching committees at an epoch boundary while running is
- * not built yet, so a node must be restarted with the new committee file when the L1 committee changes.
+ * The returned schedule is an EpochSchedule: `follow` reads each new epoch's committee, stakes, seed or
+ * auction winner from L1 once the epoch has begun (its pinned block is one epoch older, so final) and
+ * switches to it without stopping consensus.
  */
 export async function electedSchedule(
   mode: CommitteeElectionMode,
   memberKeys: readonly Hex[],
-  l1: { rpcUrl: string; election?: DeployedElection; confirmations: number } | undefined,
+  l1: L1Election | undefined,
   logger: Logger,
 ): Promise<ElectedSchedule> {
   if (mode === 'single' || mode === 'poa')
@@ -60,50 +76,131 @@ export async function electedSchedule(
     epochLength: BigInt(election.epochLength),
   };
   const pub = createPublicClient({ transport: http(l1.rpcUrl) }) as PublicClient;
-  const finalised = (await pub.getBlockNumber({ cacheTime: 0 })) - BigInt(l1.confirmations);
-  const epoch = epochAt(clock, finalised < 0n ? 0n : finalised);
-  const index = new Map(memberKeys.map((k, i) => [k.toLowerCase(), i]));
-  const sameSet = (keys: readonly Hex[], what: string) => {
-    const missing = keys.filter((k) => !index.has(k.toLowerCase()));
-    const extra = memberKeys.filter((k) => !keys.some((x) => x.toLowerCase() === k.toLowerCase()));
-    if (missing.length || extra.length)
-      throw new Error(
-        `the ${what} of epoch ${epoch} on L1 is not the committee file's: ${missing.length ? `not in the file: ${missing.join(', ')}` : ''}${missing.length && extra.length ? '; ' : ''}${extra.length ? `not on L1: ${extra.join(', ')}` : ''}. Write the L1 committee into the committee file and restart`,
-      );
+  const finalisedNow = async () => {
+    const f = (await pub.getBlockNumber({ cacheTime: 0 })) - BigInt(l1.confirmations);
+    return f < 0n ? 0n : f;
   };
+  const finalised = await finalisedNow();
+  const epoch = epochAt(clock, finalised);
+  const first = await scheduleForEpoch(
+    mode,
+    memberKeys,
+    pub,
+    election,
+    clock,
+    epoch,
+    finalised,
+    logger,
+    true,
+  );
+  const schedule = new EpochSchedule(epoch, first.schedule);
+  const follow = async (signal: AbortSignal, onSwitch: (summary: Record<string, unknown>) => void) => {
+    while (!signal.aborted) {
+      await sleep(EPOCH_POLL_MS, signal);
+      if (signal.aborted) break;
+      try {
+        const f = await finalisedNow();
+        const next = epochAt(clock, f);
+        if (next <= schedule.epoch) continue;
+        const read = await scheduleForEpoch(mode, memberKeys, pub, election, clock, next, f, logger, false);
+        if (schedule.switchTo(next, read.schedule)) {
+          logger.info({ epoch: Number(next), ...read.summary }, `${mode}: switched to epoch ${next}`);
+          onSwitch(read.summary);
+        }
+      } catch (err) {
+        logger.warn(
+          { err: (err as Error).message },
+          `${mode}: cannot read the next epoch from L1 yet; retrying`,
+        );
+      }
+    }
+  };
+  return { schedule, epoch, summary: first.summary, follow };
+}
+
+/** How often a member looks for a new epoch on L1 (the devnet's L1 makes a block a second). */
+const EPOCH_POLL_MS = 500;
+
+/** Committee-file indices of `keys` (some of the members); keys not in the file are refused or dropped. */
+function indicesIn(
+  memberKeys: readonly Hex[],
+  keys: readonly Hex[],
+  what: string,
+  epoch: bigint,
+  atStart: boolean,
+  logger: Logger,
+): number[] {
+  const index = new Map(memberKeys.map((k, i) => [k.toLowerCase(), i]));
+  const missing = keys.filter((k) => !index.has(k.toLowerCase()));
+  if (missing.length && atStart)
+    throw new Error(
+      `the ${what} of epoch ${epoch} on L1 has members that are not in the committee file: ${missing.join(', ')}. Write the L1 committee into the committee file and restart`,
+    );
+  if (missing.length)
+    logger.warn(
+      { epoch: Number(epoch), missing },
+      `the ${what} has members that are not in the committee file: they cannot be reached and are left out (add them to the committee file and restart)`,
+    );
+  const out = keys.filter((k) => index.has(k.toLowerCase())).map((k) => index.get(k.toLowerCase())!);
+  if (out.length === 0)
+    throw new Error(`the ${what} of epoch ${epoch} on L1 has none of the committee file's members`);
+  if (out.length < memberKeys.length)
+    logger.info(
+      { epoch: Number(epoch), proposers: out },
+      `${memberKeys.length - out.length} member(s) of the committee file are not in the ${what}: they certify but do not propose`,
+    );
+  return out;
+}
+
+/** One epoch's schedule from L1: who proposes (committee indices), with stakes, seed or winner. */
+async function scheduleForEpoch(
+  mode: 'pos' | 'dpos' | 'auction',
+  memberKeys: readonly Hex[],
+  pub: PublicClient,
+  election: DeployedElection,
+  clock: EpochClock,
+  epoch: bigint,
+  finalised: bigint,
+  logger: Logger,
+  atStart: boolean,
+): Promise<{ schedule: LeaderSchedule; summary: Record<string, unknown> }> {
   if (mode === 'pos') {
     const staked = await readStakedCommittee(pub, election.contracts.StakeRegistry, clock, epoch, finalised);
-    sameSet(staked.publicKeys, 'staked committee');
-    const stakes = memberKeys.map(
-      (k) => staked.stakes[staked.publicKeys.findIndex((x) => x.toLowerCase() === k.toLowerCase())],
-    );
-    const schedule = new StakeWeightedSchedule({
+    const indices = indicesIn(memberKeys, staked.publicKeys, 'staked committee', epoch, atStart, logger);
+    const stakeOf = (i: number) =>
+      staked.stakes[staked.publicKeys.findIndex((x) => x.toLowerCase() === memberKeys[i].toLowerCase())];
+    const stakes = indices.map(stakeOf);
+    const inner = new StakeWeightedSchedule({
       epoch,
-      publicKeys: [...memberKeys],
+      publicKeys: indices.map((i) => memberKeys[i]),
       stakes,
       seed: staked.seed,
     });
     logger.info(
-      { epoch: Number(epoch), stakes: stakes.map(String), seed: staked.seed },
+      { epoch: Number(epoch), proposers: indices, stakes: stakes.map(String), seed: staked.seed },
       'pos: committee and seed from L1',
     );
     return {
-      schedule,
-      epoch,
-      summary: { mode, epoch: epoch.toString(), stakes: stakes.map(String), seed: staked.seed },
+      schedule: new SubsetSchedule(inner, indices, memberKeys),
+      summary: {
+        mode,
+        epoch: epoch.toString(),
+        proposers: indices,
+        stakes: memberKeys.map((_, i) => (indices.includes(i) ? stakeOf(i).toString() : '0')),
+        seed: staked.seed,
+      },
     };
   }
   if (mode === 'dpos') {
     const elected = await readElectedCommittee(pub, election.contracts.Governance, clock, epoch, finalised);
-    sameSet(elected.publicKeys, 'elected committee');
+    const indices = indicesIn(memberKeys, elected.publicKeys, 'elected committee', epoch, atStart, logger);
     logger.info(
-      { epoch: Number(epoch), votes: elected.votes.map(String) },
+      { epoch: Number(epoch), proposers: indices, votes: elected.votes.map(String) },
       'dpos: elected committee from L1',
     );
     return {
-      schedule: new PoaSchedule(memberKeys),
-      epoch,
-      summary: { mode, epoch: epoch.toString(), elected: elected.members },
+      schedule: new SubsetSchedule(new PoaSchedule(indices.map((i) => memberKeys[i])), indices, memberKeys),
+      summary: { mode, epoch: epoch.toString(), proposers: indices, elected: elected.members },
     };
   }
   const winner = await readAuctionWinner(
@@ -119,7 +216,6 @@ export async function electedSchedule(
   );
   return {
     schedule: new AuctionSchedule(memberKeys, winner.index),
-    epoch,
     summary: { mode, epoch: epoch.toString(), winner: winner.index, bid: winner.amount.toString() },
   };
 }

@@ -58,6 +58,8 @@ export class SeqnetNode {
   /** The election mode and what it read from L1 (for the dashboard). */
   election: Record<string, unknown> = { mode: 'single' };
   private batcherDone?: Promise<void>;
+  /** The follower of L1 epochs (pos, dpos, auction), running until stop. */
+  private epochsDone?: Promise<void>;
   /** `based` / `free`: the chain is derived from the OpenInbox, and this node posts to it. */
   open?: {
     deriver: Deriver;
@@ -263,6 +265,12 @@ export class SeqnetNode {
         logger.child({ module: 'election' }),
       );
       node.election = elected.summary;
+      // pos, dpos, auction: each new L1 epoch brings its proposers, stakes, seed or winner.
+      const follower = elected.follow;
+      if (follower)
+        node.epochsDone = follower(node.abort.signal, (summary) => {
+          node!.election = { ...summary, switchedAt: new Date().toISOString() };
+        });
       const reporterKey = options.l1?.reporterKey ?? options.l1?.batcherKey;
       const slasher = options.l1?.deployment.election?.contracts.Slasher;
       if (options.l1 && slasher && reporterKey)
@@ -516,6 +524,7 @@ export class SeqnetNode {
     await this.sequencer.stopped();
     await this.batcherDone;
     await this.open?.done;
+    await this.epochsDone;
     await this.rpc.stop();
     await this.calls.close();
     await this.intake.close();

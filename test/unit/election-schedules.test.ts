@@ -1,8 +1,10 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AuctionSchedule } from '../../src/election/auction.js';
+import { EpochSchedule, SubsetSchedule } from '../../src/election/epoch-schedule.js';
 import { epochAt, epochStart, pinnedBlockFor } from '../../src/election/epochs.js';
 import { StakeWeightedSchedule } from '../../src/election/pos.js';
+import { PoaSchedule } from '../../src/election/schedule.js';
 import { electedSchedule, parseElectionMode } from '../../src/node/election.js';
 import type { Hex } from '../../src/util/bytes.js';
 import { chiSquareCritical999, chiSquareStatistic } from '../helpers/stats.js';
@@ -66,6 +68,30 @@ describe('election schedules', () => {
     expect([14n, 15n, 16n].map((v) => s.leaderFor(v))).toEqual([2, 3, 0]);
     expect(() => new AuctionSchedule(keys, 4)).toThrow(/not a committee index/);
     expect(() => new AuctionSchedule(keys, 0, 0)).toThrow(/positive/);
+  });
+
+  it('epoch schedule: a subset proposes with committee indices; a later epoch replaces it, an older one never', () => {
+    // Epoch 3: members 1 and 3 were elected (round robin among them).
+    const elected = new SubsetSchedule(new PoaSchedule([keys[1], keys[3]]), [1, 3], keys);
+    const s = new EpochSchedule(3n, elected);
+    expect([0n, 1n, 2n, 3n].map((v) => s.leaderFor(v))).toEqual([1, 3, 1, 3]);
+    expect(s.committeeFor(3n)).toEqual(keys);
+    // Epoch 4: all four; a stale read of epoch 3 or 4 again changes nothing.
+    expect(s.switchTo(4n, new PoaSchedule(keys))).toBe(true);
+    expect(s.switchTo(4n, elected)).toBe(false);
+    expect(s.switchTo(2n, elected)).toBe(false);
+    expect(s.epoch).toBe(4n);
+    expect([0n, 1n, 2n, 3n].map((v) => s.leaderFor(v))).toEqual([0, 1, 2, 3]);
+    // The TC hook reaches the epoch's auction schedule, and a new epoch starts with a fresh winner.
+    const auction = new AuctionSchedule(keys, 2, 2);
+    s.switchTo(5n, auction);
+    s.onTimeoutCertificate(9n, 7n);
+    expect(auction.deposedAt).toBe(10n);
+    expect(s.leaderFor(10n)).toBe(2); // round robin: 10 mod 4
+    expect(s.leaderFor(11n)).toBe(3);
+    s.switchTo(6n, new AuctionSchedule(keys, 2, 2));
+    expect(s.leaderFor(11n)).toBe(2);
+    expect(() => new SubsetSchedule(new PoaSchedule(keys), [], keys)).toThrow(/at least one/);
   });
 
   it('epochs: the pinned block of epoch e is the start of e − 1 (genesis for 0)', () => {
