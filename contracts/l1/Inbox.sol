@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IBatchLog} from "./IBatchLog.sol";
+
 import {IBatchAuthoriser} from "./IBatchAuthoriser.sol";
 import {CommitteeVerifier} from "./CommitteeVerifier.sol";
 
@@ -14,7 +16,7 @@ import {CommitteeVerifier} from "./CommitteeVerifier.sol";
 ///   QC(B) and, for a committee of more than one, the QC of B's child from the next view). The proof
 ///   is checked for the rollup's chain id fixed here; the verifier's named errors (BadSignature,
 ///   QcNotForBlock, NotEnoughSigners, MissingChildQc, …) reach the caller unchanged.
-contract Inbox {
+contract Inbox is IBatchLog {
     struct Batch {
         uint64 firstBlock;
         uint64 lastBlock;
@@ -33,15 +35,6 @@ contract Inbox {
     /// The first L2 block the next batch must start with.
     uint64 public nextBlock = 1;
 
-    event BatchPosted(
-        uint256 indexed index,
-        uint64 firstBlock,
-        uint64 lastBlock,
-        bytes32 lastBlockHash,
-        bytes32 dataHash,
-        uint256 l1MessageCursor,
-        bool blobs
-    );
 
     error ZeroAddress();
     error NotAuthorised(address poster);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IBatchLog} from "./IBatchLog.sol";
+
 /// The Inbox of the `based` and `free` modes (DECISIONS.md §4: authorisation "anyone"): an append-only
 /// log of batches that anyone may post, with no range state at all. Which batches count is decided by
 /// derivation alone, from the log's order:
@@ -14,19 +16,10 @@ pragma solidity ^0.8.24;
 ///
 /// `postBatch` has the committee Inbox's signature (same selector), so derivation reads calldata
 /// batches from either the same way, and emits the same `BatchPosted` event.
-contract OpenInbox {
+contract OpenInbox is IBatchLog {
     /// Batches posted so far (the next batch's index).
     uint256 public batchCount;
 
-    event BatchPosted(
-        uint256 indexed index,
-        uint64 firstBlock,
-        uint64 lastBlock,
-        bytes32 lastBlockHash,
-        bytes32 dataHash,
-        uint256 l1MessageCursor,
-        bool blobs
-    );
 
     error EmptyBatch();
     error BadBlockRange(uint64 firstBlock, uint64 lastBlock);

@@ -19,6 +19,7 @@ import { onShutdown } from './shutdown.js';
 interface DevnetFlags extends CommonFlags {
   nodes: number;
   epochLength: number;
+  unstakedMembers?: string;
   election: string;
   p2pPort: number;
   l1Port: number;
@@ -53,6 +54,10 @@ export function registerDevnet(program: Command): void {
       'pos, dpos, auction: L1 blocks per election epoch (committees, seeds and auctions change at each boundary)',
       (v) => Number(v),
       Number(DEVNET_EPOCH_LENGTH),
+    )
+    .option(
+      '--unstaked-members <i,j>',
+      'pos, dpos: these committee members do not stake at set-up (they certify, and can stake later to propose)',
     )
     .option(
       '--misbehave.equivocate-node <i>',
@@ -116,15 +121,18 @@ export function registerDevnet(program: Command): void {
           throw new Error(
             `--epoch-length must be a whole number of L1 blocks, at least 10; got ${flags.epochLength}`,
           );
-        deployment = await ensureElection(
-          anvil.url,
-          options,
-          deployment,
-          election,
-          members,
-          BigInt(flags.epochLength),
-          step,
-        );
+        const unstaked = (flags.unstakedMembers ?? '')
+          .split(',')
+          .filter((x) => x !== '')
+          .map(Number);
+        if (unstaked.some((i) => !Number.isInteger(i) || i < 0 || i >= flags.nodes))
+          throw new Error(`--unstaked-members takes node indices below ${flags.nodes}, e.g. 3 or 2,3`);
+        if (unstaked.length >= flags.nodes)
+          throw new Error('--unstaked-members: at least one member must stake');
+        deployment = await ensureElection(anvil.url, options, deployment, election, members, step, {
+          epochLength: BigInt(flags.epochLength),
+          unstaked,
+        });
       }
       if (flags.nodes > 1 || open) {
         await runCommittee(flags, options, anvil, deployment, step, members!, election);
@@ -370,8 +378,8 @@ async function ensureElection(
   deployment: L1Deployment,
   mode: ElectionMode,
   members: Awaited<ReturnType<typeof prepareCommitteeMembers>>,
-  epochLength: bigint,
   step: (msg: string) => void,
+  seed: { epochLength: bigint; unstaked: number[] },
 ): Promise<L1Deployment> {
   const file = join(options.dataDir, 'l1-deployment.json');
   const saved = deployment.election;
@@ -383,7 +391,7 @@ async function ensureElection(
     l1Url,
     chainId: options.chain.chainId,
     memberKeys: members.map((m) => loadOrCreateKeys(m.dataDir).bls),
-    epochLength,
+    ...seed,
     step,
   });
   const updated: L1Deployment = { ...deployment, election: { ...election, mode } };

@@ -41,6 +41,8 @@ export interface ElectionSetupOptions {
   memberKeys: SecretKey[];
   /** L1 blocks per epoch (default DEVNET_EPOCH_LENGTH). */
   epochLength?: bigint;
+  /** Members that do not stake (nor stand as candidates) at set-up: they can join later. */
+  unstaked?: number[];
   step: (msg: string) => void;
 }
 
@@ -127,7 +129,9 @@ export async function setUpDevnetElection(opts: ElectionSetupOptions): Promise<D
     onProgress: step,
   });
   const abis = electionArtifacts();
+  const unstaked = new Set(opts.unstaked ?? []);
   for (const [i, key] of opts.memberKeys.entries()) {
+    if (unstaked.has(i)) continue;
     const who = memberL1Account(i);
     const stake = parseEther(String(i + 1));
     const { key: g1, pop } = registrationArgs(key, l1ChainId, contracts.StakeRegistry, who.address);
@@ -140,10 +144,13 @@ export async function setUpDevnetElection(opts: ElectionSetupOptions): Promise<D
       stake,
     );
   }
-  step(`${n} members staked 1…${n} ETH in the StakeRegistry`);
+  step(
+    `${n - unstaked.size} members staked in the StakeRegistry (member i: i + 1 ETH)${unstaked.size ? `; not staked yet: ${[...unstaked].join(', ')}` : ''}`,
+  );
   if (opts.mode === 'dpos') {
     const gov = abis.Governance.abi as Abi;
     for (const i of opts.memberKeys.keys()) {
+      if (unstaked.has(i)) continue;
       const who = memberL1Account(i);
       const votes = parseEther(String(100 * (i + 1)));
       await call(who.privateKey, contracts.Governance, gov, 'registerCandidate', []);

@@ -5,7 +5,8 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberL1Account } from '../../src/cli/election-devnet.js';
 import { devAccounts } from '../../src/execution/genesis.js';
-import { electionArtifacts } from '../../src/l1/election.js';
+import { electionArtifacts, registrationArgs } from '../../src/l1/election.js';
+import { loadOrCreateKeys } from '../../src/node/keys.js';
 import { type DevnetProcess, freeConsecutivePorts, rpcCall, startDevnet } from '../helpers/devnet.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
 import { chiSquareCritical95, chiSquareCritical999, chiSquareStatistic } from '../helpers/stats.js';
@@ -101,7 +102,14 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
   let info: DevnetInfo;
 
   beforeAll(async () => {
-    ({ devnet, info } = await startElectionDevnet('pos', ['--misbehave.equivocate-node', '0']));
+    // One long epoch: the slashed member would leave the committee two epochs after its slashing, and
+    // the chi-square below compares the views with the stakes of one epoch.
+    ({ devnet, info } = await startElectionDevnet('pos', [
+      '--misbehave.equivocate-node',
+      '0',
+      '--epoch-length',
+      '1000',
+    ]));
   }, 240_000);
   afterAll(async () => {
     await devnet?.stop();
@@ -179,12 +187,95 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
   }, 420_000);
 });
 
+describe('devnet --nodes 4 --election pos, member 3 not staked', () => {
+  let devnet: DevnetProcess;
+  let info: DevnetInfo;
+
+  beforeAll(async () => {
+    ({ devnet, info } = await startElectionDevnet('pos', [
+      '--unstaked-members',
+      '3',
+      '--epoch-length',
+      '20',
+    ]));
+  }, 240_000);
+  afterAll(async () => {
+    await devnet?.stop();
+  });
+
+  it('a staker joins: from the epoch its stake is pinned for it leads views in proportion to stake', async () => {
+    const urls = info.nodes.map((n) => n.rpc);
+    const first = await status(urls[0]);
+    expect(first.election).toMatchObject({ mode: 'pos', proposers: [0, 1, 2] });
+    const traffic = load(urls, devAccounts(10)[9].privateKey, 15);
+    // Member 3 stakes 4 ETH with its node's BLS key and a proof of possession.
+    const pub = createPublicClient({ transport: http(info.l1.rpc) });
+    const l1ChainId = await pub.getChainId();
+    const registry = info.l1.contracts.StakeRegistry;
+    const staker = memberL1Account(3);
+    const { key, pop } = registrationArgs(
+      loadOrCreateKeys(join(devnet.dataDir, 'node-3')).bls,
+      l1ChainId,
+      registry,
+      staker.address,
+    );
+    const wallet = createWalletClient({
+      account: privateKeyToAccount(staker.privateKey),
+      chain: {
+        id: l1ChainId,
+        name: 'l1',
+        nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+        rpcUrls: { default: { http: [info.l1.rpc] } },
+      },
+      transport: http(info.l1.rpc),
+    });
+    const stake = parseEther('4');
+    const hash = await wallet.writeContract({
+      address: registry,
+      abi: electionArtifacts().StakeRegistry.abi as Abi,
+      functionName: 'register',
+      args: [key, pop, stake],
+      value: stake,
+    });
+    expect((await pub.waitForTransactionReceipt({ hash, pollingInterval: 200 })).status).toBe('success');
+    // Every node switches, without a stop, to an epoch whose committee holds the new staker.
+    await until(
+      'every node on an epoch with member 3',
+      async () => {
+        const all = await Promise.all(urls.map(status));
+        return all.every((x) => (x.election.proposers as number[]).includes(3)) ? all : undefined;
+      },
+      120_000,
+    );
+    const before = (await status(urls[1])).consensus;
+    await until(
+      '120 views since',
+      async () =>
+        BigInt((await status(urls[1])).consensus.view) >= BigInt(before.view) + 120n ? true : undefined,
+      240_000,
+    );
+    await traffic.stop();
+    const after = await status(urls[1]);
+    expect(after.election.stakes).toEqual(['1', '2', '3', '4'].map((e) => parseEther(e).toString()));
+    const counts = after.consensus.viewsLedBy.map((v, i) => v - before.viewsLedBy[i]);
+    const views = counts.reduce((a, b) => a + b, 0);
+    const x2 = chiSquareStatistic(
+      counts,
+      [1, 2, 3, 4].map((w) => (views * w) / 10),
+    );
+    expect(x2, `views led since ${counts.join('/')}`).toBeLessThan(chiSquareCritical999(3));
+    expect(counts[3], `views led since ${counts.join('/')}`).toBeGreaterThan(0);
+  }, 420_000);
+});
+
 describe('devnet --nodes 4 --election auction', () => {
   let devnet: DevnetProcess;
   let info: DevnetInfo;
 
   beforeAll(async () => {
-    ({ devnet, info } = await startElectionDevnet('auction'));
+    // One epoch for the whole test: a new epoch would bring the killed winner back (it won epochs 0–9),
+    // to be deposed again (the dpos test covers epoch switches).
+    ({ devnet, info } = await startElectionDevnet('auction', ['--epoch-length', '1000']));
   }, 240_000);
   afterAll(async () => {
     await devnet?.stop();
