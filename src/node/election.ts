@@ -141,7 +141,11 @@ function indicesIn(
       { epoch: Number(epoch), missing },
       `the ${what} has members that are not in the committee file: they cannot be reached and are left out (add them to the committee file and restart)`,
     );
-  const out = keys.filter((k) => index.has(k.toLowerCase())).map((k) => index.get(k.toLowerCase())!);
+  // In committee order, whatever order L1 lists them in (by stake or votes): every node gets the same.
+  const out = keys
+    .filter((k) => index.has(k.toLowerCase()))
+    .map((k) => index.get(k.toLowerCase())!)
+    .sort((a, b) => a - b);
   if (out.length === 0)
     throw new Error(`the ${what} of epoch ${epoch} on L1 has none of the committee file's members`);
   if (out.length < memberKeys.length)
