@@ -498,7 +498,8 @@ export class SeqnetNode {
         : null,
       slashReports: (this.evidenceReporter?.results ?? []).map((r) => ({ ...r, view: r.view.toString() })),
       ordering: this.options.ordering,
-      blockTimeMs: this.options.sequencer.blockTimeMs,
+      // based / free: blocks come from L1 batches, not a block timer.
+      blockTimeMs: this.open ? null : this.options.sequencer.blockTimeMs,
       head: Number(this.executor.head.header.number),
       headHash: `0x${Buffer.from(this.executor.head.hash()).toString('hex')}`,
       mempool: { pending: this.mempool.pendingCount, queued: this.mempool.queuedCount },
