@@ -121,10 +121,9 @@ export class OpenSubmitter {
       this.stats.won++;
       return true;
     }
-    // free: did our block take its height? Wait until derivation has read the L1 block holding it.
-    await this.derivedThrough(receipt.blockNumber, signal);
-    const raw = this.deps.store.getSequenced(built.height);
-    const won = raw !== undefined && hashSequencedBlock(decodeSequencedBlock(raw)) === built.hash;
+    // free: did our block take its height? Wait until derivation has read our batch.
+    const outcome = await this.outcomeOf(receipt.transactionHash, signal);
+    const won = outcome?.used === true;
     if (won) this.stats.won++;
     else {
       this.stats.lost++;
@@ -137,9 +136,22 @@ export class OpenSubmitter {
     return true;
   }
 
-  /** Resolves once derivation has read L1 through block `l1Block` (or the signal aborts). */
-  private async derivedThrough(l1Block: bigint, signal?: AbortSignal): Promise<void> {
-    while (!signal?.aborted && this.deps.deriver.l1Progress.batches < l1Block) await sleep(100, signal);
+  /** What derivation made of the batch in L1 tx `hash`, once it has read it (undefined if aborted). */
+  private async outcomeOf(hash: Hex, signal?: AbortSignal) {
+    // Derivation reads a batch a few L1 blocks after it lands; one that stopped never will.
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const outcome = this.deps.deriver.batchOutcome(hash);
+      if (outcome || signal?.aborted) return outcome;
+      if (Date.now() > deadline) {
+        this.deps.logger.warn(
+          { l1Tx: hash },
+          'derivation has not read our batch in 2 minutes: counting it lost',
+        );
+        return undefined;
+      }
+      await sleep(100, signal);
+    }
   }
 
   private chosenTxs(exclude?: (t: PoolTx) => boolean): PoolTx[] {

@@ -83,6 +83,8 @@ export class Deriver {
   /** Batches passed over so far, and the latest of them (the node's status shows them). */
   passedOverCount = 0;
   readonly recentPassedOver: PassedOverBatch[] = [];
+  /** What became of the latest batches, by L1 tx hash: used (made blocks) or passed over (why). */
+  private readonly outcomes = new Map<string, { used: true } | { used: false; reason: string }>();
   /** L1 block headers by number, for origin checks (free) and block making (based). */
   private readonly l1Headers = new Map<bigint, { hash: Hex; parentHash: Hex; timestamp: bigint }>();
 
@@ -104,7 +106,20 @@ export class Deriver {
     );
   }
 
+  /** What derivation made of the batch in L1 tx `l1TxHash`, once it has read it (the latest 1,024). */
+  batchOutcome(l1TxHash: string): { used: true } | { used: false; reason: string } | undefined {
+    return this.outcomes.get(l1TxHash.toLowerCase());
+  }
+
+  private recordOutcome(batch: BatchRef, outcome: { used: true } | { used: false; reason: string }): void {
+    const key = batch.l1TxHash.toLowerCase();
+    this.outcomes.delete(key);
+    this.outcomes.set(key, outcome);
+    if (this.outcomes.size > 1_024) this.outcomes.delete(this.outcomes.keys().next().value as string);
+  }
+
   private passOver(batch: BatchRef, reason: string): void {
+    this.recordOutcome(batch, { used: false, reason });
     this.passedOverCount++;
     this.recentPassedOver.push({
       index: batch.index,
@@ -300,6 +315,7 @@ export class Deriver {
           `L1 now holds a different block ${seq.height} than the one derived here (batch ${batch.index}); the L2 reorged: resync into an empty --data-dir`,
         );
       }
+      this.recordOutcome(batch, { used: true });
       return undefined;
     }
     if (seq.height !== head + 1n)
@@ -339,6 +355,7 @@ export class Deriver {
     });
     this.parent = seq;
     this.cursor = cursor;
+    this.recordOutcome(batch, { used: true });
     if (this.options.deployment.openMode === 'based')
       this.lastBasedBatch = { index: batch.index, l1TxHash: batch.l1TxHash };
     return { sequenced: seq, result, messages: due, batch, lastOfBatch, fault };
