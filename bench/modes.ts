@@ -7,28 +7,52 @@
  *   pos      `seqnet devnet --nodes 4 --election pos`             (leaders by stake: 1, 2, 3, 4 ETH)
  *   dpos     `seqnet devnet --nodes 4 --election dpos`            (candidates elected by delegated votes)
  *   auction  `seqnet devnet --nodes 4 --election auction`         (member 1 won epochs 0–9: it leads)
+ *   based    `seqnet devnet --nodes 4 --election based`           (4 submitters, no committee: each posts its
+ *                                                                  txs to the OpenInbox, one block per batch
+ *                                                                  in L1 order)
+ *   free     `seqnet devnet --nodes 4 --election free`            (4 submitters race a whole block for the
+ *                                                                  next height; the first in L1 order wins)
  *
  * Per mode, with pre-signed ETH transfers (bench/lib/txs.ts) sent by one client to every node (each
  * sender account always to one node, senders round robin over the nodes):
  *
  * 1. preconfirmation latency at a fixed offered rate (open loop): scheduled send → the newHeads
  *    notification of the block holding the tx, on the node it was sent to (bench/lib/committee-watch.ts:
- *    WebSocket newHeads on every node, no receipt polling); committed tx/s in a closed loop.
- * 2. time to L1 inclusion of the open loop's txs: scheduled send → the moment this client first reads
- *    the L1 Inbox's `nextBlock()` past the tx's L2 block (polled every 100 ms), i.e. a batch with
- *    lastBlock ≥ that block is on L1. Node 0 (the single node) posts batches.
+ *    WebSocket newHeads on every node, no receipt polling); committed tx/s in a closed loop. In `based`
+ *    and `free` a node announces a block only once it has derived it from L1 (L1 blocks are 1 s, derivation
+ *    reads one confirmation deep): there is no preconfirmation before L1, this *is* the L1 path. Those
+ *    modes wait longer for stragglers (openDrainMs) than the others (drainMs).
+ * 2. time to L1 inclusion of the open loop's txs:
+ *    - committees and single: scheduled send → the moment this client first reads the L1 Inbox's
+ *      `nextBlock()` past the tx's L2 block (polled every 100 ms), i.e. a batch with lastBlock ≥ that
+ *      block is on L1. Node 0 (the single node) posts batches.
+ *    - based and free (the OpenInbox has no `nextBlock()`, anyone posts): scheduled send → the moment
+ *      this client first saw (eth_blockNumber, polled every 100 ms) the L1 block holding the batch that
+ *      *made* the tx's L2 block. Which batch made which block is found from L1 alone, the way derivation
+ *      decides, and checked against the blocks the nodes serve: every Inbox tx's calldata is decoded
+ *      (src/batcher/codec.ts); `based`: the k-th decodable batch in L1 order (block number, then position
+ *      in the block) is L2 block k, and block k's txs must be among the batch's; `free`: L2 block k is
+ *      made by the first batch in L1 order that proposes height k (BatchPosted firstBlock) and whose
+ *      block holds exactly the txs of block k as served (later batches for k were passed over). The
+ *      send → receipt time (the preconfirmation above) minus this is derivation's delay, reported too.
  * 3. L1 gas: every L1 tx to the Inbox during the run (all L1 blocks scanned, receipts read, BatchPosted
- *    decoded): gasUsed per batch and per L2 tx (L2 txs in the batch's block range), over the open loop's
- *    window and over the whole run; reverted batch posts are wasted gas (reported, not assumed 0).
- * 4. leader-kill stall (committees only): under ~30 tx/s, SIGKILL the member seqnet_status names as the
- *    current leader, and measure, at a surviving node, the gap between the last block announced before
- *    the kill and the first after it, and the time to the first block holding a tx sent after the kill.
- *    For auction the leader is the winner (member 1): a winner-silent takeover (the schedule deposes the
- *    winner after 3 failed views).
+ *    decoded): gasUsed per batch and per L2 tx (L2 txs in the blocks the batch made), over the open loop's
+ *    window and over the whole run; wasted gas = reverted posts and (free) batches derivation passed over,
+ *    i.e. batches that made no block: their count, gas, and the submitters' own `wastedGas` counters
+ *    (seqnet_status open.submitter) as a cross-check. `based` loses no batch; its waste is txs posted
+ *    twice and skipped (seqnet_status open.skippedTxs).
+ * 4. leader-kill stall: under ~30 tx/s, SIGKILL the member seqnet_status names as the current leader (a
+ *    committee), or node 0, a submitter (based and free have no leader: the others keep posting), and
+ *    measure, at a surviving node, the gap between the last block announced before the kill and the
+ *    first after it, and the time to the first block holding a tx sent after the kill. For auction the
+ *    leader is the winner (member 1): a winner-silent takeover (the schedule deposes the winner after 3
+ *    failed views). The worst gap after the kill includes a gap still open when the load ends (a chain
+ *    that stopped); the block interval at the survivor before the kill is reported to read it against.
  *
- *   npx tsx bench/modes.ts                  # full run, ~12-15 min on the shared two-core machine
- *   npx tsx bench/modes.ts --quick          # shorter phases, ~8 min there (~4.7 min of it starting devnets)
- *   npx tsx bench/modes.ts --modes poa,pos  # partial run (writes modes[-quick]-partial.json)
+ *   npx tsx bench/modes.ts                  # full run (~12-15 min on the shared two-core machine before
+ *                                           # based and free were added; not timed since)
+ *   npx tsx bench/modes.ts --quick          # shorter phases, ~12 min there (~6 min of it starting devnets)
+ *   npx tsx bench/modes.ts --modes based,free  # partial run (writes modes[-quick]-partial.json)
  *
  * Writes bench/results/modes.json (modes-quick.json with --quick) after every mode, and prints a table.
  */
@@ -52,12 +76,16 @@ import {
   createPublicClient,
   decodeFunctionData,
   type Hex,
+  hexToBytes,
   http,
+  keccak256,
   type PublicClient,
   parseEventLogs,
 } from 'viem';
+import { decodeBatch, decodeTxBatch } from '../src/batcher/codec.js';
+import { memberL1Account } from '../src/cli/election-devnet.js';
 import { waitForRpc } from '../src/l1/anvil.js';
-import { l1Artifacts } from '../src/l1/deploy.js';
+import { l1Artifacts, openInboxArtifact } from '../src/l1/deploy.js';
 import { mempoolFlags, rpcCall, until } from './lib/committee-cluster.js';
 import { closedLoop, type LoadRun, type MemberSample, openLoop } from './lib/committee-load.js';
 import { CommitteeWatcher } from './lib/committee-watch.js';
@@ -72,8 +100,11 @@ import {
   signEthTransfersOver,
 } from './lib/txs.js';
 
-const ALL_MODES = ['single', 'poa', 'pos', 'dpos', 'auction'] as const;
+const ALL_MODES = ['single', 'poa', 'pos', 'dpos', 'auction', 'based', 'free'] as const;
 type Mode = (typeof ALL_MODES)[number];
+/** Modes with no committee: every node posts to an OpenInbox and the chain is derived from L1 order. */
+const OPEN_MODES: readonly Mode[] = ['based', 'free'];
+const isOpen = (mode: Mode) => OPEN_MODES.includes(mode);
 
 const { values: flags } = parseArgs({
   options: {
@@ -115,6 +146,8 @@ const config = quick
       /** Committed tx/s is counted from this long after a run's first send to its last send. */
       windowSkipMs: 500,
       drainMs: 4_000,
+      /** based / free: blocks come from L1 (a few seconds at best): wait this long for stragglers. */
+      openDrainMs: 20_000,
       idleWaitMs: 5_000,
       /** After the open loop: how long to wait for its txs to be on L1. */
       l1WaitMs: 30_000,
@@ -127,6 +160,7 @@ const config = quick
         /** …or at most this long after the kill. */
         maxPostKillMs: 20_000,
         drainMs: 3_000,
+        openDrainMs: 10_000,
       },
     }
   : {
@@ -140,6 +174,7 @@ const config = quick
       warmupTxs: 100,
       windowSkipMs: 1_000,
       drainMs: 8_000,
+      openDrainMs: 30_000,
       idleWaitMs: 10_000,
       l1WaitMs: 45_000,
       kill: {
@@ -149,6 +184,7 @@ const config = quick
         afterRecoveryMs: 3_000,
         maxPostKillMs: 25_000,
         drainMs: 5_000,
+        openDrainMs: 15_000,
       },
     };
 
@@ -165,6 +201,8 @@ const fmt = (x: number | null | undefined, d = 0) =>
       : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 const inboxAbi = l1Artifacts().Inbox.abi as Abi;
+/** based / free: the OpenInbox (postBatch and BatchPosted as the Inbox's, no nextBlock()). */
+const openInboxAbi = openInboxArtifact().abi as Abi;
 
 // ---- load average: sampled through the run so readers can judge the figures ----
 
@@ -227,6 +265,25 @@ interface NodeStatus {
     compressedBytes: number;
     l1Gas: string;
     postedTo: number;
+  } | null;
+  /** based / free: derivation from the OpenInbox, and this node's submitter. */
+  open?: OpenStatus | null;
+}
+
+interface OpenStatus {
+  l1Block: number;
+  passedOverBatches: number;
+  recentPassedOver: Array<{ index: number; l1TxHash: Hex; l1Block: number; reason: string }>;
+  skippedTxs: number;
+  halted: string | null;
+  submitter: {
+    posted: number;
+    won: number;
+    lost: number;
+    l1Gas: string;
+    wastedGas: string;
+    reverted: number;
+    lastError: string | null;
   } | null;
 }
 
@@ -419,7 +476,8 @@ async function startDevnetOnce(mode: Mode): Promise<Devnet> {
       startupSeconds: 0,
       output: () => out.slice(-3000),
     };
-    if (n > 1) await waitConnected(d);
+    if (isOpen(mode)) await waitSubmitters(d);
+    else if (n > 1) await waitConnected(d);
     d.startupSeconds = round((performance.now() - t0) / 1000, 1);
     return d;
   } catch (err) {
@@ -435,6 +493,18 @@ async function waitConnected(d: Devnet): Promise<void> {
     async () => {
       const s = await Promise.all(d.urls.map((u) => nodeStatus(u)));
       return s.every((x) => x.consensus?.members.every((m) => m.connected) ?? false);
+    },
+    90_000,
+  );
+}
+
+/** based / free: every node derives from the OpenInbox and has a submitter (its own L1 key). */
+async function waitSubmitters(d: Devnet): Promise<void> {
+  await until(
+    `every ${d.mode} node deriving and posting`,
+    async () => {
+      const s = await Promise.all(d.urls.map((u) => nodeStatus(u)));
+      return s.every((x) => Boolean(x.open?.submitter) && x.open?.halted === null);
     },
     90_000,
   );
@@ -471,11 +541,18 @@ async function stopDevnet(d: {
 
 // ---- the L1 Inbox, seen from the client ----
 
-/** Polls the Inbox's nextBlock() every 100 ms: when this client first saw each L2 block on L1. */
+/**
+ * Polls every 100 ms. Committees and single: the Inbox's nextBlock(), i.e. when this client first saw
+ * each L2 block on L1. based / free (an OpenInbox has no nextBlock()): the L1 head, i.e. when this
+ * client first saw each L1 block (the batch → L2 block mapping comes from the L1 scan, OpenInboxScan).
+ */
 class InboxTracker {
-  /** L2 height → performance.now() of the first poll that found the Inbox past it. */
+  /** L2 height → performance.now() of the first poll that found the Inbox past it (committees). */
   readonly onL1At = new Map<number, number>();
+  /** L1 block number → performance.now() of the first poll that found the L1 head at or past it (open). */
+  readonly l1SeenAt = new Map<number, number>();
   covered = 0;
+  l1Head = 0;
   polls = 0;
   errors = 0;
   private timer?: NodeJS.Timeout;
@@ -484,6 +561,7 @@ class InboxTracker {
   constructor(
     private readonly pub: PublicClient,
     private readonly inbox: Address,
+    private readonly open: boolean,
   ) {}
 
   start(): void {
@@ -494,16 +572,24 @@ class InboxTracker {
     if (this.busy) return;
     this.busy = true;
     try {
-      const next = Number(
-        (await this.pub.readContract({
-          address: this.inbox,
-          abi: inboxAbi,
-          functionName: 'nextBlock',
-        })) as bigint,
-      );
-      const now = performance.now();
-      for (let k = this.covered + 1; k < next; k++) this.onL1At.set(k, now);
-      if (next - 1 > this.covered) this.covered = next - 1;
+      if (this.open) {
+        const head = Number(await this.pub.getBlockNumber({ cacheTime: 0 }));
+        const now = performance.now();
+        // The first poll only sets the start: blocks mined before the tracker started get no time.
+        if (this.polls > 0) for (let k = this.l1Head + 1; k <= head; k++) this.l1SeenAt.set(k, now);
+        if (head > this.l1Head) this.l1Head = head;
+      } else {
+        const next = Number(
+          (await this.pub.readContract({
+            address: this.inbox,
+            abi: inboxAbi,
+            functionName: 'nextBlock',
+          })) as bigint,
+        );
+        const now = performance.now();
+        for (let k = this.covered + 1; k < next; k++) this.onL1At.set(k, now);
+        if (next - 1 > this.covered) this.covered = next - 1;
+      }
       this.polls++;
     } catch {
       this.errors++;
@@ -519,54 +605,197 @@ class InboxTracker {
 
 interface InboxPost {
   l1Block: number;
+  /** Position of the tx in its L1 block (L1 order = block, then this). */
+  l1TxIndex: number;
   hash: Hex;
-  /** The Inbox function called: postBatch (single key) or postCertifiedBatch (committee proof). */
+  /** The poster's L1 account (based / free: one per node). */
+  from: Address;
+  /** The Inbox function called: postBatch (single key, OpenInbox) or postCertifiedBatch (committee proof). */
   fn: string;
   reverted: boolean;
   gasUsed: number;
+  /** The BatchPosted event's range (based: 0, 0, as the submitters leave it). */
   firstBlock: number | null;
   lastBlock: number | null;
+  /**
+   * The L2 blocks this batch made, [first, last]; null: none (it reverted, or derivation passed it over).
+   * Committees and single: the event's range. based / free: as derivation decides (assignOpen).
+   */
+  made: [number, number] | null;
+  /** based / free: why the batch made no block, or null. */
+  passedOver: string | null;
 }
 
-/** Every L1 tx to the Inbox in blocks [from, to], with its receipt and BatchPosted event. */
-async function inboxPosts(pub: PublicClient, inbox: Address, from: number, to: number): Promise<InboxPost[]> {
-  const posts: InboxPost[] = [];
-  const target = inbox.toLowerCase();
-  for (let b = from; b <= to; b += 16) {
-    const blocks = await Promise.all(
-      range(b, Math.min(16, to - b + 1)).map((k) =>
-        pub.getBlock({ blockNumber: BigInt(k), includeTransactions: true }),
-      ),
-    );
-    for (const block of blocks) {
-      for (const tx of block.transactions) {
-        if (tx.to?.toLowerCase() !== target) continue;
-        const receipt = await pub.getTransactionReceipt({ hash: tx.hash });
-        let fn = 'unknown';
-        try {
-          fn = decodeFunctionData({ abi: inboxAbi, data: tx.input }).functionName;
-        } catch {
-          // not an Inbox call we know
+/** based / free: a batch's calldata, decoded (src/batcher/codec.ts). */
+type DecodedBatch =
+  | { kind: 'txs'; txHashes: Hex[] }
+  | { kind: 'blocks'; blocks: Array<{ height: number; txHashes: Hex[] }> }
+  | { kind: 'error'; reason: string };
+
+/**
+ * Every L1 tx to the Inbox, with its receipt and BatchPosted event, scanned block by block (all L1
+ * blocks, not only logs: reverted posts have none); incremental, so a mode can read it more than once.
+ * based / free: each batch's calldata is decoded as well.
+ */
+class InboxScan {
+  readonly posts: InboxPost[] = [];
+  readonly decoded = new Map<Hex, DecodedBatch>();
+  private next = 0;
+
+  constructor(
+    private readonly pub: PublicClient,
+    private readonly inbox: Address,
+    private readonly mode: Mode,
+  ) {}
+
+  async to(to: number): Promise<InboxPost[]> {
+    const target = this.inbox.toLowerCase();
+    const abi = isOpen(this.mode) ? openInboxAbi : inboxAbi;
+    for (let b = this.next; b <= to; b += 16) {
+      const blocks = await Promise.all(
+        range(b, Math.min(16, to - b + 1)).map((k) =>
+          this.pub.getBlock({ blockNumber: BigInt(k), includeTransactions: true }),
+        ),
+      );
+      for (const block of blocks) {
+        for (const tx of block.transactions) {
+          if (tx.to?.toLowerCase() !== target) continue;
+          const receipt = await this.pub.getTransactionReceipt({ hash: tx.hash });
+          let fn = 'unknown';
+          let data: Hex | undefined;
+          try {
+            const call = decodeFunctionData({ abi, data: tx.input });
+            fn = call.functionName;
+            if (fn === 'postBatch') data = (call.args as unknown[])[4] as Hex;
+          } catch {
+            // not an Inbox call we know
+          }
+          const ev = parseEventLogs({ abi, eventName: 'BatchPosted', logs: receipt.logs })[0] as
+            | { args: { firstBlock: bigint; lastBlock: bigint } }
+            | undefined;
+          const reverted = receipt.status !== 'success';
+          const firstBlock = ev ? Number(ev.args.firstBlock) : null;
+          const lastBlock = ev ? Number(ev.args.lastBlock) : null;
+          this.posts.push({
+            l1Block: Number(block.number),
+            l1TxIndex: tx.transactionIndex ?? 0,
+            hash: tx.hash,
+            from: tx.from,
+            fn,
+            reverted,
+            gasUsed: Number(receipt.gasUsed),
+            firstBlock,
+            lastBlock,
+            made: reverted || firstBlock === null || lastBlock === null ? null : [firstBlock, lastBlock],
+            passedOver: null,
+          });
+          if (isOpen(this.mode) && !reverted) this.decoded.set(tx.hash, decodeOpenBatch(data));
         }
-        const ev = parseEventLogs({ abi: inboxAbi, eventName: 'BatchPosted', logs: receipt.logs })[0] as
-          | { args: { firstBlock: bigint; lastBlock: bigint } }
-          | undefined;
-        posts.push({
-          l1Block: Number(block.number),
-          hash: tx.hash,
-          fn,
-          reverted: receipt.status !== 'success',
-          gasUsed: Number(receipt.gasUsed),
-          firstBlock: ev ? Number(ev.args.firstBlock) : null,
-          lastBlock: ev ? Number(ev.args.lastBlock) : null,
-        });
       }
     }
+    this.next = Math.max(this.next, to + 1);
+    return this.posts;
   }
-  return posts;
+}
+
+function decodeOpenBatch(data: Hex | undefined): DecodedBatch {
+  if (data === undefined) return { kind: 'error', reason: 'not a postBatch call' };
+  const bytes = hexToBytes(data);
+  const hashOf = (raw: Uint8Array) => keccak256(raw).toLowerCase() as Hex;
+  try {
+    if (bytes[0] === 2) return { kind: 'txs', txHashes: decodeTxBatch(bytes).map(hashOf) };
+    return {
+      kind: 'blocks',
+      blocks: decodeBatch(bytes).map((b) => ({ height: Number(b.height), txHashes: b.txs.map(hashOf) })),
+    };
+  } catch (err) {
+    return { kind: 'error', reason: `undecodable: ${(err as Error).message}` };
+  }
+}
+
+/** What assignOpen found: which L1 block holds the batch that made each L2 block, and its checks. */
+interface OpenAssignment {
+  /** L2 height → the L1 block holding the batch that made it. */
+  l1BlockOf: Map<number, number>;
+  /** Batches that made a block, and whose block's served txs were among the batch's. */
+  verified: number;
+  /** Batches taken as making a block that no node served yet (the newest: not derived yet). */
+  unverified: number;
+  /** based: batches whose position names a block whose served txs are not among the batch's. */
+  mismatched: number;
+}
+
+/**
+ * based / free: which batch made which L2 block, from L1 order alone, the way derivation decides (src/
+ * derive/deriver.ts), checked against the blocks a node serves (`served`: L2 height → tx hashes):
+ * - based: every decodable version-2 batch makes the next block, in L1 order; block k's executed txs
+ *   must be among the batch's (execution skips txs that are in the chain already).
+ * - free: the first batch in L1 order that proposes height k and whose block's txs include every tx
+ *   block k holds made it; every other batch for k (a loser of the race, or invalid) was passed over.
+ * Sets each post's `made` and `passedOver`.
+ */
+function assignOpen(
+  mode: Mode,
+  posts: InboxPost[],
+  decoded: Map<Hex, DecodedBatch>,
+  served: Map<number, Hex[]>,
+) {
+  const out: OpenAssignment = { l1BlockOf: new Map(), verified: 0, unverified: 0, mismatched: 0 };
+  const ordered = [...posts].sort((a, b) => a.l1Block - b.l1Block || a.l1TxIndex - b.l1TxIndex);
+  const within = (txs: Hex[] | undefined, batch: Hex[]) => {
+    if (txs === undefined) return undefined;
+    const set = new Set(batch);
+    return txs.every((x) => set.has(x));
+  };
+  let k = 0;
+  for (const p of ordered) {
+    p.made = null;
+    p.passedOver = null;
+    if (p.reverted) continue;
+    const d = decoded.get(p.hash) ?? { kind: 'error', reason: 'not decoded' };
+    if (d.kind === 'error') {
+      p.passedOver = d.reason;
+      continue;
+    }
+    if (mode === 'based') {
+      if (d.kind !== 'txs') {
+        p.passedOver = 'not a batch of txs (version 2)';
+        continue;
+      }
+      k++;
+      p.made = [k, k];
+      out.l1BlockOf.set(k, p.l1Block);
+      const ok = within(served.get(k), d.txHashes);
+      if (ok === undefined) out.unverified++;
+      else if (ok) out.verified++;
+      else out.mismatched++;
+      continue;
+    }
+    if (d.kind !== 'blocks') {
+      p.passedOver = 'not a batch of blocks (version 1)';
+      continue;
+    }
+    const first = d.blocks[0];
+    const last = d.blocks[d.blocks.length - 1];
+    if (out.l1BlockOf.has(first.height)) {
+      p.passedOver = 'lost: its height was made by an earlier batch';
+      continue;
+    }
+    const ok = within(served.get(first.height), first.txHashes);
+    if (ok === false) {
+      p.passedOver = 'invalid: its block is not the one made at its height';
+      continue;
+    }
+    if (ok === undefined) out.unverified++;
+    else out.verified++;
+    p.made = [first.height, last.height];
+    for (let h = first.height; h <= last.height; h++) out.l1BlockOf.set(h, p.l1Block);
+  }
+  return out;
 }
 
 interface GasSummary {
+  /** Batches that made L2 blocks. */
   batches: number;
   gasUsed: number;
   gasPerBatch: number | null;
@@ -574,16 +803,21 @@ interface GasSummary {
   l2Txs: number;
   l2TxsPerBatch: number | null;
   gasPerL2Tx: number | null;
+  /** Every Inbox tx in the range, the wasted ones (reverted, passed over) included. */
+  allPosts: number;
+  allGas: number;
+  gasPerL2TxIncludingWasted: number | null;
   functions: string[];
 }
 
 function gasSummary(posts: InboxPost[], txCount: Map<number, number>): GasSummary {
-  const ok = posts.filter((p) => !p.reverted && p.firstBlock !== null && p.lastBlock !== null);
+  const ok = posts.filter((p) => p.made !== null);
   const gas = ok.reduce((s, p) => s + p.gasUsed, 0);
+  const allGas = posts.reduce((s, p) => s + p.gasUsed, 0);
   let l2Blocks = 0;
   let l2Txs = 0;
   for (const p of ok)
-    for (let k = p.firstBlock!; k <= p.lastBlock!; k++) {
+    for (let k = p.made![0]; k <= p.made![1]; k++) {
       l2Blocks++;
       l2Txs += txCount.get(k) ?? 0;
     }
@@ -595,8 +829,29 @@ function gasSummary(posts: InboxPost[], txCount: Map<number, number>): GasSummar
     l2Txs,
     l2TxsPerBatch: ok.length ? round(l2Txs / ok.length) : null,
     gasPerL2Tx: l2Txs ? Math.round(gas / l2Txs) : null,
+    allPosts: posts.length,
+    allGas,
+    gasPerL2TxIncludingWasted: l2Txs ? Math.round(allGas / l2Txs) : null,
     functions: [...new Set(ok.map((p) => p.fn))],
   };
+}
+
+/** Tx hashes of L2 blocks 1..to, from one node. */
+async function l2BlockTxs(rpc: HttpRpc, to: number): Promise<Map<number, Hex[]>> {
+  const out = new Map<number, Hex[]>();
+  for (let b = 1; b <= to; b += 100) {
+    const ks = range(b, Math.min(100, to - b + 1));
+    const blocks = await rpc.batch<{ transactions: Hex[] } | null>(
+      ks.map((k) => ['eth_getBlockByNumber', [`0x${k.toString(16)}`, false]] as [string, unknown[]]),
+    );
+    for (const [i, k] of ks.entries())
+      if (blocks[i])
+        out.set(
+          k,
+          blocks[i]!.transactions.map((x) => x.toLowerCase() as Hex),
+        );
+  }
+  return out;
 }
 
 /** Tx count of L2 blocks 1..to, from one node. */
@@ -624,6 +879,7 @@ interface Harness {
   pub: PublicClient;
   inbox: Address;
   tracker: InboxTracker;
+  scan: InboxScan;
 }
 
 const liveIndex = (h: Harness) => range(0, h.n).find((i) => !h.down.has(i))!;
@@ -785,14 +1041,25 @@ interface L1Inclusion {
   /** Open-loop txs that were preconfirmed, and how many of them were seen on L1 within l1WaitMs. */
   txs: number;
   onL1: number;
-  /** Scheduled send → the Inbox past the tx's L2 block. */
+  /**
+   * Scheduled send → on L1. Committees, single: the Inbox past the tx's L2 block. based / free: the L1
+   * block holding the batch that made the tx's L2 block first seen by this client.
+   */
   sendToL1Ms: LatencyStats;
-  /** newHeads of the tx's block (at the node it was sent to) → the Inbox past that block. */
-  preconfToL1Ms: LatencyStats;
+  /** Committees, single: newHeads of the tx's block (at the node it was sent to) → the Inbox past it. */
+  preconfToL1Ms: LatencyStats | null;
+  /**
+   * based / free: the L1 block holding the tx's batch first seen → newHeads of the tx's block at the node
+   * it was sent to (derivation's delay: one confirmation, polling, execution).
+   */
+  l1ToPreconfMs: LatencyStats | null;
+  /** based / free: how the batch → block mapping was checked against the blocks served (assignOpen). */
+  mapping: { verified: number; unverified: number; mismatched: number } | null;
   waitedAfterOpenLoopMs: number;
 }
 
 async function l1Inclusion(h: Harness, run: LoadRun): Promise<L1Inclusion> {
+  if (isOpen(h.d.mode)) return openL1Inclusion(h, run);
   const confirmed = run.samples.filter((s) => s.inclusion);
   const top = Math.max(0, ...confirmed.map((s) => s.inclusion!.block));
   const t0 = performance.now();
@@ -813,10 +1080,59 @@ async function l1Inclusion(h: Harness, run: LoadRun): Promise<L1Inclusion> {
     onL1: sendTo.length,
     sendToL1Ms: latencyStats(sendTo, missing),
     preconfToL1Ms: latencyStats(preconfTo, missing),
+    l1ToPreconfMs: null,
+    mapping: null,
     waitedAfterOpenLoopMs: waited,
   };
   log(
     `  to L1: ${r.onL1}/${r.txs} open-loop txs on L1, send → L1 p50 ${fmt(r.sendToL1Ms.p50)} ms, p99 ${fmt(r.sendToL1Ms.p99)} ms (waited ${fmt(waited)} ms after the open loop)`,
+  );
+  return r;
+}
+
+/** based / free: the L1 scan and the served blocks, mapped (assignOpen); from a live node. */
+async function openMapping(h: Harness, l1To: number) {
+  await h.scan.to(l1To);
+  const rpc = h.rpcs[liveIndex(h)];
+  const l2Head = Number(await rpc.call<Hex>('eth_blockNumber'));
+  const served = await l2BlockTxs(rpc, l2Head);
+  return { served, assignment: assignOpen(h.d.mode, h.scan.posts, h.scan.decoded, served) };
+}
+
+/**
+ * based / free: a tx's block was derived from L1 before any node announced it, so every preconfirmed
+ * open-loop tx's batch is on L1 already: map each tx's L2 block to the L1 block holding the batch that
+ * made it, and take the time this client first saw that L1 block.
+ */
+async function openL1Inclusion(h: Harness, run: LoadRun): Promise<L1Inclusion> {
+  const t0 = performance.now();
+  const confirmed = run.samples.filter((s) => s.inclusion);
+  const { assignment } = await openMapping(h, await l1Head(h));
+  const sendTo: number[] = [];
+  const l1ToPreconf: number[] = [];
+  for (const s of confirmed) {
+    const l1Block = assignment.l1BlockOf.get(s.inclusion!.block);
+    const at = l1Block === undefined ? undefined : h.tracker.l1SeenAt.get(l1Block);
+    if (at === undefined) continue;
+    sendTo.push(at - s.startAt);
+    l1ToPreconf.push(s.inclusion!.announcedAt - at);
+  }
+  const missing = confirmed.length - sendTo.length;
+  const r: L1Inclusion = {
+    txs: confirmed.length,
+    onL1: sendTo.length,
+    sendToL1Ms: latencyStats(sendTo, missing),
+    preconfToL1Ms: null,
+    l1ToPreconfMs: latencyStats(l1ToPreconf, missing),
+    mapping: {
+      verified: assignment.verified,
+      unverified: assignment.unverified,
+      mismatched: assignment.mismatched,
+    },
+    waitedAfterOpenLoopMs: round(performance.now() - t0, 0),
+  };
+  log(
+    `  to L1: ${r.onL1}/${r.txs} open-loop txs mapped to the L1 block of their batch, send → L1 p50 ${fmt(r.sendToL1Ms.p50)} ms, p99 ${fmt(r.sendToL1Ms.p99)} ms; L1 → newHeads p50 ${fmt(r.l1ToPreconfMs?.p50)} ms; batches → blocks: ${assignment.verified} checked against the served blocks, ${assignment.unverified} not served yet, ${assignment.mismatched} mismatched`,
   );
   return r;
 }
@@ -839,15 +1155,38 @@ interface LeaderKill {
   killToFirstBlockMs: number | null;
   /** Kill → first block (at the survivor) holding a tx sent after the kill. */
   killToFirstPostKillTxBlockMs: number | null;
-  /** Largest gap between consecutive blocks at the survivor from the kill to the end of the load. */
+  /**
+   * Largest gap between consecutive blocks at the survivor from the kill to the end of the load, the
+   * time from its last block to the end of the load included (see maxGapOpenEnded).
+   */
   maxGapAfterKillMs: number | null;
-  preKill: { loadMs: number; blocks: number; txs: number; firstLoadBlockMs: number | null };
+  /**
+   * True when the largest gap is the one from the last block at the survivor to the end of the load
+   * (the chain had not made a block since): then maxGapAfterKillMs is a lower bound.
+   */
+  maxGapOpenEnded: boolean;
+  /**
+   * The load before the kill; blockGapMs: gaps between consecutive blocks at the survivor from the first
+   * block holding load to the kill (the ordinary block interval under this load, to read the gap against).
+   */
+  preKill: {
+    loadMs: number;
+    blocks: number;
+    txs: number;
+    firstLoadBlockMs: number | null;
+    blockGapMs: { p50: number | null; max: number | null; gaps: number };
+  };
   postKillTxs: { sent: number; committed: number; latencyMs: LatencyStats };
+  /** based / free: every node's seqnet_status.open just before the kill, and the survivor's at the end. */
+  openAtKill: Array<OpenStatus | null> | null;
+  openAtEnd: OpenStatus | null;
   load: string;
 }
 
 async function leaderKill(h: Harness): Promise<LeaderKill> {
   const kc = config.kill;
+  const open = isOpen(h.d.mode);
+  let openAtKill: Array<OpenStatus | null> | null = null;
   await waitIdle(h, config.idleWaitMs);
   const total = Math.round((kc.rate * (kc.preKillMs + 15_000 + kc.maxPostKillMs + 5_000)) / 1000);
   const txs = await signOver(killGroup, total);
@@ -867,18 +1206,35 @@ async function leaderKill(h: Harness): Promise<LeaderKill> {
     // Kill a committee that is committing the load: ≥ 3 blocks holding txs, the last within 1 s; ≤ 15 s more.
     const waitEnd = performance.now() + 15_000;
     const loaded = () => h.watcher.sortedBlocks().filter((b) => b.firstAt >= loadStart && b.txCount > 0);
+    // based / free make a block every few seconds at best (one per batch or race, from L1).
+    const recent = open ? 4_000 : 1_000;
     while (performance.now() < waitEnd) {
       const bs = loaded();
-      if (bs.length >= 3 && performance.now() - bs[bs.length - 1].firstAt < 1_000) break;
+      // based / free: also ≥ 4 s of loaded blocks, for the ordinary block interval to read the gap against.
+      const span = bs.length ? bs[bs.length - 1].firstAt - bs[0].firstAt : 0;
+      if (
+        bs.length >= 3 &&
+        performance.now() - bs[bs.length - 1].firstAt < recent &&
+        (!open || span >= 4_000)
+      )
+        break;
       await sleep(50);
     }
     const first = loaded()[0];
     firstLoadBlockMs = first ? round(first.firstAt - loadStart) : null;
-    const st = await nodeStatus(h.d.urls[0]);
-    killed = st.consensus!.leader;
-    viewAtKill = st.consensus!.view;
-    survivor = range(0, h.n).find((i) => i !== killed)!;
-    ledAtKill = (await nodeStatus(h.d.urls[survivor])).consensus!.viewsLedBy;
+    if (open) {
+      // No leader: node 0 is one of the submitters (the others keep posting their own txs).
+      killed = 0;
+      viewAtKill = 'n/a';
+      survivor = 1;
+      openAtKill = await Promise.all(h.d.urls.map((u) => nodeStatus(u).then((x) => x.open ?? null)));
+    } else {
+      const st = await nodeStatus(h.d.urls[0]);
+      killed = st.consensus!.leader;
+      viewAtKill = st.consensus!.view;
+      survivor = range(0, h.n).find((i) => i !== killed)!;
+      ledAtKill = (await nodeStatus(h.d.urls[survivor])).consensus!.viewsLedBy;
+    }
     const pid = h.d.pids[killed];
     if (pid === undefined) throw new Error(`no pid for member ${killed} in devnet.json`);
     h.down.add(killed);
@@ -887,7 +1243,7 @@ async function leaderKill(h: Harness): Promise<LeaderKill> {
     process.kill(pid, 'SIGKILL');
     while (!isDead(pid)) await sleep(5);
     log(
-      `  SIGKILL member ${killed} (leader of view ${viewAtKill}) after ${((killAt - loadStart) / 1000).toFixed(1)} s of load`,
+      `  SIGKILL ${open ? 'node' : 'member'} ${killed} (${open ? 'a submitter' : `leader of view ${viewAtKill}`}) after ${((killAt - loadStart) / 1000).toFixed(1)} s of load`,
     );
   })();
   let killFailed = false;
@@ -920,7 +1276,7 @@ async function leaderKill(h: Harness): Promise<LeaderKill> {
       return m;
     },
     vantage: () => 'first',
-    drainMs: kc.drainMs,
+    drainMs: open ? kc.openDrainMs : kc.drainMs,
     stopWhen: () => {
       if (killFailed) return true;
       if (Number.isNaN(killAt)) return false;
@@ -937,6 +1293,11 @@ async function leaderKill(h: Harness): Promise<LeaderKill> {
     .map((b) => ({ number: b.number, at: b.announcedAt[survivor], txs: b.hashes ?? [] }))
     .filter((b): b is { number: number; at: number; txs: Hex[] } => b.at !== undefined);
   const before = atSurvivor.filter((b) => b.at < killAt).at(-1);
+  const firstLoaded = atSurvivor.find((b) => b.at >= run.t0 && b.txs.length > 0);
+  const preGaps: number[] = [];
+  const preBlocks = firstLoaded ? atSurvivor.filter((b) => b.at >= firstLoaded.at && b.at < killAt) : [];
+  for (let i = 1; i < preBlocks.length; i++) preGaps.push(preBlocks[i].at - preBlocks[i - 1].at);
+  preGaps.sort((a, b) => a - b);
   const after = atSurvivor.filter((b) => b.at >= killAt);
   const firstPost = after.find((b) => b.txs.some((x) => postKill.has(x)));
   const inLoad = after.filter((b) => b.at <= run.sendEnd);
@@ -946,6 +1307,10 @@ async function leaderKill(h: Harness): Promise<LeaderKill> {
     maxGap = Math.max(maxGap, b.at - prev);
     prev = b.at;
   }
+  // A chain that stopped and did not start again before the load ended: the gap is still open.
+  const openGap = run.sendEnd - prev;
+  const openEnded = openGap > maxGap;
+  if (openEnded) maxGap = openGap;
   const post = run.samples.filter((s) => s.sentAt !== undefined && s.sentAt >= killAt);
   const postConfirmed = post.filter((s) => s.inclusion);
   const pre = h.watcher.committedBetween(run.t0, killAt);
@@ -961,8 +1326,19 @@ async function leaderKill(h: Harness): Promise<LeaderKill> {
     lastBlockBeforeKillMs: before ? round(killAt - before.at) : null,
     killToFirstBlockMs: after[0] ? round(after[0].at - killAt) : null,
     killToFirstPostKillTxBlockMs: firstPost ? round(firstPost.at - killAt) : null,
-    maxGapAfterKillMs: inLoad.length ? round(maxGap) : null,
-    preKill: { loadMs: round(killAt - run.t0), blocks: pre.blocks, txs: pre.txs, firstLoadBlockMs },
+    maxGapAfterKillMs: inLoad.length || openEnded ? round(maxGap) : null,
+    maxGapOpenEnded: openEnded,
+    preKill: {
+      loadMs: round(killAt - run.t0),
+      blocks: pre.blocks,
+      txs: pre.txs,
+      firstLoadBlockMs,
+      blockGapMs: {
+        p50: preGaps.length ? round(preGaps[Math.floor((preGaps.length - 1) / 2)]) : null,
+        max: preGaps.length ? round(preGaps[preGaps.length - 1]) : null,
+        gaps: preGaps.length,
+      },
+    },
     postKillTxs: {
       sent: post.length,
       committed: postConfirmed.length,
@@ -971,12 +1347,145 @@ async function leaderKill(h: Harness): Promise<LeaderKill> {
         post.length - postConfirmed.length,
       ),
     },
+    openAtKill,
+    openAtEnd: endStatus?.open ?? null,
     load: `${kc.rate} tx/s open loop from ${kc.senders} senders, each to one node (none to the killed one after the kill); the kill after ≥ ${kc.preKillMs} ms of steady load; load until ${kc.afterRecoveryMs} ms after the first block holding a post-kill tx (at most ${kc.maxPostKillMs} ms after the kill)`,
   };
   log(
-    `  leader kill: gap ${fmt(r.gapMs)} ms, kill → first block ${fmt(r.killToFirstBlockMs)} ms, kill → first block with a post-kill tx ${fmt(r.killToFirstPostKillTxBlockMs)} ms, max gap after ${fmt(r.maxGapAfterKillMs)} ms; leader now member ${r.leaderAtEnd ?? '-'}; ${postConfirmed.length}/${post.length} post-kill txs committed`,
+    `  leader kill: block gap before the kill p50 ${fmt(r.preKill.blockGapMs.p50)} ms (max ${fmt(r.preKill.blockGapMs.max)}); gap ${fmt(r.gapMs)} ms, kill → first block ${fmt(r.killToFirstBlockMs)} ms, kill → first block with a post-kill tx ${fmt(r.killToFirstPostKillTxBlockMs)} ms, max gap after ${r.maxGapOpenEnded ? '≥ ' : ''}${fmt(r.maxGapAfterKillMs)} ms; ${r.leaderAtEnd === null ? '' : ` leader now member ${r.leaderAtEnd};`} ${postConfirmed.length}/${post.length} post-kill txs committed`,
   );
   return r;
+}
+
+// ---- based / free: what racing cost ----
+
+interface OpenWaste {
+  /** The passed-over batches of the scan, by reason (assignOpen's words). */
+  passedOverByReason: Record<string, number>;
+  /** Per poster (node i posts with anvil account 2 + i): posts, the blocks they made, wasted gas. */
+  perNode: Array<{ node: number | null; address: Address; posts: number; made: number; wastedGas: number }>;
+  /** A surviving node's count of batches its derivation passed over, at the end of the mode. */
+  derivationPassedOver: number | null;
+  /** based: txs execution skipped because the chain held them already (posted twice); a survivor's count. */
+  skippedTxs: number | null;
+  /**
+   * Txs in the posted batches (reverted posts left out), from their calldata: every occurrence, the
+   * distinct txs, and the occurrences beyond a tx's first (posted again: free, after losing; based, a
+   * tx posted before derivation had executed its earlier batch). Of the batches that made blocks:
+   * their txs, and the txs the blocks hold (the difference was skipped by execution).
+   */
+  txs: {
+    posted: number;
+    distinct: number;
+    postedAgain: number;
+    inBlockMakingBatches: number;
+    executed: number;
+    skippedByExecution: number;
+  };
+  /** The batch → block mapping, checked against the blocks served (assignOpen). */
+  mapping: { verified: number; unverified: number; mismatched: number };
+  /**
+   * Cross-check: the sum over all nodes of seqnet_status open.submitter, read just before the kill, and
+   * the scan's wasted gas of the posts in L1 blocks every node had derived by then (the submitters decide
+   * "lost" once derivation has read the post).
+   */
+  submittersAtKill: {
+    posted: number;
+    won: number;
+    lost: number;
+    reverted: number;
+    l1Gas: number;
+    wastedGas: number;
+    derivedThroughL1Block: number;
+    scanWastedGas: number;
+    scanWastedPosts: number;
+  } | null;
+}
+
+async function openWasteOf(
+  h: Harness,
+  assignment: OpenAssignment,
+  kill: LeaderKill | null,
+  counts: Map<number, number>,
+): Promise<OpenWaste> {
+  const posts = h.scan.posts;
+  const txHashesOf = (p: InboxPost): Hex[] => {
+    const d = h.scan.decoded.get(p.hash);
+    if (!d || d.kind === 'error') return [];
+    return d.kind === 'txs' ? d.txHashes : d.blocks.flatMap((b) => b.txHashes);
+  };
+  const seen = new Set<Hex>();
+  let posted = 0;
+  let inMaking = 0;
+  let executed = 0;
+  for (const p of posts) {
+    if (p.reverted) continue;
+    const txs = txHashesOf(p);
+    posted += txs.length;
+    for (const x of txs) seen.add(x);
+    if (p.made) {
+      inMaking += txs.length;
+      for (let k = p.made[0]; k <= p.made[1]; k++) executed += counts.get(k) ?? 0;
+    }
+  }
+  const byReason: Record<string, number> = {};
+  for (const p of posts) if (p.passedOver) byReason[p.passedOver] = (byReason[p.passedOver] ?? 0) + 1;
+  const addresses = [...new Set(posts.map((p) => p.from.toLowerCase() as Address))];
+  const nodeOf = (a: Address) => {
+    const i = range(0, h.n).findIndex((k) => memberL1Account(k).address.toLowerCase() === a);
+    return i < 0 ? null : i;
+  };
+  const perNode = addresses
+    .map((address) => {
+      const mine = posts.filter((p) => p.from.toLowerCase() === address);
+      return {
+        node: nodeOf(address),
+        address,
+        posts: mine.length,
+        made: mine.filter((p) => p.made !== null).length,
+        wastedGas: mine.filter((p) => p.made === null).reduce((t, p) => t + p.gasUsed, 0),
+      };
+    })
+    .sort((a, b) => (a.node ?? 99) - (b.node ?? 99));
+  const end = await nodeStatus(h.d.urls[liveIndex(h)]).catch(() => undefined);
+  const atKill = kill?.openAtKill;
+  let submittersAtKill: OpenWaste['submittersAtKill'] = null;
+  if (atKill?.every((x) => x?.submitter)) {
+    const subs = atKill.map((x) => x!.submitter!);
+    const through = Math.min(...atKill.map((x) => x!.l1Block));
+    const early = posts.filter((p) => p.l1Block <= through && p.made === null);
+    submittersAtKill = {
+      posted: subs.reduce((t, x) => t + x.posted, 0),
+      won: subs.reduce((t, x) => t + x.won, 0),
+      lost: subs.reduce((t, x) => t + x.lost, 0),
+      reverted: subs.reduce((t, x) => t + x.reverted, 0),
+      l1Gas: subs.reduce((t, x) => t + Number(x.l1Gas), 0),
+      wastedGas: subs.reduce((t, x) => t + Number(x.wastedGas), 0),
+      derivedThroughL1Block: through,
+      scanWastedGas: early.reduce((t, p) => t + p.gasUsed, 0),
+      scanWastedPosts: early.length,
+    };
+  }
+  return {
+    passedOverByReason: byReason,
+    perNode,
+    derivationPassedOver: end?.open?.passedOverBatches ?? null,
+    skippedTxs: end?.open?.skippedTxs ?? null,
+    txs: {
+      posted,
+      distinct: seen.size,
+      postedAgain: posted - seen.size,
+      inBlockMakingBatches: inMaking,
+      executed,
+      skippedByExecution: inMaking - executed,
+    },
+    mapping: {
+      verified: assignment.verified,
+      unverified: assignment.unverified,
+      mismatched: assignment.mismatched,
+    },
+    submittersAtKill,
+  };
 }
 
 // ---- one mode ----
@@ -997,8 +1506,15 @@ interface ModeResult {
     openLoopWindow: GasSummary & { l1Blocks: [number, number] };
     /** Every batch of the run, from the devnet's start to the end of the mode. */
     wholeRun: GasSummary & { l1Blocks: [number, number] };
-    /** Reverted L1 txs to the Inbox over the whole run. */
-    wasted: { revertedPosts: number; gas: number; hashes: Hex[] };
+    /** L1 txs to the Inbox over the whole run that made no block: reverted, or (based / free) passed over. */
+    wasted: {
+      revertedPosts: number;
+      passedOverPosts: number;
+      posts: number;
+      gas: number;
+      hashes: Hex[];
+      open: OpenWaste | null;
+    };
     /**
      * Node 0's own batcher counters (successful posts since it started), read before the kill, and
      * the txs the chain executed in blocks 1..postedTo (its `txs` counts the sequenced blocks' txs).
@@ -1055,7 +1571,8 @@ async function runMode(mode: Mode): Promise<ModeResult> {
       down: new Set(),
       pub,
       inbox,
-      tracker: new InboxTracker(pub, inbox),
+      tracker: new InboxTracker(pub, inbox, isOpen(mode)),
+      scan: new InboxScan(pub, inbox, mode),
     };
     h.tracker.start();
     result.election = (await nodeStatus(d.urls[0])).election;
@@ -1067,7 +1584,7 @@ async function runMode(mode: Mode): Promise<ModeResult> {
       label: `${mode} ${label}`,
       route: route(h!),
       vantage: (m: number) => m,
-      drainMs: config.drainMs,
+      drainMs: isOpen(mode) ? config.openDrainMs : config.drainMs,
       log,
     });
     // Warm-up (not reported): JIT, keep-alive sockets.
@@ -1110,19 +1627,35 @@ async function runMode(mode: Mode): Promise<ModeResult> {
 
     // 3: L1 gas, from every L1 tx to the Inbox during the run.
     const l1End = await l1Head(h);
-    const posts = await inboxPosts(pub, inbox, 0, l1End);
-    const maxLast = Math.max(0, ...posts.map((p) => p.lastBlock ?? 0));
-    const counts = await l2TxCounts(h.rpcs[liveIndex(h)], maxLast);
+    let counts: Map<number, number>;
+    let openWaste: OpenWaste | null = null;
+    if (isOpen(mode)) {
+      const { served, assignment } = await openMapping(h, l1End);
+      counts = new Map([...served].map(([k, txs]) => [k, txs.length]));
+      openWaste = await openWasteOf(h, assignment, result.leaderKill, counts);
+    } else {
+      await h.scan.to(l1End);
+      const maxLast = Math.max(0, ...h.scan.posts.map((p) => p.lastBlock ?? 0));
+      counts = await l2TxCounts(h.rpcs[liveIndex(h)], maxLast);
+    }
+    const posts = h.scan.posts;
     const firstL1 = posts.length ? posts[0].l1Block : 0;
     const inOpen = posts.filter((p) => p.l1Block >= l1OpenStart && p.l1Block <= l1OpenEnd);
-    const reverted = posts.filter((p) => p.reverted);
+    const wasted = posts.filter((p) => p.made === null);
+    const l2TxsOf = (p: InboxPost) =>
+      p.made === null
+        ? null
+        : range(p.made[0], p.made[1] - p.made[0] + 1).reduce((t, k) => t + (counts.get(k) ?? 0), 0);
     result.l1Gas = {
       openLoopWindow: { ...gasSummary(inOpen, counts), l1Blocks: [l1OpenStart, l1OpenEnd] },
       wholeRun: { ...gasSummary(posts, counts), l1Blocks: [firstL1, l1End] },
       wasted: {
-        revertedPosts: reverted.length,
-        gas: reverted.reduce((s, p) => s + p.gasUsed, 0),
-        hashes: reverted.map((p) => p.hash).slice(0, 10),
+        revertedPosts: posts.filter((p) => p.reverted).length,
+        passedOverPosts: posts.filter((p) => p.passedOver !== null).length,
+        posts: wasted.length,
+        gas: wasted.reduce((s, p) => s + p.gasUsed, 0),
+        hashes: wasted.map((p) => p.hash).slice(0, 10),
+        open: openWaste,
       },
       batcherStatus: batcherStatus && {
         ...batcherStatus,
@@ -1131,20 +1664,11 @@ async function runMode(mode: Mode): Promise<ModeResult> {
           0,
         ),
       },
-      posts: posts.map((p) => ({
-        ...p,
-        l2Txs:
-          p.firstBlock === null || p.lastBlock === null
-            ? null
-            : range(p.firstBlock, p.lastBlock - p.firstBlock + 1).reduce(
-                (t, k) => t + (counts.get(k) ?? 0),
-                0,
-              ),
-      })),
+      posts: posts.map((p) => ({ ...p, l2Txs: l2TxsOf(p) })),
     };
     const g = result.l1Gas;
     log(
-      `  L1 gas: ${g.wholeRun.batches} batches (${g.wholeRun.functions.join(', ')}), ${fmt(g.wholeRun.gasPerBatch)} gas per batch, ${fmt(g.wholeRun.gasPerL2Tx)} per L2 tx over the run (${fmt(g.openLoopWindow.gasPerL2Tx)} in the open loop's window); reverted posts ${g.wasted.revertedPosts} (${fmt(g.wasted.gas)} gas)`,
+      `  L1 gas: ${g.wholeRun.batches} batches made blocks (${g.wholeRun.functions.join(', ')}), ${fmt(g.wholeRun.gasPerBatch)} gas per batch, ${fmt(g.wholeRun.gasPerL2Tx)} per L2 tx over the run (${fmt(g.openLoopWindow.gasPerL2Tx)} in the open loop's window); wasted: ${g.wasted.posts} of ${g.wholeRun.allPosts} posts (${g.wasted.revertedPosts} reverted, ${g.wasted.passedOverPosts} passed over), ${fmt(g.wasted.gas)} gas${openWaste ? `; derivation passed over ${openWaste.derivationPassedOver ?? '-'}, skipped txs ${openWaste.skippedTxs ?? '-'}; txs in batches ${openWaste.txs.posted} (${openWaste.txs.postedAgain} posted again), executed ${openWaste.txs.executed}; submitters' wastedGas ${openWaste.submittersAtKill ? fmt(openWaste.submittersAtKill.wastedGas) : '-'} vs ${openWaste.submittersAtKill ? fmt(openWaste.submittersAtKill.scanWastedGas) : '-'} from the scan at the same point` : ''}`,
     );
   } catch (err) {
     result.error = (err as Error).stack ?? (err as Error).message;
@@ -1170,6 +1694,14 @@ async function runMode(mode: Mode): Promise<ModeResult> {
 
 // ---- report ----
 
+/** Wasted gas (posts that made no block, of all posts); based: and the txs skipped as posted twice. */
+function wastedCell(r: ModeResult): string {
+  const g = r.l1Gas;
+  if (!g) return '-';
+  const skipped = g.wasted.open?.skippedTxs;
+  return `${fmt(g.wasted.gas)} (${g.wasted.posts}/${g.wholeRun.allPosts} posts${r.mode === 'based' ? `, ${skipped ?? '-'} txs skipped` : ''})`;
+}
+
 function table(results: ModeResult[]): string {
   const rows: string[][] = [
     [
@@ -1183,7 +1715,9 @@ function table(results: ModeResult[]): string {
       'to L1 p99',
       'gas/batch',
       'gas/L2 tx',
+      'incl. wasted',
       'wasted gas',
+      'max gap pre-kill',
       'kill: gap ms',
       'max gap ms',
       'kill→new tx ms',
@@ -1207,11 +1741,13 @@ function table(results: ModeResult[]): string {
       fmt(r.l1Inclusion?.sendToL1Ms.p99),
       fmt(r.l1Gas?.wholeRun.gasPerBatch),
       fmt(r.l1Gas?.wholeRun.gasPerL2Tx),
-      r.l1Gas ? `${fmt(r.l1Gas.wasted.gas)} (${r.l1Gas.wasted.revertedPosts})` : '-',
+      fmt(r.l1Gas?.wholeRun.gasPerL2TxIncludingWasted),
+      wastedCell(r),
+      k ? fmt(k.preKill.blockGapMs.max) : 'n/a',
       k ? fmt(k.gapMs) : 'n/a',
-      k ? fmt(k.maxGapAfterKillMs) : 'n/a',
+      k ? `${k.maxGapOpenEnded ? '≥' : ''}${fmt(k.maxGapAfterKillMs)}` : 'n/a',
       k ? fmt(k.killToFirstPostKillTxBlockMs) : 'n/a',
-      k ? `member ${k.killedMember}` : 'n/a',
+      k ? `${isOpen(r.mode) ? 'node' : 'member'} ${k.killedMember}` : 'n/a',
     ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
@@ -1272,18 +1808,17 @@ async function main(): Promise<void> {
       },
       method: {
         nodes:
-          'per mode a fresh `seqnet devnet` process (detached, its own process group) on a fresh data dir with the embedded L1 (anvil, 1 s blocks); single = `devnet --block-time 0`; poa/pos/dpos/auction = `devnet --nodes 4 --election MODE` (4 node processes, libp2p on loopback, BLS votes; pos/dpos/auction: election contracts deployed and seeded by the devnet: stakes 1..4 ETH, dpos candidates with delegated votes, member 1 wins the auctions of epochs 0-9); mempool limits raised as in bench/run.ts; all on this machine with the client',
+          'per mode a fresh `seqnet devnet` process (detached, its own process group) on a fresh data dir with the embedded L1 (anvil, 1 s blocks); single = `devnet --block-time 0`; poa/pos/dpos/auction = `devnet --nodes 4 --election MODE` (4 node processes, libp2p on loopback, BLS votes; pos/dpos/auction: election contracts deployed and seeded by the devnet: stakes 1..4 ETH, dpos candidates with delegated votes, member 1 wins the auctions of epochs 0-9); based/free = `devnet --nodes 4 --election MODE` (4 node processes, no committee and no p2p: each node has its own mempool and its own L1 key, anvil account 2+i, posts its txs to an OpenInbox every ~500 ms when it has some, and serves the chain its derivation makes of L1 order, one confirmation deep); mempool limits raised as in bench/run.ts; all on this machine with the client',
         client:
           'one Node process; pre-signed EIP-1559 ETH transfers (bench/lib/txs.ts) sent raw with eth_sendRawTransaction over keep-alive HTTP to every node: sender s always to node s mod n; the same signed txs in every mode',
-        preconfirmation:
-          'scheduled send (open loop) or send (closed loop) → the newHeads notification (WebSocket subscription on every node) of the block holding the tx, at the node it was sent to; a committee node announces a block once it is committed, executed and persisted',
+        preconfirmation: `scheduled send (open loop) or send (closed loop) → the newHeads notification (WebSocket subscription on every node) of the block holding the tx, at the node it was sent to; a committee node announces a block once it is committed, executed and persisted; a based/free node once it has derived it from L1 (no preconfirmation before L1 in those modes), so their figure is send → L1 inclusion → derivation. based/free wait ${config.openDrainMs} ms after the last send (not ${config.drainMs} ms)`,
         committedTxPerSecond: `txs in blocks first announced in [first send + ${config.windowSkipMs} ms, last send) / that window`,
-        unconfirmed: `txs not in a block ${config.drainMs} ms after the last send count as slower than every confirmed one (a percentile among them is null)`,
-        toL1: "open-loop txs: scheduled send → the first 100 ms poll of the L1 Inbox nextBlock() past the tx's L2 block (a batch with lastBlock ≥ that block is on L1); node 0 posts batches (brotli calldata, every 2 s when there are blocks); committees post postCertifiedBatch with the commit proof, checked on L1 by the CommitteeVerifier",
+        unconfirmed: `txs not in a block ${config.drainMs} ms (based/free: ${config.openDrainMs} ms) after the last send count as slower than every confirmed one (a percentile among them is null)`,
+        toL1: "open-loop txs: scheduled send → the first 100 ms poll of the L1 Inbox nextBlock() past the tx's L2 block (a batch with lastBlock ≥ that block is on L1); node 0 posts batches (brotli calldata, every 2 s when there are blocks); committees post postCertifiedBatch with the commit proof, checked on L1 by the CommitteeVerifier. based/free (the OpenInbox has no nextBlock()): scheduled send → the first 100 ms poll of eth_blockNumber at or past the L1 block holding the batch that made the tx's L2 block; which batch made which block follows derivation's rule from L1 order alone (based: the k-th decodable tx batch is block k; free: the first batch proposing height k whose block holds block k's txs as served) and is checked against the blocks a node serves (l1Inclusion.mapping); l1ToPreconfMs = that L1 block → newHeads at the node the tx was sent to (derivation's delay)",
         l1Gas:
-          "every L1 tx to the Inbox from L1 block 0 to the end of the mode (all blocks scanned), with its receipt; gasUsed per successful batch and per L2 tx in its block range (eth_getBlockTransactionCountByNumber); openLoopWindow: batches in L1 blocks from the open loop's start until its txs were on L1; wasted: reverted Inbox txs",
+          "every L1 tx to the Inbox from L1 block 0 to the end of the mode (all blocks scanned), with its receipt; gasUsed per successful batch and per L2 tx in its block range (eth_getBlockTransactionCountByNumber); openLoopWindow: batches in L1 blocks from the open loop's start until its txs were on L1; wasted: Inbox txs that made no block (reverted, or based/free: passed over by derivation, found from L1 as above, cross-checked with a node's passedOverBatches and with the sum of the submitters' wastedGas read before the kill); gasPerL2TxIncludingWasted = all Inbox gas / L2 txs; based: txs posted twice and skipped = a survivor's seqnet_status open.skippedTxs",
         leaderKill:
-          'committees only: under the kill load, the member seqnet_status (node 0) names as the leader of the current view is SIGKILLed; blocks as announced (newHeads) at the lowest-numbered surviving node; gap = last block before the kill → first after it. The leader rotates each view in poa (and by stake in pos/dpos): the killed member is the leader at the moment of the read, its next views time out. In auction member 1 leads every view: its kill makes the schedule depose the winner after 3 failed views',
+          'committees only: under the kill load, the member seqnet_status (node 0) names as the leader of the current view is SIGKILLed; blocks as announced (newHeads) at the lowest-numbered surviving node; gap = last block before the kill → first after it. The leader rotates each view in poa (and by stake in pos/dpos): the killed member is the leader at the moment of the read, its next views time out. In auction member 1 leads every view: its kill makes the schedule depose the winner after 3 failed views. based/free have no leader: node 0 (a submitter) is SIGKILLed (pid from devnet.json), the others keep posting; the survivor watched is node 1. maxGapAfterKillMs includes the still-open gap from the last block at the survivor to the end of the load when that is the largest (maxGapOpenEnded: a lower bound, the chain had stopped); preKill.blockGapMs = the ordinary block interval at the survivor under the same load before the kill',
         order:
           'per mode: start, fund, warm-up, open loop, wait for its txs on L1, closed loop, leader kill, L1 scan, stop; each run first waits (bounded) for empty mempools',
       },
