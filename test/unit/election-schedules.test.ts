@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AuctionSchedule } from '../../src/election/auction.js';
 import { EpochSchedule, SubsetSchedule } from '../../src/election/epoch-schedule.js';
 import { epochAt, epochStart, pinnedBlockFor } from '../../src/election/epochs.js';
-import { StakeWeightedSchedule } from '../../src/election/pos.js';
+import { EXCLUDE_VIEWS, StakeWeightedSchedule } from '../../src/election/pos.js';
 import { PoaSchedule } from '../../src/election/schedule.js';
 import { electedSchedule, parseElectionMode } from '../../src/node/election.js';
 import type { Hex } from '../../src/util/bytes.js';
@@ -34,6 +34,33 @@ describe('election schedules', () => {
     expect(chiSquareStatistic(counts, [2_000, 2_000, 6_000, 10_000])).toBeLessThan(chiSquareCritical999(3));
     expect(differ).toBeGreaterThan(10_000); // another seed is another draw
     expect(a.committeeFor(0n)).toEqual(keys);
+  });
+
+  it('pos: a member whose view failed sits out the next views; the draws elsewhere do not change', () => {
+    const stakes = [1n, 1n, 3n, 5n];
+    const fresh = new StakeWeightedSchedule({ epoch: 1n, publicKeys: keys, stakes, seed });
+    const s = new StakeWeightedSchedule({ epoch: 1n, publicKeys: keys, stakes, seed });
+    const v = [...Array(50).keys()].map(BigInt).find((x) => fresh.leaderFor(x) === 3)!;
+    // A TC whose highest QC is the view itself: a QC formed, the leader did its job.
+    s.onTimeoutCertificate(v, v);
+    for (let w = v; w < v + 40n; w++) expect(s.leaderFor(w)).toBe(fresh.leaderFor(w));
+    // Views without a QC: member 3 sits out views v+2 … v+11, and is drawn as before after them.
+    s.onTimeoutCertificate(v, v - 1n);
+    s.onTimeoutCertificate(v, v - 1n); // the same TC again changes nothing
+    const window = [...Array(Number(EXCLUDE_VIEWS)).keys()].map((i) => v + 2n + BigInt(i));
+    for (const w of window) expect(s.leaderFor(w)).not.toBe(3);
+    expect(window.some((w) => fresh.leaderFor(w) === 3)).toBe(true); // it would have led some of them
+    for (const w of [v, v + 1n, ...[...Array(30).keys()].map((i) => v + 2n + EXCLUDE_VIEWS + BigInt(i))])
+      expect(s.leaderFor(w)).toBe(fresh.leaderFor(w));
+    // Everyone left out at once (two members failing one after the other): the plain draw.
+    const pair = { epoch: 1n, publicKeys: keys.slice(0, 2), stakes: [1n, 1n], seed };
+    const plain = new StakeWeightedSchedule(pair);
+    const both = new StakeWeightedSchedule(pair);
+    const u = [...Array(100).keys()].map(BigInt).find((x) => plain.leaderFor(x) !== plain.leaderFor(x + 1n))!;
+    both.onTimeoutCertificate(u, u - 1n);
+    both.onTimeoutCertificate(u + 1n, u - 1n);
+    expect(both.leaderFor(u + 2n)).not.toBe(plain.leaderFor(u));
+    expect(both.leaderFor(u + 3n)).toBe(plain.leaderFor(u + 3n));
   });
 
   it('pos: refuses a committee it cannot draw from', () => {
