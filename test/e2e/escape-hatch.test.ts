@@ -1,15 +1,14 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type Abi, createPublicClient, createWalletClient, type Hex, http, keccak256, parseGwei } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
+import { runSeqnet } from '../helpers/cli.js';
 import { type DevnetProcess, rpcCall, startDevnet } from '../helpers/devnet.js';
 import { chainOf, until } from '../helpers/wait.js';
 
-const root = resolve(import.meta.dirname, '../..');
 const queueAbi = l1Artifacts().L1MessageQueue.abi as Abi;
 /** The inclusion window the README promises, in L1 blocks. */
 const WINDOW = 25;
@@ -39,10 +38,7 @@ async function verify(
     const postedTo = (s.json as { result: { batcher: { postedTo: number } } }).result.batcher.postedTo;
     return postedTo >= head ? true : undefined;
   });
-  const args = [
-    '--import',
-    'tsx',
-    'src/cli/main.ts',
+  const v = await runSeqnet([
     'verify',
     '--l1-rpc',
     l1Rpc,
@@ -50,15 +46,8 @@ async function verify(
     join(devnet.dataDir, 'l1-deployment.json'),
     '--rpc',
     devnet.url,
-  ];
-  return new Promise((done) => {
-    const p = spawn(process.execPath, args, { cwd: root });
-    let out = '';
-    p.stdout.on('data', (d) => {
-      out += d.toString();
-    });
-    p.once('exit', (code) => done({ code, report: JSON.parse(out) as Report }));
-  });
+  ]);
+  return { code: v.code, report: JSON.parse(v.out) as Report };
 }
 
 describe('escape hatch: forced inclusion through L1', () => {
