@@ -4,6 +4,7 @@ import { registerDeploy } from './deploy.js';
 import { registerDevnet } from './devnet.js';
 import { registerKeys } from './keys.js';
 import { registerNode } from './node.js';
+import { registerStake } from './stake.js';
 import { registerVerify } from './verify.js';
 
 const program = new Command()
@@ -15,6 +16,7 @@ registerNode(program);
 registerDeploy(program);
 registerVerify(program);
 registerKeys(program);
+registerStake(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`seqnet: ${err.message}`);

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SecretKey } from '@chainsafe/blst';
 import {
   type Abi,
@@ -33,7 +36,9 @@ import {
   sequencerKeyHash,
 } from '../../src/l1/election.js';
 import { compileContract } from '../../src/l1/solc.js';
+import { loadOrCreateKeys } from '../../src/node/keys.js';
 import { toHex } from '../../src/util/bytes.js';
+import { runSeqnet } from '../helpers/cli.js';
 import { freePort } from '../helpers/devnet.js';
 import { chiSquareCritical999, chiSquareStatistic } from '../helpers/stats.js';
 
@@ -647,5 +652,63 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     expect((await fails(erin.privateKey, 'Governance', 'vote', [late])).name).toBe('NoVotingPower');
     await gov(holder1.privateKey, 'vote', [late]);
     expect((await read<{ yes: bigint }>('Governance', 'proposal', [late])).yes).toBe(parseEther('100'));
+  });
+
+  it('`seqnet stake` registers the node key with a proof of possession, adds, unbonds and withdraws, with advice on errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seqnet-stake-'));
+    const deploymentFile = join(dir, 'deployment.json');
+    writeFileSync(
+      deploymentFile,
+      JSON.stringify({
+        election: {
+          genesisBlock: clock.genesisBlock.toString(),
+          epochLength: clock.epochLength.toString(),
+          contracts: c,
+        },
+      }),
+    );
+    const operator = accounts[9];
+    const cli = (action: string, ...extra: string[]) =>
+      runSeqnet([
+        'stake',
+        action,
+        '--l1-rpc',
+        anvil.url,
+        '--l1-deployment',
+        deploymentFile,
+        '--data-dir',
+        join(dir, 'node'),
+        '--private-key',
+        operator.privateKey,
+        ...extra,
+      ]);
+    const json = (r: { code: number | null; out: string; err: string }) => {
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(r.out) as Record<string, unknown>;
+    };
+    expect(json(await cli('info'))).toMatchObject({ registered: false, stake: '0' });
+    // Named errors come back with what to do.
+    const low = await cli('register', '--amount', '0.5');
+    expect(low.code).toBe(1);
+    expect(low.err).toMatch(
+      /refused register: BelowMinimumStake\(500000000000000000, 1000000000000000000\) — stake at least the minimum/,
+    );
+    expect((await cli('add', '--amount', '1')).err).toMatch(/NotRegistered.*register first/);
+    expect((await cli('register')).err).toMatch(/needs --amount/);
+    expect((await cli('dance')).err).toMatch(/unknown action "dance"/);
+    // Register with the node's own BLS key (made in its data dir) and a proof of possession.
+    expect(json(await cli('register', '--amount', '2'))).toMatchObject({ registered: true, stake: '2' });
+    const nodeKey = loadOrCreateKeys(join(dir, 'node')).bls;
+    expect((await cli('register', '--amount', '2')).err).toMatch(/AlreadyRegistered.*seqnet stake add/);
+    expect(json(await cli('add', '--amount', '1.5'))).toMatchObject({ stake: '3.5' });
+    const unbonding = json(await cli('unbond', '--amount', '1.5'));
+    expect(unbonding).toMatchObject({ stake: '2', unbonding: '1.5' });
+    expect((await cli('withdraw')).err).toMatch(/StillUnbonding.*try again after the L1 block/);
+    await mineTo(BigInt(unbonding.withdrawableAtL1Block as number));
+    expect(json(await cli('withdraw'))).toMatchObject({ stake: '2', unbonding: '0' });
+    // The registered key is the node's own.
+    expect(((await read<Hex>('StakeRegistry', 'keyOf', [operator.address])) as string).toLowerCase()).toBe(
+      toHex(g1ToEip2537(nodeKey.toPublicKey())).toLowerCase(),
+    );
   });
 });
