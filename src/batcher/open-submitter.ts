@@ -39,6 +39,13 @@ export interface OpenSubmitterDeps {
   logger: Logger;
 }
 
+/** A batch ready to post: `postBatch`'s arguments, its txs, and (free) the height it claims. */
+interface BuiltBatch {
+  args: unknown[];
+  txHashes: Hex[];
+  height?: bigint;
+}
+
 /** What one submitter spent and got: `lost` batches and `wastedGas` are the price of racing. */
 export interface OpenSubmitterStats {
   posted: number;
@@ -75,6 +82,8 @@ export class OpenSubmitter {
     reverted: 0,
     lastError: null,
   };
+  /** The L1 clients of the submitter's key, made on the first post (they read the chain id once). */
+  private clients?: ReturnType<typeof l1Clients>;
   /** based: txs in posted batches, with the L1 tx of their batch, until derivation has dealt with them. */
   private readonly inFlight = new Map<Hex, Hex>();
 
@@ -131,7 +140,7 @@ export class OpenSubmitter {
       this.stats.wastedGas += receipt.gasUsed;
     }
     this.deps.logger.debug(
-      { height: Number(built.height), won, l1Gas: Number(receipt.gasUsed) },
+      { height: Number(built.height ?? 0n), won, l1Gas: Number(receipt.gasUsed) },
       'batch read back',
     );
     return true;
@@ -167,7 +176,7 @@ export class OpenSubmitter {
     });
   }
 
-  private buildTxBatch(): { args: unknown[]; txHashes: Hex[]; height: bigint; hash: Hex } | undefined {
+  private buildTxBatch(): BuiltBatch | undefined {
     // A tx stays in flight until derivation has dealt with its batch: passed over (post it again), or
     // used and the block handed to the mempool (included or skipped, the tx has left it). Releasing
     // it when the batch was merely read posted it twice (18–36 % of based posts were duplicates).
@@ -179,15 +188,10 @@ export class OpenSubmitter {
     const chosen = this.chosenTxs((t) => this.inFlight.has(t.hash));
     if (chosen.length === 0) return undefined;
     const data = encodeTxBatch(chosen.map((t) => t.raw));
-    return {
-      args: [0n, 0n, zeroHash, 0n, toHex(data)],
-      txHashes: chosen.map((t) => t.hash),
-      height: 0n,
-      hash: zeroHash,
-    };
+    return { args: [0n, 0n, zeroHash, 0n, toHex(data)], txHashes: chosen.map((t) => t.hash) };
   }
 
-  private buildFreeBlock(): { args: unknown[]; txHashes: Hex[]; height: bigint; hash: Hex } | undefined {
+  private buildFreeBlock(): BuiltBatch | undefined {
     const { executor, store, l1 } = this.deps;
     const head = executor.head.header.number;
     const raw = store.getSequenced(head);
@@ -222,13 +226,20 @@ export class OpenSubmitter {
       args: [height, height, hash, seq.l1MessageCursor, toHex(data)],
       txHashes: chosen.map((t) => t.hash),
       height,
-      hash,
     };
   }
 
   private async post(args: unknown[]): Promise<TransactionReceipt> {
     const { l1Url, key, inbox, inboxAbi, logger } = this.deps;
-    const { account, pub, wallet } = await l1Clients(l1Url, key);
+    this.clients ??= l1Clients(l1Url, key);
+    let clients: Awaited<ReturnType<typeof l1Clients>>;
+    try {
+      clients = await this.clients;
+    } catch (err) {
+      this.clients = undefined; // the L1 was unreachable: make them again next time
+      throw err;
+    }
+    const { account, pub, wallet } = clients;
     const data = encodeFunctionData({ abi: inboxAbi, functionName: 'postBatch', args });
     const gas = await pub.estimateGas({ account, to: inbox, data });
     return sendWithFeeBumps(

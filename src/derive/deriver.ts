@@ -78,6 +78,8 @@ export class Deriver {
   private readonly queue: BlockQueue;
   private parent!: SequencedBlock;
   private cursor = 0n;
+  /** `based` / `free` (an OpenInbox), or undefined for the single key's or a committee's Inbox. */
+  private readonly openMode: L1Deployment['openMode'];
   /** `based`: the batch that made the head block (batches up to it were derived before). */
   private lastBasedBatch?: { index: bigint; l1TxHash: string };
   /** Batches passed over so far, and the latest of them (the node's status shows them). */
@@ -92,6 +94,7 @@ export class Deriver {
     private readonly options: DeriverOptions,
     private readonly deps: { store: ChainStore; executor: Executor; logger: Logger },
   ) {
+    this.openMode = options.deployment.openMode;
     this.pub = createPublicClient({ transport: http(options.l1Url, { retryCount: 0, timeout: 10_000 }) });
     this.retrieval = new BatchRetrieval(this.pub, {
       inbox: options.deployment.contracts.Inbox,
@@ -102,7 +105,7 @@ export class Deriver {
     this.queue = new BlockQueue(
       this.retrieval,
       deps.executor.options.chainId,
-      options.deployment.openMode === 'free' ? (batch, reason) => this.passOver(batch, reason) : undefined,
+      this.openMode === 'free' ? (batch, reason) => this.passOver(batch, reason) : undefined,
     );
   }
 
@@ -183,7 +186,7 @@ export class Deriver {
       try {
         const limit = this.messages.scannedThrough();
         let derived: DerivedBlock | undefined;
-        if (this.options.deployment.openMode === 'based') {
+        if (this.openMode === 'based') {
           const batch = await this.retrieval.next(limit);
           const block = await this.basedBlock(batch);
           derived = block && (await this.apply(block, batch, true));
@@ -299,7 +302,7 @@ export class Deriver {
   ): Promise<DerivedBlock | undefined> {
     const { store, executor } = this.deps;
     const head = executor.head.header.number;
-    const free = this.options.deployment.openMode === 'free';
+    const free = this.openMode === 'free';
     // In `free` a batch that breaks a rule lost (or was junk): pass over the rest of it.
     const reject = (reason: string): undefined => {
       if (!free) throw critical(reason);
@@ -348,7 +351,7 @@ export class Deriver {
       proof: new Uint8Array(),
       meta: {
         [CURSOR_KEY]: `${seq.height}:${cursor}`,
-        ...(this.options.deployment.openMode === 'based' && {
+        ...(this.openMode === 'based' && {
           [BASED_BATCH_KEY]: `${batch.index}:${batch.l1TxHash}`,
         }),
       },
@@ -356,8 +359,7 @@ export class Deriver {
     this.parent = seq;
     this.cursor = cursor;
     this.recordOutcome(batch, { used: true });
-    if (this.options.deployment.openMode === 'based')
-      this.lastBasedBatch = { index: batch.index, l1TxHash: batch.l1TxHash };
+    if (this.openMode === 'based') this.lastBasedBatch = { index: batch.index, l1TxHash: batch.l1TxHash };
     return { sequenced: seq, result, messages: due, batch, lastOfBatch, fault };
   }
 }
