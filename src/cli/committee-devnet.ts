@@ -153,6 +153,15 @@ export async function startCommitteeDevnet(
     );
   try {
     await Promise.race([Promise.all(members.map((m) => waitForRpc(m.rpc, 120_000))), ...exited]);
+    if (!open && members.length > 1) {
+      // Serving RPC is not sequencing: a tx sent before the members reach one another would wait out
+      // view timeouts. The devnet is ready once every member is connected to every other.
+      opts.step('waiting for the committee members to connect to one another…');
+      await Promise.race([
+        Promise.all(members.map((m, i) => waitForCommitteeConnected(m.rpc, i, members[i].log, 120_000))),
+        ...exited,
+      ]);
+    }
   } catch (err) {
     // One node failed to start: take the others down too, or they outlive the devnet.
     await stopAll();
@@ -166,4 +175,37 @@ export async function startCommitteeDevnet(
       await stopAll();
     },
   };
+}
+
+/** Resolves once the node at `rpc` reports every committee member connected (seqnet_status). */
+async function waitForCommitteeConnected(
+  rpc: string,
+  index: number,
+  log: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let missing: number[] = [];
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(rpc, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'seqnet_status', params: [] }),
+      });
+      const body = (await res.json()) as {
+        result?: { consensus?: { members?: { index: number; connected: boolean }[] } | null };
+      };
+      const members = body.result?.consensus?.members;
+      if (!members) return; // not a committee node: nothing to wait for
+      missing = members.filter((m) => !m.connected).map((m) => m.index);
+      if (missing.length === 0) return;
+    } catch {
+      // between polls a node may be busy; try again
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(
+    `node ${index} did not connect to committee member(s) ${missing.join(', ')} within ${timeoutMs} ms; see ${log} and check that the p2p ports are free`,
+  );
 }

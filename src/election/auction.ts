@@ -23,9 +23,12 @@ export class AuctionSchedule implements LeaderSchedule {
     /** Committee index of the winner, or null. */
     private readonly winner: number | null,
     private readonly deposeAfter = 3,
+    private readonly deposeAfterAtStart = 6,
   ) {
     if (!Number.isInteger(deposeAfter) || deposeAfter < 1)
       throw new Error('deposeAfter must be a positive integer');
+    if (!Number.isInteger(deposeAfterAtStart) || deposeAfterAtStart < deposeAfter)
+      throw new Error('deposeAfterAtStart must be an integer ≥ deposeAfter');
     if (publicKeys.length === 0) throw new Error('an auction committee needs at least one member');
     if (winner !== null && (winner < 0 || winner >= publicKeys.length))
       throw new Error(`auction winner ${winner} is not a committee index`);
@@ -41,7 +44,10 @@ export class AuctionSchedule implements LeaderSchedule {
   onTimeoutCertificate(view: bigint, highQcView: bigint): void {
     if (this.deposedFrom !== undefined || this.winner === null) return;
     // Views highQcView+1 … view all failed; before a deposition the winner led every one of them.
-    if (view - highQcView >= BigInt(this.deposeAfter)) this.deposedFrom = view + 1n;
+    // Before the first QC of the chain the failures may be the committee starting up (peers still
+    // dialling one another), not the winner: a winner absent from the start is deposed later.
+    const needed = highQcView === 0n ? this.deposeAfterAtStart : this.deposeAfter;
+    if (view - highQcView >= BigInt(needed)) this.deposedFrom = view + 1n;
   }
 
   /** The first view the round robin leads, if the winner was deposed. */

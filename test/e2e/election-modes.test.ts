@@ -150,8 +150,9 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
       },
       120_000,
     );
+    // Traffic flowed (how much depends on how fast the views went: it is not a throughput test).
     const sent = await traffic.stop();
-    expect(sent).toBeGreaterThan(100);
+    expect(sent).toBeGreaterThan(20);
     const all = await Promise.all(urls.map(status));
     expect(all.slice(1).some((s) => s.consensus.evidence > 0)).toBe(true);
     const reports = all.flatMap((s) => s.slashReports);

@@ -95,6 +95,22 @@ describe('election schedules', () => {
     expect([14n, 15n, 16n].map((v) => s.leaderFor(v))).toEqual([2, 3, 0]);
     expect(() => new AuctionSchedule(keys, 4)).toThrow(/not a committee index/);
     expect(() => new AuctionSchedule(keys, 0, 0)).toThrow(/positive/);
+    expect(() => new AuctionSchedule(keys, 0, 3, 2)).toThrow(/deposeAfterAtStart/);
+  });
+
+  it('auction: before the chain’s first QC, failed views are start-up; a winner absent from the start goes later', () => {
+    const s = new AuctionSchedule(keys, 1, 3, 6);
+    s.onTimeoutCertificate(3n, 0n); // views 1–3 failed while the members were still dialling
+    s.onTimeoutCertificate(5n, 0n);
+    expect(s.deposedAt).toBeUndefined();
+    expect(s.leaderFor(6n)).toBe(1);
+    s.onTimeoutCertificate(6n, 0n); // six views, none certified: the winner never came
+    expect(s.deposedAt).toBe(7n);
+    expect(s.leaderFor(7n)).toBe(3);
+    // Once the chain has a QC, three failed views in a row are enough.
+    const t = new AuctionSchedule(keys, 1, 3, 6);
+    t.onTimeoutCertificate(12n, 9n);
+    expect(t.deposedAt).toBe(13n);
   });
 
   it('epoch schedule: a subset proposes with committee indices; a later epoch replaces it, an older one never', () => {
