@@ -138,6 +138,17 @@ async function stake(
   }
   const pays = action === 'register' || action === 'add';
   if (pays && !isEth) {
+    // Check the balance here: the token's own revert would name a token error, not the shortfall.
+    const held = (await pub.readContract({
+      address: token,
+      abi: erc20Abi,
+      functionName: 'balanceOf',
+      args: [account.address],
+    })) as bigint;
+    if (held < o.amount)
+      throw new Error(
+        `the staker ${account.address} holds ${formatEther(held)} of the stake token ${token}, and ${action} needs ${formatEther(o.amount)}: get tokens first, or stake less`,
+      );
     const hash = await wallet.writeContract({
       address: token,
       abi: erc20Abi,

@@ -711,4 +711,137 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
       toHex(g1ToEip2537(nodeKey.toPublicKey())).toLowerCase(),
     );
   });
+
+  it('StakeRegistry in the rollup token: stakes move by approve + transferFrom, come back on withdraw; `seqnet stake` approves first', async () => {
+    const t = await deployElectionContracts({
+      rpcUrl: anvil.url,
+      deployerKey: deployer.privateKey,
+      chainId: CHAIN_ID,
+      clock,
+      stakeToken: token,
+      minStake: MIN_STAKE,
+      unbondingDelay: UNBONDING,
+      maxCommitteeSize: 4,
+      governanceToken: token,
+      governanceCommitteeSize: 2,
+      votingPeriod: 10n,
+      auction: { minBid: parseEther('0.1'), minIncrementBps: 500, closeBlocks: 5n },
+    });
+    const registry = t.StakeRegistry;
+    // The token's own errors bubble up through the registry.
+    const abi = [...abis.StakeRegistry, ...tokenAbi.filter((e) => e.type === 'error')] as Abi;
+    const balance = (who: Hex) =>
+      pub.readContract({
+        address: token,
+        abi: tokenAbi,
+        functionName: 'balanceOf',
+        args: [who],
+      }) as Promise<bigint>;
+    const simulate = (key: Hex, functionName: string, args: readonly unknown[], value?: bigint) =>
+      pub.simulateContract({
+        address: registry,
+        abi,
+        functionName,
+        args,
+        value,
+        account: privateKeyToAccount(key),
+      });
+    const write = async (key: Hex, address: Hex, a: Abi, functionName: string, args: readonly unknown[]) => {
+      const { request } = await pub.simulateContract({
+        address,
+        abi: a,
+        functionName,
+        args,
+        account: privateKeyToAccount(key),
+      });
+      const r = await pub.waitForTransactionReceipt({
+        hash: await wallet(key).writeContract(request as never),
+        pollingInterval: 20,
+      });
+      expect(r.status).toBe('success');
+    };
+    expect(
+      ((await pub.readContract({ address: registry, abi, functionName: 'token' })) as Hex).toLowerCase(),
+    ).toBe(token.toLowerCase());
+    await send(deployer.privateKey, 'Token', 'transfer', [dave.address, parseEther('10')]);
+    const k = blsKey(7);
+    const { key, pop } = registrationArgs(k, l1ChainId, registry, dave.address);
+    // Without an allowance the token refuses; ETH sent along is refused by name.
+    expect((await revertOf(simulate(dave.privateKey, 'register', [key, pop, 2n * MIN_STAKE]))).name).toBe(
+      'InsufficientAllowance',
+    );
+    await write(dave.privateKey, token, tokenAbi, 'approve', [registry, 3n * MIN_STAKE]);
+    const wrong = await revertOf(simulate(dave.privateKey, 'register', [key, pop, 2n * MIN_STAKE], 1n));
+    expect(wrong).toMatchObject({ name: 'WrongValue', args: [0n, 1n] });
+    await write(dave.privateKey, registry, abi, 'register', [key, pop, 2n * MIN_STAKE]);
+    expect(await balance(dave.address)).toBe(parseEther('10') - 2n * MIN_STAKE);
+    expect(await balance(registry)).toBe(2n * MIN_STAKE);
+    // Only the approved amount can be added; a second approve lets the rest in.
+    expect((await revertOf(simulate(dave.privateKey, 'addStake', [2n * MIN_STAKE]))).name).toBe(
+      'InsufficientAllowance',
+    );
+    await write(dave.privateKey, registry, abi, 'addStake', [MIN_STAKE]);
+    await write(dave.privateKey, registry, abi, 'unbond', [MIN_STAKE]);
+    const info = (await pub.readContract({
+      address: registry,
+      abi,
+      functionName: 'stakerInfo',
+      args: [dave.address],
+    })) as { stake: bigint; withdrawableAt: bigint };
+    expect(info.stake).toBe(2n * MIN_STAKE);
+    await mineTo(info.withdrawableAt);
+    await write(dave.privateKey, registry, abi, 'withdraw', []);
+    expect(await balance(dave.address)).toBe(parseEther('10') - 2n * MIN_STAKE);
+    expect(await balance(registry)).toBe(2n * MIN_STAKE);
+    // The staked-in committee reads the same whatever the stake is in.
+    const [members, , stakes] = (await pub.readContract({
+      address: registry,
+      abi,
+      functionName: 'committee',
+    })) as [Hex[], Hex[], bigint[]];
+    expect(members.map((m) => m.toLowerCase())).toEqual([dave.address.toLowerCase()]);
+    expect(stakes).toEqual([2n * MIN_STAKE]);
+
+    // `seqnet stake` against this registry approves the amount before it registers or adds.
+    const dir = mkdtempSync(join(tmpdir(), 'seqnet-stake-token-'));
+    const deploymentFile = join(dir, 'deployment.json');
+    writeFileSync(
+      deploymentFile,
+      JSON.stringify({
+        election: {
+          genesisBlock: clock.genesisBlock.toString(),
+          epochLength: clock.epochLength.toString(),
+          contracts: t,
+        },
+      }),
+    );
+    const operator = accounts[9];
+    await send(deployer.privateKey, 'Token', 'transfer', [operator.address, parseEther('5')]);
+    const cli = (action: string, ...extra: string[]) =>
+      runSeqnet([
+        'stake',
+        action,
+        '--l1-rpc',
+        anvil.url,
+        '--l1-deployment',
+        deploymentFile,
+        '--data-dir',
+        join(dir, 'node'),
+        '--private-key',
+        operator.privateKey,
+        ...extra,
+      ]);
+    const ok = async (action: string, ...extra: string[]) => {
+      const r = await cli(action, ...extra);
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(r.out) as Record<string, unknown>;
+    };
+    expect(await ok('register', '--amount', '2')).toMatchObject({ registered: true, stake: '2' });
+    expect(await ok('add', '--amount', '1')).toMatchObject({ stake: '3' });
+    expect(await balance(operator.address)).toBe(parseEther('2'));
+    // More than the operator holds: the token's refusal comes back by name.
+    const over = await cli('add', '--amount', '10');
+    expect(over.code).toBe(1);
+    expect(over.err).toMatch(/holds 2 of the stake token .*add needs 10: get tokens first/);
+  });
 });
