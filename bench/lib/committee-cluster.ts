@@ -179,8 +179,13 @@ async function startClusterOnce(size: number, viewTimeoutMs?: number): Promise<C
   const argsFor = (i: number): string[] => {
     const dataDir = join(base, `n${i}`);
     const common = ['--data-dir', dataDir, '--rpc-port', String(ports[i].rpc), '--log-level', 'warn'];
+    // SEQNET_BENCH_CPU_PROF=DIR: every member writes a V8 CPU profile there when it exits.
+    const prof = process.env.SEQNET_BENCH_CPU_PROF
+      ? ['--cpu-prof', '--cpu-prof-dir', process.env.SEQNET_BENCH_CPU_PROF]
+      : [];
     if (size === 1)
       return [
+        ...prof,
         '--import',
         'tsx',
         'src/cli/main.ts',
@@ -192,6 +197,7 @@ async function startClusterOnce(size: number, viewTimeoutMs?: number): Promise<C
         ...mempoolFlags,
       ];
     return [
+      ...prof,
       '--import',
       'tsx',
       'src/cli/main.ts',
