@@ -20,6 +20,7 @@ interface DevnetFlags extends CommonFlags {
   nodes: number;
   epochLength: number;
   unstakedMembers?: string;
+  stakeToken?: boolean;
   election: string;
   p2pPort: number;
   l1Port: number;
@@ -58,6 +59,10 @@ export function registerDevnet(program: Command): void {
     .option(
       '--unstaked-members <i,j>',
       'pos, dpos: these committee members do not stake at set-up (they certify, and can stake later to propose)',
+    )
+    .option(
+      '--stake-token',
+      "pos, dpos, auction: stakes are in the devnet's ERC-20 token (SEQ, 100 to each member's L1 account) instead of ETH",
     )
     .option(
       '--misbehave.equivocate-node <i>',
@@ -132,6 +137,7 @@ export function registerDevnet(program: Command): void {
         deployment = await ensureElection(anvil.url, options, deployment, election, members, step, {
           epochLength: BigInt(flags.epochLength),
           unstaked,
+          stakeToken: flags.stakeToken === true,
         });
       }
       if (flags.nodes > 1 || open) {
@@ -337,6 +343,9 @@ async function runCommittee(
           rpc: anvil.url,
           chainId: 31337,
           contracts: { ...deployment?.contracts, ...deployment?.election?.contracts },
+          ...(deployment?.election?.token
+            ? { token: deployment.election.token, stakesIn: deployment.election.stakeToken ? 'token' : 'ETH' }
+            : {}),
         }
       : null,
     ordering: options.ordering,
@@ -370,7 +379,7 @@ async function runCommittee(
 
 /**
  * The election contracts for `mode`, deployed and seeded once per data dir (kept in
- * l1-deployment.json); again when the L1 state was lost or the mode changed.
+ * l1-deployment.json); again when the L1 state was lost, or the mode or the stake currency changed.
  */
 async function ensureElection(
   l1Url: string,
@@ -379,11 +388,11 @@ async function ensureElection(
   mode: ElectionMode,
   members: Awaited<ReturnType<typeof prepareCommitteeMembers>>,
   step: (msg: string) => void,
-  seed: { epochLength: bigint; unstaked: number[] },
+  seed: { epochLength: bigint; unstaked: number[]; stakeToken: boolean },
 ): Promise<L1Deployment> {
   const file = join(options.dataDir, 'l1-deployment.json');
   const saved = deployment.election;
-  if (saved && saved.mode === mode) {
+  if (saved && saved.mode === mode && (saved.stakeToken === true) === seed.stakeToken) {
     if (await hasCode(l1Url, saved.contracts.Slasher)) return deployment;
   }
   const election = await setUpDevnetElection({

@@ -43,12 +43,15 @@ export interface ElectionSetupOptions {
   epochLength?: bigint;
   /** Members that do not stake (nor stand as candidates) at set-up: they can join later. */
   unstaked?: number[];
+  /** Stakes in the devnet's ERC-20 token (SEQ) instead of ETH; every member account gets 100 SEQ. */
+  stakeToken?: boolean;
   step: (msg: string) => void;
 }
 
 /**
  * Deploys the election contracts on the devnet's L1 and seeds them so that the mode has a committee
- * from its first epoch: every member stakes (member i stakes i + 1 ETH, so pos weights differ);
+ * from its first epoch: every member stakes (member i stakes i + 1 ETH, or SEQ with `stakeToken`, so
+ * pos weights differ);
  * dpos: every member stands as a candidate and token holders delegate to it; auction: member 1 wins
  * the first ten epochs and the first bid is settled into the treasury. Returns once epoch 0's
  * pinned block has passed, so the nodes can read their committee at once.
@@ -105,7 +108,12 @@ export async function setUpDevnetElection(opts: ElectionSetupOptions): Promise<D
   const n = opts.memberKeys.length;
   // Epoch 0's committee is the state at genesisBlock: leave room for every set-up tx (one L1 block
   // each, sent one after the other) before it.
-  const setUpTxs = 6 + n + (opts.mode === 'dpos' ? 5 * n : 0) + (opts.mode === 'auction' ? 10 : 0);
+  const setUpTxs =
+    6 +
+    n +
+    (opts.stakeToken ? 2 * n : 0) +
+    (opts.mode === 'dpos' ? 5 * n : 0) +
+    (opts.mode === 'auction' ? 10 : 0);
   const genesisBlock = (await pub.getBlockNumber({ cacheTime: 0 })) + BigInt(setUpTxs + 8);
   const epochLength = opts.epochLength ?? DEVNET_EPOCH_LENGTH;
   // The auction closes 5 blocks before its epoch: an epoch must be longer than that.
@@ -122,6 +130,7 @@ export async function setUpDevnetElection(opts: ElectionSetupOptions): Promise<D
     minStake: parseEther('1'),
     unbondingDelay: 10n,
     maxCommitteeSize: n,
+    stakeToken: opts.stakeToken ? tokenAddress : undefined,
     governanceToken: tokenAddress,
     governanceCommitteeSize: n,
     votingPeriod: 30n,
@@ -130,10 +139,16 @@ export async function setUpDevnetElection(opts: ElectionSetupOptions): Promise<D
   });
   const abis = electionArtifacts();
   const unstaked = new Set(opts.unstaked ?? []);
+  const unit = opts.stakeToken ? 'SEQ' : 'ETH';
   for (const [i, key] of opts.memberKeys.entries()) {
-    if (unstaked.has(i)) continue;
     const who = memberL1Account(i);
+    // Token stakes: every member (staked now or later) gets tokens to stake with.
+    if (opts.stakeToken)
+      await call(deployer.privateKey, tokenAddress, tokenAbi, 'transfer', [who.address, parseEther('100')]);
+    if (unstaked.has(i)) continue;
     const stake = parseEther(String(i + 1));
+    if (opts.stakeToken)
+      await call(who.privateKey, tokenAddress, tokenAbi, 'approve', [contracts.StakeRegistry, stake]);
     const { key: g1, pop } = registrationArgs(key, l1ChainId, contracts.StakeRegistry, who.address);
     await call(
       who.privateKey,
@@ -141,11 +156,11 @@ export async function setUpDevnetElection(opts: ElectionSetupOptions): Promise<D
       abis.StakeRegistry.abi as Abi,
       'register',
       [g1, pop, stake],
-      stake,
+      opts.stakeToken ? undefined : stake,
     );
   }
   step(
-    `${n - unstaked.size} members staked in the StakeRegistry (member i: i + 1 ETH)${unstaked.size ? `; not staked yet: ${[...unstaked].join(', ')}` : ''}`,
+    `${n - unstaked.size} members staked in the StakeRegistry (member i: i + 1 ${unit})${unstaked.size ? `; not staked yet: ${[...unstaked].join(', ')}` : ''}`,
   );
   if (opts.mode === 'dpos') {
     const gov = abis.Governance.abi as Abi;
@@ -193,5 +208,11 @@ export async function setUpDevnetElection(opts: ElectionSetupOptions): Promise<D
     ]);
     step('epoch 0 auction settled: the winning bid is in the treasury (Governance)');
   }
-  return { genesisBlock: genesisBlock.toString(), epochLength: epochLength.toString(), contracts };
+  return {
+    genesisBlock: genesisBlock.toString(),
+    epochLength: epochLength.toString(),
+    contracts,
+    token: tokenAddress,
+    ...(opts.stakeToken ? { stakeToken: true } : {}),
+  };
 }

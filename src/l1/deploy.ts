@@ -102,6 +102,10 @@ export interface DeployedElection {
   genesisBlock: string;
   epochLength: string;
   contracts: { StakeRegistry: Hex; Slasher: Hex; Governance: Hex; SequencerAuction: Hex };
+  /** The rollup's ERC-20 token (governance votes; the stakes too when `stakeToken` is set). */
+  token?: Hex;
+  /** Stakes are in `token`, not ETH. */
+  stakeToken?: boolean;
 }
 
 /** What the deployment JSON says about the committee (the keys are compressed, as the nodes hold them). */

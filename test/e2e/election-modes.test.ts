@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Abi, createPublicClient, createWalletClient, type Hex, http, parseEther } from 'viem';
+import { type Abi, createPublicClient, createWalletClient, erc20Abi, type Hex, http, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberL1Account } from '../../src/cli/election-devnet.js';
 import { devAccounts } from '../../src/execution/genesis.js';
-import { electionArtifacts, registrationArgs } from '../../src/l1/election.js';
-import { loadOrCreateKeys } from '../../src/node/keys.js';
+import { electionArtifacts } from '../../src/l1/election.js';
+import { runSeqnet } from '../helpers/cli.js';
 import { type DevnetProcess, freeConsecutivePorts, rpcCall, startDevnet } from '../helpers/devnet.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
 import { chiSquareCritical95, chiSquareCritical999, chiSquareStatistic } from '../helpers/stats.js';
@@ -22,7 +22,7 @@ import { until } from '../helpers/wait.js';
 interface DevnetInfo {
   nodes: Array<{ rpc: string; pid: number }>;
   committee: { size: number; election: string };
-  l1: { rpc: string; contracts: Record<string, Hex> };
+  l1: { rpc: string; contracts: Record<string, Hex>; token?: Hex; stakesIn?: 'ETH' | 'token' };
 }
 
 interface NodeStatus {
@@ -188,7 +188,7 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
   }, 420_000);
 });
 
-describe('devnet --nodes 4 --election pos, member 3 not staked', () => {
+describe('devnet --nodes 4 --election pos --stake-token, member 3 not staked', () => {
   let devnet: DevnetProcess;
   let info: DevnetInfo;
 
@@ -198,6 +198,7 @@ describe('devnet --nodes 4 --election pos, member 3 not staked', () => {
       '3',
       '--epoch-length',
       '20',
+      '--stake-token',
     ]));
   }, 240_000);
   afterAll(async () => {
@@ -209,36 +210,34 @@ describe('devnet --nodes 4 --election pos, member 3 not staked', () => {
     const first = await status(urls[0]);
     expect(first.election).toMatchObject({ mode: 'pos', proposers: [0, 1, 2] });
     const traffic = load(urls, devAccounts(10)[9].privateKey, 15);
-    // Member 3 stakes 4 ETH with its node's BLS key and a proof of possession.
-    const pub = createPublicClient({ transport: http(info.l1.rpc) });
-    const l1ChainId = await pub.getChainId();
-    const registry = info.l1.contracts.StakeRegistry;
+    // Stakes are in the devnet's token: member 3's operator stakes 4 SEQ with `seqnet stake register`
+    // (it approves the registry, then registers its node's BLS key with a proof of possession).
+    expect(info.l1.stakesIn).toBe('token');
     const staker = memberL1Account(3);
-    const { key, pop } = registrationArgs(
-      loadOrCreateKeys(join(devnet.dataDir, 'node-3')).bls,
-      l1ChainId,
-      registry,
-      staker.address,
-    );
-    const wallet = createWalletClient({
-      account: privateKeyToAccount(staker.privateKey),
-      chain: {
-        id: l1ChainId,
-        name: 'l1',
-        nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-        rpcUrls: { default: { http: [info.l1.rpc] } },
-      },
-      transport: http(info.l1.rpc),
-    });
-    const stake = parseEther('4');
-    const hash = await wallet.writeContract({
-      address: registry,
-      abi: electionArtifacts().StakeRegistry.abi as Abi,
-      functionName: 'register',
-      args: [key, pop, stake],
-      value: stake,
-    });
-    expect((await pub.waitForTransactionReceipt({ hash, pollingInterval: 200 })).status).toBe('success');
+    const joined = await runSeqnet([
+      'stake',
+      'register',
+      '--amount',
+      '4',
+      '--l1-rpc',
+      info.l1.rpc,
+      '--l1-deployment',
+      join(devnet.dataDir, 'l1-deployment.json'),
+      '--data-dir',
+      join(devnet.dataDir, 'node-3'),
+      '--private-key',
+      staker.privateKey,
+    ]);
+    expect(joined.code, joined.err).toBe(0);
+    expect(JSON.parse(joined.out)).toMatchObject({ registered: true, stake: '4' });
+    const pub = createPublicClient({ transport: http(info.l1.rpc) });
+    const held = (await pub.readContract({
+      address: info.l1.token as Hex,
+      abi: erc20Abi,
+      functionName: 'balanceOf',
+      args: [staker.address],
+    })) as bigint;
+    expect(held).toBe(parseEther('96'));
     // Every node switches, without a stop, to an epoch whose committee holds the new staker.
     await until(
       'every node on an epoch with member 3',
