@@ -8,6 +8,7 @@ import type { CommitteeMember } from '../node/committee.js';
 import type { ElectionMode } from '../node/election.js';
 import { loadOrCreateKeys } from '../node/keys.js';
 import { loadOrCreateNodeKey, nodeKeyPath } from '../p2p/keys.js';
+import { pollRpc } from '../util/poll-rpc.js';
 import { memberL1Account } from './election-devnet.js';
 
 export interface CommitteeDevnetOptions {
@@ -184,27 +185,24 @@ async function waitForCommitteeConnected(
   log: string,
   timeoutMs: number,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let missing: number[] = [];
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(rpc, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'seqnet_status', params: [] }),
-      });
+  const connected = await pollRpc(
+    rpc,
+    'seqnet_status',
+    [],
+    async (res) => {
       const body = (await res.json()) as {
         result?: { consensus?: { members?: { index: number; connected: boolean }[] } | null };
       };
       const members = body.result?.consensus?.members;
-      if (!members) return; // not a committee node: nothing to wait for
+      if (!members) return true; // not a committee node: nothing to wait for
       missing = members.filter((m) => !m.connected).map((m) => m.index);
-      if (missing.length === 0) return;
-    } catch {
-      // between polls a node may be busy; try again
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+      return missing.length === 0;
+    },
+    timeoutMs,
+    200,
+  );
+  if (connected) return;
   throw new Error(
     `node ${index} did not connect to committee member(s) ${missing.join(', ')} within ${timeoutMs} ms; see ${log} and check that the p2p ports are free`,
   );

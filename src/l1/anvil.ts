@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { pollRpc } from '../util/poll-rpc.js';
 
 export interface AnvilOptions {
   host: string;
@@ -84,19 +85,6 @@ export class Anvil {
 }
 
 export async function waitForRpc(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
-      });
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  if (await pollRpc(url, 'eth_chainId', [], (res) => res.ok, timeoutMs)) return;
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
 }

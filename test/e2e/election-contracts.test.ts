@@ -144,6 +144,34 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     const { key: k, pop } = registrationArgs(key, l1ChainId, c.StakeRegistry, who.address);
     await send(who.privateKey, 'StakeRegistry', 'register', [k, pop, amount], amount);
   };
+  /** Writes `contracts` as `dir`'s deployment file; returns a `seqnet stake ACTION` runner for `operator`. */
+  const stakeCli = (contracts: ElectionDeployment, dir: string, operator: { privateKey: Hex }) => {
+    const deploymentFile = join(dir, 'deployment.json');
+    writeFileSync(
+      deploymentFile,
+      JSON.stringify({
+        election: {
+          genesisBlock: clock.genesisBlock.toString(),
+          epochLength: clock.epochLength.toString(),
+          contracts,
+        },
+      }),
+    );
+    return (action: string, ...extra: string[]) =>
+      runSeqnet([
+        'stake',
+        action,
+        '--l1-rpc',
+        anvil.url,
+        '--l1-deployment',
+        deploymentFile,
+        '--data-dir',
+        join(dir, 'node'),
+        '--private-key',
+        operator.privateKey,
+        ...extra,
+      ]);
+  };
 
   beforeAll(async () => {
     anvil = await Anvil.start({ host: '127.0.0.1', port: await freePort(), chainId: 31337, blockTime: 0 });
@@ -656,32 +684,8 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
 
   it('`seqnet stake` registers the node key with a proof of possession, adds, unbonds and withdraws, with advice on errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'seqnet-stake-'));
-    const deploymentFile = join(dir, 'deployment.json');
-    writeFileSync(
-      deploymentFile,
-      JSON.stringify({
-        election: {
-          genesisBlock: clock.genesisBlock.toString(),
-          epochLength: clock.epochLength.toString(),
-          contracts: c,
-        },
-      }),
-    );
     const operator = accounts[9];
-    const cli = (action: string, ...extra: string[]) =>
-      runSeqnet([
-        'stake',
-        action,
-        '--l1-rpc',
-        anvil.url,
-        '--l1-deployment',
-        deploymentFile,
-        '--data-dir',
-        join(dir, 'node'),
-        '--private-key',
-        operator.privateKey,
-        ...extra,
-      ]);
+    const cli = stakeCli(c, dir, operator);
     const json = (r: { code: number | null; out: string; err: string }) => {
       expect(r.code, r.err).toBe(0);
       return JSON.parse(r.out) as Record<string, unknown>;
@@ -804,33 +808,9 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
 
     // `seqnet stake` against this registry approves the amount before it registers or adds.
     const dir = mkdtempSync(join(tmpdir(), 'seqnet-stake-token-'));
-    const deploymentFile = join(dir, 'deployment.json');
-    writeFileSync(
-      deploymentFile,
-      JSON.stringify({
-        election: {
-          genesisBlock: clock.genesisBlock.toString(),
-          epochLength: clock.epochLength.toString(),
-          contracts: t,
-        },
-      }),
-    );
     const operator = accounts[9];
+    const cli = stakeCli(t, dir, operator);
     await send(deployer.privateKey, 'Token', 'transfer', [operator.address, parseEther('5')]);
-    const cli = (action: string, ...extra: string[]) =>
-      runSeqnet([
-        'stake',
-        action,
-        '--l1-rpc',
-        anvil.url,
-        '--l1-deployment',
-        deploymentFile,
-        '--data-dir',
-        join(dir, 'node'),
-        '--private-key',
-        operator.privateKey,
-        ...extra,
-      ]);
     const ok = async (action: string, ...extra: string[]) => {
       const r = await cli(action, ...extra);
       expect(r.code, r.err).toBe(0);
