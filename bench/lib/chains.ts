@@ -129,6 +129,8 @@ export async function startSeqnet(opts: { cpuProfDir?: string } = {}): Promise<C
   const port = await freePort();
   const args = [
     ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(opts.cpuProfDir)] : []),
+    // SEQNET_BENCH_NODE_FLAGS: extra node/V8 flags for the seqnet process, for A/B runs.
+    ...(process.env.SEQNET_BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
     '--import',
     'tsx',
     'src/cli/main.ts',

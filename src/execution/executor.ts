@@ -21,7 +21,7 @@ import {
 import { Bloom, createVM, encodeReceipt, type RunTxResult, runTx, type VM } from '@ethereumjs/vm';
 import type { Logger } from 'pino';
 import type { L1Message } from '../l1/watcher.js';
-import type { ChainStore, StoredReceipt } from '../store/chain-store.js';
+import type { BlockRecord, ChainStore, StoredReceipt } from '../store/chain-store.js';
 import {
   encodeSequencedBlock,
   hashSequencedBlock,
@@ -270,6 +270,7 @@ export class Executor {
     seq: SequencedBlock,
     decoded?: ReadonlyArray<TypedTransaction>,
     messages: ReadonlyArray<L1Message> = [],
+    opts: { yieldEveryMs?: number } = {},
   ): Promise<ExecutionResult> {
     if (decoded && decoded.length !== seq.txs.length)
       throw new Error('decoded txs do not match the sequenced block');
@@ -317,7 +318,14 @@ export class Executor {
         await this.stateManager.putAccount(address, account);
       }
       const all = [...forced, ...seq.txs];
+      let lastYield = performance.now();
       for (let i = 0; i < all.length; i++) {
+        // Give the event loop a turn now and then (yieldEveryMs): txs that arrive meanwhile are checked
+        // and acknowledged during this block, ready for the next one, instead of after it.
+        if (opts.yieldEveryMs !== undefined && performance.now() - lastYield >= opts.yieldEveryMs) {
+          await new Promise((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
         const raw = all[i];
         let tx: TypedTransaction;
         try {
@@ -387,10 +395,42 @@ export class Executor {
     result: ExecutionResult,
     record: { sequenced: Uint8Array; proof: Uint8Array; meta?: Record<string, string> },
   ): Promise<Hex[]> {
+    const { txHashes, blockRecord } = this.recordOf(result, record);
+    try {
+      await this.store.putBlock(blockRecord);
+    } catch (err) {
+      await this.rollback();
+      throw err;
+    }
+    this.commit(result.block);
+    return txHashes;
+  }
+
+  /**
+   * As persistAndCommit, but the block is the head at once and the lmdb write goes on in the
+   * background (the store serves the block from memory meanwhile). Only for a caller that made the
+   * block durable first (the sequencer's block WAL): a failed write leaves the head ahead of lmdb, and
+   * the caller must stop and restart from its WAL.
+   */
+  persistInBackground(
+    result: ExecutionResult,
+    record: { sequenced: Uint8Array; proof: Uint8Array },
+  ): { txHashes: Hex[]; written: Promise<void> } {
+    const { txHashes, blockRecord } = this.recordOf(result, record);
+    const written = this.store.putBlock(blockRecord);
+    this.commit(result.block);
+    return { txHashes, written };
+  }
+
+  private recordOf(
+    result: ExecutionResult,
+    record: { sequenced: Uint8Array; proof: Uint8Array; meta?: Record<string, string> },
+  ): { txHashes: Hex[]; blockRecord: BlockRecord } {
     const { block } = result;
     const txHashes = block.transactions.map((t) => toHex(t.hash()));
-    try {
-      await this.store.putBlock({
+    return {
+      txHashes,
+      blockRecord: {
         height: block.header.number,
         sequenced: record.sequenced,
         executed: block.serialize(),
@@ -399,13 +439,8 @@ export class Executor {
         proof: record.proof,
         txHashes,
         meta: record.meta,
-      });
-    } catch (err) {
-      await this.rollback();
-      throw err;
-    }
-    this.commit(block);
-    return txHashes;
+      },
+    };
   }
 
   /** Makes a persisted block the head. */

@@ -125,7 +125,11 @@ export class IntakePool {
     });
   }
 
-  private flush(): void {
+  /**
+   * Sends the txs waiting for a worker now rather than at the next setImmediate: the sequencer calls it
+   * before it builds a block, so the workers check them while the block executes.
+   */
+  flush(): void {
     this.flushScheduled = false;
     const jobs = this.batch;
     this.batch = [];

@@ -22,6 +22,7 @@ import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { orderingPolicy } from '../ordering/index.js';
 import type { RpcContext } from '../rpc/context.js';
 import { RpcServer } from '../rpc/server.js';
+import { BlockWal } from '../store/block-wal.js';
 import { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock } from '../types/sequenced-block.js';
 import { type Hex, toHex } from '../util/bytes.js';
@@ -30,7 +31,7 @@ import { electedSchedule, isOpenMode } from './election.js';
 import { ChainEvents } from './events.js';
 import { loadOrCreateKeys } from './keys.js';
 import type { NodeOptions } from './options.js';
-import { Sequencer } from './sequencer.js';
+import { replayBlockWal, Sequencer } from './sequencer.js';
 
 export const CLIENT_VERSION = 'seqnet/v0.1.0/node20';
 
@@ -97,6 +98,10 @@ export class SeqnetNode {
     }
     await store.putMeta('chainId', options.chain.chainId.toString());
     const executor = await Executor.open(options.chain, store, logger);
+    // Blocks announced before a crash whose lmdb write had not landed: written now, before anything
+    // reads the head.
+    const blockWal = new BlockWal(`${options.dataDir}/blocks.wal`);
+    await replayBlockWal(blockWal, executor, logger.child({ module: 'sequencer' }));
     const keys = loadOrCreateKeys(options.dataDir);
     const schedule = new SingleSchedule(keys.blsPublicKey);
     const publicKeys = options.committee
@@ -175,7 +180,9 @@ export class SeqnetNode {
       events,
       metrics,
       logger: logger.child({ module: 'sequencer' }),
+      wal: blockWal,
       onCommitted,
+      beforeBlock: () => intake.flush(),
     });
 
     // Txs that were acknowledged before a crash or stop go back through full validation.

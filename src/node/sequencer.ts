@@ -6,6 +6,7 @@ import type { L1Message, L1Source } from '../l1/watcher.js';
 import type { Mempool } from '../mempool/mempool.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { OrderingPolicy } from '../ordering/policy.js';
+import type { BlockWal } from '../store/block-wal.js';
 import type { ChainStore } from '../store/chain-store.js';
 import {
   decodeSequencedBlock,
@@ -46,13 +47,31 @@ export interface SequencerDeps {
   logger: Logger;
   /** The L1 to take origins and messages from; none in an L2-only node. */
   l1?: L1Source;
+  /**
+   * Where sealed blocks go before they are announced. With it, a block is announced once it is in the
+   * log and lmdb commits it in the background; without it, the announcement waits for lmdb.
+   */
+  wal?: BlockWal;
   /** Called after a block is persisted and before it is announced (e.g. to refresh the head state view). */
   onCommitted(): Promise<void>;
+  /** Called before a block is built (e.g. to hand txs that just arrived to the intake workers). */
+  beforeBlock?(): void;
 }
 
 /**
+ * Block execution hands the event loop a turn after this many ms, so txs arriving during a block are
+ * acknowledged and ready for the next block rather than the one after.
+ */
+const EXECUTION_SLICE_MS = 1;
+/** Blocks whose lmdb write may be in flight at once before the sequencer waits for the oldest. */
+const MAX_UNWRITTEN_BLOCKS = 8;
+/** The block WAL is emptied once it holds this many blocks and lmdb has all of them. */
+const WAL_RESET_BLOCKS = 1_000;
+
+/**
  * The single sequencer: orders pending txs into a sequenced block, executes it, certifies it with a
- * committee-of-one commit proof, persists everything, and only then announces it (soft confirmation).
+ * committee-of-one commit proof, makes it durable (the block WAL, or lmdb without one), and only then
+ * announces it (soft confirmation).
  * Blocks are made only when txs are waiting, as Arbitrum does.
  */
 export class Sequencer {
@@ -61,6 +80,8 @@ export class Sequencer {
   private lastSequencedHash: Hex;
   private lastBlockAt = 0;
   private running?: Promise<void>;
+  /** A background lmdb write failed: the in-memory head is ahead of lmdb, so no more blocks. */
+  private writeFailure?: Error;
 
   constructor(
     readonly options: SequencerOptions,
@@ -78,20 +99,38 @@ export class Sequencer {
 
   async stopped(): Promise<void> {
     await this.running;
+    // Blocks announced from the WAL are in lmdb before the store closes.
+    await this.deps.store.written(this.deps.executor.head.header.number);
+    const { wal } = this.deps;
+    if (!wal) return;
+    // Keep the log when a write failed: the next start writes those blocks.
+    if (!this.writeFailure && this.deps.store.unwrittenCount === 0) wal.reset();
+    wal.close();
   }
 
   private async loop(signal: AbortSignal): Promise<void> {
     const { logger } = this.deps;
     while (!signal.aborted) {
+      if (this.writeFailure) {
+        logger.fatal(
+          { err: this.writeFailure },
+          'lmdb could not write a sealed block; the sequencer stops. The block is in the block WAL: fix the disk (space, permissions) and restart the node to write it',
+        );
+        return;
+      }
       await this.waitForWork(signal);
       if (signal.aborted) break;
       const wait = this.lastBlockAt + this.options.blockTimeMs - Date.now();
       if (wait > 0) await sleep(wait, signal);
       if (signal.aborted) break;
       try {
+        this.deps.beforeBlock?.();
         const made = await this.produceBlock();
         // Pending txs none of which can go in now (e.g. fee below a risen base fee): do not spin.
         if (!made) await sleep(Math.max(this.options.blockTimeMs, 50), signal);
+        // One turn of the event loop between blocks, so RPC requests (new txs) are not starved by
+        // back-to-back blocks that never wait on I/O.
+        else await new Promise((resolve) => setImmediate(resolve));
       } catch (err) {
         logger.error({ err }, 'block production failed; retrying');
         await sleep(200, signal);
@@ -131,6 +170,10 @@ export class Sequencer {
   /** Builds, certifies, persists and announces one block. Returns false when nothing could go in. */
   async produceBlock(): Promise<boolean> {
     const { executor, mempool, policy, metrics, events, logger } = this.deps;
+    if (this.writeFailure) throw this.writeFailure;
+    // Bound the blocks served from memory while lmdb catches up.
+    if (this.deps.store.unwrittenCount >= MAX_UNWRITTEN_BLOCKS)
+      await this.deps.store.written(executor.head.header.number - BigInt(MAX_UNWRITTEN_BLOCKS) + 1n);
     const started = performance.now();
     const head = executor.head.header;
     const baseFee = executor.nextBaseFee(head);
@@ -171,6 +214,7 @@ export class Sequencer {
       seq,
       chosen.map((t) => t.tx),
       applied,
+      { yieldEveryMs: EXECUTION_SLICE_MS },
     );
     const proof: CommitProof = {
       chainId: seq.chainId,
@@ -185,10 +229,25 @@ export class Sequencer {
         ]),
       ],
     };
-    const txHashes = await executor.persistAndCommit(result, {
-      sequenced: encodeSequencedBlock(seq),
-      proof: encodeCommitProof(proof),
-    });
+    const record = { sequenced: encodeSequencedBlock(seq), proof: encodeCommitProof(proof) };
+    let txHashes: Hex[];
+    const { wal, store } = this.deps;
+    if (wal) {
+      // Durable against a crash from here: a restart executes the block again from the log.
+      wal.append({ height, ...record, messages: [...applied] });
+      const out = executor.persistInBackground(result, record);
+      txHashes = out.txHashes;
+      out.written.then(
+        () => {
+          if (wal.size >= WAL_RESET_BLOCKS && store.unwrittenCount === 0) wal.reset();
+        },
+        (err: unknown) => {
+          this.writeFailure ??= err instanceof Error ? err : new Error(String(err));
+        },
+      );
+    } else {
+      txHashes = await executor.persistAndCommit(result, record);
+    }
     this.lastSequenced = seq;
     this.lastSequencedHash = result.sequencedHash;
     this.lastBlockAt = Date.now();
@@ -235,4 +294,32 @@ export class Sequencer {
     });
     return true;
   }
+}
+
+/**
+ * Executes again, and writes to lmdb, every block in the WAL above lmdb's head: blocks that were
+ * announced before a crash but whose lmdb write had not landed. Then empties the WAL. Returns how
+ * many blocks it wrote.
+ */
+export async function replayBlockWal(wal: BlockWal, executor: Executor, logger: Logger): Promise<number> {
+  let replayed = 0;
+  for (const rec of wal.load()) {
+    const head = executor.head.header.number;
+    if (rec.height <= head) continue;
+    if (rec.height !== head + 1n)
+      throw new Error(
+        `the block WAL (${wal.path}) jumps from head ${head} to block ${rec.height}: the data dir is damaged; restore it from a backup or resync the node from its peers`,
+      );
+    const seq = decodeSequencedBlock(rec.sequenced);
+    const result = await executor.execute(seq, undefined, rec.messages);
+    await executor.persistAndCommit(result, { sequenced: rec.sequenced, proof: rec.proof });
+    replayed++;
+  }
+  if (replayed)
+    logger.info(
+      { blocks: replayed, head: executor.head.header.number },
+      'replayed sealed blocks from the block WAL',
+    );
+  wal.reset();
+  return replayed;
 }

@@ -48,6 +48,11 @@ export class ChainStore {
   private readonly proofs: Database<Uint8Array, number>;
   private readonly txIndex: Database<Uint8Array, string>;
   readonly trie: TrieDatabase;
+  /** Blocks whose lmdb commit is still in flight, served from memory meanwhile (see putBlock). */
+  private readonly unwritten = new Map<bigint, BlockRecord>();
+  private readonly unwrittenHashes = new Map<string, bigint>();
+  private readonly unwrittenTxs = new Map<string, TxLocation>();
+  private readonly writing = new Map<bigint, Promise<void>>();
 
   constructor(readonly path: string) {
     this.root = open({ path, compression: false });
@@ -72,18 +77,30 @@ export class ChainStore {
 
   /** Height of the last block whose record is complete, or undefined for an empty store. */
   headHeight(): bigint | undefined {
+    let top: bigint | undefined;
+    for (const h of this.unwritten.keys()) if (top === undefined || h > top) top = h;
+    if (top !== undefined) return top;
     const h = this.meta.get('head');
     return h === undefined ? undefined : BigInt(h);
   }
 
   /**
    * Persists a block and everything derived from it, then moves the head. Resolves once lmdb has
-   * committed (and fsynced) the transaction: only then may its receipts be served.
+   * committed the transaction. Until then the record is served from memory (`unwritten`), so a caller
+   * that made the block durable elsewhere first (the sequencer's block WAL) may announce it at once.
    */
   async putBlock(record: BlockRecord): Promise<void> {
     const trieWrites = this.trie.takePending();
     const h = Number(record.height);
-    const done = this.root.transaction(() => {
+    this.unwritten.set(record.height, record);
+    this.unwrittenHashes.set(record.executedHash.toLowerCase(), record.height);
+    record.txHashes.forEach((hash, index) => {
+      this.unwrittenTxs.set(hash.toLowerCase(), { height: record.height, index });
+    });
+    // batch, not transaction: the puts are queued as write instructions that lmdb's write thread
+    // applies and commits atomically (one group, one commit), with no transaction callback to run on
+    // this thread in between (that hop waited on a busy event loop).
+    const done = this.root.batch(() => {
       for (const [k, v] of trieWrites) this.trie.db.put(k, v);
       this.sequenced.put(h, record.sequenced);
       this.executed.put(h, record.executed);
@@ -97,33 +114,80 @@ export class ChainStore {
       for (const [k, v] of Object.entries(record.meta ?? {})) this.meta.put(k, v);
       this.meta.put('head', record.height.toString());
     });
-    await done;
-    this.trie.settle(trieWrites);
+    const written = done.then(
+      () => {
+        this.trie.settle(trieWrites);
+        this.forget(record);
+      },
+      (err: unknown) => {
+        // Never committed: stop serving it.
+        this.forget(record);
+        throw err;
+      },
+    );
+    this.writing.set(record.height, written);
+    try {
+      await written;
+    } finally {
+      this.writing.delete(record.height);
+    }
+  }
+
+  private forget(record: BlockRecord): void {
+    this.unwritten.delete(record.height);
+    this.unwrittenHashes.delete(record.executedHash.toLowerCase());
+    for (const hash of record.txHashes) this.unwrittenTxs.delete(hash.toLowerCase());
+  }
+
+  /** Blocks handed to putBlock whose lmdb commit has not landed yet. */
+  get unwrittenCount(): number {
+    return this.writing.size;
+  }
+
+  /**
+   * Resolves once block `height` (and every block before it) is committed to lmdb: for readers in
+   * other threads (call workers), which see only what lmdb has.
+   */
+  async written(height: bigint): Promise<void> {
+    // A failed write is reported to whoever wrote the block; readers just stop waiting.
+    for (const [h, p] of this.writing) if (h <= height) await p.catch(() => undefined);
   }
 
   getSequenced(height: bigint): Uint8Array | undefined {
+    const pending = this.unwritten.get(height);
+    if (pending) return pending.sequenced;
     return this.sequenced.getBinary(Number(height)) ?? undefined;
   }
 
   getExecuted(height: bigint): Uint8Array | undefined {
+    const pending = this.unwritten.get(height);
+    if (pending) return pending.executed;
     return this.executed.getBinary(Number(height)) ?? undefined;
   }
 
   heightOf(hash: Hex): bigint | undefined {
+    const pending = this.unwrittenHashes.get(hash.toLowerCase());
+    if (pending !== undefined) return pending;
     const h = this.hashes.get(hash.toLowerCase());
     return h === undefined ? undefined : BigInt(h);
   }
 
   getReceipts(height: bigint): StoredReceipt[] | undefined {
+    const pending = this.unwritten.get(height);
+    if (pending) return pending.receipts;
     const raw = this.receipts.getBinary(Number(height));
     return raw ? decodeReceipts(raw) : undefined;
   }
 
   getProof(height: bigint): Uint8Array | undefined {
+    const pending = this.unwritten.get(height);
+    if (pending) return pending.proof;
     return this.proofs.getBinary(Number(height)) ?? undefined;
   }
 
   getTxLocation(hash: Hex): TxLocation | undefined {
+    const pending = this.unwrittenTxs.get(hash.toLowerCase());
+    if (pending) return pending;
     const raw = this.txIndex.getBinary(hash.toLowerCase());
     if (!raw) return undefined;
     const [height, index] = RLP.decode(raw) as unknown as [Uint8Array, Uint8Array];

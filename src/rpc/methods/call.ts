@@ -57,6 +57,8 @@ export const callMethods: Record<string, RpcHandler> = {
     const req = callRequest(p[0], 0);
     const block = stateBlock(ctx, blockTag(p[1], 1));
     const gas = req.gas === undefined || req.gas > ctx.options.gasCap ? ctx.options.gasCap : req.gas;
+    // Call workers read lmdb: a just-announced block may still be in flight to it.
+    await ctx.store.written(block.header.number);
     const out = await ctx.calls.run('call', req, block.header.number, gas, ctx.options.evmTimeoutMs);
     if ('gas' in out) throw serverError('internal error: call returned an estimate');
     if (out.error?.reverted) throw revertError(out);
@@ -70,6 +72,7 @@ export const callMethods: Record<string, RpcHandler> = {
     const limit =
       ctx.executor.options.gasLimit < ctx.options.gasCap ? ctx.executor.options.gasLimit : ctx.options.gasCap;
     const cap = req.gas !== undefined && req.gas < limit ? req.gas : limit;
+    await ctx.store.written(block.header.number);
     const out = await ctx.calls.run(
       'estimate',
       { ...req, gas: cap },
