@@ -54,6 +54,12 @@ export class ChainStore {
   private readonly unwrittenTxs = new Map<string, TxLocation>();
   private readonly writing = new Map<bigint, Promise<void>>();
 
+  /**
+   * Fault injection for tests, never for production (SEQNET_FAULT_LMDB_WRITE_DELAY_MS): every block
+   * write reaches lmdb this much later, so a kill finds blocks announced but not yet in lmdb.
+   */
+  private readonly writeDelayMs = Number(process.env.SEQNET_FAULT_LMDB_WRITE_DELAY_MS ?? 0);
+
   constructor(readonly path: string) {
     this.root = open({ path, compression: false });
     const bin = { encoding: 'binary' as const };
@@ -100,20 +106,25 @@ export class ChainStore {
     // batch, not transaction: the puts are queued as write instructions that lmdb's write thread
     // applies and commits atomically (one group, one commit), with no transaction callback to run on
     // this thread in between (that hop waited on a busy event loop).
-    const done = this.root.batch(() => {
-      for (const [k, v] of trieWrites) this.trie.db.put(k, v);
-      this.sequenced.put(h, record.sequenced);
-      this.executed.put(h, record.executed);
-      this.hashes.put(record.executedHash, h);
-      this.receipts.put(h, encodeReceipts(record.receipts));
-      this.proofs.put(h, record.proof);
-      const height = bigIntToBytes(record.height);
-      record.txHashes.forEach((hash, i) => {
-        this.txIndex.put(hash, RLP.encode([height, bigIntToBytes(BigInt(i))]));
+    const write = () =>
+      this.root.batch(() => {
+        for (const [k, v] of trieWrites) this.trie.db.put(k, v);
+        this.sequenced.put(h, record.sequenced);
+        this.executed.put(h, record.executed);
+        this.hashes.put(record.executedHash, h);
+        this.receipts.put(h, encodeReceipts(record.receipts));
+        this.proofs.put(h, record.proof);
+        const height = bigIntToBytes(record.height);
+        record.txHashes.forEach((hash, i) => {
+          this.txIndex.put(hash, RLP.encode([height, bigIntToBytes(BigInt(i))]));
+        });
+        for (const [k, v] of Object.entries(record.meta ?? {})) this.meta.put(k, v);
+        this.meta.put('head', record.height.toString());
       });
-      for (const [k, v] of Object.entries(record.meta ?? {})) this.meta.put(k, v);
-      this.meta.put('head', record.height.toString());
-    });
+    const done =
+      this.writeDelayMs > 0
+        ? new Promise<void>((resolve) => setTimeout(resolve, this.writeDelayMs)).then(write)
+        : write();
     const written = done.then(
       () => {
         this.trie.settle(trieWrites);

@@ -64,6 +64,8 @@ export interface DevnetOptions {
   args?: string[];
   /** How long to wait for the RPC (a committee of processes takes longer to start). */
   readyTimeoutMs?: number;
+  /** Extra environment (e.g. a SEQNET_FAULT_* fault injection). */
+  env?: Record<string, string>;
 }
 
 /** Starts `seqnet devnet` as a real child process and waits until its RPC answers. */
@@ -86,7 +88,11 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<DevnetProce
     ...(opts.l1 ? ['--l1-port', String(opts.l1Port ?? (await freePort()))] : ['--no-l1']),
     ...(opts.args ?? []),
   ];
-  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args, {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
   let out = '';
   proc.stdout?.on('data', (d) => {
     out += d.toString();
