@@ -110,6 +110,8 @@ export class CommitteeSequencer {
   private syncTimer?: NodeJS.Timeout;
   private syncing = false;
   private lastCommitAt = Date.now();
+  /** Woken each time a committed block is executed (a leader waiting for its lagged state root). */
+  private executedWaiters: Array<() => void> = [];
   private stopped = false;
   readonly evidence: Equivocation[] = [];
   readonly live = {
@@ -534,8 +536,17 @@ export class CommitteeSequencer {
     if (!parentSeq) return undefined;
     // The lagged state root needs block height − L executed: wait for the commit pipeline a little.
     const need = height - LAG_STATE_ROOT_DISTANCE;
-    for (let i = 0; i < 100 && executor.head.header.number < need; i++)
-      await new Promise((r) => setTimeout(r, 10));
+    const deadline = Date.now() + 1_000;
+    while (executor.head.header.number < need && Date.now() < deadline) {
+      // Woken by the next executed block, not by polling: the proposal goes out as soon as it can.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        this.executedWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     if (executor.head.header.number < need) return undefined;
     const taken = new Set<Hex>(this.committing);
     for (const p of uncommitted)
@@ -662,6 +673,7 @@ export class CommitteeSequencer {
       });
       this.executedCursor = seq.l1MessageCursor;
       this.lastCommitAt = Date.now();
+      for (const wake of this.executedWaiters.splice(0)) wake();
       const hash = hashSequencedBlock(seq);
       this.recentSequenced.set(hash, seq);
       if (this.recentSequenced.size > 512)
