@@ -57,6 +57,10 @@ const { values: flags } = parseArgs({
     timeouts: { type: 'string' },
     /** For quick iterations: no recovery series. */
     'no-recovery': { type: 'boolean', default: false },
+    /** For quick iterations: only these open-loop rates (tx/s), e.g. "50". */
+    rates: { type: 'string' },
+    /** For quick iterations (profiles): seconds of each open-loop run. */
+    'open-seconds': { type: 'string' },
     /** Wait (at most 15 min) until the 1-min load average is at most this before starting. */
     'wait-load': { type: 'string' },
   },
@@ -117,10 +121,17 @@ if (flags.sizes !== undefined) config.sizes = flags.sizes.split(',').filter(Bool
 if (flags.timeouts !== undefined)
   config.recovery.timeouts = flags.timeouts.split(',').filter(Boolean).map(Number);
 if (flags['no-recovery']) config.recovery.timeouts = [];
-const partial = flags.sizes !== undefined || flags.timeouts !== undefined || flags['no-recovery'];
+if (flags.rates !== undefined) config.rates = flags.rates.split(',').filter(Boolean).map(Number);
+if (flags['open-seconds'] !== undefined) config.openSeconds = Number(flags['open-seconds']);
+const partial =
+  flags.sizes !== undefined ||
+  flags.timeouts !== undefined ||
+  flags['no-recovery'] ||
+  flags.rates !== undefined ||
+  flags['open-seconds'] !== undefined;
 if (partial && !flags.out)
   throw new Error(
-    '--sizes, --timeouts and --no-recovery make a partial run: give --out (not committee.json)',
+    '--sizes, --timeouts, --rates, --open-seconds and --no-recovery make a partial run: give --out (not committee.json)',
   );
 /** The recovery series that runs on the throughput committee of 4 (the others get fresh committees). */
 const inlineTimeout = config.sizes.includes(4) ? config.recovery.timeouts[0] : undefined;
