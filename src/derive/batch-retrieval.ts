@@ -104,6 +104,8 @@ export interface BatchRetrievalOptions {
   blobs?: BatchDataFetcher;
   /** Most L1 blocks per eth_getLogs. */
   logChunk?: number;
+  /** Sees each batch as it is read, in L1 order; a DerivationError it throws stops the read. */
+  onRead?: (batch: BatchRef) => void;
 }
 
 /**
@@ -143,9 +145,11 @@ export class BatchRetrieval {
       throw asTemporary(err, `reading batch ${log.index} from L1 tx ${log.l1TxHash}`);
     }
     // Only consumed once its data is in hand: a Temporary failure retries the same batch.
-    this.queue.shift();
     const { dataHash: _, ...ref } = log;
-    return { ...ref, data };
+    const batch = { ...ref, data };
+    this.options.onRead?.(batch);
+    this.queue.shift();
+    return batch;
   }
 
   /** Forgets what was read and starts again at `fromBlock` (after a reorg, or to resume). */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { type Abi, createPublicClient, type Hex, http, type PublicClient } from 'viem';
 import { decodeTxBatch } from '../batcher/codec.js';
 import type { ExecutionResult, Executor } from '../execution/executor.js';
-import { type L1Deployment, l1Artifacts } from '../l1/deploy.js';
+import { type L1Deployment, l1Artifacts, openInboxArtifact } from '../l1/deploy.js';
 import { type L1Message, L1Watcher } from '../l1/watcher.js';
 import type { ChainStore } from '../store/chain-store.js';
 import {
@@ -54,6 +54,10 @@ export interface PassedOverBatch {
 const CURSOR_KEY = 'derive.cursor';
 /** `based`: meta key holding `index:l1TxHash` of the batch that made the head block. */
 const BASED_BATCH_KEY = 'derive.basedBatch';
+/** `free`: meta key holding `index:l1TxHash` of the batch that made the head block. */
+const FREE_BATCH_KEY = 'derive.freeBatch';
+/** `free`: how many of the latest batches' L1 txs are remembered by index (the order that chose blocks). */
+const FREE_ORDER_WINDOW = 8_192;
 
 /**
  * The last stage and the driver of derivation: pulls sequenced blocks from L1 (BatchRetrieval →
@@ -82,6 +86,17 @@ export class Deriver {
   private readonly openMode: L1Deployment['openMode'];
   /** `based`: the batch that made the head block (batches up to it were derived before). */
   private lastBasedBatch?: { index: bigint; l1TxHash: string };
+  /**
+   * `free`: the L1 tx of each batch read lately, by its Inbox index. In `free` the first valid batch
+   * for a height wins, so the order of batches up to the one that made the head block decided the
+   * chain; an L1 reorg that changes that order (deeper than the confirmations derivation reads
+   * behind) may have changed a winner, which the stored blocks alone cannot show.
+   */
+  private readonly freeOrder = new Map<bigint, string>();
+  /** `free`: the batch that made the head block. */
+  private freeHeadBatch?: { index: bigint; l1TxHash: string };
+  /** `free`: a reorg was seen; check that the head block's batch is still on L1 before going on. */
+  private freeHeadCheckDue = false;
   /** Batches passed over so far, and the latest of them (the node's status shows them). */
   passedOverCount = 0;
   readonly recentPassedOver: PassedOverBatch[] = [];
@@ -101,6 +116,7 @@ export class Deriver {
       fromBlock: BigInt(options.deployment.deployedAtBlock),
       calldata: calldataFetcher(l1Artifacts().Inbox.abi as Abi),
       blobs: options.blobs ?? blobFetcher(options.l1Url, l1Artifacts().Inbox.abi as Abi),
+      onRead: this.openMode === 'free' ? (batch) => this.checkFreeOrder(batch) : undefined,
     });
     this.queue = new BlockQueue(
       this.retrieval,
@@ -162,6 +178,11 @@ export class Deriver {
       this.cursor = BigInt(c);
       const based = store.getMeta(BASED_BATCH_KEY)?.split(':');
       if (based) this.lastBasedBatch = { index: BigInt(based[0]), l1TxHash: based[1] };
+      const free = store.getMeta(FREE_BATCH_KEY)?.split(':');
+      if (free) {
+        this.freeHeadBatch = { index: BigInt(free[0]), l1TxHash: free[1].toLowerCase() };
+        this.freeOrder.set(this.freeHeadBatch.index, this.freeHeadBatch.l1TxHash);
+      }
     }
     this.newWatcher();
     await this.messages.poll();
@@ -184,6 +205,10 @@ export class Deriver {
     let polled = false;
     for (;;) {
       try {
+        if (this.freeHeadCheckDue) {
+          await this.checkFreeHeadStillPosted();
+          this.freeHeadCheckDue = false;
+        }
         const limit = this.messages.scannedThrough();
         let derived: DerivedBlock | undefined;
         if (this.openMode === 'based') {
@@ -271,11 +296,57 @@ export class Deriver {
     return undefined;
   }
 
+  /**
+   * `free`: refuses to go on when L1 now shows another batch at an index at or below the one that
+   * made the head block (a reorg deeper than the confirmations reordered, dropped or replaced batches
+   * that decided heights already derived): the first valid batch for some height may now be another
+   * one, so this chain may no longer be the one L1 implies. Stopping is the safe answer; rewinding
+   * the L2 is not built (the based mode and the committee's Inbox stop the same way).
+   */
+  private checkFreeOrder(batch: BatchRef): void {
+    const tx = batch.l1TxHash.toLowerCase();
+    const before = this.freeOrder.get(batch.index);
+    const head = this.freeHeadBatch;
+    if (before !== undefined && before !== tx && head && batch.index <= head.index)
+      throw critical(
+        `an L1 reorg deeper than the ${this.options.confirmations} confirmations derivation waits for replaced batch ${batch.index} (L1 tx ${before}, now ${tx}); batches up to ${head.index} chose the derived blocks up to ${this.parent.height}, so a height may now have another winner and the L2 may have reorged. Raise --l1-confirmations, and resync into an empty --data-dir`,
+      );
+    this.freeOrder.set(batch.index, tx);
+    if (this.freeOrder.size > FREE_ORDER_WINDOW)
+      this.freeOrder.delete(this.freeOrder.keys().next().value as bigint);
+  }
+
+  /**
+   * `free`, after a reorg: the batch that made the head block must still be on L1 (a reorg that
+   * dropped it and everything after would otherwise go unseen until someone posts again).
+   */
+  private async checkFreeHeadStillPosted(): Promise<void> {
+    const head = this.freeHeadBatch;
+    if (!head) return;
+    let count: bigint;
+    try {
+      count = (await this.pub.readContract({
+        address: this.options.deployment.contracts.Inbox,
+        abi: openInboxArtifact().abi as Abi,
+        functionName: 'batchCount',
+      })) as bigint;
+    } catch (err) {
+      throw new DerivationError('Temporary', `reading the Inbox's batch count: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (count <= head.index)
+      throw critical(
+        `an L1 reorg deeper than the ${this.options.confirmations} confirmations derivation waits for took back batch ${head.index} (L1 tx ${head.l1TxHash}), which made the derived head ${this.parent.height}: L1 now holds ${count} batches, so the L2 reorged. Raise --l1-confirmations, and resync into an empty --data-dir`,
+      );
+  }
+
   private reset(why: string): void {
     this.deps.logger.warn({ why }, 'L1 reorg: reading L1 again from before it');
     const back = this.retrieval.l1Progress - 64n;
     this.l1Headers.clear();
     this.queue.reset();
+    this.freeHeadCheckDue = this.openMode === 'free';
     this.retrieval.reset(back);
     this.newWatcher();
   }
@@ -354,12 +425,17 @@ export class Deriver {
         ...(this.openMode === 'based' && {
           [BASED_BATCH_KEY]: `${batch.index}:${batch.l1TxHash}`,
         }),
+        ...(this.openMode === 'free' && {
+          [FREE_BATCH_KEY]: `${batch.index}:${batch.l1TxHash}`,
+        }),
       },
     });
     this.parent = seq;
     this.cursor = cursor;
     this.recordOutcome(batch, { used: true });
     if (this.openMode === 'based') this.lastBasedBatch = { index: batch.index, l1TxHash: batch.l1TxHash };
+    if (this.openMode === 'free')
+      this.freeHeadBatch = { index: batch.index, l1TxHash: batch.l1TxHash.toLowerCase() };
     return { sequenced: seq, result, messages: due, batch, lastOfBatch, fault };
   }
 }
