@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {BlobData} from "./BlobData.sol";
 import {IBatchLog} from "./IBatchLog.sol";
 
 import {IBatchAuthoriser} from "./IBatchAuthoriser.sol";
@@ -79,7 +80,7 @@ contract Inbox is IBatchLog {
         external
         returns (uint256 index)
     {
-        bytes32 dataHash = _blobDataHash();
+        bytes32 dataHash = BlobData.dataHash();
         _authorise();
         _uncertifiedAllowed();
         return _record(firstBlock, lastBlock, lastBlockHash, l1MessageCursor, dataHash, true);
@@ -111,7 +112,7 @@ contract Inbox is IBatchLog {
         uint256 l1MessageCursor,
         CommitteeVerifier.QC[] calldata qcs
     ) external returns (uint256 index) {
-        bytes32 dataHash = _blobDataHash();
+        bytes32 dataHash = BlobData.dataHash();
         _certify(firstBlock, lastBlock, lastBlockHash, qcs);
         _authorise();
         return _record(firstBlock, lastBlock, lastBlockHash, l1MessageCursor, dataHash, true);
@@ -135,19 +136,6 @@ contract Inbox is IBatchLog {
         if (address(v) == address(0)) revert NoCommitteeVerifier();
         _checkRange(firstBlock, lastBlock);
         v.verifyCommitProof(chainId, lastBlock, lastBlockHash, qcs);
-    }
-
-    /// keccak256 of this tx's blob versioned hashes, concatenated; EmptyBatch without blobs.
-    function _blobDataHash() private view returns (bytes32) {
-        bytes32 first = blobhash(0);
-        if (first == bytes32(0)) revert EmptyBatch();
-        bytes memory hashes = abi.encodePacked(first);
-        for (uint256 i = 1; ; i++) {
-            bytes32 h = blobhash(i);
-            if (h == bytes32(0)) break;
-            hashes = abi.encodePacked(hashes, h);
-        }
-        return keccak256(hashes);
     }
 
     function _checkRange(uint64 firstBlock, uint64 lastBlock) private view {

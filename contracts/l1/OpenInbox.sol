@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {BlobData} from "./BlobData.sol";
 import {IBatchLog} from "./IBatchLog.sol";
 
 /// The Inbox of the `based` and `free` modes (DECISIONS.md §4: authorisation "anyone"): an append-only
@@ -14,8 +15,9 @@ import {IBatchLog} from "./IBatchLog.sol";
 /// A range check here (the committee Inbox's `nextBlock`) would let a junk batch claim a height and
 /// block every valid one after it, so there is none.
 ///
-/// `postBatch` has the committee Inbox's signature (same selector), so derivation reads calldata
-/// batches from either the same way, and emits the same `BatchPosted` event.
+/// `postBatch` and `postBlobBatch` have the committee Inbox's signatures (same selectors), so
+/// derivation reads calldata and blob batches from either the same way, and both emit the same
+/// `BatchPosted` event.
 contract OpenInbox is IBatchLog {
     /// Batches posted so far (the next batch's index).
     uint256 public batchCount;
@@ -33,5 +35,17 @@ contract OpenInbox is IBatchLog {
         if (lastBlock < firstBlock) revert BadBlockRange(firstBlock, lastBlock);
         index = batchCount++;
         emit BatchPosted(index, firstBlock, lastBlock, lastBlockHash, keccak256(data), l1MessageCursor, false);
+    }
+
+    /// A batch carried in this transaction's EIP-4844 blobs: the versioned hashes are what is recorded
+    /// (EmptyBatch without blobs).
+    function postBlobBatch(uint64 firstBlock, uint64 lastBlock, bytes32 lastBlockHash, uint256 l1MessageCursor)
+        external
+        returns (uint256 index)
+    {
+        if (lastBlock < firstBlock) revert BadBlockRange(firstBlock, lastBlock);
+        bytes32 dataHash = BlobData.dataHash();
+        index = batchCount++;
+        emit BatchPosted(index, firstBlock, lastBlock, lastBlockHash, dataHash, l1MessageCursor, true);
     }
 }

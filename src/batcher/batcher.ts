@@ -3,15 +3,11 @@ import {
   type Abi,
   BaseError,
   ContractFunctionRevertedError,
-  createWalletClient,
-  decodeErrorResult,
   encodeFunctionData,
   type Hex,
-  http,
   type PublicClient,
   parseAbi,
   type TransactionReceipt,
-  toHex,
 } from 'viem';
 import { type CommitProof, decodeCommitProof } from '../consensus/certificate.js';
 import { type L1QuorumCertificate, qcForL1 } from '../l1/bls-encoding.js';
@@ -19,8 +15,12 @@ import { l1Clients } from '../l1/clients.js';
 import type { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock, hashSequencedBlock, type SequencedBlock } from '../types/sequenced-block.js';
 import { sleep } from '../util/sleep.js';
-import { blobCapacity, blobSidecars, encodeBlobs, loadKzg, MAX_BLOBS_PER_TX } from './blobs.js';
+import { postWithBlobs } from './blob-tx.js';
+import { blobCapacity, loadKzg, MAX_BLOBS_PER_TX } from './blobs.js';
 import { type Compression, encodeBatch } from './codec.js';
+import { sendWithFeeBumps } from './tx-manager.js';
+
+export { type FeeBumpOptions, type Fees, sendWithFeeBumps } from './tx-manager.js';
 
 /**
  * Where batches go on L1: `Inbox.postBatch` calldata, or EIP-4844 blobs with `Inbox.postBlobBatch`
@@ -371,178 +371,22 @@ export class Batcher {
     data: Uint8Array,
     qcs?: L1QuorumCertificate[],
   ): Promise<(TransactionReceipt & { blobs: number }) | 'superseded'> {
-    const { inbox, inboxAbi, logger } = this.deps;
-    const { account, pub, wallet } = await l1Clients(this.deps.l1Url, this.deps.key);
-    const sidecars = await blobSidecars(encodeBlobs(data));
-    const blobVersionedHashes = sidecars.versionedHashes;
     const functionName = qcs ? 'postCertifiedBlobBatch' : 'postBlobBatch';
     const args: unknown[] = [next, last, hashSequencedBlock(lastBlock), lastBlock.l1MessageCursor];
     if (qcs) args.push(qcs);
-    const blobBaseFee = await pub.getBlobBaseFee();
-    const maxFeePerBlobGas = blobBaseFee * 2n > 0n ? blobBaseFee * 2n : 1n;
-    const callData = encodeFunctionData({ abi: inboxAbi, functionName, args });
-    // viem's simulateContract/call drop blobVersionedHashes (blobhash(0) would read zero): ask the node.
-    const revert = await callWithBlobs(this.deps.l1Url, {
-      from: account.address,
-      to: inbox,
-      data: callData,
-      blobVersionedHashes,
-      maxFeePerBlobGas: toHex(maxFeePerBlobGas),
-    });
-    if (revert) {
-      let name = 'unknown';
-      try {
-        name = decodeErrorResult({ abi: inboxAbi, data: revert }).errorName;
-      } catch {
-        // not one of the Inbox's errors
-      }
-      if (name === 'UnexpectedFirstBlock') return 'superseded';
-      throw new Error(`${functionName}(${next}, ${last}) would revert: ${name} (${revert})`);
+    const posted = await postWithBlobs(this.deps, functionName, args, data);
+    if ('revert' in posted) {
+      if (posted.revert === 'UnexpectedFirstBlock') return 'superseded';
+      throw new Error(`${functionName}(${next}, ${last}) would revert: ${posted.revert} (${posted.data})`);
     }
-    const gas = await pub.estimateGas({
-      account,
-      to: inbox,
-      data: callData,
-      blobVersionedHashes,
-      maxFeePerBlobGas,
-    });
-    // A blob tx is up to ~800 kB and the L1 node checks its KZG proofs before answering (anvil loads
-    // its KZG setup on the first one: seconds): give the send more than the clients' 10 s.
-    const blobWallet = createWalletClient({
-      account,
-      chain: wallet.chain,
-      transport: http(this.deps.l1Url, { retryCount: 0, timeout: 60_000 }),
-    });
-    const receipt = await sendWithFeeBumps(
-      pub,
-      (nonce, fees, blobFee) =>
-        blobWallet.sendTransaction({
-          to: inbox,
-          data: callData,
-          gas: (gas * 12n) / 10n,
-          nonce,
-          blobs: sidecars.blobs,
-          kzg: sidecars.kzg,
-          ...fees,
-          maxFeePerBlobGas: blobFee ?? maxFeePerBlobGas,
-        }),
-      account.address,
-      logger,
-      { bumpPercent: 100, maxFeePerBlobGas },
-    );
-    return { ...receipt, blobs: sidecars.blobs.length };
+    return { ...posted.receipt, blobs: posted.blobs };
   }
-}
-
-/** eth_call with the tx's blob versioned hashes; the revert data if it reverts, undefined if not. */
-async function callWithBlobs(
-  l1Url: string,
-  request: { from: Hex; to: Hex; data: Hex; blobVersionedHashes: Hex[]; maxFeePerBlobGas: Hex },
-): Promise<Hex | undefined> {
-  const res = await fetch(l1Url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_call', params: [request, 'latest'] }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = (await res.json()) as { result?: Hex; error?: { message: string; data?: Hex } };
-  if (!body.error) return undefined;
-  if (typeof body.error.data === 'string' && body.error.data.startsWith('0x')) return body.error.data;
-  throw new Error(`eth_call postBlobBatch: ${body.error.message}`);
 }
 
 function isUnexpectedFirstBlock(err: unknown): boolean {
   const revert =
     err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
   return revert instanceof ContractFunctionRevertedError && revert.data?.errorName === 'UnexpectedFirstBlock';
-}
-
-export type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
-
-export interface FeeBumpOptions {
-  /** How much each replacement raises every fee, percent (default 25; blob txs need 100). */
-  bumpPercent?: number;
-  /** A blob tx's first blob fee cap; bumped like the others. */
-  maxFeePerBlobGas?: bigint;
-  /** How long a version may stay unmined before it is replaced, ms (default 12 s). */
-  replaceAfterMs?: number;
-}
-
-/**
- * The tx manager: sends a tx and, while it is not mined, replaces it (same nonce) with fees raised
- * by 25 % (100 % for blob txs, as geth's blob pool requires, the blob fee cap too), up to six times;
- * whichever version gets mined is the receipt.
- */
-export async function sendWithFeeBumps(
-  pub: PublicClient,
-  /** Sends one version; `maxFeePerBlobGas` is set when `options.maxFeePerBlobGas` is. */
-  send: (nonce: number, fees: Fees, maxFeePerBlobGas: bigint | undefined) => Promise<Hex>,
-  from: Hex,
-  logger: Logger,
-  options: FeeBumpOptions = {},
-): Promise<TransactionReceipt> {
-  const bump = BigInt(options.bumpPercent ?? 25);
-  const raise = (fee: bigint) => (fee * (100n + bump)) / 100n + 1n;
-  // 'latest', not 'pending': one batch tx is in flight at a time, and after an L1 reorg the node's
-  // pending count can still include txs the reorg dropped (seen with anvil), leaving a nonce gap.
-  let nonce = await pub.getTransactionCount({ address: from, blockTag: 'latest' });
-  const estimate = await pub.estimateFeesPerGas();
-  let fees: Fees = {
-    maxFeePerGas: estimate.maxFeePerGas,
-    maxPriorityFeePerGas: estimate.maxPriorityFeePerGas,
-  };
-  let blobFee = options.maxFeePerBlobGas;
-  let hashes: Hex[] = [];
-  for (let attempt = 0; attempt < 6; attempt++) {
-    try {
-      hashes.push(await send(nonce, fees, blobFee));
-    } catch (err) {
-      // An earlier version got mined or is still known: look for its receipt below.
-      if (!/nonce too low|already known|underpriced/i.test((err as Error).message) || hashes.length === 0)
-        throw err;
-    }
-    const deadline = Date.now() + (options.replaceAfterMs ?? 12_000);
-    while (Date.now() < deadline) {
-      for (const h of hashes) {
-        const r = await pub.getTransactionReceipt({ hash: h }).catch(() => undefined);
-        if (r) return r;
-      }
-      await new Promise((res) => setTimeout(res, 250));
-    }
-    // Right after an L1 reorg a node can report a stale nonce; once the chain says otherwise, a tx at
-    // the old nonce can never be mined (gap) or was replaced: start over at the nonce the chain has.
-    const current = await pub.getTransactionCount({ address: from, blockTag: 'latest' });
-    if (current !== nonce) {
-      for (const h of hashes) {
-        const r = await pub.getTransactionReceipt({ hash: h }).catch(() => undefined);
-        if (r) return r;
-      }
-      if (current > nonce) throw new Error(`nonce ${nonce} was used by another tx; reading the Inbox again`);
-      logger.warn(
-        { was: nonce, now: current },
-        'L1 nonce went back (reorg): sending again at the chain nonce',
-      );
-      nonce = current;
-      hashes = [];
-      continue;
-    }
-    fees = {
-      maxFeePerGas: raise(fees.maxFeePerGas),
-      maxPriorityFeePerGas: raise(fees.maxPriorityFeePerGas),
-    };
-    if (blobFee !== undefined) blobFee = raise(blobFee);
-    logger.warn(
-      {
-        nonce,
-        hashes,
-        attempt: attempt + 1,
-        maxFeePerGas: fees.maxFeePerGas.toString(),
-        ...(blobFee !== undefined ? { maxFeePerBlobGas: blobFee.toString() } : {}),
-      },
-      'batch tx not mined: replacing it with higher fees',
-    );
-  }
-  throw new Error(`batch tx with nonce ${nonce} not mined after 6 fee bumps`);
 }
 
 function readBlocks(store: ChainStore, from: bigint, to: bigint): SequencedBlock[] {

@@ -12,8 +12,11 @@ import type { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock, hashSequencedBlock, type SequencedBlock } from '../types/sequenced-block.js';
 import { toHex } from '../util/bytes.js';
 import { sleep } from '../util/sleep.js';
-import { sendWithFeeBumps } from './batcher.js';
+import type { DataAvailability } from './batcher.js';
+import { postWithBlobs } from './blob-tx.js';
+import { blobCapacity, loadKzg, MAX_BLOBS_PER_TX } from './blobs.js';
 import { encodeBatch, encodeTxBatch } from './codec.js';
+import { sendWithFeeBumps } from './tx-manager.js';
 
 export interface OpenSubmitterOptions {
   mode: OpenMode;
@@ -21,6 +24,8 @@ export interface OpenSubmitterOptions {
   intervalMs: number;
   maxBlockBytes: number;
   maxBlockTxs: number;
+  /** Where batches go: calldata (`postBatch`, default) or EIP-4844 blobs (`postBlobBatch`). */
+  da?: DataAvailability;
 }
 
 export interface OpenSubmitterDeps {
@@ -39,9 +44,11 @@ export interface OpenSubmitterDeps {
   logger: Logger;
 }
 
-/** A batch ready to post: `postBatch`'s arguments, its txs, and (free) the height it claims. */
+/** A batch ready to post: the range it claims (zero in based), its bytes, its txs, (free) its height. */
 interface BuiltBatch {
-  args: unknown[];
+  /** firstBlock, lastBlock, lastBlockHash, l1MessageCursor: the Inbox call's first arguments. */
+  range: [bigint, bigint, Hex, bigint];
+  data: Uint8Array;
   txHashes: Hex[];
   height?: bigint;
 }
@@ -57,6 +64,8 @@ export interface OpenSubmitterStats {
   l1Gas: bigint;
   wastedGas: bigint;
   reverted: number;
+  /** With `--da blobs`: blobs posted (131,072 blob gas each). */
+  blobs: number;
   lastError: string | null;
 }
 
@@ -80,6 +89,7 @@ export class OpenSubmitter {
     l1Gas: 0n,
     wastedGas: 0n,
     reverted: 0,
+    blobs: 0,
     lastError: null,
   };
   /** The L1 clients of the submitter's key, made on the first post (they read the chain id once). */
@@ -90,7 +100,17 @@ export class OpenSubmitter {
   constructor(
     readonly options: OpenSubmitterOptions,
     private readonly deps: OpenSubmitterDeps,
-  ) {}
+  ) {
+    // The KZG context takes seconds of CPU to build: once, before the first post.
+    if (options.da === 'blobs') loadKzg();
+  }
+
+  /** Raw tx bytes per batch: the block limit, and with blobs what one tx's blobs carry (compressed
+   * batches are smaller than their txs; 1 kB is left for the batch's own framing). */
+  private get maxBatchTxBytes(): number {
+    if (this.options.da !== 'blobs') return this.options.maxBlockBytes;
+    return Math.min(this.options.maxBlockBytes, blobCapacity(MAX_BLOBS_PER_TX) - 1024);
+  }
 
   start(signal: AbortSignal): Promise<void> {
     return this.loop(signal);
@@ -118,7 +138,7 @@ export class OpenSubmitter {
   async postOnce(signal?: AbortSignal): Promise<boolean> {
     const built = this.options.mode === 'free' ? this.buildFreeBlock() : this.buildTxBatch();
     if (!built) return false;
-    const receipt = await this.post(built.args);
+    const receipt = await this.post(built);
     this.stats.posted++;
     this.stats.l1Gas += receipt.gasUsed;
     if (receipt.status !== 'success') {
@@ -171,7 +191,7 @@ export class OpenSubmitter {
     return policy.order(candidates, {
       baseFee: executor.nextBaseFee(),
       gasLimit: executor.options.gasLimit,
-      maxBytes: this.options.maxBlockBytes,
+      maxBytes: this.maxBatchTxBytes,
       maxTxs: this.options.maxBlockTxs,
     });
   }
@@ -188,7 +208,7 @@ export class OpenSubmitter {
     const chosen = this.chosenTxs((t) => this.inFlight.has(t.hash));
     if (chosen.length === 0) return undefined;
     const data = encodeTxBatch(chosen.map((t) => t.raw));
-    return { args: [0n, 0n, zeroHash, 0n, toHex(data)], txHashes: chosen.map((t) => t.hash) };
+    return { range: [0n, 0n, zeroHash, 0n], data, txHashes: chosen.map((t) => t.hash) };
   }
 
   private buildFreeBlock(): BuiltBatch | undefined {
@@ -223,14 +243,27 @@ export class OpenSubmitter {
     const hash = hashSequencedBlock(seq);
     const data = encodeBatch([seq]);
     return {
-      args: [height, height, hash, seq.l1MessageCursor, toHex(data)],
+      range: [height, height, hash, seq.l1MessageCursor],
+      data,
       txHashes: chosen.map((t) => t.hash),
       height,
     };
   }
 
-  private async post(args: unknown[]): Promise<TransactionReceipt> {
+  private async post(built: BuiltBatch): Promise<TransactionReceipt> {
     const { l1Url, key, inbox, inboxAbi, logger } = this.deps;
+    if (this.options.da === 'blobs') {
+      if (built.data.length > blobCapacity(MAX_BLOBS_PER_TX))
+        throw new Error(
+          `a batch of ${built.data.length} compressed bytes does not fit the blobs of one tx (${blobCapacity(MAX_BLOBS_PER_TX)} bytes)`,
+        );
+      const posted = await postWithBlobs(this.deps, 'postBlobBatch', built.range, built.data);
+      if ('revert' in posted)
+        throw new Error(`postBlobBatch would revert: ${posted.revert} (${posted.data})`);
+      this.stats.blobs += posted.blobs;
+      return posted.receipt;
+    }
+    const args = [...built.range, toHex(built.data)];
     this.clients ??= l1Clients(l1Url, key);
     let clients: Awaited<ReturnType<typeof l1Clients>>;
     try {

@@ -263,6 +263,8 @@ function passThroughArgs(flags: DevnetFlags): string[] {
     flags.ordering,
     '--log-level',
     flags.logLevel,
+    '--da',
+    flags.da,
   ];
   const argv = process.argv;
   for (let i = 0; i < argv.length; i++) {

@@ -425,6 +425,7 @@ export class SeqnetNode {
           intervalMs: 500,
           maxBlockBytes: options.sequencer.maxBlockBytes,
           maxBlockTxs: options.sequencer.maxBlockTxs,
+          ...(options.da && { da: options.da }),
         },
         {
           l1Url: l1Options.rpcUrl,

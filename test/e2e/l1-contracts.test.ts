@@ -426,12 +426,12 @@ describe('L1 contracts on anvil', () => {
     const inbox = deployed.contracts.Inbox;
     const open = openInboxArtifact().abi as Abi;
     const { pub } = clients(alice.privateKey);
-    const fail = async (args: unknown[]) => {
+    const fail = async (args: unknown[], functionName = 'postBatch') => {
       try {
         await pub.simulateContract({
           address: inbox,
           abi: open,
-          functionName: 'postBatch',
+          functionName,
           args,
           account: privateKeyToAccount(alice.privateKey),
         });
@@ -439,11 +439,14 @@ describe('L1 contracts on anvil', () => {
         const data = (err as { cause?: { data?: { errorName?: string; args?: unknown[] } } }).cause?.data;
         return { name: data?.errorName, args: data?.args };
       }
-      throw new Error('postBatch did not revert');
+      throw new Error(`${functionName} did not revert`);
     };
     const h = `0x${'22'.repeat(32)}` as Hex;
     expect((await fail([1n, 1n, h, 0n, '0x'])).name).toBe('EmptyBatch');
     expect(await fail([3n, 2n, h, 0n, '0x01'])).toEqual({ name: 'BadBlockRange', args: [3n, 2n] });
+    // A blob batch without blobs: nothing to record.
+    expect((await fail([1n, 1n, h, 0n], 'postBlobBatch')).name).toBe('EmptyBatch');
+    expect(await fail([3n, 2n, h, 0n], 'postBlobBatch')).toEqual({ name: 'BadBlockRange', args: [3n, 2n] });
     // Anyone posts, any range, as often as they like: nothing on chain decides which batch counts.
     for (const who of [alice, bob, alice]) {
       const { wallet } = clients(who.privateKey);
@@ -459,9 +462,11 @@ describe('L1 contracts on anvil', () => {
       expect(posted[0].eventName).toBe('BatchPosted');
     }
     expect(await pub.readContract({ address: inbox, abi: open, functionName: 'batchCount' })).toBe(3n);
-    // Its postBatch is the committee Inbox's, selector for selector: derivation reads both alike.
-    const selector = (a: Abi) =>
-      toFunctionSelector(a.find((e) => e.type === 'function' && e.name === 'postBatch') as AbiFunction);
-    expect(selector(open)).toEqual(selector(abi('Inbox')));
+    // Its postBatch and postBlobBatch are the committee Inbox's, selector for selector: derivation
+    // reads both alike.
+    const selector = (a: Abi, name: string) =>
+      toFunctionSelector(a.find((e) => e.type === 'function' && e.name === name) as AbiFunction);
+    for (const name of ['postBatch', 'postBlobBatch'])
+      expect(selector(open, name)).toEqual(selector(abi('Inbox'), name));
   });
 });

@@ -28,7 +28,14 @@ interface OpenStatus {
     recentPassedOver: Array<{ l1TxHash: Hex; reason: string }>;
     skippedTxs: number;
     halted: string | null;
-    submitter: { posted: number; won: number; lost: number; l1Gas: string; wastedGas: string };
+    submitter: {
+      posted: number;
+      won: number;
+      lost: number;
+      l1Gas: string;
+      wastedGas: string;
+      blobs: number;
+    };
   };
 }
 
@@ -59,13 +66,16 @@ const receiptAt = async (url: string, hash: Hex) =>
     }
   ).result;
 
+/** based posts calldata, free posts blobs (`--da blobs`): both modes, both ways to L1. */
+const daOf = { based: 'calldata', free: 'blobs' } as const;
+
 async function startOpenDevnet(mode: 'based' | 'free') {
   const base = await freeConsecutivePorts(5);
   const devnet = await startDevnet({
     l1: true,
     l1Port: base + 4,
     rpcPort: base,
-    args: ['--nodes', '2', '--election', mode, '--p2p-port', String(base + 2)],
+    args: ['--nodes', '2', '--election', mode, '--p2p-port', String(base + 2), '--da', daOf[mode]],
     readyTimeoutMs: 200_000,
   });
   const info = await until(
@@ -86,7 +96,7 @@ async function startOpenDevnet(mode: 'based' | 'free') {
 }
 
 for (const mode of ['based', 'free'] as const) {
-  describe(`devnet --nodes 2 --election ${mode}`, () => {
+  describe(`devnet --nodes 2 --election ${mode} --da ${daOf[mode]}`, () => {
     let devnet: DevnetProcess;
     let urls: string[];
     let l1Rpc: string;
@@ -188,6 +198,10 @@ for (const mode of ['based', 'free'] as const) {
       }
       const posted = s.reduce((n, x) => n + x.open.submitter.posted, 0);
       expect(posted).toBeGreaterThanOrEqual(2);
+      // Every post went where --da says: blobs (one per post at least) or calldata (none).
+      const blobs = s.reduce((n, x) => n + x.open.submitter.blobs, 0);
+      if (daOf[mode] === 'blobs') expect(blobs).toBeGreaterThanOrEqual(posted);
+      else expect(blobs).toBe(0);
       const pub = createPublicClient({ transport: http(l1Rpc) });
       if (mode === 'free') {
         // Only the first valid batch for a height counts: the others' gas is wasted, and the L1
