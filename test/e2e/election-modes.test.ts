@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Abi, createPublicClient, createWalletClient, erc20Abi, type Hex, http, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -7,7 +6,13 @@ import { memberL1Account } from '../../src/cli/election-devnet.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { electionArtifacts } from '../../src/l1/election.js';
 import { runSeqnet } from '../helpers/cli.js';
-import { type DevnetProcess, freeConsecutivePorts, rpcCall, startDevnet } from '../helpers/devnet.js';
+import {
+  type DevnetProcess,
+  devnetInfo,
+  freeConsecutivePorts,
+  rpcCall,
+  startDevnet,
+} from '../helpers/devnet.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
 import { chiSquareCritical95, chiSquareCritical999, chiSquareStatistic } from '../helpers/stats.js';
 import { until } from '../helpers/wait.js';
@@ -53,17 +58,7 @@ async function startElectionDevnet(
     args: ['--nodes', '4', '--election', mode, '--p2p-port', String(base + 4), ...extra],
     readyTimeoutMs: 200_000,
   });
-  const info = await until(
-    'devnet.json',
-    async () => {
-      try {
-        return JSON.parse(readFileSync(join(devnet.dataDir, 'devnet.json'), 'utf8')) as DevnetInfo;
-      } catch {
-        return undefined;
-      }
-    },
-    200_000,
-  );
+  const info = await devnetInfo<DevnetInfo>(devnet);
   return { devnet, info };
 }
 

@@ -1,10 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type Abi, createPublicClient, encodeFunctionData, type Hex, http } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { openInboxArtifact } from '../../src/l1/deploy.js';
-import { type DevnetProcess, freeConsecutivePorts, rpcCall, startDevnet } from '../helpers/devnet.js';
+import {
+  type DevnetProcess,
+  devnetInfo,
+  freeConsecutivePorts,
+  rpcCall,
+  startDevnet,
+} from '../helpers/devnet.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
 import { until } from '../helpers/wait.js';
 
@@ -38,20 +42,10 @@ async function startFreeDevnet() {
     args: ['--nodes', '1', '--election', 'free', '--p2p-port', String(base + 1), '--l1-confirmations', '0'],
     readyTimeoutMs: 200_000,
   });
-  const info = await until(
-    'devnet.json',
-    async () => {
-      try {
-        return JSON.parse(readFileSync(join(devnet.dataDir, 'devnet.json'), 'utf8')) as {
-          nodes: Array<{ rpc: string }>;
-          l1: { rpc: string; contracts: Record<string, Hex> };
-        };
-      } catch {
-        return undefined;
-      }
-    },
-    200_000,
-  );
+  const info = await devnetInfo<{
+    nodes: Array<{ rpc: string }>;
+    l1: { rpc: string; contracts: Record<string, Hex> };
+  }>(devnet);
   return { devnet, url: info.nodes[0].rpc, l1Rpc: info.l1.rpc, inbox: info.l1.contracts.Inbox };
 }
 

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Abi, createPublicClient, createWalletClient, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -7,7 +6,13 @@ import { memberL1Account } from '../../src/cli/election-devnet.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { openInboxArtifact } from '../../src/l1/deploy.js';
 import { runSeqnet } from '../helpers/cli.js';
-import { type DevnetProcess, freeConsecutivePorts, rpcCall, startDevnet } from '../helpers/devnet.js';
+import {
+  type DevnetProcess,
+  devnetInfo,
+  freeConsecutivePorts,
+  rpcCall,
+  startDevnet,
+} from '../helpers/devnet.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
 import { until } from '../helpers/wait.js';
 
@@ -78,20 +83,10 @@ async function startOpenDevnet(mode: 'based' | 'free') {
     args: ['--nodes', '2', '--election', mode, '--p2p-port', String(base + 2), '--da', daOf[mode]],
     readyTimeoutMs: 200_000,
   });
-  const info = await until(
-    'devnet.json',
-    async () => {
-      try {
-        return JSON.parse(readFileSync(join(devnet.dataDir, 'devnet.json'), 'utf8')) as {
-          nodes: Array<{ rpc: string }>;
-          l1: { rpc: string; contracts: Record<string, Hex> };
-        };
-      } catch {
-        return undefined;
-      }
-    },
-    200_000,
-  );
+  const info = await devnetInfo<{
+    nodes: Array<{ rpc: string }>;
+    l1: { rpc: string; contracts: Record<string, Hex> };
+  }>(devnet);
   return { devnet, info };
 }
 

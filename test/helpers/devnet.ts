@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitForRpc } from '../../src/l1/anvil.js';
+import { until } from './wait.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -146,4 +147,22 @@ export async function rpcCall(
     json = undefined;
   }
   return { status: res.status, json, text };
+}
+
+/**
+ * Waits for a multi-node devnet's devnet.json (written once every node answers) and parses it as `T`
+ * (each test names the fields it reads).
+ */
+export async function devnetInfo<T>(devnet: DevnetProcess, timeoutMs = 200_000): Promise<T> {
+  return until(
+    'devnet.json',
+    async () => {
+      try {
+        return JSON.parse(readFileSync(join(devnet.dataDir, 'devnet.json'), 'utf8')) as T;
+      } catch {
+        return undefined;
+      }
+    },
+    timeoutMs,
+  );
 }
