@@ -410,6 +410,10 @@ export class SeqnetNode {
     };
     const open: NonNullable<SeqnetNode['open']> = { deriver, done: Promise.resolve(), skippedTxs: 0 };
     this.open = open;
+    // Posting stops with the node, and when derivation halts: a post built on a chain that L1 no
+    // longer implies could only waste L1 gas.
+    const posting = new AbortController();
+    this.abort.signal.addEventListener('abort', () => posting.abort(), { once: true });
     open.done = runDerivation(deriver, {
       pollMs: Math.min(l1Options.pollMs, 250),
       signal: this.abort.signal,
@@ -417,6 +421,10 @@ export class SeqnetNode {
       onBlock: onDerived,
     }).then((halted) => {
       open.halted = halted;
+      if (halted && open.submitter) {
+        logger.warn('derivation halted: this node stops posting batches');
+        posting.abort();
+      }
     });
     if (l1Options.batcherKey) {
       open.submitter = new OpenSubmitter(
@@ -441,9 +449,9 @@ export class SeqnetNode {
           logger: logger.child({ module: 'submitter' }),
         },
       );
-      const posting = open.submitter.start(this.abort.signal);
+      const posted = open.submitter.start(posting.signal);
       const deriving = open.done;
-      open.done = Promise.all([deriving, posting]);
+      open.done = Promise.all([deriving, posted]);
     }
     logger.info(
       { mode, posting: Boolean(l1Options.batcherKey) },

@@ -21,7 +21,7 @@ import { until } from '../helpers/wait.js';
 
 interface OpenStatus {
   head: number;
-  open: { halted: string | null };
+  open: { halted: string | null; submitter: { posted: number } };
 }
 
 const call = async <T>(url: string, method: string, params: unknown[]): Promise<T> => {
@@ -119,6 +119,18 @@ describe('devnet --nodes 1 --election free, an L1 reorg deeper than --l1-confirm
     expect(halted).toContain('resync into an empty --data-dir');
     // What was derived is still served.
     expect(await call<unknown>(url, 'eth_getTransactionReceipt', [hash])).not.toBeNull();
+    // And nothing more is posted on a chain L1 no longer implies: a new tx is taken, not posted.
+    const posted = (await call<OpenStatus>(url, 'seqnet_status', [])).open.submitter.posted;
+    const next = signFeeMarketTx(devAccounts(10)[8].privateKey, {
+      nonce: 1n,
+      gas: 21_000n,
+      maxFee: 10n ** 10n,
+      maxTip: 1n,
+      value: 1n,
+    });
+    await call<Hex>(url, 'eth_sendRawTransaction', [`0x${Buffer.from(next).toString('hex')}`]);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await call<OpenStatus>(url, 'seqnet_status', [])).open.submitter.posted).toBe(posted);
   }, 300_000);
 
   it('the winning batch taken back with nothing in its place: derivation halts', async () => {
