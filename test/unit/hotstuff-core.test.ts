@@ -149,8 +149,14 @@ describe('consensus core (script tests)', () => {
     expect(ofType(joined, 'sign-timeout')).toEqual([{ type: 'sign-timeout', view: 1n, highQc: genesisQc }]);
     const moved = c.apply({ type: 'timeout', from: 3, timeout: tmo(3) });
     expect(ofType(moved, 'view')).toEqual([{ type: 'view', view: 2n, leader: 2, via: 'tc' }]);
-    // Timeout doubles after a view without a QC.
-    expect(ofType(moved, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 2n, ms: 200 }]);
+    // One view without a QC keeps the base timeout (a dead member fails two views in a row: its own,
+    // and the one whose votes it should have aggregated); the second in a row doubles it.
+    expect(ofType(moved, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 2n, ms: 100 }]);
+    const tmo2 = (voter: number): TimeoutVote => ({ ...tmo(voter), view: 2n });
+    for (const v of [1, 2]) c.apply({ type: 'timeout', from: v, timeout: tmo2(v) });
+    const again = c.apply({ type: 'timeout', from: 3, timeout: tmo2(3) });
+    expect(ofType(again, 'view')).toEqual([{ type: 'view', view: 3n, leader: 3, via: 'tc' }]);
+    expect(ofType(again, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 3n, ms: 200 }]);
   });
 
   it('turns two proposals of one leader for one view into equivocation evidence', () => {

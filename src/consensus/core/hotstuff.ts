@@ -40,7 +40,10 @@ export interface CoreConfig {
    * The same TC may be processed several times (alone, in a proposal, in later timeouts).
    */
   onTimeoutCertificate?(view: bigint, highQcView: bigint): void;
-  /** Base view timeout; it doubles with every view in a row without a QC (capped at 2^3). */
+  /**
+   * Base view timeout; from the second view in a row without a QC it doubles with each one (capped
+   * at 2^3).
+   */
   baseTimeoutMs: number;
   /** Aggregates a quorum of votes for one (view, block) into a QC (pure: BLS aggregation). */
   aggregate(votes: Vote[]): QuorumCertificate;
@@ -223,9 +226,13 @@ export class HotStuffCore {
   private enterView(view: bigint, via: 'qc' | 'tc'): void {
     if (view <= this.view) return;
     this.view = view;
-    // Views in a row without a QC lengthen the timeout, so an honest leader eventually has time.
+    // Views in a row without a QC lengthen the timeout, so an honest leader eventually has time. The
+    // first doubling waits for the second such view: one dead member fails two views in a row (its
+    // own, and the one before, whose votes it should have aggregated), and with the base timeout
+    // for both the chain stalls 2× the base instead of 3× (bench/committee.ts, leader kill).
     const failed = view - this.highQc.view - 1n;
-    this.timerBackoff = Number(failed > 3n ? 3n : failed);
+    const backoff = failed - 1n;
+    this.timerBackoff = Number(backoff > 3n ? 3n : backoff < 0n ? 0n : backoff);
     this.timerView = 0n;
     this.out.push({ type: 'view', view, leader: this.config.leaderFor(view), via });
     this.prune();
