@@ -16,6 +16,7 @@ import { decodeNodeKey } from './keys.js';
 import { type P2pOptions, p2pDefaults } from './options.js';
 import { PeerPenalties } from './penalties.js';
 import { Redialer } from './redial.js';
+import { installHalfWindowUpdates } from './yamux-window.js';
 
 /**
  * The committee's transport: a libp2p host (TCP + Noise + Yamux) with gossipsub topics and direct
@@ -186,6 +187,7 @@ function decodePeerList(bytes: Uint8Array): Array<{ peer: string; addrs: string[
 const isEof = (err: unknown): boolean => (err as Error)?.name === 'UnexpectedEOFError';
 
 export async function createNetwork(opts: NetworkOptions, logger: pino.Logger): Promise<Network> {
+  installHalfWindowUpdates();
   const cfg: P2pOptions = { ...p2pDefaults, ...opts.p2p };
   const log = logger;
   const privateKey = decodeNodeKey(opts.privateKey);
