@@ -267,14 +267,15 @@ export class CommitteeSequencer {
   private wire(): void {
     const { network } = this;
     const { chainId, mempool, logger } = this.deps;
-    network.onMessage(topics.consensus(chainId), (data, from) => {
+    network.onMessage(topics.consensus(chainId), (data, via) => {
       let m: ConsensusMessage;
       try {
         m = decodeConsensusMessage(data);
       } catch {
         return 'reject';
       }
-      this.driver.onMessage(this.peerToMember.get(from) ?? -1, m);
+      // Messages name their signer; `via` (who relayed it) is who an invalid one is charged to.
+      this.driver.onMessage(this.peerToMember.get(via) ?? -1, m);
       return 'accept';
     });
     network.handle(protocols.consensus(chainId), (data, from) => {

@@ -1,6 +1,12 @@
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
-import { type GossipSub, gossipsub, type Message, StrictSign, TopicValidatorResult } from '@libp2p/gossipsub';
+import {
+  type GossipSub,
+  gossipsub,
+  type Message,
+  StrictNoSign,
+  TopicValidatorResult,
+} from '@libp2p/gossipsub';
 import { createTopicScoreParams } from '@libp2p/gossipsub/score';
 import { identify } from '@libp2p/identify';
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
@@ -22,9 +28,11 @@ import { installHalfWindowUpdates } from './yamux-window.js';
  * The committee's transport: a libp2p host (TCP + Noise + Yamux) with gossipsub topics and direct
  * streams, generic over bytes. It knows nothing of consensus.
  *
- * Gossip: messages are signed by their origin's libp2p key (StrictSign: in a permissioned committee
- * the origin of every message is authenticated, so `from` is the member that published it, and a
- * relay cannot forge or alter one); a message's id is a hash of its topic and bytes, so identical
+ * Gossip: messages carry no libp2p signature (StrictNoSign, as Ethereum's consensus-layer gossip):
+ * what the committee gossips signs itself (BLS proposals and timeouts, ECDSA txs), so a relay cannot
+ * forge or alter it, and a second ed25519 signature per message cost ~40 % of the CPU of a delivery
+ * (`bench/p2p.ts`). A handler knows the neighbour that forwarded a message, not its publisher; a
+ * message's id is a hash of its topic and bytes, so identical
  * bytes on a topic are delivered once within the seen-cache TTL (2 min) even if several members
  * publish them. Each message is validated by the topic's `onMessage` handler before it is forwarded:
  * 'accept' delivers and forwards it, 'ignore' drops it, 'reject' drops it and penalises the peer that
@@ -45,13 +53,13 @@ import { installHalfWindowUpdates } from './yamux-window.js';
 export type Verdict = 'accept' | 'ignore' | 'reject';
 
 /**
- * Validates and consumes one gossip message. `from` is the peer that published it (authenticated by
- * its signature), `via` the neighbour that forwarded it to us (the one a 'reject' penalises).
+ * Validates and consumes one gossip message. `via` is the neighbour that forwarded it to us (the
+ * publisher itself, or a relay), the one a 'reject' penalises.
  * Return 'reject' only for messages that are invalid whatever the receiver's state (a bad signature,
  * bytes that do not decode): honest relays forward what they accept, so a 'reject' blames `via`.
  * Use 'ignore' for what is merely stale, early or unwanted. A handler that throws counts as 'ignore'.
  */
-export type GossipHandler = (data: Uint8Array, from: string, via: string) => Verdict | Promise<Verdict>;
+export type GossipHandler = (data: Uint8Array, via: string) => Verdict | Promise<Verdict>;
 
 /**
  * Serves a direct protocol. For `request` the returned bytes are the response (returning nothing,
@@ -236,7 +244,7 @@ export async function createNetwork(opts: NetworkOptions, logger: pino.Logger): 
       services: {
         identify: identify(),
         pubsub: gossipsub({
-          globalSignaturePolicy: StrictSign,
+          globalSignaturePolicy: StrictNoSign,
           msgIdFn: (msg) => contentId(msg.topic, msg.data),
           // the same id before signature checks, so duplicates cost one hash and no verification
           fastMsgIdFn: (msg) => toHexString(contentId(msg.topic, msg.data)),
@@ -363,12 +371,14 @@ export async function createNetwork(opts: NetworkOptions, logger: pino.Logger): 
       const handler = gossipHandlers.get(topic);
       if (handler === undefined) return TopicValidatorResult.Ignore;
       const viaStr = via.toString();
-      const from = msg.type === 'signed' ? msg.from.toString() : viaStr;
       let verdict: Verdict;
       try {
-        verdict = await handler(msg.data, from, viaStr);
+        verdict = await handler(msg.data, viaStr);
       } catch (err) {
-        log.warn({ topic, from, err: (err as Error).message }, 'gossip handler threw; message ignored');
+        log.warn(
+          { topic, via: viaStr, err: (err as Error).message },
+          'gossip handler threw; message ignored',
+        );
         return TopicValidatorResult.Ignore;
       }
       switch (verdict) {

@@ -23,7 +23,7 @@ export const txGossipDefaults: TxGossipOptions = {
 };
 
 /** Validates and consumes one batch; 'reject' penalises the peer that relayed it. */
-export type TxBatchHandler = (txs: Uint8Array[], from: string) => Verdict | Promise<Verdict>;
+export type TxBatchHandler = (txs: Uint8Array[], via: string) => Verdict | Promise<Verdict>;
 
 /** Decodes a batch: a non-empty RLP list of non-empty byte strings, or undefined. */
 export function decodeTxBatch(data: Uint8Array): Uint8Array[] | undefined {
@@ -101,10 +101,10 @@ export class TxGossip {
 
   /** Registers the receiver: undecodable batches are rejected without reaching `handler`. */
   onTxs(handler: TxBatchHandler): void {
-    this.network.onMessage(this.topic, (data, from) => {
+    this.network.onMessage(this.topic, (data, via) => {
       const txs = decodeTxBatch(data);
       if (txs === undefined) return 'reject';
-      return handler(txs, from);
+      return handler(txs, via);
     });
   }
 
