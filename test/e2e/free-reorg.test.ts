@@ -2,13 +2,7 @@ import { type Abi, createPublicClient, encodeFunctionData, type Hex, http } from
 import { afterEach, describe, expect, it } from 'vitest';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { openInboxArtifact } from '../../src/l1/deploy.js';
-import {
-  type DevnetProcess,
-  devnetInfo,
-  freeConsecutivePorts,
-  rpcCall,
-  startDevnet,
-} from '../helpers/devnet.js';
+import { type DevnetProcess, rpcCall, startOpenDevnet } from '../helpers/devnet.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
 import { until } from '../helpers/wait.js';
 
@@ -34,18 +28,7 @@ const call = async <T>(url: string, method: string, params: unknown[]): Promise<
 };
 
 async function startFreeDevnet() {
-  const base = await freeConsecutivePorts(4);
-  const devnet = await startDevnet({
-    l1: true,
-    l1Port: base + 3,
-    rpcPort: base,
-    args: ['--nodes', '1', '--election', 'free', '--p2p-port', String(base + 1), '--l1-confirmations', '0'],
-    readyTimeoutMs: 200_000,
-  });
-  const info = await devnetInfo<{
-    nodes: Array<{ rpc: string }>;
-    l1: { rpc: string; contracts: Record<string, Hex> };
-  }>(devnet);
+  const { devnet, info } = await startOpenDevnet('free', 1, ['--l1-confirmations', '0']);
   return { devnet, url: info.nodes[0].rpc, l1Rpc: info.l1.rpc, inbox: info.l1.contracts.Inbox };
 }
 

@@ -6,13 +6,7 @@ import { memberL1Account } from '../../src/cli/election-devnet.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { openInboxArtifact } from '../../src/l1/deploy.js';
 import { runSeqnet } from '../helpers/cli.js';
-import {
-  type DevnetProcess,
-  devnetInfo,
-  freeConsecutivePorts,
-  rpcCall,
-  startDevnet,
-} from '../helpers/devnet.js';
+import { type DevnetProcess, rpcCall, startOpenDevnet } from '../helpers/devnet.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
 import { until } from '../helpers/wait.js';
 
@@ -74,22 +68,6 @@ const receiptAt = async (url: string, hash: Hex) =>
 /** based posts calldata, free posts blobs (`--da blobs`): both modes, both ways to L1. */
 const daOf = { based: 'calldata', free: 'blobs' } as const;
 
-async function startOpenDevnet(mode: 'based' | 'free') {
-  const base = await freeConsecutivePorts(5);
-  const devnet = await startDevnet({
-    l1: true,
-    l1Port: base + 4,
-    rpcPort: base,
-    args: ['--nodes', '2', '--election', mode, '--p2p-port', String(base + 2), '--da', daOf[mode]],
-    readyTimeoutMs: 200_000,
-  });
-  const info = await devnetInfo<{
-    nodes: Array<{ rpc: string }>;
-    l1: { rpc: string; contracts: Record<string, Hex> };
-  }>(devnet);
-  return { devnet, info };
-}
-
 for (const mode of ['based', 'free'] as const) {
   describe(`devnet --nodes 2 --election ${mode} --da ${daOf[mode]}`, () => {
     let devnet: DevnetProcess;
@@ -98,7 +76,7 @@ for (const mode of ['based', 'free'] as const) {
     let inbox: Hex;
 
     beforeAll(async () => {
-      const started = await startOpenDevnet(mode);
+      const started = await startOpenDevnet(mode, 2, ['--da', daOf[mode]]);
       devnet = started.devnet;
       urls = started.info.nodes.map((n) => n.rpc);
       l1Rpc = started.info.l1.rpc;

@@ -166,3 +166,29 @@ export async function devnetInfo<T>(devnet: DevnetProcess, timeoutMs = 200_000):
     timeoutMs,
   );
 }
+
+/** What the open-mode tests read from devnet.json. */
+export interface OpenDevnetInfo {
+  nodes: Array<{ rpc: string }>;
+  l1: { rpc: string; contracts: Record<string, `0x${string}`> };
+}
+
+/**
+ * `seqnet devnet --nodes N --election based|free` with its embedded L1 on free ports, `extra` flags
+ * passed on; resolves once devnet.json is written.
+ */
+export async function startOpenDevnet(
+  mode: 'based' | 'free',
+  nodes: number,
+  extra: string[] = [],
+): Promise<{ devnet: DevnetProcess; info: OpenDevnetInfo }> {
+  const base = await freeConsecutivePorts(nodes + 3);
+  const devnet = await startDevnet({
+    l1: true,
+    l1Port: base + nodes + 2,
+    rpcPort: base,
+    args: ['--nodes', String(nodes), '--election', mode, '--p2p-port', String(base + nodes), ...extra],
+    readyTimeoutMs: 200_000,
+  });
+  return { devnet, info: await devnetInfo<OpenDevnetInfo>(devnet) };
+}
