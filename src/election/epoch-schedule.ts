@@ -17,8 +17,8 @@ export class SubsetSchedule implements LeaderSchedule {
     return this.inner.mode;
   }
 
-  leaderFor(view: bigint): number {
-    return this.indices[this.inner.leaderFor(view)];
+  leaderFor(view: bigint, justifyView?: bigint): number {
+    return this.indices[this.inner.leaderFor(view, justifyView)];
   }
 
   onTimeoutCertificate(view: bigint, highQcView: bigint): void {
@@ -61,8 +61,8 @@ export class EpochSchedule implements LeaderSchedule {
     return true;
   }
 
-  leaderFor(view: bigint): number {
-    return this.current.schedule.leaderFor(view);
+  leaderFor(view: bigint, justifyView?: bigint): number {
+    return this.current.schedule.leaderFor(view, justifyView);
   }
 
   onTimeoutCertificate(view: bigint, highQcView: bigint): void {

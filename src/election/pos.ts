@@ -17,24 +17,28 @@ export interface StakedCommittee {
  * total / 2^256). Everyone with the same L1 state computes the same leaders; nobody knows an epoch's
  * leaders before its pinned L1 block is final.
  *
- * Leader reputation (as DiemBFT / Aptos exclude recent failed proposers): a member whose view ended
- * in a timeout certificate without a QC is left out of the draws of the next `EXCLUDE_VIEWS` views
- * (from the view after next: the next view's leader is already known); a drawn member that is left out
- * is replaced by a second draw, keccak256(seed ‖ view ‖ 1), over the others' stake. Without it a
- * crashed member with 40 % of the stake kept being drawn and each of its views doubled the timeout:
- * the chain stalled for over 20 s (bench/modes.ts). The exclusion is a function of TCs, which travel
- * with proposals and timeouts, so members agree on it as they agree on the TC.
+ * Passing over failed leaders: a proposal for view v that extends the QC of view h < v − 1 says views
+ * h+1 … v−1 failed (the timeout certificate it carries proves it). Their leaders are left out of v's
+ * draw: a drawn member that is left out is replaced by a second draw, keccak256(seed ‖ v ‖ 1), over
+ * the others' stake. So a crashed member costs one view timeout each time it is drawn, never two in a
+ * row (which would also double the timeout): without this a crashed member with 40 % of the stake
+ * stalled the chain for over 20 s (bench/modes.ts).
+ *
+ * The rule looks only at (v, h), both in the proposal, so every member names the same leader for it.
+ * An earlier rule kept a memory of members that failed in past timeout certificates; members that had
+ * seen different TCs then named different leaders for good, and the simulator found committees that
+ * stopped after a partition healed.
  */
-/** Views a member that failed its view sits out. */
-export const EXCLUDE_VIEWS = 10n;
+/** How many of the failed views just before a view are looked at (the streak's older views are not). */
+export const FAILED_VIEWS_LOOKED_AT = 8n;
 
 export class StakeWeightedSchedule implements LeaderSchedule {
   readonly mode = 'pos';
   private readonly cumulative: bigint[] = [];
   private readonly total: bigint;
   private readonly seed: Uint8Array;
-  /** Per member, the views it sits out: [from, to], after the latest of its failed views. */
-  private readonly excluded = new Map<number, { from: bigint; to: bigint }>();
+  /** Leaders after failed views, by `${view}:${justifyView}` (votes and proposals ask often). */
+  private readonly afterFailures = new Map<string, number>();
 
   constructor(private readonly committee: StakedCommittee) {
     const { publicKeys, stakes } = committee;
@@ -51,29 +55,29 @@ export class StakeWeightedSchedule implements LeaderSchedule {
     if (this.seed.length !== 32) throw new Error('the seed is 32 bytes');
   }
 
-  leaderFor(view: bigint): number {
-    const first = this.draw(view, 0, new Set());
-    if (!this.isExcluded(first, view)) return first;
-    const out = new Set<number>();
-    for (const m of this.excluded.keys()) if (this.isExcluded(m, view)) out.add(m);
-    // Everyone left out (a committee-wide outage): the plain draw.
-    if (out.size >= this.cumulative.length) return first;
+  leaderFor(view: bigint, justifyView: bigint = view - 1n): number {
+    if (justifyView >= view - 1n) return this.draw(view, 0, new Set());
+    const key = `${view}:${justifyView}`;
+    const known = this.afterFailures.get(key);
+    if (known !== undefined) return known;
+    // Replay the streak: its first view was entered on a QC (the plain draw); each later one passed
+    // over the leaders before it, as this view does.
+    const first =
+      justifyView + 1n > view - FAILED_VIEWS_LOOKED_AT ? justifyView + 1n : view - FAILED_VIEWS_LOOKED_AT;
+    const failed = new Set<number>();
+    for (let u = first; u < view; u++) failed.add(this.drawPassingOver(u, failed));
+    const leader = this.drawPassingOver(view, failed);
+    if (this.afterFailures.size >= 256) this.afterFailures.clear();
+    this.afterFailures.set(key, leader);
+    return leader;
+  }
+
+  /** The plain draw for `view`, or the second draw over the others when the plain one is in `out`. */
+  private drawPassingOver(view: bigint, out: Set<number>): number {
+    const plain = this.draw(view, 0, new Set());
+    // Everyone failed (a committee-wide outage): the plain draw.
+    if (!out.has(plain) || out.size >= this.cumulative.length) return plain;
     return this.draw(view, 1, out);
-  }
-
-  /** A TC for `view`, whose highest QC is from `highQcView`: its leader failed unless a QC formed. */
-  onTimeoutCertificate(view: bigint, highQcView: bigint): void {
-    if (highQcView >= view) return;
-    const leader = this.leaderFor(view);
-    const prev = this.excluded.get(leader);
-    const from = view + 2n;
-    if (prev && prev.from >= from) return;
-    this.excluded.set(leader, { from, to: from + EXCLUDE_VIEWS - 1n });
-  }
-
-  private isExcluded(member: number, view: bigint): boolean {
-    const e = this.excluded.get(member);
-    return e !== undefined && view >= e.from && view <= e.to;
   }
 
   /**

@@ -4,8 +4,13 @@
  */
 export interface LeaderSchedule {
   readonly mode: string;
-  /** Committee index of the member that leads `view`. */
-  leaderFor(view: bigint): number;
+  /**
+   * Committee index of the member that leads `view`, when its proposal extends the QC of view
+   * `justifyView` (default `view − 1`: the view before succeeded). A smaller `justifyView` means views
+   * justifyView+1 … view−1 failed; schedules may pass over their leaders. Only the proposal's own
+   * content decides, so every member computes the same leader for it.
+   */
+  leaderFor(view: bigint, justifyView?: bigint): number;
   /** BLS public keys (hex) of the committee for `epoch`, in index order. */
   committeeFor(epoch: bigint): string[];
   /**

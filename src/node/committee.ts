@@ -125,7 +125,10 @@ export class CommitteeSequencer {
     viewsLedBy: [] as number[],
     certificates: 0,
     lastCertificate: null as null | { view: string; signers: number; blockHash: Hex },
+    /** Pending txs gossiped again after a view of this member timed out (see regossipPending). */
+    txsRegossiped: 0,
   };
+  private lastRegossipAt = 0;
 
   private constructor(
     readonly options: CommitteeOptions,
@@ -237,7 +240,7 @@ export class CommitteeSequencer {
         n: this.committee.publicKeys.length,
         quorum: this.committee.quorum,
         epoch: 0n,
-        leaderFor: (view) => this.schedule.leaderFor(view),
+        leaderFor: (view, justifyView) => this.schedule.leaderFor(view, justifyView),
         onTimeoutCertificate: (view, highQcView) => this.schedule.onTimeoutCertificate?.(view, highQcView),
         baseTimeoutMs: this.options.viewTimeoutMs,
         aggregate: (votes) => this.crypto.aggregate(votes),
@@ -509,6 +512,7 @@ export class CommitteeSequencer {
         this.live.via = via;
         this.deps.metrics?.consensusView.set(Number(view));
       },
+      onTimedOut: () => this.regossipPending(),
       onInvalid: (from, why) => {
         const peer = this.peerOf(from);
         this.deps.logger.debug({ from, why }, 'invalid consensus message');
@@ -729,6 +733,31 @@ export class CommitteeSequencer {
     this.driver.setWork(this.deps.mempool.pendingCount > 0 || dueMessages);
   }
 
+  /**
+   * A view of ours timed out while we had work: txs published while no member was reachable (a
+   * partition, or start-up) never reached the others, and if only we hold txs the others see no work
+   * and let the views stand still — while a stake-weighted draw may seldom make us leader. So pending
+   * txs (each sender's in nonce order, up to REGOSSIP_MAX_TXS) go out again, at most once a second;
+   * peers drop the ones they hold.
+   */
+  private regossipPending(): void {
+    const now = Date.now();
+    if (now - this.lastRegossipAt < REGOSSIP_INTERVAL_MS) return;
+    this.lastRegossipAt = now;
+    let sent = 0;
+    for (const queue of this.deps.mempool.candidates()) {
+      for (const t of queue.slice(0, REGOSSIP_MAX_TXS - sent)) this.txGossip.send(t.raw);
+      sent += Math.min(queue.length, REGOSSIP_MAX_TXS - sent);
+      if (sent >= REGOSSIP_MAX_TXS) break;
+    }
+    if (sent === 0) return;
+    this.live.txsRegossiped += sent;
+    this.deps.logger.debug(
+      { txs: sent, view: Number(this.live.view) },
+      'view timed out: pending txs gossiped again',
+    );
+  }
+
   private onEvidence(e: Equivocation): void {
     this.evidence.push(e);
     this.deps.onEvidence?.(e);
@@ -765,6 +794,7 @@ export class CommitteeSequencer {
       viewsLedBy: this.live.viewsLedBy,
       certificates: this.live.certificates,
       lastCertificate: this.live.lastCertificate,
+      txsRegossiped: this.live.txsRegossiped,
       evidence: this.evidence.length,
       safety: {
         lastVotedView: this.safety.state.lastVotedView.toString(),
@@ -783,6 +813,10 @@ export class CommitteeSequencer {
     this.wal.close();
   }
 }
+
+/** Re-gossip after a timeout: at most this often, and at most this many pending txs. */
+const REGOSSIP_INTERVAL_MS = 1_000;
+const REGOSSIP_MAX_TXS = 512;
 
 function popcount(n: bigint): number {
   let c = 0;

@@ -24,6 +24,7 @@ import {
 } from '../consensus/driver/driver.js';
 import { MemorySafetyStorage } from '../consensus/safety/file-storage.js';
 import { type MessageSigner, SafetyRules } from '../consensus/safety/safety-rules.js';
+import { StakeWeightedSchedule } from '../election/pos.js';
 import {
   bigIntToBytes,
   bytesToBigInt,
@@ -74,6 +75,12 @@ export interface SimConfig {
   byzantine: Array<{ member: number; behaviour: Behaviour; fromMs?: number }>;
   /** Check liveness at the end (off when the scenario is meant to break the protocol). */
   checkLiveness: boolean;
+  /**
+   * Who leads: poa's round robin (default), or pos's stake-weighted draw with these stakes (one per
+   * member) and seed, passing over the leaders of failed views (src/election/pos.ts). Each node runs
+   * its own schedule, as real nodes do.
+   */
+  leaders?: { kind: 'stake'; stakes: number[]; seed: Hex };
 }
 
 export interface SimResult {
@@ -330,6 +337,19 @@ export class Simulator {
 
   // ---- nodes ----
 
+  /** A fresh leader schedule for one node's life (a restarted node rebuilds its own). */
+  private leadersFor(): (view: bigint, justifyView: bigint) => number {
+    const { leaders, n } = this.config;
+    if (!leaders) return (view) => Number(view % BigInt(n));
+    const pos = new StakeWeightedSchedule({
+      epoch: EPOCH,
+      publicKeys: Array.from({ length: n }, (_, i) => `0x${i.toString(16).padStart(2, '0')}` as Hex),
+      stakes: leaders.stakes.map(BigInt),
+      seed: leaders.seed,
+    });
+    return (view, justifyView) => pos.leaderFor(view, justifyView);
+  }
+
   private boot(node: SimNode): void {
     const { config } = this;
     const last = node.disk.committed[node.disk.committed.length - 1];
@@ -350,7 +370,7 @@ export class Simulator {
         n: config.n,
         quorum: this.quorum,
         epoch: EPOCH,
-        leaderFor: (view) => Number(view % BigInt(config.n)),
+        leaderFor: this.leadersFor(),
         baseTimeoutMs: config.baseTimeoutMs,
         aggregate: (votes) => this.crypto.aggregate(votes),
       },
@@ -471,6 +491,9 @@ export class Simulator {
       onView: (view) => {
         if (view > this.maxView) this.maxView = view;
       },
+      onTimedOut: () => {
+        for (const tx of node.pool) if (!node.committedTxs.has(tx)) this.gossipTx(node, tx);
+      },
     };
   }
 
@@ -572,18 +595,22 @@ export class Simulator {
       if (entry) {
         entry.pool.add(tx);
         entry.driver?.setWork(true);
-        // Gossip: every other node hears of the tx, with the network's delays and faults.
-        for (const n of this.nodes)
-          if (n !== entry)
-            this.deliverLater(entry, n, () => {
-              if (!n.committedTxs.has(tx)) {
-                n.pool.add(tx);
-                n.driver?.setWork(true);
-              }
-            });
+        this.gossipTx(entry, tx);
       }
       this.scheduleTx();
     });
+  }
+
+  /** Gossip: every other node hears of the tx, with the network's delays and faults. */
+  private gossipTx(from: SimNode, tx: number): void {
+    for (const n of this.nodes)
+      if (n !== from)
+        this.deliverLater(from, n, () => {
+          if (!n.committedTxs.has(tx) && !n.pool.has(tx)) {
+            n.pool.add(tx);
+            n.driver?.setWork(true);
+          }
+        });
   }
 
   // ---- checks ----
@@ -708,6 +735,16 @@ export function scenarioFor(seed: number): SimConfig {
         to: rng.int(1_500, 3_500),
       });
       break;
+  }
+  // Every other run of six seeds elects leaders as pos does, with uneven stakes (from a generator of
+  // their own, so the faults above are the same as with the round robin).
+  if (Math.floor(seed / 6) % 2 === 1) {
+    const stakeRng = new Rng(seed ^ 0x57a4e);
+    base.leaders = {
+      kind: 'stake',
+      stakes: Array.from({ length: n }, () => stakeRng.int(1, 40)),
+      seed: toHex(keccak256(new TextEncoder().encode(`seqnet/sim/seed/${seed}`))),
+    };
   }
   return base;
 }

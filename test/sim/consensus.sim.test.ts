@@ -16,7 +16,8 @@ function runSeeds(from: number, count: number): SimResult[] {
 /**
  * The consensus core, safety rules and driver of every node in the seeded simulator: crashes and
  * restarts, partitions (minority, flapping), drops and delays, byzantine leaders (equivocating or
- * invalid proposals), withheld votes, a leader that dies holding a fresh QC, and f twins. The checker
+ * invalid proposals), withheld votes, a leader that dies holding a fresh QC, and f twins; half the
+ * runs draw leaders by stake as pos does (src/election/pos.ts), the others rotate them. The checker
  * asserts agreement, no fork, valid chains, no double signing by honest nodes, and that every tx
  * commits once the faults heal. A failing seed replays with `npm run sim -- --seed S`.
  */

@@ -21,14 +21,14 @@ const qc = (view: bigint, block: number): QuorumCertificate => ({
   signature: '0x01',
 });
 
-function core(self: number) {
+function core(self: number, leaderFor = (v: bigint, _justifyView: bigint) => Number(v % 4n)) {
   return new HotStuffCore(
     {
       self,
       n: 4,
       quorum: 3,
       epoch: 0n,
-      leaderFor: (v) => Number(v % 4n),
+      leaderFor,
       baseTimeoutMs: 100,
       aggregate: (votes: Vote[]) => ({
         epoch: 0n,
@@ -59,6 +59,37 @@ const ofType = <T extends CoreOutput['type']>(out: CoreOutput[], t: T) =>
   out.filter((o): o is Extract<CoreOutput, { type: T }> => o.type === t);
 
 describe('consensus core (script tests)', () => {
+  it('judges a proposal by the view of the QC it extends: after failed views, the schedule may name another leader', () => {
+    // A schedule that passes over the plain leader once views failed: the next member leads instead.
+    const passOver = (v: bigint, j: bigint) => Number((j < v - 1n ? v + 1n : v) % 4n);
+    const tc = {
+      epoch: 0n,
+      view: 2n,
+      timeouts: [0, 1, 2].map((voter) => ({ voter, highQcView: 0n, signature: new Uint8Array() })),
+      highQc: genesisQc,
+    };
+    const afterTc = (author: number): Proposal => ({ ...proposal(1, 3n, genesisQc), author, lastViewTc: tc });
+    // Member 3 is the plain leader of view 3, but views 1 and 2 failed: its proposal is not voted for.
+    const a = core(1, passOver);
+    a.apply({ type: 'start' });
+    expect(ofType(a.apply({ type: 'proposal', from: 3, proposal: afterTc(3) }), 'sign-vote')).toEqual([]);
+    // Member 0 is the leader the schedule names for (view 3, justify view 0); votes go to view 4's
+    // plain leader, who will propose on the QC they form.
+    const b = core(1, passOver);
+    b.apply({ type: 'start' });
+    const votes = ofType(b.apply({ type: 'proposal', from: 0, proposal: afterTc(0) }), 'sign-vote');
+    expect(votes.map((v) => [v.proposal.view, v.to])).toEqual([[3n, 0]]);
+    // And member 0 itself, entering view 3 through the TC, asks for a payload as its leader.
+    const c = core(0, passOver);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'work', pending: true });
+    const req = ofType(
+      c.apply({ type: 'proposal', from: 1, proposal: { ...afterTc(1), view: 3n } }),
+      'request-payload',
+    );
+    expect(req).toEqual([{ type: 'request-payload', view: 3n, parent: GENESIS, height: 1n }]);
+  });
+
   it('leader: asks for a payload once it holds the last QC and there is work, then proposes and votes', () => {
     const c = core(1);
     c.apply({ type: 'start' });

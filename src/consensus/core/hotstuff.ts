@@ -33,7 +33,11 @@ export interface CoreConfig {
   n: number;
   quorum: number;
   epoch: bigint;
-  leaderFor(view: bigint): number;
+  /**
+   * The leader of `view` when its proposal extends the QC of view `justifyView` (views in between
+   * failed). A pure function of its arguments, so every member names the same leader for a proposal.
+   */
+  leaderFor(view: bigint, justifyView: bigint): number;
   /**
    * Told of every timeout certificate the core processes, before it enters the next view: a leader
    * schedule that reacts to failed views (the auction's silent winner) changes `leaderFor` here.
@@ -193,6 +197,11 @@ export class HotStuffCore {
     return this.config.n - this.config.quorum;
   }
 
+  /** Where votes of `view` go: the leader of the next view, which proposes on the QC they form. */
+  private nextLeader(view: bigint): number {
+    return this.config.leaderFor(view + 1n, view);
+  }
+
   /** The view to (re)start in: after the highest certificate known. */
   private entryView(): bigint {
     const afterQc = this.highQc.view + 1n;
@@ -234,7 +243,7 @@ export class HotStuffCore {
     const backoff = failed - 1n;
     this.timerBackoff = Number(backoff > 3n ? 3n : backoff < 0n ? 0n : backoff);
     this.timerView = 0n;
-    this.out.push({ type: 'view', view, leader: this.config.leaderFor(view), via });
+    this.out.push({ type: 'view', view, leader: this.config.leaderFor(view, this.highQc.view), via });
     this.prune();
     this.armTimer();
     this.tryPropose();
@@ -307,7 +316,7 @@ export class HotStuffCore {
     if (p.epoch !== this.config.epoch) return;
     this.processQc(p.justify);
     if (p.lastViewTc) this.processTc(p.lastViewTc);
-    if (p.author !== from || p.author !== this.config.leaderFor(p.view)) return;
+    if (p.author !== from || p.author !== this.config.leaderFor(p.view, p.justify.view)) return;
     if (this.noteProposal(p)) return;
     if (p.block.parent !== p.justify.blockHash) return;
     const parent = this.tree.get(p.block.parent);
@@ -320,7 +329,7 @@ export class HotStuffCore {
     if (p.view !== this.view) return;
     if (!this.safeToVote(p)) return;
     this.votedView = p.view;
-    this.out.push({ type: 'sign-vote', proposal: p, to: this.config.leaderFor(p.view + 1n) });
+    this.out.push({ type: 'sign-vote', proposal: p, to: this.nextLeader(p.view) });
   }
 
   /** Records a proposal; true when its author already proposed something else in that view. */
@@ -398,7 +407,7 @@ export class HotStuffCore {
   }
 
   private onVoteSigned(vote: Vote): void {
-    const to = this.config.leaderFor(vote.view + 1n);
+    const to = this.nextLeader(vote.view);
     if (to === this.config.self) this.onVote(vote);
     else this.out.push({ type: 'send', to, message: { kind: 'vote', vote } });
   }
@@ -442,7 +451,8 @@ export class HotStuffCore {
 
   private tryPropose(): void {
     const view = this.view;
-    if (!this.started || this.config.leaderFor(view) !== this.config.self) return;
+    // This member proposes on its highest QC, so that QC's view is the one its proposal is judged by.
+    if (!this.started || this.config.leaderFor(view, this.highQc.view) !== this.config.self) return;
     if (this.requestedView >= view || !this.needsProgress()) return;
     const viaQc = this.highQc.view + 1n === view;
     const viaTc = this.lastTc?.view !== undefined && this.lastTc.view + 1n === view;
@@ -450,7 +460,10 @@ export class HotStuffCore {
     const parent = this.tree.get(this.highQc.blockHash);
     if (!parent) {
       // The certified block is not here (missed, or lost in a crash): fetch it, propose once it arrives.
-      this.requestFetch(this.highQc.blockHash, this.config.leaderFor(this.highQc.view));
+      this.requestFetch(
+        this.highQc.blockHash,
+        this.config.leaderFor(this.highQc.view, this.highQc.view - 1n),
+      );
       return;
     }
     this.requestedView = view;
@@ -488,7 +501,8 @@ export class HotStuffCore {
     // Fetches whose answer never came (lost, or the peer was down) are asked again.
     const pending = [...this.fetching];
     this.fetching.clear();
-    for (const hash of pending) this.requestFetch(hash, this.config.leaderFor(this.view - 1n));
+    for (const hash of pending)
+      this.requestFetch(hash, this.config.leaderFor(this.view - 1n, this.view - 2n));
     this.timeOut();
     // Keep re-sending the timeout until the view changes: messages can be lost.
     this.armTimer();

@@ -55,6 +55,12 @@ export interface ConsensusApp {
   commit(blocks: CommittedBlock[]): void;
   onEvidence?(e: Equivocation): void;
   onView?(view: bigint, leader: number, via: 'qc' | 'tc'): void;
+  /**
+   * This member gave up on `view` while it had work (again each timeout until the view changes). Txs
+   * only it holds — gossiped into a partition, or published with no peer — may never have reached the
+   * others, who then have no work and let the views stand still: the app gossips its pending txs again.
+   */
+  onTimedOut?(view: bigint): void;
   /** A peer sent something that does not verify: the network layer may lower its score. */
   onInvalid?(from: number, why: string): void;
 }
@@ -229,6 +235,7 @@ export class ConsensusDriver {
       case 'sign-timeout': {
         const timeout = safety.signTimeout(o.view, o.highQc, this.lastTcFor(o.view));
         if (timeout) this.queue.push({ type: 'timeout-signed', timeout });
+        app.onTimedOut?.(o.view);
         break;
       }
       case 'sign-proposal': {
