@@ -37,6 +37,15 @@ describe(`consensus in the simulator (${SEEDS} seeds)`, () => {
     expect(r.violations.some((v) => v.startsWith('fork at height'))).toBe(true);
   });
 
+  it('seed 1367: a leader that learns of its parent by fetching builds only after the commits that fetch made', () => {
+    // A fetched proposal completed the chain under the highest QC: the core asked for a block and, in
+    // the same step, committed two ancestors. The driver ran the build first, so the leader re-included
+    // a tx of a block it was committing, and the tx was committed twice (driver.ts now builds last).
+    const r = new Simulator(scenarioFor(1367)).run();
+    expect(r.violations).toEqual([]);
+    expect(r.txsCommitted).toBe(r.txsSubmitted);
+  });
+
   it('replays a seed exactly', () => {
     const a = new Simulator(scenarioFor(42)).run();
     const b = new Simulator(scenarioFor(42)).run();

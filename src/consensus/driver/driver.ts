@@ -208,7 +208,12 @@ export class ConsensusDriver {
           next.type === 'fetched'
         )
           this.heardNetwork = true;
-        for (const o of this.core.apply(next)) this.run(o);
+        // A block is built last: one apply can ask for it and then commit its ancestors (a fetched
+        // proposal completes the chain under the highest QC), and the app must have seen those
+        // commits, or it re-includes their txs — the core's tree no longer holds them.
+        const outputs = this.core.apply(next);
+        for (const o of outputs) if (o.type !== 'request-payload') this.run(o);
+        for (const o of outputs) if (o.type === 'request-payload') this.run(o);
       }
     } finally {
       this.running = false;
