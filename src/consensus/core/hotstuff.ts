@@ -137,6 +137,20 @@ export class HotStuffCore {
     }
     return chain.reverse();
   }
+  /**
+   * The proposal that carries our highest QC (the newest one extending it), or else the proposal of the
+   * highest QC's block: what a member lagging behind needs to reach our view.
+   */
+  newestCertifiedProposal(): Proposal | undefined {
+    let best: Proposal | undefined;
+    for (const node of this.tree.values()) {
+      const p = node.proposal;
+      if (p && p.justify.blockHash === this.highQc.blockHash && p.justify.view === this.highQc.view)
+        if (!best || p.view > best.view) best = p;
+    }
+    return best ?? this.tree.get(this.highQc.blockHash)?.proposal;
+  }
+
   /** The proposal of a known block (for peers that fetch it). */
   proposalOf(hash: Hex): Proposal | undefined {
     return this.tree.get(hash)?.proposal;

@@ -16,6 +16,9 @@ import type {
 import type { SafetyRules } from '../safety/safety-rules.js';
 
 /** Checks signatures and certificates before a message reaches the core (BLS here, a stand-in in the simulator). */
+/** At most this many blocks go to a member that lags behind (more: it fetches or syncs the rest). */
+const LAGGARD_BLOCKS = 64;
+
 export interface ConsensusCrypto {
   verifyProposal(p: Proposal): boolean;
   verifyVote(v: Vote): boolean;
@@ -107,6 +110,8 @@ export class ConsensusDriver {
   private stopped = false;
   /** Set once a message from the network was processed: only views entered after that count as seen. */
   private heardNetwork = false;
+  /** Per member, our view when we last sent it the blocks it lagged behind on (helpLaggard). */
+  private readonly helped = new Map<number, bigint>();
 
   constructor(
     config: CoreConfig,
@@ -148,7 +153,30 @@ export class ConsensusDriver {
       this.input({ type: 'proposal', from: message.proposal.author, proposal: message.proposal });
     else if (message.kind === 'vote')
       this.input({ type: 'vote', from: message.vote.voter, vote: message.vote });
-    else this.input({ type: 'timeout', from: message.timeout.voter, timeout: message.timeout });
+    else {
+      this.helpLaggard(message.timeout);
+      this.input({ type: 'timeout', from: message.timeout.voter, timeout: message.timeout });
+    }
+  }
+
+  /**
+   * A member that times out in a view older than ours missed the proposals that moved us on; if no
+   * member has work left, no later proposal will reach it and it stays behind (its txs uncommitted
+   * there). Send it the blocks above its highest QC, up to the proposal that carries our highest QC
+   * (as DiemBFT answers a stale message with its sync info). Once per member and view of ours.
+   */
+  private helpLaggard(t: TimeoutVote): void {
+    const view = this.core.currentView;
+    if (t.voter === this.core.config.self || t.view >= view || this.helped.get(t.voter) === view) return;
+    // A late timeout of a view that failed everywhere carries the QC we have: nothing to send.
+    if (t.highQc.view >= this.core.highestQc.view) return;
+    const newest = this.core.newestCertifiedProposal();
+    if (!newest) return;
+    this.helped.set(t.voter, view);
+    const chain = this.serveFetch(newest.block.hash, LAGGARD_BLOCKS);
+    const from = chain.findIndex((p) => p.block.hash === t.highQc.blockHash);
+    for (const p of chain.slice(from + 1))
+      this.deps.transport.sendTo(t.voter, { kind: 'proposal', proposal: p });
   }
 
   /** Why a message from `from` is refused, or undefined when it verifies. */
