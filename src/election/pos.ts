@@ -1,5 +1,5 @@
 import { bytesToBigInt, fromHex, type Hex, keccak256 } from '../util/bytes.js';
-import type { LeaderSchedule } from './schedule.js';
+import { type LeaderSchedule, leaderAfterFailures } from './schedule.js';
 
 /** One epoch's staked committee: keys in index order with their stakes, and the epoch's seed. */
 export interface StakedCommittee {
@@ -17,21 +17,19 @@ export interface StakedCommittee {
  * total / 2^256). Everyone with the same L1 state computes the same leaders; nobody knows an epoch's
  * leaders before its pinned L1 block is final.
  *
- * Passing over failed leaders: a proposal for view v that extends the QC of view h < v − 1 says views
- * h+1 … v−1 failed (the timeout certificate it carries proves it). Their leaders are left out of v's
- * draw: a drawn member that is left out is replaced by a second draw, keccak256(seed ‖ v ‖ 1), over
- * the others' stake. So a crashed member costs one view timeout each time it is drawn, never two in a
- * row (which would also double the timeout): without this a crashed member with 40 % of the stake
- * stalled the chain for over 20 s (bench/modes.ts).
+ * Passing over failed leaders (leaderAfterFailures in schedule.ts): a proposal for view v that
+ * extends the QC of view j < v − 1 says views j+1 … v−1 failed (the timeout certificate it carries
+ * proves it). Their suspects — each failed view's leader, and the member its votes went to — are left
+ * out of v's draw: a drawn member that is left out is replaced by a second draw,
+ * keccak256(seed ‖ v ‖ 1), over the others' stake. So a crashed member costs one view timeout each
+ * time it is drawn (or is the next view's draw): without any rule a crashed member with 40 % of the
+ * stake stalled the chain for over 20 s (bench/modes.ts).
  *
- * The rule looks only at (v, h), both in the proposal, so every member names the same leader for it.
+ * The rule looks only at (v, j), both in the proposal, so every member names the same leader for it.
  * An earlier rule kept a memory of members that failed in past timeout certificates; members that had
  * seen different TCs then named different leaders for good, and the simulator found committees that
  * stopped after a partition healed.
  */
-/** How many of the failed views just before a view are looked at (the streak's older views are not). */
-export const FAILED_VIEWS_LOOKED_AT = 8n;
-
 export class StakeWeightedSchedule implements LeaderSchedule {
   readonly mode = 'pos';
   private readonly cumulative: bigint[] = [];
@@ -60,20 +58,14 @@ export class StakeWeightedSchedule implements LeaderSchedule {
     const key = `${view}:${justifyView}`;
     const known = this.afterFailures.get(key);
     if (known !== undefined) return known;
-    // Replay the streak: its first view was entered on a QC (the plain draw); each later one passed
-    // over the leaders before it, as this view does.
-    const first =
-      justifyView + 1n > view - FAILED_VIEWS_LOOKED_AT ? justifyView + 1n : view - FAILED_VIEWS_LOOKED_AT;
-    const failed = new Set<number>();
-    for (let u = first; u < view; u++) failed.add(this.drawPassingOver(u, failed));
-    const leader = this.drawPassingOver(view, failed);
+    const leader = leaderAfterFailures(view, justifyView, (v, out) => this.drawPassingOver(v, out));
     if (this.afterFailures.size >= 256) this.afterFailures.clear();
     this.afterFailures.set(key, leader);
     return leader;
   }
 
   /** The plain draw for `view`, or the second draw over the others when the plain one is in `out`. */
-  private drawPassingOver(view: bigint, out: Set<number>): number {
+  private drawPassingOver(view: bigint, out: ReadonlySet<number>): number {
     const plain = this.draw(view, 0, new Set());
     // Everyone failed (a committee-wide outage): the plain draw.
     if (!out.has(plain) || out.size >= this.cumulative.length) return plain;
@@ -84,7 +76,7 @@ export class StakeWeightedSchedule implements LeaderSchedule {
    * Draw `attempt` for `view` over the members not in `out`: the member whose cumulative stake
    * interval (over those members) holds keccak256(seed ‖ uint64 view [‖ uint8 attempt]) mod their stake.
    */
-  private draw(view: bigint, attempt: number, out: Set<number>): number {
+  private draw(view: bigint, attempt: number, out: ReadonlySet<number>): number {
     const input = new Uint8Array(attempt === 0 ? 40 : 41);
     input.set(this.seed, 0);
     new DataView(input.buffer).setBigUint64(32, BigInt.asUintN(64, view));

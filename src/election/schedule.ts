@@ -20,6 +20,37 @@ export interface LeaderSchedule {
   onTimeoutCertificate?(view: bigint, highQcView: bigint): void;
 }
 
+/** How many of the failed views just before a view are looked at (a longer streak's older views are not). */
+export const FAILED_VIEWS_LOOKED_AT = 8n;
+
+/**
+ * The leader of `view` when its proposal extends the QC of `justifyView` < view − 1, so views
+ * justifyView+1 … view−1 failed. Each failed view u has two suspects: its leader (no proposal) and the
+ * member its votes went to, the plain leader of u+1 (no QC from them). Both are passed over: a dead
+ * member fails the view before its own too, and without the second suspect the view after that TC
+ * went to the dead member again — two timeouts in a row, the second one doubled.
+ *
+ * `pick(v, out)` is the schedule's choice for v leaving out the members in `out` (its plain choice
+ * when `out` is empty or holds everyone). The leaders of the failed views are replayed the same way
+ * (the first one's was the plain choice: it was entered on a QC). A function of (view, justifyView)
+ * alone, both in the proposal, so every member names the same leader for it.
+ */
+export function leaderAfterFailures(
+  view: bigint,
+  justifyView: bigint,
+  pick: (view: bigint, out: ReadonlySet<number>) => number,
+): number {
+  const none = new Set<number>();
+  const first =
+    justifyView + 1n > view - FAILED_VIEWS_LOOKED_AT ? justifyView + 1n : view - FAILED_VIEWS_LOOKED_AT;
+  const suspects = new Set<number>();
+  for (let u = first; u < view; u++) {
+    suspects.add(pick(u, new Set(suspects)));
+    suspects.add(pick(u + 1n, none));
+  }
+  return pick(view, suspects);
+}
+
 /** One sequencer: it leads every view, and the committee is itself alone. */
 export class SingleSchedule implements LeaderSchedule {
   readonly mode = 'single';
@@ -35,7 +66,11 @@ export class SingleSchedule implements LeaderSchedule {
   }
 }
 
-/** Proof of authority: a fixed committee, leaders in round robin by view. */
+/**
+ * Proof of authority: a fixed committee, leaders in round robin by view. After failed views the
+ * rotation passes over their suspects (leaderAfterFailures): the next member in the rotation that is
+ * not one leads.
+ */
 export class PoaSchedule implements LeaderSchedule {
   readonly mode = 'poa';
 
@@ -43,8 +78,17 @@ export class PoaSchedule implements LeaderSchedule {
     if (publicKeys.length === 0) throw new Error('a poa committee needs at least one member');
   }
 
-  leaderFor(view: bigint): number {
-    return Number(view % BigInt(this.publicKeys.length));
+  leaderFor(view: bigint, justifyView: bigint = view - 1n): number {
+    if (justifyView >= view - 1n) return this.rotation(view, new Set());
+    return leaderAfterFailures(view, justifyView, (v, out) => this.rotation(v, out));
+  }
+
+  /** The member at `view` in the rotation, or the first after it that is not in `out`. */
+  private rotation(view: bigint, out: ReadonlySet<number>): number {
+    const n = this.publicKeys.length;
+    const plain = Number(view % BigInt(n));
+    for (let i = 0; i < n; i++) if (!out.has((plain + i) % n)) return (plain + i) % n;
+    return plain;
   }
 
   committeeFor(_epoch: bigint): string[] {

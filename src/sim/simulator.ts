@@ -25,6 +25,7 @@ import {
 import { MemorySafetyStorage } from '../consensus/safety/file-storage.js';
 import { type MessageSigner, SafetyRules } from '../consensus/safety/safety-rules.js';
 import { StakeWeightedSchedule } from '../election/pos.js';
+import { PoaSchedule } from '../election/schedule.js';
 import {
   bigIntToBytes,
   bytesToBigInt,
@@ -77,8 +78,8 @@ export interface SimConfig {
   checkLiveness: boolean;
   /**
    * Who leads: poa's round robin (default), or pos's stake-weighted draw with these stakes (one per
-   * member) and seed, passing over the leaders of failed views (src/election/pos.ts). Each node runs
-   * its own schedule, as real nodes do.
+   * member) and seed; both pass over the suspects of failed views (src/election/schedule.ts). Each
+   * node runs its own schedule, as real nodes do.
    */
   leaders?: { kind: 'stake'; stakes: number[]; seed: Hex };
 }
@@ -340,14 +341,16 @@ export class Simulator {
   /** A fresh leader schedule for one node's life (a restarted node rebuilds its own). */
   private leadersFor(): (view: bigint, justifyView: bigint) => number {
     const { leaders, n } = this.config;
-    if (!leaders) return (view) => Number(view % BigInt(n));
-    const pos = new StakeWeightedSchedule({
-      epoch: EPOCH,
-      publicKeys: Array.from({ length: n }, (_, i) => `0x${i.toString(16).padStart(2, '0')}` as Hex),
-      stakes: leaders.stakes.map(BigInt),
-      seed: leaders.seed,
-    });
-    return (view, justifyView) => pos.leaderFor(view, justifyView);
+    const publicKeys = Array.from({ length: n }, (_, i) => `0x${i.toString(16).padStart(2, '0')}` as Hex);
+    const schedule = leaders
+      ? new StakeWeightedSchedule({
+          epoch: EPOCH,
+          publicKeys,
+          stakes: leaders.stakes.map(BigInt),
+          seed: leaders.seed,
+        })
+      : new PoaSchedule(publicKeys);
+    return (view, justifyView) => schedule.leaderFor(view, justifyView);
   }
 
   private boot(node: SimNode): void {

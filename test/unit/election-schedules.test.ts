@@ -76,6 +76,20 @@ describe('election schedules', () => {
     expect(pair.leaderFor(u + 2n, u - 1n)).toBe(pair.leaderFor(u + 2n, u + 1n));
   });
 
+  it('poa: round robin; after failed views the rotation passes over their leaders and the members their votes went to', () => {
+    const s = new PoaSchedule(keys);
+    expect([4n, 5n, 6n, 7n].map((v) => s.leaderFor(v))).toEqual([0, 1, 2, 3]);
+    expect([4n, 5n, 6n, 7n].map((v) => s.leaderFor(v, v - 1n))).toEqual([0, 1, 2, 3]);
+    // Member 2 is dead: view 5's votes went to it (no QC), so the TC of view 5 brings view 6 — member
+    // 2's own — with a QC of view 4. Suspects: 1 (led 5) and 2 (its votes' taker): member 3 leads.
+    expect(s.leaderFor(6n, 4n)).toBe(3);
+    // Two failed views (5 and 6, led by 1 and 3; votes to 2 and 3): member 0 leads view 7.
+    expect(s.leaderFor(7n, 4n)).toBe(0);
+    // Everyone a suspect: the plain rotation.
+    expect(s.leaderFor(8n, 4n)).toBe(0);
+    expect(new PoaSchedule(keys.slice(0, 1)).leaderFor(9n, 2n)).toBe(0);
+  });
+
   it('pos: refuses a committee it cannot draw from', () => {
     expect(() => new StakeWeightedSchedule({ epoch: 0n, publicKeys: [], stakes: [], seed })).toThrow(
       /at least one/,
