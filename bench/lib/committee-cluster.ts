@@ -7,7 +7,7 @@
  * ends them all with SIGKILL and removes the dirs whatever went wrong.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitForRpc } from '../../src/l1/anvil.js';
@@ -52,6 +52,13 @@ export function killAllClusters(): void {
     }
   }
 }
+
+/**
+ * For a look at what the members did: SEQNET_BENCH_LOG_DIR=dir writes each member's log there, at
+ * SEQNET_BENCH_LOG_LEVEL (default warn, as without the dir).
+ */
+const logDir = process.env.SEQNET_BENCH_LOG_DIR;
+const logLevel = process.env.SEQNET_BENCH_LOG_LEVEL ?? 'warn';
 
 /** As bench/lib/chains.ts: the pools never refuse the benchmark's backlog (defaults are geth's). */
 export const mempoolFlags = [
@@ -178,7 +185,7 @@ async function startClusterOnce(size: number, viewTimeoutMs?: number): Promise<C
   }
   const argsFor = (i: number): string[] => {
     const dataDir = join(base, `n${i}`);
-    const common = ['--data-dir', dataDir, '--rpc-port', String(ports[i].rpc), '--log-level', 'warn'];
+    const common = ['--data-dir', dataDir, '--rpc-port', String(ports[i].rpc), '--log-level', logLevel];
     // SEQNET_BENCH_CPU_PROF=DIR: every member writes a V8 CPU profile there when it exits (sampling
     // every SEQNET_BENCH_CPU_PROF_INTERVAL_US, default 1000; profiling a 4-member committee on two
     // cores halves its throughput even at 4000, so read shares, not absolute times).
@@ -241,6 +248,11 @@ async function startClusterOnce(size: number, viewTimeoutMs?: number): Promise<C
       };
       proc.stdout?.on('data', keep);
       proc.stderr?.on('data', keep);
+      if (logDir) {
+        const file = createWriteStream(join(logDir, `c${size}-vt${viewTimeoutMs ?? 0}-m${i}-${Date.now()}.log`));
+        proc.stdout?.pipe(file);
+        proc.stderr?.pipe(file);
+      }
       proc.once('exit', () => {
         deadCpu += lastCpu.get(proc) ?? 0;
         lastCpu.delete(proc);

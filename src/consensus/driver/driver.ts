@@ -16,9 +16,6 @@ import type {
 import type { SafetyRules } from '../safety/safety-rules.js';
 
 /** Checks signatures and certificates before a message reaches the core (BLS here, a stand-in in the simulator). */
-/** At most this many blocks go to a member that lags behind (more: it fetches or syncs the rest). */
-const LAGGARD_BLOCKS = 64;
-
 export interface ConsensusCrypto {
   verifyProposal(p: Proposal): boolean;
   verifyVote(v: Vote): boolean;
@@ -162,8 +159,10 @@ export class ConsensusDriver {
   /**
    * A member that times out in a view older than ours missed the proposals that moved us on; if no
    * member has work left, no later proposal will reach it and it stays behind (its txs uncommitted
-   * there). Send it the blocks above its highest QC, up to the proposal that carries our highest QC
-   * (as DiemBFT answers a stale message with its sync info). Once per member and view of ours.
+   * there). Send it the proposal that carries our highest QC (as DiemBFT answers a stale message
+   * with its sync info): its QC moves the member on, and it fetches the blocks it lacks under it.
+   * One message, once per member and view of ours: a member far behind after a restart times out in
+   * old views often, and sending it whole chains each time cost the committee CPU it needed.
    */
   private helpLaggard(t: TimeoutVote): void {
     const view = this.core.currentView;
@@ -173,10 +172,7 @@ export class ConsensusDriver {
     const newest = this.core.newestCertifiedProposal();
     if (!newest) return;
     this.helped.set(t.voter, view);
-    const chain = this.serveFetch(newest.block.hash, LAGGARD_BLOCKS);
-    const from = chain.findIndex((p) => p.block.hash === t.highQc.blockHash);
-    for (const p of chain.slice(from + 1))
-      this.deps.transport.sendTo(t.voter, { kind: 'proposal', proposal: p });
+    this.deps.transport.sendTo(t.voter, { kind: 'proposal', proposal: newest });
   }
 
   /** Why a message from `from` is refused, or undefined when it verifies. */
