@@ -249,7 +249,9 @@ async function startClusterOnce(size: number, viewTimeoutMs?: number): Promise<C
       proc.stdout?.on('data', keep);
       proc.stderr?.on('data', keep);
       if (logDir) {
-        const file = createWriteStream(join(logDir, `c${size}-vt${viewTimeoutMs ?? 0}-m${i}-${Date.now()}.log`));
+        const file = createWriteStream(
+          join(logDir, `c${size}-vt${viewTimeoutMs ?? 0}-m${i}-${Date.now()}.log`),
+        );
         proc.stdout?.pipe(file);
         proc.stderr?.pipe(file);
       }
