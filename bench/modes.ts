@@ -86,6 +86,7 @@ import { decodeBatch, decodeTxBatch } from '../src/batcher/codec.js';
 import { memberL1Account } from '../src/cli/election-devnet.js';
 import { waitForRpc } from '../src/l1/anvil.js';
 import { l1Artifacts, openInboxArtifact } from '../src/l1/deploy.js';
+import type { OpenModeStatus } from '../src/node/node.js';
 import { mempoolFlags, rpcCall, until } from './lib/committee-cluster.js';
 import { closedLoop, type LoadRun, type MemberSample, openLoop } from './lib/committee-load.js';
 import { CommitteeWatcher } from './lib/committee-watch.js';
@@ -270,22 +271,7 @@ interface NodeStatus {
   open?: OpenStatus | null;
 }
 
-interface OpenStatus {
-  l1Block: number;
-  passedOverBatches: number;
-  recentPassedOver: Array<{ index: number; l1TxHash: Hex; l1Block: number; reason: string }>;
-  skippedTxs: number;
-  halted: string | null;
-  submitter: {
-    posted: number;
-    won: number;
-    lost: number;
-    l1Gas: string;
-    wastedGas: string;
-    reverted: number;
-    lastError: string | null;
-  } | null;
-}
+type OpenStatus = OpenModeStatus;
 
 const nodeStatus = (url: string) => rpcCall<NodeStatus>(url, 'seqnet_status');
 

@@ -3,10 +3,10 @@ import { createAddressFromString } from '@ethereumjs/util';
 import type { Logger } from 'pino';
 import type { Abi } from 'viem';
 import { Batcher, batcherDefaults, storedCommitProofs } from '../batcher/batcher.js';
-import { OpenSubmitter } from '../batcher/open-submitter.js';
+import { OpenSubmitter, type OpenSubmitterStats } from '../batcher/open-submitter.js';
 import { OutputProposer } from '../batcher/proposer.js';
 import { type Committee, quorumFor } from '../consensus/certificate.js';
-import { type DerivedBlock, Deriver } from '../derive/deriver.js';
+import { type DerivedBlock, Deriver, type PassedOverBatch } from '../derive/deriver.js';
 import { runDerivation } from '../derive/loop.js';
 import { SingleSchedule } from '../election/schedule.js';
 import { CallPool } from '../execution/call-pool.js';
@@ -45,6 +45,23 @@ const INTAKE_WORKERS = 1;
  * Wires every component from options (explicit wiring, no container) and owns start/stop: one
  * AbortController stops the sequencer loop; then RPC and the store close in order.
  */
+
+/** Numbers as JSON carries them: bigints become decimal strings or (block numbers, indices) numbers. */
+type Jsonified<T, Strings extends keyof T, Numbers extends keyof T> = Omit<T, Strings | Numbers> & {
+  [K in Strings]: string;
+} & { [K in Numbers]: number };
+
+/** `seqnet_status.open` (based / free): what derivation passed over and what this node's submitter did. */
+export interface OpenModeStatus {
+  /** The L1 block derivation has read batches up to. */
+  l1Block: number;
+  passedOverBatches: number;
+  /** The latest (up to 10) batches derivation passed over, and why. */
+  recentPassedOver: Array<Jsonified<PassedOverBatch, never, 'index' | 'l1Block'>>;
+  skippedTxs: number;
+  halted: string | null;
+  submitter: Jsonified<OpenSubmitterStats, 'l1Gas' | 'wastedGas', never> | null;
+}
 export class SeqnetNode {
   private expiryTimer?: NodeJS.Timeout;
   readonly startedAt = Date.now();
@@ -493,7 +510,7 @@ export class SeqnetNode {
       election: this.election,
       consensus: this.consensus?.status() ?? null,
       open: this.open
-        ? {
+        ? ({
             l1Block: Number(this.open.deriver.l1Progress.batches),
             passedOverBatches: this.open.deriver.passedOverCount,
             recentPassedOver: this.open.deriver.recentPassedOver.slice(-10).map((b) => ({
@@ -510,7 +527,7 @@ export class SeqnetNode {
                   wastedGas: this.open.submitter.stats.wastedGas.toString(),
                 }
               : null,
-          }
+          } satisfies OpenModeStatus)
         : null,
       slashReports: (this.evidenceReporter?.results ?? []).map((r) => ({ ...r, view: r.view.toString() })),
       ordering: this.options.ordering,

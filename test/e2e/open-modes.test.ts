@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberL1Account } from '../../src/cli/election-devnet.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { openInboxArtifact } from '../../src/l1/deploy.js';
+import type { OpenModeStatus } from '../../src/node/node.js';
 import { runSeqnet } from '../helpers/cli.js';
 import { type DevnetProcess, rpcCall, startOpenDevnet } from '../helpers/devnet.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
@@ -22,20 +23,8 @@ interface OpenStatus {
   head: number;
   headHash: Hex;
   election: { mode: string };
-  open: {
-    passedOverBatches: number;
-    recentPassedOver: Array<{ l1TxHash: Hex; reason: string }>;
-    skippedTxs: number;
-    halted: string | null;
-    submitter: {
-      posted: number;
-      won: number;
-      lost: number;
-      l1Gas: string;
-      wastedGas: string;
-      blobs: number;
-    };
-  };
+  /** Every node here posts: its submitter is there. */
+  open: OpenModeStatus & { submitter: NonNullable<OpenModeStatus['submitter']> };
 }
 
 const status = async (url: string): Promise<OpenStatus> =>

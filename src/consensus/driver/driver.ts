@@ -107,7 +107,7 @@ export class ConsensusDriver {
   private stopped = false;
   /** Set once a message from the network was processed: only views entered after that count as seen. */
   private heardNetwork = false;
-  /** Per member, our view when we last sent it the blocks it lagged behind on (helpLaggard). */
+  /** Per member, our view when we last sent it our newest certified proposal (helpLaggard). */
   private readonly helped = new Map<number, bigint>();
 
   constructor(
