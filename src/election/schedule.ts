@@ -21,7 +21,7 @@ export interface LeaderSchedule {
 }
 
 /** How many of the failed views just before a view are looked at (a longer streak's older views are not). */
-export const FAILED_VIEWS_LOOKED_AT = 8n;
+const FAILED_VIEWS_LOOKED_AT = 8n;
 
 /**
  * The leader of `view` when its proposal extends the QC of `justifyView` < view − 1, so views
@@ -49,6 +49,17 @@ export function leaderAfterFailures(
     suspects.add(pick(u + 1n, none));
   }
   return pick(view, suspects);
+}
+
+/** What the consensus core asks of a schedule (CoreConfig's leaderFor and onTimeoutCertificate). */
+export function scheduleHooks(schedule: LeaderSchedule): {
+  leaderFor(view: bigint, justifyView: bigint): number;
+  onTimeoutCertificate(view: bigint, highQcView: bigint): void;
+} {
+  return {
+    leaderFor: (view, justifyView) => schedule.leaderFor(view, justifyView),
+    onTimeoutCertificate: (view, highQcView) => schedule.onTimeoutCertificate?.(view, highQcView),
+  };
 }
 
 /** One sequencer: it leads every view, and the committee is itself alone. */

@@ -31,7 +31,7 @@ import { type ConsensusApp, ConsensusDriver, startFromWal } from '../consensus/d
 import { FileWal } from '../consensus/driver/file-wal.js';
 import { FileSafetyStorage } from '../consensus/safety/file-storage.js';
 import { SafetyRules } from '../consensus/safety/safety-rules.js';
-import { type LeaderSchedule, PoaSchedule } from '../election/schedule.js';
+import { type LeaderSchedule, PoaSchedule, scheduleHooks } from '../election/schedule.js';
 import type { Executor } from '../execution/executor.js';
 import type { L1Message, L1Source } from '../l1/watcher.js';
 import type { Mempool } from '../mempool/mempool.js';
@@ -240,8 +240,7 @@ export class CommitteeSequencer {
         n: this.committee.publicKeys.length,
         quorum: this.committee.quorum,
         epoch: 0n,
-        leaderFor: (view, justifyView) => this.schedule.leaderFor(view, justifyView),
-        onTimeoutCertificate: (view, highQcView) => this.schedule.onTimeoutCertificate?.(view, highQcView),
+        ...scheduleHooks(this.schedule),
         baseTimeoutMs: this.options.viewTimeoutMs,
         aggregate: (votes) => this.crypto.aggregate(votes),
       },
@@ -744,12 +743,9 @@ export class CommitteeSequencer {
     const now = Date.now();
     if (now - this.lastRegossipAt < REGOSSIP_INTERVAL_MS) return;
     this.lastRegossipAt = now;
-    let sent = 0;
-    for (const queue of this.deps.mempool.candidates()) {
-      for (const t of queue.slice(0, REGOSSIP_MAX_TXS - sent)) this.txGossip.send(t.raw);
-      sent += Math.min(queue.length, REGOSSIP_MAX_TXS - sent);
-      if (sent >= REGOSSIP_MAX_TXS) break;
-    }
+    const txs = this.deps.mempool.candidates().flat().slice(0, REGOSSIP_MAX_TXS);
+    for (const t of txs) this.txGossip.send(t.raw);
+    const sent = txs.length;
     if (sent === 0) return;
     this.live.txsRegossiped += sent;
     this.deps.logger.debug(

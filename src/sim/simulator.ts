@@ -26,7 +26,7 @@ import { MemorySafetyStorage } from '../consensus/safety/file-storage.js';
 import { type MessageSigner, SafetyRules } from '../consensus/safety/safety-rules.js';
 import { AuctionSchedule } from '../election/auction.js';
 import { StakeWeightedSchedule } from '../election/pos.js';
-import { type LeaderSchedule, PoaSchedule } from '../election/schedule.js';
+import { type LeaderSchedule, PoaSchedule, scheduleHooks } from '../election/schedule.js';
 import {
   bigIntToBytes,
   bytesToBigInt,
@@ -78,9 +78,9 @@ export interface SimConfig {
   /** Check liveness at the end (off when the scenario is meant to break the protocol). */
   checkLiveness: boolean;
   /**
-   * Who leads: poa's round robin (default), or pos's stake-weighted draw with these stakes (one per
-   * member) and seed; both pass over the suspects of failed views (src/election/schedule.ts). Each
-   * node runs its own schedule, as real nodes do.
+   * Who leads: poa's round robin (default), pos's stake-weighted draw with these stakes (one per
+   * member) and seed — both pass over the suspects of failed views (src/election/schedule.ts) — or an
+   * auction winner (`npm run sim -- --auction`). Each node runs its own schedule, as real nodes do.
    */
   leaders?: { kind: 'stake'; stakes: number[]; seed: Hex } | { kind: 'auction'; winner: number };
 }
@@ -375,8 +375,7 @@ export class Simulator {
         n: config.n,
         quorum: this.quorum,
         epoch: EPOCH,
-        leaderFor: (view, justifyView) => schedule.leaderFor(view, justifyView),
-        onTimeoutCertificate: (view, highQcView) => schedule.onTimeoutCertificate?.(view, highQcView),
+        ...scheduleHooks(schedule),
         baseTimeoutMs: config.baseTimeoutMs,
         aggregate: (votes) => this.crypto.aggregate(votes),
       },
