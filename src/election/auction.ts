@@ -1,25 +1,34 @@
-import type { LeaderSchedule } from './schedule.js';
+import { SubsetSchedule } from './epoch-schedule.js';
+import { type LeaderSchedule, PoaSchedule } from './schedule.js';
 
 /**
  * `auction`: the epoch's auction winner leads every view while it works; the committee still
- * certifies. Once a timeout certificate shows `deposeAfter` views in a row without a QC (all of them
- * the winner's), the winner has gone silent: for the rest of the epoch the committee's own round
- * robin leads (from the view after that TC). One failed view is not enough — a start-up or a network
- * hiccup would depose a working winner. Without a winner (nobody bid, or the winner is not a member)
- * the round robin leads all epoch.
+ * certifies. Once `deposeAfter` views in a row end without a QC (all of them the winner's), the winner
+ * has gone silent: for the rest of the epoch the other members lead in rotation, passing over the
+ * suspects of their own failed views as `poa` does. One failed view is not enough — a start-up or a
+ * network hiccup would depose a working winner. Without a winner (nobody bid, or the winner is not a
+ * member) the whole committee rotates all epoch.
  *
- * The deposition is a function of one TC's content (its view and the highest QC in it), which every
- * honest member sees before the next view's proposal (a proposal after a timeout carries the TC), so
- * they agree on who leads that view. It does not count TCs: the core processes one TC several times
- * (alone, inside proposals, inside the next view's timeouts), and a counter once deposed a working
- * winner for a single failed view at start-up.
+ * Every member must name the same leader for a proposal, so the deposition is read from certificates,
+ * never counted: the core processes one TC several times (alone, inside proposals, inside the next
+ * view's timeouts), and a counter once deposed a working winner for a single failed view.
+ * - A proposal that extends the QC of view j while views j+1 … j+deposeAfter failed carries the
+ *   streak: the rotation leads from view j+deposeAfter+1, whether or not the member saw the TCs.
+ * - Its TC (`lastViewTc`, processed before the member votes) sets the memory `deposedFrom` to that
+ *   same view, so the votes already go to the rotation's next leader, and later views stay the
+ *   rotation's. A member that missed that proposal fetches it (with its TC) as the parent of the next.
+ * - The rotation leaves the winner out: a dead winner in the rotation failed two views in every round
+ *   (its own and the one whose votes it should have aggregated).
  */
 export class AuctionSchedule implements LeaderSchedule {
   readonly mode = 'auction';
   private deposedFrom: bigint | undefined;
+  private readonly publicKeys: readonly string[];
+  /** The rotation without a winner, or after it: every member, or every member but the winner. */
+  private readonly rotation: LeaderSchedule;
 
   constructor(
-    private readonly publicKeys: readonly string[],
+    publicKeys: readonly string[],
     /** Committee index of the winner, or null. */
     private readonly winner: number | null,
     private readonly deposeAfter = 3,
@@ -32,25 +41,48 @@ export class AuctionSchedule implements LeaderSchedule {
     if (publicKeys.length === 0) throw new Error('an auction committee needs at least one member');
     if (winner !== null && (winner < 0 || winner >= publicKeys.length))
       throw new Error(`auction winner ${winner} is not a committee index`);
+    const others = publicKeys.map((_, i) => i).filter((i) => i !== winner);
+    this.rotation =
+      winner === null || others.length === 0
+        ? new PoaSchedule(publicKeys)
+        : new SubsetSchedule(
+            new PoaSchedule(others.map((i) => publicKeys[i])),
+            others,
+            publicKeys,
+          );
+    this.publicKeys = publicKeys;
   }
 
-  leaderFor(view: bigint): number {
-    if (this.winner !== null && (this.deposedFrom === undefined || view < this.deposedFrom))
-      return this.winner;
-    return Number(view % BigInt(this.publicKeys.length));
+  leaderFor(view: bigint, justifyView: bigint = view - 1n): number {
+    if (this.winner === null) return this.rotation.leaderFor(view, justifyView);
+    let from = this.deposedFrom;
+    const streakEnd = this.streakDeposes(justifyView);
+    if (view >= streakEnd && (from === undefined || streakEnd < from)) from = streakEnd;
+    if (from === undefined || view < from) return this.winner;
+    // The failed views before the deposition were the winner's: only the rotation's own count.
+    return this.rotation.leaderFor(view, justifyView > from - 1n ? justifyView : from - 1n);
   }
 
   /** A timeout certificate for `view` whose highest QC is from `highQcView` was processed. */
   onTimeoutCertificate(view: bigint, highQcView: bigint): void {
-    if (this.deposedFrom !== undefined || this.winner === null) return;
-    // Views highQcView+1 … view all failed; before a deposition the winner led every one of them.
-    // Before the first QC of the chain the failures may be the committee starting up (peers still
-    // dialling one another), not the winner: a winner absent from the start is deposed later.
-    const needed = highQcView === 0n ? this.deposeAfterAtStart : this.deposeAfter;
-    if (view - highQcView >= BigInt(needed)) this.deposedFrom = view + 1n;
+    if (this.winner === null) return;
+    // Views highQcView+1 … view all failed, and before a deposition the winner led every one of them.
+    // Every TC of one streak names the same first view of the rotation.
+    const from = this.streakDeposes(highQcView);
+    if (view >= from - 1n && (this.deposedFrom === undefined || from < this.deposedFrom))
+      this.deposedFrom = from;
   }
 
-  /** The first view the round robin leads, if the winner was deposed. */
+  /**
+   * The first view the rotation leads when the views after the QC of `justifyView` keep failing.
+   * Before the chain's first QC the failures may be the committee starting up (peers still dialling
+   * one another), not the winner: a winner absent from the start is deposed later.
+   */
+  private streakDeposes(justifyView: bigint): bigint {
+    return justifyView + BigInt(justifyView === 0n ? this.deposeAfterAtStart : this.deposeAfter) + 1n;
+  }
+
+  /** The first view the rotation leads, if the winner was deposed. */
   get deposedAt(): bigint | undefined {
     return this.deposedFrom;
   }

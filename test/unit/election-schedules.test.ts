@@ -119,7 +119,20 @@ describe('election schedules', () => {
     expect(s.deposedAt).toBeUndefined();
     s.onTimeoutCertificate(14n, 12n); // views 13 and 14 without a QC: deposed from view 15
     expect(s.deposedAt).toBe(15n);
-    expect([14n, 15n, 16n].map((v) => s.leaderFor(v))).toEqual([2, 3, 0]);
+    s.onTimeoutCertificate(15n, 12n); // a later TC of the same streak changes nothing
+    expect(s.deposedAt).toBe(15n);
+    // The others rotate (0, 1, 3): the winner, silent, would fail two views in every round.
+    expect([14n, 15n, 16n, 17n].map((v) => s.leaderFor(v))).toEqual([2, 0, 1, 3]);
+    for (let v = 15n; v < 40n; v++) expect(s.leaderFor(v)).not.toBe(2);
+    // A failed view of the rotation: its leader (1) and the member its votes went to (3) are passed over.
+    expect(s.leaderFor(17n, 15n)).toBe(0);
+    // A member that saw none of the TCs names the same leaders from the proposals alone: the one that
+    // ends the streak extends the QC of view 12 and leads view 15 or later.
+    const fresh = new AuctionSchedule(keys, 2, 2);
+    expect(fresh.leaderFor(14n, 12n)).toBe(2);
+    expect([15n, 16n, 17n].map((v) => fresh.leaderFor(v, 12n))).toEqual(
+      [15n, 16n, 17n].map((v) => s.leaderFor(v, 12n)),
+    );
     expect(() => new AuctionSchedule(keys, 4)).toThrow(/not a committee index/);
     expect(() => new AuctionSchedule(keys, 0, 0)).toThrow(/positive/);
     expect(() => new AuctionSchedule(keys, 0, 3, 2)).toThrow(/deposeAfterAtStart/);
@@ -133,7 +146,7 @@ describe('election schedules', () => {
     expect(s.leaderFor(6n)).toBe(1);
     s.onTimeoutCertificate(6n, 0n); // six views, none certified: the winner never came
     expect(s.deposedAt).toBe(7n);
-    expect(s.leaderFor(7n)).toBe(3);
+    expect(s.leaderFor(7n)).toBe(2); // the rotation of 0, 2, 3
     // Once the chain has a QC, three failed views in a row are enough.
     const t = new AuctionSchedule(keys, 1, 3, 6);
     t.onTimeoutCertificate(12n, 9n);
@@ -157,7 +170,7 @@ describe('election schedules', () => {
     s.switchTo(5n, auction);
     s.onTimeoutCertificate(9n, 7n);
     expect(auction.deposedAt).toBe(10n);
-    expect(s.leaderFor(10n)).toBe(2); // round robin: 10 mod 4
+    expect(s.leaderFor(10n)).toBe(1); // the rotation of 0, 1, 3: 10 mod 3
     expect(s.leaderFor(11n)).toBe(3);
     s.switchTo(6n, new AuctionSchedule(keys, 2, 2));
     expect(s.leaderFor(11n)).toBe(2);

@@ -93,6 +93,8 @@ export class HotStuffCore {
   /** Proposals waiting for a missing ancestor, by the hash they wait for. */
   private readonly waiting = new Map<Hex, Proposal[]>();
   private readonly fetching = new Set<Hex>();
+  /** The member the last retried fetch went to (retries go to the members in turn). */
+  private fetchTurn = 0;
   private started = false;
   private out: CoreOutput[] = [];
   /** What restoring the WAL produced (e.g. a commit the crash interrupted): emitted on start. */
@@ -330,14 +332,16 @@ export class HotStuffCore {
     if (p.epoch !== this.config.epoch) return;
     this.processQc(p.justify);
     if (p.lastViewTc) this.processTc(p.lastViewTc);
-    if (p.author !== from || p.author !== this.config.leaderFor(p.view, p.justify.view)) return;
-    if (this.noteProposal(p)) return;
-    if (p.block.parent !== p.justify.blockHash) return;
+    if (p.author !== from || p.block.parent !== p.justify.blockHash) return;
     const parent = this.tree.get(p.block.parent);
     if (!parent) {
+      // Judged once the parent is here: the history under it can change who leads (a proposal that
+      // deposed the auction's winner carries the TC this member may have missed).
       this.waitFor(p.block.parent, p, from);
       return;
     }
+    if (p.author !== this.config.leaderFor(p.view, p.justify.view)) return;
+    if (this.noteProposal(p)) return;
     if (p.block.height !== parent.block.height + 1n) return;
     this.insert(p);
     if (p.view !== this.view) return;
@@ -408,6 +412,7 @@ export class HotStuffCore {
   private onFetched(p: Proposal): void {
     // Fetched proposals are history: their certificates count, but they are not voted on.
     this.processQc(p.justify);
+    if (p.lastViewTc) this.processTc(p.lastViewTc);
     if (this.tree.has(p.block.parent)) this.insert(p);
     else if (p.block.height > this.root.block.height + 1n) this.waitFor(p.block.parent, p, p.author);
   }
@@ -512,14 +517,21 @@ export class HotStuffCore {
     if (view !== this.view || !this.started) return;
     this.timerView = 0n;
     if (!this.needsProgress()) return;
-    // Fetches whose answer never came (lost, or the peer was down) are asked again.
+    // Fetches whose answer never came (lost, the peer was down, or it restarted without the blocks)
+    // are asked again, of the members in turn: one peer that cannot answer must not hold us back.
     const pending = [...this.fetching];
     this.fetching.clear();
-    for (const hash of pending)
-      this.requestFetch(hash, this.config.leaderFor(this.view - 1n, this.view - 2n));
+    for (const hash of pending) this.requestFetch(hash, this.nextFetchPeer());
     this.timeOut();
     // Keep re-sending the timeout until the view changes: messages can be lost.
     this.armTimer();
+  }
+
+  private nextFetchPeer(): number {
+    const { n, self } = this.config;
+    this.fetchTurn = (this.fetchTurn + 1) % n;
+    if (this.fetchTurn === self) this.fetchTurn = (this.fetchTurn + 1) % n;
+    return this.fetchTurn;
   }
 
   private timeOut(): void {
