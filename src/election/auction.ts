@@ -45,11 +45,7 @@ export class AuctionSchedule implements LeaderSchedule {
     this.rotation =
       winner === null || others.length === 0
         ? new PoaSchedule(publicKeys)
-        : new SubsetSchedule(
-            new PoaSchedule(others.map((i) => publicKeys[i])),
-            others,
-            publicKeys,
-          );
+        : new SubsetSchedule(new PoaSchedule(others.map((i) => publicKeys[i])), others, publicKeys);
     this.publicKeys = publicKeys;
   }
 
