@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { QuorumCertificate } from '../../src/consensus/certificate.js';
 import { HotStuffCore } from '../../src/consensus/core/hotstuff.js';
 import type { CoreOutput, Proposal, TimeoutVote, Vote } from '../../src/consensus/core/types.js';
+import { AuctionSchedule } from '../../src/election/auction.js';
+import { scheduleHooks } from '../../src/election/schedule.js';
 import type { Hex } from '../../src/util/bytes.js';
 
 const h = (n: number): Hex => `0x${n.toString(16).padStart(64, '0')}`;
@@ -21,7 +23,11 @@ const qc = (view: bigint, block: number): QuorumCertificate => ({
   signature: '0x01',
 });
 
-function core(self: number, leaderFor = (v: bigint, _justifyView: bigint) => Number(v % 4n)) {
+function core(
+  self: number,
+  leaderFor = (v: bigint, _justifyView: bigint) => Number(v % 4n),
+  onTimeoutCertificate?: (view: bigint, highQcView: bigint) => void,
+) {
   return new HotStuffCore(
     {
       self,
@@ -29,6 +35,7 @@ function core(self: number, leaderFor = (v: bigint, _justifyView: bigint) => Num
       quorum: 3,
       epoch: 0n,
       leaderFor,
+      onTimeoutCertificate,
       baseTimeoutMs: 100,
       aggregate: (votes: Vote[]) => ({
         epoch: 0n,
@@ -88,6 +95,33 @@ describe('consensus core (script tests)', () => {
       'request-payload',
     );
     expect(req).toEqual([{ type: 'request-payload', view: 3n, parent: GENESIS, height: 1n }]);
+  });
+
+  it('judges a proposal once its parent is here: the fetched parent carries the TC that deposed the auction winner', () => {
+    // Winner 1 died: views 1 and 2 failed (2 is enough before the first QC here). Member 0 proposed
+    // block 1 in view 3 with that TC; member 3 missed it. Member 2 proposes block 2 in view 4 on its QC.
+    const schedule = new AuctionSchedule(['a', 'b', 'c', 'd'], 1, 2, 2);
+    const hooks = scheduleHooks(schedule);
+    const c = core(3, hooks.leaderFor, hooks.onTimeoutCertificate);
+    c.apply({ type: 'start' });
+    const tc = {
+      epoch: 0n,
+      view: 2n,
+      timeouts: [0, 2, 3].map((voter) => ({ voter, highQcView: 0n, signature: new Uint8Array() })),
+      highQc: genesisQc,
+    };
+    const p3: Proposal = { ...proposal(1, 3n, genesisQc), author: 0, lastViewTc: tc };
+    const p4: Proposal = { ...proposal(2, 4n, qc(3n, 1)), author: 2 };
+    // Without the history member 3 names the winner for view 4; it fetches the parent before judging.
+    expect(schedule.leaderFor(4n, 3n)).toBe(1);
+    const first = c.apply({ type: 'proposal', from: 2, proposal: p4 });
+    expect(ofType(first, 'sign-vote')).toEqual([]);
+    expect(ofType(first, 'fetch')).toEqual([{ type: 'fetch', hash: h(1), from: 2 }]);
+    // The parent's TC deposes the winner from view 3: member 2 leads view 4, and the votes go to the
+    // rotation (0, 2, 3) at view 5 — member 3 itself.
+    const after = c.apply({ type: 'fetched', proposals: [p3] });
+    expect(schedule.deposedAt).toBe(3n);
+    expect(ofType(after, 'sign-vote').map((v) => [v.proposal.view, v.to])).toEqual([[4n, 3]]);
   });
 
   it('leader: asks for a payload once it holds the last QC and there is work, then proposes and votes', () => {

@@ -11,6 +11,9 @@ import type {
   Vote,
 } from './types.js';
 
+/** Missing blocks the core waits for at once (proposals past that are dropped, the oldest first). */
+const MAX_WAITING_PARENTS = 256;
+
 /**
  * The consensus core: a deterministic state machine with no clock, timer, socket or disk. Feed it
  * inputs with `apply`; it returns what the driver must do. Same inputs, same outputs.
@@ -320,6 +323,12 @@ export class HotStuffCore {
       if (node !== this.root && node.block.height <= h) this.tree.delete(hash);
     }
     for (const hash of this.qcs.keys()) if (!this.tree.has(hash)) this.qcs.delete(hash);
+    // A proposal at or below the committed height can never join the tree.
+    for (const [hash, list] of this.waiting) {
+      const live = list.filter((w) => w.block.height > h);
+      if (live.length) this.waiting.set(hash, live);
+      else this.waiting.delete(hash);
+    }
     const keepFrom = this.view - 2n;
     for (const m of [this.votes, this.timeouts, this.proposalsSeen, this.votesSeen]) {
       for (const v of m.keys()) if (v < keepFrom) m.delete(v);
@@ -400,6 +409,11 @@ export class HotStuffCore {
     const list = this.waiting.get(hash) ?? [];
     if (!list.some((w) => w.block.hash === p.block.hash)) list.push(p);
     this.waiting.set(hash, list);
+    // Bounded: a member can send proposals over blocks nobody has; the oldest waits are given up.
+    if (this.waiting.size > MAX_WAITING_PARENTS) {
+      const oldest = this.waiting.keys().next().value;
+      if (oldest !== undefined) this.waiting.delete(oldest);
+    }
     this.requestFetch(hash, from);
   }
 
