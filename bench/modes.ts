@@ -377,6 +377,13 @@ async function startDevnet(mode: Mode): Promise<Devnet> {
   }
 }
 
+/**
+ * For a look at what the nodes did: SEQNET_BENCH_KEEP=1 keeps each devnet's data dir (a node.log per
+ * node), at SEQNET_BENCH_LOG_LEVEL (default warn; debug logs every view change).
+ */
+const keepDataDirs = process.env.SEQNET_BENCH_KEEP === '1';
+const benchLogLevel = process.env.SEQNET_BENCH_LOG_LEVEL ?? 'warn';
+
 async function startDevnetOnce(mode: Mode): Promise<Devnet> {
   const t0 = performance.now();
   const n = mode === 'single' ? 1 : config.committeeSize;
@@ -400,7 +407,7 @@ async function startDevnetOnce(mode: Mode): Promise<Devnet> {
     '--l1-port',
     String(ports.l1),
     '--log-level',
-    'warn',
+    benchLogLevel,
     ...(mode === 'single'
       ? ['--block-time', '0']
       : ['--nodes', String(n), '--election', mode, '--p2p-port', String(ports.p2p)]),
@@ -520,7 +527,8 @@ async function stopDevnet(d: {
   for (const x of left) signal(x, 'SIGKILL');
   const end = performance.now() + 5_000;
   while (left.some((x) => !isDead(x)) && performance.now() < end) await sleep(20);
-  rmSync(d.dataDir, { recursive: true, force: true, maxRetries: 3 });
+  if (keepDataDirs) log(`  kept ${d.dataDir} (node logs in node-*/node.log)`);
+  else rmSync(d.dataDir, { recursive: true, force: true, maxRetries: 3 });
   for (const e of running) if (e.proc === p) running.delete(e);
   return p.exitCode;
 }

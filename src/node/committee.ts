@@ -113,6 +113,8 @@ export class CommitteeSequencer {
   /** Woken each time a committed block is executed (a leader waiting for its lagged state root). */
   private executedWaiters: Array<() => void> = [];
   private stopped = false;
+  /** The view of the last timeout published by gossip (a re-send of it goes by direct streams). */
+  private lastTimeoutView = -1n;
   readonly evidence: Equivocation[] = [];
   readonly live = {
     view: 0n,
@@ -320,7 +322,19 @@ export class CommitteeSequencer {
   private broadcast(m: ConsensusMessage): void {
     if (m.kind === 'proposal') this.live.proposals++;
     if (m.kind === 'proposal' && this.options.misbehave?.equivocate) this.publishTwin(m.proposal);
-    if (m.kind === 'timeout') this.live.timeoutsSigned++;
+    if (m.kind === 'timeout') {
+      this.live.timeoutsSigned++;
+      // Sent again because the view did not change. Gossip drops bytes it has seen (its seen cache
+      // keeps 2 min) and a re-signed timeout is the same bytes, so a first copy lost on the way would
+      // never be replaced: a member that missed it stays a view behind, and with one member down the
+      // others need its timeout for every TC (bench/modes.ts saw the auction stop so for good).
+      if (this.lastTimeoutView === m.timeout.view) {
+        for (let member = 0; member < this.options.members.length; member++)
+          if (member !== this.self) this.sendTo(member, m);
+        return;
+      }
+      this.lastTimeoutView = m.timeout.view;
+    }
     void this.network.publish(topics.consensus(this.deps.chainId), encodeConsensusMessage(m)).catch((err) => {
       this.deps.logger.debug({ err: (err as Error).message }, 'consensus publish failed');
     });
@@ -505,6 +519,10 @@ export class CommitteeSequencer {
       commit: (blocks) => this.queueCommit(blocks),
       onEvidence: (e) => this.onEvidence(e),
       onView: (view, leader, via) => {
+        this.deps.logger.debug(
+          { view: Number(view), leader, via, highQc: Number(this.driver.core.highestQc.view) },
+          'view',
+        );
         this.live.view = view;
         this.live.leader = leader;
         if (leader >= 0 && leader < this.live.viewsLedBy.length) this.live.viewsLedBy[leader]++;
