@@ -82,6 +82,8 @@ const SYNC_STATUS = 3;
 const SYNC_CHUNK = 64;
 /** Voters refuse blocks stamped further than this in the future (DECISIONS.md §3). */
 const MAX_FUTURE_SECONDS = 5n;
+/** validate()'s answer for a block whose L1 origin this node has not read yet (not a fault of the block). */
+const NOT_KNOWN_YET = 'L1 origin not known here yet';
 
 /**
  * The decentralised sequencer: a committee member that orders with its peers through the BFT core
@@ -515,7 +517,18 @@ export class CommitteeSequencer {
   private app(): ConsensusApp {
     return {
       buildBlock: (view, parent, height, uncommitted) => this.buildBlock(view, parent, height, uncommitted),
-      validate: (p) => this.validate(p) === undefined,
+      validate: (p) => {
+        const why = this.validate(p);
+        if (why === NOT_KNOWN_YET) {
+          this.deps.logger.debug(
+            { view: Number(p.view) },
+            'proposal not judged: its L1 origin is not known here yet',
+          );
+          return 'later';
+        }
+        if (why !== undefined) this.deps.logger.debug({ view: Number(p.view), why }, 'invalid block');
+        return why === undefined;
+      },
       commit: (blocks) => this.queueCommit(blocks),
       onEvidence: (e) => this.onEvidence(e),
       onView: (view, leader, via) => {
@@ -627,16 +640,18 @@ export class CommitteeSequencer {
     if (seq.timestamp > now + MAX_FUTURE_SECONDS) return 'timestamp in the future';
     const parent = this.parentSequenced(seq.parentHash, []);
     if (!parent) return undefined; // the core fetches the parent; the rest is checked once it is here
+    const l1 = this.deps.l1;
+    // Before the checks that count L1 messages: a node whose L1 reading lags cannot count them yet,
+    // and must not blame the honest peer that relayed the block (10 such blames ban a peer).
+    if (l1 && seq.l1Origin.number > (l1.scannedThrough?.() ?? l1.safeHead()?.number ?? 0n) + 1n)
+      return NOT_KNOWN_YET;
     const due = this.deps.l1
       ? this.deps.l1.messagesFor(parent.l1MessageCursor, seq.l1Origin.number).length
       : 0;
     if (p.block.txCount !== seq.txs.length + due) return 'tx count does not match';
     if (seq.timestamp < parent.timestamp) return 'timestamp before the parent';
     if (seq.l1Origin.number < parent.l1Origin.number) return 'L1 origin goes back';
-    const l1 = this.deps.l1;
     if (l1) {
-      const seen = l1.scannedThrough?.() ?? l1.safeHead()?.number ?? 0n;
-      if (seq.l1Origin.number > seen + 1n) return 'L1 origin not known here yet';
       if (seq.l1MessageCursor !== parent.l1MessageCursor + BigInt(due)) return 'leaves out due L1 messages';
     }
     const lagHeight = seq.height - LAG_STATE_ROOT_DISTANCE;

@@ -69,6 +69,7 @@ const message: fc.Arbitrary<ConsensusMessage> = fc.oneof(
       { requiredKeys: ['epoch', 'view', 'highQc', 'voter', 'signature'] },
     )
     .map((timeout) => ({ kind: 'timeout' as const, timeout })),
+  tc.map((t) => ({ kind: 'tc' as const, tc: t })),
 );
 
 describe('consensus message codec', () => {

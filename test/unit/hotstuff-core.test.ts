@@ -124,6 +124,23 @@ describe('consensus core (script tests)', () => {
     expect(ofType(after, 'sign-vote').map((v) => [v.proposal.view, v.to])).toEqual([[4n, 3]]);
   });
 
+  it('view sync: a TC sent alone moves a member that missed the timeouts on to the next view', () => {
+    const c = core(2);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'work', pending: true });
+    expect(c.currentView).toBe(1n);
+    const tc = {
+      epoch: 0n,
+      view: 4n,
+      timeouts: [0, 1, 3].map((voter) => ({ voter, highQcView: 0n, signature: new Uint8Array() })),
+      highQc: genesisQc,
+    };
+    const out = c.apply({ type: 'tc', tc });
+    expect(c.currentView).toBe(5n);
+    expect(ofType(out, 'view')).toEqual([{ type: 'view', view: 5n, leader: 1, via: 'tc' }]);
+    expect(c.lastTimeoutCertificate?.view).toBe(4n);
+  });
+
   it('leader: asks for a payload once it holds the last QC and there is work, then proposes and votes', () => {
     const c = core(1);
     c.apply({ type: 'start' });

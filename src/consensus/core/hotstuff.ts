@@ -179,6 +179,9 @@ export class HotStuffCore {
       case 'timeout':
         if (this.started) this.onTimeout(input.timeout);
         break;
+      case 'tc':
+        if (this.started) this.processTc(input.tc);
+        break;
       case 'timer':
         this.onTimer(input.view);
         break;

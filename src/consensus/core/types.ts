@@ -62,7 +62,9 @@ export interface TimeoutCertificate {
 export type ConsensusMessage =
   | { kind: 'proposal'; proposal: Proposal }
   | { kind: 'vote'; vote: Vote }
-  | { kind: 'timeout'; timeout: TimeoutVote };
+  | { kind: 'timeout'; timeout: TimeoutVote }
+  /** A TC sent to a member that is views behind (view sync: it moves it on without the timeouts). */
+  | { kind: 'tc'; tc: TimeoutCertificate };
 
 /** Two signed messages by one member for the same (epoch, view, phase) on different things. */
 export interface Equivocation {
@@ -79,6 +81,7 @@ export type CoreInput =
   | { type: 'proposal'; from: number; proposal: Proposal }
   | { type: 'vote'; from: number; vote: Vote }
   | { type: 'timeout'; from: number; timeout: TimeoutVote }
+  | { type: 'tc'; tc: TimeoutCertificate }
   /** The view timer the core scheduled has fired. */
   | { type: 'timer'; view: bigint }
   /** The block the core asked for (request-payload) is built. */

@@ -50,8 +50,12 @@ export interface ConsensusApp {
     | { block: BlockHeader; payload: Uint8Array }
     | undefined
     | Promise<{ block: BlockHeader; payload: Uint8Array } | undefined>;
-  /** Whether a proposal's payload is a valid block with that header (structure, links, rules). */
-  validate(p: Proposal): boolean;
+  /**
+   * Whether a proposal's payload is a valid block with that header (structure, links, rules);
+   * 'later' when this node cannot judge it yet (its view of L1 lags the block's): the proposal is
+   * dropped without blaming the sender, and comes back by fetch once it is needed.
+   */
+  validate(p: Proposal): boolean | 'later';
   commit(blocks: CommittedBlock[]): void;
   onEvidence?(e: Equivocation): void;
   onView?(view: bigint, leader: number, via: 'qc' | 'tc'): void;
@@ -64,6 +68,9 @@ export interface ConsensusApp {
   /** A peer sent something that does not verify: the network layer may lower its score. */
   onInvalid?(from: number, why: string): void;
 }
+
+/** check()'s answer for a proposal this node cannot judge yet (no blame). */
+const LATER = 'later';
 
 /** What the driver writes ahead of acting, so a restarted node can rebuild its uncommitted state. */
 export type WalEntry =
@@ -141,6 +148,7 @@ export class ConsensusDriver {
   onMessage(from: number, message: ConsensusMessage): void {
     if (this.stopped) return;
     const why = this.check(message);
+    if (why === LATER) return;
     if (why) {
       this.deps.app.onInvalid?.(from, why);
       return;
@@ -150,6 +158,7 @@ export class ConsensusDriver {
       this.input({ type: 'proposal', from: message.proposal.author, proposal: message.proposal });
     else if (message.kind === 'vote')
       this.input({ type: 'vote', from: message.vote.voter, vote: message.vote });
+    else if (message.kind === 'tc') this.input({ type: 'tc', tc: message.tc });
     else {
       this.helpLaggard(message.timeout);
       this.input({ type: 'timeout', from: message.timeout.voter, timeout: message.timeout });
@@ -163,26 +172,37 @@ export class ConsensusDriver {
    * with its sync info): its QC moves the member on, and it fetches the blocks it lacks under it.
    * One message, once per member and view of ours: a member far behind after a restart times out in
    * old views often, and sending it whole chains each time cost the committee CPU it needed.
+   *
+   * A member whose QC is ours but whose view is older missed the TC that moved us on (its timeouts
+   * may have formed it: with one member down, every TC needs all the others). It is sent our last TC
+   * each time, a small message: otherwise it waits for a timeout of ours that carries the TC, and
+   * ours back off to 8 × the base (bench/modes.ts, the auction's kill: 9 s so).
    */
   private helpLaggard(t: TimeoutVote): void {
     const view = this.core.currentView;
-    if (t.voter === this.core.config.self || t.view >= view || this.helped.get(t.voter) === view) return;
-    // A late timeout of a view that failed everywhere carries the QC we have: nothing to send.
-    if (t.highQc.view >= this.core.highestQc.view) return;
+    if (t.voter === this.core.config.self || t.view >= view) return;
+    const tc = this.core.lastTimeoutCertificate;
+    if (t.highQc.view >= this.core.highestQc.view) {
+      if (tc && tc.view >= t.view) this.deps.transport.sendTo(t.voter, { kind: 'tc', tc });
+      return;
+    }
+    if (this.helped.get(t.voter) === view) return;
     const newest = this.core.newestCertifiedProposal();
     if (!newest) return;
     this.helped.set(t.voter, view);
     this.deps.transport.sendTo(t.voter, { kind: 'proposal', proposal: newest });
   }
 
-  /** Why a message from `from` is refused, or undefined when it verifies. */
+  /** Why a message from `from` is refused (LATER: not judged here yet), or undefined when it verifies. */
   private check(message: ConsensusMessage): string | undefined {
     const { crypto, app } = this.deps;
     switch (message.kind) {
       case 'proposal': {
         const p = message.proposal;
         if (!crypto.verifyProposal(p)) return `proposal for view ${p.view} does not verify`;
-        if (!app.validate(p)) return `proposal for view ${p.view} holds an invalid block`;
+        const valid = app.validate(p);
+        if (valid === 'later') return LATER;
+        if (!valid) return `proposal for view ${p.view} holds an invalid block`;
         return undefined;
       }
       case 'vote':
@@ -193,14 +213,17 @@ export class ConsensusDriver {
         return crypto.verifyTimeout(message.timeout)
           ? undefined
           : `timeout for view ${message.timeout.view} does not verify`;
+      case 'tc':
+        return crypto.verifyTc(message.tc) ? undefined : `TC for view ${message.tc.view} does not verify`;
     }
   }
 
   /** A peer's answer to `fetch`: verified, then handed to the core as history. */
   onFetched(from: number, proposals: Proposal[]): void {
     if (this.stopped) return;
-    const ok = proposals.filter((p) => this.deps.crypto.verifyProposal(p) && this.deps.app.validate(p));
-    if (ok.length < proposals.length) this.deps.app.onInvalid?.(from, 'fetched proposals do not verify');
+    const verdicts = proposals.map((p) => this.deps.crypto.verifyProposal(p) && this.deps.app.validate(p));
+    const ok = proposals.filter((_, i) => verdicts[i] === true);
+    if (verdicts.includes(false)) this.deps.app.onInvalid?.(from, 'fetched proposals do not verify');
     if (ok.length) this.input({ type: 'fetched', proposals: ok });
   }
 
