@@ -116,6 +116,8 @@ export class ConsensusDriver {
   private heardNetwork = false;
   /** Per member, our view when we last sent it our newest certified proposal (helpLaggard). */
   private readonly helped = new Map<number, bigint>();
+  /** Per member, the view of its last timeout that came in behind our view (helpLaggard). */
+  private readonly lateTimeoutView = new Map<number, bigint>();
 
   constructor(
     config: CoreConfig,
@@ -174,16 +176,20 @@ export class ConsensusDriver {
    * old views often, and sending it whole chains each time cost the committee CPU it needed.
    *
    * A member whose QC is ours but whose view is older missed the TC that moved us on (its timeouts
-   * may have formed it: with one member down, every TC needs all the others). It is sent our last TC
-   * each time, a small message: otherwise it waits for a timeout of ours that carries the TC, and
-   * ours back off to 8 × the base (bench/modes.ts, the auction's kill: 9 s so).
+   * may have formed it: with one member down, every TC needs all the others). Once it sends that
+   * timeout again, it is sent our last TC (a small message): otherwise it waits for a timeout of ours
+   * that carries the TC, and ours back off to 8 × the base (bench/modes.ts, the auction's kill: 9 s).
    */
   private helpLaggard(t: TimeoutVote): void {
     const view = this.core.currentView;
     if (t.voter === this.core.config.self || t.view >= view) return;
     const tc = this.core.lastTimeoutCertificate;
     if (t.highQc.view >= this.core.highestQc.view) {
-      if (tc && tc.view >= t.view) this.deps.transport.sendTo(t.voter, { kind: 'tc', tc });
+      // Its first timeout of a view may just be late (it may form the TC itself); a second one of the
+      // same view is a re-send: it is stuck there.
+      const stuck = this.lateTimeoutView.get(t.voter) === t.view;
+      this.lateTimeoutView.set(t.voter, t.view);
+      if (stuck && tc && tc.view >= t.view) this.deps.transport.sendTo(t.voter, { kind: 'tc', tc });
       return;
     }
     if (this.helped.get(t.voter) === view) return;
