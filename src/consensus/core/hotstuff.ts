@@ -113,6 +113,9 @@ export class HotStuffCore {
     this.highQc = start.root.qc;
     if (start.highQc && start.highQc.view > this.highQc.view) this.highQc = start.highQc;
     this.lastTc = start.lastTc;
+    // The schedule hears of the restored TCs too (the auction's deposition is read from them).
+    for (const tc of [start.lastTc, ...(start.proposals ?? []).map((p) => p.lastViewTc)])
+      if (tc && tc.epoch === config.epoch) config.onTimeoutCertificate?.(tc.view, tc.highQc.view);
     for (const p of start.proposals ?? []) this.insert(p);
     this.restored = this.out;
   }
