@@ -645,9 +645,7 @@ export class CommitteeSequencer {
     // and must not blame the honest peer that relayed the block (10 such blames ban a peer).
     if (l1 && seq.l1Origin.number > (l1.scannedThrough?.() ?? l1.safeHead()?.number ?? 0n) + 1n)
       return NOT_KNOWN_YET;
-    const due = this.deps.l1
-      ? this.deps.l1.messagesFor(parent.l1MessageCursor, seq.l1Origin.number).length
-      : 0;
+    const due = l1 ? l1.messagesFor(parent.l1MessageCursor, seq.l1Origin.number).length : 0;
     if (p.block.txCount !== seq.txs.length + due) return 'tx count does not match';
     if (seq.timestamp < parent.timestamp) return 'timestamp before the parent';
     if (seq.l1Origin.number < parent.l1Origin.number) return 'L1 origin goes back';
