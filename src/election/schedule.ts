@@ -30,6 +30,11 @@ const FAILED_VIEWS_LOOKED_AT = 8n;
  * member fails the view before its own too, and without the second suspect the view after that TC
  * went to the dead member again — two timeouts in a row, the second one doubled.
  *
+ * When every member is a suspect, the ones suspected least often lead: a dead member is suspected in
+ * every view it fails (as the aggregator of the view before its turn, then as leader), the live ones
+ * only for views whose votes it swallowed. (The plain choice here once gave a dead member with 40 %
+ * of the stake three views in a row, 14 s of doubling timeouts in bench/modes.ts.)
+ *
  * `pick(v, out)` is the schedule's choice for v leaving out the members in `out` (its plain choice
  * when `out` is empty or holds everyone). The leaders of the failed views are replayed the same way
  * (the first one's was the plain choice: it was entered on a QC). A function of (view, justifyView)
@@ -43,12 +48,29 @@ export function leaderAfterFailures(
   const none = new Set<number>();
   const first =
     justifyView + 1n > view - FAILED_VIEWS_LOOKED_AT ? justifyView + 1n : view - FAILED_VIEWS_LOOKED_AT;
-  const suspects = new Set<number>();
+  const suspected = new Map<number, number>();
+  const suspect = (m: number) => suspected.set(m, (suspected.get(m) ?? 0) + 1);
   for (let u = first; u < view; u++) {
-    suspects.add(pick(u, new Set(suspects)));
-    suspects.add(pick(u + 1n, none));
+    suspect(leaderPassingOver(u, suspected, pick));
+    suspect(pick(u + 1n, none));
   }
-  return pick(view, suspects);
+  return leaderPassingOver(view, suspected, pick);
+}
+
+/** `pick` leaving out the suspects; with everyone suspected, leaving out all but the least suspected. */
+function leaderPassingOver(
+  view: bigint,
+  suspected: ReadonlyMap<number, number>,
+  pick: (view: bigint, out: ReadonlySet<number>) => number,
+): number {
+  const out = new Set(suspected.keys());
+  const chosen = pick(view, out);
+  if (!out.has(chosen)) return chosen;
+  // pick fell back to its plain choice: everyone is a suspect.
+  let least = Number.POSITIVE_INFINITY;
+  for (const count of suspected.values()) least = Math.min(least, count);
+  const moreThanLeast = new Set([...suspected].filter(([, count]) => count > least).map(([m]) => m));
+  return pick(view, moreThanLeast);
 }
 
 /** What the consensus core asks of a schedule (CoreConfig's leaderFor and onTimeoutCertificate). */

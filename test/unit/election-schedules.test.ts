@@ -85,8 +85,9 @@ describe('election schedules', () => {
     expect(s.leaderFor(6n, 4n)).toBe(3);
     // Two failed views (5 and 6, led by 1 and 3; votes to 2 and 3): member 0 leads view 7.
     expect(s.leaderFor(7n, 4n)).toBe(0);
-    // Everyone a suspect: the plain rotation.
-    expect(s.leaderFor(8n, 4n)).toBe(0);
+    // Everyone a suspect (view 7: led by 0, votes to 0): the least suspected lead — 1 and 2, once
+    // each, against twice for 0 and 3 — in rotation order.
+    expect(s.leaderFor(8n, 4n)).toBe(1);
     expect(new PoaSchedule(keys.slice(0, 1)).leaderFor(9n, 2n)).toBe(0);
   });
 
