@@ -577,7 +577,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     const winner = await readAuctionWinner(pub, c.SequencerAuction, epoch, members, await blockNumber());
     expect(winner).toEqual({ index: 1, bidder: dave.address, amount: parseEther('0.3') });
     // The winner leads until three views in a row end without a QC; then the other members' rotation
-    // (0, 2, 3) takes over.
+    // takes over (here the one other member, 0).
     const schedule = new AuctionSchedule(members, winner.index);
     expect([0n, 1n, 2n, 3n].map((v) => schedule.leaderFor(v))).toEqual([1, 1, 1, 1]);
     // One or two failed views are hiccups; the third in a row deposes the winner.
@@ -585,7 +585,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     schedule.onTimeoutCertificate(3n, 1n);
     expect(schedule.leaderFor(9n)).toBe(1);
     schedule.onTimeoutCertificate(4n, 1n);
-    expect([3n, 4n, 5n, 6n].map((v) => schedule.leaderFor(v))).toEqual([1, 1, 3, 0]);
+    expect([3n, 4n, 5n, 6n].map((v) => schedule.leaderFor(v))).toEqual([1, 1, 0, 0]);
   });
 
   it('Governance: holders elect the top candidates, vote one out for the next epoch, and spend the treasury', async () => {
