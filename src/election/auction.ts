@@ -23,6 +23,11 @@ import { type LeaderSchedule, PoaSchedule } from './schedule.js';
 export class AuctionSchedule implements LeaderSchedule {
   readonly mode = 'auction';
   private deposedFrom: bigint | undefined;
+  /**
+   * Told whenever the deposition's first view is set or lowered: the node keeps it on disk, since a
+   * member restarted after its WAL dropped the deposing TC would otherwise name the winner again.
+   */
+  onDeposed?: (from: bigint) => void;
   private readonly publicKeys: readonly string[];
   /** The rotation without a winner, or after it: every member, or every member but the winner. */
   private readonly rotation: LeaderSchedule;
@@ -65,8 +70,16 @@ export class AuctionSchedule implements LeaderSchedule {
     // Views highQcView+1 … view all failed, and before a deposition the winner led every one of them.
     // Every TC of one streak names the same first view of the rotation.
     const from = this.streakDeposes(highQcView);
-    if (view >= from - 1n && (this.deposedFrom === undefined || from < this.deposedFrom))
+    if (view >= from - 1n && (this.deposedFrom === undefined || from < this.deposedFrom)) {
       this.deposedFrom = from;
+      this.onDeposed?.(from);
+    }
+  }
+
+  /** A deposition this member kept before a restart (it came from a TC, so every member learns it). */
+  restoreDeposition(from: bigint): void {
+    if (this.winner === null) return;
+    if (this.deposedFrom === undefined || from < this.deposedFrom) this.deposedFrom = from;
   }
 
   /**

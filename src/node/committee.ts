@@ -322,8 +322,10 @@ export class CommitteeSequencer {
   }
 
   private broadcast(m: ConsensusMessage): void {
-    if (m.kind === 'proposal') this.live.proposals++;
-    if (m.kind === 'proposal' && this.options.misbehave?.equivocate) this.publishTwin(m.proposal);
+    // A proposal of another member is relayed (the core passes an equivocating leader's pair on).
+    const own = m.kind === 'proposal' && m.proposal.author === this.self;
+    if (own) this.live.proposals++;
+    if (own && this.options.misbehave?.equivocate) this.publishTwin(m.proposal);
     if (m.kind === 'timeout') {
       this.live.timeoutsSigned++;
       // Sent again because the view did not change. Gossip drops bytes it has seen (its seen cache

@@ -40,10 +40,21 @@ export interface ElectedSchedule {
   follow?: (signal: AbortSignal, onSwitch: (summary: Record<string, unknown>) => void) => Promise<void>;
 }
 
+/**
+ * Where an auction member keeps the first view its epoch's rotation leads (the winner's deposition):
+ * read back at start, since the TC that deposed it leaves the WAL once its blocks commit.
+ */
+export interface DepositionRecord {
+  get(epoch: bigint): bigint | undefined;
+  set(epoch: bigint, from: bigint): void;
+}
+
 interface L1Election {
   rpcUrl: string;
   election?: DeployedElection;
   confirmations: number;
+  /** auction: keeps the winner's deposition across restarts. */
+  depositions?: DepositionRecord;
 }
 
 /**
@@ -92,6 +103,7 @@ export async function electedSchedule(
     finalised,
     logger,
     true,
+    l1.depositions,
   );
   const schedule = new EpochSchedule(epoch, first.schedule);
   const follow = async (signal: AbortSignal, onSwitch: (summary: Record<string, unknown>) => void) => {
@@ -102,7 +114,18 @@ export async function electedSchedule(
         const f = await finalisedNow();
         const next = epochAt(clock, f);
         if (next <= schedule.epoch) continue;
-        const read = await scheduleForEpoch(mode, memberKeys, pub, election, clock, next, f, logger, false);
+        const read = await scheduleForEpoch(
+          mode,
+          memberKeys,
+          pub,
+          election,
+          clock,
+          next,
+          f,
+          logger,
+          false,
+          l1.depositions,
+        );
         if (schedule.switchTo(next, read.schedule)) {
           logger.info({ epoch: Number(next), ...read.summary }, `${mode}: switched to epoch ${next}`);
           onSwitch(read.summary);
@@ -167,6 +190,7 @@ async function scheduleForEpoch(
   finalised: bigint,
   logger: Logger,
   atStart: boolean,
+  depositions?: DepositionRecord,
 ): Promise<{ schedule: LeaderSchedule; summary: Record<string, unknown> }> {
   if (mode === 'pos') {
     const staked = await readStakedCommittee(pub, election.contracts.StakeRegistry, clock, epoch, finalised);
@@ -218,8 +242,21 @@ async function scheduleForEpoch(
     { epoch: Number(epoch), winner: winner.index, bidder: winner.bidder, bid: winner.amount.toString() },
     'auction: epoch winner from L1',
   );
+  const auction = new AuctionSchedule(memberKeys, winner.index);
+  const kept = depositions?.get(epoch);
+  if (kept !== undefined) {
+    auction.restoreDeposition(kept);
+    logger.info(
+      { epoch: Number(epoch), from: Number(kept) },
+      'auction: the winner was deposed before the restart',
+    );
+  }
+  auction.onDeposed = (from) => {
+    logger.info({ epoch: Number(epoch), from: Number(from) }, 'auction: winner deposed, the rotation leads');
+    depositions?.set(epoch, from);
+  };
   return {
-    schedule: new AuctionSchedule(memberKeys, winner.index),
+    schedule: auction,
     summary: { mode, epoch: epoch.toString(), winner: winner.index, bid: winner.amount.toString() },
   };
 }

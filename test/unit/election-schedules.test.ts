@@ -139,6 +139,24 @@ describe('election schedules', () => {
     expect(() => new AuctionSchedule(keys, 0, 3, 2)).toThrow(/deposeAfterAtStart/);
   });
 
+  it('auction: the deposition is reported once, and a restarted member that kept it names the rotation', () => {
+    const s = new AuctionSchedule(keys, 2, 2);
+    const reported: bigint[] = [];
+    s.onDeposed = (from) => reported.push(from);
+    s.onTimeoutCertificate(9n, 8n);
+    for (let i = 0; i < 3; i++) s.onTimeoutCertificate(10n, 8n); // views 9 and 10 failed: from 11
+    s.onTimeoutCertificate(11n, 8n); // the same streak: nothing new
+    expect(reported).toEqual([11n]);
+    // Restarted long after: its WAL no longer holds those TCs, and the views since had QCs.
+    const restarted = new AuctionSchedule(keys, 2, 2);
+    expect(restarted.leaderFor(60n, 59n)).toBe(2);
+    restarted.restoreDeposition(11n);
+    expect([60n, 61n, 62n].map((v) => restarted.leaderFor(v, v - 1n))).toEqual(
+      [60n, 61n, 62n].map((v) => s.leaderFor(v, v - 1n)),
+    );
+    for (let v = 11n; v < 40n; v++) expect(restarted.leaderFor(v, v - 1n)).not.toBe(2);
+  });
+
   it('auction: before the chain’s first QC, failed views are start-up; a winner absent from the start goes later', () => {
     const s = new AuctionSchedule(keys, 1, 3, 6);
     s.onTimeoutCertificate(3n, 0n); // views 1–3 failed while the members were still dialling

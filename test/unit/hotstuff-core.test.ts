@@ -241,16 +241,61 @@ describe('consensus core (script tests)', () => {
     expect(ofType(again, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 3n, ms: 200 }]);
   });
 
-  it('turns two proposals of one leader for one view into equivocation evidence', () => {
+  it('turns two proposals of one leader for one view into evidence, relays both and gives the view up at once', () => {
     const c = core(3);
     c.apply({ type: 'start' });
-    c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
-    const other = {
-      ...proposal(1, 1n, genesisQc),
-      block: { ...proposal(1, 1n, genesisQc).block, hash: h(77) },
-    };
+    const first = proposal(1, 1n, genesisQc);
+    c.apply({ type: 'proposal', from: 1, proposal: first });
+    const other = { ...first, block: { ...first.block, hash: h(77) } };
     const out = c.apply({ type: 'proposal', from: 1, proposal: other });
     expect(ofType(out, 'evidence')[0].equivocation).toMatchObject({ member: 1, view: 1n, phase: 'proposal' });
     expect(ofType(out, 'sign-vote')).toEqual([]);
+    // No waiting for the timer: the members that saw only one of the two learn of both.
+    expect(ofType(out, 'sign-timeout')).toEqual([{ type: 'sign-timeout', view: 1n, highQc: genesisQc }]);
+    expect(ofType(out, 'broadcast').map((o) => o.message)).toEqual([
+      { kind: 'proposal', proposal: first },
+      { kind: 'proposal', proposal: other },
+    ]);
+    // A third copy changes nothing more: the view is already given up.
+    const third = { ...first, block: { ...first.block, hash: h(78) } };
+    const later = c.apply({ type: 'proposal', from: 1, proposal: third });
+    expect(ofType(later, 'sign-timeout')).toEqual([]);
+    expect(ofType(later, 'broadcast')).toEqual([]);
+  });
+
+  it("gives the view up at once when its own leader's block is refused, and only then", () => {
+    const c = core(3);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'work', pending: true });
+    // Signed by member 2, who does not lead view 1: no effect.
+    const notLeader = { ...proposal(1, 1n, genesisQc), author: 2 };
+    expect(ofType(c.apply({ type: 'invalid-proposal', proposal: notLeader }), 'sign-timeout')).toEqual([]);
+    // A later view's block: no effect either.
+    const later = proposal(2, 2n, genesisQc);
+    expect(ofType(c.apply({ type: 'invalid-proposal', proposal: later }), 'sign-timeout')).toEqual([]);
+    const out = c.apply({ type: 'invalid-proposal', proposal: proposal(1, 1n, genesisQc) });
+    expect(ofType(out, 'sign-timeout')).toEqual([{ type: 'sign-timeout', view: 1n, highQc: genesisQc }]);
+    expect(ofType(out, 'sign-vote')).toEqual([]);
+    // Once given up, another refused block of the view changes nothing (the timer re-sends).
+    const again = c.apply({ type: 'invalid-proposal', proposal: proposal(1, 1n, genesisQc) });
+    expect(ofType(again, 'sign-timeout')).toEqual([]);
+  });
+
+  it('evidence about an earlier view does not give up the current one', () => {
+    const c = core(3);
+    c.apply({ type: 'start' });
+    const first = proposal(1, 1n, genesisQc);
+    c.apply({ type: 'proposal', from: 1, proposal: first });
+    // A TC of view 1 moves the member to view 2.
+    c.apply({ type: 'tc', tc: { epoch: 0n, view: 1n, timeouts: [], highQc: genesisQc } });
+    expect(c.currentView).toBe(2n);
+    const out = c.apply({
+      type: 'proposal',
+      from: 1,
+      proposal: { ...first, block: { ...first.block, hash: h(77) } },
+    });
+    expect(ofType(out, 'evidence')).toHaveLength(1);
+    expect(ofType(out, 'sign-timeout')).toEqual([]);
+    expect(ofType(out, 'broadcast')).toEqual([]);
   });
 });

@@ -214,6 +214,9 @@ export class HotStuffCore {
       case 'fetched':
         for (const p of input.proposals) this.onFetched(p);
         break;
+      case 'invalid-proposal':
+        if (this.started) this.onInvalidProposal(input.proposal);
+        break;
     }
     return this.out;
   }
@@ -356,7 +359,19 @@ export class HotStuffCore {
       return;
     }
     if (p.author !== this.config.leaderFor(p.view, p.justify.view)) return;
-    if (this.noteProposal(p)) return;
+    const earlier = this.noteProposal(p);
+    if (earlier) {
+      // The leader of this view signed two blocks: its view cannot be trusted to finish. Give it up at
+      // once rather than after the timer (with backoff, six such views cost seconds before the
+      // auction's rule deposed an equivocating winner: sim seed 1503), and pass both proposals on so
+      // every member sees the equivocation (gossip floods both; a direct send may have split them).
+      if (p.view === this.view && this.timedOutView < this.view) {
+        this.out.push({ type: 'broadcast', message: { kind: 'proposal', proposal: earlier } });
+        this.out.push({ type: 'broadcast', message: { kind: 'proposal', proposal: p } });
+        this.timeOut();
+      }
+      return;
+    }
     if (p.block.height !== parent.block.height + 1n) return;
     this.insert(p);
     if (p.view !== this.view) return;
@@ -365,15 +380,27 @@ export class HotStuffCore {
     this.out.push({ type: 'sign-vote', proposal: p, to: this.nextLeader(p.view) });
   }
 
-  /** Records a proposal; true when its author already proposed something else in that view. */
-  private noteProposal(p: Proposal): boolean {
+  /**
+   * The leader of this view signed a block the application refused: no honest member votes for it, so
+   * the view cannot reach a QC. Give it up at once instead of after the timer (a winner proposing
+   * invalid blocks cost six backed-off views, ~7 s, before the auction's rule deposed it: sim seed
+   * 3855). Only the view's own leader counts: a member cannot end another's view by signing junk.
+   */
+  private onInvalidProposal(p: Proposal): void {
+    if (p.epoch !== this.config.epoch || p.view !== this.view || this.timedOutView >= this.view) return;
+    if (p.author !== this.config.leaderFor(p.view, p.justify.view)) return;
+    this.timeOut();
+  }
+
+  /** Records a proposal; returns the earlier one when its author already proposed something else in that view. */
+  private noteProposal(p: Proposal): Proposal | undefined {
     const byAuthor = getOrInit(this.proposalsSeen, p.view, () => new Map<number, Proposal>());
     const earlier = byAuthor.get(p.author);
     if (!earlier) {
       byAuthor.set(p.author, p);
-      return false;
+      return undefined;
     }
-    if (earlier.block.hash === p.block.hash) return false;
+    if (earlier.block.hash === p.block.hash) return undefined;
     this.out.push({
       type: 'evidence',
       equivocation: {
@@ -385,7 +412,7 @@ export class HotStuffCore {
         second: { kind: 'proposal', proposal: p },
       },
     });
-    return true;
+    return earlier;
   }
 
   private insert(p: Proposal): void {

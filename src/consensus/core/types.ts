@@ -93,7 +93,9 @@ export type CoreInput =
   | { type: 'timeout-signed'; timeout: TimeoutVote }
   | { type: 'proposal-signed'; proposal: Proposal }
   /** Blocks a peer sent for a fetch: proposals, oldest first. */
-  | { type: 'fetched'; proposals: Proposal[] };
+  | { type: 'fetched'; proposals: Proposal[] }
+  /** A proposal whose signature verifies but whose block the application refused. */
+  | { type: 'invalid-proposal'; proposal: Proposal };
 
 export type CoreOutput =
   | { type: 'broadcast'; message: ConsensusMessage }

@@ -69,8 +69,16 @@ export interface ConsensusApp {
   onInvalid?(from: number, why: string): void;
 }
 
-/** check()'s answer for a proposal this node cannot judge yet (no blame). */
-const LATER = 'later';
+/**
+ * check()'s verdict on a message: it verifies; it cannot be judged here yet (a proposal whose L1 origin
+ * this node has not read: dropped, no blame); or it is refused, with why (the sender is blamed).
+ * `signedBlock` marks a proposal whose signature verifies but whose block is invalid: its author
+ * provably proposed it.
+ */
+type Verdict =
+  | { ok: true }
+  | { ok: false; later: true }
+  | { ok: false; later?: false; why: string; signedBlock?: boolean };
 
 /** What the driver writes ahead of acting, so a restarted node can rebuild its uncommitted state. */
 export type WalEntry =
@@ -149,10 +157,13 @@ export class ConsensusDriver {
 
   onMessage(from: number, message: ConsensusMessage): void {
     if (this.stopped) return;
-    const why = this.check(message);
-    if (why === LATER) return;
-    if (why) {
-      this.deps.app.onInvalid?.(from, why);
+    const verdict = this.check(message);
+    if (!verdict.ok) {
+      if (verdict.later) return;
+      this.deps.app.onInvalid?.(from, verdict.why);
+      // Signed by its author, refused by the application: if the author leads this view, the view is lost.
+      if (message.kind === 'proposal' && verdict.signedBlock)
+        this.input({ type: 'invalid-proposal', proposal: message.proposal });
       return;
     }
     // Signatures name the sender: gossip may relay a message through any peer.
@@ -199,28 +210,31 @@ export class ConsensusDriver {
     this.deps.transport.sendTo(t.voter, { kind: 'proposal', proposal: newest });
   }
 
-  /** Why a message from `from` is refused (LATER: not judged here yet), or undefined when it verifies. */
-  private check(message: ConsensusMessage): string | undefined {
+  /** Whether a message verifies (signatures, and the application's judgement of a proposal's block). */
+  private check(message: ConsensusMessage): Verdict {
     const { crypto, app } = this.deps;
+    const ok: Verdict = { ok: true };
+    const refused = (why: string): Verdict => ({ ok: false, why });
     switch (message.kind) {
       case 'proposal': {
         const p = message.proposal;
-        if (!crypto.verifyProposal(p)) return `proposal for view ${p.view} does not verify`;
+        if (!crypto.verifyProposal(p)) return refused(`proposal for view ${p.view} does not verify`);
         const valid = app.validate(p);
-        if (valid === 'later') return LATER;
-        if (!valid) return `proposal for view ${p.view} holds an invalid block`;
-        return undefined;
+        if (valid === 'later') return { ok: false, later: true };
+        if (!valid)
+          return { ok: false, why: `proposal for view ${p.view} holds an invalid block`, signedBlock: true };
+        return ok;
       }
       case 'vote':
         return crypto.verifyVote(message.vote)
-          ? undefined
-          : `vote for view ${message.vote.view} does not verify`;
+          ? ok
+          : refused(`vote for view ${message.vote.view} does not verify`);
       case 'timeout':
         return crypto.verifyTimeout(message.timeout)
-          ? undefined
-          : `timeout for view ${message.timeout.view} does not verify`;
+          ? ok
+          : refused(`timeout for view ${message.timeout.view} does not verify`);
       case 'tc':
-        return crypto.verifyTc(message.tc) ? undefined : `TC for view ${message.tc.view} does not verify`;
+        return crypto.verifyTc(message.tc) ? ok : refused(`TC for view ${message.tc.view} does not verify`);
     }
   }
 
