@@ -6,7 +6,7 @@ import { brokenTwinsScenario, type LeaderMix, type SimResult, Simulator, scenari
  * `npm run sim -- --seeds N [--from S]` runs N seeded scenarios of the consensus simulator and prints
  * the failing ones; `--seed S` replays one exactly and prints its figures; `--broken-twins` runs the
  * f+1-twins scenario that must break (the checker's self-test); `--auction` gives every seed an auction
- * winner (a known weakness, not in `npm test`: docs/ARCHITECTURE.md).
+ * winner (`npm test` runs 300 such seeds: docs/ARCHITECTURE.md).
  */
 const program = new Command()
   .name('seqnet-sim')
@@ -16,7 +16,7 @@ const program = new Command()
   .option('--broken-twins', 'run the f+1 twins scenario (must report a fork)')
   .option(
     '--auction',
-    'every seed has an auction winner (not in npm test: a known weakness, docs/ARCHITECTURE.md)',
+    'every seed has an auction winner (npm test runs seeds 1..300 so; docs/ARCHITECTURE.md)',
   )
   .parse();
 const opts = program.opts<{
