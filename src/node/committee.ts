@@ -246,6 +246,8 @@ export class CommitteeSequencer {
         epoch: 0n,
         ...scheduleHooks(this.schedule),
         baseTimeoutMs: this.options.viewTimeoutMs,
+        // SEQNET_SUSPECT_TIMEOUTS=0: wait the full timeout for members that failed views (bench A/B).
+        shortTimeoutForSuspects: process.env.SEQNET_SUSPECT_TIMEOUTS !== '0',
         aggregate: (votes) => this.crypto.aggregate(votes),
       },
       startFromWal(root, this.wal.load()),

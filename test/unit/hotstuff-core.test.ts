@@ -281,6 +281,46 @@ describe('consensus core (script tests)', () => {
     expect(ofType(again, 'sign-timeout')).toEqual([]);
   });
 
+  it('waits only a quarter of the timeout for a member that failed views; its proposal clears that', () => {
+    // Odd views are member 1's, even views member 2's: votes of odd views go to member 2.
+    const c = core(0, (v) => (v % 2n === 0n ? 2 : 1));
+    c.apply({ type: 'start' });
+    c.apply({ type: 'work', pending: true });
+    const block = (hash: number, view: bigint, justify: QuorumCertificate, height: bigint): Proposal => ({
+      ...proposal(hash, view, justify),
+      author: view % 2n === 0n ? 2 : 1,
+      block: { hash: h(hash), parent: justify.blockHash, height, txCount: 1 },
+    });
+    const tc = (view: bigint) => ({
+      type: 'tc' as const,
+      tc: { epoch: 0n, view, timeouts: [], highQc: genesisQc },
+    });
+    // View 1: member 1 proposes, our vote goes to member 2, which proposes nothing: a TC ends the view.
+    const voted = c.apply({ type: 'proposal', from: 1, proposal: block(1, 1n, genesisQc, 1n) });
+    expect(ofType(voted, 'sign-vote')[0].to).toBe(2);
+    expect(ofType(voted, 'schedule-timer')).toEqual([]);
+    // View 2 is member 2's own: a quarter of the 100 ms timeout.
+    expect(ofType(c.apply(tc(1n)), 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 2n, ms: 25 }]);
+    // It sends nothing again; view 3 is member 1's: the full timeout (doubled: two views in a row failed).
+    expect(ofType(c.apply(tc(2n)), 'schedule-timer')).toEqual([
+      { type: 'schedule-timer', view: 3n, ms: 200 },
+    ]);
+    // Member 1 proposes; our vote goes to member 2, still a suspect: we wait for it only a quarter of
+    // this view's (doubled) timeout, 50 ms.
+    const again = c.apply({
+      type: 'proposal',
+      from: 1,
+      proposal: { ...block(3, 3n, genesisQc, 1n), lastViewTc: tc(2n).tc },
+    });
+    expect(ofType(again, 'sign-vote')[0].to).toBe(2);
+    expect(ofType(again, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 3n, ms: 50 }]);
+    // Member 2 proposes on that QC: it is alive, and our votes to it get the full timeout again.
+    c.apply({ type: 'proposal', from: 2, proposal: block(4, 4n, qc(3n, 3), 2n) });
+    const cleared = c.apply({ type: 'proposal', from: 1, proposal: block(5, 5n, qc(4n, 4), 3n) });
+    expect(ofType(cleared, 'sign-vote')[0].to).toBe(2);
+    expect(ofType(cleared, 'schedule-timer').filter((t) => t.ms < 100)).toEqual([]);
+  });
+
   it('evidence about an earlier view does not give up the current one', () => {
     const c = core(3);
     c.apply({ type: 'start' });

@@ -52,6 +52,8 @@ export interface CoreConfig {
    * at 2^3).
    */
   baseTimeoutMs: number;
+  /** Wait a quarter of the timeout for members that failed views in a row (default true; off for A/B runs). */
+  shortTimeoutForSuspects?: boolean;
   /** Aggregates a quorum of votes for one (view, block) into a QC (pure: BLS aggregation). */
   aggregate(votes: Vote[]): QuorumCertificate;
 }
@@ -89,6 +91,15 @@ export class HotStuffCore {
   private proposedView = 0n;
   private timerView = 0n;
   private timerBackoff = 0;
+  /**
+   * Views this member saw fail because of another member, in a row (cleared by a proposal from it):
+   * the leader that sent nothing, or the member our vote went to that proposed nothing with it. Local
+   * knowledge, so it never decides who leads — only how long this member waits for a suspect.
+   */
+  private readonly strikes = new Map<number, number>();
+  /** The leader of the current view, as named on entering it, and whether its proposal came. */
+  private viewLeader = -1;
+  private leaderProposed = false;
   private pendingWork = false;
   /** This leader just formed a QC that committed txs: it proposes once more so others learn the QC. */
   private announceCommit = false;
@@ -253,6 +264,7 @@ export class HotStuffCore {
     this.config.onTimeoutCertificate?.(tc.view, tc.highQc.view);
     this.processQc(tc.highQc);
     if (tc.view >= this.view) {
+      if (tc.view === this.view) this.noteFailedView();
       this.lastTc = tc;
       this.enterView(tc.view + 1n, 'tc');
     } else if (!this.lastTc || tc.view > this.lastTc.view) {
@@ -271,7 +283,9 @@ export class HotStuffCore {
     const backoff = failed - 1n;
     this.timerBackoff = Number(backoff > 3n ? 3n : backoff < 0n ? 0n : backoff);
     this.timerView = 0n;
-    this.out.push({ type: 'view', view, leader: this.config.leaderFor(view, this.highQc.view), via });
+    this.viewLeader = this.config.leaderFor(view, this.highQc.view);
+    this.leaderProposed = false;
+    this.out.push({ type: 'view', view, leader: this.viewLeader, via });
     this.prune();
     this.armTimer();
     this.tryPropose();
@@ -280,11 +294,44 @@ export class HotStuffCore {
   private armTimer(): void {
     if (!this.started || this.timerView === this.view || !this.needsProgress()) return;
     this.timerView = this.view;
-    this.out.push({
-      type: 'schedule-timer',
-      view: this.view,
-      ms: this.config.baseTimeoutMs * 2 ** this.timerBackoff,
-    });
+    const ms = this.isSuspect(this.viewLeader)
+      ? this.suspectTimeoutMs()
+      : this.config.baseTimeoutMs * 2 ** this.timerBackoff;
+    this.out.push({ type: 'schedule-timer', view: this.view, ms });
+  }
+
+  /**
+   * The current view ends in a TC: blame what this member saw fail. A dead member fails a view in
+   * every round of the rotation — as the member the votes of the view before its turn go to (the view
+   * after the TC passes over it) — and each cost a whole view timeout: with one of four members down,
+   * every tx waited ~1 s (scratch measurement, 1 s timeout).
+   */
+  private noteFailedView(): void {
+    const strike = (m: number) => {
+      if (m !== this.config.self && m >= 0) this.strikes.set(m, (this.strikes.get(m) ?? 0) + 1);
+    };
+    if (!this.leaderProposed) strike(this.viewLeader);
+    else if (this.votedView === this.view) strike(this.nextLeader(this.view));
+  }
+
+  /**
+   * Whether to wait the short timeout for `member`: it failed views in a row, and this is not every
+   * eighth of them (a suspect that is alive but slower than the short timeout still gets a full one
+   * now and then; a proposal from it clears it).
+   */
+  private isSuspect(member: number): boolean {
+    if (this.config.shortTimeoutForSuspects === false) return false;
+    const n = this.strikes.get(member) ?? 0;
+    return n > 0 && n % 8 !== 0;
+  }
+
+  /**
+   * A quarter of the view's timeout, backoff included: when views fail in a row for everyone (a slow
+   * network, not one dead member) the short timeouts double with the others, so they cannot keep every
+   * leader from finishing a view.
+   */
+  private suspectTimeoutMs(): number {
+    return Math.max(1, Math.floor((this.config.baseTimeoutMs * 2 ** this.timerBackoff) / 4));
   }
 
   /** Views only need to move while there is something to commit (DECISIONS.md §6). */
@@ -359,6 +406,9 @@ export class HotStuffCore {
       return;
     }
     if (p.author !== this.config.leaderFor(p.view, p.justify.view)) return;
+    // A signed proposal from its leader: that member is alive.
+    this.strikes.delete(p.author);
+    if (p.view === this.view) this.leaderProposed = true;
     const earlier = this.noteProposal(p);
     if (earlier) {
       // The leader of this view signed two blocks: its view cannot be trusted to finish. Give it up at
@@ -377,7 +427,11 @@ export class HotStuffCore {
     if (p.view !== this.view) return;
     if (!this.safeToVote(p)) return;
     this.votedView = p.view;
-    this.out.push({ type: 'sign-vote', proposal: p, to: this.nextLeader(p.view) });
+    const to = this.nextLeader(p.view);
+    this.out.push({ type: 'sign-vote', proposal: p, to });
+    // Our vote goes to a suspect: wait for its proposal only the short timeout.
+    if (this.isSuspect(to) && this.timedOutView < p.view)
+      this.out.push({ type: 'schedule-timer', view: p.view, ms: this.suspectTimeoutMs() });
   }
 
   /**
