@@ -1,7 +1,7 @@
 /**
  * A committee of 4 with one member dead (issue 4): how long single txs take while a member stays down,
- * with and without the short timeout for suspects (`SEQNET_SUSPECT_TIMEOUTS=0` turns it off), in one
- * run, for each view timeout.
+ * with and without the experimental short timeout for suspects (off by default;
+ * `SEQNET_SUSPECT_TIMEOUTS=1` turns it on), in one run, for each view timeout.
  *
  * A dead member fails a view in every round of the rotation: the view whose votes go to it (the view
  * after that TC passes over it). A tx needs 3–4 views to commit, so nearly every tx crosses one. Each

@@ -246,8 +246,8 @@ export class CommitteeSequencer {
         epoch: 0n,
         ...scheduleHooks(this.schedule),
         baseTimeoutMs: this.options.viewTimeoutMs,
-        // SEQNET_SUSPECT_TIMEOUTS=0: wait the full timeout for members that failed views (bench A/B).
-        shortTimeoutForSuspects: process.env.SEQNET_SUSPECT_TIMEOUTS !== '0',
+        // SEQNET_SUSPECT_TIMEOUTS=1: the experimental short timeout for suspects (off: it stalled pos).
+        shortTimeoutForSuspects: process.env.SEQNET_SUSPECT_TIMEOUTS === '1',
         aggregate: (votes) => this.crypto.aggregate(votes),
       },
       startFromWal(root, this.wal.load()),

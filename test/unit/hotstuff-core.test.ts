@@ -27,6 +27,7 @@ function core(
   self: number,
   leaderFor = (v: bigint, _justifyView: bigint) => Number(v % 4n),
   onTimeoutCertificate?: (view: bigint, highQcView: bigint) => void,
+  shortTimeoutForSuspects = false,
 ) {
   return new HotStuffCore(
     {
@@ -36,6 +37,7 @@ function core(
       epoch: 0n,
       leaderFor,
       onTimeoutCertificate,
+      shortTimeoutForSuspects,
       baseTimeoutMs: 100,
       aggregate: (votes: Vote[]) => ({
         epoch: 0n,
@@ -281,9 +283,9 @@ describe('consensus core (script tests)', () => {
     expect(ofType(again, 'sign-timeout')).toEqual([]);
   });
 
-  it('waits only a quarter of the timeout for a member that failed views; its proposal clears that', () => {
+  it('(experimental, opt-in) waits a quarter of the timeout for a member that failed views; its proposal clears that', () => {
     // Odd views are member 1's, even views member 2's: votes of odd views go to member 2.
-    const c = core(0, (v) => (v % 2n === 0n ? 2 : 1));
+    const c = core(0, (v) => (v % 2n === 0n ? 2 : 1), undefined, true);
     c.apply({ type: 'start' });
     c.apply({ type: 'work', pending: true });
     const block = (hash: number, view: bigint, justify: QuorumCertificate, height: bigint): Proposal => ({
