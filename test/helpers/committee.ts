@@ -25,8 +25,23 @@ export interface TestCommittee {
   stopAll(): Promise<void>;
 }
 
-/** n real `seqnet node --committee` processes on loopback, each with keys made by `seqnet keys`. */
+/**
+ * n real `seqnet node --committee` processes on loopback, each with keys made by `seqnet keys`.
+ * Ports are picked free and then bound by the members, so another process (or one of the members'
+ * own outgoing connections) can take one in between: on EADDRINUSE the committee starts again with
+ * new ports and keys, a few times (as bench/lib/committee-cluster.ts does).
+ */
 export async function startCommittee(n: number, extraArgs: string[] = []): Promise<TestCommittee> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCommitteeOnce(n, extraArgs);
+    } catch (err) {
+      if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startCommitteeOnce(n: number, extraArgs: string[]): Promise<TestCommittee> {
   const base = mkdtempSync(join(tmpdir(), 'seqnet-committee-'));
   const members: Array<{ blsPublicKey: string; peerId: string }> = [];
   const ports: Array<{ rpc: number; p2p: number }> = [];
@@ -114,7 +129,12 @@ export async function startCommittee(n: number, extraArgs: string[] = []): Promi
       await Promise.all(nodes.map((_, i) => c.kill(i, 'SIGTERM')));
     },
   };
-  await Promise.all(members.map((_, i) => c.start(i)));
+  try {
+    await Promise.all(members.map((_, i) => c.start(i)));
+  } catch (err) {
+    await c.stopAll();
+    throw err;
+  }
   return c;
 }
 
