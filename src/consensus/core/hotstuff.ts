@@ -268,7 +268,8 @@ export class HotStuffCore {
     this.config.onTimeoutCertificate?.(tc.view, tc.highQc.view);
     this.processQc(tc.highQc);
     if (tc.view >= this.view) {
-      if (tc.view === this.view) this.noteFailedView();
+      // The experiment's bookkeeping (a leaderFor per TC) only when it is on.
+      if (tc.view === this.view && this.config.shortTimeoutForSuspects === true) this.noteFailedView();
       this.lastTc = tc;
       this.enterView(tc.view + 1n, 'tc');
     } else if (!this.lastTc || tc.view > this.lastTc.view) {
