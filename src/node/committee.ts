@@ -42,6 +42,7 @@ import { loadOrCreateNodeKey, nodeKeyPath } from '../p2p/keys.js';
 import { createNetwork, type Network } from '../p2p/network.js';
 import { protocols, topics } from '../p2p/options.js';
 import { decodeTxBatch, TxGossip } from '../p2p/tx-gossip.js';
+import type { BlockWal } from '../store/block-wal.js';
 import type { ChainStore } from '../store/chain-store.js';
 import {
   decodeSequencedBlock,
@@ -52,6 +53,7 @@ import {
 } from '../types/sequenced-block.js';
 import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, keccak256, toHex } from '../util/bytes.js';
 import type { CommitteeOptions } from './committee-options.js';
+import { MAX_UNWRITTEN_BLOCKS, persistExecutedBlock } from './durable-block.js';
 import type { ChainEvents } from './events.js';
 
 export { type CommitteeMember, type CommitteeOptions, committeeDefaults } from './committee-options.js';
@@ -73,6 +75,11 @@ export interface CommitteeDeps {
   /** Told of every equivocation found (the node submits it to the L1 Slasher when it has one). */
   onEvidence?(e: Equivocation): void;
   onCommitted(): Promise<void>;
+  /**
+   * The node's block WAL: with it a committed block is announced once its record is written, while
+   * lmdb writes it in the background (without it, after lmdb's write).
+   */
+  blockWal?: BlockWal;
 }
 
 const SYNC_FETCH = 1;
@@ -115,6 +122,8 @@ export class CommitteeSequencer {
   /** Woken each time a committed block is executed (a leader waiting for its lagged state root). */
   private executedWaiters: Array<() => void> = [];
   private stopped = false;
+  /** lmdb failed to write a committed block (see onWriteFailure). */
+  private writeFailed = false;
   /** The view of the last timeout published by gossip (a re-send of it goes by direct streams). */
   private lastTimeoutView = -1n;
   readonly evidence: Equivocation[] = [];
@@ -683,8 +692,9 @@ export class CommitteeSequencer {
 
   /** Executes committed blocks in order and persists each with its commit proof; then announces it. */
   private async commitBlocks(blocks: CommittedBlock[]): Promise<void> {
-    const { executor, mempool, events, metrics, l1 } = this.deps;
+    const { executor, mempool, events, metrics, l1, store } = this.deps;
     for (const b of blocks) {
+      if (this.writeFailed) return;
       const seq = decodeSequencedBlock(b.proposal.payload);
       if (seq.height <= executor.head.header.number) continue;
       if (seq.height !== executor.head.header.number + 1n) {
@@ -706,10 +716,15 @@ export class CommitteeSequencer {
         blockHash: b.through,
         qcs: b.qcs,
       };
-      const txHashes = await executor.persistAndCommit(result, {
-        sequenced: b.proposal.payload,
-        proof: encodeCommitProof(proof),
-      });
+      // Bound the blocks served from memory while lmdb catches up.
+      if (store.unwrittenCount >= MAX_UNWRITTEN_BLOCKS)
+        await store.written(executor.head.header.number - BigInt(MAX_UNWRITTEN_BLOCKS) + 1n);
+      const txHashes = await persistExecutedBlock(
+        { executor, store, wal: this.deps.blockWal },
+        result,
+        { height: seq.height, sequenced: b.proposal.payload, proof: encodeCommitProof(proof), messages },
+        (err) => this.onWriteFailure(err),
+      );
       this.executedCursor = seq.l1MessageCursor;
       this.lastCommitAt = Date.now();
       for (const wake of this.executedWaiters.splice(0)) wake();
@@ -832,6 +847,20 @@ export class CommitteeSequencer {
         highestQcView: this.safety.state.highestQcView.toString(),
       },
     };
+  }
+
+  /**
+   * lmdb could not write a committed block: the block is in the block WAL, but this node cannot go on
+   * executing. It leaves consensus (the others carry on without it, as with a crashed member).
+   */
+  private onWriteFailure(err: Error): void {
+    if (this.writeFailed) return;
+    this.writeFailed = true;
+    this.driver.stop();
+    this.deps.logger.fatal(
+      { err },
+      'lmdb could not write a committed block; this member stops voting and executing. The block is in the block WAL: fix the disk (space, permissions) and restart the node to write it',
+    );
   }
 
   async stop(): Promise<void> {

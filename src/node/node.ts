@@ -329,6 +329,7 @@ export class SeqnetNode {
         logger: logger.child({ module: 'consensus' }),
         l1,
         onCommitted,
+        blockWal,
       });
     }
     let address: Awaited<ReturnType<RpcServer['start']>>;

@@ -16,6 +16,7 @@ import {
 } from '../types/sequenced-block.js';
 import type { Hex } from '../util/bytes.js';
 import { sleep } from '../util/sleep.js';
+import { MAX_UNWRITTEN_BLOCKS, persistExecutedBlock } from './durable-block.js';
 import type { ChainEvents } from './events.js';
 
 export interface SequencerOptions {
@@ -63,10 +64,6 @@ export interface SequencerDeps {
  * acknowledged and ready for the next block rather than the one after.
  */
 const EXECUTION_SLICE_MS = 1;
-/** Blocks whose lmdb write may be in flight at once before the sequencer waits for the oldest. */
-const MAX_UNWRITTEN_BLOCKS = 8;
-/** The block WAL is emptied once it holds this many blocks and lmdb has all of them. */
-const WAL_RESET_BLOCKS = 1_000;
 
 /**
  * The single sequencer: orders pending txs into a sequenced block, executes it, certifies it with a
@@ -229,25 +226,15 @@ export class Sequencer {
         ]),
       ],
     };
-    const record = { sequenced: encodeSequencedBlock(seq), proof: encodeCommitProof(proof) };
-    let txHashes: Hex[];
-    const { wal, store } = this.deps;
-    if (wal) {
-      // Durable against a crash from here: a restart executes the block again from the log.
-      wal.append({ height, ...record, messages: [...applied] });
-      const out = executor.persistInBackground(result, record);
-      txHashes = out.txHashes;
-      out.written.then(
-        () => {
-          if (wal.size >= WAL_RESET_BLOCKS && store.unwrittenCount === 0) wal.reset();
-        },
-        (err: unknown) => {
-          this.writeFailure ??= err instanceof Error ? err : new Error(String(err));
-        },
-      );
-    } else {
-      txHashes = await executor.persistAndCommit(result, record);
-    }
+    // Durable against a crash from here (with the block WAL): a restart executes the block again.
+    const txHashes = await persistExecutedBlock(
+      this.deps,
+      result,
+      { height, sequenced: encodeSequencedBlock(seq), proof: encodeCommitProof(proof), messages: applied },
+      (err) => {
+        this.writeFailure ??= err;
+      },
+    );
     this.lastSequenced = seq;
     this.lastSequencedHash = result.sequencedHash;
     this.lastBlockAt = Date.now();

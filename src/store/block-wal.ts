@@ -25,6 +25,8 @@ export interface WalBlock {
 export class BlockWal {
   private fd: number;
   private records = 0;
+  /** Set when lmdb failed to write a block of this log: the log is kept for the next start to write. */
+  private unwrittenFailure = false;
 
   constructor(readonly path: string) {
     this.fd = openSync(path, 'a');
@@ -63,12 +65,19 @@ export class BlockWal {
     return this.records;
   }
 
+  /** lmdb failed to write a block of this log: from now on `reset` keeps the log. */
+  markWriteFailed(): void {
+    this.unwrittenFailure = true;
+  }
+
   /**
    * Empties the log once lmdb holds every block in it (call only with no block write in flight). A
    * truncate, not a rewrite: no fsync on the block path, and should the truncate not survive a power
-   * cut, the old records are below the head and skipped at the next start.
+   * cut, the old records are below the head and skipped at the next start. Does nothing after a
+   * failed write (`markWriteFailed`).
    */
   reset(): void {
+    if (this.unwrittenFailure) return;
     ftruncateSync(this.fd, 0);
     this.records = 0;
   }

@@ -253,4 +253,45 @@ describe('a BFT committee of 4 node processes', () => {
     // No member ever saw two conflicting signed messages from another.
     for (const n of c.nodes) expect((await statusOf(n.url)).consensus.evidence).toBe(0);
   }, 300_000);
+
+  it('a member killed while lmdb lags behind what it announced replays those blocks from its block WAL, at the same places', async () => {
+    const i = 2;
+    const fresh = privateKeyToAccount(devAccounts(10)[8].privateKey);
+    // Every lmdb block write of this member lands 300 ms late: a kill finds announced blocks that are
+    // only in its block WAL.
+    await c.kill(i, 'SIGTERM');
+    const slow = await c.start(i, { env: { SEQNET_FAULT_LMDB_WRITE_DELAY_MS: '300' } });
+    await until('the slow member connected', async () =>
+      (await statusOf(slow.url)).consensus.members.every((m) => m.connected) ? true : undefined,
+    );
+    const announced = new Map<Hex, { blockHash: Hex; index: number }>();
+    const w = createWalletClient({
+      chain: chainOf(42069, slow.url),
+      transport: http(slow.url),
+      account: fresh,
+    });
+    for (let k = 0; k < 6; k++) {
+      const hash = await w.sendTransaction({ to: senders[0].address, value: 1n, gas: 21000n });
+      const r = await pub(slow.url).waitForTransactionReceipt({ hash, pollingInterval: 10, timeout: 60_000 });
+      announced.set(hash, { blockHash: r.blockHash, index: r.transactionIndex });
+    }
+    await c.kill(i, 'SIGKILL');
+    const back = await c.start(i, { args: ['--log-level', 'info'] });
+    const line = back
+      .output()
+      .split('\n')
+      .find((l) => l.includes('replayed sealed blocks from the block WAL'));
+    expect(line, `the restart replayed no block from the WAL:\n${back.output().slice(-2000)}`).toBeTruthy();
+    expect(JSON.parse(line!).blocks).toBeGreaterThan(0);
+    // What it announced before the kill is where it was, on it and on the others.
+    for (const [hash, at] of announced)
+      for (const n of c.nodes) {
+        const r = await pub(n.url).getTransactionReceipt({ hash });
+        expect({ hash, blockHash: r.blockHash, index: r.transactionIndex }).toEqual({ hash, ...at });
+      }
+    await until('the restarted member connected', async () =>
+      (await statusOf(back.url)).consensus.members.every((m) => m.connected) ? true : undefined,
+    );
+    await receiptOn(c.nodes[0].url, await send(0, i));
+  }, 180_000);
 });

@@ -19,8 +19,11 @@ export interface TestCommittee {
   nodes: CommitteeNodeProcess[];
   committeeFile: string;
   members: Array<{ blsPublicKey: string; peerId: string }>;
-  /** Starts (or restarts) node i with the same data dir, ports and committee file. */
-  start(i: number): Promise<CommitteeNodeProcess>;
+  /**
+   * Starts (or restarts) node i with the same data dir, ports and committee file; `env` and `args` are
+   * added for this start only (fault injection, a log level).
+   */
+  start(i: number, extra?: { env?: Record<string, string>; args?: string[] }): Promise<CommitteeNodeProcess>;
   kill(i: number, signal: NodeJS.Signals): Promise<void>;
   stopAll(): Promise<void>;
 }
@@ -69,7 +72,7 @@ async function startCommitteeOnce(n: number, extraArgs: string[]): Promise<TestC
     nodes,
     committeeFile,
     members,
-    async start(i) {
+    async start(i, extra) {
       const dataDir = join(base, `n${i}`);
       // The last member runs from a config file (committee, listen address, ports), the rest from flags.
       const configFile = join(base, `n${i}.json`);
@@ -98,8 +101,18 @@ async function startCommitteeOnce(n: number, extraArgs: string[]): Promise<TestC
             ];
       const proc = spawn(
         process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', 'node', ...flags, '--log-level', 'warn', ...extraArgs],
-        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+        [
+          '--import',
+          'tsx',
+          'src/cli/main.ts',
+          'node',
+          ...flags,
+          '--log-level',
+          'warn',
+          ...extraArgs,
+          ...(extra?.args ?? []),
+        ],
+        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...extra?.env } },
       );
       let out = '';
       proc.stdout?.on('data', (d) => {
