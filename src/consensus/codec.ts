@@ -20,7 +20,7 @@ export class ConsensusDecodeError extends Error {
 }
 
 const VERSION = 1;
-const KIND = { proposal: 1, vote: 2, timeout: 3, tc: 4 } as const;
+const KIND = { proposal: 1, vote: 2, timeout: 3, tc: 4, qc: 5 } as const;
 /** Largest encoded message accepted (a block of ~4 MiB of txs plus certificates). */
 export const MAX_MESSAGE_BYTES = 6 * 1024 * 1024;
 
@@ -84,6 +84,8 @@ export function encodeConsensusMessage(m: ConsensusMessage): Uint8Array {
     }
     case 'tc':
       return RLP.encode([int(VERSION), int(KIND.tc), encodeTc(m.tc)]);
+    case 'qc':
+      return RLP.encode([int(VERSION), int(KIND.qc), encodeQc(m.qc)]);
   }
 }
 
@@ -213,6 +215,7 @@ export function decodeConsensusMessage(raw: Uint8Array): ConsensusMessage {
     return { kind: 'timeout', timeout };
   }
   if (kind === BigInt(KIND.tc)) return { kind: 'tc', tc: decodeTc(env[2]) };
+  if (kind === BigInt(KIND.qc)) return { kind: 'qc', qc: decodeQc(env[2]) };
   fail(`unknown message kind ${kind}`);
 }
 

@@ -337,6 +337,13 @@ export class CommitteeSequencer {
     const own = m.kind === 'proposal' && m.proposal.author === this.self;
     if (own) this.live.proposals++;
     if (own && this.options.misbehave?.equivocate) this.publishTwin(m.proposal);
+    // A QC is small and on the latency path (members commit on it): direct streams reach a member a few
+    // ms sooner than gossip's validation pipeline on a busy event loop.
+    if (m.kind === 'qc') {
+      for (let member = 0; member < this.options.members.length; member++)
+        if (member !== this.self) this.sendTo(member, m);
+      return;
+    }
     if (m.kind === 'timeout') {
       this.live.timeoutsSigned++;
       // Sent again because the view did not change. Gossip drops bytes it has seen (its seen cache
@@ -680,6 +687,7 @@ export class CommitteeSequencer {
       decodeSequencedBlock(b.proposal.payload).txs.map((raw) => toHex(keccak256(raw))),
     );
     for (const h of hashes) this.committing.add(h);
+    this.signalWork();
     this.commitChain = this.commitChain
       .then(() => this.commitBlocks(blocks))
       .catch((err) => {
@@ -779,7 +787,13 @@ export class CommitteeSequencer {
     const dueMessages = l1
       ? l1.messagesFor(this.executedCursor, l1.safeHead()?.number ?? 0n).length > 0
       : false;
-    this.driver.setWork(this.deps.mempool.pendingCount > 0 || dueMessages);
+    // Pending txs already in a certified block (committed, not yet executed, or under the highest QC)
+    // are no reason for more views: counted, they made the leader that formed a committing QC propose
+    // one more, empty, block after every commit (a whole view per tx at low rates). Block tx counts
+    // include L1 messages, so this may undercount; a commit's execution signals work again.
+    let inFlight = this.committing.size;
+    for (const p of this.driver.core.uncommittedChain()) inFlight += p.block.txCount;
+    this.driver.setWork(this.deps.mempool.pendingCount > inFlight || dueMessages);
   }
 
   /**

@@ -4,12 +4,16 @@ import type { Network, Verdict } from './network.js';
 
 /**
  * Gossips raw transactions in batches: txs handed to `send` within `batchMs` (or until the batch
- * reaches `maxBatchBytes` / `maxBatchTxs`) go out as one gossip message, the RLP list of the raw
+ * reaches `maxBatchBytes` / `maxBatchTxs`) go out as one gossip message (a tx after a quiet spell
+ * goes at once), the RLP list of the raw
  * txs in the order they were sent. Batches are published one after another, so a sender's txs keep
  * their order along any one path through the mesh. The receiver's handler gets the decoded list.
  */
 export interface TxGossipOptions {
-  /** How long the first tx of a batch waits for company, ms. */
+  /**
+   * How long the first tx of a batch waits for company, ms. A tx that comes more than this after the
+   * last batch left goes at once: at low rates a batch of one would only wait.
+   */
   batchMs: number;
   /** A batch is sent as soon as its raw txs total this many bytes (keep under the network's maxFrameBytes). */
   maxBatchBytes: number;
@@ -48,6 +52,8 @@ export class TxGossip {
   /** The chain of publishes, so batches leave in order. */
   private publishing: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** performance.now() when the last batch left. */
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
   /** Batches and txs published, for metrics and tests. */
   readonly sent = { batches: 0, txs: 0 };
 
@@ -68,7 +74,8 @@ export class TxGossip {
     if (this.pending.length >= this.opts.maxBatchTxs || this.pendingBytes >= this.opts.maxBatchBytes) {
       void this.flush();
     } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => void this.flush(), this.opts.batchMs);
+      if (performance.now() - this.lastFlushAt >= this.opts.batchMs) void this.flush();
+      else this.timer = setTimeout(() => void this.flush(), this.opts.batchMs);
     }
   }
 
@@ -79,6 +86,7 @@ export class TxGossip {
       this.timer = undefined;
     }
     if (this.pending.length > 0) {
+      this.lastFlushAt = performance.now();
       const txs = this.pending;
       this.pending = [];
       this.pendingBytes = 0;

@@ -70,6 +70,7 @@ const message: fc.Arbitrary<ConsensusMessage> = fc.oneof(
     )
     .map((timeout) => ({ kind: 'timeout' as const, timeout })),
   tc.map((t) => ({ kind: 'tc' as const, tc: t })),
+  qc.map((q) => ({ kind: 'qc' as const, qc: q })),
 );
 
 describe('consensus message codec', () => {

@@ -118,7 +118,8 @@ describe('consensus core (script tests)', () => {
     expect(schedule.leaderFor(4n, 3n)).toBe(1);
     const first = c.apply({ type: 'proposal', from: 2, proposal: p4 });
     expect(ofType(first, 'sign-vote')).toEqual([]);
-    expect(ofType(first, 'fetch')).toEqual([{ type: 'fetch', hash: h(1), from: 2 }]);
+    // (From a member that signed the QC on it.)
+    expect(ofType(first, 'fetch')).toEqual([{ type: 'fetch', hash: h(1), from: 0 }]);
     // The parent's TC deposes the winner from view 3: member 2 leads view 4, and the votes go to the
     // rotation (0, 2, 3) at view 5 — member 3 itself.
     const after = c.apply({ type: 'fetched', proposals: [p3] });
@@ -214,6 +215,95 @@ describe('consensus core (script tests)', () => {
     expect(c.currentView).toBe(2n);
     expect(c.highestQc.signers).toBe(0b1011n);
     expect(ofType(out, 'request-payload')[0]).toMatchObject({ view: 2n, parent: h(1), height: 2n });
+  });
+
+  it('a leader whose QC commits txs broadcasts that QC first; with no work left it proposes nothing more', () => {
+    // Member 3 leads view 3: the votes of view 2 (on block 2, over block 1 with its tx) come to it.
+    const c = core(3);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+    c.apply({ type: 'proposal', from: 2, proposal: proposal(2, 2n, qc(1n, 1), 0) });
+    const vote = (voter: number): Vote => ({
+      epoch: 0n,
+      view: 2n,
+      blockHash: h(2),
+      voter,
+      signature: new Uint8Array(),
+    });
+    c.apply({ type: 'vote', from: 0, vote: vote(0) });
+    c.apply({ type: 'vote', from: 1, vote: vote(1) });
+    const out = c.apply({ type: 'vote', from: 2, vote: vote(2) });
+    expect(out[0]).toMatchObject({
+      type: 'broadcast',
+      message: { kind: 'qc', qc: { view: 2n, blockHash: h(2) } },
+    });
+    expect(ofType(out, 'commit')[0].blocks.map((b) => b.proposal.block.height)).toEqual([1n]);
+    expect(c.currentView).toBe(3n);
+    // Block 2 holds no tx and the mempool is empty: nothing to announce with a proposal.
+    expect(ofType(out, 'request-payload')).toEqual([]);
+    // A QC that commits only empty blocks is not broadcast.
+    c.apply({ type: 'proposal', from: 3, proposal: proposal(3, 3n, qc(2n, 2), 0) });
+    const v3 = (voter: number): Vote => ({
+      epoch: 0n,
+      view: 3n,
+      blockHash: h(3),
+      voter,
+      signature: new Uint8Array(),
+    });
+    const c0 = core(0);
+    c0.apply({ type: 'start' });
+    for (const p of [
+      proposal(1, 1n, genesisQc),
+      proposal(2, 2n, qc(1n, 1), 0),
+      proposal(3, 3n, qc(2n, 2), 0),
+    ])
+      c0.apply({ type: 'proposal', from: p.author, proposal: p });
+    c0.apply({ type: 'vote', from: 1, vote: v3(1) });
+    c0.apply({ type: 'vote', from: 2, vote: v3(2) });
+    const quiet = c0.apply({ type: 'vote', from: 3, vote: v3(3) });
+    expect(ofType(quiet, 'commit')[0].blocks.map((b) => b.proposal.block.height)).toEqual([2n]);
+    expect(ofType(quiet, 'broadcast')).toEqual([]);
+  });
+
+  it('a member commits on a QC that comes alone, also when the QC comes before its block', () => {
+    const c = core(0);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+    c.apply({ type: 'proposal', from: 2, proposal: proposal(2, 2n, qc(1n, 1), 0) });
+    const out = c.apply({ type: 'qc', qc: qc(2n, 2) });
+    expect(ofType(out, 'commit')[0].blocks.map((b) => b.proposal.block.height)).toEqual([1n]);
+    expect(ofType(out, 'view')).toEqual([{ type: 'view', view: 3n, leader: 3, via: 'qc' }]);
+
+    const late = core(0);
+    late.apply({ type: 'start' });
+    late.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+    const early = late.apply({ type: 'qc', qc: qc(2n, 2) });
+    expect(ofType(early, 'commit')).toEqual([]);
+    // It asks a member that signed the QC for the block (signers 0, 1, 2; not itself).
+    expect(ofType(early, 'fetch')).toEqual([{ type: 'fetch', hash: h(2), from: 1 }]);
+    // Block 2 arrives afterwards (fetched, or sent by a member that helps a laggard).
+    const after = late.apply({ type: 'fetched', proposals: [proposal(2, 2n, qc(1n, 1), 0)] });
+    expect(ofType(after, 'commit')[0].blocks.map((b) => b.proposal.block.height)).toEqual([1n]);
+  });
+
+  it("keeps an equivocating leader's second block as history, so a QC on it commits here", () => {
+    const c = core(3);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+    const first = proposal(2, 2n, qc(1n, 1));
+    const twin: Proposal = {
+      ...first,
+      block: { ...first.block, hash: h(0x22) },
+      payload: new Uint8Array([2]),
+    };
+    c.apply({ type: 'proposal', from: 2, proposal: first });
+    const out = c.apply({ type: 'proposal', from: 2, proposal: twin });
+    expect(ofType(out, 'evidence')).toHaveLength(1);
+    expect(ofType(out, 'sign-vote')).toEqual([]);
+    // The others certified the twin: its QC commits block 1 here without a fetch.
+    const done = c.apply({ type: 'qc', qc: qc(2n, 0x22) });
+    expect(ofType(done, 'fetch')).toEqual([]);
+    expect(ofType(done, 'commit')[0].blocks.map((b) => b.proposal.block.height)).toEqual([1n]);
   });
 
   it('times out, joins f+1 timeouts, and moves on a TC of 2f+1', () => {

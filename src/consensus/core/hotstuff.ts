@@ -105,8 +105,6 @@ export class HotStuffCore {
   private viewLeader = -1;
   private leaderProposed = false;
   private pendingWork = false;
-  /** This leader just formed a QC that committed txs: it proposes once more so others learn the QC. */
-  private announceCommit = false;
   private lastCommitted: Proposal[] = [];
   /** Proposals waiting for a missing ancestor, by the hash they wait for. */
   private readonly waiting = new Map<Hex, Proposal[]>();
@@ -154,7 +152,8 @@ export class HotStuffCore {
   uncommittedChain(tip: Hex = this.highQc.blockHash): Proposal[] {
     const chain: Proposal[] = [];
     let node = this.tree.get(tip);
-    while (node?.proposal) {
+    // The root keeps its proposal once committed here, but it is not uncommitted.
+    while (node?.proposal && node !== this.root) {
       chain.push(node.proposal);
       node = this.tree.get(node.block.parent);
     }
@@ -199,6 +198,9 @@ export class HotStuffCore {
         break;
       case 'tc':
         if (this.started) this.processTc(input.tc);
+        break;
+      case 'qc':
+        if (this.started) this.processQc(input.qc);
         break;
       case 'timer':
         this.onTimer(input.view);
@@ -259,8 +261,20 @@ export class HotStuffCore {
     const best = this.qcs.get(qc.blockHash);
     if (!best || qc.view > best.view) this.qcs.set(qc.blockHash, qc);
     if (qc.view > this.highQc.view) this.highQc = qc;
+    // A QC on a block this member lacks (missed, or the twin of one it saw): fetch it from a signer, or
+    // it cannot commit through it — no later proposal may come to pull it in (sim seed 1455).
+    const rootQc = this.qcs.get(this.root.block.hash);
+    if (!this.tree.has(qc.blockHash) && (!rootQc || qc.view > rootQc.view))
+      this.requestFetch(qc.blockHash, this.signerOf(qc));
     this.tryCommit(qc);
     if (qc.view >= this.view) this.enterView(qc.view + 1n, 'qc');
+  }
+
+  /** A member (not this one) that signed `qc`, so holds its block; its proposer when none is found. */
+  private signerOf(qc: QuorumCertificate): number {
+    for (let m = 0; m < this.config.n; m++)
+      if (m !== this.config.self && (qc.signers >> BigInt(m)) & 1n) return m;
+    return this.config.leaderFor(qc.view, qc.view - 1n);
   }
 
   private processTc(tc: TimeoutCertificate): void {
@@ -341,7 +355,7 @@ export class HotStuffCore {
 
   /** Views only need to move while there is something to commit (DECISIONS.md §6). */
   private needsProgress(): boolean {
-    if (this.pendingWork || this.timedOutView === this.view || this.announceCommit) return true;
+    if (this.pendingWork || this.timedOutView === this.view) return true;
     return this.uncommittedChain().some((p) => p.block.txCount > 0);
   }
 
@@ -383,7 +397,9 @@ export class HotStuffCore {
     for (const [hash, node] of this.tree) {
       if (node !== this.root && node.block.height <= h) this.tree.delete(hash);
     }
-    for (const hash of this.qcs.keys()) if (!this.tree.has(hash)) this.qcs.delete(hash);
+    // (A QC whose block is being fetched stays: the block commits through it once here.)
+    for (const hash of this.qcs.keys())
+      if (!this.tree.has(hash) && !this.fetching.has(hash)) this.qcs.delete(hash);
     // A proposal at or below the committed height can never join the tree.
     for (const [hash, list] of this.waiting) {
       const live = list.filter((w) => w.block.height > h);
@@ -425,6 +441,9 @@ export class HotStuffCore {
         this.out.push({ type: 'broadcast', message: { kind: 'proposal', proposal: p } });
         this.timeOut();
       }
+      // Kept as history, not voted on: a QC may form on either block, and a member commits through
+      // it only with the block here (sim seed 1455).
+      if (p.block.height === parent.block.height + 1n) this.insert(p);
       return;
     }
     if (p.block.height !== parent.block.height + 1n) return;
@@ -483,7 +502,9 @@ export class HotStuffCore {
     const best = this.qcs.get(p.justify.blockHash);
     if (!best || p.justify.view > best.view) this.qcs.set(p.justify.blockHash, p.justify);
     // A QC we already had for this block may now commit its parent.
-    const qc = this.qcs.get(p.block.hash);
+    // (The highest QC may have come alone, before its block: a QC broadcast.)
+    const qc =
+      this.qcs.get(p.block.hash) ?? (p.block.hash === this.highQc.blockHash ? this.highQc : undefined);
     if (qc) this.tryCommit(qc);
     if (p.block.hash === this.highQc.blockHash) {
       this.fetching.delete(p.block.hash);
@@ -563,12 +584,13 @@ export class HotStuffCore {
     if (voters.size === this.config.quorum) {
       const qc = this.config.aggregate([...voters.values()]);
       const before = this.root.block.height;
+      const at = this.out.length;
       this.processQc(qc);
-      const newlyCommitted = this.committedTxsSince(before);
-      if (newlyCommitted) {
-        this.announceCommit = true;
-        this.tryPropose();
-      }
+      // A QC that commits txs goes to every member at once, ahead of this member's other outputs: they
+      // commit on it (and answer their users) without waiting for the next proposal to be built, signed
+      // and checked — a proposal that never comes when no member has work left.
+      if (this.committedTxsSince(before))
+        this.out.splice(at, 0, { type: 'broadcast', message: { kind: 'qc', qc } });
     }
   }
 
@@ -592,7 +614,6 @@ export class HotStuffCore {
       return;
     }
     this.requestedView = view;
-    this.announceCommit = false;
     this.out.push({
       type: 'request-payload',
       view,

@@ -64,7 +64,12 @@ export type ConsensusMessage =
   | { kind: 'vote'; vote: Vote }
   | { kind: 'timeout'; timeout: TimeoutVote }
   /** A TC sent to a member that is views behind (view sync: it moves it on without the timeouts). */
-  | { kind: 'tc'; tc: TimeoutCertificate };
+  | { kind: 'tc'; tc: TimeoutCertificate }
+  /**
+   * A QC that commits txs, sent to every member by the leader that formed it: they commit on it at
+   * once, rather than when the next proposal carries it (which never comes when no member has work).
+   */
+  | { kind: 'qc'; qc: QuorumCertificate };
 
 /** Two signed messages by one member for the same (epoch, view, phase) on different things. */
 export interface Equivocation {
@@ -82,6 +87,7 @@ export type CoreInput =
   | { type: 'vote'; from: number; vote: Vote }
   | { type: 'timeout'; from: number; timeout: TimeoutVote }
   | { type: 'tc'; tc: TimeoutCertificate }
+  | { type: 'qc'; qc: QuorumCertificate }
   /** The view timer the core scheduled has fired. */
   | { type: 'timer'; view: bigint }
   /** The block the core asked for (request-payload) is built. */

@@ -172,6 +172,7 @@ export class ConsensusDriver {
     else if (message.kind === 'vote')
       this.input({ type: 'vote', from: message.vote.voter, vote: message.vote });
     else if (message.kind === 'tc') this.input({ type: 'tc', tc: message.tc });
+    else if (message.kind === 'qc') this.input({ type: 'qc', qc: message.qc });
     else {
       this.helpLaggard(message.timeout);
       this.input({ type: 'timeout', from: message.timeout.voter, timeout: message.timeout });
@@ -179,12 +180,14 @@ export class ConsensusDriver {
   }
 
   /**
-   * A member that times out in a view older than ours missed the proposals that moved us on; if no
-   * member has work left, no later proposal will reach it and it stays behind (its txs uncommitted
-   * there). Send it the proposal that carries our highest QC (as DiemBFT answers a stale message
-   * with its sync info): its QC moves the member on, and it fetches the blocks it lacks under it.
-   * One message, once per member and view of ours: a member far behind after a restart times out in
-   * old views often, and sending it whole chains each time cost the committee CPU it needed.
+   * A member that times out with a QC older than ours — in an older view, or in ours after missing
+   * the QC that moved us (it came alone, or with a block this member refused) — cannot commit what we
+   * did; if no member has work left, no later proposal will reach it and it stays behind (its txs
+   * uncommitted there). Send it the proposal that carries our highest QC, or else that QC's block, and
+   * the QC itself when no proposal carries it (as DiemBFT answers a stale message with its sync info):
+   * the QC moves the member on, and it fetches the blocks it lacks under it. Once per member and view
+   * of ours: a member far behind after a restart times out in old views often, and sending it whole
+   * chains each time cost the committee CPU it needed.
    *
    * A member whose QC is ours but whose view is older missed the TC that moved us on (its timeouts
    * may have formed it: with one member down, every TC needs all the others). Once it sends that
@@ -193,9 +196,11 @@ export class ConsensusDriver {
    */
   private helpLaggard(t: TimeoutVote): void {
     const view = this.core.currentView;
-    if (t.voter === this.core.config.self || t.view >= view) return;
-    const tc = this.core.lastTimeoutCertificate;
-    if (t.highQc.view >= this.core.highestQc.view) {
+    if (t.voter === this.core.config.self) return;
+    const highQc = this.core.highestQc;
+    if (t.highQc.view >= highQc.view) {
+      if (t.view >= view) return;
+      const tc = this.core.lastTimeoutCertificate;
       // Its first timeout of a view may just be late (it may form the TC itself); a second one of the
       // same view is a re-send: it is stuck there.
       const stuck = this.lateTimeoutView.get(t.voter) === t.view;
@@ -204,10 +209,11 @@ export class ConsensusDriver {
       return;
     }
     if (this.helped.get(t.voter) === view) return;
-    const newest = this.core.newestCertifiedProposal();
-    if (!newest) return;
     this.helped.set(t.voter, view);
-    this.deps.transport.sendTo(t.voter, { kind: 'proposal', proposal: newest });
+    const newest = this.core.newestCertifiedProposal();
+    if (newest) this.deps.transport.sendTo(t.voter, { kind: 'proposal', proposal: newest });
+    if (!newest || newest.justify.view !== highQc.view)
+      this.deps.transport.sendTo(t.voter, { kind: 'qc', qc: highQc });
   }
 
   /** Whether a message verifies (signatures, and the application's judgement of a proposal's block). */
@@ -235,6 +241,8 @@ export class ConsensusDriver {
           : refused(`timeout for view ${message.timeout.view} does not verify`);
       case 'tc':
         return crypto.verifyTc(message.tc) ? ok : refused(`TC for view ${message.tc.view} does not verify`);
+      case 'qc':
+        return crypto.verifyQc(message.qc) ? ok : refused(`QC for view ${message.qc.view} does not verify`);
     }
   }
 

@@ -22,12 +22,15 @@ const KIND_TC = 3;
 export class FileWal implements ConsensusWal {
   private fd: number;
   private entries: WalEntry[] = [];
+  /** Records in the file, kept or not (the file is rewritten once most of them are dead). */
+  private fileRecords = 0;
   /** Records dropped from the tail at load (a torn write or damage). */
   readonly droppedTail: number;
 
   constructor(readonly path: string) {
     const { entries, goodBytes, dropped } = existsSync(path) ? readRecords(readFileSync(path)) : empty();
     this.entries = entries;
+    this.fileRecords = entries.length;
     this.droppedTail = dropped;
     this.fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
     ftruncateSync(this.fd, goodBytes);
@@ -42,10 +45,15 @@ export class FileWal implements ConsensusWal {
 
   append(entry: WalEntry): void {
     this.entries.push(entry);
+    this.fileRecords++;
     writeSync(this.fd, frame(entry));
   }
 
-  /** Rewrites the file without proposals at or below the committed height (and old certificates). */
+  /**
+   * Forgets proposals at or below the committed height (and old certificates); the file is rewritten
+   * without them once they are most of it. Rewriting it at every commit (open, write, rename) was a
+   * few % of a member's CPU; a restart skips the dead records anyway (`startFromWal`).
+   */
   prune(committedHeight: bigint): void {
     const keep = this.entries.filter(
       (e) => e.kind !== 'proposal' || e.proposal.block.height > committedHeight,
@@ -54,7 +62,7 @@ export class FileWal implements ConsensusWal {
     // Only the newest certificates matter for a restart.
     const lastCerts = certs.slice(-8);
     this.entries = keep.filter((e) => e.kind === 'proposal' || lastCerts.includes(e));
-    if (this.entries.length === keep.length && keep.length < 256) return;
+    if (this.fileRecords < 256 || this.fileRecords < 2 * this.entries.length) return;
     const tmp = `${this.path}.tmp`;
     const fd = openSync(tmp, 'w');
     try {
@@ -65,6 +73,7 @@ export class FileWal implements ConsensusWal {
     closeSync(this.fd);
     renameSync(tmp, this.path);
     this.fd = openSync(this.path, 'a');
+    this.fileRecords = this.entries.length;
   }
 
   close(): void {
