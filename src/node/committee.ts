@@ -323,7 +323,7 @@ export class CommitteeSequencer {
         const t = mempool.get(hash);
         if (t) this.txGossip.send(t.raw);
       }
-      this.signalWork();
+      this.signalWork(true);
     });
     this.syncTimer = setInterval(() => void this.maybeSync(), 1_000);
   }
@@ -695,6 +695,8 @@ export class CommitteeSequencer {
       })
       .finally(() => {
         for (const h of hashes) this.committing.delete(h);
+        // Executed txs left the pool: what is still pending may now be work nobody holds.
+        this.signalWork();
       });
   }
 
@@ -781,17 +783,27 @@ export class CommitteeSequencer {
     this.signalWork();
   }
 
-  private signalWork(): void {
+  /**
+   * Tells consensus whether this member holds txs no block holds yet. A tx that just arrived is such a
+   * tx (`fresh`). Otherwise pending txs already in a committed block not yet executed, or under the
+   * highest QC, are no reason for more views: counted, they made the leader that formed a committing
+   * QC propose one more, empty, block after every commit (a whole view per tx at low rates). Block tx
+   * counts include L1 messages and txs this member may not hold, so this may undercount; it can do so
+   * only while the uncommitted chain holds txs, and then views go on regardless (the core's
+   * needsProgress) and the next block takes the txs no block holds.
+   */
+  private signalWork(fresh = false): void {
     if (this.stopped || !this.driver) return;
+    if (fresh) {
+      this.driver.setWork(true);
+      return;
+    }
     const l1 = this.deps.l1;
     const dueMessages = l1
       ? l1.messagesFor(this.executedCursor, l1.safeHead()?.number ?? 0n).length > 0
       : false;
-    // Pending txs already in a certified block (committed, not yet executed, or under the highest QC)
-    // are no reason for more views: counted, they made the leader that formed a committing QC propose
-    // one more, empty, block after every commit (a whole view per tx at low rates). Block tx counts
-    // include L1 messages, so this may undercount; a commit's execution signals work again.
-    let inFlight = this.committing.size;
+    let inFlight = 0;
+    for (const h of this.committing) if (this.deps.mempool.has(h)) inFlight++;
     for (const p of this.driver.core.uncommittedChain()) inFlight += p.block.txCount;
     this.driver.setWork(this.deps.mempool.pendingCount > inFlight || dueMessages);
   }

@@ -53,8 +53,6 @@ interface L1Election {
   rpcUrl: string;
   election?: DeployedElection;
   confirmations: number;
-  /** auction: keeps the winner's deposition across restarts. */
-  depositions?: DepositionRecord;
 }
 
 /**
@@ -74,6 +72,8 @@ export async function electedSchedule(
   memberKeys: readonly Hex[],
   l1: L1Election | undefined,
   logger: Logger,
+  /** auction: keeps the winner's deposition across restarts. */
+  depositions?: DepositionRecord,
 ): Promise<ElectedSchedule> {
   if (mode === 'single' || mode === 'poa')
     return { schedule: new PoaSchedule(memberKeys), epoch: 0n, summary: { mode } };
@@ -103,7 +103,7 @@ export async function electedSchedule(
     finalised,
     logger,
     true,
-    l1.depositions,
+    depositions,
   );
   const schedule = new EpochSchedule(epoch, first.schedule);
   const follow = async (signal: AbortSignal, onSwitch: (summary: Record<string, unknown>) => void) => {
@@ -124,7 +124,7 @@ export async function electedSchedule(
           f,
           logger,
           false,
-          l1.depositions,
+          depositions,
         );
         if (schedule.switchTo(next, read.schedule)) {
           logger.info({ epoch: Number(next), ...read.summary }, `${mode}: switched to epoch ${next}`);

@@ -285,19 +285,19 @@ export class SeqnetNode {
           rpcUrl: options.l1.rpcUrl,
           election: options.l1.deployment.election,
           confirmations: options.l1.confirmations,
-          depositions: {
-            get: (epoch) => {
-              const kept = store.getMeta(`auction/deposedFrom/${epoch}`);
-              return kept === undefined ? undefined : BigInt(kept);
-            },
-            set: (epoch, from) => {
-              store.putMeta(`auction/deposedFrom/${epoch}`, from.toString()).catch((err: unknown) => {
-                logger.warn({ err: (err as Error).message }, 'could not keep the auction deposition');
-              });
-            },
-          },
         },
         logger.child({ module: 'election' }),
+        {
+          get: (epoch) => {
+            const kept = store.getMeta(`auction/deposedFrom/${epoch}`);
+            return kept === undefined ? undefined : BigInt(kept);
+          },
+          set: (epoch, from) => {
+            store.putMeta(`auction/deposedFrom/${epoch}`, from.toString()).catch((err: unknown) => {
+              logger.warn({ err: (err as Error).message }, 'could not keep the auction deposition');
+            });
+          },
+        },
       );
       node.election = elected.summary;
       // pos, dpos, auction: each new L1 epoch brings its proposers, stakes, seed or winner.

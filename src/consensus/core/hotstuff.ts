@@ -106,6 +106,8 @@ export class HotStuffCore {
   private leaderProposed = false;
   private pendingWork = false;
   private lastCommitted: Proposal[] = [];
+  /** Blocks of QCs this member holds but not the blocks, and a signer to fetch each from (processQc). */
+  private readonly missingQcBlocks = new Map<Hex, number>();
   /** Proposals waiting for a missing ancestor, by the hash they wait for. */
   private readonly waiting = new Map<Hex, Proposal[]>();
   private readonly fetching = new Set<Hex>();
@@ -261,11 +263,17 @@ export class HotStuffCore {
     const best = this.qcs.get(qc.blockHash);
     if (!best || qc.view > best.view) this.qcs.set(qc.blockHash, qc);
     if (qc.view > this.highQc.view) this.highQc = qc;
-    // A QC on a block this member lacks (missed, or the twin of one it saw): fetch it from a signer, or
-    // it cannot commit through it — no later proposal may come to pull it in (sim seed 1455).
+    // A QC on a block this member lacks (missed, or the twin of one it saw): it cannot commit through
+    // it, and no later proposal may come to pull the block in (sim seed 1455). Fetched from a signer
+    // if the view times out first: usually the block is on its way (the QC came by a direct stream,
+    // the block by gossip), and under load an early fetch asked for megabytes of blocks already here.
     const rootQc = this.qcs.get(this.root.block.hash);
-    if (!this.tree.has(qc.blockHash) && (!rootQc || qc.view > rootQc.view))
-      this.requestFetch(qc.blockHash, this.signerOf(qc));
+    if (!this.tree.has(qc.blockHash) && (!rootQc || qc.view > rootQc.view)) {
+      this.missingQcBlocks.set(qc.blockHash, this.signerOf(qc));
+      if (this.missingQcBlocks.size > MAX_WAITING_PARENTS)
+        this.missingQcBlocks.delete(this.missingQcBlocks.keys().next().value as Hex);
+      this.armTimer();
+    }
     this.tryCommit(qc);
     if (qc.view >= this.view) this.enterView(qc.view + 1n, 'qc');
   }
@@ -355,7 +363,8 @@ export class HotStuffCore {
 
   /** Views only need to move while there is something to commit (DECISIONS.md §6). */
   private needsProgress(): boolean {
-    if (this.pendingWork || this.timedOutView === this.view) return true;
+    // (A certified block that is not here may hold txs: wait for it, and fetch it on timeout.)
+    if (this.pendingWork || this.timedOutView === this.view || this.missingQcBlocks.size > 0) return true;
     return this.uncommittedChain().some((p) => p.block.txCount > 0);
   }
 
@@ -397,9 +406,10 @@ export class HotStuffCore {
     for (const [hash, node] of this.tree) {
       if (node !== this.root && node.block.height <= h) this.tree.delete(hash);
     }
-    // (A QC whose block is being fetched stays: the block commits through it once here.)
+    // (A QC whose block is missing stays: the block commits through it once here.)
     for (const hash of this.qcs.keys())
-      if (!this.tree.has(hash) && !this.fetching.has(hash)) this.qcs.delete(hash);
+      if (!this.tree.has(hash) && !this.fetching.has(hash) && !this.missingQcBlocks.has(hash))
+        this.qcs.delete(hash);
     // A proposal at or below the committed height can never join the tree.
     for (const [hash, list] of this.waiting) {
       const live = list.filter((w) => w.block.height > h);
@@ -499,6 +509,7 @@ export class HotStuffCore {
     const parent = this.tree.get(p.block.parent);
     if (!parent || p.block.height !== parent.block.height + 1n) return;
     this.tree.set(p.block.hash, { block: p.block, proposal: p });
+    this.missingQcBlocks.delete(p.block.hash);
     const best = this.qcs.get(p.justify.blockHash);
     if (!best || p.justify.view > best.view) this.qcs.set(p.justify.blockHash, p.justify);
     // A QC we already had for this block may now commit its parent.
@@ -649,6 +660,9 @@ export class HotStuffCore {
     const pending = [...this.fetching];
     this.fetching.clear();
     for (const hash of pending) this.requestFetch(hash, this.nextFetchPeer());
+    for (const [hash, signer] of this.missingQcBlocks)
+      if (!this.tree.has(hash)) this.requestFetch(hash, signer);
+    this.missingQcBlocks.clear();
     this.timeOut();
     // Keep re-sending the timeout until the view changes: messages can be lost.
     this.armTimer();
