@@ -111,8 +111,7 @@ describe(`consensus in the simulator (${SEEDS} seeds)`, () => {
 
   it("seed 1455: a member commits through a QC on an equivocating leader's second block", () => {
     // The QC formed on the block member 2 had refused as the second of two: it could not commit through
-    // it, and no later proposal came to pull it in. The core now keeps such a block as history and
-    // fetches the block of any QC it lacks.
+    // it, and no later proposal came to pull it in. The core now keeps such a block as history.
     const r = new Simulator(scenarioFor(1455)).run();
     expect(r.violations).toEqual([]);
     expect(r.txsCommitted).toBe(r.txsSubmitted);
