@@ -314,10 +314,11 @@ export class CommitteeSequencer {
         await mempool.add(raw).catch(() => {});
         this.gossipedHere.delete(hash);
       }
-      this.signalWork();
+      // (A tx new here is signalled as work by onNewPending below.)
       return 'accept';
     });
-    // Txs that arrive over RPC go to every member, in ~5 ms batches (DECISIONS.md §6).
+    // Txs that arrive over RPC go to every member, in ~5 ms batches (DECISIONS.md §6); every tx new to
+    // the pool, from RPC or gossip, is work.
     mempool.onNewPending((hash) => {
       if (!this.gossipedHere.has(hash)) {
         const t = mempool.get(hash);
