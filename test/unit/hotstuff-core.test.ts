@@ -64,6 +64,15 @@ function proposal(n: number, view: bigint, justify: QuorumCertificate, txCount =
   };
 }
 
+/** `voter`'s vote in `view` for block `n`. */
+const voteOn = (view: bigint, n: number, voter: number): Vote => ({
+  epoch: 0n,
+  view,
+  blockHash: h(n),
+  voter,
+  signature: new Uint8Array(),
+});
+
 const ofType = <T extends CoreOutput['type']>(out: CoreOutput[], t: T) =>
   out.filter((o): o is Extract<CoreOutput, { type: T }> => o.type === t);
 
@@ -201,13 +210,7 @@ describe('consensus core (script tests)', () => {
     c.apply({ type: 'work', pending: true });
     const p = proposal(1, 1n, genesisQc);
     c.apply({ type: 'proposal', from: 1, proposal: p });
-    const vote = (voter: number): Vote => ({
-      epoch: 0n,
-      view: 1n,
-      blockHash: h(1),
-      voter,
-      signature: new Uint8Array(),
-    });
+    const vote = (voter: number): Vote => voteOn(1n, 1, voter);
     c.apply({ type: 'vote', from: 0, vote: vote(0) });
     c.apply({ type: 'vote', from: 1, vote: vote(1) });
     const out = c.apply({ type: 'vote', from: 3, vote: vote(3) });
@@ -217,40 +220,23 @@ describe('consensus core (script tests)', () => {
   });
 
   it('a leader whose QC commits txs and that has no work sends the QC alone; with work, its proposal carries it', () => {
-    const busy = core(3);
-    busy.apply({ type: 'start' });
-    busy.apply({ type: 'work', pending: true });
-    busy.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
-    busy.apply({ type: 'proposal', from: 2, proposal: proposal(2, 2n, qc(1n, 1), 0) });
-    const v2 = (voter: number): Vote => ({
-      epoch: 0n,
-      view: 2n,
-      blockHash: h(2),
-      voter,
-      signature: new Uint8Array(),
-    });
-    busy.apply({ type: 'vote', from: 0, vote: v2(0) });
-    busy.apply({ type: 'vote', from: 1, vote: v2(1) });
-    const proposing = busy.apply({ type: 'vote', from: 2, vote: v2(2) });
+    // Member 3 leads view 3: the votes of view 2 (on block 2, over block 1 with its tx) come to it.
+    const leaderOfView3 = (work: boolean) => {
+      const c = core(3);
+      c.apply({ type: 'start' });
+      if (work) c.apply({ type: 'work', pending: true });
+      c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+      c.apply({ type: 'proposal', from: 2, proposal: proposal(2, 2n, qc(1n, 1), 0) });
+      c.apply({ type: 'vote', from: 0, vote: voteOn(2n, 2, 0) });
+      c.apply({ type: 'vote', from: 1, vote: voteOn(2n, 2, 1) });
+      return { c, out: c.apply({ type: 'vote', from: 2, vote: voteOn(2n, 2, 2) }) };
+    };
+    const proposing = leaderOfView3(true).out;
     expect(ofType(proposing, 'commit')).toHaveLength(1);
     expect(ofType(proposing, 'request-payload')).toHaveLength(1);
     expect(ofType(proposing, 'broadcast')).toEqual([]);
 
-    // Member 3 leads view 3: the votes of view 2 (on block 2, over block 1 with its tx) come to it.
-    const c = core(3);
-    c.apply({ type: 'start' });
-    c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
-    c.apply({ type: 'proposal', from: 2, proposal: proposal(2, 2n, qc(1n, 1), 0) });
-    const vote = (voter: number): Vote => ({
-      epoch: 0n,
-      view: 2n,
-      blockHash: h(2),
-      voter,
-      signature: new Uint8Array(),
-    });
-    c.apply({ type: 'vote', from: 0, vote: vote(0) });
-    c.apply({ type: 'vote', from: 1, vote: vote(1) });
-    const out = c.apply({ type: 'vote', from: 2, vote: vote(2) });
+    const { c, out } = leaderOfView3(false);
     expect(out[0]).toMatchObject({
       type: 'broadcast',
       message: { kind: 'qc', qc: { view: 2n, blockHash: h(2) } },
@@ -261,13 +247,7 @@ describe('consensus core (script tests)', () => {
     expect(ofType(out, 'request-payload')).toEqual([]);
     // A QC that commits only empty blocks is not broadcast.
     c.apply({ type: 'proposal', from: 3, proposal: proposal(3, 3n, qc(2n, 2), 0) });
-    const v3 = (voter: number): Vote => ({
-      epoch: 0n,
-      view: 3n,
-      blockHash: h(3),
-      voter,
-      signature: new Uint8Array(),
-    });
+    const v3 = (voter: number): Vote => voteOn(3n, 3, voter);
     const c0 = core(0);
     c0.apply({ type: 'start' });
     for (const p of [
