@@ -26,7 +26,7 @@ export async function persistExecutedBlock(
   const { executor, store, wal } = deps;
   const stored = { sequenced: record.sequenced, proof: record.proof };
   if (!wal) return executor.persistAndCommit(result, stored);
-  wal.append({ ...record, messages: [...record.messages] });
+  wal.append(record);
   const out = executor.persistInBackground(result, stored);
   out.written.then(
     () => {

@@ -100,8 +100,8 @@ export class Sequencer {
     await this.deps.store.written(this.deps.executor.head.header.number);
     const { wal } = this.deps;
     if (!wal) return;
-    // Keep the log when a write failed: the next start writes those blocks.
-    if (!this.writeFailure && this.deps.store.unwrittenCount === 0) wal.reset();
+    // (After a failed write `reset` keeps the log: the next start writes those blocks.)
+    if (this.deps.store.unwrittenCount === 0) wal.reset();
     wal.close();
   }
 
