@@ -97,6 +97,13 @@ export interface SimResult {
   evidence: number;
   /** Virtual ms from healing until every live honest node committed past its height at the heal. */
   recoveryMs?: number;
+  /**
+   * Client txs committed by every honest node alive when the faults healed, counted at the heal: with
+   * at most f members down, txs must commit before it (a scripted scenario can assert this).
+   */
+  txsCommittedAtHeal?: number;
+  /** Client txs submitted before the heal. */
+  txsSubmittedAtHeal?: number;
 }
 
 /**
@@ -268,6 +275,7 @@ export class Simulator {
   private readonly violations: string[] = [];
   private heightsAtHeal?: number[];
   private recoveryMs?: number;
+  private txsAtHeal?: { committed: number; submitted: number };
 
   constructor(readonly config: SimConfig) {
     this.rng = new Rng(config.seed);
@@ -316,6 +324,11 @@ export class Simulator {
       at: config.healAtMs,
       seq: this.seq++,
       run: () => {
+        const live = this.nodes.filter((n) => n.honest && n.alive);
+        this.txsAtHeal = {
+          committed: live.length ? Math.min(...live.map((n) => realTxs(n.committedTxs))) : 0,
+          submitted: this.txCounter,
+        };
         for (const node of this.nodes) if (!node.alive) this.restart(node);
         this.heightsAtHeal = this.nodes.map((n) => n.disk.committed.length);
       },
@@ -342,6 +355,8 @@ export class Simulator {
       ),
       evidence: this.evidence.length,
       recoveryMs: this.recoveryMs,
+      txsCommittedAtHeal: this.txsAtHeal?.committed,
+      txsSubmittedAtHeal: this.txsAtHeal?.submitted,
     };
   }
 

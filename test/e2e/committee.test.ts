@@ -185,13 +185,17 @@ describe('a BFT committee of 4 node processes', () => {
     const until30 = Date.now() + 30_000;
     const others = [0, 1, 3];
     let k = 0;
-    while (Date.now() < until30) {
-      const h = await send(k % 4, others[k % 3]);
-      if (k % 10 === 0) await receiptOn(c.nodes[others[k % 3]].url, h);
-      k++;
-      await new Promise((r) => setTimeout(r, 100));
+    try {
+      while (Date.now() < until30) {
+        const h = await send(k % 4, others[k % 3]);
+        if (k % 10 === 0) await receiptOn(c.nodes[others[k % 3]].url, h);
+        k++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      // Also on a failure: a member left stopped would fail the tests after this one too.
+      c.nodes[paused].proc.kill('SIGCONT');
     }
-    c.nodes[paused].proc.kill('SIGCONT');
     const top = Math.max(...(await heads()));
     await until(
       'the paused member caught up',

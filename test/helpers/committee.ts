@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitForRpc } from '../../src/l1/anvil.js';
@@ -108,19 +108,22 @@ async function startCommitteeOnce(n: number, extraArgs: string[]): Promise<TestC
           'node',
           ...flags,
           '--log-level',
-          'warn',
+          process.env.SEQNET_TEST_LOG_LEVEL ?? 'warn',
           ...extraArgs,
           ...(extra?.args ?? []),
         ],
         { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...extra?.env } },
       );
       let out = '';
-      proc.stdout?.on('data', (d) => {
+      // To diagnose a failure: SEQNET_TEST_LOG_DIR=DIR keeps each member's whole log in DIR/n<i>.log,
+      // and SEQNET_TEST_LOG_LEVEL=debug shows views, timeouts and syncs.
+      const logDir = process.env.SEQNET_TEST_LOG_DIR;
+      const keep = (d: Buffer) => {
         out += d.toString();
-      });
-      proc.stderr?.on('data', (d) => {
-        out += d.toString();
-      });
+        if (logDir) appendFileSync(join(logDir, `n${i}.log`), d);
+      };
+      proc.stdout?.on('data', keep);
+      proc.stderr?.on('data', keep);
       const url = `http://127.0.0.1:${ports[i].rpc}`;
       const exited = new Promise<never>((_, reject) =>
         proc.once('exit', (code) => reject(new Error(`node ${i} exited with ${code}:\n${out.slice(-3000)}`))),
@@ -136,6 +139,8 @@ async function startCommitteeOnce(n: number, extraArgs: string[]): Promise<TestC
       if (p.exitCode !== null || p.signalCode !== null) return;
       const ended = new Promise<void>((res) => p.once('exit', () => res()));
       p.kill(signal);
+      // A member a test stopped (SIGSTOP) handles SIGTERM only once it runs again.
+      if (signal === 'SIGTERM') p.kill('SIGCONT');
       await ended;
     },
     async stopAll() {

@@ -61,6 +61,23 @@ describe('safety rules', () => {
     expect(new Set(views).size).toBe(views.length);
   });
 
+  it('times out before the restart floor is set, and still does not vote in that view', () => {
+    const path = join(dir(), 'safety.json');
+    const a = new SafetyRules(new FileSafetyStorage(path), recordingSigner(), 0, 0n, { freshChain: true });
+    expect(a.signVote(proposal(6n, 1, qc(5n, 0)))).toBeDefined();
+    // Restarted into view 7 from its WAL, before any message from the network: no floor yet.
+    const b = new SafetyRules(new FileSafetyStorage(path), recordingSigner(), 0, 0n, { freshChain: false });
+    expect(b.signVote(proposal(7n, 2, qc(6n, 1)))).toBeUndefined();
+    const t = b.signTimeout(7n, qc(6n, 1));
+    expect(t).toMatchObject({ view: 7n, voter: 0 });
+    expect(b.state.lastVotedView).toBe(7n);
+    // Timed out in 7: no vote there, also once the floor comes; the next view is voted in.
+    b.observeView(7n);
+    expect(b.signVote(proposal(7n, 2, qc(6n, 1)))).toBeUndefined();
+    expect(b.signTimeout(6n, qc(5n, 0))).toBeUndefined(); // an older view
+    expect(b.signVote(proposal(8n, 3, qc(7n, 2)))).toBeDefined();
+  });
+
   it('votes only on a QC of the previous view or the highest QC of a TC of the previous view', () => {
     const s = new SafetyRules(new FileSafetyStorage(join(dir(), 's.json')), recordingSigner(), 0, 0n, {
       freshChain: true,

@@ -43,8 +43,9 @@ export class SafetyError extends SeqnetError<'Damaged' | 'Refused'> {}
  * record before it signs, so a node never signs two conflicting votes, also across a crash.
  *
  * A restart may come from an old backup, whose record is behind what the key already signed. So a
- * restarted node does not sign anything for the first view it sees the network in: it only votes in
- * views it enters after that, which cannot be views it signed in before the restart.
+ * restarted node does not vote or propose in the first view it sees the network in: it only votes in
+ * views it enters after that, which cannot be views it signed in before the restart. (It does time
+ * out: see signTimeout.)
  */
 export class SafetyRules {
   private record: SafetyRecord;
@@ -105,7 +106,10 @@ export class SafetyRules {
 
   signTimeout(view: bigint, highQc: QuorumCertificate, lastTc?: TimeoutCertificate): TimeoutVote | undefined {
     const r = this.record;
-    if (this.awaitingFloor || highQc.epoch !== r.epoch) return undefined;
+    // Signed also while the restart floor is not set: a timeout conflicts with no vote (nothing of the
+    // kind is evidence), and a member restarted into the view the others are stuck in enters no new
+    // view without its timeout when another member is down — waiting for one stood the committee still.
+    if (highQc.epoch !== r.epoch) return undefined;
     if (highQc.view < r.highestQcView) return undefined;
     const votedHere = r.lastVotedView === view;
     // Timing out again in the view of the last timeout or vote is fine: nothing conflicting is signed.
