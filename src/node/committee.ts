@@ -41,7 +41,7 @@ import type { OrderingPolicy } from '../ordering/policy.js';
 import { loadOrCreateNodeKey, nodeKeyPath } from '../p2p/keys.js';
 import { createNetwork, type Network } from '../p2p/network.js';
 import { protocols, topics } from '../p2p/options.js';
-import { decodeTxBatch, TxGossip } from '../p2p/tx-gossip.js';
+import { decodeTxBatch, encodeTxBatch, TxGossip } from '../p2p/tx-gossip.js';
 import type { BlockWal } from '../store/block-wal.js';
 import type { ChainStore } from '../store/chain-store.js';
 import {
@@ -305,9 +305,7 @@ export class CommitteeSequencer {
     });
     network.handle(protocols.blockSync(chainId), (data) => this.serveSync(data));
     this.txGossip = new TxGossip(network, topics.txs(chainId), logger.child({ module: 'tx-gossip' }));
-    network.onMessage(topics.txs(chainId), async (data) => {
-      const txs = decodeTxBatch(data);
-      if (!txs) return 'reject';
+    const takeTxs = async (txs: Uint8Array[]) => {
       for (const raw of txs) {
         const hash = toHex(keccak256(raw));
         this.gossipedHere.add(hash);
@@ -315,7 +313,18 @@ export class CommitteeSequencer {
         this.gossipedHere.delete(hash);
       }
       // (A tx new here is signalled as work by onNewPending below.)
+    };
+    network.onMessage(topics.txs(chainId), async (data) => {
+      const txs = decodeTxBatch(data);
+      if (!txs) return 'reject';
+      await takeTxs(txs);
       return 'accept';
+    });
+    network.handle(protocols.txsDirect(chainId), async (data, from) => {
+      const txs = decodeTxBatch(data);
+      if (txs) await takeTxs(txs);
+      else network.penalise(from, 'undecodable tx batch');
+      return undefined;
     });
     // Txs that arrive over RPC go to every member, in ~5 ms batches (DECISIONS.md §6); every tx new to
     // the pool, from RPC or gossip, is work.
@@ -814,16 +823,25 @@ export class CommitteeSequencer {
    * partition, or start-up) never reached the others, and if only we hold txs the others see no work
    * and let the views stand still — while a stake-weighted draw may seldom make us leader. So pending
    * txs (each sender's in nonce order, up to REGOSSIP_MAX_TXS) go out again, at most once a second;
-   * peers drop the ones they hold.
+   * peers drop the ones they hold. They go by direct streams to each member: gossip drops a message
+   * whose bytes it has seen (for 2 min), and a batch of the same txs is the same bytes — a tx first
+   * sent alone, as after a quiet spell, was never sent again.
    */
   private regossipPending(): void {
     const now = Date.now();
     if (now - this.lastRegossipAt < REGOSSIP_INTERVAL_MS) return;
     this.lastRegossipAt = now;
     const txs = this.deps.mempool.candidates().flat().slice(0, REGOSSIP_MAX_TXS);
-    for (const t of txs) this.txGossip.send(t.raw);
     const sent = txs.length;
     if (sent === 0) return;
+    const batch = encodeTxBatch(txs.map((t) => t.raw));
+    for (let member = 0; member < this.options.members.length; member++) {
+      const peer = this.peerOf(member);
+      if (member === this.self || !peer) continue;
+      void this.network.sendTo(peer, protocols.txsDirect(this.deps.chainId), batch).catch((err) => {
+        this.deps.logger.debug({ member, err: (err as Error).message }, 'pending txs not re-sent');
+      });
+    }
     this.live.txsRegossiped += sent;
     this.deps.logger.debug(
       { txs: sent, view: Number(this.live.view) },

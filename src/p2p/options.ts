@@ -48,4 +48,6 @@ export const topics = {
 export const protocols = {
   consensus: (chainId: number | bigint): string => `/seqnet/${chainId}/consensus-direct/1`,
   blockSync: (chainId: number | bigint): string => `/seqnet/${chainId}/block-sync/1`,
+  /** Pending txs sent again to each member after a timeout (a tx batch, as gossiped). */
+  txsDirect: (chainId: number | bigint): string => `/seqnet/${chainId}/txs-direct/1`,
 };
