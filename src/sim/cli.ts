@@ -18,6 +18,10 @@ const program = new Command()
     '--auction',
     'every seed has an auction winner (npm test runs seeds 1..300 so; docs/ARCHITECTURE.md)',
   )
+  .option(
+    '--short-timeouts',
+    'turn on the experimental short timeouts for suspects (SEQNET_SUSPECT_TIMEOUTS)',
+  )
   .parse();
 const opts = program.opts<{
   seeds: number;
@@ -25,8 +29,13 @@ const opts = program.opts<{
   seed?: number;
   brokenTwins?: boolean;
   auction?: boolean;
+  shortTimeouts?: boolean;
 }>();
 const mix: LeaderMix = opts.auction ? 'auction' : 'mixed';
+const scenario = (seed: number) => ({
+  ...scenarioFor(seed, mix),
+  ...(opts.shortTimeouts ? { shortTimeoutForSuspects: true } : {}),
+});
 
 const show = (r: SimResult) =>
   `seed ${r.seed}: heights ${r.heights.join(',')}, views ${r.views}, msgs ${r.messages}, txs ${r.txsCommitted}/${r.txsSubmitted}, evidence ${r.evidence}, recovery ${r.recoveryMs ?? '–'} ms${r.violations.length ? `\n  VIOLATIONS:\n  ${r.violations.slice(0, 10).join('\n  ')}` : ''}`;
@@ -36,14 +45,14 @@ if (opts.brokenTwins) {
   console.log(show(r));
   process.exit(r.violations.some((v) => v.startsWith('fork')) ? 0 : 1);
 } else if (opts.seed !== undefined) {
-  const config = scenarioFor(opts.seed, mix);
+  const config = scenario(opts.seed);
   console.log(JSON.stringify(config, null, 1));
   console.log(show(new Simulator(config).run()));
 } else {
   const started = Date.now();
   let failed = 0;
   for (let s = opts.from; s < opts.from + opts.seeds; s++) {
-    const r = new Simulator(scenarioFor(s, mix)).run();
+    const r = new Simulator(scenario(s)).run();
     if (r.violations.length) {
       failed++;
       console.log(show(r));

@@ -83,6 +83,8 @@ export interface SimConfig {
    * auction winner (`npm run sim -- --auction`). Each node runs its own schedule, as real nodes do.
    */
   leaders?: { kind: 'stake'; stakes: number[]; seed: Hex } | { kind: 'auction'; winner: number };
+  /** The experimental short timeouts for suspects (CoreConfig; `npm run sim -- --short-timeouts`). */
+  shortTimeoutForSuspects?: boolean;
 }
 
 export interface SimResult {
@@ -400,6 +402,7 @@ export class Simulator {
         epoch: EPOCH,
         ...scheduleHooks(schedule),
         baseTimeoutMs: config.baseTimeoutMs,
+        shortTimeoutForSuspects: config.shortTimeoutForSuspects,
         aggregate: (votes) => this.crypto.aggregate(votes),
       },
       startFromWal(root, node.disk.wal),

@@ -328,6 +328,29 @@ describe('consensus core (script tests)', () => {
     expect(ofType(again, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 3n, ms: 200 }]);
   });
 
+  it('a member behind, with no work of its own, joins the f+1 timeouts it kept once it enters their view', () => {
+    // Members 0 and 1 time out in view 2 while member 2 is still in view 1; member 3 is dead. Their
+    // timeouts, re-sent, are no news to member 2: it must join on entering view 2, or no TC forms.
+    const c = core(2);
+    c.apply({ type: 'start' });
+    const tmo = (voter: number): TimeoutVote => ({
+      epoch: 0n,
+      view: 2n,
+      highQc: genesisQc,
+      voter,
+      signature: new Uint8Array(),
+    });
+    for (const v of [0, 1])
+      expect(ofType(c.apply({ type: 'timeout', from: v, timeout: tmo(v) }), 'sign-timeout')).toEqual([]);
+    const entered = c.apply({ type: 'qc', qc: { ...qc(1n, 1), blockHash: GENESIS } });
+    expect(ofType(entered, 'view')).toEqual([{ type: 'view', view: 2n, leader: 2, via: 'qc' }]);
+    expect(ofType(entered, 'sign-timeout')).toEqual([
+      { type: 'sign-timeout', view: 2n, highQc: { ...qc(1n, 1), blockHash: GENESIS } },
+    ]);
+    // It keeps re-sending until the view changes.
+    expect(ofType(entered, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 2n, ms: 100 }]);
+  });
+
   it('turns two proposals of one leader for one view into evidence, relays both and gives the view up at once', () => {
     const c = core(3);
     c.apply({ type: 'start' });

@@ -296,6 +296,7 @@ export class HotStuffCore {
     this.prune();
     this.armTimer();
     this.tryPropose();
+    this.joinTimeouts();
   }
 
   private armTimer(): void {
@@ -649,6 +650,20 @@ export class HotStuffCore {
     return this.fetchTurn;
   }
 
+  /**
+   * f+1 timeouts for our view mean at least one honest member gave up: join it (Bracha-style
+   * amplification). Checked also on entering a view: timeouts that came while we were behind are kept,
+   * and a member with no work of its own joined them only on a new one — re-sent ones are no news —
+   * so the others, who needed its timeout for a TC, waited forever (a pos committee stopped so).
+   */
+  private joinTimeouts(): void {
+    const byVoter = this.timeouts.get(this.view);
+    if (!byVoter || byVoter.size < this.f + 1 || this.timedOutView >= this.view) return;
+    this.timeOut();
+    // Re-sent until the view changes, as after our own timer.
+    this.armTimer();
+  }
+
   private timeOut(): void {
     if (this.timedOutView < this.view) this.timedOutView = this.view;
     this.out.push({ type: 'sign-timeout', view: this.view, highQc: this.highQc });
@@ -662,8 +677,7 @@ export class HotStuffCore {
     const byVoter = getOrInit(this.timeouts, t.view, () => new Map<number, TimeoutVote>());
     if (byVoter.has(t.voter)) return;
     byVoter.set(t.voter, t);
-    // f+1 timeouts mean at least one honest member gave up: join it (Bracha-style amplification).
-    if (t.view === this.view && byVoter.size >= this.f + 1 && this.timedOutView < this.view) this.timeOut();
+    this.joinTimeouts();
     if (byVoter.size === this.config.quorum) {
       const all = [...byVoter.values()];
       let highQc = all[0].highQc;
