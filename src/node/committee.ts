@@ -138,7 +138,7 @@ export class CommitteeSequencer {
     viewsLedBy: [] as number[],
     certificates: 0,
     lastCertificate: null as null | { view: string; signers: number; blockHash: Hex },
-    /** Pending txs gossiped again after a view of this member timed out (see regossipPending). */
+    /** Pending txs sent again (direct streams) after a view of this member timed out (see regossipPending). */
     txsRegossiped: 0,
   };
   private lastRegossipAt = 0;
@@ -845,7 +845,7 @@ export class CommitteeSequencer {
     this.live.txsRegossiped += sent;
     this.deps.logger.debug(
       { txs: sent, view: Number(this.live.view) },
-      'view timed out: pending txs gossiped again',
+      'view timed out: pending txs sent again',
     );
   }
 

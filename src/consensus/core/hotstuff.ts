@@ -654,7 +654,8 @@ export class HotStuffCore {
    * f+1 timeouts for our view mean at least one honest member gave up: join it (Bracha-style
    * amplification). Checked also on entering a view: timeouts that came while we were behind are kept,
    * and a member with no work of its own joined them only on a new one — re-sent ones are no news —
-   * so the others, who needed its timeout for a TC, waited forever (a pos committee stopped so).
+   * so the others, who needed its timeout for a TC (one member down), waited for good (core script
+   * test "a member behind, with no work of its own, joins…").
    */
   private joinTimeouts(): void {
     const byVoter = this.timeouts.get(this.view);
