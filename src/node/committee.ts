@@ -350,8 +350,7 @@ export class CommitteeSequencer {
     // A QC is small and on the latency path (members commit on it): direct streams reach a member a few
     // ms sooner than gossip's validation pipeline on a busy event loop.
     if (m.kind === 'qc') {
-      for (let member = 0; member < this.options.members.length; member++)
-        if (member !== this.self) this.sendTo(member, m);
+      this.toOtherMembers((member) => this.sendTo(member, m));
       return;
     }
     if (m.kind === 'timeout') {
@@ -361,8 +360,7 @@ export class CommitteeSequencer {
       // never be replaced: a member that missed it stays a view behind, and with one member down the
       // others need its timeout for every TC (bench/modes.ts saw the auction stop so for good).
       if (this.lastTimeoutView === m.timeout.view) {
-        for (let member = 0; member < this.options.members.length; member++)
-          if (member !== this.self) this.sendTo(member, m);
+        this.toOtherMembers((member) => this.sendTo(member, m));
         return;
       }
       this.lastTimeoutView = m.timeout.view;
@@ -394,6 +392,14 @@ export class CommitteeSequencer {
     void this.network
       .publish(topics.consensus(this.deps.chainId), encodeConsensusMessage({ kind: 'proposal', proposal }))
       .catch(() => {});
+  }
+
+  /** Calls `send` for every committee member but this one that has a libp2p peer id. */
+  private toOtherMembers(send: (member: number, peer: string) => void): void {
+    for (let member = 0; member < this.options.members.length; member++) {
+      const peer = this.peerOf(member);
+      if (member !== this.self && peer) send(member, peer);
+    }
   }
 
   private sendTo(member: number, m: ConsensusMessage): void {
@@ -835,13 +841,11 @@ export class CommitteeSequencer {
     const sent = txs.length;
     if (sent === 0) return;
     const batch = encodeTxBatch(txs.map((t) => t.raw));
-    for (let member = 0; member < this.options.members.length; member++) {
-      const peer = this.peerOf(member);
-      if (member === this.self || !peer) continue;
+    this.toOtherMembers((member, peer) => {
       void this.network.sendTo(peer, protocols.txsDirect(this.deps.chainId), batch).catch((err) => {
         this.deps.logger.debug({ member, err: (err as Error).message }, 'pending txs not re-sent');
       });
-    }
+    });
     this.live.txsRegossiped += sent;
     this.deps.logger.debug(
       { txs: sent, view: Number(this.live.view) },
