@@ -86,6 +86,9 @@ export async function startCommitteeDevnet(
   for (const [i, m] of members.entries()) {
     const args = [
       ...process.execArgv,
+      // SEQNET_DEVNET_NODE_FLAGS: extra node/V8 flags for each member process (e.g. `--cpu-prof
+      // --cpu-prof-dir DIR`, which NODE_OPTIONS refuses).
+      ...(process.env.SEQNET_DEVNET_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
       main,
       'node',
       '--data-dir',

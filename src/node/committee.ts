@@ -35,6 +35,7 @@ import { type LeaderSchedule, PoaSchedule, scheduleHooks } from '../election/sch
 import type { Executor } from '../execution/executor.js';
 import type { L1Message, L1Source } from '../l1/watcher.js';
 import type { Mempool } from '../mempool/mempool.js';
+import { PeerTxIntake } from '../mempool/peer-intake.js';
 import type { PoolTx } from '../mempool/pool-tx.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { OrderingPolicy } from '../ordering/policy.js';
@@ -112,7 +113,7 @@ export class CommitteeSequencer {
   private executedCursor: bigint;
   /** Sequenced blocks committed lately, by hash: the parent of the next proposals. */
   private readonly recentSequenced = new Map<Hex, SequencedBlock>();
-  private readonly gossipedHere = new Set<Hex>();
+  private readonly peerTxs: PeerTxIntake;
   /** Txs of blocks committed by consensus and waiting for execution. */
   private readonly committing = new Set<Hex>();
   private txGossip!: TxGossip;
@@ -165,6 +166,7 @@ export class CommitteeSequencer {
     options.members.forEach((m, i) => {
       this.peerToMember.set(m.peerId, i);
     });
+    this.peerTxs = new PeerTxIntake((raw) => deps.mempool.add(raw));
     const genesis = hashSequencedBlock(deps.executor.genesisSequenced());
     this.crypto = new BlsConsensusCrypto(deps.chainId, this.committee, genesis);
     const dir = join(deps.dataDir, 'consensus');
@@ -305,31 +307,22 @@ export class CommitteeSequencer {
     });
     network.handle(protocols.blockSync(chainId), (data) => this.serveSync(data));
     this.txGossip = new TxGossip(network, topics.txs(chainId), logger.child({ module: 'tx-gossip' }));
-    const takeTxs = async (txs: Uint8Array[]) => {
-      for (const raw of txs) {
-        const hash = toHex(keccak256(raw));
-        this.gossipedHere.add(hash);
-        await mempool.add(raw).catch(() => {});
-        this.gossipedHere.delete(hash);
-      }
-      // (A tx new here is signalled as work by onNewPending below.)
-    };
     network.onMessage(topics.txs(chainId), async (data) => {
       const txs = decodeTxBatch(data);
       if (!txs) return 'reject';
-      await takeTxs(txs);
+      await this.peerTxs.takeGossiped(txs);
       return 'accept';
     });
     network.handle(protocols.txsDirect(chainId), async (data, from) => {
       const txs = decodeTxBatch(data);
-      if (txs) await takeTxs(txs);
+      if (txs) await this.peerTxs.take(txs);
       else network.penalise(from, 'undecodable tx batch');
       return undefined;
     });
     // Txs that arrive over RPC go to every member, in ~5 ms batches (DECISIONS.md §6); every tx new to
     // the pool, from RPC or gossip, is work.
     mempool.onNewPending((hash) => {
-      if (!this.gossipedHere.has(hash)) {
+      if (!this.peerTxs.isFromPeer(hash)) {
         const t = mempool.get(hash);
         if (t) this.txGossip.send(t.raw);
       }
