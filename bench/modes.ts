@@ -113,10 +113,18 @@ const { values: flags } = parseArgs({
     /** Partial run: only these modes, e.g. "poa,pos". */
     modes: { type: 'string' },
     out: { type: 'string' },
+    /**
+     * Committee modes: SIGKILL this member at the kill instead of the current leader (A/B runs of one
+     * case, e.g. pos's member 3, which holds 40 % of the stake).
+     */
+    'kill-member': { type: 'string' },
   },
   strict: true,
 });
 const quick = flags.quick;
+const killMember = flags['kill-member'] === undefined ? undefined : Number(flags['kill-member']);
+if (killMember !== undefined && !(Number.isInteger(killMember) && killMember >= 0 && killMember < 4))
+  throw new Error(`--kill-member ${flags['kill-member']}: a member index of the committee of 4 (0–3)`);
 
 const modes: Mode[] =
   flags.modes === undefined
@@ -1224,7 +1232,7 @@ async function leaderKill(h: Harness): Promise<LeaderKill> {
       openAtKill = await Promise.all(h.d.urls.map((u) => nodeStatus(u).then((x) => x.open ?? null)));
     } else {
       const st = await nodeStatus(h.d.urls[0]);
-      killed = st.consensus!.leader;
+      killed = killMember ?? st.consensus!.leader;
       viewAtKill = st.consensus!.view;
       survivor = range(0, h.n).find((i) => i !== killed)!;
       ledAtKill = (await nodeStatus(h.d.urls[survivor])).consensus!.viewsLedBy;
@@ -1237,7 +1245,7 @@ async function leaderKill(h: Harness): Promise<LeaderKill> {
     process.kill(pid, 'SIGKILL');
     while (!isDead(pid)) await sleep(5);
     log(
-      `  SIGKILL ${open ? 'node' : 'member'} ${killed} (${open ? 'a submitter' : `leader of view ${viewAtKill}`}) after ${((killAt - loadStart) / 1000).toFixed(1)} s of load`,
+      `  SIGKILL ${open ? 'node' : 'member'} ${killed} (${open ? 'a submitter' : killMember !== undefined ? `--kill-member, in view ${viewAtKill}` : `leader of view ${viewAtKill}`}) after ${((killAt - loadStart) / 1000).toFixed(1)} s of load`,
     );
   })();
   let killFailed = false;

@@ -1,5 +1,5 @@
 import { SubsetSchedule } from './epoch-schedule.js';
-import { type LeaderSchedule, PoaSchedule } from './schedule.js';
+import { type FailedViews, type LeaderSchedule, PoaSchedule } from './schedule.js';
 
 /**
  * `auction`: the epoch's auction winner leads every view while it works; the committee still
@@ -54,14 +54,19 @@ export class AuctionSchedule implements LeaderSchedule {
     this.publicKeys = publicKeys;
   }
 
-  leaderFor(view: bigint, justifyView: bigint = view - 1n): number {
-    if (this.winner === null) return this.rotation.leaderFor(view, justifyView);
+  leaderFor(view: bigint, justifyView: bigint = view - 1n, failedBefore: FailedViews = []): number {
+    if (this.winner === null) return this.rotation.leaderFor(view, justifyView, failedBefore);
     let from = this.deposedFrom;
     const streakEnd = this.streakDeposes(justifyView);
     if (view >= streakEnd && (from === undefined || streakEnd < from)) from = streakEnd;
     if (from === undefined || view < from) return this.winner;
     // The failed views before the deposition were the winner's: only the rotation's own count.
-    return this.rotation.leaderFor(view, justifyView > from - 1n ? justifyView : from - 1n);
+    const deposition = from;
+    return this.rotation.leaderFor(
+      view,
+      justifyView > deposition - 1n ? justifyView : deposition - 1n,
+      failedBefore.filter((u) => u >= deposition),
+    );
   }
 
   /** A timeout certificate for `view` whose highest QC is from `highQcView` was processed. */

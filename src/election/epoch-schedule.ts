@@ -1,4 +1,4 @@
-import type { LeaderSchedule } from './schedule.js';
+import type { FailedViews, LeaderSchedule } from './schedule.js';
 
 /**
  * A schedule over some of the committee file's members (an epoch's elected or staked set): the inner
@@ -17,8 +17,8 @@ export class SubsetSchedule implements LeaderSchedule {
     return this.inner.mode;
   }
 
-  leaderFor(view: bigint, justifyView?: bigint): number {
-    return this.indices[this.inner.leaderFor(view, justifyView)];
+  leaderFor(view: bigint, justifyView?: bigint, failedBefore?: FailedViews): number {
+    return this.indices[this.inner.leaderFor(view, justifyView, failedBefore)];
   }
 
   onTimeoutCertificate(view: bigint, highQcView: bigint): void {
@@ -61,8 +61,8 @@ export class EpochSchedule implements LeaderSchedule {
     return true;
   }
 
-  leaderFor(view: bigint, justifyView?: bigint): number {
-    return this.current.schedule.leaderFor(view, justifyView);
+  leaderFor(view: bigint, justifyView?: bigint, failedBefore?: FailedViews): number {
+    return this.current.schedule.leaderFor(view, justifyView, failedBefore);
   }
 
   onTimeoutCertificate(view: bigint, highQcView: bigint): void {

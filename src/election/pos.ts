@@ -1,5 +1,5 @@
 import { bytesToBigInt, fromHex, type Hex, keccak256 } from '../util/bytes.js';
-import { type LeaderSchedule, leaderAfterFailures } from './schedule.js';
+import { type FailedViews, failedViewsBefore, type LeaderSchedule, leaderAfterFailures } from './schedule.js';
 
 /** One epoch's staked committee: keys in index order with their stakes, and the epoch's seed. */
 export interface StakedCommittee {
@@ -17,15 +17,16 @@ export interface StakedCommittee {
  * total / 2^256). Everyone with the same L1 state computes the same leaders; nobody knows an epoch's
  * leaders before its pinned L1 block is final.
  *
- * Passing over failed leaders (leaderAfterFailures in schedule.ts): a proposal for view v that
- * extends the QC of view j < v − 1 says views j+1 … v−1 failed (the timeout certificate it carries
- * proves it). Their suspects — each failed view's leader, and the member its votes went to — are left
- * out of v's draw: a drawn member that is left out is replaced by a second draw,
- * keccak256(seed ‖ v ‖ 1), over the others' stake. So a crashed member costs one view timeout each
- * time it is drawn (or is the next view's draw): without any rule a crashed member with 40 % of the
- * stake stalled the chain for over 20 s (bench/modes.ts).
+ * Passing over failed leaders (leaderAfterFailures in schedule.ts): the views that failed in the
+ * last FAILED_VIEWS_LOOKED_AT views of the chain a proposal for view v extends — views j+1 … v−1
+ * after its QC of view j (the timeout certificate it carries proves them), and the views without a
+ * block further down that chain. Their suspects — each failed view's leader, and the member its votes
+ * went to — are left out of v's draw: a drawn member that is left out is replaced by a second draw,
+ * keccak256(seed ‖ v ‖ 1), over the others' stake. So a crashed member costs one view timeout, then
+ * is passed over until its failures leave the window: without any rule a crashed member with 40 % of
+ * the stake stalled the chain for over 20 s (bench/modes.ts).
  *
- * The rule looks only at (v, j), both in the proposal, so every member names the same leader for it.
+ * The rule looks only at v and the chain under the proposal, so every member names the same leader.
  * An earlier rule kept a memory of members that failed in past timeout certificates; members that had
  * seen different TCs then named different leaders for good, and the simulator found committees that
  * stopped after a partition healed.
@@ -35,7 +36,7 @@ export class StakeWeightedSchedule implements LeaderSchedule {
   private readonly cumulative: bigint[] = [];
   private readonly total: bigint;
   private readonly seed: Uint8Array;
-  /** Leaders after failed views, by `${view}:${justifyView}` (votes and proposals ask often). */
+  /** Leaders after failed views, by view and failed views (votes and proposals ask often). */
   private readonly afterFailures = new Map<string, number>();
 
   constructor(private readonly committee: StakedCommittee) {
@@ -53,12 +54,13 @@ export class StakeWeightedSchedule implements LeaderSchedule {
     if (this.seed.length !== 32) throw new Error('the seed is 32 bytes');
   }
 
-  leaderFor(view: bigint, justifyView: bigint = view - 1n): number {
-    if (justifyView >= view - 1n) return this.draw(view, 0, new Set());
-    const key = `${view}:${justifyView}`;
+  leaderFor(view: bigint, justifyView: bigint = view - 1n, failedBefore: FailedViews = []): number {
+    const failed = failedViewsBefore(view, justifyView, failedBefore);
+    if (failed.length === 0) return this.draw(view, 0, new Set());
+    const key = `${view}:${failed.join(',')}`;
     const known = this.afterFailures.get(key);
     if (known !== undefined) return known;
-    const leader = leaderAfterFailures(view, justifyView, (v, out) => this.drawPassingOver(v, out));
+    const leader = leaderAfterFailures(view, failed, (v, out) => this.drawPassingOver(v, out));
     if (this.afterFailures.size >= 256) this.afterFailures.clear();
     this.afterFailures.set(key, leader);
     return leader;

@@ -7,10 +7,13 @@ export interface LeaderSchedule {
   /**
    * Committee index of the member that leads `view`, when its proposal extends the QC of view
    * `justifyView` (default `view − 1`: the view before succeeded). A smaller `justifyView` means views
-   * justifyView+1 … view−1 failed; schedules may pass over their leaders. Only the proposal's own
-   * content decides, so every member computes the same leader for it.
+   * justifyView+1 … view−1 failed; schedules may pass over their leaders. `failedBefore` are the
+   * views that failed earlier in the chain the proposal extends (the certified block of justifyView
+   * and its ancestors: views without a block in that chain, the last FAILED_VIEWS_LOOKED_AT or more).
+   * Only the proposal and the chain under it decide, so every member that holds the chain computes
+   * the same leader for it.
    */
-  leaderFor(view: bigint, justifyView?: bigint): number;
+  leaderFor(view: bigint, justifyView?: bigint, failedBefore?: FailedViews): number;
   /** BLS public keys (hex) of the committee for `epoch`, in index order. */
   committeeFor(epoch: bigint): string[];
   /**
@@ -20,15 +23,47 @@ export interface LeaderSchedule {
   onTimeoutCertificate?(view: bigint, highQcView: bigint): void;
 }
 
-/** How many of the failed views just before a view are looked at (a longer streak's older views are not). */
-const FAILED_VIEWS_LOOKED_AT = 8n;
+/**
+ * Failed views of a chain, ascending: views without a certified block in the chain up to a block
+ * (the consensus core keeps them per block, FAILED_VIEWS_LOOKED_AT views back or more).
+ */
+export type FailedViews = readonly bigint[];
+
+/** How far back (in views) the failures of the chain are looked at when choosing a leader. */
+export const FAILED_VIEWS_LOOKED_AT = 32n;
 
 /**
- * The leader of `view` when its proposal extends the QC of `justifyView` < view − 1, so views
- * justifyView+1 … view−1 failed. Each failed view u has two suspects: its leader (no proposal) and the
- * member its votes went to, the plain leader of u+1 (no QC from them). Both are passed over: a dead
- * member fails the view before its own too, and without the second suspect the view after that TC
- * went to the dead member again — two timeouts in a row, the second one doubled.
+ * The views that failed in the FAILED_VIEWS_LOOKED_AT views before `view`, for a proposal that extends
+ * the QC of `justifyView` over a chain whose earlier failures are `failedBefore`: those in the window,
+ * then justifyView+1 … view−1. Ascending.
+ */
+export function failedViewsBefore(
+  view: bigint,
+  justifyView: bigint,
+  failedBefore: FailedViews = [],
+): bigint[] {
+  const first = view - FAILED_VIEWS_LOOKED_AT;
+  const failed = failedBefore.filter((u) => u >= first && u <= justifyView && u < view);
+  for (let u = justifyView + 1n > first ? justifyView + 1n : first; u < view; u++) failed.push(u);
+  return failed;
+}
+
+/**
+ * The leader of `view` after the failed views `failed` (ascending, from failedViewsBefore; the chain's
+ * other views in the window had a certified block). Each failed view u has two suspects: its leader
+ * (no proposal) and the member its votes went to, the leader of u+1 had u succeeded (no QC from them).
+ *
+ * - The suspects of the failed views right before `view` (the streak after its proposal's QC) are
+ *   passed over: a dead member fails the view before its own too, and without the second suspect the
+ *   view after that TC went to the dead member again — two timeouts in a row, the second one doubled.
+ * - A member that is a suspect of two or more failed views in the window is passed over until the
+ *   window leaves them behind. Until stop 17 only the streak counted, so a dead member was drawn
+ *   again as soon as one view succeeded — as leader, or as the next view's vote collector: with 40 %
+ *   of the stake dead, QCs came one at a time and never the two in a row a commit needs
+ *   (bench/modes.ts pos, member 3 killed: 0 of 562 post-kill txs in 25 s). One failure is not enough
+ *   outside the streak: a member that collected the votes of a leader that equivocated is innocent,
+ *   and sitting such members out for the window skewed a pos e2e run's leader counts (14/52/39/50
+ *   views for stakes 1:2:3:4).
  *
  * When every member is a suspect, the ones suspected least often lead: a dead member is suspected in
  * every view it fails (as the aggregator of the view before its turn, then as leader), the live ones
@@ -36,25 +71,36 @@ const FAILED_VIEWS_LOOKED_AT = 8n;
  * of the stake three views in a row, 14 s of doubling timeouts in bench/modes.ts.)
  *
  * `pick(v, out)` is the schedule's choice for v leaving out the members in `out` (its plain choice
- * when `out` is empty or holds everyone). The leaders of the failed views are replayed the same way
- * (the first one's was the plain choice: it was entered on a QC). A function of (view, justifyView)
- * alone, both in the proposal, so every member names the same leader for it.
+ * when `out` is empty or holds everyone). The leaders and vote collectors of the failed views are
+ * replayed the same way, oldest first. A function of `view` and `failed` alone, so every member names
+ * the same leader for one proposal over one chain.
  */
 export function leaderAfterFailures(
   view: bigint,
-  justifyView: bigint,
+  failed: readonly bigint[],
   pick: (view: bigint, out: ReadonlySet<number>) => number,
 ): number {
-  const none = new Set<number>();
-  const first =
-    justifyView + 1n > view - FAILED_VIEWS_LOOKED_AT ? justifyView + 1n : view - FAILED_VIEWS_LOOKED_AT;
-  const suspected = new Map<number, number>();
-  const suspect = (m: number) => suspected.set(m, (suspected.get(m) ?? 0) + 1);
-  for (let u = first; u < view; u++) {
-    suspect(leaderPassingOver(u, suspected, pick));
-    suspect(pick(u + 1n, none));
+  /** Failed views of the window each member is a suspect of. */
+  const counts = new Map<number, number>();
+  /** Suspects of the failed views in a row just before the view being chosen. */
+  let streak = new Set<number>();
+  let previous: bigint | undefined;
+  const passedOver = (inStreak: ReadonlySet<number>) =>
+    new Map([...counts].filter(([m, c]) => c >= 2 || inStreak.has(m)));
+  for (const u of failed) {
+    if (previous === undefined || u !== previous + 1n) streak = new Set();
+    const leader = leaderPassingOver(u, passedOver(streak), pick);
+    // Had u succeeded, u+1 would have been entered on its QC: no streak.
+    const collector = leaderPassingOver(u + 1n, passedOver(new Set()), pick);
+    // A member that was both (the only suspect of the view) counts twice.
+    for (const m of [leader, collector]) {
+      counts.set(m, (counts.get(m) ?? 0) + 1);
+      streak.add(m);
+    }
+    previous = u;
   }
-  return leaderPassingOver(view, suspected, pick);
+  if (previous !== view - 1n) streak = new Set();
+  return leaderPassingOver(view, passedOver(streak), pick);
 }
 
 /** `pick` leaving out the suspects; with everyone suspected, leaving out all but the least suspected. */
@@ -75,11 +121,11 @@ function leaderPassingOver(
 
 /** What the consensus core asks of a schedule (CoreConfig's leaderFor and onTimeoutCertificate). */
 export function scheduleHooks(schedule: LeaderSchedule): {
-  leaderFor(view: bigint, justifyView: bigint): number;
+  leaderFor(view: bigint, justifyView: bigint, failedBefore: FailedViews): number;
   onTimeoutCertificate(view: bigint, highQcView: bigint): void;
 } {
   return {
-    leaderFor: (view, justifyView) => schedule.leaderFor(view, justifyView),
+    leaderFor: (view, justifyView, failedBefore) => schedule.leaderFor(view, justifyView, failedBefore),
     onTimeoutCertificate: (view, highQcView) => schedule.onTimeoutCertificate?.(view, highQcView),
   };
 }
@@ -111,9 +157,10 @@ export class PoaSchedule implements LeaderSchedule {
     if (publicKeys.length === 0) throw new Error('a poa committee needs at least one member');
   }
 
-  leaderFor(view: bigint, justifyView: bigint = view - 1n): number {
-    if (justifyView >= view - 1n) return this.rotation(view, new Set());
-    return leaderAfterFailures(view, justifyView, (v, out) => this.rotation(v, out));
+  leaderFor(view: bigint, justifyView: bigint = view - 1n, failedBefore: FailedViews = []): number {
+    const failed = failedViewsBefore(view, justifyView, failedBefore);
+    if (failed.length === 0) return this.rotation(view, new Set());
+    return leaderAfterFailures(view, failed, (v, out) => this.rotation(v, out));
   }
 
   /** The member at `view` in the rotation, or the first after it that is not in `out`. */

@@ -257,7 +257,7 @@ export class CommitteeSequencer {
         epoch: 0n,
         ...scheduleHooks(this.schedule),
         baseTimeoutMs: this.options.viewTimeoutMs,
-        // SEQNET_SUSPECT_TIMEOUTS=1: the experimental short timeout for suspects (off: it stalled pos).
+        // SEQNET_SUSPECT_TIMEOUTS=1: the experimental short timeout for suspects (off: docs/ARCHITECTURE.md).
         shortTimeoutForSuspects: process.env.SEQNET_SUSPECT_TIMEOUTS === '1',
         aggregate: (votes) => this.crypto.aggregate(votes),
       },

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { QuorumCertificate } from '../../src/consensus/certificate.js';
 import type { Proposal } from '../../src/consensus/core/types.js';
+import { startFromWal } from '../../src/consensus/driver/driver.js';
 import { FileWal } from '../../src/consensus/driver/file-wal.js';
 import type { Hex } from '../../src/util/bytes.js';
 
@@ -46,5 +47,27 @@ describe('consensus WAL (file)', () => {
     const views = back.flatMap((e) => (e.kind === 'qc' ? [e.qc.view] : []));
     expect(views).toContain(600n);
     expect(back.length).toBeLessThanOrEqual(512);
+  });
+  it("keeps the newest root's failed views across a reopen, and a restart starts its root with them", () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'seqnet-wal-')), 'wal');
+    const wal = new FileWal(path);
+    for (let n = 1; n <= 300; n++) {
+      wal.append({ kind: 'proposal', proposal: proposal(n) });
+      if (n > 2) {
+        wal.append({ kind: 'history', blockHash: h(n - 2), failedViews: [BigInt(n), BigInt(n) + 7n] });
+        wal.prune(BigInt(n - 2));
+      }
+    }
+    wal.close();
+    const back = new FileWal(path).load();
+    const histories = back.filter((e) => e.kind === 'history');
+    // (Records since the last rewrite come back; a rewrite keeps only the newest.)
+    expect(histories.at(-1)).toEqual({ kind: 'history', blockHash: h(298), failedViews: [300n, 307n] });
+    expect(histories.length).toBeLessThan(256);
+    const root = { block: proposal(298).block, qc: qc(298, 298) };
+    expect(startFromWal(root, back).root.failedViews).toEqual([300n, 307n]);
+    // Another root (e.g. one a block sync brought): its failed views are not known.
+    const other = { block: proposal(299).block, qc: qc(299, 299) };
+    expect(startFromWal(other, back).root.failedViews).toBeUndefined();
   });
 });

@@ -25,7 +25,7 @@ const qc = (view: bigint, block: number): QuorumCertificate => ({
 
 function core(
   self: number,
-  leaderFor = (v: bigint, _justifyView: bigint) => Number(v % 4n),
+  leaderFor = (v: bigint, _justifyView: bigint, _failedBefore: readonly bigint[]) => Number(v % 4n),
   onTimeoutCertificate?: (view: bigint, highQcView: bigint) => void,
   shortTimeoutForSuspects = false,
 ) {
@@ -106,6 +106,25 @@ describe('consensus core (script tests)', () => {
       'request-payload',
     );
     expect(req).toEqual([{ type: 'request-payload', view: 3n, parent: GENESIS, height: 1n }]);
+  });
+
+  it('names leaders with the failed views of the chain under a proposal, also after QCs formed again', () => {
+    const asked: Array<[bigint, bigint, readonly bigint[]]> = [];
+    const c = core(2, (v, j, failedBefore) => {
+      asked.push([v, j, [...failedBefore]]);
+      return Number(v % 4n);
+    });
+    c.apply({ type: 'start' });
+    // Block 1 in view 1; views 2 and 3 fail; block 2 in view 4 on block 1's QC; block 3 in view 5.
+    c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+    c.apply({ type: 'proposal', from: 0, proposal: proposal(2, 4n, qc(1n, 1)) });
+    asked.length = 0;
+    const out = c.apply({ type: 'proposal', from: 1, proposal: proposal(3, 5n, qc(4n, 2)) });
+    // Block 3 is judged with the failures under block 2, and its votes go to view 6's leader over the
+    // same chain: views 2 and 3 failed although views 4 and 5 have QCs.
+    expect(asked).toContainEqual([5n, 4n, [2n, 3n]]);
+    expect(asked).toContainEqual([6n, 5n, [2n, 3n]]);
+    expect(ofType(out, 'sign-vote').map((v) => v.to)).toEqual([2]);
   });
 
   it('judges a proposal once its parent is here: the fetched parent carries the TC that deposed the auction winner', () => {

@@ -38,9 +38,11 @@ export interface CoreConfig {
   epoch: bigint;
   /**
    * The leader of `view` when its proposal extends the QC of view `justifyView` (views in between
-   * failed). A pure function of its arguments, so every member names the same leader for a proposal.
+   * failed), over a chain whose earlier failed views are `failedBefore` (ascending: views without a
+   * block in the chain up to the certified block, FAILED_VIEWS_KEPT views back). A pure function of
+   * its arguments, so every member that holds the chain names the same leader for a proposal.
    */
-  leaderFor(view: bigint, justifyView: bigint): number;
+  leaderFor(view: bigint, justifyView: bigint, failedBefore: readonly bigint[]): number;
   /**
    * Told of every timeout certificate the core processes, before it enters the next view: a leader
    * schedule that reacts to failed views (the auction's silent winner) changes `leaderFor` here.
@@ -54,8 +56,8 @@ export interface CoreConfig {
   baseTimeoutMs: number;
   /**
    * Experimental, off unless true: wait a quarter of the timeout for members that failed views in a
-   * row. It cut single-tx latency with one member dead (bench/dead-member.ts) but stopped a `pos`
-   * committee after its leader was killed (bench/modes.ts, twice): see docs/ARCHITECTURE.md.
+   * row. Since the schedules remember the chain's failures (a dead member sits out 32 views), it
+   * gains little (bench/dead-member.ts): see docs/ARCHITECTURE.md.
    */
   shortTimeoutForSuspects?: boolean;
   /** Aggregates a quorum of votes for one (view, block) into a QC (pure: BLS aggregation). */
@@ -64,7 +66,8 @@ export interface CoreConfig {
 
 /** Where a (re)started core begins: the last committed block and what the safety rules kept. */
 export interface CoreStart {
-  root: { block: BlockHeader; qc: QuorumCertificate };
+  /** `failedViews`: the root's, as the WAL kept them (see TreeNode); none known without. */
+  root: { block: BlockHeader; qc: QuorumCertificate; failedViews?: readonly bigint[] };
   highQc?: QuorumCertificate;
   lastTc?: TimeoutCertificate;
   /** Uncommitted proposals from the WAL, oldest first. */
@@ -75,7 +78,17 @@ interface TreeNode {
   block: BlockHeader;
   /** Absent only for the root. */
   proposal?: Proposal;
+  /**
+   * Views without a block in the chain up to this one, the last FAILED_VIEWS_KEPT views before it,
+   * ascending (the leader schedules pass over their suspects). A restarted member takes its root's
+   * from the WAL; one that starts from a block sync does not know them, and may name other leaders
+   * than the rest for that many views.
+   */
+  failedViews: readonly bigint[];
 }
+
+/** How far back (in views) each block keeps the failed views of its chain (see leaderFor). */
+export const FAILED_VIEWS_KEPT = 64n;
 
 export class HotStuffCore {
   private view = 0n;
@@ -103,6 +116,8 @@ export class HotStuffCore {
   private readonly strikes = new Map<number, number>();
   /** The leader of the current view, as named on entering it, and whether its proposal came. */
   private viewLeader = -1;
+  /** The member this member's vote in `votedView` went to. */
+  private votedTo = -1;
   private leaderProposed = false;
   private pendingWork = false;
   private lastCommitted: Proposal[] = [];
@@ -120,7 +135,7 @@ export class HotStuffCore {
     readonly config: CoreConfig,
     start: CoreStart,
   ) {
-    this.root = { block: start.root.block };
+    this.root = { block: start.root.block, failedViews: start.root.failedViews ?? [] };
     this.tree.set(start.root.block.hash, this.root);
     this.qcs.set(start.root.block.hash, start.root.qc);
     this.highQc = start.root.qc;
@@ -242,9 +257,27 @@ export class HotStuffCore {
     return this.config.n - this.config.quorum;
   }
 
-  /** Where votes of `view` go: the leader of the next view, which proposes on the QC they form. */
-  private nextLeader(view: bigint): number {
-    return this.config.leaderFor(view + 1n, view);
+  /**
+   * Where votes for `blockHash` in `view` go: the leader of the next view, which proposes on the QC
+   * they form.
+   */
+  private nextLeader(view: bigint, blockHash: Hex): number {
+    return this.config.leaderFor(view + 1n, view, this.failedViewsUpTo(blockHash));
+  }
+
+  /** The leader of `view` for a proposal on this member's highest QC. */
+  private leaderOnHighQc(view: bigint): number {
+    return this.config.leaderFor(view, this.highQc.view, this.failedViewsUpTo(this.highQc.blockHash));
+  }
+
+  /** The failed views of the chain up to `blockHash`, as the WAL keeps them for a restart. */
+  failedViewsOf(blockHash: Hex): readonly bigint[] {
+    return this.failedViewsUpTo(blockHash);
+  }
+
+  /** The failed views of the chain up to `blockHash` (none known when the block is not here). */
+  private failedViewsUpTo(blockHash: Hex): readonly bigint[] {
+    return this.tree.get(blockHash)?.failedViews ?? [];
   }
 
   /** The view to (re)start in: after the highest certificate known. */
@@ -290,7 +323,7 @@ export class HotStuffCore {
     const backoff = failed - 1n;
     this.timerBackoff = Number(backoff > 3n ? 3n : backoff < 0n ? 0n : backoff);
     this.timerView = 0n;
-    this.viewLeader = this.config.leaderFor(view, this.highQc.view);
+    this.viewLeader = this.leaderOnHighQc(view);
     this.leaderProposed = false;
     this.out.push({ type: 'view', view, leader: this.viewLeader, via });
     this.prune();
@@ -319,7 +352,7 @@ export class HotStuffCore {
       if (m !== this.config.self && m >= 0) this.strikes.set(m, (this.strikes.get(m) ?? 0) + 1);
     };
     if (!this.leaderProposed) strike(this.viewLeader);
-    else if (this.votedView === this.view) strike(this.nextLeader(this.view));
+    else if (this.votedView === this.view) strike(this.votedTo);
   }
 
   /**
@@ -413,7 +446,7 @@ export class HotStuffCore {
       this.waitFor(p.block.parent, p, from);
       return;
     }
-    if (p.author !== this.config.leaderFor(p.view, p.justify.view)) return;
+    if (p.author !== this.config.leaderFor(p.view, p.justify.view, parent.failedViews)) return;
     // A signed proposal from its leader: that member is alive.
     this.strikes.delete(p.author);
     if (p.view === this.view) this.leaderProposed = true;
@@ -438,7 +471,8 @@ export class HotStuffCore {
     if (p.view !== this.view) return;
     if (!this.safeToVote(p)) return;
     this.votedView = p.view;
-    const to = this.nextLeader(p.view);
+    const to = this.nextLeader(p.view, p.block.hash);
+    this.votedTo = to;
     this.out.push({ type: 'sign-vote', proposal: p, to });
     // Our vote goes to a suspect: wait for its proposal only the short timeout.
     if (this.isSuspect(to) && this.timedOutView < p.view)
@@ -453,7 +487,8 @@ export class HotStuffCore {
    */
   private onInvalidProposal(p: Proposal): void {
     if (p.epoch !== this.config.epoch || p.view !== this.view || this.timedOutView >= this.view) return;
-    if (p.author !== this.config.leaderFor(p.view, p.justify.view)) return;
+    if (p.author !== this.config.leaderFor(p.view, p.justify.view, this.failedViewsUpTo(p.justify.blockHash)))
+      return;
     this.timeOut();
   }
 
@@ -485,7 +520,12 @@ export class HotStuffCore {
     if (p.block.height <= this.root.block.height) return;
     const parent = this.tree.get(p.block.parent);
     if (!parent || p.block.height !== parent.block.height + 1n) return;
-    this.tree.set(p.block.hash, { block: p.block, proposal: p });
+    // Views after the parent's QC and before this block failed in this chain.
+    const first = p.view - FAILED_VIEWS_KEPT;
+    const failedViews = parent.failedViews.filter((u) => u >= first);
+    for (let u = p.justify.view + 1n > first ? p.justify.view + 1n : first; u < p.view; u++)
+      failedViews.push(u);
+    this.tree.set(p.block.hash, { block: p.block, proposal: p, failedViews });
     const best = this.qcs.get(p.justify.blockHash);
     if (!best || p.justify.view > best.view) this.qcs.set(p.justify.blockHash, p.justify);
     // A QC we already had for this block may now commit its parent.
@@ -540,7 +580,7 @@ export class HotStuffCore {
   }
 
   private onVoteSigned(vote: Vote): void {
-    const to = this.nextLeader(vote.view);
+    const to = this.nextLeader(vote.view, vote.blockHash);
     if (to === this.config.self) this.onVote(vote);
     else this.out.push({ type: 'send', to, message: { kind: 'vote', vote } });
   }
@@ -588,7 +628,7 @@ export class HotStuffCore {
   private tryPropose(): void {
     const view = this.view;
     // This member proposes on its highest QC, so that QC's view is the one its proposal is judged by.
-    if (!this.started || this.config.leaderFor(view, this.highQc.view) !== this.config.self) return;
+    if (!this.started || this.leaderOnHighQc(view) !== this.config.self) return;
     if (this.requestedView >= view || !this.needsProgress()) return;
     const viaQc = this.highQc.view + 1n === view;
     const viaTc = this.lastTc?.view !== undefined && this.lastTc.view + 1n === view;
@@ -598,7 +638,7 @@ export class HotStuffCore {
       // The certified block is not here (missed, or lost in a crash): fetch it, propose once it arrives.
       this.requestFetch(
         this.highQc.blockHash,
-        this.config.leaderFor(this.highQc.view, this.highQc.view - 1n),
+        this.config.leaderFor(this.highQc.view, this.highQc.view - 1n, []),
       );
       return;
     }

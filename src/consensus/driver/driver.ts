@@ -84,7 +84,13 @@ type Verdict =
 export type WalEntry =
   | { kind: 'proposal'; proposal: Proposal }
   | { kind: 'qc'; qc: QuorumCertificate }
-  | { kind: 'tc'; tc: TimeoutCertificate };
+  | { kind: 'tc'; tc: TimeoutCertificate }
+  /**
+   * The failed views of the chain up to a committed block (the core's root): the leader schedules
+   * look back over them, and a restarted member that did not know them named other leaders than the
+   * rest (the simulator's restart seeds stalled).
+   */
+  | { kind: 'history'; blockHash: Hex; failedViews: bigint[] };
 
 export interface ConsensusWal {
   append(entry: WalEntry): void;
@@ -97,8 +103,11 @@ export function startFromWal(root: CoreStart['root'], entries: WalEntry[]): Core
   let highQc: QuorumCertificate | undefined;
   let lastTc: TimeoutCertificate | undefined;
   const proposals: Proposal[] = [];
+  let rootFailedViews: bigint[] | undefined;
   for (const e of entries) {
-    if (e.kind === 'proposal') {
+    if (e.kind === 'history') {
+      if (e.blockHash === root.block.hash) rootFailedViews = e.failedViews;
+    } else if (e.kind === 'proposal') {
       if (e.proposal.block.height > root.block.height) proposals.push(e.proposal);
       if (!highQc || e.proposal.justify.view > highQc.view) highQc = e.proposal.justify;
     } else if (e.kind === 'qc') {
@@ -106,7 +115,12 @@ export function startFromWal(root: CoreStart['root'], entries: WalEntry[]): Core
     } else if (!lastTc || e.tc.view > lastTc.view) lastTc = e.tc;
   }
   proposals.sort((a, b) => (a.block.height < b.block.height ? -1 : a.block.height > b.block.height ? 1 : 0));
-  return { root, highQc, lastTc, proposals };
+  return {
+    root: rootFailedViews ? { ...root, failedViews: rootFailedViews } : root,
+    highQc,
+    lastTc,
+    proposals,
+  };
 }
 
 /**
@@ -343,6 +357,11 @@ export class ConsensusDriver {
       case 'commit': {
         const last = o.blocks[o.blocks.length - 1];
         wal.append({ kind: 'qc', qc: last.qcs[1] });
+        wal.append({
+          kind: 'history',
+          blockHash: last.proposal.block.hash,
+          failedViews: [...this.core.failedViewsOf(last.proposal.block.hash)],
+        });
         for (const b of o.blocks) this.committedProposals.set(b.proposal.block.hash, b.proposal);
         if (this.committedProposals.size > 256) {
           const drop = this.committedProposals.size - 256;

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { RLP } from '@ethereumjs/rlp';
+import { bigIntToBytes, bytesToBigInt, fromHex, toHex } from '../../util/bytes.js';
 import {
   decodeConsensusMessage,
   decodeProposals,
@@ -12,6 +13,7 @@ import type { ConsensusWal, WalEntry } from './driver.js';
 const KIND_PROPOSAL = 1;
 const KIND_QC = 2;
 const KIND_TC = 3;
+const KIND_HISTORY = 4;
 
 /**
  * The consensus WAL: an append-only file of framed records (4-byte length, 4-byte CRC-32, body).
@@ -58,10 +60,11 @@ export class FileWal implements ConsensusWal {
     const keep = this.entries.filter(
       (e) => e.kind !== 'proposal' || e.proposal.block.height > committedHeight,
     );
-    const certs = keep.filter((e) => e.kind !== 'proposal');
-    // Only the newest certificates matter for a restart.
+    const certs: WalEntry[] = keep.filter((e) => e.kind === 'qc' || e.kind === 'tc');
+    // Only the newest certificates and the newest root's history matter for a restart.
     const lastCerts = certs.slice(-8);
-    this.entries = keep.filter((e) => e.kind === 'proposal' || lastCerts.includes(e));
+    const lastHistory = keep.findLast((e) => e.kind === 'history');
+    this.entries = keep.filter((e) => e.kind === 'proposal' || lastCerts.includes(e) || e === lastHistory);
     if (this.fileRecords < 256 || this.fileRecords < 2 * this.entries.length) return;
     const tmp = `${this.path}.tmp`;
     const fd = openSync(tmp, 'w');
@@ -87,6 +90,8 @@ function empty() {
 
 function encodeEntry(e: WalEntry): Uint8Array {
   if (e.kind === 'proposal') return RLP.encode([Uint8Array.of(KIND_PROPOSAL), encodeProposals([e.proposal])]);
+  if (e.kind === 'history')
+    return RLP.encode([Uint8Array.of(KIND_HISTORY), fromHex(e.blockHash), e.failedViews.map(bigIntToBytes)]);
   // Certificates travel inside the smallest message that carries them: a timeout vote shell.
   const qc = e.kind === 'qc' ? e.qc : e.tc.highQc;
   const shell = encodeConsensusMessage({
@@ -104,8 +109,10 @@ function encodeEntry(e: WalEntry): Uint8Array {
 }
 
 function decodeEntry(body: Uint8Array): WalEntry {
-  const [kind, inner] = RLP.decode(body) as unknown as [Uint8Array, Uint8Array];
+  const [kind, inner, views] = RLP.decode(body) as unknown as [Uint8Array, Uint8Array, Uint8Array[]];
   if (kind[0] === KIND_PROPOSAL) return { kind: 'proposal', proposal: decodeProposals(inner)[0] };
+  if (kind[0] === KIND_HISTORY)
+    return { kind: 'history', blockHash: toHex(inner), failedViews: views.map(bytesToBigInt) };
   const m = decodeConsensusMessage(inner);
   if (m.kind !== 'timeout') throw new Error('bad WAL certificate record');
   if (kind[0] === KIND_QC) return { kind: 'qc', qc: m.timeout.highQc };
