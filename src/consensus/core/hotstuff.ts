@@ -118,6 +118,12 @@ export class HotStuffCore {
   private viewLeader = -1;
   /** The member this member's vote in `votedView` went to. */
   private votedTo = -1;
+  /**
+   * Up to this view the failed views under this member's root are unknown (it started from a block
+   * sync's root): the leaders it names may differ from the others', so it takes a proposal from any
+   * member (which leads never touches safety: one vote per view) and sends its votes to every member.
+   */
+  private leadersUncertainUntil = 0n;
   private leaderProposed = false;
   private pendingWork = false;
   private lastCommitted: Proposal[] = [];
@@ -136,6 +142,8 @@ export class HotStuffCore {
     start: CoreStart,
   ) {
     this.root = { block: start.root.block, failedViews: start.root.failedViews ?? [] };
+    if (start.root.failedViews === undefined && start.root.block.height > 0n)
+      this.leadersUncertainUntil = start.root.qc.view + FAILED_VIEWS_KEPT;
     this.tree.set(start.root.block.hash, this.root);
     this.qcs.set(start.root.block.hash, start.root.qc);
     this.highQc = start.root.qc;
@@ -446,7 +454,11 @@ export class HotStuffCore {
       this.waitFor(p.block.parent, p, from);
       return;
     }
-    if (p.author !== this.config.leaderFor(p.view, p.justify.view, parent.failedViews)) return;
+    if (
+      p.author !== this.config.leaderFor(p.view, p.justify.view, parent.failedViews) &&
+      p.view > this.leadersUncertainUntil
+    )
+      return;
     // A signed proposal from its leader: that member is alive.
     this.strikes.delete(p.author);
     if (p.view === this.view) this.leaderProposed = true;
@@ -581,6 +593,12 @@ export class HotStuffCore {
 
   private onVoteSigned(vote: Vote): void {
     const to = this.nextLeader(vote.view, vote.blockHash);
+    if (vote.view <= this.leadersUncertainUntil) {
+      for (let m = 0; m < this.config.n; m++)
+        if (m !== this.config.self) this.out.push({ type: 'send', to: m, message: { kind: 'vote', vote } });
+      this.onVote(vote);
+      return;
+    }
     if (to === this.config.self) this.onVote(vote);
     else this.out.push({ type: 'send', to, message: { kind: 'vote', vote } });
   }
