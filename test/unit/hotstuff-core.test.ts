@@ -127,6 +127,35 @@ describe('consensus core (script tests)', () => {
     expect(ofType(out, 'sign-vote').map((v) => v.to)).toEqual([2]);
   });
 
+  it('started from a root whose failed views it does not know, takes a proposal from any member and votes to all', () => {
+    const root = { block: { hash: h(50), parent: h(49), height: 50n, txCount: 0 }, qc: qc(60n, 50) };
+    const make = (failedViews?: readonly bigint[]) =>
+      new HotStuffCore(
+        {
+          self: 1,
+          n: 4,
+          quorum: 3,
+          epoch: 0n,
+          leaderFor: (v) => Number(v % 4n),
+          baseTimeoutMs: 100,
+          aggregate: () => qc(0n, 0),
+        },
+        { root: { ...root, failedViews } },
+      );
+    // View 61's leader is member 1 by the schedule; member 3 proposes (the others passed over 1).
+    const p: Proposal = { ...proposal(51, 61n, qc(60n, 50)), author: 3 };
+    const synced = make();
+    synced.apply({ type: 'start' });
+    const out = synced.apply({ type: 'proposal', from: 3, proposal: p });
+    expect(ofType(out, 'sign-vote').map((v) => v.proposal.view)).toEqual([61n]);
+    const sent = ofType(synced.apply({ type: 'vote-signed', vote: voteOn(61n, 51, 1) }), 'send');
+    expect(sent.map((o) => o.to).sort()).toEqual([0, 2, 3]);
+    // A member that restarted with its root's failed views (from the WAL) keeps to the schedule.
+    const restarted = make([]);
+    restarted.apply({ type: 'start' });
+    expect(ofType(restarted.apply({ type: 'proposal', from: 3, proposal: p }), 'sign-vote')).toEqual([]);
+  });
+
   it('judges a proposal once its parent is here: the fetched parent carries the TC that deposed the auction winner', () => {
     // Winner 1 died: views 1 and 2 failed (2 is enough before the first QC here). Member 0 proposed
     // block 1 in view 3 with that TC; member 3 missed it. Member 2 proposes block 2 in view 4 on its QC.
