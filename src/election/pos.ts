@@ -22,9 +22,10 @@ export interface StakedCommittee {
  * after its QC of view j (the timeout certificate it carries proves them), and the views without a
  * block further down that chain. Their suspects — each failed view's leader, and the member its votes
  * went to — are left out of v's draw: a drawn member that is left out is replaced by a second draw,
- * keccak256(seed ‖ v ‖ 1), over the others' stake. So a crashed member costs one view timeout, then
- * is passed over until its failures leave the window: without any rule a crashed member with 40 % of
- * the stake stalled the chain for over 20 s (bench/modes.ts).
+ * keccak256(seed ‖ v ‖ 1), over the others' stake (beyond the streak, only members suspected of two
+ * failed views are left out). So a crashed member costs about two view timeouts, then is passed over
+ * until its failures leave the window: with only the streak looked at, a crashed member with 40 % of
+ * the stake stopped the chain for 25 s (bench/modes.ts --kill-member 3).
  *
  * The rule looks only at v and the chain under the proposal, so every member names the same leader.
  * An earlier rule kept a memory of members that failed in past timeout certificates; members that had

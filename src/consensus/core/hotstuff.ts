@@ -270,21 +270,19 @@ export class HotStuffCore {
    * they form.
    */
   private nextLeader(view: bigint, blockHash: Hex): number {
-    return this.config.leaderFor(view + 1n, view, this.failedViewsUpTo(blockHash));
+    return this.config.leaderFor(view + 1n, view, this.failedViewsOf(blockHash));
   }
 
   /** The leader of `view` for a proposal on this member's highest QC. */
   private leaderOnHighQc(view: bigint): number {
-    return this.config.leaderFor(view, this.highQc.view, this.failedViewsUpTo(this.highQc.blockHash));
+    return this.config.leaderFor(view, this.highQc.view, this.failedViewsOf(this.highQc.blockHash));
   }
 
-  /** The failed views of the chain up to `blockHash`, as the WAL keeps them for a restart. */
+  /**
+   * The failed views of the chain up to `blockHash` (none known when the block is not here); the
+   * driver keeps its root's in the WAL for a restart.
+   */
   failedViewsOf(blockHash: Hex): readonly bigint[] {
-    return this.failedViewsUpTo(blockHash);
-  }
-
-  /** The failed views of the chain up to `blockHash` (none known when the block is not here). */
-  private failedViewsUpTo(blockHash: Hex): readonly bigint[] {
     return this.tree.get(blockHash)?.failedViews ?? [];
   }
 
@@ -499,7 +497,7 @@ export class HotStuffCore {
    */
   private onInvalidProposal(p: Proposal): void {
     if (p.epoch !== this.config.epoch || p.view !== this.view || this.timedOutView >= this.view) return;
-    if (p.author !== this.config.leaderFor(p.view, p.justify.view, this.failedViewsUpTo(p.justify.blockHash)))
+    if (p.author !== this.config.leaderFor(p.view, p.justify.view, this.failedViewsOf(p.justify.blockHash)))
       return;
     this.timeOut();
   }
