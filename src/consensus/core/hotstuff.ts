@@ -590,13 +590,13 @@ export class HotStuffCore {
   }
 
   private onVoteSigned(vote: Vote): void {
-    const to = this.nextLeader(vote.view, vote.blockHash);
     if (vote.view <= this.leadersUncertainUntil) {
       for (let m = 0; m < this.config.n; m++)
         if (m !== this.config.self) this.out.push({ type: 'send', to: m, message: { kind: 'vote', vote } });
       this.onVote(vote);
       return;
     }
+    const to = this.nextLeader(vote.view, vote.blockHash);
     if (to === this.config.self) this.onVote(vote);
     else this.out.push({ type: 'send', to, message: { kind: 'vote', vote } });
   }
