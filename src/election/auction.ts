@@ -1,5 +1,5 @@
 import { SubsetSchedule } from './epoch-schedule.js';
-import { type FailedViews, type LeaderSchedule, PoaSchedule } from './schedule.js';
+import { type FailedViews, type LeaderSchedule, type LedViews, PoaSchedule } from './schedule.js';
 
 /**
  * `auction`: the epoch's auction winner leads every view while it works; the committee still
@@ -54,8 +54,13 @@ export class AuctionSchedule implements LeaderSchedule {
     this.publicKeys = publicKeys;
   }
 
-  leaderFor(view: bigint, justifyView: bigint = view - 1n, failedBefore: FailedViews = []): number {
-    if (this.winner === null) return this.rotation.leaderFor(view, justifyView, failedBefore);
+  leaderFor(
+    view: bigint,
+    justifyView: bigint = view - 1n,
+    failedBefore: FailedViews = [],
+    ledBefore: LedViews = [],
+  ): number {
+    if (this.winner === null) return this.rotation.leaderFor(view, justifyView, failedBefore, ledBefore);
     let from = this.deposedFrom;
     const streakEnd = this.streakDeposes(justifyView);
     if (view >= streakEnd && (from === undefined || streakEnd < from)) from = streakEnd;
@@ -66,6 +71,7 @@ export class AuctionSchedule implements LeaderSchedule {
       view,
       justifyView > deposition - 1n ? justifyView : deposition - 1n,
       failedBefore.filter((u) => u >= deposition),
+      ledBefore.filter((b) => b.view >= deposition),
     );
   }
 

@@ -1,4 +1,4 @@
-import type { FailedViews, LeaderSchedule } from './schedule.js';
+import type { FailedViews, LeaderSchedule, LedViews } from './schedule.js';
 
 /**
  * A schedule over some of the committee file's members (an epoch's elected or staked set): the inner
@@ -17,8 +17,13 @@ export class SubsetSchedule implements LeaderSchedule {
     return this.inner.mode;
   }
 
-  leaderFor(view: bigint, justifyView?: bigint, failedBefore?: FailedViews): number {
-    return this.indices[this.inner.leaderFor(view, justifyView, failedBefore)];
+  leaderFor(view: bigint, justifyView?: bigint, failedBefore?: FailedViews, ledBefore?: LedViews): number {
+    // The inner schedule counts its own members: committee indices of the chain's proposers map back.
+    const led = ledBefore?.flatMap((b) => {
+      const leader = this.indices.indexOf(b.leader);
+      return leader < 0 ? [] : [{ view: b.view, leader }];
+    });
+    return this.indices[this.inner.leaderFor(view, justifyView, failedBefore, led)];
   }
 
   onTimeoutCertificate(view: bigint, highQcView: bigint): void {
@@ -61,8 +66,8 @@ export class EpochSchedule implements LeaderSchedule {
     return true;
   }
 
-  leaderFor(view: bigint, justifyView?: bigint, failedBefore?: FailedViews): number {
-    return this.current.schedule.leaderFor(view, justifyView, failedBefore);
+  leaderFor(view: bigint, justifyView?: bigint, failedBefore?: FailedViews, ledBefore?: LedViews): number {
+    return this.current.schedule.leaderFor(view, justifyView, failedBefore, ledBefore);
   }
 
   onTimeoutCertificate(view: bigint, highQcView: bigint): void {

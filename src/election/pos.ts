@@ -1,5 +1,11 @@
 import { bytesToBigInt, fromHex, type Hex, keccak256 } from '../util/bytes.js';
-import { type FailedViews, failedViewsBefore, type LeaderSchedule, leaderAfterFailures } from './schedule.js';
+import {
+  type FailedViews,
+  failedViewsBefore,
+  type LeaderSchedule,
+  type LedViews,
+  leaderAfterFailures,
+} from './schedule.js';
 
 /** One epoch's staked committee: keys in index order with their stakes, and the epoch's seed. */
 export interface StakedCommittee {
@@ -55,13 +61,20 @@ export class StakeWeightedSchedule implements LeaderSchedule {
     if (this.seed.length !== 32) throw new Error('the seed is 32 bytes');
   }
 
-  leaderFor(view: bigint, justifyView: bigint = view - 1n, failedBefore: FailedViews = []): number {
+  leaderFor(
+    view: bigint,
+    justifyView: bigint = view - 1n,
+    failedBefore: FailedViews = [],
+    ledBefore: LedViews = [],
+  ): number {
     const failed = failedViewsBefore(view, justifyView, failedBefore);
     if (failed.length === 0) return this.draw(view, 0, new Set());
-    const key = `${view}:${failed.join(',')}`;
+    // Only the proposers after the window's first failure matter (leaderAfterFailures).
+    const led = ledBefore.filter((b) => b.view > failed[0] && b.view < view);
+    const key = `${view}:${failed.join(',')}:${led.map((b) => `${b.view}.${b.leader}`).join(',')}`;
     const known = this.afterFailures.get(key);
     if (known !== undefined) return known;
-    const leader = leaderAfterFailures(view, failed, (v, out) => this.drawPassingOver(v, out));
+    const leader = leaderAfterFailures(view, failed, (v, out) => this.drawPassingOver(v, out), led);
     if (this.afterFailures.size >= 256) this.afterFailures.clear();
     this.afterFailures.set(key, leader);
     return leader;

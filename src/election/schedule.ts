@@ -10,10 +10,11 @@ export interface LeaderSchedule {
    * justifyView+1 … view−1 failed; schedules may pass over their leaders. `failedBefore` are the
    * views that failed earlier in the chain the proposal extends (the certified block of justifyView
    * and its ancestors: views without a block in that chain, the last FAILED_VIEWS_LOOKED_AT or more).
-   * Only the proposal and the chain under it decide, so every member that holds the chain computes
-   * the same leader for it.
+   * `ledBefore` are the proposers of that chain's blocks over the same views (a member that led a
+   * certified block since a failure is cleared of it). Only the proposal and the chain under it
+   * decide, so every member that holds the chain computes the same leader for it.
    */
-  leaderFor(view: bigint, justifyView?: bigint, failedBefore?: FailedViews): number;
+  leaderFor(view: bigint, justifyView?: bigint, failedBefore?: FailedViews, ledBefore?: LedViews): number;
   /** BLS public keys (hex) of the committee for `epoch`, in index order. */
   committeeFor(epoch: bigint): string[];
   /**
@@ -28,6 +29,13 @@ export interface LeaderSchedule {
  * (the consensus core keeps them per block, FAILED_VIEWS_LOOKED_AT views back or more).
  */
 export type FailedViews = readonly bigint[];
+
+/**
+ * The blocks of a chain up to a block, by view with their proposer's committee index, ascending (the
+ * core keeps them beside FailedViews). The chain's certified blocks: whoever proposed one was alive
+ * and heard by a quorum then.
+ */
+export type LedViews = readonly { readonly view: bigint; readonly leader: number }[];
 
 /** How far back (in views) the failures of the chain are looked at when choosing a leader. */
 export const FAILED_VIEWS_LOOKED_AT = 32n;
@@ -64,6 +72,12 @@ export function failedViewsBefore(
  *   outside the streak: a member that collected the votes of a leader that equivocated is innocent,
  *   and sitting such members out for the window skewed a pos e2e run's leader counts (14/52/39/50
  *   views for stakes 1:2:3:4).
+ * - A member that proposed a block of the chain (`led`) after a failure is cleared of its suspicions
+ *   so far: it was alive and heard. Without this, the innocent collectors of an equivocator's views
+ *   still sat out whenever they collected two of them in the window (a 1,132-view devnet run with
+ *   member 0 equivocating: member 3, 40 % of the stake, led 386 views where its stake gives 453). A
+ *   dead member never proposes a block, so it stays out. The chain's proposers, not a replay: the
+ *   replayed leader of a view that succeeded can be a member the window of that time passed over.
  *
  * When every member is a suspect, the ones suspected least often lead: a dead member is suspected in
  * every view it fails (as the aggregator of the view before its turn, then as leader), the live ones
@@ -79,15 +93,23 @@ export function leaderAfterFailures(
   view: bigint,
   failed: readonly bigint[],
   pick: (view: bigint, out: ReadonlySet<number>) => number,
+  led: LedViews = [],
 ): number {
   /** Failed views of the window each member is a suspect of. */
   const counts = new Map<number, number>();
   /** Suspects of the failed views in a row just before the view being chosen. */
   let streak = new Set<number>();
   let previous: bigint | undefined;
+  let nextLed = 0;
   const passedOver = (inStreak: ReadonlySet<number>) =>
     new Map([...counts].filter(([m, c]) => c >= 2 || inStreak.has(m)));
+  /** The members that led the chain's blocks in views after `previous` and before `until` are cleared. */
+  const clearLeadersBefore = (until: bigint) => {
+    for (; nextLed < led.length && led[nextLed].view < until; nextLed++)
+      if (previous !== undefined && led[nextLed].view > previous) counts.delete(led[nextLed].leader);
+  };
   for (const u of failed) {
+    clearLeadersBefore(u);
     if (previous === undefined || u !== previous + 1n) streak = new Set();
     const leader = leaderPassingOver(u, passedOver(streak), pick);
     // Had u succeeded, u+1 would have been entered on its QC: no streak.
@@ -99,6 +121,7 @@ export function leaderAfterFailures(
     }
     previous = u;
   }
+  clearLeadersBefore(view);
   if (previous !== view - 1n) streak = new Set();
   return leaderPassingOver(view, passedOver(streak), pick);
 }
@@ -121,11 +144,12 @@ function leaderPassingOver(
 
 /** What the consensus core asks of a schedule (CoreConfig's leaderFor and onTimeoutCertificate). */
 export function scheduleHooks(schedule: LeaderSchedule): {
-  leaderFor(view: bigint, justifyView: bigint, failedBefore: FailedViews): number;
+  leaderFor(view: bigint, justifyView: bigint, failedBefore: FailedViews, ledBefore: LedViews): number;
   onTimeoutCertificate(view: bigint, highQcView: bigint): void;
 } {
   return {
-    leaderFor: (view, justifyView, failedBefore) => schedule.leaderFor(view, justifyView, failedBefore),
+    leaderFor: (view, justifyView, failedBefore, ledBefore) =>
+      schedule.leaderFor(view, justifyView, failedBefore, ledBefore),
     onTimeoutCertificate: (view, highQcView) => schedule.onTimeoutCertificate?.(view, highQcView),
   };
 }
@@ -157,10 +181,15 @@ export class PoaSchedule implements LeaderSchedule {
     if (publicKeys.length === 0) throw new Error('a poa committee needs at least one member');
   }
 
-  leaderFor(view: bigint, justifyView: bigint = view - 1n, failedBefore: FailedViews = []): number {
+  leaderFor(
+    view: bigint,
+    justifyView: bigint = view - 1n,
+    failedBefore: FailedViews = [],
+    ledBefore: LedViews = [],
+  ): number {
     const failed = failedViewsBefore(view, justifyView, failedBefore);
     if (failed.length === 0) return this.rotation(view, new Set());
-    return leaderAfterFailures(view, failed, (v, out) => this.rotation(v, out));
+    return leaderAfterFailures(view, failed, (v, out) => this.rotation(v, out), ledBefore);
   }
 
   /** The member at `view` in the rotation, or the first after it that is not in `out`. */

@@ -137,6 +137,12 @@ export class CommitteeSequencer {
     proposals: 0,
     /** Views this node entered, by the member the schedule made leader (the election mode at work). */
     viewsLedBy: [] as number[],
+    /**
+     * Views this node entered, by the member the schedule draws when no view failed (leaderFor without
+     * the chain's failed views). The failure rule moves views away from suspects, so viewsLedBy drifts
+     * from the stakes whenever views fail; this is the election's own choice.
+     */
+    viewsDrawnFor: [] as number[],
     certificates: 0,
     lastCertificate: null as null | { view: string; signers: number; blockHash: Hex },
     /** Pending txs sent again (direct streams) after a view of this member timed out (see regossipPending). */
@@ -159,6 +165,7 @@ export class CommitteeSequencer {
     this.committee = { publicKeys, quorum: quorumFor(publicKeys.length) };
     this.schedule = deps.schedule ?? new PoaSchedule(publicKeys);
     this.live.viewsLedBy = publicKeys.map(() => 0);
+    this.live.viewsDrawnFor = publicKeys.map(() => 0);
     if (this.schedule.committeeFor(0n).length !== publicKeys.length)
       throw new Error(
         `the ${this.schedule.mode} schedule's committee differs in size from the committee file`,
@@ -568,6 +575,8 @@ export class CommitteeSequencer {
         this.live.view = view;
         this.live.leader = leader;
         if (leader >= 0 && leader < this.live.viewsLedBy.length) this.live.viewsLedBy[leader]++;
+        const drawn = this.schedule.leaderFor(view);
+        if (drawn >= 0 && drawn < this.live.viewsDrawnFor.length) this.live.viewsDrawnFor[drawn]++;
         this.live.via = via;
         this.deps.metrics?.consensusView.set(Number(view));
       },
@@ -880,6 +889,7 @@ export class CommitteeSequencer {
       timeoutsSigned: this.live.timeoutsSigned,
       proposals: this.live.proposals,
       viewsLedBy: this.live.viewsLedBy,
+      viewsDrawnFor: this.live.viewsDrawnFor,
       certificates: this.live.certificates,
       lastCertificate: this.live.lastCertificate,
       txsRegossiped: this.live.txsRegossiped,

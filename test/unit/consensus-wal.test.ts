@@ -48,13 +48,18 @@ describe('consensus WAL (file)', () => {
     expect(views).toContain(600n);
     expect(back.length).toBeLessThanOrEqual(512);
   });
-  it("keeps the newest root's failed views across a reopen, and a restart starts its root with them", () => {
+  it("keeps the newest root's failed views and proposers across a reopen, and a restart starts its root with them", () => {
     const path = join(mkdtempSync(join(tmpdir(), 'seqnet-wal-')), 'wal');
     const wal = new FileWal(path);
     for (let n = 1; n <= 300; n++) {
       wal.append({ kind: 'proposal', proposal: proposal(n) });
       if (n > 2) {
-        wal.append({ kind: 'history', blockHash: h(n - 2), failedViews: [BigInt(n), BigInt(n) + 7n] });
+        wal.append({
+          kind: 'history',
+          blockHash: h(n - 2),
+          failedViews: [BigInt(n), BigInt(n) + 7n],
+          led: [{ view: BigInt(n) + 1n, leader: n % 4 }],
+        });
         wal.prune(BigInt(n - 2));
       }
     }
@@ -62,10 +67,16 @@ describe('consensus WAL (file)', () => {
     const back = new FileWal(path).load();
     const histories = back.filter((e) => e.kind === 'history');
     // (Records since the last rewrite come back; a rewrite keeps only the newest.)
-    expect(histories.at(-1)).toEqual({ kind: 'history', blockHash: h(298), failedViews: [300n, 307n] });
+    expect(histories.at(-1)).toEqual({
+      kind: 'history',
+      blockHash: h(298),
+      failedViews: [300n, 307n],
+      led: [{ view: 301n, leader: 0 }],
+    });
     expect(histories.length).toBeLessThan(256);
     const root = { block: proposal(298).block, qc: qc(298, 298) };
     expect(startFromWal(root, back).root.failedViews).toEqual([300n, 307n]);
+    expect(startFromWal(root, back).root.led).toEqual([{ view: 301n, leader: 0 }]);
     // Another root (e.g. one a block sync brought): its failed views are not known.
     const other = { block: proposal(299).block, qc: qc(299, 299) };
     expect(startFromWal(other, back).root.failedViews).toBeUndefined();

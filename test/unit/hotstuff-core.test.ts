@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { QuorumCertificate } from '../../src/consensus/certificate.js';
-import { HotStuffCore } from '../../src/consensus/core/hotstuff.js';
+import { HotStuffCore, type LedView } from '../../src/consensus/core/hotstuff.js';
 import type { CoreOutput, Proposal, TimeoutVote, Vote } from '../../src/consensus/core/types.js';
 import { AuctionSchedule } from '../../src/election/auction.js';
 import { scheduleHooks } from '../../src/election/schedule.js';
@@ -25,7 +25,12 @@ const qc = (view: bigint, block: number): QuorumCertificate => ({
 
 function core(
   self: number,
-  leaderFor = (v: bigint, _justifyView: bigint, _failedBefore: readonly bigint[]) => Number(v % 4n),
+  leaderFor = (
+    v: bigint,
+    _justifyView: bigint,
+    _failedBefore: readonly bigint[],
+    _ledBefore: readonly LedView[],
+  ) => Number(v % 4n),
   onTimeoutCertificate?: (view: bigint, highQcView: bigint) => void,
   shortTimeoutForSuspects = false,
 ) {

@@ -41,8 +41,14 @@ export interface CoreConfig {
    * failed), over a chain whose earlier failed views are `failedBefore` (ascending: views without a
    * block in the chain up to the certified block, FAILED_VIEWS_KEPT views back). A pure function of
    * its arguments, so every member that holds the chain names the same leader for a proposal.
+   * `ledBefore`: the proposers of that chain's blocks over the same views (see TreeNode.led).
    */
-  leaderFor(view: bigint, justifyView: bigint, failedBefore: readonly bigint[]): number;
+  leaderFor(
+    view: bigint,
+    justifyView: bigint,
+    failedBefore: readonly bigint[],
+    ledBefore: readonly LedView[],
+  ): number;
   /**
    * Told of every timeout certificate the core processes, before it enters the next view: a leader
    * schedule that reacts to failed views (the auction's silent winner) changes `leaderFor` here.
@@ -66,8 +72,13 @@ export interface CoreConfig {
 
 /** Where a (re)started core begins: the last committed block and what the safety rules kept. */
 export interface CoreStart {
-  /** `failedViews`: the root's, as the WAL kept them (see TreeNode); none known without. */
-  root: { block: BlockHeader; qc: QuorumCertificate; failedViews?: readonly bigint[] };
+  /** `failedViews` and `led`: the root's, as the WAL kept them (see TreeNode); none known without. */
+  root: {
+    block: BlockHeader;
+    qc: QuorumCertificate;
+    failedViews?: readonly bigint[];
+    led?: readonly LedView[];
+  };
   highQc?: QuorumCertificate;
   lastTc?: TimeoutCertificate;
   /** Uncommitted proposals from the WAL, oldest first. */
@@ -85,6 +96,18 @@ interface TreeNode {
    * than the rest for that many views.
    */
   failedViews: readonly bigint[];
+  /**
+   * The proposers of this block and its ancestors over the same FAILED_VIEWS_KEPT views, ascending
+   * by view (a member that led a certified block since a failure is cleared of it; the root's from
+   * the WAL like failedViews).
+   */
+  led: readonly LedView[];
+}
+
+/** A block of a chain by its view and its proposer's committee index. */
+export interface LedView {
+  readonly view: bigint;
+  readonly leader: number;
 }
 
 /** How far back (in views) each block keeps the failed views of its chain (see leaderFor). */
@@ -141,7 +164,11 @@ export class HotStuffCore {
     readonly config: CoreConfig,
     start: CoreStart,
   ) {
-    this.root = { block: start.root.block, failedViews: start.root.failedViews ?? [] };
+    this.root = {
+      block: start.root.block,
+      failedViews: start.root.failedViews ?? [],
+      led: start.root.led ?? [],
+    };
     if (start.root.failedViews === undefined && start.root.block.height > 0n)
       this.leadersUncertainUntil = start.root.qc.view + FAILED_VIEWS_KEPT;
     this.tree.set(start.root.block.hash, this.root);
@@ -270,12 +297,18 @@ export class HotStuffCore {
    * they form.
    */
   private nextLeader(view: bigint, blockHash: Hex): number {
-    return this.config.leaderFor(view + 1n, view, this.failedViewsOf(blockHash));
+    return this.leaderOver(view + 1n, view, blockHash);
   }
 
   /** The leader of `view` for a proposal on this member's highest QC. */
   private leaderOnHighQc(view: bigint): number {
-    return this.config.leaderFor(view, this.highQc.view, this.failedViewsOf(this.highQc.blockHash));
+    return this.leaderOver(view, this.highQc.view, this.highQc.blockHash);
+  }
+
+  /** The leader of `view` for a proposal on the QC of `justifyView` for `blockHash`, over that block's chain. */
+  private leaderOver(view: bigint, justifyView: bigint, blockHash: Hex): number {
+    const node = this.tree.get(blockHash);
+    return this.config.leaderFor(view, justifyView, node?.failedViews ?? [], node?.led ?? []);
   }
 
   /**
@@ -284,6 +317,11 @@ export class HotStuffCore {
    */
   failedViewsOf(blockHash: Hex): readonly bigint[] {
     return this.tree.get(blockHash)?.failedViews ?? [];
+  }
+
+  /** The proposers of the chain up to `blockHash` (see TreeNode.led); kept in the WAL like failedViewsOf. */
+  ledViewsOf(blockHash: Hex): readonly LedView[] {
+    return this.tree.get(blockHash)?.led ?? [];
   }
 
   /** The view to (re)start in: after the highest certificate known. */
@@ -453,7 +491,7 @@ export class HotStuffCore {
       return;
     }
     if (
-      p.author !== this.config.leaderFor(p.view, p.justify.view, parent.failedViews) &&
+      p.author !== this.config.leaderFor(p.view, p.justify.view, parent.failedViews, parent.led) &&
       p.view > this.leadersUncertainUntil
     )
       return;
@@ -497,8 +535,7 @@ export class HotStuffCore {
    */
   private onInvalidProposal(p: Proposal): void {
     if (p.epoch !== this.config.epoch || p.view !== this.view || this.timedOutView >= this.view) return;
-    if (p.author !== this.config.leaderFor(p.view, p.justify.view, this.failedViewsOf(p.justify.blockHash)))
-      return;
+    if (p.author !== this.leaderOver(p.view, p.justify.view, p.justify.blockHash)) return;
     this.timeOut();
   }
 
@@ -535,7 +572,9 @@ export class HotStuffCore {
     const failedViews = parent.failedViews.filter((u) => u >= first);
     for (let u = p.justify.view + 1n > first ? p.justify.view + 1n : first; u < p.view; u++)
       failedViews.push(u);
-    this.tree.set(p.block.hash, { block: p.block, proposal: p, failedViews });
+    const led = parent.led.filter((b) => b.view >= first);
+    led.push({ view: p.view, leader: p.author });
+    this.tree.set(p.block.hash, { block: p.block, proposal: p, failedViews, led });
     const best = this.qcs.get(p.justify.blockHash);
     if (!best || p.justify.view > best.view) this.qcs.set(p.justify.blockHash, p.justify);
     // A QC we already had for this block may now commit its parent.
@@ -654,7 +693,7 @@ export class HotStuffCore {
       // The certified block is not here (missed, or lost in a crash): fetch it, propose once it arrives.
       this.requestFetch(
         this.highQc.blockHash,
-        this.config.leaderFor(this.highQc.view, this.highQc.view - 1n, []),
+        this.config.leaderFor(this.highQc.view, this.highQc.view - 1n, [], []),
       );
       return;
     }

@@ -1,6 +1,6 @@
 import type { Hex } from '../../util/bytes.js';
 import type { QuorumCertificate } from '../certificate.js';
-import { type CoreConfig, type CoreStart, HotStuffCore } from '../core/hotstuff.js';
+import { type CoreConfig, type CoreStart, HotStuffCore, type LedView } from '../core/hotstuff.js';
 import type {
   BlockHeader,
   CommittedBlock,
@@ -88,9 +88,10 @@ export type WalEntry =
   /**
    * The failed views of the chain up to a committed block (the core's root): the leader schedules
    * look back over them, and a restarted member that did not know them named other leaders than the
-   * rest (the simulator's restart seeds stalled).
+   * rest (the simulator's restart seeds stalled). `led`: the chain's proposers over the same views
+   * (TreeNode.led; empty in records written before it was kept).
    */
-  | { kind: 'history'; blockHash: Hex; failedViews: bigint[] };
+  | { kind: 'history'; blockHash: Hex; failedViews: bigint[]; led: LedView[] };
 
 export interface ConsensusWal {
   append(entry: WalEntry): void;
@@ -103,10 +104,10 @@ export function startFromWal(root: CoreStart['root'], entries: WalEntry[]): Core
   let highQc: QuorumCertificate | undefined;
   let lastTc: TimeoutCertificate | undefined;
   const proposals: Proposal[] = [];
-  let rootFailedViews: bigint[] | undefined;
+  let rootHistory: { failedViews: bigint[]; led: LedView[] } | undefined;
   for (const e of entries) {
     if (e.kind === 'history') {
-      if (e.blockHash === root.block.hash) rootFailedViews = e.failedViews;
+      if (e.blockHash === root.block.hash) rootHistory = { failedViews: e.failedViews, led: e.led };
     } else if (e.kind === 'proposal') {
       if (e.proposal.block.height > root.block.height) proposals.push(e.proposal);
       if (!highQc || e.proposal.justify.view > highQc.view) highQc = e.proposal.justify;
@@ -116,7 +117,7 @@ export function startFromWal(root: CoreStart['root'], entries: WalEntry[]): Core
   }
   proposals.sort((a, b) => (a.block.height < b.block.height ? -1 : a.block.height > b.block.height ? 1 : 0));
   return {
-    root: rootFailedViews ? { ...root, failedViews: rootFailedViews } : root,
+    root: rootHistory ? { ...root, ...rootHistory } : root,
     highQc,
     lastTc,
     proposals,
@@ -361,6 +362,7 @@ export class ConsensusDriver {
           kind: 'history',
           blockHash: last.proposal.block.hash,
           failedViews: [...this.core.failedViewsOf(last.proposal.block.hash)],
+          led: [...this.core.ledViewsOf(last.proposal.block.hash)],
         });
         for (const b of o.blocks) this.committedProposals.set(b.proposal.block.hash, b.proposal);
         if (this.committedProposals.size > 256) {

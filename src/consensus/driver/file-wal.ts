@@ -91,7 +91,12 @@ function empty() {
 function encodeEntry(e: WalEntry): Uint8Array {
   if (e.kind === 'proposal') return RLP.encode([Uint8Array.of(KIND_PROPOSAL), encodeProposals([e.proposal])]);
   if (e.kind === 'history')
-    return RLP.encode([Uint8Array.of(KIND_HISTORY), fromHex(e.blockHash), e.failedViews.map(bigIntToBytes)]);
+    return RLP.encode([
+      Uint8Array.of(KIND_HISTORY),
+      fromHex(e.blockHash),
+      e.failedViews.map(bigIntToBytes),
+      e.led.map((b) => [bigIntToBytes(b.view), bigIntToBytes(BigInt(b.leader))]),
+    ]);
   // Certificates travel inside the smallest message that carries them: a timeout vote shell.
   const qc = e.kind === 'qc' ? e.qc : e.tc.highQc;
   const shell = encodeConsensusMessage({
@@ -109,10 +114,24 @@ function encodeEntry(e: WalEntry): Uint8Array {
 }
 
 function decodeEntry(body: Uint8Array): WalEntry {
-  const [kind, inner, views] = RLP.decode(body) as unknown as [Uint8Array, Uint8Array, Uint8Array[]];
+  const [kind, inner, views, led] = RLP.decode(body) as unknown as [
+    Uint8Array,
+    Uint8Array,
+    Uint8Array[],
+    Uint8Array[][] | undefined,
+  ];
   if (kind[0] === KIND_PROPOSAL) return { kind: 'proposal', proposal: decodeProposals(inner)[0] };
   if (kind[0] === KIND_HISTORY)
-    return { kind: 'history', blockHash: toHex(inner), failedViews: views.map(bytesToBigInt) };
+    return {
+      kind: 'history',
+      blockHash: toHex(inner),
+      failedViews: views.map(bytesToBigInt),
+      // Records from before the proposers were kept have none.
+      led: (led ?? []).map(([view, leader]) => ({
+        view: bytesToBigInt(view),
+        leader: Number(bytesToBigInt(leader)),
+      })),
+    };
   const m = decodeConsensusMessage(inner);
   if (m.kind !== 'timeout') throw new Error('bad WAL certificate record');
   if (kind[0] === KIND_QC) return { kind: 'qc', qc: m.timeout.highQc };
