@@ -568,14 +568,14 @@ export class CommitteeSequencer {
       commit: (blocks) => this.queueCommit(blocks),
       onEvidence: (e) => this.onEvidence(e),
       onView: (view, leader, via) => {
+        const drawn = this.schedule.leaderFor(view);
         this.deps.logger.debug(
-          { view: Number(view), leader, via, highQc: Number(this.driver.core.highestQc.view) },
+          { view: Number(view), leader, drawn, via, highQc: Number(this.driver.core.highestQc.view) },
           'view',
         );
         this.live.view = view;
         this.live.leader = leader;
         if (leader >= 0 && leader < this.live.viewsLedBy.length) this.live.viewsLedBy[leader]++;
-        const drawn = this.schedule.leaderFor(view);
         if (drawn >= 0 && drawn < this.live.viewsDrawnFor.length) this.live.viewsDrawnFor[drawn]++;
         this.live.via = via;
         this.deps.metrics?.consensusView.set(Number(view));

@@ -118,6 +118,32 @@ describe('election schedules', () => {
     expect(new PoaSchedule(keys.slice(0, 1)).leaderFor(9n, 2n)).toBe(0);
   });
 
+  it('poa: a member that proposed a block of the chain since a failure is cleared of it; one that did not stays out', () => {
+    const s = new PoaSchedule(keys);
+    // Views 5 and 13 failed, both led by 1 with their votes due to 2 (two suspicions each). In between
+    // 1 and 2 proposed blocks of the chain (views 9 and 10): alive, so only view 13 counts against them.
+    const chain = (skip: number) =>
+      [6n, 7n, 8n, 9n, 10n, 11n, 12n, 14n, 15n, 16n, 17n]
+        .map((view) => ({ view, leader: s.leaderFor(view, view - 1n, [5n, 13n].filter((u) => u < view)) }))
+        .filter((b) => b.leader !== skip);
+    expect(chain(-1).find((b) => b.view === 10n)?.leader).toBe(2);
+    expect(s.leaderFor(18n, 17n, [5n, 13n], chain(-1))).toBe(2);
+    // Without the chain's proposers (or when 2 proposed none: a dead member) 2 sits out.
+    expect(s.leaderFor(18n, 17n, [5n, 13n])).toBe(3);
+    expect(s.leaderFor(18n, 17n, [5n, 13n], chain(2))).toBe(3);
+    // A block from before the window's first failure clears nothing.
+    expect(s.leaderFor(18n, 17n, [5n, 13n], [{ view: 4n, leader: 2 }])).toBe(3);
+    // A subset schedule takes committee indices and maps them to its own members.
+    const subset = new SubsetSchedule(new PoaSchedule(keys.slice(1)), [1, 2, 3], keys);
+    const sub = (led: { view: bigint; leader: number }[]) => subset.leaderFor(17n, 16n, [4n, 10n], led);
+    // Views 4 and 10: subset member 1 (committee 2) led, votes due to subset member 2 (committee 3).
+    // View 17 is committee 3's turn (17 % 3 = 2); with two suspicions it sits out, and so does 2 …
+    expect(subset.leaderFor(17n)).toBe(3);
+    expect(sub([])).toBe(1);
+    // … unless it proposed a block in between (view 8, its turn): then view 17 is its own again.
+    expect(sub([{ view: 8n, leader: 3 }])).toBe(3);
+  });
+
   it('pos: refuses a committee it cannot draw from', () => {
     expect(() => new StakeWeightedSchedule({ epoch: 0n, publicKeys: [], stakes: [], seed })).toThrow(
       /at least one/,

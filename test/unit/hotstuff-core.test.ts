@@ -113,10 +113,12 @@ describe('consensus core (script tests)', () => {
     expect(req).toEqual([{ type: 'request-payload', view: 3n, parent: GENESIS, height: 1n }]);
   });
 
-  it('names leaders with the failed views of the chain under a proposal, also after QCs formed again', () => {
+  it('names leaders with the failed views and the proposers of the chain under a proposal, also after QCs formed again', () => {
     const asked: Array<[bigint, bigint, readonly bigint[]]> = [];
-    const c = core(2, (v, j, failedBefore) => {
+    const proposers: Array<[bigint, readonly LedView[]]> = [];
+    const c = core(2, (v, j, failedBefore, ledBefore) => {
       asked.push([v, j, [...failedBefore]]);
+      proposers.push([v, [...ledBefore]]);
       return Number(v % 4n);
     });
     c.apply({ type: 'start' });
@@ -130,6 +132,23 @@ describe('consensus core (script tests)', () => {
     expect(asked).toContainEqual([5n, 4n, [2n, 3n]]);
     expect(asked).toContainEqual([6n, 5n, [2n, 3n]]);
     expect(ofType(out, 'sign-vote').map((v) => v.to)).toEqual([2]);
+    // With the proposers of that chain: block 1 by member 1 (view 1), block 2 by 0 (view 4), and for
+    // the votes, block 3 by 1 (view 5).
+    expect(proposers).toContainEqual([
+      5n,
+      [
+        { view: 1n, leader: 1 },
+        { view: 4n, leader: 0 },
+      ],
+    ]);
+    expect(proposers).toContainEqual([
+      6n,
+      [
+        { view: 1n, leader: 1 },
+        { view: 4n, leader: 0 },
+        { view: 5n, leader: 1 },
+      ],
+    ]);
   });
 
   it('started from a root whose failed views it does not know, takes a proposal from any member and votes to all', () => {
