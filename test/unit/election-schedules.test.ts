@@ -124,7 +124,14 @@ describe('election schedules', () => {
     // 1 and 2 proposed blocks of the chain (views 9 and 10): alive, so only view 13 counts against them.
     const chain = (skip: number) =>
       [6n, 7n, 8n, 9n, 10n, 11n, 12n, 14n, 15n, 16n, 17n]
-        .map((view) => ({ view, leader: s.leaderFor(view, view - 1n, [5n, 13n].filter((u) => u < view)) }))
+        .map((view) => ({
+          view,
+          leader: s.leaderFor(
+            view,
+            view - 1n,
+            [5n, 13n].filter((u) => u < view),
+          ),
+        }))
         .filter((b) => b.leader !== skip);
     expect(chain(-1).find((b) => b.view === 10n)?.leader).toBe(2);
     expect(s.leaderFor(18n, 17n, [5n, 13n], chain(-1))).toBe(2);
