@@ -314,15 +314,15 @@ export class CommitteeSequencer {
     });
     network.handle(protocols.blockSync(chainId), (data) => this.serveSync(data));
     this.txGossip = new TxGossip(network, topics.txs(chainId), logger.child({ module: 'tx-gossip' }));
-    network.onMessage(topics.txs(chainId), async (data) => {
+    network.onMessage(topics.txs(chainId), async (data, via) => {
       const txs = decodeTxBatch(data);
       if (!txs) return 'reject';
-      await this.peerTxs.takeGossiped(txs);
+      await this.peerTxs.takeGossiped(txs, via);
       return 'accept';
     });
     network.handle(protocols.txsDirect(chainId), async (data, from) => {
       const txs = decodeTxBatch(data);
-      if (txs) await this.peerTxs.take(txs);
+      if (txs) await this.peerTxs.take(txs, from);
       else network.penalise(from, 'undecodable tx batch');
       return undefined;
     });

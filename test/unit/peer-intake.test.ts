@@ -47,6 +47,24 @@ describe('PeerTxIntake', () => {
     expect(intake.backlog).toBe(0);
   });
 
+  it("one peer's batches wait for one another, another peer's do not", async () => {
+    const pool = slowPool();
+    const intake = new PeerTxIntake(pool.add, 100);
+    void intake.takeGossiped([tx('a1')], 'peer A');
+    void intake.takeGossiped([tx('a2')], 'peer A');
+    const fromB = intake.take([tx('b1')], 'peer B');
+    await turn();
+    // peer B's batch is not behind peer A's first one, which is still being added; A's second is
+    expect(pool.started).toEqual(['a1', 'b1']);
+    pool.finishAll();
+    await fromB;
+    await turn();
+    expect(pool.started).toEqual(['a1', 'b1', 'a2']);
+    pool.finishAll();
+    await turn();
+    expect(intake.backlog).toBe(0);
+  });
+
   it('over the backlog limit a gossiped batch waits until it is in the pool (back-pressure)', async () => {
     const pool = slowPool();
     const intake = new PeerTxIntake(pool.add, 2);
