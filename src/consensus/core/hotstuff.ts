@@ -307,21 +307,17 @@ export class HotStuffCore {
 
   /** The leader of `view` for a proposal on the QC of `justifyView` for `blockHash`, over that block's chain. */
   private leaderOver(view: bigint, justifyView: bigint, blockHash: Hex): number {
-    const node = this.tree.get(blockHash);
-    return this.config.leaderFor(view, justifyView, node?.failedViews ?? [], node?.led ?? []);
+    const { failedViews, led } = this.historyOf(blockHash);
+    return this.config.leaderFor(view, justifyView, failedViews, led);
   }
 
   /**
-   * The failed views of the chain up to `blockHash` (none known when the block is not here); the
-   * driver keeps its root's in the WAL for a restart.
+   * The failed views and the proposers of the chain up to `blockHash` (see TreeNode; none known when
+   * the block is not here): the driver keeps its root's in the WAL for a restart.
    */
-  failedViewsOf(blockHash: Hex): readonly bigint[] {
-    return this.tree.get(blockHash)?.failedViews ?? [];
-  }
-
-  /** The proposers of the chain up to `blockHash` (see TreeNode.led); kept in the WAL like failedViewsOf. */
-  ledViewsOf(blockHash: Hex): readonly LedView[] {
-    return this.tree.get(blockHash)?.led ?? [];
+  historyOf(blockHash: Hex): { failedViews: readonly bigint[]; led: readonly LedView[] } {
+    const node = this.tree.get(blockHash);
+    return { failedViews: node?.failedViews ?? [], led: node?.led ?? [] };
   }
 
   /** The view to (re)start in: after the highest certificate known. */

@@ -358,11 +358,12 @@ export class ConsensusDriver {
       case 'commit': {
         const last = o.blocks[o.blocks.length - 1];
         wal.append({ kind: 'qc', qc: last.qcs[1] });
+        const history = this.core.historyOf(last.proposal.block.hash);
         wal.append({
           kind: 'history',
           blockHash: last.proposal.block.hash,
-          failedViews: [...this.core.failedViewsOf(last.proposal.block.hash)],
-          led: [...this.core.ledViewsOf(last.proposal.block.hash)],
+          failedViews: [...history.failedViews],
+          led: [...history.led],
         });
         for (const b of o.blocks) this.committedProposals.set(b.proposal.block.hash, b.proposal);
         if (this.committedProposals.size > 256) {
