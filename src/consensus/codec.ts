@@ -3,6 +3,7 @@ import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, toHex } from '../util/
 import type { QuorumCertificate } from './certificate.js';
 import type {
   BlockHeader,
+  ChainHistory,
   ConsensusMessage,
   Proposal,
   TimeoutCertificate,
@@ -224,4 +225,73 @@ export function decodeProposals(raw: Uint8Array): Proposal[] {
   const ps = env[1];
   if (env.length !== 2 || !Array.isArray(ps) || ps.length > 1024) fail('expected [version, [proposal…]]');
   return ps.map(decodeProposal);
+}
+
+/**
+ * A block's chain history for a member that caught up by block sync: [version, hash, [failed
+ * views], [[view, leader]…]]. Decoding checks the shape a history has (ascending views, at most
+ * FAILED_VIEWS_KEPT + 1 of each, proposers inside the committee), not that it is true: the syncing
+ * member takes it only when f+1 members send the same one.
+ */
+export function encodeChainHistory(blockHash: Hex, h: ChainHistory): Uint8Array {
+  return RLP.encode([
+    int(VERSION),
+    fromHex(blockHash),
+    h.failedViews.map(int),
+    h.led.map((b) => [int(b.view), int(b.leader)]),
+  ]);
+}
+
+const MAX_HISTORY_ITEMS = 65;
+
+export function decodeChainHistory(
+  raw: Uint8Array,
+  committeeSize: number,
+): { blockHash: Hex; history: ChainHistory } {
+  const env = decodeEnvelope(raw);
+  if (env.length !== 4) fail('expected [version, hash, failed views, proposers]');
+  const [, hash, views, led] = env;
+  if (!Array.isArray(views) || views.length > MAX_HISTORY_ITEMS)
+    fail('history.failedViews: expected a short list');
+  if (!Array.isArray(led) || led.length > MAX_HISTORY_ITEMS) fail('history.led: expected a short list');
+  const failedViews = views.map((v) => num(v, 'history.failedView'));
+  const proposers = led.map((b) => {
+    const [view, leader] = list(b, 2, 'history.proposer');
+    const who = small(leader, 'history.leader');
+    if (who >= committeeSize) fail(`history.leader: ${who} is not a committee index`);
+    return { view: num(view, 'history.view'), leader: who };
+  });
+  const ascending = (xs: bigint[]) => xs.every((x, i) => i === 0 || xs[i - 1] < x);
+  if (!ascending(failedViews) || !ascending(proposers.map((b) => b.view)))
+    fail('history: views must be strictly ascending');
+  return { blockHash: hash32(hash, 'history.blockHash'), history: { failedViews, led: proposers } };
+}
+
+/**
+ * The history that at least `needed` distinct members answered alike for `blockHash` (f+1: one of
+ * them is honest, and honest members derive the same history from the same chain), or undefined.
+ * Answers that do not decode, or name another block, count for nothing.
+ */
+export function agreedChainHistory(
+  answers: readonly { member: number; raw: Uint8Array }[],
+  blockHash: Hex,
+  committeeSize: number,
+  needed: number,
+): ChainHistory | undefined {
+  const byEncoding = new Map<string, { members: Set<number>; history: ChainHistory }>();
+  for (const { member, raw } of answers) {
+    let decoded: ReturnType<typeof decodeChainHistory>;
+    try {
+      decoded = decodeChainHistory(raw, committeeSize);
+    } catch {
+      continue;
+    }
+    if (decoded.blockHash.toLowerCase() !== blockHash.toLowerCase()) continue;
+    const key = toHex(raw);
+    const entry = byEncoding.get(key) ?? { members: new Set<number>(), history: decoded.history };
+    entry.members.add(member);
+    byEncoding.set(key, entry);
+    if (entry.members.size >= needed) return entry.history;
+  }
+  return undefined;
 }

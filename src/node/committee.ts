@@ -15,8 +15,10 @@ import {
   verifyCommitProof,
 } from '../consensus/certificate.js';
 import {
+  agreedChainHistory,
   decodeConsensusMessage,
   decodeProposals,
+  encodeChainHistory,
   encodeConsensusMessage,
   encodeProposals,
 } from '../consensus/codec.js';
@@ -86,6 +88,9 @@ export interface CommitteeDeps {
 const SYNC_FETCH = 1;
 const SYNC_BLOCKS = 2;
 const SYNC_STATUS = 3;
+const SYNC_HISTORY = 4;
+/** Rounds of asking the members for a synced head's chain history (they may not have committed it yet). */
+const HISTORY_ROUNDS = 5;
 /** Blocks per sync answer. */
 const SYNC_CHUNK = 64;
 /** Voters refuse blocks stamped further than this in the future (DECISIONS.md §3). */
@@ -147,6 +152,15 @@ export class CommitteeSequencer {
     lastCertificate: null as null | { view: string; signers: number; blockHash: Hex },
     /** Pending txs sent again (direct streams) after a view of this member timed out (see regossipPending). */
     txsRegossiped: 0,
+    /**
+     * Block syncs, and how many of them ended with the synced head's chain history agreed by f+1
+     * members; the last one's head and outcome.
+     */
+    blockSync: {
+      syncs: 0,
+      historyAgreed: 0,
+      last: null as null | { height: number; history: 'agreed' | 'unknown' },
+    },
   };
   private lastRegossipAt = 0;
 
@@ -437,6 +451,11 @@ export class CommitteeSequencer {
   private serveSync(data: Uint8Array): Uint8Array | undefined {
     const [kind, arg] = RLP.decode(data) as unknown as [Uint8Array, Uint8Array];
     if (kind?.[0] === SYNC_FETCH) return encodeProposals(this.driver.serveFetch(toHex(arg)));
+    if (kind?.[0] === SYNC_HISTORY) {
+      const hash = toHex(arg);
+      const history = this.driver.historyOfCommitted(hash);
+      return history ? encodeChainHistory(hash, history) : new Uint8Array();
+    }
     if (kind?.[0] === SYNC_STATUS) return RLP.encode(bigIntToBytes(this.deps.executor.head.header.number));
     if (kind?.[0] === SYNC_BLOCKS) {
       const from = bytesToBigInt(arg);
@@ -478,14 +497,19 @@ export class CommitteeSequencer {
           }
         }),
       );
-      const best = heights.reduce((x, y) => (y.height > x.height ? y : x));
-      const peer = best.peer;
-      const theirs = best.height;
+      const sorted = [...heights].sort((x, y) => (y.height > x.height ? 1 : y.height < x.height ? -1 : 0));
+      const peer = sorted[0].peer;
+      // f+1 members hold this height, so they can agree on its chain history (takeSyncedHistory).
+      const held = sorted[Math.min(this.oneHonest(), sorted.length) - 1].height;
       await this.commitChain;
       let ours = this.deps.executor.head.header.number;
-      // Far behind, or behind with nothing committed here lately: consensus alone will not bring the tail.
       const stale = Date.now() - this.lastCommitAt > 3_000;
-      if (theirs <= ours || (theirs <= ours + 16n && !stale)) return;
+      const due = (h: bigint) => h > ours + 16n || (h > ours && stale);
+      // Far behind: up to the height f+1 members hold (the few blocks past it come by consensus).
+      // Behind with nothing committed here lately: up to the furthest member, as consensus alone will
+      // not bring that tail.
+      const theirs = due(held) ? held : due(sorted[0].height) ? sorted[0].height : undefined;
+      if (theirs === undefined) return;
       this.deps.logger.info(
         { ours: Number(ours), theirs: Number(theirs) },
         'behind the committee: syncing blocks',
@@ -499,19 +523,87 @@ export class CommitteeSequencer {
             10_000,
           ),
         ) as unknown as Uint8Array[][];
-        const blocks = this.checkSynced(res, ours);
+        // Not past the target: a head only the furthest member holds has no f+1 to agree on its history.
+        const blocks = this.checkSynced(res.slice(0, Number(theirs - ours)), ours);
         if (!blocks.length) break;
         this.queueCommit(blocks);
         await this.commitChain;
         ours = this.deps.executor.head.header.number;
       }
       this.driver.stop();
+      await this.takeSyncedHistory();
       this.startDriver();
     } catch (err) {
       this.deps.logger.debug({ err: (err as Error).message }, 'sync attempt failed');
     } finally {
       this.syncing = false;
     }
+  }
+
+  /**
+   * After a block sync: the synced head's chain history (its failed views and proposers, which the
+   * leader schedules read), taken when f+1 members answer alike — one of them is honest — and kept in
+   * the consensus WAL, where the restarted driver finds its root's history. Without it the member
+   * takes any member's proposal for FAILED_VIEWS_KEPT views (HotStuffCore.leadersUnknownUntil).
+   */
+  private async takeSyncedHistory(): Promise<void> {
+    const height = this.deps.executor.head.header.number;
+    if (height === 0n) return;
+    const hash = hashSequencedBlock(this.sequencedAt(height));
+    const n = this.committee.publicKeys.length;
+    const needed = this.oneHonest();
+    const proto = protocols.blockSync(this.deps.chainId);
+    const answers: { member: number; raw: Uint8Array }[] = [];
+    for (let round = 0; round < HISTORY_ROUNDS && !this.stopped; round++) {
+      if (round > 0) await new Promise((r) => setTimeout(r, 400));
+      const peers = this.network.peers().filter((p) => this.peerToMember.has(p));
+      const got = await Promise.all(
+        peers.map(async (peer) => {
+          try {
+            const raw = await this.network.request(
+              peer,
+              proto,
+              RLP.encode([Uint8Array.of(SYNC_HISTORY), fromHex(hash)]),
+              2_000,
+            );
+            return { member: this.peerToMember.get(peer)!, raw };
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+      answers.push(
+        ...got.filter((a): a is { member: number; raw: Uint8Array } => a !== undefined && a.raw.length > 0),
+      );
+      const history = agreedChainHistory(answers, hash, n, needed);
+      if (history) {
+        this.wal.append({
+          kind: 'history',
+          blockHash: hash,
+          failedViews: [...history.failedViews],
+          led: [...history.led],
+        });
+        this.live.blockSync.syncs++;
+        this.live.blockSync.historyAgreed++;
+        this.live.blockSync.last = { height: Number(height), history: 'agreed' };
+        this.deps.logger.info(
+          { height: Number(height), failedViews: history.failedViews.length, proposers: history.led.length },
+          "block sync: the head's chain history agreed by f+1 members",
+        );
+        return;
+      }
+    }
+    this.live.blockSync.syncs++;
+    this.live.blockSync.last = { height: Number(height), history: 'unknown' };
+    this.deps.logger.info(
+      { height: Number(height), answeredBy: [...new Set(answers.map((a) => a.member))] },
+      "block sync: no f+1 members agree on the head's chain history; taking any member's proposal for 64 views",
+    );
+  }
+
+  /** f+1: that many members include an honest one. */
+  private oneHonest(): number {
+    return this.committee.publicKeys.length - this.committee.quorum + 1;
   }
 
   /** Synced blocks up to the last one whose proof commits it directly, checked offline. */
@@ -893,6 +985,9 @@ export class CommitteeSequencer {
       certificates: this.live.certificates,
       lastCertificate: this.live.lastCertificate,
       txsRegossiped: this.live.txsRegossiped,
+      blockSync: this.live.blockSync,
+      // Up to this view the member takes any member's proposal (its root's history unknown; "0": known).
+      leadersUnknownUntil: this.driver.core.leadersUnknownUntil.toString(),
       evidence: this.evidence.length,
       safety: {
         lastVotedView: this.safety.state.lastVotedView.toString(),

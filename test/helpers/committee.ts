@@ -166,6 +166,8 @@ export interface ConsensusStatus {
     evidence: number;
     members: Array<{ connected: boolean }>;
     safety: { lastVotedView: string };
+    blockSync: { syncs: number; historyAgreed: number; last: null | { height: number; history: string } };
+    leadersUnknownUntil: string;
   };
 }
 

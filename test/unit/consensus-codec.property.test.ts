@@ -2,9 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { QuorumCertificate } from '../../src/consensus/certificate.js';
 import {
+  agreedChainHistory,
   ConsensusDecodeError,
+  decodeChainHistory,
   decodeConsensusMessage,
   decodeProposals,
+  encodeChainHistory,
   encodeConsensusMessage,
   encodeProposals,
 } from '../../src/consensus/codec.js';
@@ -114,5 +117,77 @@ describe('consensus message codec', () => {
         }
       }),
     );
+  });
+});
+
+describe('chain history for a synced member (f+1 answers alike)', () => {
+  const block = `0x${'ab'.repeat(32)}` as Hex;
+  const history = fc
+    .tuple(
+      fc.uniqueArray(fc.bigInt({ min: 1n, max: 10_000n }), { maxLength: 64 }),
+      fc.uniqueArray(fc.bigInt({ min: 1n, max: 10_000n }), { maxLength: 64 }),
+      fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 64, maxLength: 64 }),
+    )
+    .map(([failed, led, leaders]) => ({
+      failedViews: [...failed].sort((a, b) => (a < b ? -1 : 1)),
+      led: [...led].sort((a, b) => (a < b ? -1 : 1)).map((view, i) => ({ view, leader: leaders[i] })),
+    }));
+
+  it('round-trips, and refuses shapes no chain has', () => {
+    fc.assert(
+      fc.property(history, (h) => {
+        expect(decodeChainHistory(encodeChainHistory(block, h), 7)).toEqual({ blockHash: block, history: h });
+      }),
+    );
+    const h = { failedViews: [3n, 2n], led: [] };
+    expect(() => decodeChainHistory(encodeChainHistory(block, h), 7)).toThrow(/ascending/);
+    const outside = { failedViews: [], led: [{ view: 1n, leader: 7 }] };
+    expect(() => decodeChainHistory(encodeChainHistory(block, outside), 7)).toThrow(/committee index/);
+    expect(() => decodeChainHistory(new Uint8Array([1, 2, 3]), 7)).toThrow(ConsensusDecodeError);
+  });
+
+  it('takes a history only when f+1 distinct members sent the same one for that block', () => {
+    const good = { failedViews: [5n], led: [{ view: 6n, leader: 2 }] };
+    const lie = { failedViews: [], led: [{ view: 6n, leader: 3 }] };
+    const raw = (h: typeof good) => encodeChainHistory(block, h);
+    // One member twice is one member; a liar and junk count for nothing.
+    expect(
+      agreedChainHistory(
+        [
+          { member: 1, raw: raw(good) },
+          { member: 1, raw: raw(good) },
+          { member: 3, raw: raw(lie) },
+          { member: 2, raw: new Uint8Array([0xc0]) },
+        ],
+        block,
+        4,
+        2,
+      ),
+    ).toBeUndefined();
+    expect(
+      agreedChainHistory(
+        [
+          { member: 3, raw: raw(lie) },
+          { member: 1, raw: raw(good) },
+          { member: 2, raw: raw(good) },
+        ],
+        block,
+        4,
+        2,
+      ),
+    ).toEqual(good);
+    // The same history for another block does not count.
+    const other = `0x${'cd'.repeat(32)}` as Hex;
+    expect(
+      agreedChainHistory(
+        [
+          { member: 1, raw: encodeChainHistory(other, good) },
+          { member: 2, raw: encodeChainHistory(other, good) },
+        ],
+        block,
+        4,
+        2,
+      ),
+    ).toBeUndefined();
   });
 });

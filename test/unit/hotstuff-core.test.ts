@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { QuorumCertificate } from '../../src/consensus/certificate.js';
 import { HotStuffCore, type LedView } from '../../src/consensus/core/hotstuff.js';
-import type { CoreOutput, Proposal, TimeoutVote, Vote } from '../../src/consensus/core/types.js';
+import type {
+  CommittedBlock,
+  CoreOutput,
+  Proposal,
+  TimeoutVote,
+  Vote,
+} from '../../src/consensus/core/types.js';
 import { AuctionSchedule } from '../../src/election/auction.js';
 import { scheduleHooks } from '../../src/election/schedule.js';
 import type { Hex } from '../../src/util/bytes.js';
@@ -178,6 +184,75 @@ describe('consensus core (script tests)', () => {
     const restarted = make([]);
     restarted.apply({ type: 'start' });
     expect(ofType(restarted.apply({ type: 'proposal', from: 3, proposal: p }), 'sign-vote')).toEqual([]);
+  });
+
+  it('a committed block carries its chain history; near a synced root, whose history is unknown, it carries none', () => {
+    // From genesis: block 1 in view 1, views 2 and 3 fail, blocks 2–4 in views 4–6 (block 4 commits 1 and 2).
+    const c = core(3);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+    c.apply({ type: 'proposal', from: 0, proposal: proposal(2, 4n, qc(1n, 1)) });
+    c.apply({ type: 'proposal', from: 1, proposal: proposal(3, 5n, qc(4n, 2)) });
+    const [commit] = ofType(
+      c.apply({ type: 'proposal', from: 2, proposal: proposal(4, 6n, qc(5n, 3)) }),
+      'commit',
+    );
+    expect(commit.blocks.map((b) => b.history)).toEqual([
+      { failedViews: [], led: [{ view: 1n, leader: 1 }] },
+      {
+        failedViews: [2n, 3n],
+        led: [
+          { view: 1n, leader: 1 },
+          { view: 4n, leader: 0 },
+        ],
+      },
+    ]);
+    // Started from a synced root (block 50, certified in view 60, history unknown): blocks up to view
+    // 60 + FAILED_VIEWS_KEPT carry none; a block past it carries the views from the root on.
+    const synced = new HotStuffCore(
+      {
+        self: 1,
+        n: 4,
+        quorum: 3,
+        epoch: 0n,
+        leaderFor: (v) => Number(v % 4n),
+        baseTimeoutMs: 100,
+        aggregate: () => qc(0n, 0),
+      },
+      { root: { block: { hash: h(50), parent: h(49), height: 50n, txCount: 0 }, qc: qc(60n, 50) } },
+    );
+    synced.apply({ type: 'start' });
+    expect(synced.leadersUnknownUntil).toBe(124n);
+    const commits: CommittedBlock[] = [];
+    const feed = (n: number, view: bigint, justifyView: bigint) =>
+      commits.push(
+        ...ofType(
+          synced.apply({
+            type: 'proposal',
+            from: Number(view % 4n),
+            proposal: proposal(n, view, qc(justifyView, n - 1)),
+          }),
+          'commit',
+        ).flatMap((o) => o.blocks),
+      );
+    feed(51, 61n, 60n);
+    feed(52, 62n, 61n);
+    feed(53, 63n, 62n);
+    feed(54, 125n, 63n);
+    feed(55, 126n, 125n);
+    feed(56, 127n, 126n);
+    expect(commits.map((b) => [b.proposal.block.height, b.history !== undefined])).toEqual([
+      [51n, false],
+      [52n, false],
+      [53n, false],
+      [54n, true],
+    ]);
+    const failed: bigint[] = [];
+    for (let u = 64n; u < 125n; u++) failed.push(u);
+    expect(commits[3].history).toEqual({
+      failedViews: failed,
+      led: [61n, 62n, 63n, 125n].map((view) => ({ view, leader: Number(view % 4n) })),
+    });
   });
 
   it('judges a proposal once its parent is here: the fetched parent carries the TC that deposed the auction winner', () => {

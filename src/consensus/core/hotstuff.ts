@@ -2,6 +2,7 @@ import type { Hex } from '../../util/bytes.js';
 import type { QuorumCertificate } from '../certificate.js';
 import type {
   BlockHeader,
+  ChainHistory,
   CommittedBlock,
   CoreInput,
   CoreOutput,
@@ -198,6 +199,10 @@ export class HotStuffCore {
   get committedHash(): Hex {
     return this.root.block.hash;
   }
+  /** Up to this view this member takes any member's proposal: its root's history is unknown (0: known). */
+  get leadersUnknownUntil(): bigint {
+    return this.leadersUncertainUntil;
+  }
   /** Uncommitted blocks on the highest-QC chain, oldest first: what a leader must not re-include. */
   uncommittedChain(tip: Hex = this.highQc.blockHash): Proposal[] {
     const chain: Proposal[] = [];
@@ -311,11 +316,8 @@ export class HotStuffCore {
     return this.config.leaderFor(view, justifyView, failedViews, led);
   }
 
-  /**
-   * The failed views and the proposers of the chain up to `blockHash` (see TreeNode; none known when
-   * the block is not here): the driver keeps its root's in the WAL for a restart.
-   */
-  historyOf(blockHash: Hex): { failedViews: readonly bigint[]; led: readonly LedView[] } {
+  /** The failed views and the proposers of the chain up to `blockHash` (see TreeNode; none when it is not here). */
+  private historyOf(blockHash: Hex): ChainHistory {
     const node = this.tree.get(blockHash);
     return { failedViews: node?.failedViews ?? [], led: node?.led ?? [] };
   }
@@ -437,11 +439,18 @@ export class HotStuffCore {
     }
     if (cur !== this.root) return; // does not extend what is committed: cannot happen with ≤ f faults
     chain.reverse();
-    const committed: CommittedBlock[] = chain.map((proposal) => ({
-      proposal,
-      qcs: [justify, qc],
-      through: parent.block.hash,
-    }));
+    const committed: CommittedBlock[] = chain.map((proposal) => {
+      const known = this.tree.get(proposal.block.hash);
+      return {
+        proposal,
+        qcs: [justify, qc],
+        through: parent.block.hash,
+        // A block's history reaches FAILED_VIEWS_KEPT views back: unknown near a synced root.
+        ...(known && proposal.view > this.leadersUncertainUntil
+          ? { history: { failedViews: known.failedViews, led: known.led } }
+          : {}),
+      };
+    });
     this.root = parent;
     this.lastCommitted = chain;
     this.out.push({ type: 'commit', blocks: committed });

@@ -129,4 +129,17 @@ export interface CommittedBlock {
    * descendant, the descendant's pair (`through` names it). */
   qcs: [QuorumCertificate, QuorumCertificate];
   through: Hex;
+  /**
+   * The chain's failed views and proposers up to this block (the core's TreeNode history): what a
+   * member that catches up by block sync needs to name the same leaders as the rest. Absent when this
+   * member does not know them itself (it started from a block sync less than FAILED_VIEWS_KEPT views
+   * before this block).
+   */
+  history?: ChainHistory;
+}
+
+/** Views without a block in a chain, and its blocks' proposers, over the last FAILED_VIEWS_KEPT views. */
+export interface ChainHistory {
+  readonly failedViews: readonly bigint[];
+  readonly led: readonly { readonly view: bigint; readonly leader: number }[];
 }

@@ -3,6 +3,7 @@ import type { QuorumCertificate } from '../certificate.js';
 import { type CoreConfig, type CoreStart, HotStuffCore, type LedView } from '../core/hotstuff.js';
 import type {
   BlockHeader,
+  ChainHistory,
   CommittedBlock,
   ConsensusMessage,
   CoreInput,
@@ -134,6 +135,8 @@ export class ConsensusDriver {
   private readonly queue: CoreInput[] = [];
   private running = false;
   private readonly committedProposals = new Map<Hex, Proposal>();
+  /** The chain history of recently committed blocks, for members that catch up by block sync. */
+  private readonly committedHistory = new Map<Hex, ChainHistory>();
   private stopped = false;
   /** Set once a message from the network was processed: only views entered after that count as seen. */
   private heardNetwork = false;
@@ -358,22 +361,21 @@ export class ConsensusDriver {
       case 'commit': {
         const last = o.blocks[o.blocks.length - 1];
         wal.append({ kind: 'qc', qc: last.qcs[1] });
-        const history = this.core.historyOf(last.proposal.block.hash);
-        wal.append({
-          kind: 'history',
-          blockHash: last.proposal.block.hash,
-          failedViews: [...history.failedViews],
-          led: [...history.led],
-        });
-        for (const b of o.blocks) this.committedProposals.set(b.proposal.block.hash, b.proposal);
-        if (this.committedProposals.size > 256) {
-          const drop = this.committedProposals.size - 256;
-          let i = 0;
-          for (const k of this.committedProposals.keys()) {
-            if (i++ >= drop) break;
-            this.committedProposals.delete(k);
-          }
+        // Only a history this member knows: a partial one (near a synced root) would be taken as
+        // whole after a restart, and the member would name other leaders than the rest.
+        if (last.history)
+          wal.append({
+            kind: 'history',
+            blockHash: last.proposal.block.hash,
+            failedViews: [...last.history.failedViews],
+            led: [...last.history.led],
+          });
+        for (const b of o.blocks) {
+          this.committedProposals.set(b.proposal.block.hash, b.proposal);
+          if (b.history) this.committedHistory.set(b.proposal.block.hash, b.history);
         }
+        dropOldest(this.committedProposals, COMMITTED_KEPT);
+        dropOldest(this.committedHistory, COMMITTED_KEPT);
         app.commit(o.blocks);
         wal.prune(last.proposal.block.height);
         break;
@@ -397,8 +399,24 @@ export class ConsensusDriver {
     }
   }
 
+  /** The chain history of a recently committed block, when this member knows it (see CommittedBlock). */
+  historyOfCommitted(hash: Hex): ChainHistory | undefined {
+    return this.committedHistory.get(hash);
+  }
+
   private lastTcFor(view: bigint): TimeoutCertificate | undefined {
     const tc = this.core.lastTimeoutCertificate;
     return tc && tc.view + 1n === view ? tc : undefined;
+  }
+}
+
+/** Recently committed blocks a driver answers for (fetches, chain histories). */
+const COMMITTED_KEPT = 256;
+
+function dropOldest<K, V>(map: Map<K, V>, keep: number): void {
+  let drop = map.size - keep;
+  for (const k of map.keys()) {
+    if (drop-- <= 0) break;
+    map.delete(k);
   }
 }
