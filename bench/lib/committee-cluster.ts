@@ -224,6 +224,9 @@ async function startClusterOnce(size: number, viewTimeoutMs?: number): Promise<C
       `/ip4/127.0.0.1/tcp/${ports[i].p2p}`,
       ...(viewTimeoutMs !== undefined ? ['--view-timeout', String(viewTimeoutMs)] : []),
       ...mempoolFlags,
+      // SEQNET_BENCH_MEMBER_FLAGS: extra `seqnet node` flags for each committee member (an A/B, e.g.
+      // `--fixed-view-timeout`).
+      ...(process.env.SEQNET_BENCH_MEMBER_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
     ];
   };
   const members: MemberProcess[] = [];

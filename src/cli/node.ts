@@ -15,6 +15,7 @@ interface NodeFlags extends CommonFlags {
   p2pListen: string;
   bootnodes?: string;
   viewTimeout: number;
+  fixedViewTimeout?: boolean;
   l1Rpc?: string;
   l1Deployment?: string;
   l1Confirmations: number;
@@ -22,7 +23,8 @@ interface NodeFlags extends CommonFlags {
 
 /**
  * The committee from `--committee FILE`, or from the `--config` file's `committee` key (a path, or
- * the object inline) with `p2pListen`, `bootnodes` and `viewTimeout` beside it; flags win.
+ * the object inline) with `p2pListen`, `bootnodes`, `viewTimeout` and `fixedViewTimeout` beside it;
+ * flags win.
  */
 function readCommittee(flags: NodeFlags, cmd: Command): CommitteeOptions | undefined {
   const config = flags.config
@@ -57,6 +59,7 @@ function readCommittee(flags: NodeFlags, cmd: Command): CommitteeOptions | undef
       fromCli('viewTimeout') || typeof config.viewTimeout !== 'number'
         ? flags.viewTimeout
         : config.viewTimeout,
+    fixedViewTimeout: flags.fixedViewTimeout === true || config.fixedViewTimeout === true,
   };
 }
 
@@ -94,10 +97,11 @@ export function registerNode(program: Command): void {
     )
     .option(
       '--view-timeout <ms>',
-      'committee: base view timeout',
+      'committee: view timeout ceiling (the timeout adapts below it to 4 × the slowest recent view, at least a quarter of it)',
       (v) => Number(v),
       committeeDefaults.viewTimeoutMs,
     )
+    .option('--fixed-view-timeout', 'committee: always wait the whole --view-timeout (no adapting)')
     .action(async (flags: NodeFlags) => {
       const logger = createLogger(flags.logLevel);
       const options = nodeOptionsFromFlags(flags, cmd);

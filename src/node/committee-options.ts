@@ -14,8 +14,12 @@ export interface CommitteeOptions {
   listen: string;
   /** Multiaddrs (with /p2p/<id>) of other members to dial. */
   bootnodes: string[];
-  /** Base view timeout, ms (doubles per view without a QC). */
+  /**
+   * Base view timeout, ms (doubles per view without a QC). Adaptive unless `fixedViewTimeout`: the
+   * ceiling, under which the timeout follows 4 × the slowest recent view, at least a quarter of it.
+   */
   viewTimeoutMs: number;
+  fixedViewTimeout?: boolean;
   maxBlockBytes: number;
   maxBlockTxs: number;
   /** TESTING ONLY: faults this member injects (`--misbehave.equivocate`). */

@@ -31,6 +31,7 @@ import type {
 } from '../consensus/core/types.js';
 import { type ConsensusApp, ConsensusDriver, startFromWal } from '../consensus/driver/driver.js';
 import { FileWal } from '../consensus/driver/file-wal.js';
+import { AdaptiveViewTimeout } from '../consensus/driver/view-timeout.js';
 import { FileSafetyStorage } from '../consensus/safety/file-storage.js';
 import { SafetyRules } from '../consensus/safety/safety-rules.js';
 import { type LeaderSchedule, PoaSchedule, scheduleHooks } from '../election/schedule.js';
@@ -163,6 +164,8 @@ export class CommitteeSequencer {
     },
   };
   private lastRegossipAt = 0;
+  /** Kept across driver restarts (block sync): what this chain's views take does not change with them. */
+  private readonly viewTimeout?: AdaptiveViewTimeout;
 
   private constructor(
     readonly options: CommitteeOptions,
@@ -180,6 +183,7 @@ export class CommitteeSequencer {
     this.schedule = deps.schedule ?? new PoaSchedule(publicKeys);
     this.live.viewsLedBy = publicKeys.map(() => 0);
     this.live.viewsDrawnFor = publicKeys.map(() => 0);
+    if (!options.fixedViewTimeout) this.viewTimeout = new AdaptiveViewTimeout(options.viewTimeoutMs);
     if (this.schedule.committeeFor(0n).length !== publicKeys.length)
       throw new Error(
         `the ${this.schedule.mode} schedule's committee differs in size from the committee file`,
@@ -291,9 +295,13 @@ export class CommitteeSequencer {
           sendTo: (member, m) => this.sendTo(member, m),
           fetch: (member, hash) => void this.fetch(member, hash),
         },
-        timers: { schedule: (ms, fire) => void setTimeout(() => !this.stopped && fire(), ms) },
+        timers: {
+          schedule: (ms, fire) => void setTimeout(() => !this.stopped && fire(), ms),
+          now: () => performance.now(),
+        },
         app: this.app(),
         wal: this.wal,
+        viewTimeout: this.viewTimeout,
       },
     );
     this.driver = driver;
@@ -987,6 +995,8 @@ export class CommitteeSequencer {
       txsRegossiped: this.live.txsRegossiped,
       blockSync: this.live.blockSync,
       // Up to this view the member takes any member's proposal (its root's history unknown; "0": known).
+      // The base view timeout now (adaptive: under the --view-timeout ceiling), before backoff.
+      viewTimeoutMs: this.viewTimeout?.baseMs ?? this.options.viewTimeoutMs,
       leadersUnknownUntil: this.driver.core.leadersUnknownUntil.toString(),
       evidence: this.evidence.length,
       safety: {

@@ -22,6 +22,7 @@ import {
   startFromWal,
   type WalEntry,
 } from '../consensus/driver/driver.js';
+import { AdaptiveViewTimeout } from '../consensus/driver/view-timeout.js';
 import { MemorySafetyStorage } from '../consensus/safety/file-storage.js';
 import { type MessageSigner, SafetyRules } from '../consensus/safety/safety-rules.js';
 import { AuctionSchedule } from '../election/auction.js';
@@ -85,6 +86,11 @@ export interface SimConfig {
   leaders?: { kind: 'stake'; stakes: number[]; seed: Hex } | { kind: 'auction'; winner: number };
   /** The experimental short timeouts for suspects (CoreConfig; `npm run sim -- --short-timeouts`). */
   shortTimeoutForSuspects?: boolean;
+  /**
+   * Adaptive view timeouts, as nodes run by default (AdaptiveViewTimeout, over the virtual clock;
+   * `baseTimeoutMs` is the ceiling).
+   */
+  adaptiveTimeouts?: boolean;
 }
 
 export interface SimResult {
@@ -419,7 +425,10 @@ export class Simulator {
             this.at(ms, () => {
               if (node.alive && node.life === life) fire();
             }),
+          now: () => this.now,
         },
+        // A restarted process starts adapting afresh.
+        viewTimeout: config.adaptiveTimeouts ? new AdaptiveViewTimeout(config.baseTimeoutMs) : undefined,
         app: this.appFor(node),
         wal: {
           append: (e) => node.disk.wal.push(e),
@@ -787,6 +796,9 @@ export function scenarioFor(seed: number, leaders: LeaderMix = 'mixed'): SimConf
       seed: toHex(keccak256(new TextEncoder().encode(`seqnet/sim/seed/${seed}`))),
     };
   }
+  // Every other run of twelve seeds adapts its view timeouts as nodes do by default (below the
+  // ceiling: 4 × the slowest recent view); the others wait the fixed timeout.
+  base.adaptiveTimeouts = Math.floor(seed / 12) % 2 === 0;
   return base;
 }
 

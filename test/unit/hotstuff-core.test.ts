@@ -186,6 +186,19 @@ describe('consensus core (script tests)', () => {
     expect(ofType(restarted.apply({ type: 'proposal', from: 3, proposal: p }), 'sign-vote')).toEqual([]);
   });
 
+  it('a member that holds a QC for a block it lacks (not the leader) fetches that block when its view times out', () => {
+    const c = core(2);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+    // Block 2's proposal never came here (or came as a refused twin); its QC does, with a timeout.
+    c.apply({ type: 'qc', qc: qc(2n, 2) });
+    expect(c.currentView).toBe(3n);
+    c.apply({ type: 'work', pending: true });
+    const out = c.apply({ type: 'timer', view: 3n });
+    expect(ofType(out, 'fetch').map((f) => f.hash)).toEqual([h(2)]);
+    expect(ofType(out, 'sign-timeout')).toHaveLength(1);
+  });
+
   it('a committed block carries its chain history; near a synced root, whose history is unknown, it carries none', () => {
     // From genesis: block 1 in view 1, views 2 and 3 fail, blocks 2–4 in views 4–6 (block 4 commits 1 and 2).
     const c = core(3);

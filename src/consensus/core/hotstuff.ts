@@ -738,6 +738,16 @@ export class HotStuffCore {
     const pending = [...this.fetching];
     this.fetching.clear();
     for (const hash of pending) this.requestFetch(hash, this.nextFetchPeer());
+    // The highest QC's block is not here (its proposal came refused, or never): without it this member
+    // cannot commit what the QC commits, nor lead on it. Only the leader fetched it, so a member that
+    // got the byzantine leader's invalid twin of the next proposal stayed behind with work it could
+    // never finish — and, with too few others holding work to time out, the view never ended (sim
+    // seed 189 with adaptive timeouts and a 1 s ceiling).
+    if (
+      !this.tree.has(this.highQc.blockHash) &&
+      this.highQc.view > (this.qcs.get(this.root.block.hash)?.view ?? 0n)
+    )
+      this.requestFetch(this.highQc.blockHash, this.nextFetchPeer());
     this.timeOut();
     // Keep re-sending the timeout until the view changes: messages can be lost.
     this.armTimer();

@@ -15,6 +15,7 @@ import type {
   Vote,
 } from '../core/types.js';
 import type { SafetyRules } from '../safety/safety-rules.js';
+import type { AdaptiveViewTimeout } from './view-timeout.js';
 
 /** Checks signatures and certificates before a message reaches the core (BLS here, a stand-in in the simulator). */
 export interface ConsensusCrypto {
@@ -37,6 +38,8 @@ export interface ConsensusTransport {
 export interface ConsensusTimers {
   /** Calls `fire` after `ms` (virtual ms in the simulator). */
   schedule(ms: number, fire: () => void): void;
+  /** The same clock's time in ms: needed for adaptive view timeouts only. */
+  now?(): number;
 }
 
 /** The application above consensus: builds and checks block payloads, and takes committed blocks. */
@@ -144,6 +147,9 @@ export class ConsensusDriver {
   private readonly helped = new Map<number, bigint>();
   /** Per member, the view of its last timeout that came in behind our view (helpLaggard). */
   private readonly lateTimeoutView = new Map<number, bigint>();
+  /** The view whose timer was armed last, and when (adaptive view timeouts measure views from it). */
+  private armedView = -1n;
+  private armedAt = 0;
 
   constructor(
     config: CoreConfig,
@@ -155,6 +161,8 @@ export class ConsensusDriver {
       timers: ConsensusTimers;
       app: ConsensusApp;
       wal: ConsensusWal;
+      /** Adapts the view timeout to the chain's views (needs `timers.now`); the core's base is its ceiling. */
+      viewTimeout?: AdaptiveViewTimeout;
     },
   ) {
     this.core = new HotStuffCore(config, start);
@@ -346,7 +354,12 @@ export class ConsensusDriver {
       }
       case 'schedule-timer': {
         const view = o.view;
-        timers.schedule(o.ms, () => this.input({ type: 'timer', view }));
+        const adaptive = this.deps.viewTimeout;
+        if (adaptive && timers.now && view !== this.armedView) {
+          this.armedView = view;
+          this.armedAt = timers.now();
+        }
+        timers.schedule(adaptive ? adaptive.scale(o.ms) : o.ms, () => this.input({ type: 'timer', view }));
         break;
       }
       case 'request-payload': {
@@ -393,6 +406,8 @@ export class ConsensusDriver {
         else wal.append({ kind: 'qc', qc: this.core.highestQc });
         // The restart floor (safety-rules.ts) is the first view the network shows, not one restored here.
         if (this.heardNetwork) safety.observeView(o.view);
+        if (o.via === 'qc' && this.armedView === o.view - 1n && timers.now)
+          this.deps.viewTimeout?.observe(timers.now() - this.armedAt);
         app.onView?.(o.view, o.leader, o.via);
         break;
       }

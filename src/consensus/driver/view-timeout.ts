@@ -1,0 +1,39 @@
+/**
+ * Adaptive view timeouts: the configured view timeout is the ceiling; below it, the timeout follows
+ * what this chain's views take — `factor` × the slowest of the last `window` views that reached a
+ * QC here (time from arming the view's timer to entering the next view), never under `floorMs`.
+ * A dead leader then costs what the chain's views cost, not the ceiling (bench/committee.ts, leader
+ * kill), while a loaded chain whose views take long keeps the whole ceiling. Who leads and what is
+ * signed do not depend on it: a timeout that fires early costs a view, never safety.
+ */
+export class AdaptiveViewTimeout {
+  private readonly recent: number[] = [];
+
+  constructor(
+    readonly ceilingMs: number,
+    readonly floorMs: number = Math.max(1, Math.floor(ceilingMs / 4)),
+    readonly factor = 4,
+    readonly window = 32,
+    /** Views observed before the timeout adapts: until then, the ceiling. */
+    readonly warmUp = 8,
+  ) {}
+
+  /** A view that reached a QC took `ms` here. */
+  observe(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    this.recent.push(ms);
+    if (this.recent.length > this.window) this.recent.shift();
+  }
+
+  /** The base timeout now (the core's backoff multiplies it). */
+  get baseMs(): number {
+    if (this.recent.length < this.warmUp) return this.ceilingMs;
+    const slowest = Math.max(...this.recent);
+    return Math.min(this.ceilingMs, Math.max(this.floorMs, Math.ceil(this.factor * slowest)));
+  }
+
+  /** The core's timer (ceiling × backoff, or a share of it) scaled to the adapted base. */
+  scale(coreMs: number): number {
+    return Math.max(1, Math.round((coreMs * this.baseMs) / this.ceilingMs));
+  }
+}
