@@ -462,6 +462,8 @@ interface RecoveryRepeat {
   repeat: number;
   killedMember: number;
   viewAtKill: string;
+  /** The view timeout of the member asked for the leader just before the kill (a survivor). */
+  viewTimeoutAtKillMs: number | null;
   /** A surviving member's view once the post-kill load has drained. */
   viewAtEnd: string | null;
   /** Kill → first newHeads (any surviving member) of a block holding a tx sent after the kill. */
@@ -521,6 +523,7 @@ async function recovery(h: Harness, groupBase: number, restartLast: boolean): Pr
     let killAt = Number.NaN;
     let killed = -1;
     let viewAtKill = '';
+    let viewTimeoutAtKillMs: number | null = null;
     const loadStart = performance.now();
     let steadyAfterMs: number | null = null;
     const killer = (async () => {
@@ -540,12 +543,13 @@ async function recovery(h: Harness, groupBase: number, restartLast: boolean): Pr
       const st = await statusOf(probe.url);
       killed = st.consensus!.leader;
       viewAtKill = st.consensus!.view;
+      viewTimeoutAtKillMs = st.consensus!.viewTimeoutMs ?? null;
       h.down.add(killed);
       h.watcher.drop(killed);
       killAt = performance.now();
       await c.kill(killed, 'SIGKILL');
       log(
-        `  [vt ${c.viewTimeoutMs}] repeat ${rep + 1}: SIGKILL member ${killed} (leader of view ${viewAtKill}) after ${((killAt - loadStart) / 1000).toFixed(1)} s of load (first load block after ${steadyAfterMs ?? '-'} ms)`,
+        `  [vt ${c.viewTimeoutMs}] repeat ${rep + 1}: SIGKILL member ${killed} (leader of view ${viewAtKill}; a survivor's view timeout ${viewTimeoutAtKillMs ?? '-'} ms) after ${((killAt - loadStart) / 1000).toFixed(1)} s of load (first load block after ${steadyAfterMs ?? '-'} ms)`,
       );
     })();
     const run = await openLoop(h.rpcs, h.watcher, txs, rc.rate, {
@@ -579,6 +583,7 @@ async function recovery(h: Harness, groupBase: number, restartLast: boolean): Pr
       repeat: rep + 1,
       killedMember: killed,
       viewAtKill,
+      viewTimeoutAtKillMs,
       viewAtEnd: endStatus?.consensus?.view ?? null,
       killToFirstPostKillTxBlockMs: firstPost ? round(firstPost.firstAt - killAt) : null,
       killToFirstBlockMs: after[0] ? round(after[0].firstAt - killAt) : null,

@@ -84,6 +84,8 @@ export interface ConsensusStatus {
     timeoutsSigned: number;
     proposals: number;
     members: Array<{ connected: boolean }>;
+    /** The member's view timeout now (adaptive under the --view-timeout ceiling). */
+    viewTimeoutMs?: number;
   } | null;
 }
 
