@@ -1,5 +1,12 @@
 import { SubsetSchedule } from './epoch-schedule.js';
-import { type FailedViews, type LeaderSchedule, type LedViews, PoaSchedule } from './schedule.js';
+import {
+  FAILED_VIEWS_LOOKED_AT,
+  type FailedViews,
+  failedViewsBefore,
+  type LeaderSchedule,
+  type LedViews,
+  PoaSchedule,
+} from './schedule.js';
 
 /**
  * `auction`: the epoch's auction winner leads every view while it works; the committee still
@@ -19,6 +26,16 @@ import { type FailedViews, type LeaderSchedule, type LedViews, PoaSchedule } fro
  *   rotation's. A member that missed that proposal fetches it (with its TC) as the parent of the next.
  * - The rotation leaves the winner out: a dead winner in the rotation failed two views in every round
  *   (its own and the one whose votes it should have aggregated).
+ *
+ * A winner that fails now and then — never three views in a row — is never deposed that way, and
+ * without more it kept its epoch while half its views timed out (one proposal in two withheld:
+ * `npm run sim -- --auction-flaky`). So it also sits out, memoryless, while `sitOutAfter` of the
+ * last FAILED_VIEWS_LOOKED_AT views of the chain its proposal extends failed: the rotation leads
+ * until old failures leave that window, and the winner comes back. A flaky winner then fails about
+ * `sitOutAfter` views per window, whatever its own rate. Failed views before the chain's first block
+ * in that window do not count (peers still dialling at start-up, as for `deposeAfterAtStart`).
+ * Read from the proposal and its chain alone, like `poa`'s window, so every member names the same
+ * leader; no memory, since a fork's chain can show failures the chain that wins does not.
  */
 export class AuctionSchedule implements LeaderSchedule {
   readonly mode = 'auction';
@@ -38,11 +55,15 @@ export class AuctionSchedule implements LeaderSchedule {
     private readonly winner: number | null,
     private readonly deposeAfter = 3,
     private readonly deposeAfterAtStart = 6,
+    /** Failed views in the chain's window that sit the winner out (see above). */
+    private readonly sitOutAfter = 4,
   ) {
     if (!Number.isInteger(deposeAfter) || deposeAfter < 1)
       throw new Error('deposeAfter must be a positive integer');
     if (!Number.isInteger(deposeAfterAtStart) || deposeAfterAtStart < deposeAfter)
       throw new Error('deposeAfterAtStart must be an integer ≥ deposeAfter');
+    if (!Number.isInteger(sitOutAfter) || sitOutAfter < 1 || sitOutAfter > Number(FAILED_VIEWS_LOOKED_AT))
+      throw new Error(`sitOutAfter must be an integer from 1 to ${FAILED_VIEWS_LOOKED_AT}`);
     if (publicKeys.length === 0) throw new Error('an auction committee needs at least one member');
     if (winner !== null && (winner < 0 || winner >= publicKeys.length))
       throw new Error(`auction winner ${winner} is not a committee index`);
@@ -64,7 +85,20 @@ export class AuctionSchedule implements LeaderSchedule {
     let from = this.deposedFrom;
     const streakEnd = this.streakDeposes(justifyView);
     if (view >= streakEnd && (from === undefined || streakEnd < from)) from = streakEnd;
-    if (from === undefined || view < from) return this.winner;
+    if (from === undefined || view < from) {
+      if (!this.sitsOut(view, justifyView, failedBefore, ledBefore)) return this.winner;
+      // The failed views up to the winner's last block were the winner's: only the rotation's count
+      // (replayed as its own, they made every member of it a suspect, and the least suspected led
+      // every view).
+      let winnersLast = -1n;
+      for (const b of ledBefore) if (b.leader === this.winner) winnersLast = b.view;
+      return this.rotation.leaderFor(
+        view,
+        justifyView,
+        failedBefore.filter((u) => u > winnersLast),
+        ledBefore,
+      );
+    }
     // The failed views before the deposition were the winner's: only the rotation's own count.
     const deposition = from;
     return this.rotation.leaderFor(
@@ -73,6 +107,24 @@ export class AuctionSchedule implements LeaderSchedule {
       failedBefore.filter((u) => u >= deposition),
       ledBefore.filter((b) => b.view >= deposition),
     );
+  }
+
+  /** Whether too many recent views of the proposal's chain failed for the winner to lead `view`. */
+  private sitsOut(
+    view: bigint,
+    justifyView: bigint,
+    failedBefore: FailedViews,
+    ledBefore: LedViews,
+  ): boolean {
+    if (justifyView === 0n) return false;
+    const firstBlock = ledBefore.length > 0 ? ledBefore[0].view : justifyView;
+    let failed = 0;
+    for (const u of failedViewsBefore(view, justifyView, failedBefore)) if (u > firstBlock) failed++;
+    // Once out, it stays out until the window holds no failed view: the chain's last block is then
+    // the rotation's. (Back at the first old failure leaving the window, a winner failing every
+    // other view came back every few views, each time hiding a QC in a withheld proposal.)
+    const lastLeader = ledBefore.length > 0 ? ledBefore[ledBefore.length - 1].leader : this.winner;
+    return failed >= this.sitOutAfter || (failed > 0 && lastLeader !== this.winner);
   }
 
   /** A timeout certificate for `view` whose highest QC is from `highQcView` was processed. */

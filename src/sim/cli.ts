@@ -1,12 +1,20 @@
 import '../polyfill.js';
 import { Command } from 'commander';
-import { brokenTwinsScenario, type LeaderMix, type SimResult, Simulator, scenarioFor } from './simulator.js';
+import {
+  brokenTwinsScenario,
+  flakyWinnerScenario,
+  type LeaderMix,
+  type SimResult,
+  Simulator,
+  scenarioFor,
+} from './simulator.js';
 
 /**
  * `npm run sim -- --seeds N [--from S]` runs N seeded scenarios of the consensus simulator and prints
  * the failing ones; `--seed S` replays one exactly and prints its figures; `--broken-twins` runs the
  * f+1-twins scenario that must break (the checker's self-test); `--auction` gives every seed an auction
- * winner (`npm test` runs 300 such seeds: docs/ARCHITECTURE.md).
+ * winner (`npm test` runs 300 such seeds: docs/ARCHITECTURE.md); `--auction-flaky` runs auctions whose
+ * winner fails every other view (`--sit-out-after 32` turns the rule that sits it out off).
  */
 const program = new Command()
   .name('seqnet-sim')
@@ -17,6 +25,12 @@ const program = new Command()
   .option(
     '--auction',
     'every seed has an auction winner (npm test runs seeds 1..300 so; docs/ARCHITECTURE.md)',
+  )
+  .option('--auction-flaky', 'auctions whose winner withholds its proposal in every odd view')
+  .option(
+    '--sit-out-after <n>',
+    'with --auction-flaky: failed views in the window that sit the winner out (32: never)',
+    (v) => Number(v),
   )
   .option(
     '--short-timeouts',
@@ -29,16 +43,18 @@ const opts = program.opts<{
   seed?: number;
   brokenTwins?: boolean;
   auction?: boolean;
+  auctionFlaky?: boolean;
+  sitOutAfter?: number;
   shortTimeouts?: boolean;
 }>();
 const mix: LeaderMix = opts.auction ? 'auction' : 'mixed';
 const scenario = (seed: number) => ({
-  ...scenarioFor(seed, mix),
+  ...(opts.auctionFlaky ? flakyWinnerScenario(seed, opts.sitOutAfter) : scenarioFor(seed, mix)),
   ...(opts.shortTimeouts ? { shortTimeoutForSuspects: true } : {}),
 });
 
 const show = (r: SimResult) =>
-  `seed ${r.seed}: heights ${r.heights.join(',')}, views ${r.views}, msgs ${r.messages}, txs ${r.txsCommitted}/${r.txsSubmitted}, evidence ${r.evidence}, recovery ${r.recoveryMs ?? '–'} ms${r.violations.length ? `\n  VIOLATIONS:\n  ${r.violations.slice(0, 10).join('\n  ')}` : ''}`;
+  `seed ${r.seed}: heights ${r.heights.join(',')}, views ${r.views} (${r.viewsWithoutBlock} without a block), msgs ${r.messages}, txs ${r.txsCommitted}/${r.txsSubmitted}, evidence ${r.evidence}, recovery ${r.recoveryMs ?? '–'} ms${r.violations.length ? `\n  VIOLATIONS:\n  ${r.violations.slice(0, 10).join('\n  ')}` : ''}`;
 
 if (opts.brokenTwins) {
   const r = new Simulator(brokenTwinsScenario(opts.seed ?? 1)).run();
@@ -51,8 +67,12 @@ if (opts.brokenTwins) {
 } else {
   const started = Date.now();
   let failed = 0;
+  let views = 0;
+  let withoutBlock = 0;
   for (let s = opts.from; s < opts.from + opts.seeds; s++) {
     const r = new Simulator(scenario(s)).run();
+    views += r.views;
+    withoutBlock += r.viewsWithoutBlock;
     if (r.violations.length) {
       failed++;
       console.log(show(r));
@@ -62,6 +82,8 @@ if (opts.brokenTwins) {
         `[sim] ${s - opts.from + 1}/${opts.seeds} seeds, ${failed} failed, ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
       );
   }
-  console.log(`${opts.seeds} seeds, ${failed} failed (replay one with: npm run sim -- --seed S)`);
+  console.log(
+    `${opts.seeds} seeds, ${failed} failed (replay one with: npm run sim -- --seed S); ${views} views, ${withoutBlock} of them without a block in member 0's chain`,
+  );
   process.exit(failed ? 1 : 0);
 }

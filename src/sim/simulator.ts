@@ -52,7 +52,17 @@ import { Rng } from './random.js';
  * hash that the simulator can check; BLS itself is tested against blst elsewhere).
  */
 
-export type Behaviour = 'equivocate' | 'invalid-block' | 'withhold-votes' | 'crash-on-propose';
+/**
+ * What a byzantine member does: sign two blocks for a view, propose an invalid block, send no votes or
+ * timeouts, crash right after proposing once, or (`flaky-proposer`) send no proposal in odd views — a
+ * leader that fails every other view and never two in a row.
+ */
+export type Behaviour =
+  | 'equivocate'
+  | 'invalid-block'
+  | 'withhold-votes'
+  | 'crash-on-propose'
+  | 'flaky-proposer';
 
 export type Fault =
   | { kind: 'crash'; node: number; at: number; restartAt?: number }
@@ -83,7 +93,13 @@ export interface SimConfig {
    * member) and seed — both pass over the suspects of failed views (src/election/schedule.ts) — or an
    * auction winner (`npm run sim -- --auction`). Each node runs its own schedule, as real nodes do.
    */
-  leaders?: { kind: 'stake'; stakes: number[]; seed: Hex } | { kind: 'auction'; winner: number };
+  leaders?:
+    | { kind: 'stake'; stakes: number[]; seed: Hex }
+    | {
+        kind: 'auction';
+        winner: number /** AuctionSchedule's sitOutAfter (default 4). */;
+        sitOutAfter?: number;
+      };
   /** The experimental short timeouts for suspects (CoreConfig; `npm run sim -- --short-timeouts`). */
   shortTimeoutForSuspects?: boolean;
   /**
@@ -99,6 +115,11 @@ export interface SimResult {
   /** Commit height per node at the end. */
   heights: number[];
   views: number;
+  /**
+   * Views up to the last block that member 0 committed which have no block in its committed chain
+   * (timed out, or their block was left behind).
+   */
+  viewsWithoutBlock: number;
   messages: number;
   txsSubmitted: number;
   txsCommitted: number;
@@ -356,6 +377,7 @@ export class Simulator {
       violations: this.violations,
       heights: this.nodes.map((n) => n.disk.committed.length),
       views: Number(this.maxView),
+      viewsWithoutBlock: this.viewsWithoutBlock(this.nodes[0]),
       messages: this.messages,
       txsSubmitted: this.txCounter,
       txsCommitted: Math.min(
@@ -381,7 +403,8 @@ export class Simulator {
         stakes: leaders.stakes.map(BigInt),
         seed: leaders.seed,
       });
-    if (leaders?.kind === 'auction') return new AuctionSchedule(publicKeys, leaders.winner);
+    if (leaders?.kind === 'auction')
+      return new AuctionSchedule(publicKeys, leaders.winner, undefined, undefined, leaders.sitOutAfter);
     return new PoaSchedule(publicKeys);
   }
 
@@ -568,6 +591,13 @@ export class Simulator {
     );
     const active = node.behaviour && this.now >= node.behaviourFrom;
     if (active && node.behaviour === 'withhold-votes' && message.kind !== 'proposal') return;
+    if (
+      active &&
+      node.behaviour === 'flaky-proposer' &&
+      message.kind === 'proposal' &&
+      message.proposal.view % 2n === 1n
+    )
+      return;
     if (message.kind === 'proposal' && active) {
       const p = message.proposal;
       if (node.behaviour === 'crash-on-propose' && !node.crashedOnPropose) {
@@ -661,6 +691,12 @@ export class Simulator {
     const top = Math.max(...at);
     if (live.length && live.every((n) => n.disk.committed.length > top))
       this.recoveryMs = this.now - this.config.healAtMs;
+  }
+
+  private viewsWithoutBlock(node: SimNode): number {
+    const views = node.disk.committed.map((c) => c.proposal.view);
+    if (views.length === 0) return 0;
+    return Number(views[views.length - 1]) - views.length;
   }
 
   private checkInvariants(): void {
@@ -800,6 +836,34 @@ export function scenarioFor(seed: number, leaders: LeaderMix = 'mixed'): SimConf
   // ceiling: 4 × the slowest recent view); the others wait the fixed timeout.
   base.adaptiveTimeouts = Math.floor(seed / 12) % 2 === 0;
   return base;
+}
+
+/**
+ * An auction whose winner withholds its proposal in every odd view (`flaky-proposer`) from the start,
+ * and nothing else goes wrong: never two failed views in a row, so only the window rule
+ * (AuctionSchedule's `sitOutAfter`) takes its views away. `sitOutAfter` 32 turns that rule off.
+ */
+export function flakyWinnerScenario(seed: number, sitOutAfter?: number): SimConfig {
+  const rng = new Rng(seed ^ 0xf1a4);
+  const n = rng.chance(0.25) ? 7 : 4;
+  const winner = rng.int(0, n - 1);
+  return {
+    seed,
+    n,
+    durationMs: 8_000,
+    baseTimeoutMs: 300,
+    delayMs: [rng.int(1, 10), rng.int(20, 60)],
+    dropRate: 0,
+    txIntervalMs: rng.int(20, 80),
+    healAtMs: 4_000,
+    txUntilMs: 5_500,
+    faults: [],
+    twins: [],
+    byzantine: [{ member: winner, behaviour: 'flaky-proposer' }],
+    checkLiveness: true,
+    leaders: { kind: 'auction', winner, sitOutAfter },
+    adaptiveTimeouts: Math.floor(seed / 12) % 2 === 0,
+  };
 }
 
 /** f+1 twins across the partition that the Twins paper uses to break a BFT protocol: the checker must see a fork. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   brokenTwinsScenario,
+  flakyWinnerScenario,
   type LeaderMix,
   type SimResult,
   Simulator,
@@ -79,6 +80,30 @@ describe(`consensus in the simulator (${SEEDS} seeds)`, () => {
     const failed = runSeeds(1, 300, 'auction');
     expect(failed.map((r) => `seed ${r.seed}: ${r.violations.slice(0, 3).join('; ')}`)).toEqual([]);
   }, 600_000);
+
+  it('auction, a winner that withholds every other proposal (seeds 1..40): it sits out and the chain goes on', () => {
+    // Never two failed views in a row, so the streak rule never deposed it, and a block commits only
+    // when two views in a row reach a QC: with the window rule off (sitOutAfter 32) no seed commits
+    // a single block. With it, every tx commits and about one view in eight has no block.
+    let views = 0;
+    let withoutBlock = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const r = new Simulator(flakyWinnerScenario(seed)).run();
+      expect(r.violations, `seed ${seed}`).toEqual([]);
+      expect(r.txsCommitted).toBe(r.txsSubmitted);
+      views += r.views;
+      withoutBlock += r.viewsWithoutBlock;
+      if (seed <= 5) {
+        const off = new Simulator(flakyWinnerScenario(seed, 32)).run();
+        expect(
+          off.heights.every((h) => h === 0),
+          `seed ${seed} without the rule`,
+        ).toBe(true);
+        expect(off.violations.some((v) => v.startsWith('no progress'))).toBe(true);
+      }
+    }
+    expect(withoutBlock / views).toBeLessThan(0.25);
+  }, 120_000);
 
   it('auction seed 660: a member that missed the deposition catches up from the members in turn', () => {
     // Member 3 was down while the winner (6) crashed and was deposed; back, it asked only the

@@ -232,6 +232,53 @@ describe('election schedules', () => {
     expect(t.deposedAt).toBe(13n);
   });
 
+  it('auction: a winner that fails now and then sits out while 4 of the last 32 views of the chain failed', () => {
+    const s = new AuctionSchedule(keys, 2);
+    // The chain: blocks in every view from 6 on (views 1–5 failed at start-up), except the failed ones.
+    const chain = (upTo: bigint, failed: bigint[]) => {
+      const led = [];
+      for (let v = 6n; v <= upTo; v++) if (!failed.includes(v)) led.push({ view: v, leader: 2 });
+      return { failed: [1n, 2n, 3n, 4n, 5n, ...failed], led };
+    };
+    // Three failures in the window, never two in a row: the winner leads.
+    let c = chain(49n, [30n, 34n, 38n]);
+    expect(s.leaderFor(50n, 49n, c.failed, c.led)).toBe(2);
+    // A fourth: the rotation (0, 1, 3) leads, on the proposal and its chain alone — no memory.
+    c = chain(49n, [30n, 34n, 38n, 42n]);
+    const rotation = s.leaderFor(50n, 49n, c.failed, c.led);
+    expect(rotation).not.toBe(2);
+    expect(new AuctionSchedule(keys, 2).leaderFor(50n, 49n, c.failed, c.led)).toBe(rotation);
+    expect(s.deposedAt).toBeUndefined();
+    // The failed view just before the proposal counts (its TC is the proposal's): 3 + 1.
+    c = chain(48n, [30n, 34n, 38n]);
+    expect(s.leaderFor(50n, 48n, c.failed, c.led)).not.toBe(2);
+    // The winner led the chain's last block: once the oldest failure leaves the window (view 62 looks
+    // at 30–61, view 63 at 31–62), it leads again.
+    c = chain(62n, [30n, 34n, 38n, 42n]);
+    expect(s.leaderFor(62n, 61n, c.failed, c.led)).not.toBe(2);
+    expect(s.leaderFor(63n, 62n, c.failed, c.led)).toBe(2);
+    // Start-up failures before the chain's first block do not count: views 1–5, then view 7 failed.
+    c = chain(10n, [7n]);
+    expect(s.leaderFor(11n, 10n, c.failed, c.led)).toBe(2);
+    // A member that synced without the chain's history knows only the proposal's own failed views.
+    expect(s.leaderFor(50n, 49n, [], [])).toBe(2);
+    // Once the rotation leads, the winner stays out while any failed view is left in the window.
+    const afterRotation = {
+      failed: [1n, 2n, 3n, 4n, 5n, 42n],
+      led: [...chain(41n, []).led, { view: 43n, leader: 0 }, { view: 44n, leader: 1 }],
+    };
+    expect(s.leaderFor(45n, 44n, afterRotation.failed, afterRotation.led)).not.toBe(2);
+    expect(s.leaderFor(74n, 73n, afterRotation.failed, afterRotation.led)).not.toBe(2);
+    expect(s.leaderFor(75n, 74n, afterRotation.failed, afterRotation.led)).toBe(2); // 42 left the window
+    // While it sits out, each view's leader is the rotation's, never the winner.
+    c = chain(49n, [30n, 34n, 38n, 42n]);
+    const sitOut = [50n, 51n, 52n, 53n].map((v) => s.leaderFor(v, v - 1n, c.failed, c.led));
+    expect(sitOut).not.toContain(2);
+    expect(new Set(sitOut).size).toBeGreaterThan(1);
+    expect(() => new AuctionSchedule(keys, 2, 3, 6, 0)).toThrow(/sitOutAfter/);
+    expect(() => new AuctionSchedule(keys, 2, 3, 6, 33)).toThrow(/sitOutAfter/);
+  });
+
   it('epoch schedule: a subset proposes with committee indices; a later epoch replaces it, an older one never', () => {
     // Epoch 3: members 1 and 3 were elected (round robin among them).
     const elected = new SubsetSchedule(new PoaSchedule([keys[1], keys[3]]), [1, 3], keys);
