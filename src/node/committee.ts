@@ -92,6 +92,8 @@ const SYNC_STATUS = 3;
 const SYNC_HISTORY = 4;
 /** Rounds of asking the members for a synced head's chain history (they may not have committed it yet). */
 const HISTORY_ROUNDS = 5;
+/** How long a block sync waits for f+1 members to answer before it syncs from fewer. */
+const SYNC_WAIT_FOR_ANSWERS_MS = 10_000;
 /** Blocks per sync answer. */
 const SYNC_CHUNK = 64;
 /** Voters refuse blocks stamped further than this in the future (DECISIONS.md §3). */
@@ -125,6 +127,8 @@ export class CommitteeSequencer {
   private txGossip!: TxGossip;
   private syncTimer?: NodeJS.Timeout;
   private syncing = false;
+  /** Since when fewer than f+1 members have answered this member's sync status requests. */
+  private fewAnswersSince: number | undefined;
   private lastCommitAt = Date.now();
   /** Woken each time a committed block is executed (a leader waiting for its lagged state root). */
   private executedWaiters: Array<() => void> = [];
@@ -505,6 +509,22 @@ export class CommitteeSequencer {
           }
         }),
       );
+      // Fewer than f+1 answers (a member back from a pause whose peers dropped its connections is
+      // still redialling): wait for them, up to SYNC_WAIT_FOR_ANSWERS_MS — a sync to a head that f+1
+      // members hold is one whose chain history they can agree on.
+      const answered = heights.filter((h) => h.height >= 0n).length;
+      if (answered < this.oneHonest()) {
+        if (this.fewAnswersSince === undefined) {
+          this.fewAnswersSince = Date.now();
+          this.deps.logger.info(
+            { answered, needed: this.oneHonest() },
+            'block sync: waiting for f+1 members to answer (redialling)',
+          );
+        }
+        if (Date.now() - this.fewAnswersSince < SYNC_WAIT_FOR_ANSWERS_MS) return;
+      } else {
+        this.fewAnswersSince = undefined;
+      }
       const sorted = [...heights].sort((x, y) => (y.height > x.height ? 1 : y.height < x.height ? -1 : 0));
       const peer = sorted[0].peer;
       // f+1 members hold this height, so they can agree on its chain history (takeSyncedHistory).
