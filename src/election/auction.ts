@@ -120,14 +120,11 @@ export class AuctionSchedule implements LeaderSchedule {
     const firstBlock = ledBefore.length > 0 ? ledBefore[0].view : justifyView;
     let failed = 0;
     for (const u of failedViewsBefore(view, justifyView, failedBefore)) if (u > firstBlock) failed++;
-    if (failed >= this.sitOutAfter) return true;
     // Once out, it stays out until the window holds no failed view: the chain's last block is then
-    // the rotation's, and an earlier one the winner's. (Back at the first old failure leaving the
-    // window, a winner failing every other view came back every few views, each time hiding a QC in
-    // a withheld proposal.) A winner with no block in the chain's history has not been out: at the
-    // start of its epoch the last blocks are the previous epoch's leaders'.
+    // the rotation's. (Back at the first old failure leaving the window, a winner failing every
+    // other view came back every few views, each time hiding a QC in a withheld proposal.)
     const lastLeader = ledBefore.length > 0 ? ledBefore[ledBefore.length - 1].leader : this.winner;
-    return failed > 0 && lastLeader !== this.winner && ledBefore.some((b) => b.leader === this.winner);
+    return failed >= this.sitOutAfter || (failed > 0 && lastLeader !== this.winner);
   }
 
   /** A timeout certificate for `view` whose highest QC is from `highQcView` was processed. */
