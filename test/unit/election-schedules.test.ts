@@ -270,6 +270,17 @@ describe('election schedules', () => {
     expect(s.leaderFor(45n, 44n, afterRotation.failed, afterRotation.led)).not.toBe(2);
     expect(s.leaderFor(74n, 73n, afterRotation.failed, afterRotation.led)).not.toBe(2);
     expect(s.leaderFor(75n, 74n, afterRotation.failed, afterRotation.led)).toBe(2); // 42 left the window
+    // The price: a new epoch's winner, after another member's block and one failed view of the
+    // members' schedule switch, waits until that view leaves the window.
+    const newEpoch = {
+      failed: [42n],
+      led: [
+        { view: 41n, leader: 0 },
+        { view: 43n, leader: 1 },
+      ],
+    };
+    expect(s.leaderFor(44n, 43n, newEpoch.failed, newEpoch.led)).not.toBe(2);
+    expect(s.leaderFor(75n, 74n, newEpoch.failed, newEpoch.led)).toBe(2);
     // While it sits out, each view's leader is the rotation's, never the winner.
     c = chain(49n, [30n, 34n, 38n, 42n]);
     const sitOut = [50n, 51n, 52n, 53n].map((v) => s.leaderFor(v, v - 1n, c.failed, c.led));
