@@ -30,9 +30,9 @@ import {
  * A winner that fails now and then — never three views in a row — is never deposed that way, and
  * without more it kept its epoch while half its views timed out (one proposal in two withheld:
  * `npm run sim -- --auction-flaky`). So it also sits out, memoryless, while `sitOutAfter` of the
- * last FAILED_VIEWS_LOOKED_AT views of the chain its proposal extends failed: the rotation leads
- * until old failures leave that window, and the winner comes back. A flaky winner then fails about
- * `sitOutAfter` views per window, whatever its own rate. Failed views before the chain's first block
+ * last FAILED_VIEWS_LOOKED_AT views of the chain its proposal extends failed, and once the rotation
+ * has led the chain's last block, until no failed view is left in that window; then the winner
+ * comes back. A flaky winner then fails about `sitOutAfter` views per ~40, whatever its own rate. Failed views before the chain's first block
  * in that window do not count (peers still dialling at start-up, as for `deposeAfterAtStart`).
  * Read from the proposal and its chain alone, like `poa`'s window, so every member names the same
  * leader; no memory, since a fork's chain can show failures the chain that wins does not.
