@@ -464,6 +464,8 @@ interface RecoveryRepeat {
   viewAtKill: string;
   /** The view timeout of the member asked for the leader just before the kill (a survivor). */
   viewTimeoutAtKillMs: number | null;
+  /** What that member's recent views took then (median, p90, slowest of up to 32). */
+  recentViewsAtKillMs: { views: number; medianMs: number; p90Ms: number; slowestMs: number } | null;
   /** A surviving member's view once the post-kill load has drained. */
   viewAtEnd: string | null;
   /** Kill → first newHeads (any surviving member) of a block holding a tx sent after the kill. */
@@ -524,6 +526,7 @@ async function recovery(h: Harness, groupBase: number, restartLast: boolean): Pr
     let killed = -1;
     let viewAtKill = '';
     let viewTimeoutAtKillMs: number | null = null;
+    let recentViewsAtKillMs: RecoveryRepeat['recentViewsAtKillMs'] = null;
     const loadStart = performance.now();
     let steadyAfterMs: number | null = null;
     const killer = (async () => {
@@ -544,12 +547,13 @@ async function recovery(h: Harness, groupBase: number, restartLast: boolean): Pr
       killed = st.consensus!.leader;
       viewAtKill = st.consensus!.view;
       viewTimeoutAtKillMs = st.consensus!.viewTimeoutMs ?? null;
+      recentViewsAtKillMs = st.consensus!.recentViewsMs ?? null;
       h.down.add(killed);
       h.watcher.drop(killed);
       killAt = performance.now();
       await c.kill(killed, 'SIGKILL');
       log(
-        `  [vt ${c.viewTimeoutMs}] repeat ${rep + 1}: SIGKILL member ${killed} (leader of view ${viewAtKill}; a survivor's view timeout ${viewTimeoutAtKillMs ?? '-'} ms) after ${((killAt - loadStart) / 1000).toFixed(1)} s of load (first load block after ${steadyAfterMs ?? '-'} ms)`,
+        `  [vt ${c.viewTimeoutMs}] repeat ${rep + 1}: SIGKILL member ${killed} (leader of view ${viewAtKill}; a survivor's view timeout ${viewTimeoutAtKillMs ?? '-'} ms, its recent views ${recentViewsAtKillMs ? `${recentViewsAtKillMs.medianMs} / ${recentViewsAtKillMs.p90Ms} / ${recentViewsAtKillMs.slowestMs} ms median / p90 / slowest of ${recentViewsAtKillMs.views}` : '-'}) after ${((killAt - loadStart) / 1000).toFixed(1)} s of load (first load block after ${steadyAfterMs ?? '-'} ms)`,
       );
     })();
     const run = await openLoop(h.rpcs, h.watcher, txs, rc.rate, {
@@ -584,6 +588,7 @@ async function recovery(h: Harness, groupBase: number, restartLast: boolean): Pr
       killedMember: killed,
       viewAtKill,
       viewTimeoutAtKillMs,
+      recentViewsAtKillMs,
       viewAtEnd: endStatus?.consensus?.view ?? null,
       killToFirstPostKillTxBlockMs: firstPost ? round(firstPost.firstAt - killAt) : null,
       killToFirstBlockMs: after[0] ? round(after[0].firstAt - killAt) : null,

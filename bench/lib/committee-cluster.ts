@@ -86,6 +86,8 @@ export interface ConsensusStatus {
     members: Array<{ connected: boolean }>;
     /** The member's view timeout now (adaptive under the --view-timeout ceiling). */
     viewTimeoutMs?: number;
+    /** What the member's recent views that reached a QC took (what its timeout adapts to). */
+    recentViewsMs?: { views: number; medianMs: number; p90Ms: number; slowestMs: number } | null;
   } | null;
 }
 

@@ -1014,9 +1014,11 @@ export class CommitteeSequencer {
       lastCertificate: this.live.lastCertificate,
       txsRegossiped: this.live.txsRegossiped,
       blockSync: this.live.blockSync,
-      // Up to this view the member takes any member's proposal (its root's history unknown; "0": known).
-      // The base view timeout now (adaptive: under the --view-timeout ceiling), before backoff.
+      // The base view timeout now (adaptive: under the --view-timeout ceiling), before backoff, and
+      // what the recent views that reached a QC took here (what it adapts to).
       viewTimeoutMs: this.viewTimeout?.baseMs ?? this.options.viewTimeoutMs,
+      recentViewsMs: this.viewTimeout?.recentStats() ?? null,
+      // Up to this view the member takes any member's proposal (its root's history unknown; "0": known).
       leadersUnknownUntil: this.driver.core.leadersUnknownUntil.toString(),
       evidence: this.evidence.length,
       safety: {

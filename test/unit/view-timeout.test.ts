@@ -27,4 +27,11 @@ describe('adaptive view timeout', () => {
     t.observe(-5);
     expect(t.baseMs).toBe(120);
   });
+
+  it('reports what the recent views took, for status pages', () => {
+    const t = new AdaptiveViewTimeout(1000);
+    expect(t.recentStats()).toBeNull();
+    for (const ms of [10, 20, 30, 40, 50, 60, 70, 80, 90, 500]) t.observe(ms);
+    expect(t.recentStats()).toEqual({ views: 10, medianMs: 60, p90Ms: 500, slowestMs: 500 });
+  });
 });

@@ -32,6 +32,14 @@ export class AdaptiveViewTimeout {
     return Math.min(this.ceilingMs, Math.max(this.floorMs, Math.ceil(this.factor * slowest)));
   }
 
+  /** The recent views it adapts to (ms), for status pages; null before the first. */
+  recentStats(): { views: number; medianMs: number; p90Ms: number; slowestMs: number } | null {
+    if (this.recent.length === 0) return null;
+    const sorted = [...this.recent].sort((a, b) => a - b);
+    const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
+    return { views: sorted.length, medianMs: at(0.5), p90Ms: at(0.9), slowestMs: at(1) };
+  }
+
   /** The core's timer (ceiling × backoff, or a share of it) scaled to the adapted base. */
   scale(coreMs: number): number {
     return Math.max(1, Math.round((coreMs * this.baseMs) / this.ceilingMs));
