@@ -465,7 +465,7 @@ export class CommitteeSequencer {
     if (kind?.[0] === SYNC_FETCH) return encodeProposals(this.driver.serveFetch(toHex(arg)));
     if (kind?.[0] === SYNC_HISTORY) {
       const hash = toHex(arg);
-      const history = this.driver.historyOfCommitted(hash);
+      const history = this.driver.historyFor(hash);
       return history ? encodeChainHistory(hash, history) : new Uint8Array();
     }
     if (kind?.[0] === SYNC_STATUS) return RLP.encode(bigIntToBytes(this.deps.executor.head.header.number));
@@ -535,7 +535,8 @@ export class CommitteeSequencer {
       const due = (h: bigint) => h > ours + 16n || (h > ours && stale);
       // Far behind: up to the height f+1 members hold (the few blocks past it come by consensus).
       // Behind with nothing committed here lately: up to the furthest member, as consensus alone will
-      // not bring that tail.
+      // not bring that tail (the others hold those last blocks uncommitted, so they can still answer
+      // for their history: ConsensusDriver.historyFor).
       const theirs = due(held) ? held : due(sorted[0].height) ? sorted[0].height : undefined;
       if (theirs === undefined) return;
       this.deps.logger.info(
@@ -551,7 +552,7 @@ export class CommitteeSequencer {
             10_000,
           ),
         ) as unknown as Uint8Array[][];
-        // Not past the target: a head only the furthest member holds has no f+1 to agree on its history.
+        // Not past the target: a head the others have not even heard of has no f+1 to agree on its history.
         const blocks = this.checkSynced(res.slice(0, Number(theirs - ours)), ours);
         if (!blocks.length) break;
         this.queueCommit(blocks);

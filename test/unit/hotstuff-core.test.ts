@@ -266,6 +266,31 @@ describe('consensus core (script tests)', () => {
       failedViews: failed,
       led: [61n, 62n, 63n, 125n].map((view) => ({ view, leader: Number(view % 4n) })),
     });
+    // A block held but not committed yet has its history too (block sync asks members that may hold
+    // the synced head uncommitted); none near the synced root, none for a block not here.
+    expect(synced.knownHistoryOf(h(56))?.led.at(-1)).toEqual({ view: 127n, leader: 3 });
+    expect(synced.knownHistoryOf(h(53))).toBeUndefined();
+    expect(synced.knownHistoryOf(h(99))).toBeUndefined();
+    expect(synced.knownHistoryOf(h(50))).toBeUndefined(); // the synced root, its history unknown
+    // A root whose history came with it (the WAL's record, or agreed by f+1 after a sync) has it.
+    const rootHistory = { failedViews: [58n], led: [{ view: 60n, leader: 0 }] };
+    const restarted = new HotStuffCore(synced.config, {
+      root: {
+        block: { hash: h(50), parent: h(49), height: 50n, txCount: 0 },
+        qc: qc(60n, 50),
+        ...rootHistory,
+      },
+    });
+    expect(restarted.knownHistoryOf(h(50))).toEqual(rootHistory);
+    expect(c.knownHistoryOf(h(4))).toEqual({
+      failedViews: [2n, 3n],
+      led: [
+        { view: 1n, leader: 1 },
+        { view: 4n, leader: 0 },
+        { view: 5n, leader: 1 },
+        { view: 6n, leader: 2 },
+      ],
+    });
   });
 
   it('judges a proposal once its parent is here: the fetched parent carries the TC that deposed the auction winner', () => {

@@ -316,6 +316,22 @@ export class HotStuffCore {
     return this.config.leaderFor(view, justifyView, failedViews, led);
   }
 
+  /**
+   * The chain history of a proposed block this member holds (committed or not), when it knows it
+   * whole: a block's history reaches FAILED_VIEWS_KEPT views back, so not near a synced root. Honest
+   * members that hold the same block derive the same history (what block sync asks f+1 of them for).
+   */
+  knownHistoryOf(blockHash: Hex): ChainHistory | undefined {
+    const node = this.tree.get(blockHash);
+    if (!node) return undefined;
+    // The root this member started from has no proposal here: its history is known when it came
+    // with one (from the WAL, or agreed by f+1 members after a block sync).
+    const known = node.proposal
+      ? node.proposal.view > this.leadersUncertainUntil
+      : this.leadersUncertainUntil === 0n;
+    return known ? { failedViews: node.failedViews, led: node.led } : undefined;
+  }
+
   /** The failed views and the proposers of the chain up to `blockHash` (see TreeNode; none when it is not here). */
   private historyOf(blockHash: Hex): ChainHistory {
     const node = this.tree.get(blockHash);
@@ -440,16 +456,8 @@ export class HotStuffCore {
     if (cur !== this.root) return; // does not extend what is committed: cannot happen with ≤ f faults
     chain.reverse();
     const committed: CommittedBlock[] = chain.map((proposal) => {
-      const known = this.tree.get(proposal.block.hash);
-      return {
-        proposal,
-        qcs: [justify, qc],
-        through: parent.block.hash,
-        // A block's history reaches FAILED_VIEWS_KEPT views back: unknown near a synced root.
-        ...(known && proposal.view > this.leadersUncertainUntil
-          ? { history: { failedViews: known.failedViews, led: known.led } }
-          : {}),
-      };
+      const history = this.knownHistoryOf(proposal.block.hash);
+      return { proposal, qcs: [justify, qc], through: parent.block.hash, ...(history ? { history } : {}) };
     });
     this.root = parent;
     this.lastCommitted = chain;

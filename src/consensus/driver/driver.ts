@@ -414,9 +414,13 @@ export class ConsensusDriver {
     }
   }
 
-  /** The chain history of a recently committed block, when this member knows it (see CommittedBlock). */
-  historyOfCommitted(hash: Hex): ChainHistory | undefined {
-    return this.committedHistory.get(hash);
+  /**
+   * The chain history of a recently committed block, or of one this member holds uncommitted (a
+   * member synced to the head of the member furthest ahead asks the others, who may hold that block
+   * without the QC that commits it yet), when this member knows it (see CommittedBlock).
+   */
+  historyFor(hash: Hex): ChainHistory | undefined {
+    return this.committedHistory.get(hash) ?? this.core.knownHistoryOf(hash);
   }
 
   private lastTcFor(view: bigint): TimeoutCertificate | undefined {
