@@ -740,16 +740,17 @@ export class Simulator {
  */
 export type LeaderMix = 'mixed' | 'auction';
 
-export function scenarioFor(seed: number, leaders: LeaderMix = 'mixed'): SimConfig {
-  const rng = new Rng(seed ^ 0x5eed);
-  const n = rng.chance(0.25) ? 7 : 4;
-  const f = Math.floor((n - 1) / 3);
-  const base: SimConfig = {
+/**
+ * What every seeded scenario shares: 8 s with txs until 5.5 s, faults healed at 4 s, a 300 ms view
+ * timeout, no faults yet. Draws the delays, then the tx interval, from `rng` (seeds replay exactly).
+ */
+function baseScenario(seed: number, n: number, rng: Rng, maxDelayMs: number): SimConfig {
+  return {
     seed,
     n,
     durationMs: 8_000,
     baseTimeoutMs: 300,
-    delayMs: [rng.int(1, 10), rng.int(20, 100)],
+    delayMs: [rng.int(1, 10), rng.int(20, maxDelayMs)],
     dropRate: 0,
     txIntervalMs: rng.int(20, 80),
     healAtMs: 4_000,
@@ -759,6 +760,13 @@ export function scenarioFor(seed: number, leaders: LeaderMix = 'mixed'): SimConf
     byzantine: [],
     checkLiveness: true,
   };
+}
+
+export function scenarioFor(seed: number, leaders: LeaderMix = 'mixed'): SimConfig {
+  const rng = new Rng(seed ^ 0x5eed);
+  const n = rng.chance(0.25) ? 7 : 4;
+  const f = Math.floor((n - 1) / 3);
+  const base = baseScenario(seed, n, rng, 100);
   const members = rng.shuffle(Array.from({ length: n }, (_, i) => i));
   const faulty = members.slice(0, f);
   switch (seed % 6) {
@@ -848,19 +856,8 @@ export function flakyWinnerScenario(seed: number, sitOutAfter?: number): SimConf
   const n = rng.chance(0.25) ? 7 : 4;
   const winner = rng.int(0, n - 1);
   return {
-    seed,
-    n,
-    durationMs: 8_000,
-    baseTimeoutMs: 300,
-    delayMs: [rng.int(1, 10), rng.int(20, 60)],
-    dropRate: 0,
-    txIntervalMs: rng.int(20, 80),
-    healAtMs: 4_000,
-    txUntilMs: 5_500,
-    faults: [],
-    twins: [],
+    ...baseScenario(seed, n, rng, 60),
     byzantine: [{ member: winner, behaviour: 'flaky-proposer' }],
-    checkLiveness: true,
     leaders: { kind: 'auction', winner, sitOutAfter },
     adaptiveTimeouts: Math.floor(seed / 12) % 2 === 0,
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { QuorumCertificate } from '../../src/consensus/certificate.js';
-import { HotStuffCore, type LedView } from '../../src/consensus/core/hotstuff.js';
+import { type CoreStart, HotStuffCore, type LedView } from '../../src/consensus/core/hotstuff.js';
 import type {
   CommittedBlock,
   CoreOutput,
@@ -59,6 +59,22 @@ function core(
       }),
     },
     { root: { block: { hash: GENESIS, parent: h(0xff), height: 0n, txCount: 0 }, qc: genesisQc } },
+  );
+}
+
+/** Member 1 of a round-robin committee of 4, started from `root` (restored, or a block sync's). */
+function coreFromRoot(root: CoreStart['root']): HotStuffCore {
+  return new HotStuffCore(
+    {
+      self: 1,
+      n: 4,
+      quorum: 3,
+      epoch: 0n,
+      leaderFor: (v) => Number(v % 4n),
+      baseTimeoutMs: 100,
+      aggregate: () => qc(0n, 0),
+    },
+    { root },
   );
 }
 
@@ -159,19 +175,7 @@ describe('consensus core (script tests)', () => {
 
   it('started from a root whose failed views it does not know, takes a proposal from any member and votes to all', () => {
     const root = { block: { hash: h(50), parent: h(49), height: 50n, txCount: 0 }, qc: qc(60n, 50) };
-    const make = (failedViews?: readonly bigint[]) =>
-      new HotStuffCore(
-        {
-          self: 1,
-          n: 4,
-          quorum: 3,
-          epoch: 0n,
-          leaderFor: (v) => Number(v % 4n),
-          baseTimeoutMs: 100,
-          aggregate: () => qc(0n, 0),
-        },
-        { root: { ...root, failedViews } },
-      );
+    const make = (failedViews?: readonly bigint[]) => coreFromRoot({ ...root, failedViews });
     // View 61's leader is member 1 by the schedule; member 3 proposes (the others passed over 1).
     const p: Proposal = { ...proposal(51, 61n, qc(60n, 50)), author: 3 };
     const synced = make();
@@ -222,18 +226,8 @@ describe('consensus core (script tests)', () => {
     ]);
     // Started from a synced root (block 50, certified in view 60, history unknown): blocks up to view
     // 60 + FAILED_VIEWS_KEPT carry none; a block past it carries the views from the root on.
-    const synced = new HotStuffCore(
-      {
-        self: 1,
-        n: 4,
-        quorum: 3,
-        epoch: 0n,
-        leaderFor: (v) => Number(v % 4n),
-        baseTimeoutMs: 100,
-        aggregate: () => qc(0n, 0),
-      },
-      { root: { block: { hash: h(50), parent: h(49), height: 50n, txCount: 0 }, qc: qc(60n, 50) } },
-    );
+    const syncedRoot = { block: { hash: h(50), parent: h(49), height: 50n, txCount: 0 }, qc: qc(60n, 50) };
+    const synced = coreFromRoot(syncedRoot);
     synced.apply({ type: 'start' });
     expect(synced.leadersUnknownUntil).toBe(124n);
     const commits: CommittedBlock[] = [];
@@ -274,13 +268,7 @@ describe('consensus core (script tests)', () => {
     expect(synced.knownHistoryOf(h(50))).toBeUndefined(); // the synced root, its history unknown
     // A root whose history came with it (the WAL's record, or agreed by f+1 after a sync) has it.
     const rootHistory = { failedViews: [58n], led: [{ view: 60n, leader: 0 }] };
-    const restarted = new HotStuffCore(synced.config, {
-      root: {
-        block: { hash: h(50), parent: h(49), height: 50n, txCount: 0 },
-        qc: qc(60n, 50),
-        ...rootHistory,
-      },
-    });
+    const restarted = coreFromRoot({ ...syncedRoot, ...rootHistory });
     expect(restarted.knownHistoryOf(h(50))).toEqual(rootHistory);
     expect(c.knownHistoryOf(h(4))).toEqual({
       failedViews: [2n, 3n],
