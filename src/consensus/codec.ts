@@ -1,6 +1,7 @@
 import { RLP } from '@ethereumjs/rlp';
 import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, toHex } from '../util/bytes.js';
 import type { QuorumCertificate } from './certificate.js';
+import { FAILED_VIEWS_KEPT } from './core/hotstuff.js';
 import type {
   BlockHeader,
   ChainHistory,
@@ -242,7 +243,8 @@ export function encodeChainHistory(blockHash: Hex, h: ChainHistory): Uint8Array 
   ]);
 }
 
-const MAX_HISTORY_ITEMS = 65;
+/** A block keeps FAILED_VIEWS_KEPT views of history, its own view among its proposers. */
+const MAX_HISTORY_ITEMS = Number(FAILED_VIEWS_KEPT) + 1;
 
 export function decodeChainHistory(
   raw: Uint8Array,
