@@ -97,7 +97,8 @@ export interface SimConfig {
     | { kind: 'stake'; stakes: number[]; seed: Hex }
     | {
         kind: 'auction';
-        winner: number /** AuctionSchedule's sitOutAfter (default 4). */;
+        winner: number;
+        /** AuctionSchedule's sitOutAfter (default 4). */
         sitOutAfter?: number;
       };
   /** The experimental short timeouts for suspects (CoreConfig; `npm run sim -- --short-timeouts`). */
@@ -742,7 +743,7 @@ export type LeaderMix = 'mixed' | 'auction';
 
 /**
  * What every seeded scenario shares: 8 s with txs until 5.5 s, faults healed at 4 s, a 300 ms view
- * timeout, no faults yet. Draws the delays, then the tx interval, from `rng` (seeds replay exactly).
+ * timeout (adaptive for half the seeds), no faults yet. Draws the delays, then the tx interval, from `rng` (seeds replay exactly).
  */
 function baseScenario(seed: number, n: number, rng: Rng, maxDelayMs: number): SimConfig {
   return {
@@ -759,6 +760,9 @@ function baseScenario(seed: number, n: number, rng: Rng, maxDelayMs: number): Si
     twins: [],
     byzantine: [],
     checkLiveness: true,
+    // Every other run of twelve seeds adapts its view timeouts as nodes do by default (below the
+    // ceiling: 4 × the slowest recent view); the others wait the fixed timeout.
+    adaptiveTimeouts: Math.floor(seed / 12) % 2 === 0,
   };
 }
 
@@ -840,9 +844,6 @@ export function scenarioFor(seed: number, leaders: LeaderMix = 'mixed'): SimConf
       seed: toHex(keccak256(new TextEncoder().encode(`seqnet/sim/seed/${seed}`))),
     };
   }
-  // Every other run of twelve seeds adapts its view timeouts as nodes do by default (below the
-  // ceiling: 4 × the slowest recent view); the others wait the fixed timeout.
-  base.adaptiveTimeouts = Math.floor(seed / 12) % 2 === 0;
   return base;
 }
 
@@ -859,7 +860,6 @@ export function flakyWinnerScenario(seed: number, sitOutAfter?: number): SimConf
     ...baseScenario(seed, n, rng, 60),
     byzantine: [{ member: winner, behaviour: 'flaky-proposer' }],
     leaders: { kind: 'auction', winner, sitOutAfter },
-    adaptiveTimeouts: Math.floor(seed / 12) % 2 === 0,
   };
 }
 
