@@ -24,6 +24,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Hex } from 'viem';
+import type { RecentViewStats } from '../src/consensus/driver/view-timeout.js';
 import { killAllChildren } from './lib/chains.js';
 import {
   type Cluster,
@@ -465,7 +466,7 @@ interface RecoveryRepeat {
   /** The view timeout of the member asked for the leader just before the kill (a survivor). */
   viewTimeoutAtKillMs: number | null;
   /** What that member's recent views took then (median, p90, slowest of up to 32). */
-  recentViewsAtKillMs: { views: number; medianMs: number; p90Ms: number; slowestMs: number } | null;
+  recentViewsAtKillMs: RecentViewStats | null;
   /** A surviving member's view once the post-kill load has drained. */
   viewAtEnd: string | null;
   /** Kill → first newHeads (any surviving member) of a block holding a tx sent after the kill. */

@@ -10,6 +10,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { RecentViewStats } from '../../src/consensus/driver/view-timeout.js';
 import { waitForRpc } from '../../src/l1/anvil.js';
 import { loadOrCreateKeys } from '../../src/node/keys.js';
 import { loadOrCreateNodeKey, nodeKeyPath } from '../../src/p2p/keys.js';
@@ -87,7 +88,7 @@ export interface ConsensusStatus {
     /** The member's view timeout now (adaptive under the --view-timeout ceiling). */
     viewTimeoutMs?: number;
     /** What the member's recent views that reached a QC took (what its timeout adapts to). */
-    recentViewsMs?: { views: number; medianMs: number; p90Ms: number; slowestMs: number } | null;
+    recentViewsMs?: RecentViewStats | null;
   } | null;
 }
 

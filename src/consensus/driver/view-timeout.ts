@@ -7,6 +7,14 @@
  * ceiling (bench/committee.ts's leader kill at ~100 tx/s: no gain; README). Who leads and what is
  * signed do not depend on it: a timeout that fires early costs a view, never safety.
  */
+/** What the recent views that reached a QC took here (`seqnet_status` `recentViewsMs`). */
+export interface RecentViewStats {
+  views: number;
+  medianMs: number;
+  p90Ms: number;
+  slowestMs: number;
+}
+
 export class AdaptiveViewTimeout {
   private readonly recent: number[] = [];
 
@@ -34,7 +42,7 @@ export class AdaptiveViewTimeout {
   }
 
   /** The recent views it adapts to (ms), for status pages; null before the first. */
-  recentStats(): { views: number; medianMs: number; p90Ms: number; slowestMs: number } | null {
+  recentStats(): RecentViewStats | null {
     if (this.recent.length === 0) return null;
     const sorted = [...this.recent].sort((a, b) => a - b);
     const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
