@@ -149,14 +149,31 @@ contract CommitteeVerifier {
         bytes calldata signersBitmap,
         bytes calldata signature
     ) public view {
-        Committee memory c = committee(epoch);
-        uint256 have = _countSigners(signersBitmap, c.size);
-        if (have < c.quorum) revert NotEnoughSigners(have, c.quorum);
-        bytes memory sig = signature;
-        if (!BLS.isCanonicalG2(sig) || BLS.isInfinity(sig)) revert BLS.BadPoint();
-        bytes memory aggregateKey = BLS.aggregateG1(_signerKeys(c, signersBitmap, have), have);
-        bytes memory message = abi.encodePacked(voteMessage(chainId, epoch, view_, blockHash));
-        if (!BLS.pairingCheck(aggregateKey, BLS.hashToG2(message), sig)) revert BadSignature();
+        _verifyAggregate(epoch, voteMessage(chainId, epoch, view_, blockHash), signersBitmap, signature);
+    }
+
+    /// keccak256("seqnet/output/v1" ‖ chainId ‖ epoch ‖ l2Block ‖ outputRoot), the integers as 8
+    /// big-endian bytes: certificate.ts's outputMessage. What a member signs to vouch for an L2 output
+    /// (StateOracle.outputRootOf) it computed itself (DECISIONS.md §4: the committee certifies state roots).
+    function outputMessage(uint64 chainId, uint64 epoch, uint64 l2Block, bytes32 outputRoot)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encodePacked("seqnet/output/v1", chainId, epoch, l2Block, outputRoot));
+    }
+
+    /// Reverts unless `signature` is the aggregate signature of at least a quorum of the committee of
+    /// `epoch`, the members `signersBitmap` names, on the output `outputRoot` of L2 block `l2Block`.
+    function verifyOutput(
+        uint64 chainId,
+        uint64 epoch,
+        uint64 l2Block,
+        bytes32 outputRoot,
+        bytes calldata signersBitmap,
+        bytes calldata signature
+    ) external view {
+        _verifyAggregate(epoch, outputMessage(chainId, epoch, l2Block, outputRoot), signersBitmap, signature);
     }
 
     /// Reverts unless the proof commits `blockHash`, as certificate.ts's verifyCommitProof: the first QC
@@ -184,6 +201,19 @@ contract CommitteeVerifier {
     }
 
     // ---------------------------------------------------------------------------------------------
+
+    function _verifyAggregate(uint64 epoch, bytes32 digest, bytes calldata signersBitmap, bytes calldata signature)
+        private
+        view
+    {
+        Committee memory c = committee(epoch);
+        uint256 have = _countSigners(signersBitmap, c.size);
+        if (have < c.quorum) revert NotEnoughSigners(have, c.quorum);
+        bytes memory sig = signature;
+        if (!BLS.isCanonicalG2(sig) || BLS.isInfinity(sig)) revert BLS.BadPoint();
+        bytes memory aggregateKey = BLS.aggregateG1(_signerKeys(c, signersBitmap, have), have);
+        if (!BLS.pairingCheck(aggregateKey, BLS.hashToG2(abi.encodePacked(digest)), sig)) revert BadSignature();
+    }
 
     function _setCommittee(uint64 epoch, bytes[] memory keys, uint256 quorum) private {
         uint256 n = keys.length;

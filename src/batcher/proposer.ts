@@ -1,15 +1,22 @@
 import type { Logger } from 'pino';
 import { type Abi, encodeFunctionData, type Hex } from 'viem';
-import type { Executor } from '../execution/executor.js';
-import type { WithdrawalIndex } from '../execution/withdrawal-index.js';
+import type { OutputCertificate } from '../consensus/certificate.js';
+import { outputCertificateForL1 } from '../l1/bls-encoding.js';
 import { l1Clients } from '../l1/clients.js';
 import { latestOutputOnL1 } from '../l1/outputs.js';
-import { toHex } from '../util/bytes.js';
+import type { L2Output } from '../l1/withdrawals.js';
 import { sendWithFeeBumps } from './batcher.js';
 
 export interface ProposerDeps {
-  executor: Executor;
-  withdrawals: WithdrawalIndex;
+  /** The output of an executed block (state root, withdrawals root, hash). */
+  outputAt(l2Block: bigint): L2Output | undefined;
+  /**
+   * With a committee on L1: a quorum certificate over this node's output of a block (the
+   * StateOracle then takes it from anyone, `proposeCertified`, and from no single key).
+   */
+  certify?(l2Block: bigint): Promise<{ output: L2Output; certificate: OutputCertificate } | undefined>;
+  /** Members in the committee that certifies (for the signer bitmap's length). */
+  committeeSize: number;
   /** The last L2 block whose batch is on L1: outputs never run ahead of the data. */
   postedTo(): bigint;
   l1Url: string;
@@ -32,21 +39,26 @@ export class OutputProposer {
 
   /** Runs in the batcher's loop, so the two never race for the same L1 key's nonce. */
   async proposeOnce(): Promise<void> {
-    const { executor, withdrawals, oracle, oracleAbi, logger } = this.deps;
+    const { oracle, oracleAbi, logger } = this.deps;
     const target = this.deps.postedTo();
     if (target < 1n) return;
     const latest = await this.latestOutput();
     if (latest && latest.l2Block >= target) return;
-    const block = executor.blockByNumber(target);
-    if (!block) return;
-    const args = [
-      target,
-      toHex(block.header.stateRoot),
-      withdrawals.rootAt(target),
-      toHex(block.hash()),
-    ] as const;
+    let call: { functionName: 'propose' | 'proposeCertified'; args: readonly unknown[] };
+    let output: L2Output | undefined;
+    if (this.deps.certify) {
+      const certified = await this.deps.certify(target);
+      if (!certified) return;
+      output = certified.output;
+      const cert = outputCertificateForL1(certified.certificate, this.deps.committeeSize);
+      call = { functionName: 'proposeCertified', args: [...outputArgs(output), cert] };
+    } else {
+      output = this.deps.outputAt(target);
+      if (!output) return;
+      call = { functionName: 'propose', args: outputArgs(output) };
+    }
     const { account, pub, wallet } = await l1Clients(this.deps.l1Url, this.deps.key);
-    const data = encodeFunctionData({ abi: oracleAbi, functionName: 'propose', args });
+    const data = encodeFunctionData({ abi: oracleAbi, ...call });
     const gas = await pub.estimateGas({ account, to: oracle, data });
     const receipt = await sendWithFeeBumps(
       pub,
@@ -55,6 +67,19 @@ export class OutputProposer {
       logger,
     );
     if (receipt.status !== 'success') throw new Error(`output proposal ${receipt.transactionHash} reverted`);
-    logger.info({ l2Block: Number(target), withdrawalsRoot: args[2] }, 'proposed output');
+    logger.info(
+      {
+        l2Block: Number(target),
+        withdrawalsRoot: output.withdrawalsRoot,
+        certified: call.functionName === 'proposeCertified',
+        gasUsed: Number(receipt.gasUsed),
+      },
+      'proposed output',
+    );
   }
+}
+
+/** (l2Block, stateRoot, withdrawalsRoot, blockHash): the first arguments of both ways in. */
+function outputArgs(o: L2Output): readonly [bigint, Hex, Hex, Hex] {
+  return [o.l2Block, o.stateRoot, o.withdrawalsRoot, o.blockHash] as const;
 }

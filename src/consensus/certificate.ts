@@ -87,11 +87,11 @@ export function signVote(
   return key.sign(voteMessage(chainId, epoch, view, blockHash)).toBytes();
 }
 
-/** Aggregates members' vote signatures into a QC. */
-export function aggregateQc(
-  base: Omit<QuorumCertificate, 'signers' | 'signature'>,
+/** Aggregates members' signatures over one message (a vote: a QC; an output) into a certificate. */
+export function aggregateQc<Base extends object>(
+  base: Base,
   votes: Array<{ index: number; signature: Uint8Array }>,
-): QuorumCertificate {
+): Base & { signers: bigint; signature: Hex } {
   let signers = 0n;
   const sigs: Signature[] = [];
   for (const v of votes) {
@@ -112,21 +112,79 @@ export interface Committee {
 export const quorumFor = (n: number): number => n - Math.floor((n - 1) / 3);
 
 export function verifyQc(qc: QuorumCertificate, chainId: bigint, committee: Committee): string | null {
+  return verifyAggregate(voteMessage(chainId, qc.epoch, qc.view, qc.blockHash), qc, committee);
+}
+
+/** Null when `signature` is a quorum of `committee`, the members `signers` names, over `msg`; else why not. */
+function verifyAggregate(
+  msg: Uint8Array,
+  { signers, signature }: { signers: bigint; signature: Hex },
+  committee: Committee,
+): string | null {
   const keys: PublicKey[] = [];
   for (let i = 0; i < committee.publicKeys.length; i++) {
-    if ((qc.signers >> BigInt(i)) & 1n)
-      keys.push(PublicKey.fromBytes(fromHex(committee.publicKeys[i]), true));
+    if ((signers >> BigInt(i)) & 1n) keys.push(PublicKey.fromBytes(fromHex(committee.publicKeys[i]), true));
   }
-  if (qc.signers >> BigInt(committee.publicKeys.length) !== 0n) return 'signer bitmap names a non-member';
+  if (signers >> BigInt(committee.publicKeys.length) !== 0n) return 'signer bitmap names a non-member';
   if (keys.length < committee.quorum) return `only ${keys.length} signers, quorum is ${committee.quorum}`;
   let sig: Signature;
   try {
-    sig = Signature.fromBytes(fromHex(qc.signature), true);
+    sig = Signature.fromBytes(fromHex(signature), true);
   } catch {
     return 'malformed aggregate signature';
   }
-  const msg = voteMessage(chainId, qc.epoch, qc.view, qc.blockHash);
   return verify(msg, aggregatePublicKeys(keys), sig) ? null : 'aggregate signature does not verify';
+}
+
+/**
+ * An L2 output (the StateOracle's outputRootOf(stateRoot, withdrawalsRoot, blockHash)) vouched for by
+ * a quorum of the committee (DECISIONS.md §4): what the StateOracle takes instead of a single key.
+ */
+export interface OutputCertificate {
+  epoch: bigint;
+  l2Block: bigint;
+  outputRoot: Hex;
+  signers: bigint;
+  /** Aggregate BLS signature (G2, compressed, 96 bytes). */
+  signature: Hex;
+}
+
+const OUTPUT_DOMAIN = new TextEncoder().encode('seqnet/output/v1');
+
+/**
+ * keccak256("seqnet/output/v1" ‖ chainId ‖ epoch ‖ l2Block ‖ outputRoot), integers as 8 big-endian
+ * bytes: CommitteeVerifier.outputMessage (abi.encodePacked), cheaper there than RLP.
+ */
+export function outputMessage(chainId: bigint, epoch: bigint, l2Block: bigint, outputRoot: Hex): Uint8Array {
+  const buf = new Uint8Array(OUTPUT_DOMAIN.length + 24 + 32);
+  buf.set(OUTPUT_DOMAIN, 0);
+  const view = new DataView(buf.buffer);
+  view.setBigUint64(OUTPUT_DOMAIN.length, chainId);
+  view.setBigUint64(OUTPUT_DOMAIN.length + 8, epoch);
+  view.setBigUint64(OUTPUT_DOMAIN.length + 16, l2Block);
+  const root = fromHex(outputRoot);
+  if (root.length !== 32) throw new Error('outputRoot: expected 32 bytes');
+  buf.set(root, OUTPUT_DOMAIN.length + 24);
+  return keccak256(buf);
+}
+
+export function signOutput(
+  key: SecretKey,
+  chainId: bigint,
+  epoch: bigint,
+  l2Block: bigint,
+  outputRoot: Hex,
+): Uint8Array {
+  return key.sign(outputMessage(chainId, epoch, l2Block, outputRoot)).toBytes();
+}
+
+/** Checks an output certificate offline; null when valid, or why not. */
+export function verifyOutputCertificate(
+  cert: OutputCertificate,
+  chainId: bigint,
+  committee: Committee,
+): string | null {
+  return verifyAggregate(outputMessage(chainId, cert.epoch, cert.l2Block, cert.outputRoot), cert, committee);
 }
 
 /** Checks a commit proof offline; returns null when valid, or why not. */

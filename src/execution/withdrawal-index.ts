@@ -1,9 +1,17 @@
 import type { Block } from '@ethereumjs/block';
 import { decodeEventLog, type Hex, parseAbiItem } from 'viem';
-import { type Withdrawal, withdrawalLeaf, withdrawalProof, withdrawalsRoot } from '../l1/withdrawals.js';
+import {
+  type L2Output,
+  outputRootOf,
+  type Withdrawal,
+  withdrawalLeaf,
+  withdrawalProof,
+  withdrawalsRoot,
+} from '../l1/withdrawals.js';
 import { decodeReceipt } from '../rpc/format.js';
 import type { StoredReceipt } from '../store/chain-store.js';
 import { toHex } from '../util/bytes.js';
+import type { Executor } from './executor.js';
 import { L2_TO_L1_MESSAGE_PASSER } from './options.js';
 
 const WITHDRAWAL_INITIATED = parseAbiItem(
@@ -16,9 +24,12 @@ const WITHDRAWAL_INITIATED = parseAbiItem(
  */
 export class WithdrawalIndex {
   private readonly entries: Array<{ withdrawal: Withdrawal; leaf: Hex; block: bigint }> = [];
+  /** The last block taken in: `rootAt` is complete up to here. */
+  indexedTo = 0n;
 
   /** Takes a sealed block's receipts in; blocks must come in order. */
   onBlock(block: Block, receipts: StoredReceipt[]): void {
+    this.indexedTo = block.header.number;
     for (const r of receipts) {
       for (const log of decodeReceipt(r.encoded).logs) {
         if (toHex(log.address) !== L2_TO_L1_MESSAGE_PASSER) continue;
@@ -53,4 +64,25 @@ export class WithdrawalIndex {
   proof(nonce: bigint, blockNumber: bigint): Hex[] {
     return withdrawalProof(this.leavesAt(blockNumber), Number(nonce));
   }
+}
+
+/** Block `l2Block`'s output (state root, withdrawals root, hash); undefined until it is executed and indexed. */
+export function outputOf(
+  executor: Executor,
+  withdrawals: WithdrawalIndex,
+  l2Block: bigint,
+): L2Output | undefined {
+  if (l2Block < 1n || l2Block > withdrawals.indexedTo) return undefined;
+  const block = executor.blockByNumber(l2Block);
+  if (!block) return undefined;
+  const stateRoot = toHex(block.header.stateRoot);
+  const withdrawalsRoot = withdrawals.rootAt(l2Block);
+  const blockHash = toHex(block.hash());
+  return {
+    l2Block,
+    stateRoot,
+    withdrawalsRoot,
+    blockHash,
+    outputRoot: outputRootOf(stateRoot, withdrawalsRoot, blockHash),
+  };
 }

@@ -1,5 +1,10 @@
 import { PublicKey, Signature } from '@chainsafe/blst';
-import type { CommitProof, Committee, QuorumCertificate } from '../consensus/certificate.js';
+import type {
+  CommitProof,
+  Committee,
+  OutputCertificate,
+  QuorumCertificate,
+} from '../consensus/certificate.js';
 import { fromHex, type Hex, toHex } from '../util/bytes.js';
 
 /**
@@ -110,6 +115,18 @@ export function qcForL1(qc: QuorumCertificate, committeeSize: number): L1QuorumC
     blockHash: qc.blockHash,
     signers: toHex(signersBitmap(qc.signers, committeeSize)),
     signature: toHex(g2ToEip2537(qc.signature)),
+  };
+}
+
+/** An output certificate as StateOracle's OutputCertificate struct (viem's ABI shape). */
+export function outputCertificateForL1(
+  cert: OutputCertificate,
+  committeeSize: number,
+): { epoch: bigint; signers: Hex; signature: Hex } {
+  return {
+    epoch: cert.epoch,
+    signers: toHex(signersBitmap(cert.signers, committeeSize)),
+    signature: toHex(g2ToEip2537(cert.signature)),
   };
 }
 

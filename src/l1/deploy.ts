@@ -41,7 +41,10 @@ export function openInboxArtifact(): ContractArtifact {
 export const OPEN_MODES = ['based', 'free'] as const;
 export type OpenMode = (typeof OPEN_MODES)[number];
 
-/** The CommitteeVerifier's errors that verifyCommitProof can raise, and so postCertified*Batch. */
+/**
+ * The CommitteeVerifier's errors that verifyCommitProof and verifyOutput can raise, and so
+ * postCertified*Batch and proposeCertified.
+ */
 const CERTIFICATE_ERRORS = new Set([
   'UnknownEpoch',
   'BadBitmap',
@@ -57,15 +60,20 @@ const CERTIFICATE_ERRORS = new Set([
 ]);
 
 /**
- * The L1 contracts' artifacts. The Inbox's ABI also lists the CommitteeVerifier errors that its
- * certified functions pass on (solc lists only a contract's own), so that viem decodes them.
+ * The L1 contracts' artifacts. The Inbox's and the StateOracle's ABIs also list the CommitteeVerifier
+ * errors that their certified functions pass on (solc lists only a contract's own), so that viem
+ * decodes them.
  */
 export function l1Artifacts(): Record<L1ContractName, ContractArtifact> {
   const all = allArtifacts();
   const bubbled = all.CommitteeVerifier.abi.filter(
     (e) => (e as { type: string }).type === 'error' && CERTIFICATE_ERRORS.has((e as { name: string }).name),
   );
-  return { ...all, Inbox: { ...all.Inbox, abi: [...all.Inbox.abi, ...bubbled] } };
+  return {
+    ...all,
+    Inbox: { ...all.Inbox, abi: [...all.Inbox.abi, ...bubbled] },
+    StateOracle: { ...all.StateOracle, abi: [...all.StateOracle.abi, ...bubbled] },
+  };
 }
 
 /**
@@ -192,7 +200,13 @@ export async function deployL1Contracts(opts: DeployOptions): Promise<L1Deployme
     Inbox: opts.openMode
       ? []
       : [addresses.SingleKeyAuthoriser, verifier ?? zeroAddress, committee?.chainId ?? 0n],
-    StateOracle: [addresses.SingleKeyAuthoriser, BigInt(opts.finalisationDelaySeconds)],
+    // With a committee, outputs need its certificate (proposeCertified) as batches do.
+    StateOracle: [
+      addresses.SingleKeyAuthoriser,
+      verifier ?? zeroAddress,
+      committee?.chainId ?? 0n,
+      BigInt(opts.finalisationDelaySeconds),
+    ],
     Bridge: [addresses.L1MessageQueue, addresses.StateOracle],
   };
   const hashes: Hex[] = [];

@@ -52,3 +52,21 @@ export function withdrawalProof(leaves: Hex[], index: number): Hex[] {
   }
   return proof;
 }
+
+/** The fields of one L2 output and its root, StateOracle.outputRootOf: keccak256(abi.encode(...)). */
+export interface L2Output {
+  l2Block: bigint;
+  stateRoot: Hex;
+  withdrawalsRoot: Hex;
+  blockHash: Hex;
+  outputRoot: Hex;
+}
+
+export function outputRootOf(stateRoot: Hex, withdrawalsRoot: Hex, blockHash: Hex): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }],
+      [stateRoot, withdrawalsRoot, blockHash],
+    ),
+  );
+}

@@ -37,6 +37,7 @@ import { SafetyRules } from '../consensus/safety/safety-rules.js';
 import { type LeaderSchedule, PoaSchedule, scheduleHooks } from '../election/schedule.js';
 import type { Executor } from '../execution/executor.js';
 import type { L1Message, L1Source } from '../l1/watcher.js';
+import type { L2Output } from '../l1/withdrawals.js';
 import type { Mempool } from '../mempool/mempool.js';
 import { PeerTxIntake } from '../mempool/peer-intake.js';
 import type { PoolTx } from '../mempool/pool-tx.js';
@@ -59,6 +60,7 @@ import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, keccak256, toHex } fro
 import type { CommitteeOptions } from './committee-options.js';
 import { MAX_UNWRITTEN_BLOCKS, persistExecutedBlock } from './durable-block.js';
 import type { ChainEvents } from './events.js';
+import { OutputCertifier } from './output-certifier.js';
 
 export { type CommitteeMember, type CommitteeOptions, committeeDefaults } from './committee-options.js';
 
@@ -84,6 +86,8 @@ export interface CommitteeDeps {
    * lmdb writes it in the background (without it, after lmdb's write).
    */
   blockWal?: BlockWal;
+  /** This member's output of a block it executed (for certified outputs); none: it signs no outputs. */
+  outputAt?(l2Block: bigint): L2Output | undefined;
 }
 
 const SYNC_FETCH = 1;
@@ -170,6 +174,7 @@ export class CommitteeSequencer {
   private lastRegossipAt = 0;
   /** Kept across driver restarts (block sync): what this chain's views take does not change with them. */
   private readonly viewTimeout?: AdaptiveViewTimeout;
+  private readonly outputs?: OutputCertifier;
 
   private constructor(
     readonly options: CommitteeOptions,
@@ -214,6 +219,20 @@ export class CommitteeSequencer {
       0n,
       { freshChain: head === 0n && this.wal.load().length === 0 },
     );
+    if (deps.outputAt)
+      this.outputs = new OutputCertifier({
+        network,
+        protocol: protocols.outputSign(deps.chainId),
+        chainId: deps.chainId,
+        // The committee file's committee certifies (epoch 0), as it does blocks.
+        epoch: 0n,
+        committee: this.committee,
+        self: this.self,
+        peerIds: options.members.map((m) => m.peerId),
+        blsKey: deps.blsKey,
+        outputAt: deps.outputAt,
+        logger: deps.logger.child({ module: 'outputs' }),
+      });
     const headSeq = this.sequencedAt(head);
     this.executedCursor = headSeq.l1MessageCursor;
     this.recentSequenced.set(hashSequencedBlock(headSeq), headSeq);
@@ -362,6 +381,16 @@ export class CommitteeSequencer {
       this.signalWork(true);
     });
     this.syncTimer = setInterval(() => void this.maybeSync(), 1_000);
+    this.outputs?.serve();
+  }
+
+  /**
+   * A quorum certificate over this member's output of `l2Block` (what the StateOracle takes), or
+   * undefined while too few members have executed the block.
+   */
+  certifyOutput(l2Block: bigint): ReturnType<OutputCertifier['certify']> {
+    if (!this.outputs) throw new Error('this member was started without outputAt: it certifies no outputs');
+    return this.outputs.certify(l2Block);
   }
 
   private peerOf(member: number): string | undefined {
@@ -1022,6 +1051,8 @@ export class CommitteeSequencer {
       // Up to this view the member takes any member's proposal (its root's history unknown; "0": known).
       leadersUnknownUntil: this.driver.core.leadersUnknownUntil.toString(),
       evidence: this.evidence.length,
+      // Certified outputs: signatures given to members that post, certificates made here.
+      outputs: this.outputs?.stats ?? null,
       safety: {
         lastVotedView: this.safety.state.lastVotedView.toString(),
         highestQcView: this.safety.state.highestQcView.toString(),

@@ -11,7 +11,7 @@ import { runDerivation } from '../derive/loop.js';
 import { SingleSchedule } from '../election/schedule.js';
 import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
-import { WithdrawalIndex } from '../execution/withdrawal-index.js';
+import { outputOf, WithdrawalIndex } from '../execution/withdrawal-index.js';
 import { l1Artifacts } from '../l1/deploy.js';
 import { EvidenceReporter } from '../l1/evidence-reporter.js';
 import { L1Watcher } from '../l1/watcher.js';
@@ -330,6 +330,7 @@ export class SeqnetNode {
         l1,
         onCommitted,
         blockWal,
+        outputAt: (h) => outputOf(executor, withdrawals, h),
       });
     }
     let address: Awaited<ReturnType<RpcServer['start']>>;
@@ -352,9 +353,12 @@ export class SeqnetNode {
       const l1Url = options.l1.rpcUrl;
       const contracts = options.l1.deployment.contracts;
       let batcher: Batcher | undefined;
+      const consensus = node.consensus;
       const proposer = new OutputProposer({
-        executor,
-        withdrawals,
+        outputAt: (h) => outputOf(executor, withdrawals, h),
+        // With a committee on L1, every output carries its certificate; no single key posts one.
+        certify: contracts.CommitteeVerifier && consensus ? (h) => consensus.certifyOutput(h) : undefined,
+        committeeSize: options.committee?.members.length ?? 1,
         postedTo: () => batcher?.stats.postedTo ?? 0n,
         l1Url,
         oracle: contracts.StateOracle,

@@ -50,4 +50,6 @@ export const protocols = {
   blockSync: (chainId: number | bigint): string => `/seqnet/${chainId}/block-sync/1`,
   /** Pending txs sent again to each member after a timeout (a tx batch, as gossiped). */
   txsDirect: (chainId: number | bigint): string => `/seqnet/${chainId}/txs-direct/1`,
+  /** A member's signature on its own output of a block (src/node/output-certifier.ts). */
+  outputSign: (chainId: number | bigint): string => `/seqnet/${chainId}/output-sign/1`,
 };

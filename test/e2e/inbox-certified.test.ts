@@ -24,19 +24,23 @@ import {
   aggregateQc,
   type CommitProof,
   encodeCommitProof,
+  outputMessage,
   type QuorumCertificate,
+  signOutput,
   signVote,
   verifyCommitProof,
+  verifyOutputCertificate,
 } from '../../src/consensus/certificate.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { Anvil } from '../../src/l1/anvil.js';
-import { commitProofArgs } from '../../src/l1/bls-encoding.js';
+import { commitProofArgs, outputCertificateForL1 } from '../../src/l1/bls-encoding.js';
 import {
   committeeVerifierArtifact,
   deployL1Contracts,
   type L1Deployment,
   l1Artifacts,
 } from '../../src/l1/deploy.js';
+import { outputRootOf } from '../../src/l1/withdrawals.js';
 import type { ChainStore } from '../../src/store/chain-store.js';
 import {
   encodeSequencedBlock,
@@ -67,6 +71,23 @@ function qc(view: bigint, blockHash: Hex, signers: number[], forge: number[] = [
     signers.map((i) => ({
       index: i,
       signature: signVote(forge.includes(i) ? outsider : keys[i], chainId, EPOCH, view, blockHash),
+    })),
+  );
+}
+
+/** An output certificate by `signers` on (l2Block, outputRoot); `forge` members sign with an outsider's key. */
+function outputCert(
+  l2Block: bigint,
+  outputRoot: Hex,
+  signers: number[],
+  forge: number[] = [],
+  chainId = CHAIN_ID,
+) {
+  return aggregateQc(
+    { epoch: EPOCH, l2Block, outputRoot },
+    signers.map((i) => ({
+      index: i,
+      signature: signOutput(forge.includes(i) ? outsider : keys[i], chainId, EPOCH, l2Block, outputRoot),
     })),
   );
 }
@@ -394,6 +415,139 @@ describe('Inbox: certified batches (committee mode)', () => {
       toHex(encodeBatch(next)),
     ]);
     expect(single.name).toBe('CertificateRequired');
+  });
+
+  it('the StateOracle takes an output only with a quorum of the committee; its key alone no longer posts; bad certificates revert by name', async () => {
+    const oracle = committeeDeployment.contracts.StateOracle;
+    const oracleAbi = l1Artifacts().StateOracle.abi as Abi;
+    const call = async (key: Hex, functionName: string, args: readonly unknown[], address = oracle) => {
+      try {
+        await clients(key).pub.simulateContract({
+          address,
+          abi: oracleAbi,
+          functionName,
+          args,
+          account: privateKeyToAccount(key),
+        });
+      } catch (err) {
+        const data = (err as { cause?: { data?: { errorName?: string; args?: readonly unknown[] } } }).cause
+          ?.data;
+        if (!data?.errorName) throw err;
+        return { name: data.errorName, args: data.args };
+      }
+      return undefined;
+    };
+    const stateRoot = hashOf('state');
+    const withdrawalsRoot = hashOf('withdrawals');
+    const blockHash = hashOf('block 10');
+    const root = outputRootOf(stateRoot, withdrawalsRoot, blockHash);
+    expect(
+      await clients(stranger.privateKey).pub.readContract({
+        address: oracle,
+        abi: oracleAbi,
+        functionName: 'outputRootOf',
+        args: [stateRoot, withdrawalsRoot, blockHash],
+      }),
+    ).toBe(root);
+    // The digest members sign is the contract's, byte for byte.
+    expect(
+      await clients(stranger.privateKey).pub.readContract({
+        address: committeeDeployment.contracts.CommitteeVerifier!,
+        abi: committeeVerifierArtifact().abi as Abi,
+        functionName: 'outputMessage',
+        args: [CHAIN_ID, EPOCH, 10n, root],
+      }),
+    ).toBe(toHex(outputMessage(CHAIN_ID, EPOCH, 10n, root)));
+    const good = outputCert(10n, root, [0, 1, 3]);
+    expect(verifyOutputCertificate(good, CHAIN_ID, committee)).toBeNull();
+    const args = (cert: ReturnType<typeof outputCert>, o: { l2Block?: bigint; stateRoot?: Hex } = {}) =>
+      [
+        o.l2Block ?? 10n,
+        o.stateRoot ?? stateRoot,
+        withdrawalsRoot,
+        blockHash,
+        outputCertificateForL1(cert, 4),
+      ] as const;
+
+    // The sequencer's key alone: refused, with a committee every output needs its certificate.
+    expect(
+      (await call(sequencer.privateKey, 'propose', [10n, stateRoot, withdrawalsRoot, blockHash]))?.name,
+    ).toBe('CertificateRequired');
+    // One forged signature; signatures for another chain id; too few signers; a certificate for
+    // another output (another state root, another block); an epoch the verifier does not know.
+    const forged = outputCert(10n, root, [0, 1, 3], [1]);
+    expect(verifyOutputCertificate(forged, CHAIN_ID, committee)).toMatch(/does not verify/);
+    expect((await call(stranger.privateKey, 'proposeCertified', args(forged)))?.name).toBe('BadSignature');
+    expect(
+      (await call(stranger.privateKey, 'proposeCertified', args(outputCert(10n, root, [0, 1, 3], [], 7n))))
+        ?.name,
+    ).toBe('BadSignature');
+    expect(await call(stranger.privateKey, 'proposeCertified', args(outputCert(10n, root, [0, 1])))).toEqual({
+      name: 'NotEnoughSigners',
+      args: [2n, 3n],
+    });
+    expect(
+      (await call(stranger.privateKey, 'proposeCertified', args(good, { stateRoot: hashOf('other') })))?.name,
+    ).toBe('BadSignature');
+    expect((await call(stranger.privateKey, 'proposeCertified', args(good, { l2Block: 11n })))?.name).toBe(
+      'BadSignature',
+    );
+    const otherEpoch = { ...outputCertificateForL1(good, 4), epoch: 5n };
+    expect(
+      (
+        await call(stranger.privateKey, 'proposeCertified', [
+          10n,
+          stateRoot,
+          withdrawalsRoot,
+          blockHash,
+          otherEpoch,
+        ])
+      )?.name,
+    ).toBe('UnknownEpoch');
+    const badBitmap = { ...outputCertificateForL1(good, 4), signers: '0x0b00' as Hex };
+    expect(
+      (
+        await call(stranger.privateKey, 'proposeCertified', [
+          10n,
+          stateRoot,
+          withdrawalsRoot,
+          blockHash,
+          badBitmap,
+        ])
+      )?.name,
+    ).toBe('BadBitmap');
+
+    // The good certificate: anyone may post it (it vouches for every field), and the output is kept.
+    const { pub, wallet } = clients(stranger.privateKey);
+    const hash = await wallet.writeContract({
+      address: oracle,
+      abi: oracleAbi,
+      functionName: 'proposeCertified',
+      args: args(good),
+    });
+    const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+    expect(receipt.status).toBe('success');
+    gas.push(`  StateOracle.proposeCertified (3 of 4 signers): ${receipt.gasUsed}`);
+    expect(
+      await pub.readContract({ address: oracle, abi: oracleAbi, functionName: 'output', args: [0n] }),
+    ).toMatchObject({ outputRoot: root, l2Block: 10n });
+    expect(await call(stranger.privateKey, 'proposeCertified', args(good))).toEqual({
+      name: 'BlockNotAfterPrevious',
+      args: [10n, 10n],
+    });
+
+    // Without a committee: certified outputs are refused, the single key proposes as before.
+    const single = singleDeployment.contracts.StateOracle;
+    expect((await call(stranger.privateKey, 'proposeCertified', args(good), single))?.name).toBe(
+      'NoCommitteeVerifier',
+    );
+    expect(
+      await call(sequencer.privateKey, 'propose', [10n, stateRoot, withdrawalsRoot, blockHash], single),
+    ).toBeUndefined();
+    expect(
+      (await call(stranger.privateKey, 'propose', [10n, stateRoot, withdrawalsRoot, blockHash], single))
+        ?.name,
+    ).toBe('NotAuthorised');
   });
 
   it('without a committee: certified posts revert with NoCommitteeVerifier, postBatch works as before', async () => {

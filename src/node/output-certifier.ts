@@ -1,0 +1,144 @@
+import { PublicKey, type SecretKey, Signature, verify } from '@chainsafe/blst';
+import { RLP } from '@ethereumjs/rlp';
+import type { Logger } from 'pino';
+import {
+  aggregateQc,
+  type Committee,
+  type OutputCertificate,
+  outputMessage,
+  signOutput,
+  verifyOutputCertificate,
+} from '../consensus/certificate.js';
+import type { L2Output } from '../l1/withdrawals.js';
+import type { Network } from '../p2p/network.js';
+import { bigIntToBytes, bytesToBigInt, fromHex, toHex } from '../util/bytes.js';
+
+export interface OutputCertifierDeps {
+  network: Network;
+  /** The direct protocol members answer output requests on. */
+  protocol: string;
+  chainId: bigint;
+  /** The epoch of the committee that signs (the CommitteeVerifier's entry). */
+  epoch: bigint;
+  committee: Committee;
+  self: number;
+  /** Members' libp2p peer ids, in committee order. */
+  peerIds: string[];
+  blsKey: SecretKey;
+  /**
+   * This member's own output of a block it has committed and executed (and indexed the withdrawals
+   * of); undefined while it has not.
+   */
+  outputAt(l2Block: bigint): L2Output | undefined;
+  logger: Logger;
+}
+
+/** How long the certifier waits for members' signatures on one output. */
+const ANSWER_TIMEOUT_MS = 3_000;
+
+/**
+ * Certified L2 outputs (DECISIONS.md §4: the committee certifies state roots; no single key may post
+ * one). Every member signs, on request, the output of a block it has committed and executed itself;
+ * the member that posts to L1 collects a quorum of those signatures over the output it computed and
+ * aggregates them into the certificate `StateOracle.proposeCertified` checks. An honest member only
+ * ever signs the one output execution gives it, so two certified outputs for one block need f+1
+ * members that lie.
+ */
+export class OutputCertifier {
+  /** Answers served and certificates made, for `seqnet_status`. */
+  readonly stats = {
+    signed: 0,
+    refused: 0,
+    certified: 0,
+    disagreed: 0,
+    lastCertified: null as string | null,
+  };
+
+  constructor(private readonly deps: OutputCertifierDeps) {}
+
+  /** Serves other members' requests: RLP [l2Block] → RLP [outputRoot, signature]. */
+  serve(): void {
+    this.deps.network.handle(this.deps.protocol, (data) => this.answer(data));
+  }
+
+  private answer(data: Uint8Array): Uint8Array | undefined {
+    let l2Block: bigint;
+    try {
+      const decoded = RLP.decode(data);
+      if (!(decoded instanceof Uint8Array) || decoded.length > 8) return undefined;
+      l2Block = bytesToBigInt(decoded);
+    } catch {
+      return undefined;
+    }
+    const own = this.deps.outputAt(l2Block);
+    if (!own) {
+      this.stats.refused++;
+      return undefined;
+    }
+    this.stats.signed++;
+    return RLP.encode([fromHex(own.outputRoot), this.sign(own)]);
+  }
+
+  private sign(o: L2Output): Uint8Array {
+    const { blsKey, chainId, epoch } = this.deps;
+    return signOutput(blsKey, chainId, epoch, o.l2Block, o.outputRoot);
+  }
+
+  /**
+   * The certificate of this member's own output of `l2Block`, or undefined when fewer than a quorum
+   * of members (this one included) signed that same output within ANSWER_TIMEOUT_MS.
+   */
+  async certify(l2Block: bigint): Promise<{ output: L2Output; certificate: OutputCertificate } | undefined> {
+    const { network, protocol, committee, self, peerIds, chainId, epoch, logger } = this.deps;
+    const own = this.deps.outputAt(l2Block);
+    if (!own) return undefined;
+    const votes = [{ index: self, signature: this.sign(own) }];
+    const message = outputMessage(chainId, epoch, l2Block, own.outputRoot);
+    const request = RLP.encode(bigIntToBytes(l2Block));
+    await new Promise<void>((resolve) => {
+      let pending = peerIds.length - 1;
+      const settle = () => {
+        if (--pending === 0 || votes.length >= committee.quorum) resolve();
+      };
+      if (pending === 0) resolve();
+      peerIds.forEach((peer, index) => {
+        if (index === self) return;
+        network
+          .request(peer, protocol, request, ANSWER_TIMEOUT_MS)
+          .then((raw) => {
+            const [root, signature] = RLP.decode(raw) as unknown as [Uint8Array, Uint8Array];
+            if (toHex(root) !== own.outputRoot) {
+              this.stats.disagreed++;
+              logger.warn(
+                { member: index, l2Block: Number(l2Block), ours: own.outputRoot, theirs: toHex(root) },
+                'a member computed another output for this block',
+              );
+              return;
+            }
+            // Checked one by one, so one bad signature cannot spoil the aggregate.
+            const key = PublicKey.fromBytes(fromHex(committee.publicKeys[index]), true);
+            if (!verify(message, key, Signature.fromBytes(signature, true)))
+              throw new Error('signature does not verify');
+            if (votes.length < committee.quorum) votes.push({ index, signature });
+          })
+          .catch((err: unknown) => {
+            logger.debug({ member: index, err: (err as Error).message }, 'no output signature');
+          })
+          .finally(settle);
+      });
+    });
+    if (votes.length < committee.quorum) {
+      logger.info(
+        { l2Block: Number(l2Block), signed: votes.length, quorum: committee.quorum },
+        'output not certified: too few members signed it (yet)',
+      );
+      return undefined;
+    }
+    const certificate = aggregateQc({ epoch, l2Block, outputRoot: own.outputRoot }, votes);
+    const why = verifyOutputCertificate(certificate, chainId, committee);
+    if (why) throw new Error(`the output certificate of block ${l2Block} does not verify: ${why}`);
+    this.stats.certified++;
+    this.stats.lastCertified = l2Block.toString();
+    return { output: own, certificate };
+  }
+}
