@@ -13,6 +13,7 @@ import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
 import { outputOf, WithdrawalIndex } from '../execution/withdrawal-index.js';
 import { l1Artifacts } from '../l1/deploy.js';
+import { latestOutputOnL1 } from '../l1/outputs.js';
 import { EvidenceReporter } from '../l1/evidence-reporter.js';
 import { L1Watcher } from '../l1/watcher.js';
 import { IntakePool } from '../mempool/intake-pool.js';
@@ -348,6 +349,11 @@ export class SeqnetNode {
         );
       await node.startOpen(l1, onCommitted);
     } else if (!options.committee) sequencer.start(node.abort.signal);
+    // Every node that follows the L1 proves withdrawals against the StateOracle's newest output.
+    if (options.l1 && !openMode) {
+      const { rpcUrl, deployment } = options.l1;
+      ctx.latestOutput = () => latestOutputOnL1(rpcUrl, deployment.contracts.StateOracle);
+    }
     if (options.l1?.batcherKey && !openMode) {
       const batcherKey = options.l1.batcherKey;
       const l1Url = options.l1.rpcUrl;
@@ -366,7 +372,6 @@ export class SeqnetNode {
         key: batcherKey,
         logger: logger.child({ module: 'proposer' }),
       });
-      ctx.latestOutput = () => proposer.latestOutput();
       const batcherOptions = {
         ...(options.l1.batcher ?? batcherDefaults),
         ...(options.da && { da: options.da }),
