@@ -14,7 +14,7 @@ import type { Network } from '../p2p/network.js';
 import { bigIntToBytes, bytesToBigInt, fromHex, toHex } from '../util/bytes.js';
 
 export interface OutputCertifierDeps {
-  network: Network;
+  network: Pick<Network, 'handle' | 'request'>;
   /** The direct protocol members answer output requests on. */
   protocol: string;
   chainId: bigint;

@@ -1,0 +1,147 @@
+import { SecretKey } from '@chainsafe/blst';
+import { RLP } from '@ethereumjs/rlp';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { verifyOutputCertificate } from '../../src/consensus/certificate.js';
+import { type L2Output, outputRootOf } from '../../src/l1/withdrawals.js';
+import { OutputCertifier } from '../../src/node/output-certifier.js';
+import type { DirectHandler, Network } from '../../src/p2p/network.js';
+import { bigIntToBytes, type Hex, keccak256, toHex } from '../../src/util/bytes.js';
+
+const CHAIN_ID = 42069n;
+const PROTOCOL = '/seqnet/42069/output-sign/1';
+const keys = Array.from({ length: 4 }, (_, i) => SecretKey.fromKeygen(new Uint8Array(32).fill(0x40 + i)));
+const committee = { publicKeys: keys.map((k) => toHex(k.toPublicKey().toBytes())), quorum: 3 };
+const peerIds = ['p0', 'p1', 'p2', 'p3'];
+const h = (s: string): Hex => toHex(keccak256(new TextEncoder().encode(s)));
+
+function output(l2Block: bigint, state = 'state'): L2Output {
+  const stateRoot = h(`${state} ${l2Block}`);
+  const withdrawalsRoot = h('withdrawals');
+  const blockHash = h(`block ${l2Block}`);
+  return {
+    l2Block,
+    stateRoot,
+    withdrawalsRoot,
+    blockHash,
+    outputRoot: outputRootOf(stateRoot, withdrawalsRoot, blockHash),
+  };
+}
+
+/**
+ * Four members whose direct requests go straight to each other's handlers: the faults are injected
+ * per member (`outputAt` that computes another state, `answer` that rewrites a reply, silence).
+ */
+function members(
+  behaviour: Array<{
+    outputAt?: (b: bigint) => L2Output | undefined;
+    silent?: boolean;
+    answer?: (raw: Uint8Array) => Uint8Array;
+  }>,
+) {
+  const handlers = new Map<string, DirectHandler>();
+  return behaviour.map((b, self) => {
+    const network: Pick<Network, 'handle' | 'request'> = {
+      handle: (_protocol, handler) => {
+        handlers.set(peerIds[self], handler);
+      },
+      request: async (peer, protocol, req) => {
+        expect(protocol).toBe(PROTOCOL);
+        if (behaviour[peerIds.indexOf(peer)].silent) throw new Error('timeout');
+        const res = await handlers.get(peer)!(req, peerIds[self]);
+        if (!res) throw new Error('remote error');
+        const rewrite = behaviour[peerIds.indexOf(peer)].answer;
+        return rewrite ? rewrite(res) : res;
+      },
+    };
+    const certifier = new OutputCertifier({
+      network,
+      protocol: PROTOCOL,
+      chainId: CHAIN_ID,
+      epoch: 0n,
+      committee,
+      self,
+      peerIds,
+      blsKey: keys[self],
+      outputAt: b.outputAt ?? ((l2Block) => (l2Block <= 10n ? output(l2Block) : undefined)),
+      logger: pino({ level: 'silent' }),
+    });
+    certifier.serve();
+    return certifier;
+  });
+}
+
+describe('OutputCertifier: a quorum of members sign the output they computed themselves', () => {
+  it('certifies with the members that agree; the certificate verifies offline for that output only', async () => {
+    // Member 0 has executed up to block 12, the others up to 10; member 3 does not answer.
+    const ahead = (b: bigint) => (b <= 12n ? output(b) : undefined);
+    const [m0, m1, m2, m3] = members([{ outputAt: ahead }, {}, {}, { silent: true }]);
+    const got = await m0.certify(7n);
+    expect(got?.output).toEqual(output(7n));
+    const cert = got!.certificate;
+    expect(cert.signers).toBe(0b0111n);
+    expect(verifyOutputCertificate(cert, CHAIN_ID, committee)).toBeNull();
+    expect(
+      verifyOutputCertificate({ ...cert, outputRoot: output(7n, 'other').outputRoot }, CHAIN_ID, committee),
+    ).toMatch(/does not verify/);
+    expect(verifyOutputCertificate({ ...cert, l2Block: 8n }, CHAIN_ID, committee)).toMatch(/does not verify/);
+    expect(verifyOutputCertificate(cert, 1n, committee)).toMatch(/does not verify/);
+    expect(m0.stats.certified).toBe(1);
+    expect(m1.stats.signed + m2.stats.signed).toBe(2);
+    expect(m3.stats.signed).toBe(0);
+    // A block the others have not executed yet: they refuse to sign it, no certificate.
+    expect(await m1.certify(11n)).toBeUndefined();
+    expect(await m0.certify(11n)).toBeUndefined();
+    expect([m1.stats.refused, m2.stats.refused]).toEqual([1, 1]);
+  });
+
+  it('a member with another output, or a forged signature, does not count: too few, no certificate', async () => {
+    const outsider = SecretKey.fromKeygen(new Uint8Array(32).fill(0x99));
+    const forge = (raw: Uint8Array) => {
+      const [root] = RLP.decode(raw) as unknown as [Uint8Array];
+      const sig = outsider.sign(new Uint8Array(32)).toBytes();
+      return RLP.encode([root, sig]);
+    };
+    const [m0, m1] = members([
+      {},
+      { outputAt: (b) => output(b, 'diverged') },
+      { answer: forge },
+      { silent: true },
+    ]);
+    expect(await m0.certify(5n)).toBeUndefined();
+    expect(m0.stats.disagreed).toBe(1);
+    // The diverged member certifies its own output just as little.
+    expect(await m1.certify(5n)).toBeUndefined();
+    expect(m1.stats.disagreed).toBe(2);
+  });
+
+  it('refuses malformed requests without signing anything', async () => {
+    const handlers: DirectHandler[] = [];
+    const certifier = new OutputCertifier({
+      network: {
+        handle: (_p, handler) => void handlers.push(handler),
+        request: () => Promise.reject(new Error('unused')),
+      },
+      protocol: PROTOCOL,
+      chainId: CHAIN_ID,
+      epoch: 0n,
+      committee,
+      self: 0,
+      peerIds,
+      blsKey: keys[0],
+      outputAt: (b) => output(b),
+      logger: pino({ level: 'silent' }),
+    });
+    certifier.serve();
+    const serve = handlers[0];
+    expect(await serve(new Uint8Array([0xff, 0x00]), 'p1')).toBeUndefined();
+    expect(await serve(RLP.encode([bigIntToBytes(1n)]), 'p1')).toBeUndefined();
+    expect(await serve(RLP.encode(new Uint8Array(9).fill(1)), 'p1')).toBeUndefined();
+    expect(certifier.stats.signed).toBe(0);
+    const ok = (await serve(RLP.encode(bigIntToBytes(3n)), 'p1')) as Uint8Array;
+    const [root, sig] = RLP.decode(ok) as unknown as [Uint8Array, Uint8Array];
+    expect(toHex(root)).toBe(output(3n).outputRoot);
+    expect(sig).toHaveLength(96);
+    expect(certifier.stats.signed).toBe(1);
+  });
+});
