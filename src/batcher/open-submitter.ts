@@ -42,7 +42,15 @@ export interface OpenSubmitterDeps {
   l1: L1Source;
   policy: OrderingPolicy;
   logger: Logger;
+  /**
+   * Runs after each round, and every AFTER_ROUND_IDLE_MS while there is nothing to post, in the same
+   * loop (the output proposer, which shares the L1 key: the two never race for its nonce).
+   */
+  afterRound?: () => Promise<void>;
 }
+
+/** How often `afterRound` runs while the mempool is empty. */
+const AFTER_ROUND_IDLE_MS = 2_000;
 
 /** A batch ready to post: the range it claims (zero in based), its bytes, its txs, (free) its height. */
 interface BuiltBatch {
@@ -118,19 +126,26 @@ export class OpenSubmitter {
 
   private async loop(signal: AbortSignal): Promise<void> {
     const { mempool, logger } = this.deps;
+    const { afterRound } = this.deps;
     while (!signal.aborted) {
-      await mempool.waitForPending(signal);
+      await mempool.waitForPending(
+        afterRound ? AbortSignal.any([signal, AbortSignal.timeout(AFTER_ROUND_IDLE_MS)]) : signal,
+      );
       await sleep(this.options.intervalMs, signal);
       if (signal.aborted) break;
       try {
         const posted = await this.postOnce(signal);
-        if (!posted) await sleep(this.options.intervalMs, signal);
+        if (!posted && !afterRound) await sleep(this.options.intervalMs, signal);
       } catch (err) {
         if (signal.aborted) break;
         this.stats.lastError = (err as Error).message;
         logger.warn({ err: this.stats.lastError }, 'posting a batch failed; trying again');
         await sleep(1_000, signal);
       }
+      if (afterRound && !signal.aborted)
+        await afterRound().catch((err: unknown) => {
+          logger.warn({ err: (err as Error).message }, 'the round after posting failed; trying again');
+        });
     }
   }
 

@@ -19,6 +19,11 @@ export interface ProposerDeps {
   committeeSize: number;
   /** The last L2 block whose batch is on L1: outputs never run ahead of the data. */
   postedTo(): bigint;
+  /**
+   * The block to propose the output of, given postedTo (default: that block). With several posters
+   * (`based`, `free`), each takes its own blocks, so they do not race for the same output.
+   */
+  targetOf?(postedTo: bigint): bigint;
   l1Url: string;
   oracle: Hex;
   oracleAbi: Abi;
@@ -40,7 +45,8 @@ export class OutputProposer {
   /** Runs in the batcher's loop, so the two never race for the same L1 key's nonce. */
   async proposeOnce(): Promise<void> {
     const { oracle, oracleAbi, logger } = this.deps;
-    const target = this.deps.postedTo();
+    const postedTo = this.deps.postedTo();
+    const target = this.deps.targetOf ? this.deps.targetOf(postedTo) : postedTo;
     if (target < 1n) return;
     const latest = await this.latestOutput();
     if (latest && latest.l2Block >= target) return;

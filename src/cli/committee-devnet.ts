@@ -81,7 +81,8 @@ export async function startCommitteeDevnet(
     )}\n`,
   );
   const procs: ChildProcess[] = [];
-  // based / free: no committee; every node posts to the OpenInbox with its own L1 key.
+  // based / free: no committee orders; every node posts to the OpenInbox with its own L1 key, and
+  // the committee file's members certify outputs.
   const open = opts.election === 'based' || opts.election === 'free';
   for (const [i, m] of members.entries()) {
     const args = [
@@ -97,9 +98,10 @@ export async function startCommitteeDevnet(
       opts.rpcHost,
       '--rpc-port',
       String(opts.rpcPort + i),
-      ...(open
-        ? []
-        : ['--committee', committeeFile, '--p2p-listen', `/ip4/127.0.0.1/tcp/${opts.p2pPort + i}`]),
+      '--committee',
+      committeeFile,
+      '--p2p-listen',
+      `/ip4/127.0.0.1/tcp/${opts.p2pPort + i}`,
       ...opts.nodeArgs,
       ...(opts.election ? ['--election', opts.election] : []),
       ...(opts.perNodeArgs?.[i] ?? []),

@@ -61,7 +61,7 @@ export function registerDeploy(program: Command): void {
     )
     .option(
       '--committee <file>',
-      'committee mode: deploy a CommitteeVerifier for these members (the JSON of `seqnet node --committee`) and an Inbox that takes batches certified by them',
+      'committee mode: deploy a CommitteeVerifier for these members (the JSON of `seqnet node --committee`) and an Inbox and StateOracle that take batches and outputs certified by them (with --mode: outputs only)',
     )
     .option('--quorum <n>', 'with --committee: signers a QC needs (default 2f + 1)', (v) => Number(v))
     .option(
@@ -72,7 +72,7 @@ export function registerDeploy(program: Command): void {
     )
     .option(
       '--mode <mode>',
-      `${OPEN_MODES.join(' | ')}: deploy an OpenInbox that anyone posts batches to, ordered by L1 (no committee)`,
+      `${OPEN_MODES.join(' | ')}: deploy an OpenInbox that anyone posts batches to, ordered by L1 (a --committee then certifies outputs only)`,
     )
     .option('--out <file>', 'write the deployment JSON here (default: print it)')
     .action(async (flags: DeployFlags) => {
@@ -92,8 +92,6 @@ export function registerDeploy(program: Command): void {
         throw new Error(
           `unknown --mode "${flags.mode}": use ${OPEN_MODES.join(' or ')} (leave it out for a single key or --committee)`,
         );
-      if (flags.mode && flags.committee)
-        throw new Error(`--mode ${flags.mode} has no committee Inbox: leave out --committee`);
       const deployment = await deployL1Contracts({
         rpcUrl: flags.l1Rpc,
         deployerKey: key as Hex,

@@ -47,7 +47,7 @@ export function registerDevnet(program: Command): void {
     )
     .option(
       '--election <mode>',
-      `who sequences: ${ELECTION_MODES.filter((m) => m !== 'single').join(' | ')} (pos, dpos, auction: the devnet deploys and seeds the election contracts; based, free: N nodes that each post to an OpenInbox, no committee)`,
+      `who sequences: ${ELECTION_MODES.filter((m) => m !== 'single').join(' | ')} (pos, dpos, auction: the devnet deploys and seeds the election contracts; based, free: N nodes that each post to an OpenInbox; their committee only certifies outputs)`,
       'poa',
     )
     .option(
@@ -112,7 +112,8 @@ export function registerDevnet(program: Command): void {
           anvil.url,
           options.dataDir,
           step,
-          members && !open
+          // based / free: the members do not order, but they certify outputs (withdrawals).
+          members
             ? { publicKeys: members.map((m) => m.blsPublicKey), chainId: options.chain.chainId }
             : undefined,
           open ? election : undefined,

@@ -79,7 +79,7 @@ export function registerNode(program: Command): void {
     )
     .option(
       '--committee <file>',
-      'run as a member of this committee (JSON: {"members": [{"blsPublicKey", "peerId"}], "bootnodes": [...]})',
+      'run as a member of this committee (JSON: {"members": [{"blsPublicKey", "peerId"}], "bootnodes": [...]}); in based / free it only certifies outputs',
     )
     .option('--p2p-listen <multiaddr>', 'committee: libp2p listen address', '/ip4/127.0.0.1/tcp/9745')
     .option(
@@ -110,8 +110,7 @@ export function registerNode(program: Command): void {
       const open = isOpenMode(options.election);
       if (!options.committee && !open && options.election !== 'poa' && options.election !== 'single')
         throw new Error(`--election ${options.election} needs a committee: pass --committee FILE`);
-      if (open && options.committee)
-        throw new Error(`--election ${options.election} has no committee: leave out --committee`);
+      // based / free: a committee does not order; with --committee it certifies outputs (withdrawals).
       if (options.committee && (flags['misbehave.equivocate'] === true || flags.misbehaveEquivocate === true))
         options.committee.misbehave = { equivocate: true };
       if (Boolean(flags.l1Rpc) !== Boolean(flags.l1Deployment)) {

@@ -143,9 +143,12 @@ export interface DeployOptions {
   /** L1 address allowed to post batches and outputs (the single sequencer's key). */
   sequencer: Hex;
   finalisationDelaySeconds: number;
-  /** When given: deploy a CommitteeVerifier with this committee and an Inbox wired to it. */
+  /**
+   * When given: deploy a CommitteeVerifier with this committee, and an Inbox and a StateOracle wired
+   * to it (with `openMode`, the StateOracle only: the committee certifies outputs, L1 orders).
+   */
   committee?: DeployCommitteeOptions;
-  /** `based` / `free`: deploy an OpenInbox in the Inbox's place (not with a committee). */
+  /** `based` / `free`: deploy an OpenInbox in the Inbox's place. */
   openMode?: OpenMode;
   onProgress?: (line: string) => void;
 }

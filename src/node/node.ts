@@ -1,3 +1,4 @@
+import type { SecretKey } from '@chainsafe/blst';
 import type { MerkleStateManager } from '@ethereumjs/statemanager';
 import { createAddressFromString } from '@ethereumjs/util';
 import type { Logger } from 'pino';
@@ -32,6 +33,7 @@ import { electedSchedule, isOpenMode } from './election.js';
 import { ChainEvents } from './events.js';
 import { loadOrCreateKeys } from './keys.js';
 import type { NodeOptions } from './options.js';
+import type { OutputSigners } from './output-certifier.js';
 import { replayBlockWal, Sequencer } from './sequencer.js';
 
 export const CLIENT_VERSION = 'seqnet/v0.1.0/node20';
@@ -62,6 +64,8 @@ export interface OpenModeStatus {
   skippedTxs: number;
   halted: string | null;
   submitter: Jsonified<OpenSubmitterStats, 'l1Gas' | 'wastedGas', never> | null;
+  /** With a committee file: the members that certify outputs, and the signatures given and made. */
+  outputs: Record<string, unknown> | null;
 }
 export class SeqnetNode {
   private expiryTimer?: NodeJS.Timeout;
@@ -86,6 +90,8 @@ export class SeqnetNode {
     done: Promise<unknown>;
     halted?: string;
     skippedTxs: number;
+    /** With a committee file: this member's part in certifying outputs. */
+    outputSigners?: OutputSigners;
   };
 
   private constructor(
@@ -271,8 +277,10 @@ export class SeqnetNode {
         b.latenciesMs,
       ),
     );
+    const openMode = options.l1?.deployment.openMode;
     // A committee member joins the committee before its RPC answers, so a ready RPC means a member.
-    if (options.committee) {
+    // (based / free: the committee file names who certifies outputs; startOpen starts that part.)
+    if (options.committee && !openMode) {
       // Loaded only in committee mode: libp2p and gossipsub add seconds to a single node's start.
       const { CommitteeSequencer } = await import('./committee.js');
       const memberKeys = options.committee.members.map((m) => m.blsPublicKey);
@@ -341,16 +349,11 @@ export class SeqnetNode {
       await node.consensus?.stop();
       throw err;
     }
-    const openMode = options.l1?.deployment.openMode;
     if (openMode && options.l1 && l1) {
-      if (options.committee)
-        throw new Error(
-          `the L1 deployment is for --election ${openMode} (an OpenInbox): run the node without --committee`,
-        );
-      await node.startOpen(l1, onCommitted);
+      await node.startOpen(l1, onCommitted, withdrawals, keys.bls);
     } else if (!options.committee) sequencer.start(node.abort.signal);
     // Every node that follows the L1 proves withdrawals against the StateOracle's newest output.
-    if (options.l1 && !openMode) {
+    if (options.l1) {
       const { rpcUrl, deployment } = options.l1;
       ctx.latestOutput = () => latestOutputOnL1(rpcUrl, deployment.contracts.StateOracle);
     }
@@ -410,7 +413,12 @@ export class SeqnetNode {
    * OpenInbox, block by block (receipts are served once a block is derived from L1), and, with an L1
    * key, an OpenSubmitter posts this node's mempool to it.
    */
-  private async startOpen(l1: L1Watcher, onCommitted: () => Promise<void>): Promise<void> {
+  private async startOpen(
+    l1: L1Watcher,
+    onCommitted: () => Promise<void>,
+    withdrawals: WithdrawalIndex,
+    blsKey: SecretKey,
+  ): Promise<void> {
     const { options, executor, store, mempool, metrics, events, logger } = this;
     const l1Options = options.l1!;
     const mode = l1Options.deployment.openMode!;
@@ -464,6 +472,44 @@ export class SeqnetNode {
         posting.abort();
       }
     });
+    // With a committee file (and a CommitteeVerifier on L1), the committee certifies outputs here too
+    // (DECISIONS.md §4), so withdrawals reach L1; every member that posts proposes its own blocks' outputs.
+    const verifier = l1Options.deployment.contracts.CommitteeVerifier;
+    if (options.committee && !verifier)
+      throw new Error(
+        `--committee in ${mode} mode certifies outputs, but the L1 deployment has no CommitteeVerifier: deploy with \`seqnet deploy --mode ${mode} --committee FILE\` or leave out --committee`,
+      );
+    let proposer: OutputProposer | undefined;
+    if (options.committee) {
+      // Loaded only here: libp2p adds seconds to the start of a node without a committee.
+      const { OutputSigners } = await import('./output-certifier.js');
+      const signers = await OutputSigners.start(options.committee, {
+        dataDir: options.dataDir,
+        chainId: options.chain.chainId,
+        blsKey,
+        outputAt: (h) => outputOf(executor, withdrawals, h),
+        logger,
+      });
+      open.outputSigners = signers;
+      if (l1Options.batcherKey)
+        proposer = new OutputProposer({
+          outputAt: (h) => outputOf(executor, withdrawals, h),
+          certify: (h) => signers.certifier.certify(h),
+          committeeSize: signers.size,
+          // Derived blocks are on L1 already.
+          postedTo: () => executor.head.header.number,
+          // Member i proposes outputs of blocks i, i + n, …: posters do not race for one output.
+          targetOf: (head) =>
+            head -
+            ((((head - BigInt(signers.self)) % BigInt(signers.size)) + BigInt(signers.size)) %
+              BigInt(signers.size)),
+          l1Url: l1Options.rpcUrl,
+          oracle: l1Options.deployment.contracts.StateOracle,
+          oracleAbi: l1Artifacts().StateOracle.abi as Abi,
+          key: l1Options.batcherKey,
+          logger: logger.child({ module: 'proposer' }),
+        });
+    }
     if (l1Options.batcherKey) {
       open.submitter = new OpenSubmitter(
         {
@@ -485,6 +531,7 @@ export class SeqnetNode {
           l1,
           policy: orderingPolicy(options.ordering),
           logger: logger.child({ module: 'submitter' }),
+          ...(proposer && { afterRound: () => proposer.proposeOnce() }),
         },
       );
       const posted = open.submitter.start(posting.signal);
@@ -541,6 +588,7 @@ export class SeqnetNode {
             })),
             skippedTxs: this.open.skippedTxs,
             halted: this.open.halted ?? null,
+            outputs: this.open.outputSigners?.status() ?? null,
             submitter: this.open.submitter
               ? {
                   ...this.open.submitter.stats,
@@ -579,6 +627,7 @@ export class SeqnetNode {
     await this.sequencer.stopped();
     await this.batcherDone;
     await this.open?.done;
+    await this.open?.outputSigners?.stop();
     await this.epochsDone;
     await this.rpc.stop();
     await this.calls.close();

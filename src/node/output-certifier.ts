@@ -6,12 +6,16 @@ import {
   type Committee,
   type OutputCertificate,
   outputMessage,
+  quorumFor,
   signOutput,
   verifyOutputCertificate,
 } from '../consensus/certificate.js';
 import type { L2Output } from '../l1/withdrawals.js';
-import type { Network } from '../p2p/network.js';
+import { loadOrCreateNodeKey, nodeKeyPath } from '../p2p/keys.js';
+import { createNetwork, type Network } from '../p2p/network.js';
+import { protocols } from '../p2p/options.js';
 import { bigIntToBytes, bytesToBigInt, fromHex, toHex } from '../util/bytes.js';
+import type { CommitteeOptions } from './committee-options.js';
 
 export interface OutputCertifierDeps {
   network: Pick<Network, 'handle' | 'request'>;
@@ -140,5 +144,82 @@ export class OutputCertifier {
     this.stats.certified++;
     this.stats.lastCertified = l2Block.toString();
     return { output: own, certificate };
+  }
+}
+
+/**
+ * `based` / `free` with a committee file: no consensus, but the committee still certifies outputs
+ * (DECISIONS.md §4), so withdrawals reach L1 in these modes too. A libp2p host among the members
+ * that serves and collects output signatures, nothing else.
+ */
+export class OutputSigners {
+  private constructor(
+    readonly network: Network,
+    readonly certifier: OutputCertifier,
+    readonly self: number,
+    private readonly members: CommitteeOptions['members'],
+  ) {}
+
+  static async start(
+    options: CommitteeOptions,
+    deps: {
+      dataDir: string;
+      chainId: bigint;
+      blsKey: SecretKey;
+      outputAt(l2Block: bigint): L2Output | undefined;
+      logger: Logger;
+    },
+  ): Promise<OutputSigners> {
+    const own = toHex(deps.blsKey.toPublicKey().toBytes()).toLowerCase();
+    const self = options.members.findIndex((m) => m.blsPublicKey.toLowerCase() === own);
+    if (self < 0)
+      throw new Error(
+        `this node's BLS key ${own} is not in the committee file; add it (see \`seqnet keys\`) or use the right --data-dir`,
+      );
+    const key = await loadOrCreateNodeKey(nodeKeyPath(deps.dataDir));
+    const network = await createNetwork(
+      { listen: options.listen, bootstrap: options.bootnodes, privateKey: key.privateKey, topics: [] },
+      deps.logger.child({ module: 'p2p' }),
+    );
+    const publicKeys = options.members.map((m) => m.blsPublicKey);
+    const certifier = new OutputCertifier({
+      network,
+      protocol: protocols.outputSign(deps.chainId),
+      chainId: deps.chainId,
+      epoch: 0n,
+      committee: { publicKeys, quorum: quorumFor(publicKeys.length) },
+      self,
+      peerIds: options.members.map((m) => m.peerId),
+      blsKey: deps.blsKey,
+      outputAt: deps.outputAt,
+      logger: deps.logger.child({ module: 'outputs' }),
+    });
+    certifier.serve();
+    deps.logger.info(
+      { member: self, committee: publicKeys.length, peerId: network.peerId, addresses: network.addresses() },
+      'output committee member started (certifies outputs; L1 orders)',
+    );
+    return new OutputSigners(network, certifier, self, options.members);
+  }
+
+  get size(): number {
+    return this.members.length;
+  }
+
+  status(): Record<string, unknown> {
+    const peers = this.network.peers();
+    return {
+      self: this.self,
+      members: this.members.map((m, i) => ({
+        index: i,
+        peerId: m.peerId,
+        connected: i === this.self || peers.includes(m.peerId),
+      })),
+      ...this.certifier.stats,
+    };
+  }
+
+  stop(): Promise<void> {
+    return this.network.stop();
   }
 }

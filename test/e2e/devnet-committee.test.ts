@@ -3,35 +3,21 @@ import { join } from 'node:path';
 import {
   type Abi,
   createPublicClient,
-  createTestClient,
   createWalletClient,
   decodeFunctionData,
   type Hex,
   http,
   parseEther,
 } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyFromL1 } from '../../src/derive/verifier.js';
 import { devAccounts, devChainOptions } from '../../src/execution/genesis.js';
-import { L2_TO_L1_MESSAGE_PASSER } from '../../src/execution/options.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
-import { compileContract } from '../../src/l1/solc.js';
 import { statusOf } from '../helpers/committee.js';
 import { type DevnetProcess, freeConsecutivePorts, rpcCall, startDevnet } from '../helpers/devnet.js';
 import { chainOf, until } from '../helpers/wait.js';
-
-const passerAbi = compileContract('l2/L2ToL1MessagePasser.sol', 'L2ToL1MessagePasser').abi as Abi;
-
-interface WithdrawalProof {
-  outputIndex: Hex;
-  stateRoot: Hex;
-  withdrawalsRoot: Hex;
-  blockHash: Hex;
-  withdrawal: { nonce: Hex; from: Hex; to: Hex; value: Hex };
-  leafIndex: Hex;
-  proof: Hex[];
-}
+import { withdrawToL1 } from '../helpers/withdrawal.js';
 
 /** `npm run devnet -- --nodes 4`: four node processes, one committee, RPC on consecutive ports. */
 describe('devnet --nodes 4', () => {
@@ -124,89 +110,22 @@ describe('devnet --nodes 4', () => {
 
     // A withdrawal: the output that covers it reaches L1 only with a quorum of the committee's
     // signatures (no single key may post one), a member that does not post proves it, the Bridge pays.
-    const user = privateKeyToAccount(devAccounts(4)[3].privateKey);
-    const l1Chain = chainOf(31337, info.l1.rpc);
-    const l1User = createWalletClient({ chain: l1Chain, transport: http(info.l1.rpc), account: user });
-    await l1.waitForTransactionReceipt({
-      hash: await l1User.writeContract({
-        address: info.l1.contracts.Bridge,
-        abi: l1Artifacts().Bridge.abi as Abi,
-        functionName: 'depositETH',
-        args: [user.address],
-        value: parseEther('2'),
-      }),
+    const { outputsVia } = await withdrawToL1({
+      l2Url: url,
+      l2ChainId: 42069,
+      proofUrl: info.nodes[2].rpc,
+      l1Rpc: info.l1.rpc,
+      contracts: info.l1.contracts,
+      userKey: devAccounts(4)[3].privateKey,
     });
-    const l2User = createWalletClient({ chain: chainOf(42069, url), transport: http(url), account: user });
-    const recipient = privateKeyToAccount(generatePrivateKey()).address;
-    const withdrawal = await l2User.writeContract({
-      address: L2_TO_L1_MESSAGE_PASSER,
-      abi: passerAbi,
-      functionName: 'initiateWithdrawal',
-      args: [recipient],
-      value: parseEther('1'),
-    });
-    const l2 = createPublicClient({ chain: chainOf(42069, url), transport: http(url) });
-    expect((await l2.waitForTransactionReceipt({ hash: withdrawal, pollingInterval: 25 })).status).toBe(
-      'success',
-    );
-    const proof = await until(
-      'a certified output covering the withdrawal',
-      async () => {
-        const res = await rpcCall(info.nodes[2].rpc, {
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'seqnet_getWithdrawalProof',
-          params: ['0x0'],
-        });
-        return ((res.json as { result: WithdrawalProof | null }).result ?? undefined) as
-          | WithdrawalProof
-          | undefined;
-      },
-      90_000,
-    );
-    const oracleAbi = l1Artifacts().StateOracle.abi as Abi;
-    const proposed = await l1.getContractEvents({
-      address: info.l1.contracts.StateOracle,
-      abi: oracleAbi,
-      eventName: 'OutputProposed',
-      fromBlock: 0n,
-    });
-    expect(proposed.length).toBeGreaterThan(0);
-    for (const e of proposed) {
-      const input = (await l1.getTransaction({ hash: e.transactionHash })).input;
-      expect(decodeFunctionData({ abi: oracleAbi, data: input }).functionName).toBe('proposeCertified');
-    }
+    expect(outputsVia.length).toBeGreaterThan(0);
+    expect(new Set(outputsVia)).toEqual(new Set(['proposeCertified']));
     expect((await statusOf(info.nodes[0].rpc)).consensus.outputs?.certified).toBeGreaterThan(0);
     // Node 0 signs its own; a quorum of 3 needs at least two of the others' signatures.
     let signedByOthers = 0;
     for (const n of info.nodes.slice(1))
       signedByOthers += (await statusOf(n.rpc)).consensus.outputs?.signed ?? 0;
     expect(signedByOthers).toBeGreaterThanOrEqual(2);
-    const args = [
-      BigInt(proof.outputIndex),
-      proof.stateRoot,
-      proof.withdrawalsRoot,
-      proof.blockHash,
-      {
-        nonce: BigInt(proof.withdrawal.nonce),
-        from: proof.withdrawal.from,
-        to: proof.withdrawal.to,
-        value: BigInt(proof.withdrawal.value),
-      },
-      BigInt(proof.leafIndex),
-      proof.proof,
-    ];
-    const bridge = { address: info.l1.contracts.Bridge, abi: l1Artifacts().Bridge.abi as Abi };
-    await expect(
-      l1.simulateContract({ ...bridge, functionName: 'finaliseWithdrawal', args, account: user }),
-    ).rejects.toThrow(/OutputNotFinal/);
-    // Last, as it moves L1 time past the finalisation delay (60 s on the devnet).
-    const test = createTestClient({ chain: l1Chain, transport: http(info.l1.rpc), mode: 'anvil' });
-    await test.increaseTime({ seconds: 61 });
-    await test.mine({ blocks: 1 });
-    const fin = await l1User.writeContract({ ...bridge, functionName: 'finaliseWithdrawal', args });
-    expect((await l1.waitForTransactionReceipt({ hash: fin })).status).toBe('success');
-    expect(await l1.getBalance({ address: recipient })).toBe(parseEther('1'));
     expect(await devnet.stop()).toBe(0);
     for (const n of info.nodes) {
       expect(n.pid).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ import { runSeqnet } from '../helpers/cli.js';
 import { type DevnetProcess, rpcCall, startOpenDevnet } from '../helpers/devnet.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
 import { until } from '../helpers/wait.js';
+import { withdrawToL1 } from '../helpers/withdrawal.js';
 
 /**
  * `npm run devnet -- --nodes 2 --election based|free`: two independent submitters, each with its own
@@ -63,6 +64,7 @@ for (const mode of ['based', 'free'] as const) {
     let urls: string[];
     let l1Rpc: string;
     let inbox: Hex;
+    let info: { l1: { contracts: Record<string, Hex> } };
 
     beforeAll(async () => {
       const started = await startOpenDevnet(mode, 2, ['--da', daOf[mode]]);
@@ -70,6 +72,7 @@ for (const mode of ['based', 'free'] as const) {
       urls = started.info.nodes.map((n) => n.rpc);
       l1Rpc = started.info.l1.rpc;
       inbox = started.info.l1.contracts.Inbox;
+      info = started.info;
     }, 240_000);
     afterAll(async () => {
       await devnet?.stop();
@@ -203,6 +206,26 @@ for (const mode of ['based', 'free'] as const) {
       expect(report.mismatches).toEqual([]);
       expect(report.ok).toBe(true);
       expect(report.blocks).toBeGreaterThanOrEqual(height);
+    }, 240_000);
+
+    it('the committee file certifies outputs though it does not order: a withdrawal reaches L1 and the Bridge pays', async () => {
+      const { outputsVia } = await withdrawToL1({
+        l2Url: urls[1],
+        l2ChainId: 42069,
+        proofUrl: urls[0],
+        l1Rpc,
+        contracts: info.l1.contracts,
+        userKey: devAccounts(10)[5].privateKey,
+        timeoutMs: 120_000,
+      });
+      expect(outputsVia.length).toBeGreaterThan(0);
+      expect(new Set(outputsVia)).toEqual(new Set(['proposeCertified']));
+      // Two members, quorum 2: each certificate needs the other's signature.
+      const s = await Promise.all(urls.map(status));
+      expect(s.reduce((n, x) => n + (x.open.outputs as { certified: number }).certified, 0)).toBeGreaterThan(
+        0,
+      );
+      expect(s.reduce((n, x) => n + (x.open.outputs as { signed: number }).signed, 0)).toBeGreaterThan(0);
     }, 240_000);
   });
 }
