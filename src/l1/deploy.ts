@@ -173,8 +173,6 @@ function checkCommittee(c: DeployCommitteeOptions): Required<DeployCommitteeOpti
 export async function deployL1Contracts(opts: DeployOptions): Promise<L1Deployment> {
   const log = opts.onProgress ?? (() => {});
   const committee = opts.committee && checkCommittee(opts.committee);
-  if (committee && opts.openMode)
-    throw new Error(`--mode ${opts.openMode} has no committee Inbox: deploy without a committee`);
   const artifacts = allArtifacts();
   const account = privateKeyToAccount(opts.deployerKey);
   const transport = http(opts.rpcUrl);
