@@ -286,7 +286,9 @@ export class SeqnetNode {
       const memberKeys = options.committee.members.map((m) => m.blsPublicKey);
       const mode = options.election ?? 'poa';
       if (isOpenMode(mode))
-        throw new Error(`--election ${mode} has no committee: run the node without --committee`);
+        throw new Error(
+          `--election ${mode} orders by L1: pass --l1-rpc and an --l1-deployment with an OpenInbox (\`seqnet deploy --mode ${mode}\`)`,
+        );
       const elected = await electedSchedule(
         mode,
         memberKeys,
