@@ -89,3 +89,12 @@ export class OutputProposer {
 function outputArgs(o: L2Output): readonly [bigint, Hex, Hex, Hex] {
   return [o.l2Block, o.stateRoot, o.withdrawalsRoot, o.blockHash] as const;
 }
+
+/**
+ * The newest block at or below `head` in member `self`'s share of `n` posters (heights ≡ self mod n),
+ * below 1 when there is none yet: with several posters each proposes only its own blocks' outputs.
+ */
+export function newestOwnBlock(head: bigint, self: number, n: number): bigint {
+  const size = BigInt(n);
+  return head - ((((head - BigInt(self)) % size) + size) % size);
+}

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Abi } from 'viem';
 import { Batcher, batcherDefaults, storedCommitProofs } from '../batcher/batcher.js';
 import { OpenSubmitter, type OpenSubmitterStats } from '../batcher/open-submitter.js';
-import { OutputProposer } from '../batcher/proposer.js';
+import { newestOwnBlock, OutputProposer } from '../batcher/proposer.js';
 import { type Committee, quorumFor } from '../consensus/certificate.js';
 import { type DerivedBlock, Deriver, type PassedOverBatch } from '../derive/deriver.js';
 import { runDerivation } from '../derive/loop.js';
@@ -501,10 +501,7 @@ export class SeqnetNode {
           // Derived blocks are on L1 already.
           postedTo: () => executor.head.header.number,
           // Member i proposes outputs of blocks i, i + n, …: posters do not race for one output.
-          targetOf: (head) =>
-            head -
-            ((((head - BigInt(signers.self)) % BigInt(signers.size)) + BigInt(signers.size)) %
-              BigInt(signers.size)),
+          targetOf: (head) => newestOwnBlock(head, signers.self, signers.size),
           l1Url: l1Options.rpcUrl,
           oracle: l1Options.deployment.contracts.StateOracle,
           oracleAbi: l1Artifacts().StateOracle.abi as Abi,

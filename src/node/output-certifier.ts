@@ -62,10 +62,12 @@ export class OutputCertifier {
 
   /** Serves other members' requests: RLP [l2Block] → RLP [outputRoot, signature]. */
   serve(): void {
-    this.deps.network.handle(this.deps.protocol, (data) => this.answer(data));
+    this.deps.network.handle(this.deps.protocol, (data, from) => this.answer(data, from));
   }
 
-  private answer(data: Uint8Array): Uint8Array | undefined {
+  private answer(data: Uint8Array, from: string): Uint8Array | undefined {
+    // Only members ask: a signature costs a BLS signing, not something to hand any peer.
+    if (!this.deps.peerIds.includes(from)) return undefined;
     let l2Block: bigint;
     try {
       const decoded = RLP.decode(data);

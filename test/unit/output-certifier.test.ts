@@ -2,6 +2,7 @@ import { SecretKey } from '@chainsafe/blst';
 import { RLP } from '@ethereumjs/rlp';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { newestOwnBlock } from '../../src/batcher/proposer.js';
 import { verifyOutputCertificate } from '../../src/consensus/certificate.js';
 import { type L2Output, outputRootOf } from '../../src/l1/withdrawals.js';
 import { OutputCertifier } from '../../src/node/output-certifier.js';
@@ -115,7 +116,7 @@ describe('OutputCertifier: a quorum of members sign the output they computed the
     expect(m1.stats.disagreed).toBe(2);
   });
 
-  it('refuses malformed requests without signing anything', async () => {
+  it('refuses malformed requests, and requests from non-members, without signing anything', async () => {
     const handlers: DirectHandler[] = [];
     const certifier = new OutputCertifier({
       network: {
@@ -137,11 +138,24 @@ describe('OutputCertifier: a quorum of members sign the output they computed the
     expect(await serve(new Uint8Array([0xff, 0x00]), 'p1')).toBeUndefined();
     expect(await serve(RLP.encode([bigIntToBytes(1n)]), 'p1')).toBeUndefined();
     expect(await serve(RLP.encode(new Uint8Array(9).fill(1)), 'p1')).toBeUndefined();
+    // A well-formed request from a peer that is not a member.
+    expect(await serve(RLP.encode(bigIntToBytes(3n)), 'stranger')).toBeUndefined();
     expect(certifier.stats.signed).toBe(0);
     const ok = (await serve(RLP.encode(bigIntToBytes(3n)), 'p1')) as Uint8Array;
     const [root, sig] = RLP.decode(ok) as unknown as [Uint8Array, Uint8Array];
     expect(toHex(root)).toBe(output(3n).outputRoot);
     expect(sig).toHaveLength(96);
     expect(certifier.stats.signed).toBe(1);
+  });
+});
+
+describe('newestOwnBlock: posters of based / free each propose the outputs of their own blocks', () => {
+  it('member i of n takes heights ≡ i mod n, the newest at or below the head; none below its first', () => {
+    expect([10n, 11n, 12n, 13n].map((head) => newestOwnBlock(head, 1, 4))).toEqual([9n, 9n, 9n, 13n]);
+    expect([0n, 1n, 2n, 3n, 4n].map((head) => newestOwnBlock(head, 0, 2))).toEqual([0n, 0n, 2n, 2n, 4n]);
+    expect(newestOwnBlock(2n, 3, 4)).toBeLessThan(1n);
+    // Every head has exactly one member whose newest block it is.
+    for (let head = 1n; head < 20n; head++)
+      expect([0, 1, 2, 3].filter((i) => newestOwnBlock(head, i, 4) === head)).toHaveLength(1);
   });
 });
