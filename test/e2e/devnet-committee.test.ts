@@ -74,6 +74,7 @@ describe('devnet --nodes 4', () => {
     expect(s.consensus.members).toHaveLength(4);
     const page = await (await fetch(`${info.nodes[2].rpc}/`)).text();
     expect(page).toContain('view / leader');
+    expect(page).toContain('outputs certified here');
 
     // Node 0 posts the committee's blocks to L1, each batch with its certificate; L1 alone rebuilds them.
     expect(info.l1.contracts.CommitteeVerifier).toMatch(/^0x/);
