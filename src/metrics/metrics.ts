@@ -74,6 +74,17 @@ export function createMetrics() {
       labelNames: ['method', 'code'],
       registers: [registry],
     }),
+    outputSignatures: new Counter({
+      name: 'seqnet_output_signatures_total',
+      help: "Members' requests for this node's signature on its output of a block, by outcome (signed, refused: not executed here yet)",
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    outputsCertified: new Counter({
+      name: 'seqnet_outputs_certified_total',
+      help: 'Output certificates this node aggregated (a quorum of the committee) for the StateOracle',
+      registers: [registry],
+    }),
     wsConnections: new Gauge({
       name: 'seqnet_ws_connections',
       help: 'Open WebSocket connections',

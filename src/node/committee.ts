@@ -232,6 +232,7 @@ export class CommitteeSequencer {
         blsKey: deps.blsKey,
         outputAt: deps.outputAt,
         logger: deps.logger.child({ module: 'outputs' }),
+        metrics: deps.metrics,
       });
     const headSeq = this.sequencedAt(head);
     this.executedCursor = headSeq.l1MessageCursor;

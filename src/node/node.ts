@@ -491,6 +491,7 @@ export class SeqnetNode {
         blsKey,
         outputAt: (h) => outputOf(executor, withdrawals, h),
         logger,
+        metrics,
       });
       open.outputSigners = signers;
       if (l1Options.batcherKey)

@@ -11,6 +11,7 @@ import {
   verifyOutputCertificate,
 } from '../consensus/certificate.js';
 import type { L2Output } from '../l1/withdrawals.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { loadOrCreateNodeKey, nodeKeyPath } from '../p2p/keys.js';
 import { createNetwork, type Network } from '../p2p/network.js';
 import { protocols } from '../p2p/options.js';
@@ -35,6 +36,7 @@ export interface OutputCertifierDeps {
    */
   outputAt(l2Block: bigint): L2Output | undefined;
   logger: Logger;
+  metrics?: Pick<Metrics, 'outputSignatures' | 'outputsCertified'> | null;
 }
 
 /** How long the certifier waits for members' signatures on one output. */
@@ -79,9 +81,11 @@ export class OutputCertifier {
     const own = this.deps.outputAt(l2Block);
     if (!own) {
       this.stats.refused++;
+      this.deps.metrics?.outputSignatures.inc({ outcome: 'refused' });
       return undefined;
     }
     this.stats.signed++;
+    this.deps.metrics?.outputSignatures.inc({ outcome: 'signed' });
     return RLP.encode([fromHex(own.outputRoot), this.sign(own)]);
   }
 
@@ -144,6 +148,7 @@ export class OutputCertifier {
     const why = verifyOutputCertificate(certificate, chainId, committee);
     if (why) throw new Error(`the output certificate of block ${l2Block} does not verify: ${why}`);
     this.stats.certified++;
+    this.deps.metrics?.outputsCertified.inc();
     this.stats.lastCertified = l2Block.toString();
     return { output: own, certificate };
   }
@@ -170,6 +175,7 @@ export class OutputSigners {
       blsKey: SecretKey;
       outputAt(l2Block: bigint): L2Output | undefined;
       logger: Logger;
+      metrics?: OutputCertifierDeps['metrics'];
     },
   ): Promise<OutputSigners> {
     const own = toHex(deps.blsKey.toPublicKey().toBytes()).toLowerCase();
@@ -195,6 +201,7 @@ export class OutputSigners {
       blsKey: deps.blsKey,
       outputAt: deps.outputAt,
       logger: deps.logger.child({ module: 'outputs' }),
+      metrics: deps.metrics,
     });
     certifier.serve();
     deps.logger.info(

@@ -122,6 +122,9 @@ describe('devnet --nodes 4', () => {
     expect(outputsVia.length).toBeGreaterThan(0);
     expect(new Set(outputsVia)).toEqual(new Set(['proposeCertified']));
     expect((await statusOf(info.nodes[0].rpc)).consensus.outputs?.certified).toBeGreaterThan(0);
+    expect(await (await fetch(`${info.nodes[0].rpc}/metrics`)).text()).toMatch(
+      /^seqnet_outputs_certified_total [1-9]/m,
+    );
     // Node 0 signs its own; a quorum of 3 needs at least two of the others' signatures.
     let signedByOthers = 0;
     for (const n of info.nodes.slice(1))
