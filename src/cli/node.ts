@@ -16,6 +16,8 @@ interface NodeFlags extends CommonFlags {
   bootnodes?: string;
   viewTimeout: number;
   fixedViewTimeout?: boolean;
+  /** commander's `--no-disconnect-timeouts`: false when given. */
+  disconnectTimeouts?: boolean;
   l1Rpc?: string;
   l1Deployment?: string;
   l1Confirmations: number;
@@ -23,7 +25,8 @@ interface NodeFlags extends CommonFlags {
 
 /**
  * The committee from `--committee FILE`, or from the `--config` file's `committee` key (a path, or
- * the object inline) with `p2pListen`, `bootnodes`, `viewTimeout` and `fixedViewTimeout` beside it;
+ * the object inline) with `p2pListen`, `bootnodes`, `viewTimeout`, `fixedViewTimeout` and
+ * `disconnectTimeouts` beside it;
  * flags win.
  */
 function readCommittee(flags: NodeFlags, cmd: Command): CommitteeOptions | undefined {
@@ -60,6 +63,7 @@ function readCommittee(flags: NodeFlags, cmd: Command): CommitteeOptions | undef
         ? flags.viewTimeout
         : config.viewTimeout,
     fixedViewTimeout: flags.fixedViewTimeout === true || config.fixedViewTimeout === true,
+    disconnectTimeouts: flags.disconnectTimeouts !== false && config.disconnectTimeouts !== false,
   };
 }
 
@@ -102,6 +106,10 @@ export function registerNode(program: Command): void {
       committeeDefaults.viewTimeoutMs,
     )
     .option('--fixed-view-timeout', 'committee: always wait the whole --view-timeout (no adapting)')
+    .option(
+      '--no-disconnect-timeouts',
+      "committee: wait out a view's timeout even when its leader or vote collector has closed its connections (default: give such a view up at once)",
+    )
     .action(async (flags: NodeFlags) => {
       const logger = createLogger(flags.logLevel);
       const options = nodeOptionsFromFlags(flags, cmd);

@@ -20,10 +20,20 @@ export interface CommitteeOptions {
    */
   viewTimeoutMs: number;
   fixedViewTimeout?: boolean;
+  /**
+   * Give a view up at once, without waiting out its timeout, when its leader or the member its votes
+   * go to has closed its connections (its process is gone). Default on; `--no-disconnect-timeouts`.
+   */
+  disconnectTimeouts: boolean;
   maxBlockBytes: number;
   maxBlockTxs: number;
   /** TESTING ONLY: faults this member injects (`--misbehave.equivocate`). */
   misbehave?: { equivocate?: boolean };
 }
 
-export const committeeDefaults = { viewTimeoutMs: 1_000, maxBlockBytes: 1_000_000, maxBlockTxs: 5_000 };
+export const committeeDefaults = {
+  viewTimeoutMs: 1_000,
+  maxBlockBytes: 1_000_000,
+  maxBlockTxs: 5_000,
+  disconnectTimeouts: true,
+};

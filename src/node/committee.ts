@@ -98,6 +98,8 @@ const SYNC_HISTORY = 4;
 const HISTORY_ROUNDS = 5;
 /** How long a block sync waits for f+1 members to answer before it syncs from fewer. */
 const SYNC_WAIT_FOR_ANSWERS_MS = 10_000;
+/** How long a member's connection must stay closed before a view it leads or collects is given up. */
+const DISCONNECT_GRACE_MS = 50;
 /** Blocks per sync answer. */
 const SYNC_CHUNK = 64;
 /** Voters refuse blocks stamped further than this in the future (DECISIONS.md §3). */
@@ -170,7 +172,14 @@ export class CommitteeSequencer {
       historyAgreed: 0,
       last: null as null | { height: number; history: 'agreed' | 'unknown' },
     },
+    /** Views given up before their timer because their leader or vote collector had disconnected. */
+    disconnectTimeouts: 0,
   };
+  /** Members seen connected since start, and of those the ones whose connection is now closed. */
+  private readonly everConnected = new Set<number>();
+  private readonly disconnected = new Set<number>();
+  /** The view of this member's last vote and the member it went to (that view's vote collector). */
+  private lastVote = { view: -1n, collector: -1 };
   private lastRegossipAt = 0;
   /** Kept across driver restarts (block sync): what this chain's views take does not change with them. */
   private readonly viewTimeout?: AdaptiveViewTimeout;
@@ -339,6 +348,11 @@ export class CommitteeSequencer {
   private wire(): void {
     const { network } = this;
     const { chainId, mempool, logger } = this.deps;
+    for (const p of network.peers()) {
+      const m = this.peerToMember.get(p);
+      if (m !== undefined) this.everConnected.add(m);
+    }
+    network.onPeerChange((peer, connected) => this.onPeerChange(peer, connected));
     network.onMessage(topics.consensus(chainId), (data, via) => {
       let m: ConsensusMessage;
       try {
@@ -459,7 +473,11 @@ export class CommitteeSequencer {
   }
 
   private sendTo(member: number, m: ConsensusMessage): void {
-    if (m.kind === 'vote') this.live.votesSigned++;
+    if (m.kind === 'vote') {
+      this.live.votesSigned++;
+      this.lastVote = { view: m.vote.view, collector: member };
+      if (this.isDown(member)) this.giveUpView(m.vote.view, member, 'its vote collector is down');
+    }
     const peer = this.peerOf(member);
     if (!peer) return;
     void this.network
@@ -467,6 +485,44 @@ export class CommitteeSequencer {
       .catch((err) => {
         this.deps.logger.debug({ member, err: (err as Error).message }, 'vote not delivered');
       });
+  }
+
+  /**
+   * A member whose process is gone (SIGKILL, a crash) closes its connections at once; a view it leads
+   * or collects the votes of cannot succeed, so waiting out its timer only delays the view change.
+   * (A machine that vanishes without closing its connections, or a paused process, still costs a
+   * view timeout.) Only members seen connected count: at start-up nobody is "down" yet.
+   */
+  private onPeerChange(peer: string, connected: boolean): void {
+    const member = this.peerToMember.get(peer);
+    if (member === undefined || member === this.self) return;
+    if (connected) {
+      this.everConnected.add(member);
+      this.disconnected.delete(member);
+      return;
+    }
+    this.disconnected.add(member);
+    if (!this.options.disconnectTimeouts || this.stopped) return;
+    // A dropped connection that a redial restores at once is no reason to give a view up.
+    setTimeout(() => {
+      if (!this.isDown(member) || this.stopped) return;
+      const view = this.live.view;
+      const votedHere = this.lastVote.view === view;
+      if (member === this.live.leader && !votedHere) this.giveUpView(view, member, 'its leader is down');
+      else if (votedHere && this.lastVote.collector === member)
+        this.giveUpView(view, member, 'its vote collector is down');
+    }, DISCONNECT_GRACE_MS).unref();
+  }
+
+  private isDown(member: number): boolean {
+    return this.everConnected.has(member) && this.disconnected.has(member);
+  }
+
+  private giveUpView(view: bigint, member: number, why: string): void {
+    if (!this.options.disconnectTimeouts || view !== this.live.view) return;
+    this.live.disconnectTimeouts++;
+    this.deps.logger.info({ view: Number(view), member }, `giving the view up now: ${why}`);
+    this.driver.giveUp(view);
   }
 
   private async fetch(member: number, hash: Hex): Promise<void> {
@@ -726,6 +782,7 @@ export class CommitteeSequencer {
         );
         this.live.view = view;
         this.live.leader = leader;
+        if (leader !== this.self && this.isDown(leader)) this.giveUpView(view, leader, 'its leader is down');
         if (leader >= 0 && leader < this.live.viewsLedBy.length) this.live.viewsLedBy[leader]++;
         if (drawn >= 0 && drawn < this.live.viewsDrawnFor.length) this.live.viewsDrawnFor[drawn]++;
         this.live.via = via;
@@ -1045,6 +1102,7 @@ export class CommitteeSequencer {
       lastCertificate: this.live.lastCertificate,
       txsRegossiped: this.live.txsRegossiped,
       blockSync: this.live.blockSync,
+      disconnectTimeouts: this.live.disconnectTimeouts,
       // The base view timeout now (adaptive: under the --view-timeout ceiling), before backoff, and
       // what the recent views that reached a QC took here (what it adapts to).
       viewTimeoutMs: this.viewTimeout?.baseMs ?? this.options.viewTimeoutMs,

@@ -99,6 +99,8 @@ export interface Network {
   request(peerId: string, protocol: string, req: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /** Connected peers. */
   peers(): string[];
+  /** Tells `listener` of every peer that connects (true) or whose last connection closed (false). */
+  onPeerChange(listener: (peer: string, connected: boolean) => void): void;
   /** Counts one penalty against the peer (see above); enough of them ban it. */
   penalise(peerId: string, reason: string): void;
   /** True while the peer is banned. */
@@ -318,6 +320,7 @@ export async function createNetwork(opts: NetworkOptions, logger: pino.Logger): 
     }
   };
 
+  const peerListeners: Array<(peer: string, connected: boolean) => void> = [];
   node.addEventListener('peer:connect', (evt) => {
     const peer = evt.detail.toString();
     if (penalties.isBanned(peer)) {
@@ -326,12 +329,14 @@ export async function createNetwork(opts: NetworkOptions, logger: pino.Logger): 
     }
     redialer.connected(peer);
     log.debug({ peer }, 'peer connected');
+    for (const l of peerListeners) l(peer, true);
   });
   node.addEventListener('peer:disconnect', (evt) => {
     const peer = evt.detail.toString();
     dropOutbound(peer);
     redialer.disconnected(peer);
     log.debug({ peer }, 'peer disconnected');
+    for (const l of peerListeners) l(peer, false);
   });
   const exchanged = new WeakSet<Connection>();
   node.addEventListener('peer:identify', (evt) => {
@@ -658,6 +663,10 @@ export async function createNetwork(opts: NetworkOptions, logger: pino.Logger): 
 
     peers() {
       return node.getPeers().map((p) => p.toString());
+    },
+
+    onPeerChange(listener) {
+      peerListeners.push(listener);
     },
 
     penalise,

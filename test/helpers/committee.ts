@@ -168,6 +168,7 @@ export interface ConsensusStatus {
     safety: { lastVotedView: string };
     blockSync: { syncs: number; historyAgreed: number; last: null | { height: number; history: string } };
     leadersUnknownUntil: string;
+    disconnectTimeouts: number;
     outputs: null | { signed: number; refused: number; certified: number; disagreed: number };
   };
 }
