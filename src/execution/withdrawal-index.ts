@@ -2,7 +2,7 @@ import type { Block } from '@ethereumjs/block';
 import { decodeEventLog, type Hex, parseAbiItem } from 'viem';
 import {
   type L2Output,
-  outputRootOf,
+  l2Output,
   type Withdrawal,
   withdrawalLeaf,
   withdrawalProof,
@@ -75,14 +75,5 @@ export function outputOf(
   if (l2Block < 1n || l2Block > withdrawals.indexedTo) return undefined;
   const block = executor.blockByNumber(l2Block);
   if (!block) return undefined;
-  const stateRoot = toHex(block.header.stateRoot);
-  const withdrawalsRoot = withdrawals.rootAt(l2Block);
-  const blockHash = toHex(block.hash());
-  return {
-    l2Block,
-    stateRoot,
-    withdrawalsRoot,
-    blockHash,
-    outputRoot: outputRootOf(stateRoot, withdrawalsRoot, blockHash),
-  };
+  return l2Output(l2Block, toHex(block.header.stateRoot), withdrawals.rootAt(l2Block), toHex(block.hash()));
 }

@@ -62,6 +62,17 @@ export interface L2Output {
   outputRoot: Hex;
 }
 
+/** An output with its root computed. */
+export function l2Output(l2Block: bigint, stateRoot: Hex, withdrawalsRoot: Hex, blockHash: Hex): L2Output {
+  return {
+    l2Block,
+    stateRoot,
+    withdrawalsRoot,
+    blockHash,
+    outputRoot: outputRootOf(stateRoot, withdrawalsRoot, blockHash),
+  };
+}
+
 export function outputRootOf(stateRoot: Hex, withdrawalsRoot: Hex, blockHash: Hex): Hex {
   return keccak256(
     encodeAbiParameters(

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { newestOwnBlock } from '../../src/batcher/proposer.js';
 import { verifyOutputCertificate } from '../../src/consensus/certificate.js';
-import { type L2Output, outputRootOf } from '../../src/l1/withdrawals.js';
+import { type L2Output, l2Output } from '../../src/l1/withdrawals.js';
 import { OutputCertifier } from '../../src/node/output-certifier.js';
 import type { DirectHandler, Network } from '../../src/p2p/network.js';
 import { bigIntToBytes, type Hex, keccak256, toHex } from '../../src/util/bytes.js';
@@ -17,16 +17,7 @@ const peerIds = ['p0', 'p1', 'p2', 'p3'];
 const h = (s: string): Hex => toHex(keccak256(new TextEncoder().encode(s)));
 
 function output(l2Block: bigint, state = 'state'): L2Output {
-  const stateRoot = h(`${state} ${l2Block}`);
-  const withdrawalsRoot = h('withdrawals');
-  const blockHash = h(`block ${l2Block}`);
-  return {
-    l2Block,
-    stateRoot,
-    withdrawalsRoot,
-    blockHash,
-    outputRoot: outputRootOf(stateRoot, withdrawalsRoot, blockHash),
-  };
+  return l2Output(l2Block, h(`${state} ${l2Block}`), h('withdrawals'), h(`block ${l2Block}`));
 }
 
 /**
