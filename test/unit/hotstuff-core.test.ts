@@ -501,6 +501,20 @@ describe('consensus core (script tests)', () => {
     expect(ofType(again, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 3n, ms: 200 }]);
   });
 
+  it("gives a view up on the shell's word (its leader or vote collector is gone), also without work; once, and only that view", () => {
+    const c = core(0);
+    c.apply({ type: 'start' });
+    // No work: its timer never runs, yet the members with work need its timeout for a TC.
+    expect(ofType(c.apply({ type: 'work', pending: false }), 'schedule-timer')).toEqual([]);
+    expect(c.apply({ type: 'timer', view: 1n })).toEqual([]);
+    expect(c.apply({ type: 'give-up', view: 2n })).toEqual([]);
+    const out = c.apply({ type: 'give-up', view: 1n });
+    expect(ofType(out, 'sign-timeout')).toEqual([{ type: 'sign-timeout', view: 1n, highQc: genesisQc }]);
+    // Timed out, it re-sends on its timer until the view changes; a second word adds nothing.
+    expect(ofType(out, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 1n, ms: 100 }]);
+    expect(c.apply({ type: 'give-up', view: 1n })).toEqual([]);
+  });
+
   it('a member behind, with no work of its own, joins the f+1 timeouts it kept once it enters their view', () => {
     // Members 0 and 1 time out in view 2 while member 2 is still in view 1; member 3 is dead. Their
     // timeouts, re-sent, are no news to member 2: it must join on entering view 2, or no TC forms.

@@ -260,6 +260,11 @@ export class HotStuffCore {
       case 'timer':
         this.onTimer(input.view);
         break;
+      case 'give-up':
+        if (input.view !== this.view || !this.started || this.timedOutView >= this.view) break;
+        this.timeOut();
+        this.armTimer();
+        break;
       case 'payload':
         this.onPayload(input.view, input.block, input.payload);
         break;

@@ -90,6 +90,12 @@ export type CoreInput =
   | { type: 'qc'; qc: QuorumCertificate }
   /** The view timer the core scheduled has fired. */
   | { type: 'timer'; view: bigint }
+  /**
+   * The shell knows `view` cannot succeed (its leader's or its vote collector's process is gone):
+   * time it out now, also without work of our own — the members with work need our timeout for a
+   * TC, and would otherwise wait for their timers to make f+1 of them.
+   */
+  | { type: 'give-up'; view: bigint }
   /** The block the core asked for (request-payload) is built. */
   | { type: 'payload'; view: bigint; block: BlockHeader; payload: Uint8Array }
   /** Whether the node's mempool holds txs to sequence. */

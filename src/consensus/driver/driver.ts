@@ -295,12 +295,12 @@ export class ConsensusDriver {
   }
 
   /**
-   * Gives `view` up now, as its timer would, if it is still the view (the core ignores it otherwise,
-   * and while it has nothing to do): the shell knows the view cannot succeed, e.g. its leader's or
-   * its vote collector's process is gone. A timeout is always safe; this only makes it early.
+   * Gives `view` up now, as its timer would, if it is still the view (the core ignores it
+   * otherwise): the shell knows the view cannot succeed, e.g. its leader's or its vote collector's
+   * process is gone. A timeout is always safe; this only makes it early.
    */
   giveUp(view: bigint): void {
-    this.input({ type: 'timer', view });
+    this.input({ type: 'give-up', view });
   }
 
   private input(i: CoreInput): void {
