@@ -36,6 +36,10 @@ const program = new Command()
     '--short-timeouts',
     'turn on the experimental short timeouts for suspects (SEQNET_SUSPECT_TIMEOUTS)',
   )
+  .option(
+    '--disconnect-timeouts <on|off>',
+    "every seed with (on) or without (off) members giving up a crashed member's views at once (default: half the seeds)",
+  )
   .parse();
 const opts = program.opts<{
   seeds: number;
@@ -46,11 +50,15 @@ const opts = program.opts<{
   auctionFlaky?: boolean;
   sitOutAfter?: number;
   shortTimeouts?: boolean;
+  disconnectTimeouts?: string;
 }>();
+if (opts.disconnectTimeouts !== undefined && !['on', 'off'].includes(opts.disconnectTimeouts))
+  throw new Error(`--disconnect-timeouts is on or off, got "${opts.disconnectTimeouts}"`);
 const mix: LeaderMix = opts.auction ? 'auction' : 'mixed';
 const scenario = (seed: number) => ({
   ...(opts.auctionFlaky ? flakyWinnerScenario(seed, opts.sitOutAfter) : scenarioFor(seed, mix)),
   ...(opts.shortTimeouts ? { shortTimeoutForSuspects: true } : {}),
+  ...(opts.disconnectTimeouts ? { disconnectTimeouts: opts.disconnectTimeouts === 'on' } : {}),
 });
 
 const show = (r: SimResult) =>
@@ -69,10 +77,12 @@ if (opts.brokenTwins) {
   let failed = 0;
   let views = 0;
   let withoutBlock = 0;
+  let recoveryMs = 0;
   for (let s = opts.from; s < opts.from + opts.seeds; s++) {
     const r = new Simulator(scenario(s)).run();
     views += r.views;
     withoutBlock += r.viewsWithoutBlock;
+    recoveryMs += r.recoveryMs ?? 0;
     if (r.violations.length) {
       failed++;
       console.log(show(r));
@@ -83,7 +93,7 @@ if (opts.brokenTwins) {
       );
   }
   console.log(
-    `${opts.seeds} seeds, ${failed} failed (replay one with: npm run sim -- --seed S); ${views} views, ${withoutBlock} of them without a block in member 0's chain`,
+    `${opts.seeds} seeds, ${failed} failed (replay one with: npm run sim -- --seed S); ${views} views, ${withoutBlock} of them without a block in member 0's chain; recovery after the heal ${(recoveryMs / 1000).toFixed(1)} s in all`,
   );
   process.exit(failed ? 1 : 0);
 }

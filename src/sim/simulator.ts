@@ -108,7 +108,16 @@ export interface SimConfig {
    * `baseTimeoutMs` is the ceiling).
    */
   adaptiveTimeouts?: boolean;
+  /**
+   * Disconnect timeouts, as nodes run by default: a member gives a view up (the core's `give-up`)
+   * 50 ms after entering it when its leader is crashed, or after sending its vote to a crashed
+   * collector — a crashed process's connections close; a partitioned one's do not, so it does not count.
+   */
+  disconnectTimeouts?: boolean;
 }
+
+/** How long the simulated shell waits on a crashed member's closed connection (DISCONNECT_GRACE_MS). */
+const DISCONNECT_GRACE_MS = 50;
 
 export interface SimResult {
   seed: number;
@@ -552,8 +561,9 @@ export class Simulator {
         node.driver?.setWork([...node.pool].some((t) => !node.committedTxs.has(t)));
       },
       onEvidence: (e) => this.evidence.push(`member ${e.member} equivocated (${e.phase}) in view ${e.view}`),
-      onView: (view) => {
+      onView: (view, leader) => {
         if (view > this.maxView) this.maxView = view;
+        this.giveUpIfCrashed(node, view, leader);
       },
       onTimedOut: () => {
         for (const tx of node.pool) if (!node.committedTxs.has(tx)) this.gossipTx(node, tx);
@@ -585,8 +595,21 @@ export class Simulator {
     });
   }
 
+  /** The simulated shell's disconnect timeouts (SimConfig.disconnectTimeouts). */
+  private giveUpIfCrashed(node: SimNode, view: bigint, member: number): void {
+    if (!this.config.disconnectTimeouts || member === node.member) return;
+    const crashed = () => this.nodes.every((n) => n.member !== member || !n.alive);
+    if (!crashed()) return;
+    const life = node.life;
+    this.at(DISCONNECT_GRACE_MS, () => {
+      if (node.alive && node.life === life && crashed()) node.driver?.giveUp(view);
+    });
+  }
+
   private send(node: SimNode, life: number, member: number | undefined, message: ConsensusMessage): void {
     if (!node.alive || node.life !== life) return;
+    if (message.kind === 'vote' && member !== undefined)
+      this.giveUpIfCrashed(node, message.vote.view, member);
     const targets = this.nodes.filter(
       (n) => n.id !== node.id && (member === undefined || n.member === member),
     );
@@ -763,6 +786,8 @@ function baseScenario(seed: number, n: number, rng: Rng, maxDelayMs: number): Si
     // Every other run of twelve seeds adapts its view timeouts as nodes do by default (below the
     // ceiling: 4 × the slowest recent view); the others wait the fixed timeout.
     adaptiveTimeouts: Math.floor(seed / 12) % 2 === 0,
+    // Half the seeds, crossing the adaptive halves: members give up a crashed member's views at once.
+    disconnectTimeouts: Math.floor(seed / 24) % 2 === 0,
   };
 }
 
