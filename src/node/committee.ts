@@ -475,8 +475,12 @@ export class CommitteeSequencer {
   private sendTo(member: number, m: ConsensusMessage): void {
     if (m.kind === 'vote') {
       this.live.votesSigned++;
-      this.lastVote = { view: m.vote.view, collector: member };
-      if (this.isDown(member)) this.giveUpView(m.vote.view, member, 'its vote collector is down');
+      // Until the leaders are known (a root whose chain history is unknown) a vote goes to every
+      // member: then no single member is the collector.
+      if (m.vote.view > this.driver.core.leadersUnknownUntil) {
+        this.lastVote = { view: m.vote.view, collector: member };
+        if (this.isDown(member)) this.giveUpView(m.vote.view, member, 'its vote collector is down');
+      }
     }
     const peer = this.peerOf(member);
     if (!peer) return;

@@ -608,7 +608,13 @@ export class Simulator {
 
   private send(node: SimNode, life: number, member: number | undefined, message: ConsensusMessage): void {
     if (!node.alive || node.life !== life) return;
-    if (message.kind === 'vote' && member !== undefined)
+    // (Until the leaders are known a vote goes to every member: no single one is the collector.)
+    if (
+      message.kind === 'vote' &&
+      member !== undefined &&
+      node.driver &&
+      message.vote.view > node.driver.core.leadersUnknownUntil
+    )
       this.giveUpIfCrashed(node, message.vote.view, member);
     const targets = this.nodes.filter(
       (n) => n.id !== node.id && (member === undefined || n.member === member),
