@@ -114,6 +114,12 @@ export interface SimConfig {
    * collector — a crashed process's connections close; a partitioned one's do not, so it does not count.
    */
   disconnectTimeouts?: boolean;
+  /**
+   * Honest blocks hold their txs only, not their author and view, as a node's block holds its
+   * content only: a leader that rebuilds a failed view's block on the same parent with the same txs
+   * makes the same hash (a re-proposal).
+   */
+  contentAddressed?: boolean;
 }
 
 /** How long the simulated shell waits on a crashed member's closed connection (DISCONNECT_GRACE_MS). */
@@ -525,7 +531,9 @@ export class Simulator {
         const taken = new Set<number>();
         for (const p of uncommitted) for (const t of decodePayload(p.payload) ?? []) taken.add(t);
         const txs = [...node.pool].filter((t) => !taken.has(t) && !node.committedTxs.has(t)).slice(0, 20);
-        const payload = encodePayload(node.member, view, txs);
+        const payload = this.config.contentAddressed
+          ? encodePayload(0, 0n, txs)
+          : encodePayload(node.member, view, txs);
         const block: BlockHeader = {
           hash: blockHash(parent, height, payload),
           parent,
@@ -794,6 +802,8 @@ function baseScenario(seed: number, n: number, rng: Rng, maxDelayMs: number): Si
     adaptiveTimeouts: Math.floor(seed / 12) % 2 === 0,
     // Half the seeds, crossing the adaptive halves: members give up a crashed member's views at once.
     disconnectTimeouts: Math.floor(seed / 24) % 2 === 0,
+    // Half the seeds, crossing both: blocks named by their content, so re-proposals happen.
+    contentAddressed: Math.floor(seed / 48) % 2 === 0,
   };
 }
 

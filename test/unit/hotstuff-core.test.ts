@@ -173,6 +173,44 @@ describe('consensus core (script tests)', () => {
     ]);
   });
 
+  it('a block proposed again unchanged after its view failed has the history of the proposal its QC certified, in either order', () => {
+    for (const order of ['first, then again', 'again, then first']) {
+      const asked: Array<[bigint, readonly bigint[], readonly LedView[]]> = [];
+      const c = core(3, (v, _j, failedBefore, ledBefore) => {
+        asked.push([v, [...failedBefore], [...ledBefore]]);
+        return Number(v % 4n);
+      });
+      c.apply({ type: 'start' });
+      c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+      // Block 2 in view 2 (member 2) gets no QC; after the TC, member 3 proposes the very same block
+      // (same hash: view and author are outside it) in view 3 on block 1's QC.
+      const first = proposal(2, 2n, qc(1n, 1));
+      const again = { ...proposal(2, 3n, qc(1n, 1)), author: 3 };
+      for (const p of order === 'first, then again' ? [first, again] : [again, first])
+        c.apply({ type: 'proposal', from: p.author, proposal: p });
+      // Block 3 in view 4 on the view-3 QC of block 2: under it, view 2 failed and member 3 led block 2.
+      asked.length = 0;
+      c.apply({ type: 'proposal', from: 0, proposal: proposal(3, 4n, qc(3n, 2)) });
+      const later = {
+        failedViews: [2n],
+        led: [
+          { view: 1n, leader: 1 },
+          { view: 3n, leader: 3 },
+        ],
+      };
+      expect(asked, order).toContainEqual([4n, later.failedViews, later.led]);
+      expect(c.knownHistoryOf(h(2), 3n), order).toEqual(later);
+      // Certified in view 2, it would have had the first proposal's.
+      expect(c.knownHistoryOf(h(2), 2n), order).toEqual({
+        failedViews: [],
+        led: [
+          { view: 1n, leader: 1 },
+          { view: 2n, leader: 2 },
+        ],
+      });
+    }
+  });
+
   it('started from a root whose failed views it does not know, takes a proposal from any member and votes to all', () => {
     const root = { block: { hash: h(50), parent: h(49), height: 50n, txCount: 0 }, qc: qc(60n, 50) };
     const make = (failedViews?: readonly bigint[]) => coreFromRoot({ ...root, failedViews });

@@ -103,6 +103,18 @@ interface TreeNode {
    * the WAL like failedViews).
    */
   led: readonly LedView[];
+  /**
+   * The same block proposed in other views, each with the history its own proposal makes (see
+   * `reproposal`): the history of a block is the one of the proposal its QC certified.
+   */
+  others?: Map<bigint, ProposedTip>;
+}
+
+/** One proposal of a block and the chain history it makes. */
+interface ProposedTip {
+  proposal: Proposal;
+  failedViews: readonly bigint[];
+  led: readonly LedView[];
 }
 
 /** A block of a chain by its view and its proposer's committee index. */
@@ -317,7 +329,7 @@ export class HotStuffCore {
 
   /** The leader of `view` for a proposal on the QC of `justifyView` for `blockHash`, over that block's chain. */
   private leaderOver(view: bigint, justifyView: bigint, blockHash: Hex): number {
-    const { failedViews, led } = this.historyOf(blockHash);
+    const { failedViews, led } = this.historyOf(blockHash, justifyView);
     return this.config.leaderFor(view, justifyView, failedViews, led);
   }
 
@@ -326,21 +338,28 @@ export class HotStuffCore {
    * whole: a block's history reaches FAILED_VIEWS_KEPT views back, so not near a synced root. Honest
    * members that hold the same block derive the same history (what block sync asks f+1 of them for).
    */
-  knownHistoryOf(blockHash: Hex): ChainHistory | undefined {
+  knownHistoryOf(blockHash: Hex, certifiedView?: bigint): ChainHistory | undefined {
     const node = this.tree.get(blockHash);
     if (!node) return undefined;
+    const tip = historyAt(node, certifiedView);
     // The root this member started from has no proposal here: its history is known when it came
     // with one (from the WAL, or agreed by f+1 members after a block sync).
-    const known = node.proposal
-      ? node.proposal.view > this.leadersUncertainUntil
+    const known = tip.proposal
+      ? tip.proposal.view > this.leadersUncertainUntil
       : this.leadersUncertainUntil === 0n;
-    return known ? { failedViews: node.failedViews, led: node.led } : undefined;
+    return known ? { failedViews: tip.failedViews, led: tip.led } : undefined;
   }
 
-  /** The failed views and the proposers of the chain up to `blockHash` (see TreeNode; none when it is not here). */
-  private historyOf(blockHash: Hex): ChainHistory {
+  /**
+   * The failed views and the proposers of the chain up to `blockHash`, as the proposal of
+   * `certifiedView` made them when the block was proposed in more than one view (see TreeNode; none
+   * when it is not here).
+   */
+  private historyOf(blockHash: Hex, certifiedView?: bigint): ChainHistory {
     const node = this.tree.get(blockHash);
-    return { failedViews: node?.failedViews ?? [], led: node?.led ?? [] };
+    if (!node) return { failedViews: [], led: [] };
+    const { failedViews, led } = historyAt(node, certifiedView);
+    return { failedViews, led };
   }
 
   /** The view to (re)start in: after the highest certificate known. */
@@ -452,20 +471,24 @@ export class HotStuffCore {
     if (!justify || justify.view + 1n !== qc.view || node.block.parent !== justify.blockHash) return;
     const parent = this.tree.get(justify.blockHash);
     if (!parent || parent.block.height <= this.root.block.height) return;
-    const chain: Proposal[] = [];
+    // Each block with the proposal its QC certified (a block proposed in two views has two).
+    const chain: Array<{ proposal: Proposal; certifiedView: bigint }> = [];
     let cur: TreeNode | undefined = parent;
+    let certifiedView = justify.view;
     while (cur?.proposal && cur.block.height > this.root.block.height) {
-      chain.push(cur.proposal);
+      const proposal = historyAt(cur, certifiedView).proposal ?? cur.proposal;
+      chain.push({ proposal, certifiedView });
+      certifiedView = proposal.justify.view;
       cur = this.tree.get(cur.block.parent);
     }
     if (cur !== this.root) return; // does not extend what is committed: cannot happen with ≤ f faults
     chain.reverse();
-    const committed: CommittedBlock[] = chain.map((proposal) => {
-      const history = this.knownHistoryOf(proposal.block.hash);
+    const committed: CommittedBlock[] = chain.map(({ proposal, certifiedView: v }) => {
+      const history = this.knownHistoryOf(proposal.block.hash, v);
       return { proposal, qcs: [justify, qc], through: parent.block.hash, ...(history ? { history } : {}) };
     });
     this.root = parent;
-    this.lastCommitted = chain;
+    this.lastCommitted = chain.map((c) => c.proposal);
     this.out.push({ type: 'commit', blocks: committed });
     this.prune();
   }
@@ -509,7 +532,7 @@ export class HotStuffCore {
       return;
     }
     if (
-      p.author !== this.config.leaderFor(p.view, p.justify.view, parent.failedViews, parent.led) &&
+      p.author !== this.leaderOver(p.view, p.justify.view, parent.block.hash) &&
       p.view > this.leadersUncertainUntil
     )
       return;
@@ -557,6 +580,26 @@ export class HotStuffCore {
     this.timeOut();
   }
 
+  /**
+   * The block of `known` proposed in another view: a leader after a failed view rebuilt it unchanged
+   * (same parent, txs and timestamp second, so the same hash: view and author are outside it). Each
+   * proposal keeps the history it makes — under the later one the earlier view failed and the later
+   * leader led the block — and the block's history is the one of the proposal its QC certified, so
+   * members agree whichever proposal they saw first. With one history per block the first proposal's
+   * stood: the failed view and its suspects vanished from the chain, and a dead vote collector was
+   * never passed over (bench/dead-member.ts, views given up in tens of ms: re-proposals in the same
+   * second).
+   */
+  private reproposal(known: TreeNode, p: Proposal): void {
+    if (!known.proposal || known.proposal.view === p.view || known.others?.has(p.view)) return;
+    const parent = this.tree.get(p.block.parent);
+    if (!parent) return;
+    if (!known.others) known.others = new Map();
+    known.others.set(p.view, historyUnder(parent, p));
+    const best = this.qcs.get(p.justify.blockHash);
+    if (!best || p.justify.view > best.view) this.qcs.set(p.justify.blockHash, p.justify);
+  }
+
   /** Records a proposal; returns the earlier one when its author already proposed something else in that view. */
   private noteProposal(p: Proposal): Proposal | undefined {
     const byAuthor = getOrInit(this.proposalsSeen, p.view, () => new Map<number, Proposal>());
@@ -581,18 +624,15 @@ export class HotStuffCore {
   }
 
   private insert(p: Proposal): void {
-    if (this.tree.has(p.block.hash)) return;
+    const known = this.tree.get(p.block.hash);
+    if (known) {
+      this.reproposal(known, p);
+      return;
+    }
     if (p.block.height <= this.root.block.height) return;
     const parent = this.tree.get(p.block.parent);
     if (!parent || p.block.height !== parent.block.height + 1n) return;
-    // Views after the parent's QC and before this block failed in this chain.
-    const first = p.view - FAILED_VIEWS_KEPT;
-    const failedViews = parent.failedViews.filter((u) => u >= first);
-    for (let u = p.justify.view + 1n > first ? p.justify.view + 1n : first; u < p.view; u++)
-      failedViews.push(u);
-    const led = parent.led.filter((b) => b.view >= first);
-    led.push({ view: p.view, leader: p.author });
-    this.tree.set(p.block.hash, { block: p.block, proposal: p, failedViews, led });
+    this.tree.set(p.block.hash, { block: p.block, ...historyUnder(parent, p) });
     const best = this.qcs.get(p.justify.blockHash);
     if (!best || p.justify.view > best.view) this.qcs.set(p.justify.blockHash, p.justify);
     // A QC we already had for this block may now commit its parent.
@@ -829,4 +869,23 @@ function getOrInit<K, V>(map: Map<K, V>, key: K, make: () => V): V {
     map.set(key, v);
   }
   return v;
+}
+
+/** The proposal of `node` certified in `view` and the history it makes (the first one's otherwise). */
+function historyAt(node: TreeNode, view?: bigint): Omit<ProposedTip, 'proposal'> & { proposal?: Proposal } {
+  if (view === undefined || !node.proposal || node.proposal.view === view) return node;
+  return node.others?.get(view) ?? node;
+}
+
+/** The history `p` makes over `parent`, as the QC it carries certified the parent. */
+function historyUnder(parent: TreeNode, p: Proposal): ProposedTip {
+  const under = historyAt(parent, p.justify.view);
+  // Views after the parent's QC and before this block failed in this chain.
+  const first = p.view - FAILED_VIEWS_KEPT;
+  const failedViews = under.failedViews.filter((u) => u >= first);
+  for (let u = p.justify.view + 1n > first ? p.justify.view + 1n : first; u < p.view; u++)
+    failedViews.push(u);
+  const led = under.led.filter((b) => b.view >= first);
+  led.push({ view: p.view, leader: p.author });
+  return { proposal: p, failedViews, led };
 }
