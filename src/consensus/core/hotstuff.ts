@@ -467,8 +467,9 @@ export class HotStuffCore {
 
   private tryCommit(qc: QuorumCertificate): void {
     const node = this.tree.get(qc.blockHash);
-    const justify = node?.proposal?.justify;
-    if (!justify || justify.view + 1n !== qc.view || node.block.parent !== justify.blockHash) return;
+    // The proposal this QC certified (a block proposed in two views has two, with their own QCs).
+    const justify = node && historyAt(node, qc.view).proposal?.justify;
+    if (!node || !justify || justify.view + 1n !== qc.view || node.block.parent !== justify.blockHash) return;
     const parent = this.tree.get(justify.blockHash);
     if (!parent || parent.block.height <= this.root.block.height) return;
     // Each block with the proposal its QC certified (a block proposed in two views has two).
