@@ -37,3 +37,14 @@ export const committeeDefaults = {
   maxBlockTxs: 5_000,
   disconnectTimeouts: true,
 };
+
+/** This node's index in the committee file, by its BLS public key (hex); throws what to do when absent. */
+export function memberIndexOf(members: readonly CommitteeMember[], ownBlsPublicKey: Hex): number {
+  const own = ownBlsPublicKey.toLowerCase();
+  const index = members.findIndex((m) => m.blsPublicKey.toLowerCase() === own);
+  if (index < 0)
+    throw new Error(
+      `this node's BLS key ${ownBlsPublicKey} is not in the committee file; add it (see \`seqnet keys\`) or use the right --data-dir`,
+    );
+  return index;
+}

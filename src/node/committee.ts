@@ -57,7 +57,7 @@ import {
   type SequencedBlock,
 } from '../types/sequenced-block.js';
 import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, keccak256, toHex } from '../util/bytes.js';
-import type { CommitteeOptions } from './committee-options.js';
+import { type CommitteeOptions, memberIndexOf } from './committee-options.js';
 import { MAX_UNWRITTEN_BLOCKS, persistExecutedBlock } from './durable-block.js';
 import type { ChainEvents } from './events.js';
 import { OutputCertifier } from './output-certifier.js';
@@ -190,12 +190,7 @@ export class CommitteeSequencer {
     private readonly deps: CommitteeDeps,
     readonly network: Network,
   ) {
-    const own = toHex(deps.blsKey.toPublicKey().toBytes());
-    this.self = options.members.findIndex((m) => m.blsPublicKey.toLowerCase() === own.toLowerCase());
-    if (this.self < 0)
-      throw new Error(
-        `this node's BLS key ${own} is not in the committee file; add it (see \`seqnet keys\`) or use the right --data-dir`,
-      );
+    this.self = memberIndexOf(options.members, toHex(deps.blsKey.toPublicKey().toBytes()));
     const publicKeys = options.members.map((m) => m.blsPublicKey);
     this.committee = { publicKeys, quorum: quorumFor(publicKeys.length) };
     this.schedule = deps.schedule ?? new PoaSchedule(publicKeys);

@@ -16,7 +16,7 @@ import { loadOrCreateNodeKey, nodeKeyPath } from '../p2p/keys.js';
 import { createNetwork, type Network } from '../p2p/network.js';
 import { protocols } from '../p2p/options.js';
 import { bigIntToBytes, bytesToBigInt, fromHex, toHex } from '../util/bytes.js';
-import type { CommitteeOptions } from './committee-options.js';
+import { type CommitteeOptions, memberIndexOf } from './committee-options.js';
 
 export interface OutputCertifierDeps {
   network: Pick<Network, 'handle' | 'request'>;
@@ -178,12 +178,7 @@ export class OutputSigners {
       metrics?: OutputCertifierDeps['metrics'];
     },
   ): Promise<OutputSigners> {
-    const own = toHex(deps.blsKey.toPublicKey().toBytes()).toLowerCase();
-    const self = options.members.findIndex((m) => m.blsPublicKey.toLowerCase() === own);
-    if (self < 0)
-      throw new Error(
-        `this node's BLS key ${own} is not in the committee file; add it (see \`seqnet keys\`) or use the right --data-dir`,
-      );
+    const self = memberIndexOf(options.members, toHex(deps.blsKey.toPublicKey().toBytes()));
     const key = await loadOrCreateNodeKey(nodeKeyPath(deps.dataDir));
     const network = await createNetwork(
       { listen: options.listen, bootstrap: options.bootnodes, privateKey: key.privateKey, topics: [] },
