@@ -98,3 +98,42 @@ export function newestOwnBlock(head: bigint, self: number, n: number): bigint {
   const size = BigInt(n);
   return head - ((((head - BigInt(self)) % size) + size) % size);
 }
+
+/**
+ * How long the head's owner has before the next poster proposes the head's output itself: the owner
+ * proposes within a submitter round (≤ 2 s while idle), a certificate (≤ 3 s) and an L1 block or two.
+ */
+export const OUTPUT_TAKEOVER_MS = 10_000;
+
+/**
+ * The block poster `self` of `n` (`based`, `free`) proposes the output of: its own newest block, or
+ * the head once the head has stood for `d × graceMs` — d = 1 … n − 1 being how far this poster comes
+ * after the head's owner. Outputs cover everything below them, so only the head can wait on one
+ * member; without this, a withdrawal in the last block waited for its owner, which may be down, have
+ * no L1 key, or never post again. The others take over one at a time, not all at once: no race, no
+ * wasted gas while the owner is alive (it posts within a round, and the others then see the output
+ * on L1 and stand down).
+ */
+export class OutputTarget {
+  private head = -1n;
+  private since = 0;
+
+  constructor(
+    private readonly self: number,
+    private readonly n: number,
+    private readonly graceMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  of(head: bigint): bigint {
+    if (head !== this.head) {
+      this.head = head;
+      this.since = this.now();
+    }
+    const own = newestOwnBlock(head, this.self, this.n);
+    if (own === head || head < 1n) return own;
+    const owner = Number(head % BigInt(this.n));
+    const after = (this.self - owner + this.n) % this.n;
+    return this.now() - this.since >= after * this.graceMs ? head : own;
+  }
+}

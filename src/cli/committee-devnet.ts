@@ -23,6 +23,8 @@ export interface CommitteeDevnetOptions {
   perNodeArgs?: Record<number, string[]>;
   /** `--election` of every node (default poa). */
   election?: ElectionMode;
+  /** based / free: how many members (the first) post with an L1 key; the rest only certify (default all). */
+  posters?: number;
   l1?: { rpc: string; deploymentFile: string; confirmations: number };
   step: (msg: string) => void;
 }
@@ -120,7 +122,8 @@ export async function startCommitteeDevnet(
     const env = { ...process.env };
     delete env.SEQNET_BATCHER_KEY;
     if (i === 0 && opts.l1) env.SEQNET_BATCHER_KEY = devAccounts(2)[1].privateKey;
-    if (open && opts.l1) env.SEQNET_BATCHER_KEY = memberL1Account(i).privateKey;
+    if (open && opts.l1 && i < (opts.posters ?? members.length))
+      env.SEQNET_BATCHER_KEY = memberL1Account(i).privateKey;
     // Each member reports equivocation to the L1 Slasher from its own (staking) account.
     delete env.SEQNET_REPORTER_KEY;
     if (opts.l1 && i < 8) env.SEQNET_REPORTER_KEY = memberL1Account(i).privateKey;

@@ -21,6 +21,7 @@ interface DevnetFlags extends CommonFlags {
   epochLength: number;
   unstakedMembers?: string;
   stakeToken?: boolean;
+  posters?: number;
   election: string;
   p2pPort: number;
   l1Port: number;
@@ -61,6 +62,11 @@ export function registerDevnet(program: Command): void {
       'pos, dpos: these committee members do not stake at set-up (they certify, and can stake later to propose)',
     )
     .option(
+      '--posters <k>',
+      'based, free: only the first k nodes post batches and outputs with an L1 key; the others serve RPC and certify outputs (default: all)',
+      (v) => Number(v),
+    )
+    .option(
       '--stake-token',
       "pos, dpos, auction: stakes are in the devnet's ERC-20 token (SEQ, 100 to each member's L1 account) instead of ETH",
     )
@@ -95,6 +101,13 @@ export function registerDevnet(program: Command): void {
       const election = parseElectionMode(flags.election);
       const open = isOpenMode(election);
       if (open && !anvil) throw new Error(`--election ${election} orders by L1: leave out --no-l1`);
+      if (
+        flags.posters !== undefined &&
+        (!open || !Number.isInteger(flags.posters) || flags.posters < 1 || flags.posters > flags.nodes)
+      )
+        throw new Error(
+          `--posters is for --election based | free and takes a whole number from 1 to --nodes (${flags.nodes}); got ${flags.posters}`,
+        );
       // A committee's keys come first: the L1 Inbox is deployed to accept that committee's certificates.
       const members =
         flags.nodes > 1 || open
@@ -309,6 +322,7 @@ async function runCommittee(
         nodeArgs: passThroughArgs(flags),
         perNodeArgs: equivocator(flags),
         election,
+        ...(flags.posters !== undefined && { posters: flags.posters }),
         l1:
           anvil && deployment
             ? {

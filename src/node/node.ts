@@ -5,11 +5,12 @@ import type { Logger } from 'pino';
 import type { Abi } from 'viem';
 import { Batcher, batcherDefaults, storedCommitProofs } from '../batcher/batcher.js';
 import { OpenSubmitter, type OpenSubmitterStats } from '../batcher/open-submitter.js';
-import { newestOwnBlock, OutputProposer } from '../batcher/proposer.js';
+import { OUTPUT_TAKEOVER_MS, OutputProposer, OutputTarget } from '../batcher/proposer.js';
 import { type Committee, quorumFor } from '../consensus/certificate.js';
 import { type DerivedBlock, Deriver, type PassedOverBatch } from '../derive/deriver.js';
 import { runDerivation } from '../derive/loop.js';
 import { SingleSchedule } from '../election/schedule.js';
+import { serverError } from '../errors.js';
 import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
 import { outputOf, WithdrawalIndex } from '../execution/withdrawal-index.js';
@@ -22,7 +23,7 @@ import { TxJournal } from '../mempool/journal.js';
 import { Mempool } from '../mempool/mempool.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { orderingPolicy } from '../ordering/index.js';
-import type { RpcContext } from '../rpc/context.js';
+import type { RpcContext, TxIntake } from '../rpc/context.js';
 import { RpcServer } from '../rpc/server.js';
 import { BlockWal } from '../store/block-wal.js';
 import { ChainStore } from '../store/chain-store.js';
@@ -241,7 +242,7 @@ export class SeqnetNode {
       chainId: options.chain.chainId,
       executor,
       calls,
-      mempool,
+      mempool: postsItsMempool(options) ? mempool : refusingIntake(mempool, options),
       store,
       events,
       committee,
@@ -494,6 +495,7 @@ export class SeqnetNode {
         metrics,
       });
       open.outputSigners = signers;
+      const outputTarget = new OutputTarget(signers.self, signers.size, OUTPUT_TAKEOVER_MS);
       if (l1Options.batcherKey)
         proposer = new OutputProposer({
           outputAt: (h) => outputOf(executor, withdrawals, h),
@@ -501,8 +503,9 @@ export class SeqnetNode {
           committeeSize: signers.size,
           // Derived blocks are on L1 already.
           postedTo: () => executor.head.header.number,
-          // Member i proposes outputs of blocks i, i + n, …: posters do not race for one output.
-          targetOf: (head) => newestOwnBlock(head, signers.self, signers.size),
+          // Member i proposes outputs of blocks i, i + n, …: posters do not race for one output; a
+          // head its owner leaves unproposed is taken over after a grace.
+          targetOf: (head) => outputTarget.of(head),
           l1Url: l1Options.rpcUrl,
           oracle: l1Options.deployment.contracts.StateOracle,
           oracleAbi: l1Artifacts().StateOracle.abi as Abi,
@@ -637,4 +640,28 @@ export class SeqnetNode {
     await this.store.close();
     this.logger.info('seqnet node stopped');
   }
+}
+
+/** Whether something orders and posts what this node's mempool holds: all but based / free without an L1 key. */
+function postsItsMempool(options: NodeOptions): boolean {
+  return !options.l1?.deployment.openMode || options.l1.batcherKey !== undefined;
+}
+
+/**
+ * based / free without an L1 key: nothing would ever post a tx sent here (these nodes gossip no txs),
+ * so the RPC refuses it with what to do instead of holding it for ever.
+ */
+function refusingIntake(mempool: Mempool, options: NodeOptions): TxIntake {
+  const mode = options.l1?.deployment.openMode;
+  return {
+    add: () =>
+      Promise.reject(
+        serverError(
+          `this ${mode} node posts no batches (no SEQNET_BATCHER_KEY), so nothing would include your transaction: send it to a node that posts, or post a batch to the OpenInbox yourself`,
+        ),
+      ),
+    get: (hash) => mempool.get(hash),
+    pendingNonce: (sender, stateNonce) => mempool.pendingNonce(sender, stateNonce),
+    onNewPending: (listener) => mempool.onNewPending(listener),
+  };
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberL1Account } from '../../src/cli/election-devnet.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { openInboxArtifact } from '../../src/l1/deploy.js';
+import { latestOutputOnL1 } from '../../src/l1/outputs.js';
 import type { OpenModeStatus } from '../../src/node/node.js';
 import { runSeqnet } from '../helpers/cli.js';
 import { type DevnetProcess, rpcCall, startOpenDevnet } from '../helpers/devnet.js';
@@ -229,3 +230,70 @@ for (const mode of ['based', 'free'] as const) {
     }, 240_000);
   });
 }
+
+/**
+ * `--posters 1`: member 1 certifies outputs and serves RPC but has no L1 key. Outputs of its share of
+ * the blocks (odd heights) are never its own to post; a withdrawal in the head block must not wait
+ * for it, so member 0 takes the head over after the grace.
+ */
+describe('devnet --nodes 2 --election based --posters 1', () => {
+  let devnet: DevnetProcess;
+  let urls: string[];
+  let contracts: Record<string, Hex>;
+  let l1Rpc: string;
+
+  beforeAll(async () => {
+    const started = await startOpenDevnet('based', 2, ['--posters', '1']);
+    devnet = started.devnet;
+    urls = started.info.nodes.map((n) => n.rpc);
+    contracts = started.info.l1.contracts;
+    l1Rpc = started.info.l1.rpc;
+  }, 240_000);
+  afterAll(async () => {
+    await devnet?.stop();
+  });
+
+  it('a node without an L1 key refuses txs with what to do; a head in its share still gets its output on L1', async () => {
+    const sender = devAccounts(10)[7];
+    const tx = (nonce: bigint) =>
+      signFeeMarketTx(sender.privateKey, { nonce, gas: 21_000n, maxFee: 10n ** 10n, maxTip: 1n, value: 1n });
+    const refused = (
+      await rpcCall(urls[1], {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'eth_sendRawTransaction',
+        params: [`0x${Buffer.from(tx(0n)).toString('hex')}`],
+      })
+    ).json as { error?: { code: number; message: string } };
+    expect(refused.error?.code).toBe(-32000);
+    expect(refused.error?.message).toMatch(/posts no batches .*send it to a node that posts/);
+    expect((await status(urls[1])).open.submitter).toBeNull();
+    // One tx a block (one batch each, nothing else posts): send until the head is odd, member 1's.
+    let head = 0;
+    for (let nonce = 0n; head % 2 === 0; nonce++) {
+      const hash = await send(urls[0], tx(nonce));
+      const r = await until(
+        `receipt of ${hash}`,
+        () => receiptAt(urls[0], hash).then((x) => x ?? undefined),
+        90_000,
+      );
+      head = Number(BigInt(r.blockNumber));
+      expect(nonce).toBeLessThan(4n);
+    }
+    expect((await status(urls[0])).head).toBe(head);
+    // Only member 0 posts, and member 1 owns the head: the output comes from member 0's takeover.
+    const output = await until(
+      `an output of block ${head} on L1`,
+      async () => {
+        const latest = await latestOutputOnL1(l1Rpc, contracts.StateOracle);
+        return latest && latest.l2Block >= BigInt(head) ? latest : undefined;
+      },
+      90_000,
+    );
+    expect(output.l2Block).toBe(BigInt(head));
+    const s1 = await status(urls[1]);
+    expect((s1.open.outputs as { signed: number }).signed).toBeGreaterThan(0);
+    const pub = createPublicClient({ transport: http(l1Rpc) });
+    expect(await pub.getTransactionCount({ address: memberL1Account(1).address })).toBe(0);
+  }, 240_000);
+});

@@ -2,7 +2,7 @@ import { SecretKey } from '@chainsafe/blst';
 import { RLP } from '@ethereumjs/rlp';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { newestOwnBlock } from '../../src/batcher/proposer.js';
+import { newestOwnBlock, OutputTarget } from '../../src/batcher/proposer.js';
 import { verifyOutputCertificate } from '../../src/consensus/certificate.js';
 import { type L2Output, l2Output } from '../../src/l1/withdrawals.js';
 import { OutputCertifier } from '../../src/node/output-certifier.js';
@@ -148,5 +148,47 @@ describe('newestOwnBlock: posters of based / free each propose the outputs of th
     // Every head has exactly one member whose newest block it is.
     for (let head = 1n; head < 20n; head++)
       expect([0, 1, 2, 3].filter((i) => newestOwnBlock(head, i, 4) === head)).toHaveLength(1);
+  });
+});
+
+describe('OutputTarget: a head its owner leaves unproposed is taken over, one poster at a time', () => {
+  it('owns its own blocks at once; takes the head after d × grace, d = its distance after the owner', () => {
+    let now = 0;
+    const clock = () => now;
+    // Head 9 of 4 posters: member 1 owns it; 2 comes first after it, then 3, then 0.
+    const targets = [0, 1, 2, 3].map((i) => new OutputTarget(i, 4, 1_000, clock));
+    expect(targets.map((t) => t.of(9n))).toEqual([8n, 9n, 6n, 7n]);
+    now = 999;
+    expect(targets.map((t) => t.of(9n))).toEqual([8n, 9n, 6n, 7n]);
+    now = 1_000;
+    expect(targets.map((t) => t.of(9n))).toEqual([8n, 9n, 9n, 7n]);
+    now = 2_000;
+    expect(targets.map((t) => t.of(9n))).toEqual([8n, 9n, 9n, 9n]);
+    now = 3_000;
+    expect(targets.map((t) => t.of(9n))).toEqual([9n, 9n, 9n, 9n]);
+  });
+
+  it('a new head restarts the grace; no head below 1 is ever a target', () => {
+    let now = 0;
+    const t = new OutputTarget(2, 4, 1_000, () => now);
+    expect(t.of(9n)).toBe(6n);
+    now = 5_000;
+    expect(t.of(9n)).toBe(9n);
+    // Block 10 arrives: member 2 owns it.
+    expect(t.of(10n)).toBe(10n);
+    expect(t.of(11n)).toBe(10n);
+    now = 5_999;
+    expect(t.of(11n)).toBe(10n);
+    // Member 3 owns 11; member 2 comes three after it.
+    now = 8_000;
+    expect(t.of(11n)).toBe(11n);
+    const late = new OutputTarget(3, 4, 1_000, () => now);
+    expect(late.of(0n)).toBeLessThan(1n);
+    now = 100_000;
+    expect(late.of(0n)).toBeLessThan(1n);
+    // Member 3 of 4 has no block at or below head 2 yet; after its turn it takes the head.
+    expect(late.of(2n)).toBeLessThan(1n);
+    now = 101_000;
+    expect(late.of(2n)).toBe(2n);
   });
 });
