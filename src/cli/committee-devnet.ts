@@ -23,7 +23,7 @@ export interface CommitteeDevnetOptions {
   perNodeArgs?: Record<number, string[]>;
   /** `--election` of every node (default poa). */
   election?: ElectionMode;
-  /** based / free: how many members (the first) post with an L1 key; the rest only certify (default all). */
+  /** based / free: how many members (the first) post with an L1 key; the rest forward txs to them and certify (default all). */
   posters?: number;
   l1?: { rpc: string; deploymentFile: string; confirmations: number };
   step: (msg: string) => void;
@@ -86,6 +86,7 @@ export async function startCommitteeDevnet(
   // based / free: no committee orders; every node posts to the OpenInbox with its own L1 key, and
   // the committee file's members certify outputs.
   const open = opts.election === 'based' || opts.election === 'free';
+  const posters = opts.posters ?? members.length;
   for (const [i, m] of members.entries()) {
     const args = [
       ...process.execArgv,
@@ -107,6 +108,10 @@ export async function startCommitteeDevnet(
       ...opts.nodeArgs,
       ...(opts.election ? ['--election', opts.election] : []),
       ...(opts.perNodeArgs?.[i] ?? []),
+      // A member without an L1 key forwards the txs it gets to a member that posts.
+      ...(open && opts.l1 && i >= posters
+        ? ['--sequencer-rpc', `http://${opts.rpcHost}:${opts.rpcPort + (i % posters)}`]
+        : []),
       ...(opts.l1
         ? [
             '--l1-rpc',
@@ -122,8 +127,7 @@ export async function startCommitteeDevnet(
     const env = { ...process.env };
     delete env.SEQNET_BATCHER_KEY;
     if (i === 0 && opts.l1) env.SEQNET_BATCHER_KEY = devAccounts(2)[1].privateKey;
-    if (open && opts.l1 && i < (opts.posters ?? members.length))
-      env.SEQNET_BATCHER_KEY = memberL1Account(i).privateKey;
+    if (open && opts.l1 && i < posters) env.SEQNET_BATCHER_KEY = memberL1Account(i).privateKey;
     // Each member reports equivocation to the L1 Slasher from its own (staking) account.
     delete env.SEQNET_REPORTER_KEY;
     if (opts.l1 && i < 8) env.SEQNET_REPORTER_KEY = memberL1Account(i).privateKey;

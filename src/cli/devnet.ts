@@ -63,7 +63,7 @@ export function registerDevnet(program: Command): void {
     )
     .option(
       '--posters <k>',
-      'based, free: only the first k nodes post batches and outputs with an L1 key; the others serve RPC and certify outputs (default: all)',
+      'based, free: only the first k nodes post batches and outputs with an L1 key; the others forward txs to them, serve RPC and certify outputs (default: all)',
       (v) => Number(v),
     )
     .option(

@@ -21,6 +21,7 @@ interface NodeFlags extends CommonFlags {
   l1Rpc?: string;
   l1Deployment?: string;
   l1Confirmations: number;
+  sequencerRpc?: string;
 }
 
 /**
@@ -82,6 +83,10 @@ export function registerNode(program: Command): void {
       l1Defaults.confirmations,
     )
     .option(
+      '--sequencer-rpc <url>',
+      'based / free without SEQNET_BATCHER_KEY: forward eth_sendRawTransaction to this RPC, a node that posts (otherwise such a node refuses txs)',
+    )
+    .option(
       '--committee <file>',
       'run as a member of this committee (JSON: {"members": [{"blsPublicKey", "peerId"}], "bootnodes": [...]}); in based / free it only certifies outputs',
     )
@@ -140,6 +145,7 @@ export function registerNode(program: Command): void {
           pollMs: l1Defaults.pollMs,
           batcherKey: batcherKey as `0x${string}` | undefined,
           reporterKey: reporterKey as `0x${string}` | undefined,
+          ...(flags.sequencerRpc && { forwardTxsTo: flags.sequencerRpc }),
         };
         if (!batcherKey) logger.warn('no SEQNET_BATCHER_KEY: following the L1 but not posting batches');
       }
@@ -152,6 +158,16 @@ export function registerNode(program: Command): void {
         throw new Error(
           `the L1 deployment is for --election ${openMode} (an OpenInbox that anyone posts to): pass --election ${openMode}`,
         );
+      if (flags.sequencerRpc !== undefined) {
+        if (!open || options.l1?.batcherKey)
+          throw new Error(
+            '--sequencer-rpc is for a based / free node without SEQNET_BATCHER_KEY (it forwards txs to a node that posts); this node orders or posts its own',
+          );
+        if (!/^https?:\/\/\S+$/.test(flags.sequencerRpc))
+          throw new Error(
+            `--sequencer-rpc takes an http(s) URL, e.g. http://127.0.0.1:9545; got "${flags.sequencerRpc}"`,
+          );
+      }
       const node = await SeqnetNode.start(options, logger);
       console.log(
         `seqnet node: RPC http://${options.rpc.host}:${options.rpc.port} (ws on the same port), chain id ${options.chain.chainId}`,

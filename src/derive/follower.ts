@@ -1,22 +1,18 @@
-import type { Common } from '@ethereumjs/common';
 import type { Logger } from 'pino';
-import { RpcError, serverError } from '../errors.js';
 import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
 import type { ChainOptions } from '../execution/options.js';
 import { WithdrawalIndex } from '../execution/withdrawal-index.js';
 import type { L1Deployment } from '../l1/deploy.js';
 import { latestOutputOnL1 } from '../l1/outputs.js';
-import type { AddOutcome } from '../mempool/mempool.js';
-import { mempoolDefaults } from '../mempool/options.js';
-import { decodeAndCheck } from '../mempool/validate.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { ChainEvents } from '../node/events.js';
-import type { RpcContext, TxIntake } from '../rpc/context.js';
+import type { RpcContext } from '../rpc/context.js';
+import { ForwardingIntake } from '../rpc/forwarding-intake.js';
 import type { RpcOptions } from '../rpc/options.js';
 import { RpcServer } from '../rpc/server.js';
 import { ChainStore } from '../store/chain-store.js';
-import { type Hex, toHex } from '../util/bytes.js';
+import { toHex } from '../util/bytes.js';
 import type { BatchDataFetcher } from './batch-retrieval.js';
 import { Deriver } from './deriver.js';
 import { runDerivation } from './loop.js';
@@ -36,70 +32,6 @@ export interface FollowerOptions {
   /** Where eth_sendRawTransaction is forwarded (the sequencer's RPC); without it the node refuses txs. */
   sequencerRpc?: string;
   blobs?: BatchDataFetcher;
-}
-
-/**
- * Forwards raw txs to the sequencer, as op-geth's `--rollup.sequencerhttp`: the follower has no
- * mempool and never orders anything. The sequencer's answer (hash or geth error) goes back as is.
- */
-class ForwardingIntake implements TxIntake {
-  /** Next nonce per sender after the txs forwarded from here, so wallets see their pending nonce. */
-  private readonly forwarded = new Map<Hex, bigint>();
-
-  constructor(
-    private readonly common: Common,
-    private readonly blockGasLimit: bigint,
-    private readonly sequencerRpc?: string,
-  ) {}
-
-  async add(raw: Uint8Array): Promise<AddOutcome> {
-    if (!this.sequencerRpc)
-      throw serverError(
-        'this node is a read-only follower: send transactions to the sequencer, or start it with --sequencer-rpc URL to forward them',
-      );
-    // The stateless checks here, with the sequencer's words: bad input never leaves this node.
-    const { tx, sender } = decodeAndCheck(raw, this.common, mempoolDefaults, this.blockGasLimit);
-    let body: { result?: Hex; error?: { code: number; message: string; data?: unknown } };
-    try {
-      const res = await fetch(this.sequencerRpc, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'eth_sendRawTransaction',
-          params: [toHex(raw)],
-        }),
-      });
-      body = (await res.json()) as typeof body;
-    } catch (err) {
-      throw serverError(
-        `the sequencer at ${this.sequencerRpc} is unreachable: ${(err as Error).message}; try again`,
-      );
-    }
-    if (body.error) throw new RpcError(body.error.code, body.error.message, body.error.data);
-    if (!body.result) throw serverError('the sequencer answered without a tx hash');
-    const next = tx.nonce + 1n;
-    if (next > (this.forwarded.get(sender) ?? 0n)) this.forwarded.set(sender, next);
-    return { hash: body.result, status: 'pending' };
-  }
-
-  get(): undefined {
-    return undefined;
-  }
-
-  pendingNonce(sender: Hex, stateNonce: bigint): bigint {
-    const forwarded = this.forwarded.get(sender);
-    if (forwarded === undefined || forwarded <= stateNonce) {
-      this.forwarded.delete(sender);
-      return stateNonce;
-    }
-    return forwarded;
-  }
-
-  onNewPending(): () => void {
-    return () => {};
-  }
 }
 
 /**
@@ -165,7 +97,12 @@ export class FollowerNode {
       chainId: options.chain.chainId,
       executor,
       calls,
-      mempool: new ForwardingIntake(executor.txCommon, options.chain.gasLimit, options.sequencerRpc),
+      mempool: new ForwardingIntake(
+        executor.txCommon,
+        options.chain.gasLimit,
+        options.sequencerRpc,
+        'this node is a read-only follower: send transactions to the sequencer, or start it with --sequencer-rpc URL to forward them',
+      ),
       store,
       events,
       committee: { publicKeys: [], quorum: 0 },

@@ -10,7 +10,6 @@ import { type Committee, quorumFor } from '../consensus/certificate.js';
 import { type DerivedBlock, Deriver, type PassedOverBatch } from '../derive/deriver.js';
 import { runDerivation } from '../derive/loop.js';
 import { SingleSchedule } from '../election/schedule.js';
-import { serverError } from '../errors.js';
 import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
 import { outputOf, WithdrawalIndex } from '../execution/withdrawal-index.js';
@@ -24,6 +23,7 @@ import { Mempool } from '../mempool/mempool.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { orderingPolicy } from '../ordering/index.js';
 import type { RpcContext, TxIntake } from '../rpc/context.js';
+import { ForwardingIntake } from '../rpc/forwarding-intake.js';
 import { RpcServer } from '../rpc/server.js';
 import { BlockWal } from '../store/block-wal.js';
 import { ChainStore } from '../store/chain-store.js';
@@ -242,7 +242,7 @@ export class SeqnetNode {
       chainId: options.chain.chainId,
       executor,
       calls,
-      mempool: postsItsMempool(options) ? mempool : refusingIntake(mempool, options),
+      mempool: postsItsMempool(options) ? mempool : keylessIntake(executor, options),
       store,
       events,
       committee,
@@ -648,20 +648,15 @@ function postsItsMempool(options: NodeOptions): boolean {
 }
 
 /**
- * based / free without an L1 key: nothing would ever post a tx sent here (these nodes gossip no txs),
- * so the RPC refuses it with what to do instead of holding it for ever.
+ * based / free without an L1 key: nothing here would ever post a tx sent to this node (these nodes
+ * gossip no txs), so the RPC forwards it to a node that posts (`--sequencer-rpc`) or refuses it
+ * with what to do instead of holding it for ever.
  */
-function refusingIntake(mempool: Mempool, options: NodeOptions): TxIntake {
-  const mode = options.l1?.deployment.openMode;
-  return {
-    add: () =>
-      Promise.reject(
-        serverError(
-          `this ${mode} node posts no batches (no SEQNET_BATCHER_KEY), so nothing would include your transaction: send it to a node that posts, or post a batch to the OpenInbox yourself`,
-        ),
-      ),
-    get: (hash) => mempool.get(hash),
-    pendingNonce: (sender, stateNonce) => mempool.pendingNonce(sender, stateNonce),
-    onNewPending: (listener) => mempool.onNewPending(listener),
-  };
+function keylessIntake(executor: Executor, options: NodeOptions): TxIntake {
+  return new ForwardingIntake(
+    executor.txCommon,
+    options.chain.gasLimit,
+    options.l1?.forwardTxsTo,
+    `this ${options.l1?.deployment.openMode} node posts no batches (no SEQNET_BATCHER_KEY), so nothing would include your transaction: send it to a node that posts, start this one with --sequencer-rpc URL of one to forward it, or post a batch to the OpenInbox yourself`,
+  );
 }

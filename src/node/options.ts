@@ -33,6 +33,8 @@ export interface L1Options {
   pollMs: number;
   /** Post batches with this L1 key (the authorised sequencer's); no batcher without it. */
   batcherKey?: `0x${string}`;
+  /** based / free without a batcher key: forward eth_sendRawTransaction to this RPC (a node that posts). */
+  forwardTxsTo?: string;
   /** Report equivocation to the L1 Slasher with this key (default: the batcher key). */
   reporterKey?: `0x${string}`;
   batcher?: BatcherOptions;

@@ -76,6 +76,22 @@ describe('seqnet node', () => {
     }
   }, 120_000);
 
+  it('--sequencer-rpc only where it forwards: a based / free node without an L1 key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
+    const node = run([
+      'node',
+      '--data-dir',
+      dir,
+      '--sequencer-rpc',
+      'http://127.0.0.1:9545',
+      '--log-level',
+      'warn',
+    ]);
+    expect(await node.exit).toBe(1);
+    expect(node.output()).toContain('--sequencer-rpc is for a based / free node without SEQNET_BATCHER_KEY');
+    expect(node.output()).not.toContain('Unhandled');
+  }, 120_000);
+
   it('refuses a data dir of another chain with a message that says what to do', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
     const port = await freePort();
