@@ -121,19 +121,47 @@ function verifyAggregate(
   { signers, signature }: { signers: bigint; signature: Hex },
   committee: Committee,
 ): string | null {
-  const keys: PublicKey[] = [];
-  for (let i = 0; i < committee.publicKeys.length; i++) {
-    if ((signers >> BigInt(i)) & 1n) keys.push(PublicKey.fromBytes(fromHex(committee.publicKeys[i]), true));
-  }
   if (signers >> BigInt(committee.publicKeys.length) !== 0n) return 'signer bitmap names a non-member';
-  if (keys.length < committee.quorum) return `only ${keys.length} signers, quorum is ${committee.quorum}`;
+  const count = signerCount(signers);
+  if (count < committee.quorum) return `only ${count} signers, quorum is ${committee.quorum}`;
   let sig: Signature;
   try {
     sig = Signature.fromBytes(fromHex(signature), true);
   } catch {
     return 'malformed aggregate signature';
   }
-  return verify(msg, aggregatePublicKeys(keys), sig) ? null : 'aggregate signature does not verify';
+  return verify(msg, aggregateKeyOf(committee.publicKeys, signers), sig)
+    ? null
+    : 'aggregate signature does not verify';
+}
+
+function signerCount(signers: bigint): number {
+  let count = 0;
+  for (let rest = signers; rest > 0n; rest >>= 1n) count += Number(rest & 1n);
+  return count;
+}
+
+/**
+ * The aggregate public key of the members a bitmap names, per committee key list: a certificate is
+ * checked on every member and every proposal carries one, and decoding and validating the keys each
+ * time was a fifth of a QC check (~0.25 of ~1.3 ms). A committee names only a few distinct signer sets.
+ */
+const aggregateKeys = new WeakMap<Hex[], { keys: PublicKey[]; bySigners: Map<bigint, PublicKey> }>();
+
+function aggregateKeyOf(publicKeys: Hex[], signers: bigint): PublicKey {
+  let cached = aggregateKeys.get(publicKeys);
+  if (!cached) {
+    cached = { keys: publicKeys.map((k) => PublicKey.fromBytes(fromHex(k), true)), bySigners: new Map() };
+    aggregateKeys.set(publicKeys, cached);
+  }
+  let key = cached.bySigners.get(signers);
+  if (!key) {
+    const keys = cached.keys.filter((_, i) => (signers >> BigInt(i)) & 1n);
+    key = keys.length === 1 ? keys[0] : aggregatePublicKeys(keys);
+    if (cached.bySigners.size >= 1_024) cached.bySigners.clear();
+    cached.bySigners.set(signers, key);
+  }
+  return key;
 }
 
 /**
