@@ -60,7 +60,7 @@ import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, keccak256, toHex } fro
 import { type CommitteeOptions, memberIndexOf } from './committee-options.js';
 import { MAX_UNWRITTEN_BLOCKS, persistExecutedBlock } from './durable-block.js';
 import type { ChainEvents } from './events.js';
-import { OutputCertifier } from './output-certifier.js';
+import { committeeOutputCertifier, type OutputCertifier } from './output-certifier.js';
 
 export { type CommitteeMember, type CommitteeOptions, committeeDefaults } from './committee-options.js';
 
@@ -224,19 +224,9 @@ export class CommitteeSequencer {
       { freshChain: head === 0n && this.wal.load().length === 0 },
     );
     if (deps.outputAt)
-      this.outputs = new OutputCertifier({
-        network,
-        protocol: protocols.outputSign(deps.chainId),
-        chainId: deps.chainId,
-        // The committee file's committee certifies (epoch 0), as it does blocks.
-        epoch: 0n,
-        committee: this.committee,
-        self: this.self,
-        peerIds: options.members.map((m) => m.peerId),
-        blsKey: deps.blsKey,
+      this.outputs = committeeOutputCertifier(network, options.members, this.committee, this.self, {
+        ...deps,
         outputAt: deps.outputAt,
-        logger: deps.logger.child({ module: 'outputs' }),
-        metrics: deps.metrics,
       });
     const headSeq = this.sequencedAt(head);
     this.executedCursor = headSeq.l1MessageCursor;

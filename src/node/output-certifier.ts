@@ -159,6 +159,32 @@ export class OutputCertifier {
  * (DECISIONS.md §4), so withdrawals reach L1 in these modes too. A libp2p host among the members
  * that serves and collects output signatures, nothing else.
  */
+/**
+ * The certifier of the committee file's members (epoch 0, as for blocks), on the direct protocol of
+ * `chainId`: the same for a committee member and for the output signers of `based` / `free`.
+ */
+export function committeeOutputCertifier(
+  network: OutputCertifierDeps['network'],
+  members: CommitteeOptions['members'],
+  committee: Committee,
+  self: number,
+  deps: Pick<OutputCertifierDeps, 'chainId' | 'blsKey' | 'outputAt' | 'logger' | 'metrics'>,
+): OutputCertifier {
+  return new OutputCertifier({
+    network,
+    protocol: protocols.outputSign(deps.chainId),
+    chainId: deps.chainId,
+    epoch: 0n,
+    committee,
+    self,
+    peerIds: members.map((m) => m.peerId),
+    blsKey: deps.blsKey,
+    outputAt: deps.outputAt,
+    logger: deps.logger.child({ module: 'outputs' }),
+    metrics: deps.metrics,
+  });
+}
+
 export class OutputSigners {
   private constructor(
     readonly network: Network,
@@ -185,19 +211,13 @@ export class OutputSigners {
       deps.logger.child({ module: 'p2p' }),
     );
     const publicKeys = options.members.map((m) => m.blsPublicKey);
-    const certifier = new OutputCertifier({
+    const certifier = committeeOutputCertifier(
       network,
-      protocol: protocols.outputSign(deps.chainId),
-      chainId: deps.chainId,
-      epoch: 0n,
-      committee: { publicKeys, quorum: quorumFor(publicKeys.length) },
+      options.members,
+      { publicKeys, quorum: quorumFor(publicKeys.length) },
       self,
-      peerIds: options.members.map((m) => m.peerId),
-      blsKey: deps.blsKey,
-      outputAt: deps.outputAt,
-      logger: deps.logger.child({ module: 'outputs' }),
-      metrics: deps.metrics,
-    });
+      deps,
+    );
     certifier.serve();
     deps.logger.info(
       { member: self, committee: publicKeys.length, peerId: network.peerId, addresses: network.addresses() },
