@@ -354,6 +354,8 @@ async function runCommittee(
       blsPublicKey: m.blsPublicKey,
       log: m.log,
       pid: m.pid,
+      // based / free: whether this node posts with an L1 key (--posters).
+      ...(isOpenMode(election) && { posts: i < (flags.posters ?? flags.nodes) }),
     })),
     l1: anvil
       ? {
@@ -373,7 +375,7 @@ async function runCommittee(
     [
       '',
       isOpenMode(election)
-        ? `seqnet devnet is running: ${flags.nodes} ${election} nodes, each posting its txs to the L1 OpenInbox; the chain is what L1 order makes of them`
+        ? `seqnet devnet is running: ${flags.nodes} ${election} nodes, ${flags.posters !== undefined && flags.posters < flags.nodes ? `the first ${flags.posters} posting their txs to the L1 OpenInbox (the others forward txs to them)` : 'each posting its txs to the L1 OpenInbox'}; the chain is what L1 order makes of them`
         : `seqnet devnet is running: a committee of ${flags.nodes} sequencer nodes (${election}, BFT over libp2p)`,
       ...net.members.map((m, i) => `  node ${i}       RPC ${m.rpc}   dashboard ${m.rpc}/   log ${m.log}`),
       `  chain id     ${info.chainId}`,

@@ -495,8 +495,8 @@ export class SeqnetNode {
         metrics,
       });
       open.outputSigners = signers;
-      const outputTarget = new OutputTarget(signers.self, signers.size, OUTPUT_TAKEOVER_MS);
-      if (l1Options.batcherKey)
+      if (l1Options.batcherKey) {
+        const outputTarget = new OutputTarget(signers.self, signers.size, OUTPUT_TAKEOVER_MS);
         proposer = new OutputProposer({
           outputAt: (h) => outputOf(executor, withdrawals, h),
           certify: (h) => signers.certifier.certify(h),
@@ -512,6 +512,7 @@ export class SeqnetNode {
           key: l1Options.batcherKey,
           logger: logger.child({ module: 'proposer' }),
         });
+      }
     }
     if (l1Options.batcherKey) {
       open.submitter = new OpenSubmitter(

@@ -246,6 +246,7 @@ describe('devnet --nodes 2 --election based --posters 1', () => {
   beforeAll(async () => {
     const started = await startOpenDevnet('based', 2, ['--posters', '1']);
     devnet = started.devnet;
+    expect(started.info.nodes.map((n) => n.posts)).toEqual([true, false]);
     urls = started.info.nodes.map((n) => n.rpc);
     contracts = started.info.l1.contracts;
     l1Rpc = started.info.l1.rpc;
