@@ -4,6 +4,7 @@ import { registerDeploy } from './deploy.js';
 import { registerDevnet } from './devnet.js';
 import { registerKeys } from './keys.js';
 import { registerNode } from './node.js';
+import { registerSlash } from './slash.js';
 import { registerStake } from './stake.js';
 import { registerVerify } from './verify.js';
 
@@ -17,6 +18,7 @@ registerDeploy(program);
 registerVerify(program);
 registerKeys(program);
 registerStake(program);
+registerSlash(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`seqnet: ${err.message}`);

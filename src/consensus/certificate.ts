@@ -268,6 +268,39 @@ export function decodeCommitProof(raw: Uint8Array): CommitProof {
   };
 }
 
+/** The inverse of commitProofToJson (a preconfirmation's `proof` as `seqnet_getPreconfirmation` serves it). */
+export function commitProofFromJson(j: unknown): CommitProof {
+  const o = j as Record<string, unknown> | null;
+  const int = (v: unknown, what: string): bigint => {
+    if (typeof v !== 'string' || !/^0x[0-9a-fA-F]+$/.test(v))
+      throw new Error(`${what} must be a 0x-prefixed hex quantity`);
+    return BigInt(v);
+  };
+  const hash = (v: unknown, what: string): Hex => {
+    if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(v))
+      throw new Error(`${what} must be a 32-byte hex hash`);
+    return v as Hex;
+  };
+  if (!o || typeof o !== 'object' || !Array.isArray(o.qcs) || o.qcs.length === 0)
+    throw new Error('a commit proof needs chainId, height, blockHash and a non-empty qcs list');
+  return {
+    chainId: int(o.chainId, 'chainId'),
+    height: int(o.height, 'height'),
+    blockHash: hash(o.blockHash, 'blockHash'),
+    qcs: (o.qcs as Array<Record<string, unknown>>).map((q, i) => {
+      if (typeof q?.signature !== 'string' || !/^0x[0-9a-fA-F]{192}$/.test(q.signature))
+        throw new Error(`qcs[${i}].signature must be a 96-byte compressed BLS signature`);
+      return {
+        epoch: int(q.epoch, `qcs[${i}].epoch`),
+        view: int(q.view, `qcs[${i}].view`),
+        blockHash: hash(q.blockHash, `qcs[${i}].blockHash`),
+        signers: int(q.signers, `qcs[${i}].signers`),
+        signature: q.signature as Hex,
+      };
+    }),
+  };
+}
+
 export function commitProofToJson(p: CommitProof): Record<string, unknown> {
   return {
     chainId: `0x${p.chainId.toString(16)}`,

@@ -1,10 +1,23 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Abi, createPublicClient, createWalletClient, erc20Abi, type Hex, http, parseEther } from 'viem';
+import {
+  type Abi,
+  createPublicClient,
+  createWalletClient,
+  decodeFunctionData,
+  erc20Abi,
+  type Hex,
+  http,
+  parseEther,
+} from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberL1Account } from '../../src/cli/election-devnet.js';
+import { aggregateQc, commitProofToJson, voteMessage } from '../../src/consensus/certificate.js';
 import { devAccounts } from '../../src/execution/genesis.js';
+import { l1Artifacts } from '../../src/l1/deploy.js';
 import { electionArtifacts } from '../../src/l1/election.js';
+import { loadOrCreateKeys } from '../../src/node/keys.js';
 import { runSeqnet } from '../helpers/cli.js';
 import {
   type DevnetProcess,
@@ -191,6 +204,143 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
     );
     expect(new Set(hashes).size).toBe(1);
   }, 420_000);
+
+  it('seqnet slash: a preconfirmation that a certified batch on L1 contradicts slashes its double signers', async () => {
+    const pub = createPublicClient({ transport: http(info.l1.rpc) });
+    const deploymentFile = join(devnet.dataDir, 'l1-deployment.json');
+    const reporter = devAccounts(10)[8].privateKey;
+    const slash = async (preconfirmation: unknown) => {
+      const file = join(devnet.dataDir, `preconfirmation-${Date.now()}.json`);
+      writeFileSync(file, JSON.stringify(preconfirmation));
+      return runSeqnet([
+        'slash',
+        '--l1-rpc',
+        info.l1.rpc,
+        '--l1-deployment',
+        deploymentFile,
+        '--preconfirmation',
+        file,
+        '--private-key',
+        reporter,
+      ]);
+    };
+    // An honest preconfirmation, as a node serves it: no conflict on L1, nothing is sent.
+    const urls = info.nodes.map((n) => n.rpc);
+    const head = (await status(urls[1])).head;
+    let txHash: Hex | undefined;
+    for (let h = head; h > 0 && !txHash; h--) {
+      const blk = (
+        (
+          await rpcCall(urls[1], {
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'eth_getBlockByNumber',
+            params: [`0x${h.toString(16)}`, false],
+          })
+        ).json as { result: { transactions: Hex[] } }
+      ).result;
+      txHash = blk.transactions[0];
+    }
+    expect(txHash).toBeDefined();
+    const honest = (
+      (
+        await rpcCall(urls[1], {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'seqnet_getPreconfirmation',
+          params: [txHash],
+        })
+      ).json as { result: unknown }
+    ).result;
+    const agrees = await slash(honest);
+    expect(agrees.code, agrees.err).toBe(0);
+    expect(JSON.parse(agrees.out).verdict).toBe('no-conflict');
+    // The newest certified batch on L1: its commit proof's first QC, (epoch, view) of its last block.
+    const inboxAbi = l1Artifacts().Inbox.abi as Abi;
+    const logs = await pub.getContractEvents({
+      address: info.l1.contracts.Inbox,
+      abi: inboxAbi,
+      eventName: 'BatchPosted',
+      fromBlock: 0n,
+    });
+    const last = logs[logs.length - 1] as unknown as { transactionHash: Hex; args: { lastBlock: bigint } };
+    const posting = await pub.getTransaction({ hash: last.transactionHash });
+    const call = decodeFunctionData({ abi: inboxAbi, data: posting.input });
+    expect(call.functionName).toMatch(/^postCertified/);
+    const [posted] = call.args?.[call.functionName === 'postCertifiedBatch' ? 5 : 4] as Array<{
+      epoch: bigint;
+      view_: bigint;
+      blockHash: Hex;
+    }>;
+    // Members 1, 2 and 3 (a quorum) also certify another block in that view, and its child in the
+    // next: a valid commit proof that the batch on L1 contradicts.
+    const keys = [1, 2, 3].map((i) => loadOrCreateKeys(join(devnet.dataDir, `node-${i}`)).bls);
+    const chainId = 42069n;
+    const forgedQc = (view: bigint, blockHash: Hex) =>
+      aggregateQc(
+        { epoch: posted.epoch, view, blockHash },
+        keys.map((k, j) => ({
+          index: j + 1,
+          signature: k.sign(voteMessage(chainId, posted.epoch, view, blockHash)).toBytes(),
+        })),
+      );
+    const other = `0x${'ab'.repeat(32)}` as Hex;
+    const forged = {
+      chainId,
+      height: last.args.lastBlock,
+      blockHash: other,
+      qcs: [forgedQc(posted.view_, other), forgedQc(posted.view_ + 1n, `0x${'cd'.repeat(32)}`)],
+    };
+    const registry = info.l1.contracts.StakeRegistry;
+    const stakerInfo = async (i: number) =>
+      (await pub.readContract({
+        address: registry,
+        abi: electionArtifacts().StakeRegistry.abi as Abi,
+        functionName: 'stakerInfo',
+        args: [memberL1Account(i).address],
+      })) as { slashed: boolean };
+    expect((await stakerInfo(1)).slashed).toBe(false);
+    const res = await slash({ proof: commitProofToJson(forged) });
+    expect(res.code, res.err).toBe(0);
+    const outcome = JSON.parse(res.out) as {
+      verdict: string;
+      slashed: number;
+      view: string;
+      batchIndex: string;
+    };
+    expect(outcome.verdict).toBe('slashed');
+    expect(BigInt(outcome.view)).toBe(posted.view_);
+    // Every member in both signer sets, but member 0 (slashed already above), loses its stake.
+    expect(outcome.slashed).toBeGreaterThanOrEqual(2);
+    const slashedNow = (await Promise.all([1, 2, 3].map(stakerInfo))).filter((x) => x.slashed).length;
+    expect(slashedNow).toBe(outcome.slashed);
+    // Reported once: the same evidence again has nothing left to slash.
+    const again = await slash({ proof: commitProofToJson(forged) });
+    expect(again.code, again.err).toBe(0);
+    expect(JSON.parse(again.out).verdict).toBe('already-slashed');
+    // Another block at the batch's last height, but certified in views L1 holds no QC of: broken, not
+    // provable as one view's double signing.
+    const elsewhere = await slash({
+      proof: commitProofToJson({
+        ...forged,
+        qcs: [
+          forgedQc(posted.view_ + 1_000n, other),
+          forgedQc(posted.view_ + 1_001n, `0x${'cd'.repeat(32)}`),
+        ],
+      }),
+    });
+    expect(elsewhere.code, elsewhere.err).toBe(0);
+    expect(JSON.parse(elsewhere.out).verdict).toBe('contradicted-other-view');
+    // Not a preconfirmation of this committee: refused with the reason.
+    const bad = await slash({
+      proof: commitProofToJson({
+        ...forged,
+        qcs: [forged.qcs[0], { ...forged.qcs[1], signature: forged.qcs[0].signature }],
+      }),
+    });
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain('not a valid preconfirmation of this committee');
+  }, 240_000);
 });
 
 describe('devnet --nodes 4 --election pos --stake-token, member 3 not staked', () => {

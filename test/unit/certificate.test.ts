@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import {
   aggregateQc,
   type CommitProof,
+  commitProofFromJson,
+  commitProofToJson,
   decodeCommitProof,
   encodeCommitProof,
   quorumFor,
@@ -49,6 +51,23 @@ describe('commit proofs (preconfirmations)', () => {
     };
     expect(verifyCommitProof(proof, { publicKeys: [pubs[0]], quorum: 1 })).toBeNull();
     expect(verifyCommitProof(proof, { publicKeys: [pubs[1]], quorum: 1 })).toMatch(/does not verify/);
+  });
+
+  it('a proof survives its JSON form (seqnet_getPreconfirmation); malformed JSON is refused with the field', () => {
+    const proof = proofFor([0, 1, 3]);
+    const json = JSON.parse(JSON.stringify(commitProofToJson(proof)));
+    expect(commitProofFromJson(json)).toEqual(proof);
+    expect(() => commitProofFromJson(null)).toThrow(/non-empty qcs/);
+    expect(() => commitProofFromJson({ ...json, qcs: [] })).toThrow(/non-empty qcs/);
+    expect(() => commitProofFromJson({ ...json, height: 5 })).toThrow(
+      /height must be a 0x-prefixed hex quantity/,
+    );
+    expect(() => commitProofFromJson({ ...json, blockHash: '0x12' })).toThrow(
+      /blockHash must be a 32-byte hex hash/,
+    );
+    expect(() => commitProofFromJson({ ...json, qcs: [{ ...json.qcs[0], signature: '0x00' }] })).toThrow(
+      /qcs\[0\]\.signature must be a 96-byte/,
+    );
   });
 
   it('a 3-of-4 two-chain proof verifies, and survives encoding', () => {

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Hex } from 'viem';
+import { commitProofFromJson } from '../consensus/certificate.js';
+import type { L1Deployment } from '../l1/deploy.js';
+import { slashContradictedPreconfirmation } from '../l1/slash.js';
+
+interface SlashFlags {
+  l1Rpc: string;
+  l1Deployment: string;
+  preconfirmation: string;
+  privateKey?: string;
+}
+
+/**
+ * `seqnet slash`: a user holding a preconfirmation that L1 contradicts gets the double signers
+ * slashed (DECISIONS.md §5), without running a node.
+ */
+export function registerSlash(program: Command): void {
+  program
+    .command('slash')
+    .description(
+      "check a preconfirmation (seqnet_getPreconfirmation's answer, as JSON) against the commit proofs of the batches on L1; a certificate there for the same view on another block slashes every member that signed both (Slasher.slashConflictingCertificates)",
+    )
+    .requiredOption('--l1-rpc <url>', 'L1 JSON-RPC endpoint')
+    .requiredOption(
+      '--l1-deployment <file>',
+      'the L1 deployment JSON (Inbox, CommitteeVerifier, election contracts)',
+    )
+    .requiredOption(
+      '--preconfirmation <file>',
+      "the preconfirmation: seqnet_getPreconfirmation's result (or just its proof)",
+    )
+    .option(
+      '--private-key <hex>',
+      'the L1 key that reports and receives the reward (or env SEQNET_REPORTER_KEY)',
+    )
+    .action(async (flags: SlashFlags) => {
+      const key = flags.privateKey ?? process.env.SEQNET_REPORTER_KEY;
+      if (!key || !/^0x[0-9a-fA-F]{64}$/.test(key))
+        throw new Error(
+          'pass the reporter L1 key as --private-key 0x… (32 bytes hex) or in SEQNET_REPORTER_KEY',
+        );
+      const read = (file: string, what: string): unknown => {
+        try {
+          return JSON.parse(readFileSync(file, 'utf8'));
+        } catch (err) {
+          throw new Error(`cannot read the ${what} ${file}: ${(err as Error).message}`);
+        }
+      };
+      const deployment = read(flags.l1Deployment, 'deployment') as L1Deployment;
+      const json = read(flags.preconfirmation, 'preconfirmation') as { proof?: unknown } | null;
+      let proof: ReturnType<typeof commitProofFromJson>;
+      try {
+        proof = commitProofFromJson(json && typeof json === 'object' && 'proof' in json ? json.proof : json);
+      } catch (err) {
+        throw new Error(`${flags.preconfirmation} is not a preconfirmation: ${(err as Error).message}`);
+      }
+      const outcome = await slashContradictedPreconfirmation({
+        l1Url: flags.l1Rpc,
+        deployment,
+        proof,
+        key: key as Hex,
+      });
+      console.log(JSON.stringify(outcome, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+      if (outcome.verdict === 'no-conflict')
+        console.error(
+          `no certificate on L1 names another block in this preconfirmation's views (${outcome.checkedQcs} posted QCs checked): nothing to slash`,
+        );
+      if (outcome.verdict === 'contradicted-other-view')
+        console.error(
+          `batch ${outcome.batchIndex} on L1 certifies another block at this height, in other views: the preconfirmation is broken, but only one view's double signing is slashable (DECISIONS.md §5)`,
+        );
+    });
+}

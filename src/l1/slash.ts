@@ -1,0 +1,216 @@
+import { type Abi, createPublicClient, decodeFunctionData, type Hex, http } from 'viem';
+import {
+  type CommitProof,
+  type Committee,
+  type QuorumCertificate,
+  verifyCommitProof,
+} from '../consensus/certificate.js';
+import { eip2537ToCompressedG1, g2ToEip2537 } from './bls-encoding.js';
+import { customErrorOf, l1Clients } from './clients.js';
+import { committeeVerifierArtifact, type L1Deployment, l1Artifacts } from './deploy.js';
+import { electionArtifacts } from './election.js';
+
+/** A QC as a certified batch carries it on L1 (CommitteeVerifier.QC, EIP-2537 signature). */
+interface PostedQc {
+  batchIndex: bigint;
+  l1Tx: Hex;
+  /** The batch's last block and its hash, which the batch's commit proof certifies. */
+  lastBlock: bigint;
+  lastBlockHash: Hex;
+  epoch: bigint;
+  view: bigint;
+  blockHash: Hex;
+  /** Signer indices (the bitmap's set bits). */
+  signers: number[];
+  signature: Hex;
+}
+
+/** One Slasher.Certificate (blockHash, the signers' registered EIP-2537 keys, EIP-2537 signature). */
+interface SlasherCertificate {
+  blockHash: Hex;
+  keys: Hex[];
+  signature: Hex;
+}
+
+export type SlashOutcome =
+  /** No certificate on L1 names another block in a view of the preconfirmation's QCs. */
+  | { verdict: 'no-conflict'; checkedQcs: number }
+  /**
+   * A certified batch ends at the preconfirmed height with another block, certified in other views:
+   * broken, but not provable as one view's double signing (DECISIONS.md §5 slashes only that).
+   */
+  | { verdict: 'contradicted-other-view'; batchIndex: bigint; posted: Hex; checkedQcs: number }
+  | {
+      verdict: 'slashed' | 'already-slashed';
+      epoch: bigint;
+      view: bigint;
+      preconfirmed: Hex;
+      posted: Hex;
+      batchIndex: bigint;
+      slashed: number;
+      tx?: Hex;
+    };
+
+/**
+ * Checks a preconfirmation (a commit proof, `seqnet_getPreconfirmation`'s `proof`) against every
+ * commit proof the Inbox took: a certified batch's QC for the same (epoch, view) on another block
+ * proves that the members in both signer sets signed two votes for one view (DECISIONS.md §5), and
+ * `Slasher.slashConflictingCertificates` takes their stake. The committee's keys come from the
+ * CommitteeVerifier on L1, not from whoever served the preconfirmation.
+ */
+export async function slashContradictedPreconfirmation(opts: {
+  l1Url: string;
+  deployment: L1Deployment;
+  proof: CommitProof;
+  /** L1 key that sends the report and receives the reporter's reward. */
+  key: Hex;
+}): Promise<SlashOutcome> {
+  const { deployment, proof } = opts;
+  const slasher = deployment.election?.contracts.Slasher;
+  const verifier = deployment.contracts.CommitteeVerifier;
+  if (!verifier)
+    throw new Error('this deployment has no CommitteeVerifier: its batches carry no certificates to compare');
+  if (!slasher)
+    throw new Error(
+      'this deployment has no Slasher (deploy the election contracts: `--election pos | dpos | auction`)',
+    );
+  const pub = createPublicClient({ transport: http(opts.l1Url, { retryCount: 0, timeout: 30_000 }) });
+  const verifierAbi = committeeVerifierArtifact().abi as Abi;
+  const committees = new Map<bigint, Committee & { eip2537Keys: Hex[] }>();
+  const committeeOf = async (epoch: bigint) => {
+    let c = committees.get(epoch);
+    if (!c) {
+      const read = (functionName: string) =>
+        pub.readContract({ address: verifier, abi: verifierAbi, functionName, args: [epoch] });
+      const eip2537Keys = (await read('publicKeys')) as Hex[];
+      const { quorum } = (await read('committee')) as { quorum: number };
+      c = { publicKeys: eip2537Keys.map(eip2537ToCompressedG1), quorum: Number(quorum), eip2537Keys };
+      committees.set(epoch, c);
+    }
+    return c;
+  };
+  // Only a valid preconfirmation proves anything: check it against the committee L1 knows.
+  const committee = await committeeOf(proof.qcs[0]?.epoch ?? 0n);
+  const invalid = verifyCommitProof(proof, committee);
+  if (invalid) throw new Error(`not a valid preconfirmation of this committee: ${invalid}`);
+  const posted = await postedQcs(opts.l1Url, deployment.contracts.Inbox);
+  for (const ours of proof.qcs)
+    for (const theirs of posted) {
+      if (theirs.epoch !== ours.epoch || theirs.view !== ours.view) continue;
+      if (theirs.blockHash.toLowerCase() === ours.blockHash.toLowerCase()) continue;
+      const keys = (await committeeOf(ours.epoch)).eip2537Keys;
+      const a = slasherCertificate(ours, keys);
+      const b: SlasherCertificate = {
+        blockHash: theirs.blockHash,
+        keys: theirs.signers.map((i) => keys[i]),
+        signature: theirs.signature,
+      };
+      const found = {
+        epoch: ours.epoch,
+        view: ours.view,
+        preconfirmed: ours.blockHash,
+        posted: theirs.blockHash,
+      };
+      const { account, wallet } = await l1Clients(opts.l1Url, opts.key);
+      const abi = electionArtifacts().Slasher.abi as Abi;
+      let request: unknown;
+      let slashed: bigint;
+      try {
+        ({ request, result: slashed } = (await pub.simulateContract({
+          address: slasher,
+          abi,
+          functionName: 'slashConflictingCertificates',
+          args: [ours.epoch, ours.view, a, b],
+          account,
+        })) as { request: unknown; result: bigint });
+      } catch (err) {
+        if (customErrorOf(err)?.name === 'NothingToSlash')
+          return { verdict: 'already-slashed', ...found, batchIndex: theirs.batchIndex, slashed: 0 };
+        throw err;
+      }
+      const tx = await wallet.writeContract(request as never);
+      const receipt = await pub.waitForTransactionReceipt({ hash: tx, pollingInterval: 250 });
+      if (receipt.status !== 'success') throw new Error(`the report ${tx} reverted`);
+      return { verdict: 'slashed', ...found, batchIndex: theirs.batchIndex, slashed: Number(slashed), tx };
+    }
+  const other = posted.find(
+    (p) => p.lastBlock === proof.height && p.lastBlockHash.toLowerCase() !== proof.blockHash.toLowerCase(),
+  );
+  if (other)
+    return {
+      verdict: 'contradicted-other-view',
+      batchIndex: other.batchIndex,
+      posted: other.lastBlockHash,
+      checkedQcs: posted.length,
+    };
+  return { verdict: 'no-conflict', checkedQcs: posted.length };
+}
+
+function slasherCertificate(qc: QuorumCertificate, keys: Hex[]): SlasherCertificate {
+  const signers: Hex[] = [];
+  for (let i = 0; i < keys.length; i++) if ((qc.signers >> BigInt(i)) & 1n) signers.push(keys[i]);
+  return {
+    blockHash: qc.blockHash,
+    keys: signers,
+    signature: `0x${Buffer.from(g2ToEip2537(qc.signature)).toString('hex')}`,
+  };
+}
+
+/** Every QC of every certified batch on L1, read from the calldata of the posting transactions. */
+async function postedQcs(l1Url: string, inbox: Hex): Promise<PostedQc[]> {
+  const pub = createPublicClient({ transport: http(l1Url, { retryCount: 0, timeout: 30_000 }) });
+  const abi = l1Artifacts().Inbox.abi as Abi;
+  const logs = (await pub.getContractEvents({
+    address: inbox,
+    abi,
+    eventName: 'BatchPosted',
+    fromBlock: 0n,
+  })) as unknown as Array<{
+    transactionHash: Hex;
+    args: { index: bigint; lastBlock: bigint; lastBlockHash: Hex };
+  }>;
+  const out: PostedQc[] = [];
+  for (const log of logs) {
+    const tx = await pub.getTransaction({ hash: log.transactionHash });
+    let call: { functionName: string; args?: readonly unknown[] };
+    try {
+      call = decodeFunctionData({ abi, data: tx.input }) as typeof call;
+    } catch {
+      continue; // posted through another contract: its calldata is not the Inbox's
+    }
+    const qcs =
+      call.functionName === 'postCertifiedBatch'
+        ? call.args?.[5]
+        : call.functionName === 'postCertifiedBlobBatch'
+          ? call.args?.[4]
+          : undefined;
+    if (!Array.isArray(qcs)) continue;
+    for (const q of qcs as Array<{
+      epoch: bigint;
+      view_: bigint;
+      blockHash: Hex;
+      signers: Hex;
+      signature: Hex;
+    }>)
+      out.push({
+        batchIndex: log.args.index,
+        l1Tx: log.transactionHash,
+        lastBlock: log.args.lastBlock,
+        lastBlockHash: log.args.lastBlockHash,
+        epoch: q.epoch,
+        view: q.view_,
+        blockHash: q.blockHash,
+        signers: bitmapIndices(q.signers),
+        signature: q.signature,
+      });
+  }
+  return out;
+}
+
+/** The set bits of a signers bitmap as CommitteeVerifier reads it (bit i of byte i / 8 = member i). */
+function bitmapIndices(bitmap: Hex): number[] {
+  const bytes = Buffer.from(bitmap.slice(2), 'hex');
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length * 8; i++) if ((bytes[i >> 3] >> (i & 7)) & 1) out.push(i);
+  return out;
+}
