@@ -46,6 +46,8 @@ export type SlashOutcome =
       view: bigint;
       preconfirmed: Hex;
       posted: Hex;
+      /** The L1 tx that posted the contradicting batch. */
+      postedIn: Hex;
       batchIndex: bigint;
       slashed: number;
       tx?: Hex;
@@ -110,6 +112,7 @@ export async function slashContradictedPreconfirmation(opts: {
         view: ours.view,
         preconfirmed: ours.blockHash,
         posted: theirs.blockHash,
+        postedIn: theirs.l1Tx,
       };
       const { account, wallet } = await l1Clients(opts.l1Url, opts.key);
       const abi = electionArtifacts().Slasher.abi as Abi;

@@ -267,7 +267,7 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
     const posting = await pub.getTransaction({ hash: last.transactionHash });
     const call = decodeFunctionData({ abi: inboxAbi, data: posting.input });
     expect(call.functionName).toMatch(/^postCertified/);
-    const [posted] = call.args?.[call.functionName === 'postCertifiedBatch' ? 5 : 4] as Array<{
+    const [posted] = (call.args ?? [])[call.functionName === 'postCertifiedBatch' ? 5 : 4] as Array<{
       epoch: bigint;
       view_: bigint;
       blockHash: Hex;
