@@ -61,6 +61,7 @@ export function registerSlash(program: Command): void {
         deployment,
         proof,
         key: key as Hex,
+        onProgress: (read, batches) => console.error(`reading the batches on L1: ${read} of ${batches}…`),
       });
       console.log(JSON.stringify(outcome, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
       if (outcome.verdict === 'no-conflict')

@@ -66,6 +66,8 @@ export async function slashContradictedPreconfirmation(opts: {
   proof: CommitProof;
   /** L1 key that sends the report and receives the reporter's reward. */
   key: Hex;
+  /** Called as the posting txs of the batches on L1 are read (one RPC call each). */
+  onProgress?(read: number, batches: number): void;
 }): Promise<SlashOutcome> {
   const { deployment, proof } = opts;
   const slasher = deployment.election?.contracts.Slasher;
@@ -95,7 +97,7 @@ export async function slashContradictedPreconfirmation(opts: {
   const committee = await committeeOf(proof.qcs[0]?.epoch ?? 0n);
   const invalid = verifyCommitProof(proof, committee);
   if (invalid) throw new Error(`not a valid preconfirmation of this committee: ${invalid}`);
-  const posted = await postedQcs(opts.l1Url, deployment.contracts.Inbox);
+  const posted = await postedQcs(opts.l1Url, deployment.contracts.Inbox, opts.onProgress);
   for (const ours of proof.qcs)
     for (const theirs of posted) {
       if (theirs.epoch !== ours.epoch || theirs.view !== ours.view) continue;
@@ -160,7 +162,11 @@ function slasherCertificate(qc: QuorumCertificate, keys: Hex[]): SlasherCertific
 }
 
 /** Every QC of every certified batch on L1, read from the calldata of the posting transactions. */
-async function postedQcs(l1Url: string, inbox: Hex): Promise<PostedQc[]> {
+async function postedQcs(
+  l1Url: string,
+  inbox: Hex,
+  onProgress?: (read: number, batches: number) => void,
+): Promise<PostedQc[]> {
   const pub = createPublicClient({ transport: http(l1Url, { retryCount: 0, timeout: 30_000 }) });
   const abi = l1Artifacts().Inbox.abi as Abi;
   const logs = (await pub.getContractEvents({
@@ -173,7 +179,8 @@ async function postedQcs(l1Url: string, inbox: Hex): Promise<PostedQc[]> {
     args: { index: bigint; lastBlock: bigint; lastBlockHash: Hex };
   }>;
   const out: PostedQc[] = [];
-  for (const log of logs) {
+  for (const [i, log] of logs.entries()) {
+    if (i % 100 === 0) onProgress?.(i, logs.length);
     const tx = await pub.getTransaction({ hash: log.transactionHash });
     let call: { functionName: string; args?: readonly unknown[] };
     try {

@@ -6,6 +6,9 @@ import { decodeAndCheck } from '../mempool/validate.js';
 import { type Hex, toHex } from '../util/bytes.js';
 import type { TxIntake } from './context.js';
 
+/** How long a forwarded tx waits for the other node's answer. */
+const FORWARD_TIMEOUT_MS = 10_000;
+
 /**
  * Forwards raw txs to a node that orders or posts them, as op-geth's `--rollup.sequencerhttp`: for a
  * node that has no mempool of its own to offer (a read-only follower; a `based` / `free` node without
@@ -38,6 +41,8 @@ export class ForwardingIntake implements TxIntake {
           method: 'eth_sendRawTransaction',
           params: [toHex(raw)],
         }),
+        // A target that hangs must not hold the caller's request (and its socket) for ever.
+        signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
       });
       body = (await res.json()) as typeof body;
     } catch (err) {
