@@ -64,6 +64,16 @@ const status = async (url: string): Promise<NodeStatus> =>
     }
   ).result;
 
+/** Member i's stake on the devnet's L1 StakeRegistry (its staking account is memberL1Account(i)). */
+async function stakerInfo(info: DevnetInfo, member: number): Promise<{ slashed: boolean; stake: bigint }> {
+  return (await createPublicClient({ transport: http(info.l1.rpc) }).readContract({
+    address: info.l1.contracts.StakeRegistry,
+    abi: electionArtifacts().StakeRegistry.abi as Abi,
+    functionName: 'stakerInfo',
+    args: [memberL1Account(member).address],
+  })) as { slashed: boolean; stake: bigint };
+}
+
 async function startElectionDevnet(
   mode: string,
   extra: string[] = [],
@@ -144,22 +154,10 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
       240_000,
     );
     // The other members found member 0's double proposals and reported them: its stake is gone.
-    const registry = info.l1.contracts.StakeRegistry;
-    const pub = createPublicClient({ transport: http(info.l1.rpc) });
-    const abi = electionArtifacts().StakeRegistry.abi as Abi;
-    const staker = memberL1Account(0).address;
     await until(
       'member 0 slashed on L1',
       async () => {
-        const s = (await pub.readContract({
-          address: registry,
-          abi,
-          functionName: 'stakerInfo',
-          args: [staker],
-        })) as {
-          slashed: boolean;
-          stake: bigint;
-        };
+        const s = await stakerInfo(info, 0);
         return s.slashed ? s : undefined;
       },
       120_000,
@@ -291,15 +289,7 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
       blockHash: other,
       qcs: [forgedQc(posted.view_, other), forgedQc(posted.view_ + 1n, `0x${'cd'.repeat(32)}`)],
     };
-    const registry = info.l1.contracts.StakeRegistry;
-    const stakerInfo = async (i: number) =>
-      (await pub.readContract({
-        address: registry,
-        abi: electionArtifacts().StakeRegistry.abi as Abi,
-        functionName: 'stakerInfo',
-        args: [memberL1Account(i).address],
-      })) as { slashed: boolean };
-    expect((await stakerInfo(1)).slashed).toBe(false);
+    expect((await stakerInfo(info, 1)).slashed).toBe(false);
     const res = await slash({ proof: commitProofToJson(forged) });
     expect(res.code, res.err).toBe(0);
     const outcome = JSON.parse(res.out) as {
@@ -312,7 +302,9 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
     expect(BigInt(outcome.view)).toBe(posted.view_);
     // Every member in both signer sets, but member 0 (slashed already above), loses its stake.
     expect(outcome.slashed).toBeGreaterThanOrEqual(2);
-    const slashedNow = (await Promise.all([1, 2, 3].map(stakerInfo))).filter((x) => x.slashed).length;
+    const slashedNow = (await Promise.all([1, 2, 3].map((i) => stakerInfo(info, i)))).filter(
+      (x) => x.slashed,
+    ).length;
     expect(slashedNow).toBe(outcome.slashed);
     // Reported once: the same evidence again has nothing left to slash.
     const again = await slash({ proof: commitProofToJson(forged) });
