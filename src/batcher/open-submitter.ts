@@ -128,9 +128,7 @@ export class OpenSubmitter {
     const { mempool, logger } = this.deps;
     const { afterRound } = this.deps;
     while (!signal.aborted) {
-      await mempool.waitForPending(
-        afterRound ? AbortSignal.any([signal, AbortSignal.timeout(AFTER_ROUND_IDLE_MS)]) : signal,
-      );
+      await (afterRound ? this.waitForPendingOrIdle(signal) : mempool.waitForPending(signal));
       await sleep(this.options.intervalMs, signal);
       if (signal.aborted) break;
       try {
@@ -146,6 +144,22 @@ export class OpenSubmitter {
         await afterRound().catch((err: unknown) => {
           logger.warn({ err: (err as Error).message }, 'the round after posting failed; trying again');
         });
+    }
+  }
+
+  /**
+   * Until a tx is pending or AFTER_ROUND_IDLE_MS have passed. Not `AbortSignal.any([signal,
+   * AbortSignal.timeout(ms)])`: Node 20 holds a timeout signal weakly, and once GC collects it the
+   * combined signal never aborts, so an idle submitter slept until the next tx and proposed no
+   * outputs (a withdrawal in the last block waited for ever; the `--posters 1` e2e test caught it).
+   */
+  private async waitForPendingOrIdle(signal: AbortSignal): Promise<void> {
+    const idle = new AbortController();
+    const timer = setTimeout(() => idle.abort(), AFTER_ROUND_IDLE_MS);
+    try {
+      await this.deps.mempool.waitForPending(AbortSignal.any([signal, idle.signal]));
+    } finally {
+      clearTimeout(timer);
     }
   }
 
