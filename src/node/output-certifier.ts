@@ -155,11 +155,6 @@ export class OutputCertifier {
 }
 
 /**
- * `based` / `free` with a committee file: no consensus, but the committee still certifies outputs
- * (DECISIONS.md §4), so withdrawals reach L1 in these modes too. A libp2p host among the members
- * that serves and collects output signatures, nothing else.
- */
-/**
  * The certifier of the committee file's members (epoch 0, as for blocks), on the direct protocol of
  * `chainId`: the same for a committee member and for the output signers of `based` / `free`.
  */
@@ -185,6 +180,11 @@ export function committeeOutputCertifier(
   });
 }
 
+/**
+ * `based` / `free` with a committee file: no consensus, but the committee still certifies outputs
+ * (DECISIONS.md §4), so withdrawals reach L1 in these modes too. A libp2p host among the members
+ * that serves and collects output signatures, nothing else.
+ */
 export class OutputSigners {
   private constructor(
     readonly network: Network,
