@@ -217,13 +217,16 @@ describe('a BFT committee of 4 node processes', () => {
     );
     const blocks = await Promise.all(c.nodes.map((n) => pub(n.url).getBlock({ blockNumber: BigInt(top) })));
     expect(new Set(blocks.map((b) => b.hash)).size).toBe(1);
-    // It caught up by block sync, and f+1 members agreed on the synced head's chain history, so it
+    // When it caught up by block sync, f+1 members agreed on the synced head's chain history, so it
     // named the same leaders as the rest at once (not any member's proposal for 64 views). (A later
     // one-block sync in the idle tail, when no other member has that block yet, may not agree.)
     // Its peers dropped their connections to it while it was stopped: the first sync waits until f+1
     // members answer again (a fresh-clone CI run once synced from the one that answered first).
+    // It can also catch up without a sync, fetching the missing ancestors of the proposals it gets
+    // (one fresh-clone CI run of stop 21: no sync, 83 s to catch up; locally a sync and ~6 s).
     const { blockSync } = (await statusOf(c.nodes[paused].url)).consensus;
-    expect(blockSync.historyAgreed, JSON.stringify(blockSync)).toBeGreaterThanOrEqual(1);
+    if (blockSync.syncs > 0)
+      expect(blockSync.historyAgreed, JSON.stringify(blockSync)).toBeGreaterThanOrEqual(1);
   }, 240_000);
 
   it('restarts with a torn WAL and goes on; refuses to start on a damaged safety record; never double-signs', async () => {
