@@ -44,6 +44,16 @@ export function createMetrics() {
       help: 'Current consensus view (committee mode)',
       registers: [registry],
     }),
+    blockSyncBlocks: new Counter({
+      name: 'seqnet_block_sync_blocks_total',
+      help: 'Committed blocks taken from other members by block sync (committee mode)',
+      registers: [registry],
+    }),
+    blockSyncFailedRequests: new Counter({
+      name: 'seqnet_block_sync_failed_requests_total',
+      help: 'Block sync requests that failed or brought no valid block (the next member is asked)',
+      registers: [registry],
+    }),
     softConfirmLatency: new Histogram({
       name: 'seqnet_soft_confirmation_seconds',
       help: 'From tx acceptance to its block being sealed (receipt available)',

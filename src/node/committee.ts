@@ -171,6 +171,12 @@ export class CommitteeSequencer {
       syncs: 0,
       historyAgreed: 0,
       last: null as null | { height: number; history: 'agreed' | 'unknown' },
+      /** Blocks taken by block sync, and chunk requests that failed (another member was asked). */
+      blocks: 0,
+      failedRequests: 0,
+      /** Sync attempts that ended in an error (the next starts within a second), and the last error. */
+      failedAttempts: 0,
+      lastError: null as null | string,
     },
     /** Views given up before their timer because their leader or vote collector had disconnected. */
     disconnectTimeouts: 0,
@@ -601,7 +607,6 @@ export class CommitteeSequencer {
         this.fewAnswersSince = undefined;
       }
       const sorted = [...heights].sort((x, y) => (y.height > x.height ? 1 : y.height < x.height ? -1 : 0));
-      const peer = sorted[0].peer;
       // f+1 members hold this height, so they can agree on its chain history (takeSyncedHistory).
       const held = sorted[Math.min(this.oneHonest(), sorted.length) - 1].height;
       await this.commitChain;
@@ -619,29 +624,60 @@ export class CommitteeSequencer {
         'behind the committee: syncing blocks',
       );
       while (ours < theirs && !this.stopped) {
+        const blocks = await this.syncChunk(sorted, ours, theirs);
+        if (!blocks.length) break;
+        this.queueCommit(blocks);
+        await this.commitChain;
+        const before = ours;
+        ours = this.deps.executor.head.header.number;
+        this.live.blockSync.blocks += Number(ours - before);
+        this.deps.metrics?.blockSyncBlocks.inc(Number(ours - before));
+      }
+      this.driver.stop();
+      await this.takeSyncedHistory();
+      this.startDriver();
+    } catch (err) {
+      this.live.blockSync.failedAttempts++;
+      this.live.blockSync.lastError = (err as Error).message;
+      this.deps.logger.info({ err: (err as Error).message }, 'block sync attempt failed; trying again');
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  /**
+   * The committed blocks above `ours` (at most a chunk, none past `theirs`), checked, from the first
+   * member that holds them and answers: the furthest ahead first. After a pause the peers' connections
+   * to this member are dropped and redialled, and a request on one of them can fail mid-sync; asking
+   * the next member keeps the sync going instead of starting it again a second later.
+   */
+  private async syncChunk(
+    sources: ReadonlyArray<{ peer: string; height: bigint }>,
+    ours: bigint,
+    theirs: bigint,
+  ): Promise<CommittedBlock[]> {
+    let lastError: unknown;
+    for (const { peer } of sources.filter((s) => s.height > ours)) {
+      try {
         const res = RLP.decode(
           await this.network.request(
             peer,
-            proto,
+            protocols.blockSync(this.deps.chainId),
             RLP.encode([Uint8Array.of(SYNC_BLOCKS), bigIntToBytes(ours + 1n)]),
             10_000,
           ),
         ) as unknown as Uint8Array[][];
         // Not past the target: a head the others have not even heard of has no f+1 to agree on its history.
         const blocks = this.checkSynced(res.slice(0, Number(theirs - ours)), ours);
-        if (!blocks.length) break;
-        this.queueCommit(blocks);
-        await this.commitChain;
-        ours = this.deps.executor.head.header.number;
+        if (blocks.length) return blocks;
+      } catch (err) {
+        lastError = err;
       }
-      this.driver.stop();
-      await this.takeSyncedHistory();
-      this.startDriver();
-    } catch (err) {
-      this.deps.logger.debug({ err: (err as Error).message }, 'sync attempt failed');
-    } finally {
-      this.syncing = false;
+      this.live.blockSync.failedRequests++;
+      this.deps.metrics?.blockSyncFailedRequests.inc();
     }
+    if (lastError !== undefined) throw lastError;
+    return [];
   }
 
   /**

@@ -166,7 +166,15 @@ export interface ConsensusStatus {
     evidence: number;
     members: Array<{ connected: boolean }>;
     safety: { lastVotedView: string };
-    blockSync: { syncs: number; historyAgreed: number; last: null | { height: number; history: string } };
+    blockSync: {
+      syncs: number;
+      historyAgreed: number;
+      last: null | { height: number; history: string };
+      blocks: number;
+      failedRequests: number;
+      failedAttempts: number;
+      lastError: null | string;
+    };
     leadersUnknownUntil: string;
     disconnectTimeouts: number;
     outputs: null | { signed: number; refused: number; certified: number; disagreed: number };
