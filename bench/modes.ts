@@ -379,7 +379,11 @@ async function startDevnet(mode: Mode): Promise<Devnet> {
     try {
       return await startDevnetOnce(mode);
     } catch (err) {
-      if (attempt >= 3 || !/EADDRINUSE|address already in use/i.test((err as Error).message)) throw err;
+      if (
+        attempt >= 3 ||
+        !/EADDRINUSE|address already in use|port \S+ is in use/i.test((err as Error).message)
+      )
+        throw err;
       log(`[${mode}] a port was taken while the devnet started; again with new ports`);
     }
   }

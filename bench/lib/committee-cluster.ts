@@ -160,7 +160,11 @@ export async function startCluster(size: number, viewTimeoutMs?: number): Promis
     try {
       return await startClusterOnce(size, viewTimeoutMs);
     } catch (err) {
-      if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+      if (
+        attempt >= 3 ||
+        !/EADDRINUSE|address already in use|port \S+ is in use/i.test((err as Error).message)
+      )
+        throw err;
     }
   }
 }

@@ -31,15 +31,20 @@ export interface TestCommittee {
 /**
  * n real `seqnet node --committee` processes on loopback, each with keys made by `seqnet keys`.
  * Ports are picked free and then bound by the members, so another process (or one of the members'
- * own outgoing connections) can take one in between: on EADDRINUSE the committee starts again with
- * new ports and keys, a few times (as bench/lib/committee-cluster.ts does).
+ * own outgoing connections) can take one in between: on EADDRINUSE (or the node's "the RPC port … is
+ * in use") the committee starts again with new ports and keys, a few times (as
+ * bench/lib/committee-cluster.ts does).
  */
 export async function startCommittee(n: number, extraArgs: string[] = []): Promise<TestCommittee> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startCommitteeOnce(n, extraArgs);
     } catch (err) {
-      if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+      if (
+        attempt >= 3 ||
+        !/EADDRINUSE|address already in use|port \S+ is in use/i.test((err as Error).message)
+      )
+        throw err;
     }
   }
 }
