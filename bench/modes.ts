@@ -87,6 +87,7 @@ import { memberL1Account } from '../src/cli/election-devnet.js';
 import { waitForRpc } from '../src/l1/anvil.js';
 import { l1Artifacts, openInboxArtifact } from '../src/l1/deploy.js';
 import type { OpenModeStatus } from '../src/node/node.js';
+import { PORT_TAKEN } from '../src/util/ports.js';
 import { mempoolFlags, rpcCall, until } from './lib/committee-cluster.js';
 import { closedLoop, type LoadRun, type MemberSample, openLoop } from './lib/committee-load.js';
 import { CommitteeWatcher } from './lib/committee-watch.js';
@@ -379,11 +380,7 @@ async function startDevnet(mode: Mode): Promise<Devnet> {
     try {
       return await startDevnetOnce(mode);
     } catch (err) {
-      if (
-        attempt >= 3 ||
-        !/EADDRINUSE|address already in use|port \S+ is in use/i.test((err as Error).message)
-      )
-        throw err;
+      if (attempt >= 3 || !PORT_TAKEN.test((err as Error).message)) throw err;
       log(`[${mode}] a port was taken while the devnet started; again with new ports`);
     }
   }

@@ -14,6 +14,7 @@ import type { RecentViewStats } from '../../src/consensus/driver/view-timeout.js
 import { waitForRpc } from '../../src/l1/anvil.js';
 import { loadOrCreateKeys } from '../../src/node/keys.js';
 import { loadOrCreateNodeKey, nodeKeyPath } from '../../src/p2p/keys.js';
+import { PORT_TAKEN } from '../../src/util/ports.js';
 import { freePort } from './chains.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -160,11 +161,7 @@ export async function startCluster(size: number, viewTimeoutMs?: number): Promis
     try {
       return await startClusterOnce(size, viewTimeoutMs);
     } catch (err) {
-      if (
-        attempt >= 3 ||
-        !/EADDRINUSE|address already in use|port \S+ is in use/i.test((err as Error).message)
-      )
-        throw err;
+      if (attempt >= 3 || !PORT_TAKEN.test((err as Error).message)) throw err;
     }
   }
 }

@@ -633,8 +633,9 @@ export class CommitteeSequencer {
         { ours: Number(ours), theirs: Number(theirs) },
         'behind the committee: syncing blocks',
       );
+      const sources = sorted.filter((s) => s.height >= 0n);
       while (ours < theirs && !this.stopped) {
-        const blocks = await this.syncChunk(sorted, ours, theirs);
+        const blocks = await this.syncChunk(sources, ours, theirs);
         if (!blocks.length) break;
         this.queueCommit(blocks);
         await this.commitChain;
@@ -658,17 +659,19 @@ export class CommitteeSequencer {
 
   /**
    * The committed blocks above `ours` (at most a chunk, none past `theirs`), checked, from the first
-   * member that holds them and answers: the furthest ahead first. After a pause the peers' connections
-   * to this member are dropped and redialled, and a request on one of them can fail mid-sync; asking
-   * the next member keeps the sync going instead of starting it again a second later.
+   * member in `sources` that holds them and answers. After a pause the peers' connections to this
+   * member are dropped and redialled, and a request on one of them can fail mid-sync; asking the next
+   * member keeps the sync going instead of starting it again a second later. A member that failed
+   * goes to the end of `sources`, so the rest of the sync does not wait for it first.
    */
   private async syncChunk(
-    sources: ReadonlyArray<{ peer: string; height: bigint }>,
+    sources: Array<{ peer: string; height: bigint }>,
     ours: bigint,
     theirs: bigint,
   ): Promise<CommittedBlock[]> {
     let lastError: unknown;
-    for (const { peer } of sources.filter((s) => s.height > ours)) {
+    for (const source of sources.filter((s) => s.height > ours)) {
+      const { peer } = source;
       try {
         const res = RLP.decode(
           await this.network.request(
@@ -686,6 +689,8 @@ export class CommitteeSequencer {
       }
       this.live.blockSync.failedRequests++;
       this.deps.metrics?.blockSyncFailedRequests.inc();
+      sources.splice(sources.indexOf(source), 1);
+      sources.push(source);
     }
     if (lastError !== undefined) throw lastError;
     return [];

@@ -7,6 +7,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { RpcCode, RpcError } from '../errors.js';
 import type { SealedBlock } from '../node/events.js';
 import type { Hex } from '../util/bytes.js';
+import { rpcPortInUseMessage } from '../util/ports.js';
 import type { RpcContext, RpcHandler } from './context.js';
 import { blockLogs, formatHeader, formatTx } from './format.js';
 import { callMethods } from './methods/call.js';
@@ -100,13 +101,7 @@ export class RpcServer {
     this.unsubscribeChain = [() => this.ctx.events.off('block', onBlock), offPending];
     await new Promise<void>((resolve, reject) => {
       this.http!.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new Error(
-                `the RPC port ${host}:${port} is in use (another seqnet node or devnet?): stop it or pass another --rpc-port`,
-              )
-            : err,
-        ),
+        reject(err.code === 'EADDRINUSE' ? new Error(rpcPortInUseMessage(host, port)) : err),
       );
       this.http!.listen(port, host, () => resolve());
     });

@@ -3,6 +3,7 @@ import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitForRpc } from '../../src/l1/anvil.js';
+import { PORT_TAKEN } from '../../src/util/ports.js';
 import { freePort, rpcCall } from './devnet.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -40,11 +41,7 @@ export async function startCommittee(n: number, extraArgs: string[] = []): Promi
     try {
       return await startCommitteeOnce(n, extraArgs);
     } catch (err) {
-      if (
-        attempt >= 3 ||
-        !/EADDRINUSE|address already in use|port \S+ is in use/i.test((err as Error).message)
-      )
-        throw err;
+      if (attempt >= 3 || !PORT_TAKEN.test((err as Error).message)) throw err;
     }
   }
 }
