@@ -27,8 +27,8 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { devAccounts } from '../src/execution/genesis.js';
 import {
   type Cluster,
-  killAllClusters,
   rpcCall,
+  runClusterBench,
   startCluster,
   waitConnected,
 } from './lib/committee-cluster.js';
@@ -216,13 +216,4 @@ async function main(): Promise<void> {
   log(`wrote ${out}`);
 }
 
-main()
-  .then(() => {
-    killAllClusters();
-    process.exit(0);
-  })
-  .catch((err) => {
-    log(`catch-up benchmark failed: ${(err as Error).stack ?? err}`);
-    killAllClusters();
-    process.exit(1);
-  });
+runClusterBench('catch-up', main);

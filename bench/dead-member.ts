@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { devAccounts } from '../src/execution/genesis.js';
-import { type Cluster, killAllClusters, rpcCall, startCluster } from './lib/committee-cluster.js';
+import { type Cluster, rpcCall, runClusterBench, startCluster } from './lib/committee-cluster.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -160,13 +160,4 @@ async function main(): Promise<void> {
   log(`wrote ${out}`);
 }
 
-main()
-  .then(() => {
-    killAllClusters();
-    process.exit(0);
-  })
-  .catch((err) => {
-    log(`dead-member benchmark failed: ${(err as Error).stack ?? err}`);
-    killAllClusters();
-    process.exit(1);
-  });
+runClusterBench('dead-member', main);

@@ -33,6 +33,23 @@ function isDead(pid: number): boolean {
 }
 
 /**
+ * Runs a benchmark's main and exits: 0 once it is done, 1 with its error on stderr; either way the
+ * nodes it started are killed and their data dirs removed first.
+ */
+export function runClusterBench(name: string, main: () => Promise<void>): void {
+  main()
+    .then(() => {
+      killAllClusters();
+      process.exit(0);
+    })
+    .catch((err) => {
+      process.stderr.write(`${name} benchmark failed: ${(err as Error).stack ?? err}\n`);
+      killAllClusters();
+      process.exit(1);
+    });
+}
+
+/**
  * SIGKILLs every node this process started, waits (up to 3 s) until they are dead, so that none
  * writes into its data dir after the removal, and removes the dirs. Synchronous, for 'exit' handlers.
  */
