@@ -212,15 +212,18 @@ async function startClusterOnce(size: number, viewTimeoutMs?: number): Promise<C
     // SEQNET_BENCH_CPU_PROF=DIR: every member writes a V8 CPU profile there when it exits (sampling
     // every SEQNET_BENCH_CPU_PROF_INTERVAL_US, default 1000; profiling a 4-member committee on two
     // cores halves its throughput even at 4000, so read shares, not absolute times).
-    const prof = process.env.SEQNET_BENCH_CPU_PROF
-      ? [
-          '--cpu-prof',
-          '--cpu-prof-interval',
-          process.env.SEQNET_BENCH_CPU_PROF_INTERVAL_US ?? '1000',
-          '--cpu-prof-dir',
-          process.env.SEQNET_BENCH_CPU_PROF,
-        ]
-      : [];
+    // SEQNET_BENCH_CPU_PROF_MEMBERS=2,3: only those members (the others keep their speed).
+    const profiled = process.env.SEQNET_BENCH_CPU_PROF_MEMBERS?.split(',').map(Number);
+    const prof =
+      process.env.SEQNET_BENCH_CPU_PROF && (profiled === undefined || profiled.includes(i))
+        ? [
+            '--cpu-prof',
+            '--cpu-prof-interval',
+            process.env.SEQNET_BENCH_CPU_PROF_INTERVAL_US ?? '1000',
+            '--cpu-prof-dir',
+            process.env.SEQNET_BENCH_CPU_PROF,
+          ]
+        : [];
     if (size === 1)
       return [
         ...prof,

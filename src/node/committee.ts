@@ -135,10 +135,11 @@ export class CommitteeSequencer {
   private syncing = false;
   /**
    * A block sync is taking blocks. The driver restarts on the synced head afterwards, so meanwhile
-   * the ancestors its proposals lack are not fetched: block sync brings them, one proof check per 64
-   * blocks instead of a signature check per proposal (a member back from a 30 s pause spent a quarter
-   * of its CPU fetching and checking ancestors that the sync then brought again). A fetch not made
-   * is retried by the core at its next view timeout, should the sync fail.
+   * the ancestors its proposals lack are not fetched, nor are consensus messages checked: block sync
+   * brings the blocks, one proof check per 64 blocks instead of a signature check per proposal (a
+   * member back from a 30 s pause spent a quarter of its CPU fetching and checking ancestors that
+   * the sync then brought again), and the restarted driver joins the view the next messages name. A
+   * fetch not made is retried by the core at its next view timeout, should the sync fail.
    */
   private takingBlocks = false;
   /** Since when fewer than f+1 members have answered this member's sync status requests. */
@@ -185,6 +186,8 @@ export class CommitteeSequencer {
       /** Sync attempts that ended in an error (the next starts within a second), and the last error. */
       failedAttempts: 0,
       lastError: null as null | string,
+      /** Ancestor fetches not made because the block was further behind than a fetch brings (synced instead). */
+      fetchesLeftToSync: 0,
     },
     /** Views given up before their timer because their leader or vote collector had disconnected. */
     disconnectTimeouts: 0,
@@ -325,7 +328,7 @@ export class CommitteeSequencer {
         transport: {
           broadcast: (m) => this.broadcast(m),
           sendTo: (member, m) => this.sendTo(member, m),
-          fetch: (member, hash) => void this.fetch(member, hash),
+          fetch: (member, hash, height) => void this.fetch(member, hash, height),
         },
         timers: {
           schedule: (ms, fire) => void setTimeout(() => !this.stopped && fire(), ms),
@@ -359,11 +362,13 @@ export class CommitteeSequencer {
       } catch {
         return 'reject';
       }
+      if (this.takingBlocks) return 'ignore';
       // Messages name their signer; `via` (who relayed it) is who an invalid one is charged to.
       this.driver.onMessage(this.peerToMember.get(via) ?? -1, m);
       return 'accept';
     });
     network.handle(protocols.consensus(chainId), (data, from) => {
+      if (this.takingBlocks) return undefined;
       try {
         this.driver.onMessage(this.peerToMember.get(from) ?? -1, decodeConsensusMessage(data));
       } catch {
@@ -528,8 +533,17 @@ export class CommitteeSequencer {
     this.driver.giveUp(view);
   }
 
-  private async fetch(member: number, hash: Hex): Promise<void> {
+  private async fetch(member: number, hash: Hex, height?: bigint): Promise<void> {
     if (this.takingBlocks) return;
+    // Further behind than one fetch brings (a member back from a pause): block sync brings those
+    // blocks at a fraction of the CPU (one proof check per chunk, not a signature check per
+    // proposal), and it starts now rather than at its next poll. Honest members hold a block a
+    // verified proposal builds on, so the sync is due (`maybeSync`).
+    if (height !== undefined && height > this.driver.core.committedHeight + BigInt(SYNC_CHUNK)) {
+      this.live.blockSync.fetchesLeftToSync++;
+      void this.maybeSync();
+      return;
+    }
     const peers = [this.peerOf(member), ...this.network.peers()].filter((p): p is string => !!p);
     for (const peer of peers.slice(0, 3)) {
       try {
@@ -540,6 +554,8 @@ export class CommitteeSequencer {
           2_000,
         );
         const proposals = decodeProposals(res);
+        // A sync that started meanwhile brings these blocks; checking them would only cost CPU.
+        if (this.takingBlocks) return;
         if (proposals.length) {
           this.driver.onFetched(this.peerToMember.get(peer) ?? -1, proposals);
           return;

@@ -176,6 +176,7 @@ export interface ConsensusStatus {
       failedRequests: number;
       failedAttempts: number;
       lastError: null | string;
+      fetchesLeftToSync: number;
     };
     leadersUnknownUntil: string;
     disconnectTimeouts: number;

@@ -338,7 +338,7 @@ describe('consensus core (script tests)', () => {
     expect(schedule.leaderFor(4n, 3n)).toBe(1);
     const first = c.apply({ type: 'proposal', from: 2, proposal: p4 });
     expect(ofType(first, 'sign-vote')).toEqual([]);
-    expect(ofType(first, 'fetch')).toEqual([{ type: 'fetch', hash: h(1), from: 2 }]);
+    expect(ofType(first, 'fetch')).toEqual([{ type: 'fetch', hash: h(1), from: 2, height: 1n }]);
     // The parent's TC deposes the winner from view 3: member 2 leads view 4, and the votes go to the
     // rotation (0, 2, 3) at view 5 — member 3 itself.
     const after = c.apply({ type: 'fetched', proposals: [p3] });

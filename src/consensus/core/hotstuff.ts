@@ -662,13 +662,13 @@ export class HotStuffCore {
       const oldest = this.waiting.keys().next().value;
       if (oldest !== undefined) this.waiting.delete(oldest);
     }
-    this.requestFetch(hash, from);
+    this.requestFetch(hash, from, p.block.height - 1n);
   }
 
-  private requestFetch(hash: Hex, from: number): void {
+  private requestFetch(hash: Hex, from: number, height?: bigint): void {
     if (this.fetching.has(hash)) return;
     this.fetching.add(hash);
-    this.out.push({ type: 'fetch', hash, from });
+    this.out.push({ type: 'fetch', hash, from, height });
   }
 
   private onFetched(p: Proposal): void {

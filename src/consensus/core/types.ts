@@ -123,8 +123,11 @@ export type CoreOutput =
   | { type: 'request-payload'; view: bigint; parent: Hex; height: bigint }
   /** Blocks are final, oldest first; `proof` is the QC pair that committed the newest (DECISIONS.md §2). */
   | { type: 'commit'; blocks: CommittedBlock[] }
-  /** Ask peers for the proposal of a block (and its ancestors) this node lacks. */
-  | { type: 'fetch'; hash: Hex; from: number }
+  /**
+   * Ask peers for the proposal of a block (and its ancestors) this node lacks; `height` is the block's
+   * height when a verified child names it (not when only a QC does).
+   */
+  | { type: 'fetch'; hash: Hex; from: number; height?: bigint }
   | { type: 'evidence'; equivocation: Equivocation }
   /** The view changed (for metrics and the dashboard). */
   | { type: 'view'; view: bigint; leader: number; via: 'qc' | 'tc' };

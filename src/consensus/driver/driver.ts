@@ -31,8 +31,11 @@ export interface ConsensusCrypto {
 export interface ConsensusTransport {
   broadcast(message: ConsensusMessage): void;
   sendTo(member: number, message: ConsensusMessage): void;
-  /** Ask `member` for the proposal of `hash` and its ancestors; the answer goes to `driver.onFetched`. */
-  fetch(member: number, hash: Hex): void;
+  /**
+   * Ask `member` for the proposal of `hash` and its ancestors; the answer goes to `driver.onFetched`.
+   * `height`: the block's height, when the core knows it.
+   */
+  fetch(member: number, hash: Hex, height?: bigint): void;
 }
 
 export interface ConsensusTimers {
@@ -403,7 +406,7 @@ export class ConsensusDriver {
         break;
       }
       case 'fetch':
-        transport.fetch(o.from, o.hash);
+        transport.fetch(o.from, o.hash, o.height);
         break;
       case 'evidence':
         app.onEvidence?.(o.equivocation);
