@@ -61,6 +61,7 @@ import { type CommitteeOptions, memberIndexOf } from './committee-options.js';
 import { MAX_UNWRITTEN_BLOCKS, persistExecutedBlock } from './durable-block.js';
 import type { ChainEvents } from './events.js';
 import { committeeOutputCertifier, type OutputCertifier } from './output-certifier.js';
+import { askInTurn, type SyncSource } from './sync-sources.js';
 
 export { type CommitteeMember, type CommitteeOptions, committeeDefaults } from './committee-options.js';
 
@@ -675,20 +676,13 @@ export class CommitteeSequencer {
 
   /**
    * The committed blocks above `ours` (at most a chunk, none past `theirs`), checked, from the first
-   * member in `sources` that holds them and answers. After a pause the peers' connections to this
-   * member are dropped and redialled, and a request on one of them can fail mid-sync; asking the next
-   * member keeps the sync going instead of starting it again a second later. A member that failed
-   * goes to the end of `sources`, so the rest of the sync does not wait for it first.
+   * member in `sources` that holds them and answers (`askInTurn`: a member that fails goes last).
    */
-  private async syncChunk(
-    sources: Array<{ peer: string; height: bigint }>,
-    ours: bigint,
-    theirs: bigint,
-  ): Promise<CommittedBlock[]> {
-    let lastError: unknown;
-    for (const source of sources.filter((s) => s.height > ours)) {
-      const { peer } = source;
-      try {
+  private syncChunk(sources: SyncSource[], ours: bigint, theirs: bigint): Promise<CommittedBlock[]> {
+    return askInTurn(
+      sources,
+      ours,
+      async (peer) => {
         const res = RLP.decode(
           await this.network.request(
             peer,
@@ -698,18 +692,13 @@ export class CommitteeSequencer {
           ),
         ) as unknown as Uint8Array[][];
         // Not past the target: a head the others have not even heard of has no f+1 to agree on its history.
-        const blocks = this.checkSynced(res.slice(0, Number(theirs - ours)), ours);
-        if (blocks.length) return blocks;
-      } catch (err) {
-        lastError = err;
-      }
-      this.live.blockSync.failedRequests++;
-      this.deps.metrics?.blockSyncFailedRequests.inc();
-      sources.splice(sources.indexOf(source), 1);
-      sources.push(source);
-    }
-    if (lastError !== undefined) throw lastError;
-    return [];
+        return this.checkSynced(res.slice(0, Number(theirs - ours)), ours);
+      },
+      () => {
+        this.live.blockSync.failedRequests++;
+        this.deps.metrics?.blockSyncFailedRequests.inc();
+      },
+    );
   }
 
   /**
