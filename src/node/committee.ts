@@ -47,6 +47,7 @@ import { loadOrCreateNodeKey, nodeKeyPath } from '../p2p/keys.js';
 import { createNetwork, type Network } from '../p2p/network.js';
 import { protocols, topics } from '../p2p/options.js';
 import { decodeTxBatch, encodeTxBatch, TxGossip } from '../p2p/tx-gossip.js';
+import type { SyncProgress } from '../rpc/context.js';
 import type { BlockWal } from '../store/block-wal.js';
 import type { ChainStore } from '../store/chain-store.js';
 import {
@@ -143,6 +144,8 @@ export class CommitteeSequencer {
    * fetch not made is retried by the core at its next view timeout, should the sync fail.
    */
   private takingBlocks = false;
+  /** While a block sync takes blocks: the head it started from and the height it syncs to. */
+  private syncRange?: { from: bigint; to: bigint };
   /** Since when fewer than f+1 members have answered this member's sync status requests. */
   private fewAnswersSince: number | undefined;
   private lastCommitAt = Date.now();
@@ -646,6 +649,7 @@ export class CommitteeSequencer {
       const theirs = due(held) ? held : due(sorted[0].height) ? sorted[0].height : undefined;
       if (theirs === undefined) return;
       this.takingBlocks = true;
+      this.syncRange = { from: ours, to: theirs };
       this.deps.logger.info(
         { ours: Number(ours), theirs: Number(theirs) },
         'behind the committee: syncing blocks',
@@ -670,6 +674,7 @@ export class CommitteeSequencer {
       this.deps.logger.info({ err: (err as Error).message }, 'block sync attempt failed; trying again');
     } finally {
       this.takingBlocks = false;
+      this.syncRange = undefined;
       this.syncing = false;
     }
   }
@@ -1123,6 +1128,21 @@ export class CommitteeSequencer {
   }
 
   /** Live figures for the dashboard. */
+  /** While block sync takes blocks (`eth_syncing`, as geth): where it started, where it is, its target. */
+  syncProgress(): SyncProgress | undefined {
+    if (!this.syncRange) return undefined;
+    return {
+      startingBlock: this.syncRange.from,
+      currentBlock: this.deps.executor.head.header.number,
+      highestBlock: this.syncRange.to,
+    };
+  }
+
+  /** Peers connected over libp2p (`net_peerCount`). */
+  peerCount(): number {
+    return this.network.peers().length;
+  }
+
   status(): Record<string, unknown> {
     const head = this.deps.executor.head.header.number;
     return {
@@ -1147,7 +1167,13 @@ export class CommitteeSequencer {
       certificates: this.live.certificates,
       lastCertificate: this.live.lastCertificate,
       txsRegossiped: this.live.txsRegossiped,
-      blockSync: this.live.blockSync,
+      // While a sync takes blocks: from, to, and the head now.
+      blockSync: {
+        ...this.live.blockSync,
+        syncing: this.syncRange
+          ? { from: Number(this.syncRange.from), to: Number(this.syncRange.to), head: Number(head) }
+          : null,
+      },
       disconnectTimeouts: this.live.disconnectTimeouts,
       // The base view timeout now (adaptive: under the --view-timeout ceiling), before backoff, and
       // what the recent views that reached a QC took here (what it adapts to).

@@ -250,6 +250,8 @@ export class SeqnetNode {
       options: options.rpc,
       clientVersion: CLIENT_VERSION,
       status: () => node!.status(),
+      syncing: () => node!.consensus?.syncProgress(),
+      peerCount: () => node!.consensus?.peerCount() ?? 0,
     };
     const rpc = new RpcServer(ctx, logger.child({ module: 'rpc' }));
     node = new SeqnetNode(

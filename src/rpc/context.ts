@@ -43,6 +43,17 @@ export interface RpcContext {
   latestOutput?: () => Promise<{ index: bigint; l2Block: bigint } | undefined>;
   /** Live figures for the dashboard. */
   status(): Record<string, unknown>;
+  /** A committee member's block sync while it takes blocks (`eth_syncing`); undefined: not syncing. */
+  syncing?: () => SyncProgress | undefined;
+  /** Peers connected (`net_peerCount`); a single sequencer has none. */
+  peerCount?: () => number;
+}
+
+/** geth's `eth_syncing` figures: the head the sync started from, the head now, the sync's target. */
+export interface SyncProgress {
+  startingBlock: bigint;
+  currentBlock: bigint;
+  highestBlock: bigint;
 }
 
 export type RpcHandler = (params: unknown[], ctx: RpcContext) => unknown | Promise<unknown>;

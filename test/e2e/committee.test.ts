@@ -1,5 +1,6 @@
 import { copyFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { JsonRpcProvider } from 'ethers';
 import { createPublicClient, createWalletClient, type Hex, http, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -207,11 +208,26 @@ describe('a BFT committee of 4 node processes', () => {
       c.nodes[paused].proc.kill('SIGCONT');
     }
     const top = Math.max(...(await heads()));
+    // What eth_syncing answers while it catches up (as geth: false, or the sync's progress).
+    // (ethers: viem's public client has no eth_syncing.)
+    const eth = new JsonRpcProvider(c.nodes[paused].url, 42069, { staticNetwork: true });
+    const syncing: Array<{ startingBlock: Hex; currentBlock: Hex; highestBlock: Hex }> = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const s: false | (typeof syncing)[number] = await eth.send('eth_syncing', []).catch(() => false);
+        if (s) syncing.push(s);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
     await until(
       'the paused member caught up',
       async () => ((await statusOf(c.nodes[paused].url)).head >= top ? true : undefined),
       120_000,
-    );
+    ).finally(() => {
+      polling = false;
+    });
+    await poller;
     // `top` is the head of the member furthest ahead: the others may be a block behind it.
     await until('every member at that height', async () =>
       (await heads()).every((h) => h >= top) ? true : undefined,
@@ -232,10 +248,27 @@ describe('a BFT committee of 4 node processes', () => {
       expect(blockSync.historyAgreed, JSON.stringify(blockSync)).toBeGreaterThanOrEqual(1);
     // Far behind (more than a fetch brings), the blocks come by block sync, not by fetching the
     // missing ancestors of the proposals it gets, one signature check each.
-    if (top - before.head > 2 * 64)
+    if (top - before.head > 2 * 64) {
       expect(blockSync.blocks - before.consensus.blockSync.blocks, JSON.stringify(blockSync)).toBeGreaterThan(
         0,
       );
+      // eth_syncing said so while it took blocks: from its head at the pause towards the others' head.
+      expect(syncing.length).toBeGreaterThan(0);
+      for (const s of syncing) {
+        expect(BigInt(s.startingBlock)).toBeGreaterThanOrEqual(BigInt(before.head));
+        expect(BigInt(s.currentBlock)).toBeGreaterThanOrEqual(BigInt(s.startingBlock));
+        expect(BigInt(s.highestBlock)).toBeGreaterThan(BigInt(s.startingBlock));
+        expect(BigInt(s.highestBlock)).toBeLessThanOrEqual(BigInt(top) + 64n);
+      }
+    }
+    // In step again: eth_syncing false, and its peers back (net_peerCount).
+    await until('eth_syncing false', async () =>
+      (await eth.send('eth_syncing', [])) === false ? true : undefined,
+    );
+    await until('its 3 peers connected', async () =>
+      Number(await eth.send('net_peerCount', [])) >= 3 ? true : undefined,
+    );
+    eth.destroy();
   }, 240_000);
 
   it('restarts with a torn WAL and goes on; refuses to start on a damaged safety record; never double-signs', async () => {

@@ -13,12 +13,27 @@ export const chainMethods: Record<string, RpcHandler> = {
     return ctx.chainId.toString();
   },
   net_listening: () => true,
-  net_peerCount: () => '0x0',
+  net_peerCount: (p, ctx) => {
+    expectArgs(p, 0, 0);
+    return q(BigInt(ctx.peerCount?.() ?? 0));
+  },
   web3_clientVersion: (p, ctx) => {
     expectArgs(p, 0, 0);
     return ctx.clientVersion;
   },
-  eth_syncing: () => false,
+  // As geth: false, or the progress of a committee member's block sync (a member back from a pause
+  // or a crash takes the committed blocks it lacks from its peers).
+  eth_syncing: (p, ctx) => {
+    expectArgs(p, 0, 0);
+    const s = ctx.syncing?.();
+    return s
+      ? {
+          startingBlock: q(s.startingBlock),
+          currentBlock: q(s.currentBlock),
+          highestBlock: q(s.highestBlock),
+        }
+      : false;
+  },
   eth_accounts: () => [],
   eth_blockNumber: (p, ctx) => {
     expectArgs(p, 0, 0);
