@@ -511,6 +511,9 @@ export class CommitteeSequencer {
     if (connected) {
       this.everConnected.add(member);
       this.disconnected.delete(member);
+      // A block sync waiting for f+1 members to answer (back from a pause, its peers redialling)
+      // asks again now, not at its next poll.
+      if (this.fewAnswersSince !== undefined) void this.maybeSync();
       return;
     }
     this.disconnected.add(member);
