@@ -545,7 +545,9 @@ export class CommitteeSequencer {
     // Further behind than one fetch brings (a member back from a pause): block sync brings those
     // blocks at a fraction of the CPU (one proof check per chunk, not a signature check per
     // proposal), and it starts now rather than at its next poll. Honest members hold a block a
-    // verified proposal builds on, so the sync is due (`maybeSync`).
+    // verified proposal builds on, so the sync is due (`maybeSync`). A leader that signs a block
+    // with a false height costs this member at most a view timeout: the core asks again then,
+    // without a height.
     if (height !== undefined && height > this.driver.core.committedHeight + BigInt(SYNC_CHUNK)) {
       this.live.blockSync.fetchesLeftToSync++;
       void this.maybeSync();
@@ -1130,7 +1132,6 @@ export class CommitteeSequencer {
     void appendFile(join(this.deps.dataDir, 'consensus', 'evidence.jsonl'), `${line}\n`).catch(() => {});
   }
 
-  /** Live figures for the dashboard. */
   /** While block sync takes blocks (`eth_syncing`, as geth): where it started, where it is, its target. */
   syncProgress(): SyncProgress | undefined {
     if (!this.syncRange) return undefined;
@@ -1146,6 +1147,7 @@ export class CommitteeSequencer {
     return this.network.peers().length;
   }
 
+  /** Live figures for the dashboard. */
   status(): Record<string, unknown> {
     const head = this.deps.executor.head.header.number;
     return {
