@@ -2,7 +2,7 @@ import { createPublicClient, createWalletClient, type Hex, http, parseEther } fr
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccounts } from '../../src/execution/genesis.js';
-import { startCommittee, statusOf, type TestCommittee } from '../helpers/committee.js';
+import { startCommittee, statusOf, type TestCommittee, untilFullyConnected } from '../helpers/committee.js';
 import { chainOf, until } from '../helpers/wait.js';
 
 /**
@@ -74,14 +74,7 @@ describe('a BFT committee of 7 node processes (f = 2)', () => {
 
   beforeAll(async () => {
     c = await startCommittee(n, ['--view-timeout', '1000']);
-    await until(
-      'a fully connected committee of 7',
-      async () => {
-        const s = await Promise.all(c.nodes.map((x) => statusOf(x.url)));
-        return s.every((x) => x.consensus.members.every((m) => m.connected)) ? true : undefined;
-      },
-      120_000,
-    );
+    await untilFullyConnected(c, 120_000);
   }, 300_000);
   afterAll(async () => {
     await c?.stopAll();

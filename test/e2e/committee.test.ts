@@ -6,7 +6,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CommitProof, quorumFor, verifyCommitProof } from '../../src/consensus/certificate.js';
 import { devAccounts } from '../../src/execution/genesis.js';
-import { startCommittee, statusOf, type TestCommittee } from '../helpers/committee.js';
+import { startCommittee, statusOf, type TestCommittee, untilFullyConnected } from '../helpers/committee.js';
 import { rpcCall } from '../helpers/devnet.js';
 import { chainOf, until } from '../helpers/wait.js';
 
@@ -60,14 +60,7 @@ describe('a BFT committee of 4 node processes', () => {
 
   beforeAll(async () => {
     c = await startCommittee(4, ['--view-timeout', '1000']);
-    await until(
-      'a fully connected committee',
-      async () => {
-        const s = await Promise.all(c.nodes.map((n) => statusOf(n.url)));
-        return s.every((x) => x.consensus.members.every((m) => m.connected)) ? true : undefined;
-      },
-      60_000,
-    );
+    await untilFullyConnected(c, 60_000);
   }, 300_000);
   afterAll(async () => {
     await c?.stopAll();

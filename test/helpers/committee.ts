@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { waitForRpc } from '../../src/l1/anvil.js';
 import { PORT_TAKEN } from '../../src/util/ports.js';
 import { freePort, rpcCall } from './devnet.js';
+import { until } from './wait.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -187,4 +188,16 @@ export interface ConsensusStatus {
 export async function statusOf(url: string): Promise<ConsensusStatus> {
   const r = await rpcCall(url, { jsonrpc: '2.0', id: 1, method: 'seqnet_status', params: [] });
   return (r.json as { result: ConsensusStatus }).result;
+}
+
+/** Waits until every member of `c` is connected to every other (a full mesh: one gossip hop). */
+export async function untilFullyConnected(c: TestCommittee, timeoutMs: number): Promise<void> {
+  await until(
+    `a fully connected committee of ${c.nodes.length}`,
+    async () => {
+      const s = await Promise.all(c.nodes.map((x) => statusOf(x.url)));
+      return s.every((x) => x.consensus.members.every((m) => m.connected)) ? true : undefined;
+    },
+    timeoutMs,
+  );
 }
