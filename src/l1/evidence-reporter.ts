@@ -45,6 +45,19 @@ export class EvidenceReporter {
       });
   }
 
+  /**
+   * Runs `task` in this reporter's queue, after the reports before it: every L1 tx sent with the
+   * reporter key goes through one queue, so two reports never race for a nonce.
+   */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task);
+    this.queue = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
   /** Resolves once every report so far is settled. */
   idle(): Promise<void> {
     return this.queue;

@@ -11,7 +11,7 @@ import { committeeVerifierArtifact, type L1Deployment, l1Artifacts } from './dep
 import { electionArtifacts } from './election.js';
 
 /** A QC as a certified batch carries it on L1 (CommitteeVerifier.QC, EIP-2537 signature). */
-interface PostedQc {
+export interface PostedQc {
   batchIndex: bigint;
   l1Tx: Hex;
   /** The batch's last block and its hash, which the batch's commit proof certifies. */
@@ -70,74 +70,32 @@ export async function slashContradictedPreconfirmation(opts: {
   onProgress?(read: number, batches: number): void;
 }): Promise<SlashOutcome> {
   const { deployment, proof } = opts;
-  const slasher = deployment.election?.contracts.Slasher;
-  const verifier = deployment.contracts.CommitteeVerifier;
-  if (!verifier)
-    throw new Error('this deployment has no CommitteeVerifier: its batches carry no certificates to compare');
-  if (!slasher)
-    throw new Error(
-      'this deployment has no Slasher (deploy the election contracts: `--election pos | dpos | auction`)',
-    );
-  const pub = createPublicClient({ transport: http(opts.l1Url, { retryCount: 0, timeout: 30_000 }) });
-  const verifierAbi = committeeVerifierArtifact().abi as Abi;
-  const committees = new Map<bigint, Committee & { eip2537Keys: Hex[] }>();
-  const committeeOf = async (epoch: bigint) => {
-    let c = committees.get(epoch);
-    if (!c) {
-      const read = (functionName: string) =>
-        pub.readContract({ address: verifier, abi: verifierAbi, functionName, args: [epoch] });
-      const eip2537Keys = (await read('publicKeys')) as Hex[];
-      const { quorum } = (await read('committee')) as { quorum: number };
-      c = { publicKeys: eip2537Keys.map(eip2537ToCompressedG1), quorum: Number(quorum), eip2537Keys };
-      committees.set(epoch, c);
-    }
-    return c;
-  };
+  const { slasher, verifier } = slashingContracts(deployment);
+  const committeeOf = committeeReader(opts.l1Url, verifier);
   // Only a valid preconfirmation proves anything: check it against the committee L1 knows.
   const committee = await committeeOf(proof.qcs[0]?.epoch ?? 0n);
   const invalid = verifyCommitProof(proof, committee);
   if (invalid) throw new Error(`not a valid preconfirmation of this committee: ${invalid}`);
   const posted = await postedQcs(opts.l1Url, deployment.contracts.Inbox, opts.onProgress);
-  for (const ours of proof.qcs)
-    for (const theirs of posted) {
-      if (theirs.epoch !== ours.epoch || theirs.view !== ours.view) continue;
-      if (theirs.blockHash.toLowerCase() === ours.blockHash.toLowerCase()) continue;
-      const keys = (await committeeOf(ours.epoch)).eip2537Keys;
-      const a = slasherCertificate(ours, keys);
-      const b: SlasherCertificate = {
-        blockHash: theirs.blockHash,
-        keys: theirs.signers.map((i) => keys[i]),
-        signature: theirs.signature,
-      };
-      const found = {
-        epoch: ours.epoch,
-        view: ours.view,
-        preconfirmed: ours.blockHash,
-        posted: theirs.blockHash,
-        postedIn: theirs.l1Tx,
-      };
-      const { account, wallet } = await l1Clients(opts.l1Url, opts.key);
-      const abi = electionArtifacts().Slasher.abi as Abi;
-      let request: unknown;
-      let slashed: bigint;
-      try {
-        ({ request, result: slashed } = (await pub.simulateContract({
-          address: slasher,
-          abi,
-          functionName: 'slashConflictingCertificates',
-          args: [ours.epoch, ours.view, a, b],
-          account,
-        })) as { request: unknown; result: bigint });
-      } catch (err) {
-        if (customErrorOf(err)?.name === 'NothingToSlash')
-          return { verdict: 'already-slashed', ...found, batchIndex: theirs.batchIndex, slashed: 0 };
-        throw err;
-      }
-      const tx = await wallet.writeContract(request as never);
-      const receipt = await pub.waitForTransactionReceipt({ hash: tx, pollingInterval: 250 });
-      if (receipt.status !== 'success') throw new Error(`the report ${tx} reverted`);
-      return { verdict: 'slashed', ...found, batchIndex: theirs.batchIndex, slashed: Number(slashed), tx };
-    }
+  const conflict = sameViewConflict(proof.qcs, posted);
+  if (conflict) {
+    const reported = await reportConflictingCertificates({
+      l1Url: opts.l1Url,
+      key: opts.key,
+      slasher,
+      keys: (await committeeOf(conflict.ours.epoch)).eip2537Keys,
+      ...conflict,
+    });
+    return {
+      ...reported,
+      epoch: conflict.ours.epoch,
+      view: conflict.ours.view,
+      preconfirmed: conflict.ours.blockHash,
+      posted: conflict.theirs.blockHash,
+      postedIn: conflict.theirs.l1Tx,
+      batchIndex: conflict.theirs.batchIndex,
+    };
+  }
   const other = posted.find(
     (p) => p.lastBlock === proof.height && p.lastBlockHash.toLowerCase() !== proof.blockHash.toLowerCase(),
   );
@@ -149,6 +107,100 @@ export async function slashContradictedPreconfirmation(opts: {
       checkedQcs: posted.length,
     };
   return { verdict: 'no-conflict', checkedQcs: posted.length };
+}
+
+/** The deployment's Slasher and CommitteeVerifier, or what to deploy when either is missing. */
+export function slashingContracts(deployment: L1Deployment): { slasher: Hex; verifier: Hex } {
+  const slasher = deployment.election?.contracts.Slasher;
+  const verifier = deployment.contracts.CommitteeVerifier;
+  if (!verifier)
+    throw new Error('this deployment has no CommitteeVerifier: its batches carry no certificates to compare');
+  if (!slasher)
+    throw new Error(
+      'this deployment has no Slasher (deploy the election contracts: `--election pos | dpos | auction`)',
+    );
+  return { slasher, verifier };
+}
+
+/** The committee of an epoch as the CommitteeVerifier on L1 holds it (read once per epoch). */
+export function committeeReader(
+  l1Url: string,
+  verifier: Hex,
+): (epoch: bigint) => Promise<Committee & { eip2537Keys: Hex[] }> {
+  const pub = createPublicClient({ transport: http(l1Url, { retryCount: 0, timeout: 30_000 }) });
+  const verifierAbi = committeeVerifierArtifact().abi as Abi;
+  const committees = new Map<bigint, Committee & { eip2537Keys: Hex[] }>();
+  return async (epoch) => {
+    let c = committees.get(epoch);
+    if (!c) {
+      const read = (functionName: string) =>
+        pub.readContract({ address: verifier, abi: verifierAbi, functionName, args: [epoch] });
+      const eip2537Keys = (await read('publicKeys')) as Hex[];
+      const { quorum } = (await read('committee')) as { quorum: number };
+      c = { publicKeys: eip2537Keys.map(eip2537ToCompressedG1), quorum: Number(quorum), eip2537Keys };
+      committees.set(epoch, c);
+    }
+    return c;
+  };
+}
+
+/**
+ * The first QC of `ours` for which a posted QC names another block in the same (epoch, view): the
+ * members in both signer sets signed two votes for one view (DECISIONS.md §5).
+ */
+export function sameViewConflict(
+  ours: readonly QuorumCertificate[],
+  posted: readonly PostedQc[],
+): { ours: QuorumCertificate; theirs: PostedQc } | undefined {
+  for (const q of ours)
+    for (const theirs of posted) {
+      if (theirs.epoch !== q.epoch || theirs.view !== q.view) continue;
+      if (theirs.blockHash.toLowerCase() === q.blockHash.toLowerCase()) continue;
+      return { ours: q, theirs };
+    }
+  return undefined;
+}
+
+/**
+ * Sends `Slasher.slashConflictingCertificates` for two certificates of one view (simulated first:
+ * `already-slashed` when nobody in both signer sets has stake left to take, and nothing is sent).
+ */
+export async function reportConflictingCertificates(opts: {
+  l1Url: string;
+  key: Hex;
+  slasher: Hex;
+  /** The epoch's registered EIP-2537 keys, in member order. */
+  keys: Hex[];
+  ours: QuorumCertificate;
+  theirs: PostedQc;
+}): Promise<{ verdict: 'slashed' | 'already-slashed'; slashed: number; tx?: Hex }> {
+  const { ours, theirs, keys } = opts;
+  const a = slasherCertificate(ours, keys);
+  const b: SlasherCertificate = {
+    blockHash: theirs.blockHash,
+    keys: theirs.signers.map((i) => keys[i]),
+    signature: theirs.signature,
+  };
+  const { account, wallet, pub } = await l1Clients(opts.l1Url, opts.key);
+  const abi = electionArtifacts().Slasher.abi as Abi;
+  let request: unknown;
+  let slashed: bigint;
+  try {
+    ({ request, result: slashed } = (await pub.simulateContract({
+      address: opts.slasher,
+      abi,
+      functionName: 'slashConflictingCertificates',
+      args: [ours.epoch, ours.view, a, b],
+      account,
+    })) as { request: unknown; result: bigint });
+  } catch (err) {
+    if (customErrorOf(err)?.name === 'NothingToSlash') return { verdict: 'already-slashed', slashed: 0 };
+    throw err;
+  }
+  const tx = await wallet.writeContract(request as never);
+  const receipt = await pub.waitForTransactionReceipt({ hash: tx, pollingInterval: 250 });
+  if (receipt.status !== 'success') throw new Error(`the report ${tx} reverted`);
+  return { verdict: 'slashed', slashed: Number(slashed), tx };
 }
 
 function slasherCertificate(qc: QuorumCertificate, keys: Hex[]): SlasherCertificate {
@@ -168,53 +220,69 @@ async function postedQcs(
   onProgress?: (read: number, batches: number) => void,
 ): Promise<PostedQc[]> {
   const pub = createPublicClient({ transport: http(l1Url, { retryCount: 0, timeout: 30_000 }) });
-  const abi = l1Artifacts().Inbox.abi as Abi;
-  const logs = (await pub.getContractEvents({
-    address: inbox,
-    abi,
-    eventName: 'BatchPosted',
-    fromBlock: 0n,
-  })) as unknown as Array<{
-    transactionHash: Hex;
-    args: { index: bigint; lastBlock: bigint; lastBlockHash: Hex };
-  }>;
+  const logs = await batchPostedLogs(pub, inbox, 0n);
   const out: PostedQc[] = [];
   for (const [i, log] of logs.entries()) {
     if (i % 100 === 0) onProgress?.(i, logs.length);
-    const tx = await pub.getTransaction({ hash: log.transactionHash });
-    let call: { functionName: string; args?: readonly unknown[] };
-    try {
-      call = decodeFunctionData({ abi, data: tx.input }) as typeof call;
-    } catch {
-      continue; // posted through another contract: its calldata is not the Inbox's
-    }
-    const qcs =
-      call.functionName === 'postCertifiedBatch'
-        ? call.args?.[5]
-        : call.functionName === 'postCertifiedBlobBatch'
-          ? call.args?.[4]
-          : undefined;
-    if (!Array.isArray(qcs)) continue;
-    for (const q of qcs as Array<{
-      epoch: bigint;
-      view_: bigint;
-      blockHash: Hex;
-      signers: Hex;
-      signature: Hex;
-    }>)
-      out.push({
-        batchIndex: log.args.index,
-        l1Tx: log.transactionHash,
-        lastBlock: log.args.lastBlock,
-        lastBlockHash: log.args.lastBlockHash,
-        epoch: q.epoch,
-        view: q.view_,
-        blockHash: q.blockHash,
-        signers: bitmapIndices(q.signers),
-        signature: q.signature,
-      });
+    out.push(...(await postedQcsOf(pub, log)));
   }
   return out;
+}
+
+/** A `BatchPosted` log of the Inbox, with what the QC comparison needs. */
+export interface BatchPostedLog {
+  transactionHash: Hex;
+  blockNumber: bigint;
+  args: { index: bigint; lastBlock: bigint; lastBlockHash: Hex };
+}
+
+type L1Reader = ReturnType<typeof createPublicClient>;
+
+/** The Inbox's `BatchPosted` logs from `fromBlock` (to `toBlock`, or the head). */
+export async function batchPostedLogs(
+  pub: L1Reader,
+  inbox: Hex,
+  fromBlock: bigint,
+  toBlock?: bigint,
+): Promise<BatchPostedLog[]> {
+  return (await pub.getContractEvents({
+    address: inbox,
+    abi: l1Artifacts().Inbox.abi as Abi,
+    eventName: 'BatchPosted',
+    fromBlock,
+    ...(toBlock === undefined ? {} : { toBlock }),
+  })) as unknown as BatchPostedLog[];
+}
+
+/** The QCs a certified batch carries (its commit proof), read from its posting tx's calldata. */
+export async function postedQcsOf(pub: L1Reader, log: BatchPostedLog): Promise<PostedQc[]> {
+  const tx = await pub.getTransaction({ hash: log.transactionHash });
+  let call: { functionName: string; args?: readonly unknown[] };
+  try {
+    call = decodeFunctionData({ abi: l1Artifacts().Inbox.abi as Abi, data: tx.input }) as typeof call;
+  } catch {
+    return []; // posted through another contract: its calldata is not the Inbox's
+  }
+  const qcs =
+    call.functionName === 'postCertifiedBatch'
+      ? call.args?.[5]
+      : call.functionName === 'postCertifiedBlobBatch'
+        ? call.args?.[4]
+        : undefined;
+  if (!Array.isArray(qcs)) return [];
+  return (qcs as Array<{ epoch: bigint; view_: bigint; blockHash: Hex; signers: Hex; signature: Hex }>).map(
+    (q) => ({
+      batchIndex: log.args.index,
+      l1Tx: log.transactionHash,
+      lastBlock: log.args.lastBlock,
+      lastBlockHash: log.args.lastBlockHash,
+      epoch: q.epoch,
+      view: q.view_,
+      blockHash: q.blockHash,
+      signers: bitmapIndices(q.signers),
+      signature: q.signature,
+    }),
+  );
 }
 
 /** The set bits of a signers bitmap as CommitteeVerifier reads it (bit i of byte i / 8 = member i). */

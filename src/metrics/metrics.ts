@@ -54,6 +54,12 @@ export function createMetrics() {
       help: 'Block sync requests that failed or brought no valid block (the next member is asked)',
       registers: [registry],
     }),
+    l1CertificateConflicts: new Counter({
+      name: 'seqnet_l1_certificate_conflicts_total',
+      help: "Certified batches on L1 whose last block is not this node's at that height (by verdict: slashed, already-slashed, contradicted-other-view)",
+      labelNames: ['verdict'],
+      registers: [registry],
+    }),
     softConfirmLatency: new Histogram({
       name: 'seqnet_soft_confirmation_seconds',
       help: 'From tx acceptance to its block being sealed (receipt available)',

@@ -6,13 +6,14 @@ import type { Abi } from 'viem';
 import { Batcher, batcherDefaults, storedCommitProofs } from '../batcher/batcher.js';
 import { OpenSubmitter, type OpenSubmitterStats } from '../batcher/open-submitter.js';
 import { OUTPUT_TAKEOVER_MS, OutputProposer, OutputTarget } from '../batcher/proposer.js';
-import { type Committee, quorumFor } from '../consensus/certificate.js';
+import { type Committee, decodeCommitProof, quorumFor } from '../consensus/certificate.js';
 import { type DerivedBlock, Deriver, type PassedOverBatch } from '../derive/deriver.js';
 import { runDerivation } from '../derive/loop.js';
 import { SingleSchedule } from '../election/schedule.js';
 import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
 import { outputOf, WithdrawalIndex } from '../execution/withdrawal-index.js';
+import { CertificateWatcher } from '../l1/certificate-watcher.js';
 import { l1Artifacts } from '../l1/deploy.js';
 import { EvidenceReporter } from '../l1/evidence-reporter.js';
 import { latestOutputOnL1 } from '../l1/outputs.js';
@@ -79,6 +80,9 @@ export class SeqnetNode {
   consensus?: CommitteeSequencer;
   /** Submits equivocation evidence to the L1 Slasher (when the deployment has one and a key is set). */
   evidenceReporter?: EvidenceReporter;
+  /** Compares the certified batches on L1 with this member's chain (with a Slasher and a key). */
+  certificateWatcher?: CertificateWatcher;
+  private certificateWatchDone?: Promise<void>;
   /** The election mode and what it read from L1 (for the dashboard). */
   election: Record<string, unknown> = { mode: 'single' };
   private batcherDone?: Promise<void>;
@@ -328,6 +332,39 @@ export class SeqnetNode {
           logger.child({ module: 'slasher' }),
         );
       const reporter = node.evidenceReporter;
+      // Every member also compares the certified batches on L1 with its own chain (`seqnet slash`'s
+      // check, run on its own): a quorum certificate on L1 for another block in a view this node holds
+      // a certificate of slashes the double signers.
+      if (options.l1 && reporter && reporterKey && options.l1.deployment.contracts.CommitteeVerifier) {
+        const cursorKey = 'certificateWatch/nextL1Block';
+        let kept = store.getMeta(cursorKey);
+        node.certificateWatcher = new CertificateWatcher(
+          {
+            l1Url: options.l1.rpcUrl,
+            deployment: options.l1.deployment,
+            key: reporterKey,
+            pollMs: Math.max(1000, options.l1.pollMs),
+            proofAt: (height) => {
+              const raw = store.getProof(height);
+              return raw ? decodeCommitProof(raw) : undefined;
+            },
+            serialise: (task) => reporter.run(task),
+            cursor: {
+              get: () => (kept === undefined ? undefined : BigInt(kept)),
+              set: (l1Block) => {
+                if (kept === l1Block.toString()) return;
+                kept = l1Block.toString();
+                store.putMeta(cursorKey, kept).catch((err: unknown) => {
+                  logger.warn({ err: (err as Error).message }, 'could not keep the certificate watch cursor');
+                });
+              },
+            },
+            onConflict: (c) => metrics.l1CertificateConflicts.inc({ verdict: c.verdict }),
+          },
+          logger.child({ module: 'slasher' }),
+        );
+        node.certificateWatchDone = node.certificateWatcher.run(node.abort.signal);
+      }
       node.consensus = await CommitteeSequencer.start(options.committee, {
         schedule: elected.schedule,
         onEvidence: (e) => reporter?.report(e),
@@ -605,6 +642,17 @@ export class SeqnetNode {
           } satisfies OpenModeStatus)
         : null,
       slashReports: (this.evidenceReporter?.results ?? []).map((r) => ({ ...r, view: r.view.toString() })),
+      certificateWatch: this.certificateWatcher
+        ? {
+            ...this.certificateWatcher.status(),
+            recentConflicts: this.certificateWatcher.conflicts.slice(-10).map((c) => ({
+              ...c,
+              batchIndex: Number(c.batchIndex),
+              height: Number(c.height),
+              view: c.view === undefined ? null : c.view.toString(),
+            })),
+          }
+        : null,
       ordering: this.options.ordering,
       // based / free: blocks come from L1 batches, not a block timer.
       blockTimeMs: this.open ? null : this.options.sequencer.blockTimeMs,
@@ -635,6 +683,7 @@ export class SeqnetNode {
     await this.open?.done;
     await this.open?.outputSigners?.stop();
     await this.epochsDone;
+    await this.certificateWatchDone;
     await this.rpc.stop();
     await this.calls.close();
     await this.intake.close();

@@ -13,8 +13,14 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberL1Account } from '../../src/cli/election-devnet.js';
-import { aggregateQc, commitProofToJson, voteMessage } from '../../src/consensus/certificate.js';
+import {
+  aggregateQc,
+  commitProofFromJson,
+  commitProofToJson,
+  voteMessage,
+} from '../../src/consensus/certificate.js';
 import { devAccounts } from '../../src/execution/genesis.js';
+import { qcForL1 } from '../../src/l1/bls-encoding.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
 import { electionArtifacts } from '../../src/l1/election.js';
 import { loadOrCreateKeys } from '../../src/node/keys.js';
@@ -48,6 +54,18 @@ interface NodeStatus {
   headHash: Hex;
   election: Record<string, unknown>;
   slashReports: Array<{ member: number; outcome: string }>;
+  certificateWatch: {
+    checkedBatches: number;
+    conflicts: number;
+    recentConflicts: Array<{
+      batchIndex: number;
+      height: number;
+      posted: Hex;
+      verdict: string;
+      view: string | null;
+      slashed?: number;
+    }>;
+  } | null;
   consensus: {
     view: string;
     proposals: number;
@@ -465,6 +483,158 @@ describe('devnet --nodes 4 --election auction', () => {
     // The round robin of the live members led the views since.
     const after = (await status(urls[0])).consensus.viewsLedBy;
     for (const i of [0, 2, 3]) expect(after[i] - led[i], `views led ${after.join('/')}`).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('every member compares the certified batches on L1 with its chain: a batch certified on another block gets the double signers slashed', async () => {
+    // Runs after the winner (member 1) was killed: members 0, 2 and 3 certify every block since.
+    const urls = info.nodes.map((n) => n.rpc);
+    const live = [0, 2, 3];
+    const pub = createPublicClient({ transport: http(info.l1.rpc) });
+    const inbox = { address: info.l1.contracts.Inbox, abi: l1Artifacts().Inbox.abi as Abi };
+    // Honest batches: each live member has checked some against its own chain, and found nothing.
+    const traffic = load([urls[0], urls[2], urls[3]], devAccounts(10)[7].privateKey, 15);
+    await until(
+      'every live member checked certified batches on L1',
+      async () => {
+        const all = await Promise.all(live.map((i) => status(urls[i])));
+        return all.every((x) => (x.certificateWatch?.checkedBatches ?? 0) >= 2) ? all : undefined;
+      },
+      90_000,
+    );
+    await traffic.stop();
+    for (const i of live) expect((await status(urls[i])).certificateWatch?.conflicts).toBe(0);
+
+    // Members 0, 2 and 3 (a quorum) also certify another block in the view of a block they committed,
+    // and the batch carrying that certificate reaches L1 first. Node 0, which posts the batches with
+    // the key the Inbox authorises, is stopped meanwhile so the two posters do not share a nonce.
+    const keys = live.map((i) => ({
+      index: i,
+      key: loadOrCreateKeys(join(devnet.dataDir, `node-${i}`)).bls,
+    }));
+    const chainId = 42069n;
+    const forgedQc = (epoch: bigint, view: bigint, blockHash: Hex) =>
+      qcForL1(
+        aggregateQc(
+          { epoch, view, blockHash },
+          keys.map(({ index, key }) => ({
+            index,
+            signature: key.sign(voteMessage(chainId, epoch, view, blockHash)).toBytes(),
+          })),
+        ),
+        4,
+      );
+    const other = `0x${'ab'.repeat(32)}` as Hex;
+    let forged: { index: bigint; height: bigint; view: bigint } | undefined;
+    for (let attempt = 0; attempt < 4 && !forged; attempt++) {
+      // Unposted blocks with txs: the batcher posts every 2 s.
+      const more = load([urls[0], urls[2], urls[3]], devAccounts(10)[6 - attempt].privateKey, 20);
+      await new Promise((r) => setTimeout(r, 2_500));
+      await more.stop();
+      process.kill(info.nodes[0].pid, 'SIGSTOP');
+      try {
+        await new Promise((r) => setTimeout(r, 3_000)); // a batch tx node 0 sent before is mined
+        const next = (await pub.readContract({ ...inbox, functionName: 'nextBlock' })) as bigint;
+        const top = Math.min((await status(urls[2])).head, (await status(urls[3])).head);
+        let height: bigint | undefined;
+        let tx: Hex | undefined;
+        for (let h = BigInt(top); h >= next && !tx; h--) {
+          const blk = (
+            (
+              await rpcCall(urls[2], {
+                jsonrpc: '2.0',
+                id: 1,
+                method: 'eth_getBlockByNumber',
+                params: [`0x${h.toString(16)}`, false],
+              })
+            ).json as { result: { transactions: Hex[] } }
+          ).result;
+          if (blk.transactions[0]) [height, tx] = [h, blk.transactions[0]];
+        }
+        if (height === undefined || !tx) continue;
+        const ours = commitProofFromJson(
+          (
+            (
+              await rpcCall(urls[2], {
+                jsonrpc: '2.0',
+                id: 1,
+                method: 'seqnet_getPreconfirmation',
+                params: [tx],
+              })
+            ).json as { result: { proof: unknown } }
+          ).result.proof,
+        );
+        expect(ours.height).toBe(height);
+        const { epoch, view } = ours.qcs[0];
+        const logs = await pub.getContractEvents({ ...inbox, eventName: 'BatchPosted', fromBlock: 0n });
+        const cursor = (logs[logs.length - 1] as unknown as { args: { l1MessageCursor: bigint } }).args
+          .l1MessageCursor;
+        const poster = createWalletClient({
+          account: privateKeyToAccount(devAccounts(2)[1].privateKey),
+          chain: {
+            id: await pub.getChainId(),
+            name: 'l1',
+            nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+            rpcUrls: { default: { http: [info.l1.rpc] } },
+          },
+          transport: http(info.l1.rpc),
+        });
+        const hash = await poster.writeContract({
+          ...inbox,
+          functionName: 'postCertifiedBatch',
+          args: [
+            next,
+            height,
+            other,
+            cursor,
+            '0x01',
+            [forgedQc(epoch, view, other), forgedQc(epoch, view + 1n, `0x${'cd'.repeat(32)}`)],
+          ],
+        });
+        const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 200 });
+        expect(receipt.status).toBe('success');
+        const [posted] = (await pub.getContractEvents({
+          ...inbox,
+          eventName: 'BatchPosted',
+          fromBlock: receipt.blockNumber,
+          toBlock: receipt.blockNumber,
+        })) as unknown as Array<{ args: { index: bigint } }>;
+        forged = { index: posted.args.index, height, view };
+      } finally {
+        process.kill(info.nodes[0].pid, 'SIGCONT');
+      }
+    }
+    expect(forged, 'no unposted block with a tx to contradict in 4 tries').toBeDefined();
+    if (!forged) return;
+    const batchIndex = Number(forged.index);
+
+    // Every live member finds it on its own and reports it; the first report slashes every member that
+    // signed both certificates (0, 2 and 3), the others find nothing left to take; the dead member 1,
+    // which signed neither, keeps its stake.
+    const reports = await until(
+      'every live member reports the contradicting batch',
+      async () => {
+        const all = await Promise.all(live.map((i) => status(urls[i])));
+        const found = all.map((x) =>
+          x.certificateWatch?.recentConflicts.find((c) => c.batchIndex === batchIndex),
+        );
+        return found.every((f) => f) ? (found as NonNullable<(typeof found)[number]>[]) : undefined;
+      },
+      60_000,
+    );
+    for (const r of reports) {
+      expect(r.height).toBe(Number(forged.height));
+      expect(r.posted).toBe(other);
+      expect(BigInt(r.view ?? -1)).toBe(forged.view);
+      expect(['slashed', 'already-slashed']).toContain(r.verdict);
+    }
+    const slashing = reports.filter((r) => r.verdict === 'slashed');
+    expect(slashing).toHaveLength(1);
+    expect(slashing[0].slashed).toBe(3);
+    for (const i of live) expect((await stakerInfo(info, i)).slashed, `member ${i}`).toBe(true);
+    expect(await stakerInfo(info, 1)).toMatchObject({ slashed: false, stake: parseEther('2') });
+    // The metric counts it too.
+    const metrics = await (await fetch(`${urls[2]}/metrics`)).text();
+    expect(metrics).toMatch(/seqnet_l1_certificate_conflicts_total\{verdict="(already-)?slashed"\} 1/);
   }, 300_000);
 });
 
