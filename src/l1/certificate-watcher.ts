@@ -8,8 +8,10 @@ import {
   committeeReader,
   type PostedQc,
   postedQcsOf,
+  postedSlasherCertificate,
   reportConflictingCertificates,
   sameViewConflict,
+  slasherCertificate,
   slashingContracts,
 } from './slash.js';
 
@@ -182,8 +184,10 @@ export class CertificateWatcher {
           l1Url: this.options.l1Url,
           key: this.options.key,
           slasher: this.slasher,
-          keys,
-          ...conflict,
+          epoch: conflict.ours.epoch,
+          view: conflict.ours.view,
+          a: slasherCertificate(conflict.ours, keys),
+          b: postedSlasherCertificate(conflict.theirs, keys),
         }),
       );
       this.record({ ...found, ...reported, view: conflict.ours.view });

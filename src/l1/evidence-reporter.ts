@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
-import type { Abi, Hex } from 'viem';
-import type { Equivocation } from '../consensus/core/types.js';
+import { type Abi, type Hex, toHex } from 'viem';
+import type { ConflictingCertificates, Equivocation } from '../consensus/core/types.js';
+import { g1ToEip2537 } from './bls-encoding.js';
 import { customErrorOf, l1Clients } from './clients.js';
 import { doubleSignArgs, electionArtifacts } from './election.js';
+import { reportConflictingCertificates, slasherCertificate } from './slash.js';
 
 export interface EvidenceReporterOptions {
   rpcUrl: string;
@@ -25,6 +27,9 @@ export class EvidenceReporter {
   private queue: Promise<void> = Promise.resolve();
   private readonly reported = new Set<string>();
   readonly results: Array<{ member: number; view: bigint; outcome: string; tx?: Hex }> = [];
+  private readonly reportedCertificates = new Set<string>();
+  /** Reports of conflicting certificates seen over the network (`reportCertificates`). */
+  readonly certificateResults: Array<{ view: bigint; verdict: string; slashed: number; tx?: Hex }> = [];
 
   constructor(
     private readonly options: EvidenceReporterOptions,
@@ -56,6 +61,38 @@ export class EvidenceReporter {
       () => undefined,
     );
     return result;
+  }
+
+  /**
+   * Submits two QCs of one view on different blocks, seen over the network, to
+   * `Slasher.slashConflictingCertificates` (every member in both signer sets loses its stake).
+   */
+  reportCertificates(c: ConflictingCertificates): void {
+    const id = `${c.epoch}/${c.view}`;
+    if (this.reportedCertificates.has(id)) return;
+    this.reportedCertificates.add(id);
+    void this.run(async () => {
+      const keys = this.options.publicKeys.map((k) => toHex(g1ToEip2537(k)));
+      const outcome = await reportConflictingCertificates({
+        l1Url: this.options.rpcUrl,
+        key: this.options.key,
+        slasher: this.options.slasher,
+        epoch: c.epoch,
+        view: c.view,
+        a: slasherCertificate(c.first, keys),
+        b: slasherCertificate(c.second, keys),
+      });
+      this.certificateResults.push({ view: c.view, ...outcome });
+      this.logger.warn(
+        { view: Number(c.view), outcome: outcome.verdict, slashed: outcome.slashed, tx: outcome.tx },
+        'conflicting certificates reported to the L1 Slasher',
+      );
+    }).catch((err) => {
+      this.logger.error(
+        { err, view: Number(c.view) },
+        'reporting conflicting certificates to the Slasher failed',
+      );
+    });
   }
 
   /** Resolves once every report so far is settled. */

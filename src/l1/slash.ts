@@ -26,7 +26,7 @@ export interface PostedQc {
 }
 
 /** One Slasher.Certificate (blockHash, the signers' registered EIP-2537 keys, EIP-2537 signature). */
-interface SlasherCertificate {
+export interface SlasherCertificate {
   blockHash: Hex;
   keys: Hex[];
   signature: Hex;
@@ -79,12 +79,15 @@ export async function slashContradictedPreconfirmation(opts: {
   const posted = await postedQcs(opts.l1Url, deployment.contracts.Inbox, opts.onProgress);
   const conflict = sameViewConflict(proof.qcs, posted);
   if (conflict) {
+    const keys = (await committeeOf(conflict.ours.epoch)).eip2537Keys;
     const reported = await reportConflictingCertificates({
       l1Url: opts.l1Url,
       key: opts.key,
       slasher,
-      keys: (await committeeOf(conflict.ours.epoch)).eip2537Keys,
-      ...conflict,
+      epoch: conflict.ours.epoch,
+      view: conflict.ours.view,
+      a: slasherCertificate(conflict.ours, keys),
+      b: postedSlasherCertificate(conflict.theirs, keys),
     });
     return {
       ...reported,
@@ -169,18 +172,12 @@ export async function reportConflictingCertificates(opts: {
   l1Url: string;
   key: Hex;
   slasher: Hex;
-  /** The epoch's registered EIP-2537 keys, in member order. */
-  keys: Hex[];
-  ours: QuorumCertificate;
-  theirs: PostedQc;
+  epoch: bigint;
+  view: bigint;
+  a: SlasherCertificate;
+  b: SlasherCertificate;
 }): Promise<{ verdict: 'slashed' | 'already-slashed'; slashed: number; tx?: Hex }> {
-  const { ours, theirs, keys } = opts;
-  const a = slasherCertificate(ours, keys);
-  const b: SlasherCertificate = {
-    blockHash: theirs.blockHash,
-    keys: theirs.signers.map((i) => keys[i]),
-    signature: theirs.signature,
-  };
+  const { epoch, view, a, b } = opts;
   const { account, wallet, pub } = await l1Clients(opts.l1Url, opts.key);
   const abi = electionArtifacts().Slasher.abi as Abi;
   let request: unknown;
@@ -190,7 +187,7 @@ export async function reportConflictingCertificates(opts: {
       address: opts.slasher,
       abi,
       functionName: 'slashConflictingCertificates',
-      args: [ours.epoch, ours.view, a, b],
+      args: [epoch, view, a, b],
       account,
     })) as { request: unknown; result: bigint });
   } catch (err) {
@@ -203,7 +200,13 @@ export async function reportConflictingCertificates(opts: {
   return { verdict: 'slashed', slashed: Number(slashed), tx };
 }
 
-function slasherCertificate(qc: QuorumCertificate, keys: Hex[]): SlasherCertificate {
+/** A posted QC as a Slasher.Certificate: its signers' keys from `keys` (the epoch's, EIP-2537). */
+export function postedSlasherCertificate(qc: PostedQc, keys: Hex[]): SlasherCertificate {
+  return { blockHash: qc.blockHash, keys: qc.signers.map((i) => keys[i]), signature: qc.signature };
+}
+
+/** A QC as a Slasher.Certificate: its signers' keys from `keys` (the epoch's, EIP-2537). */
+export function slasherCertificate(qc: QuorumCertificate, keys: Hex[]): SlasherCertificate {
   const signers: Hex[] = [];
   for (let i = 0; i < keys.length; i++) if ((qc.signers >> BigInt(i)) & 1n) signers.push(keys[i]);
   return {

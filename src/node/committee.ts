@@ -25,6 +25,7 @@ import {
 import type {
   BlockHeader,
   CommittedBlock,
+  ConflictingCertificates,
   ConsensusMessage,
   Equivocation,
   Proposal,
@@ -82,6 +83,8 @@ export interface CommitteeDeps {
   schedule?: LeaderSchedule;
   /** Told of every equivocation found (the node submits it to the L1 Slasher when it has one). */
   onEvidence?(e: Equivocation): void;
+  /** Told of two verified QCs of one view on different blocks (submitted to the Slasher too). */
+  onConflictingCertificates?(c: ConflictingCertificates): void;
   onCommitted(): Promise<void>;
   /**
    * The node's block WAL: with it a committed block is announced once its record is written, while
@@ -157,6 +160,8 @@ export class CommitteeSequencer {
   /** The view of the last timeout published by gossip (a re-send of it goes by direct streams). */
   private lastTimeoutView = -1n;
   readonly evidence: Equivocation[] = [];
+  /** Pairs of QCs of one view on different blocks this member has seen. */
+  readonly conflictingCertificates: ConflictingCertificates[] = [];
   readonly live = {
     view: 0n,
     leader: 0,
@@ -830,6 +835,7 @@ export class CommitteeSequencer {
       },
       commit: (blocks) => this.queueCommit(blocks),
       onEvidence: (e) => this.onEvidence(e),
+      onConflictingCertificates: (c) => this.onConflictingCertificates(c),
       onView: (view, leader, via) => {
         const drawn = this.schedule.leaderFor(view);
         this.deps.logger.debug(
@@ -1126,6 +1132,26 @@ export class CommitteeSequencer {
       { member: e.member, view: Number(e.view), phase: e.phase },
       'equivocation: kept as evidence',
     );
+    this.keepEvidence(e);
+  }
+
+  private onConflictingCertificates(c: ConflictingCertificates): void {
+    this.conflictingCertificates.push(c);
+    this.deps.onConflictingCertificates?.(c);
+    const signedBoth = c.first.signers & c.second.signers;
+    this.deps.logger.error(
+      {
+        view: Number(c.view),
+        blocks: [c.first.blockHash, c.second.blockHash],
+        signedBoth: this.committee.publicKeys.map((_, i) => i).filter((i) => (signedBoth >> BigInt(i)) & 1n),
+      },
+      'two quorum certificates of one view on different blocks: more than f members double-signed; kept as evidence',
+    );
+    this.keepEvidence({ kind: 'conflicting-certificates', ...c });
+  }
+
+  /** Appends to `<data-dir>/consensus/evidence.jsonl`, one JSON object a line. */
+  private keepEvidence(e: object): void {
     const line = JSON.stringify(e, (_k, v) =>
       typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? toHex(v) : v,
     );
@@ -1187,6 +1213,7 @@ export class CommitteeSequencer {
       // Up to this view the member takes any member's proposal (its root's history unknown; "0": known).
       leadersUnknownUntil: this.driver.core.leadersUnknownUntil.toString(),
       evidence: this.evidence.length,
+      conflictingCertificates: this.conflictingCertificates.length,
       // Certified outputs: signatures given to members that post, certificates made here.
       outputs: this.outputs?.stats ?? null,
       safety: {

@@ -368,6 +368,7 @@ export class SeqnetNode {
       node.consensus = await CommitteeSequencer.start(options.committee, {
         schedule: elected.schedule,
         onEvidence: (e) => reporter?.report(e),
+        onConflictingCertificates: (c) => reporter?.reportCertificates(c),
         dataDir: options.dataDir,
         chainId: options.chain.chainId,
         executor,
@@ -642,6 +643,10 @@ export class SeqnetNode {
           } satisfies OpenModeStatus)
         : null,
       slashReports: (this.evidenceReporter?.results ?? []).map((r) => ({ ...r, view: r.view.toString() })),
+      certificateSlashReports: (this.evidenceReporter?.certificateResults ?? []).map((r) => ({
+        ...r,
+        view: r.view.toString(),
+      })),
       certificateWatch: this.certificateWatcher
         ? {
             ...this.certificateWatcher.status(),

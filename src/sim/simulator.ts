@@ -140,6 +140,8 @@ export interface SimResult {
   txsSubmitted: number;
   txsCommitted: number;
   evidence: number;
+  /** Pairs of QCs of one view on different blocks found (only possible with more than f faulty members). */
+  conflictingCertificates: number;
   /** Virtual ms from healing until every live honest node committed past its height at the heal. */
   recoveryMs?: number;
   /**
@@ -315,6 +317,8 @@ export class Simulator {
   private maxView = 0n;
   private txCounter = 0;
   private readonly evidence: string[] = [];
+  /** Pairs of QCs of one view on different blocks that honest nodes found. */
+  private conflictingCertificates = 0;
   /** Every signature an honest node's safety rules made: (member, view, kind) → what it signed. */
   private readonly signed = new Map<string, Hex>();
   private readonly violations: string[] = [];
@@ -400,10 +404,16 @@ export class Simulator {
         ...honestHeights.map((_, i) => realTxs(this.nodes.filter((n) => n.honest)[i].committedTxs)),
       ),
       evidence: this.evidence.length,
+      conflictingCertificates: this.conflictingCertificates,
       recoveryMs: this.recoveryMs,
       txsCommittedAtHeal: this.txsAtHeal?.committed,
       txsSubmittedAtHeal: this.txsAtHeal?.submitted,
     };
+  }
+
+  /** Members whose key some faulty node holds: twins and byzantine behaviours. */
+  private faultyMembers(): number {
+    return new Set([...this.config.twins, ...this.config.byzantine.map((b) => b.member)]).size;
   }
 
   // ---- nodes ----
@@ -569,6 +579,12 @@ export class Simulator {
         node.driver?.setWork([...node.pool].some((t) => !node.committedTxs.has(t)));
       },
       onEvidence: (e) => this.evidence.push(`member ${e.member} equivocated (${e.phase}) in view ${e.view}`),
+      onConflictingCertificates: (c) => {
+        this.conflictingCertificates++;
+        // Two quorums of one view intersect in f + 1 members: with at most f faulty, never.
+        if (this.faultyMembers() <= Math.floor((this.config.n - 1) / 3))
+          this.violations.push(`node ${node.id}: two QCs of view ${c.view} on different blocks`);
+      },
       onView: (view, leader) => {
         if (view > this.maxView) this.maxView = view;
         this.giveUpIfCrashed(node, view, leader);

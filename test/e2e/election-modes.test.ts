@@ -1,5 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import '../../src/polyfill.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pino from 'pino';
 import {
   type Abi,
   createPublicClient,
@@ -19,11 +21,15 @@ import {
   commitProofToJson,
   voteMessage,
 } from '../../src/consensus/certificate.js';
+import { encodeConsensusMessage } from '../../src/consensus/codec.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { qcForL1 } from '../../src/l1/bls-encoding.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
 import { electionArtifacts } from '../../src/l1/election.js';
 import { loadOrCreateKeys } from '../../src/node/keys.js';
+import { loadNodeKey, nodeKeyPath } from '../../src/p2p/keys.js';
+import { createNetwork } from '../../src/p2p/network.js';
+import { protocols } from '../../src/p2p/options.js';
 import { runSeqnet } from '../helpers/cli.js';
 import {
   type DevnetProcess,
@@ -54,6 +60,7 @@ interface NodeStatus {
   headHash: Hex;
   election: Record<string, unknown>;
   slashReports: Array<{ member: number; outcome: string }>;
+  certificateSlashReports: Array<{ view: string; verdict: string; slashed: number }>;
   certificateWatch: {
     checkedBatches: number;
     conflicts: number;
@@ -485,7 +492,7 @@ describe('devnet --nodes 4 --election auction', () => {
     for (const i of [0, 2, 3]) expect(after[i] - led[i], `views led ${after.join('/')}`).toBeGreaterThan(0);
   }, 300_000);
 
-  it('every member compares the certified batches on L1 with its chain: a batch certified on another block gets the double signers slashed', async () => {
+  it('a second QC of a view on another block, sent to a member or posted in a batch on L1, gets the members that signed both slashed', async () => {
     // Runs after the winner (member 1) was killed: members 0, 2 and 3 certify every block since.
     const urls = info.nodes.map((n) => n.rpc);
     const live = [0, 2, 3];
@@ -504,28 +511,108 @@ describe('devnet --nodes 4 --election auction', () => {
     await traffic.stop();
     for (const i of live) expect((await status(urls[i])).certificateWatch?.conflicts).toBe(0);
 
-    // Members 0, 2 and 3 (a quorum) also certify another block in the view of a block they committed,
-    // and the batch carrying that certificate reaches L1 first. Node 0, which posts the batches with
-    // the key the Inbox authorises, is stopped meanwhile so the two posters do not share a nonce.
-    const keys = live.map((i) => ({
-      index: i,
-      key: loadOrCreateKeys(join(devnet.dataDir, `node-${i}`)).bls,
-    }));
-    const chainId = 42069n;
-    const forgedQc = (epoch: bigint, view: bigint, blockHash: Hex) =>
-      qcForL1(
-        aggregateQc(
-          { epoch, view, blockHash },
-          keys.map(({ index, key }) => ({
-            index,
-            signature: key.sign(voteMessage(chainId, epoch, view, blockHash)).toBytes(),
-          })),
-        ),
-        4,
+    const signedBy = (members: number[], epoch: bigint, view: bigint, blockHash: Hex) =>
+      aggregateQc(
+        { epoch, view, blockHash },
+        members.map((i) => ({
+          index: i,
+          signature: loadOrCreateKeys(join(devnet.dataDir, `node-${i}`))
+            .bls.sign(voteMessage(42069n, epoch, view, blockHash))
+            .toBytes(),
+        })),
       );
+    const preconfirmation = async (url: string, tx: Hex) =>
+      commitProofFromJson(
+        (
+          (await rpcCall(url, { jsonrpc: '2.0', id: 1, method: 'seqnet_getPreconfirmation', params: [tx] }))
+            .json as { result: { proof: unknown } }
+        ).result.proof,
+      );
+
+    // Over the network: members 1, 2 and 3 certify another block in the view of a block the live
+    // members just certified, and that QC reaches member 2 (sent as the dead member 1, with its libp2p
+    // key). Member 2 holds both QCs of that view: members 2 and 3 signed both and lose their stake.
+    const sender = devAccounts(10)[3];
+    const raw = signFeeMarketTx(sender.privateKey, {
+      nonce: 0n,
+      gas: 21_000n,
+      maxFee: 10n ** 10n,
+      maxTip: 1n,
+      value: 1n,
+    });
+    const sent = (
+      (
+        await rpcCall(urls[2], {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'eth_sendRawTransaction',
+          params: [`0x${Buffer.from(raw).toString('hex')}`],
+        })
+      ).json as { result: Hex }
+    ).result;
+    const certified = await until(
+      'the tx preconfirmed',
+      async () => {
+        const r = (
+          await rpcCall(urls[2], {
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'seqnet_getPreconfirmation',
+            params: [sent],
+          })
+        ).json as { result: unknown };
+        return r.result ? preconfirmation(urls[2], sent) : undefined;
+      },
+      30_000,
+    );
+    const honestQc = certified.qcs[0];
+    expect(honestQc.signers).toBe(0b1101n); // members 0, 2 and 3: member 1 is dead
+    const committeeFile = JSON.parse(readFileSync(join(devnet.dataDir, 'committee.json'), 'utf8')) as {
+      members: Array<{ peerId: string }>;
+      bootnodes: string[];
+    };
+    const asMember1 = await createNetwork(
+      {
+        listen: '/ip4/127.0.0.1/tcp/0',
+        bootstrap: [committeeFile.bootnodes[2]],
+        privateKey: loadNodeKey(nodeKeyPath(join(devnet.dataDir, 'node-1'))),
+        topics: [],
+      },
+      pino({ level: 'silent' }),
+    );
+    try {
+      const forgedQc = signedBy([1, 2, 3], honestQc.epoch, honestQc.view, `0x${'ef'.repeat(32)}`);
+      await until(
+        'connected to member 2',
+        async () => (asMember1.peers().includes(committeeFile.members[2].peerId) ? true : undefined),
+        20_000,
+      );
+      await asMember1.sendTo(
+        committeeFile.members[2].peerId,
+        protocols.consensus(42069),
+        encodeConsensusMessage({ kind: 'qc', qc: forgedQc }),
+      );
+      const report = await until(
+        'member 2 reports the conflicting QCs',
+        async () =>
+          (await status(urls[2])).certificateSlashReports.find((r) => BigInt(r.view) === honestQc.view),
+        60_000,
+      );
+      expect(report).toMatchObject({ verdict: 'slashed', slashed: 2 });
+    } finally {
+      await asMember1.stop();
+    }
+    for (const [i, slashed] of [false, false, true, true].entries())
+      expect((await stakerInfo(info, i)).slashed, `member ${i}`).toBe(slashed);
+
+    // Through L1: members 0, 2 and 3 (a quorum) also certify another block in the view of a block they
+    // committed, and the batch carrying that certificate reaches L1 first. Node 0, which posts the batches with
+    // the key the Inbox authorises, is stopped meanwhile so the two posters do not share a nonce.
+    const forgedQc = (epoch: bigint, view: bigint, blockHash: Hex) =>
+      qcForL1(signedBy(live, epoch, view, blockHash), 4);
     const other = `0x${'ab'.repeat(32)}` as Hex;
     let forged: { index: bigint; height: bigint; view: bigint } | undefined;
-    for (let attempt = 0; attempt < 4 && !forged; attempt++) {
+    for (let attempt = 0; attempt < 3 && !forged; attempt++) {
       // Unposted blocks with txs: the batcher posts every 2 s.
       const more = load([urls[0], urls[2], urls[3]], devAccounts(10)[6 - attempt].privateKey, 20);
       await new Promise((r) => setTimeout(r, 2_500));
@@ -603,13 +690,13 @@ describe('devnet --nodes 4 --election auction', () => {
         process.kill(info.nodes[0].pid, 'SIGCONT');
       }
     }
-    expect(forged, 'no unposted block with a tx to contradict in 4 tries').toBeDefined();
+    expect(forged, 'no unposted block with a tx to contradict in 3 tries').toBeDefined();
     if (!forged) return;
     const batchIndex = Number(forged.index);
 
-    // Every live member finds it on its own and reports it; the first report slashes every member that
-    // signed both certificates (0, 2 and 3), the others find nothing left to take; the dead member 1,
-    // which signed neither, keeps its stake.
+    // Every live member finds it on its own and reports it; the first report slashes the member that
+    // signed both certificates and still had stake (0; 2 and 3 were slashed above), the others find
+    // nothing left to take; the dead member 1, which signed neither, keeps its stake.
     const reports = await until(
       'every live member reports the contradicting batch',
       async () => {
@@ -629,7 +716,7 @@ describe('devnet --nodes 4 --election auction', () => {
     }
     const slashing = reports.filter((r) => r.verdict === 'slashed');
     expect(slashing).toHaveLength(1);
-    expect(slashing[0].slashed).toBe(3);
+    expect(slashing[0].slashed).toBe(1);
     for (const i of live) expect((await stakerInfo(info, i)).slashed, `member ${i}`).toBe(true);
     expect(await stakerInfo(info, 1)).toMatchObject({ slashed: false, stake: parseEther('2') });
     // The metric counts it too.

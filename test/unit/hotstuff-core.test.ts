@@ -492,6 +492,31 @@ describe('consensus core (script tests)', () => {
     expect(ofType(after, 'commit')[0].blocks.map((b) => b.proposal.block.height)).toEqual([1n]);
   });
 
+  it('reports two QCs of one view on different blocks once, whichever way they arrive', () => {
+    const c = core(3);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+    // QC(1) on block 1 arrives in the next proposal; then another QC of view 1, on block 0x11, alone.
+    expect(
+      ofType(
+        c.apply({ type: 'proposal', from: 2, proposal: proposal(2, 2n, qc(1n, 1)) }),
+        'conflicting-certificates',
+      ),
+    ).toEqual([]);
+    const out = c.apply({ type: 'qc', qc: qc(1n, 0x11) });
+    expect(ofType(out, 'conflicting-certificates')).toEqual([
+      {
+        type: 'conflicting-certificates',
+        conflict: { epoch: 0n, view: 1n, first: qc(1n, 1), second: qc(1n, 0x11) },
+      },
+    ]);
+    // The same QC again, or a third block in that view: reported already.
+    expect(ofType(c.apply({ type: 'qc', qc: qc(1n, 0x11) }), 'conflicting-certificates')).toEqual([]);
+    expect(ofType(c.apply({ type: 'qc', qc: qc(1n, 0x12) }), 'conflicting-certificates')).toEqual([]);
+    // QCs of one block in different views are no conflict.
+    expect(ofType(c.apply({ type: 'qc', qc: qc(3n, 2) }), 'conflicting-certificates')).toEqual([]);
+  });
+
   it("keeps an equivocating leader's second block as history, so a QC on it commits here", () => {
     const c = core(3);
     c.apply({ type: 'start' });

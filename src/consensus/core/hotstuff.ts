@@ -14,6 +14,8 @@ import type {
 
 /** Missing blocks the core waits for at once (proposals past that are dropped, the oldest first). */
 const MAX_WAITING_PARENTS = 256;
+/** How many views back the first QC of each view is kept, to find a second one on another block. */
+const QC_VIEWS_KEPT = 256n;
 
 /**
  * The consensus core: a deterministic state machine with no clock, timer, socket or disk. Feed it
@@ -134,6 +136,12 @@ export class HotStuffCore {
   private root: TreeNode;
   /** Best known QC per block (for commit proofs). */
   private readonly qcs = new Map<Hex, QuorumCertificate>();
+  /**
+   * The first QC seen for each recent view (any block): a second one on another block proves that
+   * f + 1 members signed two votes in that view (quorums of 2f + 1 intersect in f + 1).
+   */
+  private readonly qcByView = new Map<bigint, QuorumCertificate>();
+  private readonly conflictsReported = new Set<bigint>();
   private votedView = 0n;
   private timedOutView = 0n;
   private readonly votes = new Map<bigint, Map<Hex, Map<number, Vote>>>();
@@ -373,11 +381,25 @@ export class HotStuffCore {
 
   private processQc(qc: QuorumCertificate): void {
     if (qc.epoch !== this.config.epoch) return;
-    const best = this.qcs.get(qc.blockHash);
-    if (!best || qc.view > best.view) this.qcs.set(qc.blockHash, qc);
+    this.recordQc(qc);
     if (qc.view > this.highQc.view) this.highQc = qc;
     this.tryCommit(qc);
     if (qc.view >= this.view) this.enterView(qc.view + 1n, 'qc');
+  }
+
+  /** Keeps a verified QC as its block's best, and checks it against the view's other QCs. */
+  private recordQc(qc: QuorumCertificate): void {
+    const best = this.qcs.get(qc.blockHash);
+    if (!best || qc.view > best.view) this.qcs.set(qc.blockHash, qc);
+    const first = this.qcByView.get(qc.view);
+    if (!first) this.qcByView.set(qc.view, qc);
+    else if (first.blockHash !== qc.blockHash && !this.conflictsReported.has(qc.view)) {
+      this.conflictsReported.add(qc.view);
+      this.out.push({
+        type: 'conflicting-certificates',
+        conflict: { epoch: qc.epoch, view: qc.view, first, second: qc },
+      });
+    }
   }
 
   private processTc(tc: TimeoutCertificate): void {
@@ -516,6 +538,9 @@ export class HotStuffCore {
     for (const m of [this.votes, this.timeouts, this.proposalsSeen, this.votesSeen]) {
       for (const v of m.keys()) if (v < keepFrom) m.delete(v);
     }
+    const qcsFrom = this.view - QC_VIEWS_KEPT;
+    for (const v of this.qcByView.keys()) if (v < qcsFrom) this.qcByView.delete(v);
+    for (const v of this.conflictsReported) if (v < qcsFrom) this.conflictsReported.delete(v);
   }
 
   // ---- proposals and votes (spec §4: process_proposal_msg, safe_to_vote) ----
@@ -597,8 +622,7 @@ export class HotStuffCore {
     if (!parent) return;
     if (!known.others) known.others = new Map();
     known.others.set(p.view, historyUnder(parent, p));
-    const best = this.qcs.get(p.justify.blockHash);
-    if (!best || p.justify.view > best.view) this.qcs.set(p.justify.blockHash, p.justify);
+    this.recordQc(p.justify);
   }
 
   /** Records a proposal; returns the earlier one when its author already proposed something else in that view. */
@@ -634,8 +658,7 @@ export class HotStuffCore {
     const parent = this.tree.get(p.block.parent);
     if (!parent || p.block.height !== parent.block.height + 1n) return;
     this.tree.set(p.block.hash, { block: p.block, ...historyUnder(parent, p) });
-    const best = this.qcs.get(p.justify.blockHash);
-    if (!best || p.justify.view > best.view) this.qcs.set(p.justify.blockHash, p.justify);
+    this.recordQc(p.justify);
     // A QC we already had for this block may now commit its parent.
     // (The highest QC may have come alone, before its block: a QC broadcast.)
     const qc =

@@ -81,6 +81,14 @@ export interface Equivocation {
   second: ConsensusMessage;
 }
 
+/** Two quorum certificates of one (epoch, view) on different blocks: the members in both signer sets double-signed. */
+export interface ConflictingCertificates {
+  epoch: bigint;
+  view: bigint;
+  first: QuorumCertificate;
+  second: QuorumCertificate;
+}
+
 export type CoreInput =
   | { type: 'start' }
   | { type: 'proposal'; from: number; proposal: Proposal }
@@ -129,6 +137,8 @@ export type CoreOutput =
    */
   | { type: 'fetch'; hash: Hex; from: number; height?: bigint }
   | { type: 'evidence'; equivocation: Equivocation }
+  /** Two verified QCs of one view on different blocks (slashable: DECISIONS.md §5). */
+  | { type: 'conflicting-certificates'; conflict: ConflictingCertificates }
   /** The view changed (for metrics and the dashboard). */
   | { type: 'view'; view: bigint; leader: number; via: 'qc' | 'tc' };
 

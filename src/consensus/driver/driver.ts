@@ -5,6 +5,7 @@ import type {
   BlockHeader,
   ChainHistory,
   CommittedBlock,
+  ConflictingCertificates,
   ConsensusMessage,
   CoreInput,
   CoreOutput,
@@ -65,6 +66,8 @@ export interface ConsensusApp {
   validate(p: Proposal): boolean | 'later';
   commit(blocks: CommittedBlock[]): void;
   onEvidence?(e: Equivocation): void;
+  /** Two verified QCs of one view on different blocks (f + 1 members double-signed). */
+  onConflictingCertificates?(c: ConflictingCertificates): void;
   onView?(view: bigint, leader: number, via: 'qc' | 'tc'): void;
   /**
    * This member gave up on `view` while it had work (again each timeout until the view changes). Txs
@@ -410,6 +413,9 @@ export class ConsensusDriver {
         break;
       case 'evidence':
         app.onEvidence?.(o.equivocation);
+        break;
+      case 'conflicting-certificates':
+        app.onConflictingCertificates?.(o.conflict);
         break;
       case 'view': {
         // The certificate that moved the view goes to the WAL: a restart resumes from it.
