@@ -58,6 +58,9 @@ interface PendingBatch {
   qcs: PostedQc[];
 }
 
+/** Heights either side of a batch's last block whose commit proofs are compared too. */
+const NEIGHBOURS = 2n;
+
 /** The widest L1 block range asked for in one `eth_getLogs` call. */
 const MAX_LOG_RANGE = 5_000n;
 
@@ -167,7 +170,12 @@ export class CertificateWatcher {
       ours: proof.blockHash,
       postedIn: batch.qcs[0].l1Tx,
     };
-    const conflict = sameViewConflict(proof.qcs, batch.qcs);
+    // The batch's QCs against this node's QCs around that height: on a fork of another length the
+    // view of the batch's last block can be the view of a neighbour here.
+    const ours = [...proof.qcs];
+    for (let h = batch.lastBlock - NEIGHBOURS; h <= batch.lastBlock + NEIGHBOURS; h++)
+      if (h !== batch.lastBlock && h > 0n) ours.push(...(this.options.proofAt(h)?.qcs ?? []));
+    const conflict = sameViewConflict(ours, batch.qcs);
     if (conflict) {
       const keys = (await this.committeeOf(conflict.ours.epoch)).eip2537Keys;
       this.logger.error(
