@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import type { Hex } from 'viem';
 import { commitProofFromJson } from '../consensus/certificate.js';
 import type { L1Deployment } from '../l1/deploy.js';
-import { slashContradictedPreconfirmation } from '../l1/slash.js';
+import { slashConflictingPreconfirmations, slashContradictedPreconfirmation } from '../l1/slash.js';
 
 interface SlashFlags {
   l1Rpc: string;
   l1Deployment: string;
   preconfirmation: string;
   privateKey?: string;
+  against?: string;
 }
 
 /**
@@ -32,6 +33,10 @@ export function registerSlash(program: Command): void {
       "the preconfirmation: seqnet_getPreconfirmation's result (or just its proof)",
     )
     .option(
+      '--against <file>',
+      'another preconfirmation (JSON, as --preconfirmation): compare the two with each other instead of with the batches on L1',
+    )
+    .option(
       '--private-key <hex>',
       'the L1 key that reports and receives the reward (or env SEQNET_REPORTER_KEY)',
     )
@@ -49,12 +54,32 @@ export function registerSlash(program: Command): void {
         }
       };
       const deployment = read(flags.l1Deployment, 'deployment') as L1Deployment;
-      const json = read(flags.preconfirmation, 'preconfirmation') as { proof?: unknown } | null;
-      let proof: ReturnType<typeof commitProofFromJson>;
-      try {
-        proof = commitProofFromJson(json && typeof json === 'object' && 'proof' in json ? json.proof : json);
-      } catch (err) {
-        throw new Error(`${flags.preconfirmation} is not a preconfirmation: ${(err as Error).message}`);
+      const readProof = (file: string) => {
+        const json = read(file, 'preconfirmation') as { proof?: unknown } | null;
+        try {
+          return commitProofFromJson(json && typeof json === 'object' && 'proof' in json ? json.proof : json);
+        } catch (err) {
+          throw new Error(`${file} is not a preconfirmation: ${(err as Error).message}`);
+        }
+      };
+      const proof = readProof(flags.preconfirmation);
+      const print = (outcome: object): void =>
+        console.log(JSON.stringify(outcome, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+      if (flags.against) {
+        const pair = await slashConflictingPreconfirmations({
+          l1Url: flags.l1Rpc,
+          deployment,
+          proofs: [proof, readProof(flags.against)],
+          key: key as Hex,
+        });
+        print(pair);
+        if (pair.verdict === 'no-conflict')
+          console.error('the two preconfirmations certify no two blocks in one view: nothing to slash');
+        if (pair.verdict === 'contradicted-other-view')
+          console.error(
+            `the two preconfirmations certify different blocks at height ${pair.height}, in different views: broken, but only one view's double signing is slashable (DECISIONS.md §5)`,
+          );
+        return;
       }
       const outcome = await slashContradictedPreconfirmation({
         l1Url: flags.l1Rpc,
@@ -63,7 +88,7 @@ export function registerSlash(program: Command): void {
         key: key as Hex,
         onProgress: (read, batches) => console.error(`reading the batches on L1: ${read} of ${batches}…`),
       });
-      console.log(JSON.stringify(outcome, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+      print(outcome);
       if (outcome.verdict === 'no-conflict')
         console.error(
           `no certificate on L1 names another block in this preconfirmation's views (${outcome.checkedQcs} posted QCs checked): nothing to slash`,

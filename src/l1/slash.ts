@@ -112,6 +112,66 @@ export async function slashContradictedPreconfirmation(opts: {
   return { verdict: 'no-conflict', checkedQcs: posted.length };
 }
 
+export type PairOutcome =
+  /** No QC of one proof names another block in a view of the other's. */
+  | { verdict: 'no-conflict' }
+  /** Two blocks at one height, certified in different views: broken, not provable double signing. */
+  | { verdict: 'contradicted-other-view'; height: bigint; blocks: [Hex, Hex] }
+  | {
+      verdict: 'slashed' | 'already-slashed';
+      epoch: bigint;
+      view: bigint;
+      blocks: [Hex, Hex];
+      slashed: number;
+      tx?: Hex;
+    };
+
+/**
+ * Checks two preconfirmations (commit proofs) against each other: a QC of one and a QC of the other
+ * for the same (epoch, view) on different blocks slash every member that signed both, as a conflict
+ * with a batch on L1 does. For two proofs that members served, neither of which reached L1. Both
+ * must verify against the committee the CommitteeVerifier on L1 holds.
+ */
+export async function slashConflictingPreconfirmations(opts: {
+  l1Url: string;
+  deployment: L1Deployment;
+  proofs: [CommitProof, CommitProof];
+  key: Hex;
+}): Promise<PairOutcome> {
+  const { slasher, verifier } = slashingContracts(opts.deployment);
+  const committeeOf = committeeReader(opts.l1Url, verifier);
+  for (const [i, proof] of opts.proofs.entries()) {
+    const invalid = verifyCommitProof(proof, await committeeOf(proof.qcs[0]?.epoch ?? 0n));
+    if (invalid)
+      throw new Error(
+        `preconfirmation ${i + 1} is not a valid preconfirmation of this committee: ${invalid}`,
+      );
+  }
+  const [a, b] = opts.proofs;
+  const conflict = sameViewConflict(a.qcs, b.qcs);
+  if (conflict) {
+    const keys = (await committeeOf(conflict.ours.epoch)).eip2537Keys;
+    const reported = await reportConflictingCertificates({
+      l1Url: opts.l1Url,
+      key: opts.key,
+      slasher,
+      epoch: conflict.ours.epoch,
+      view: conflict.ours.view,
+      a: slasherCertificate(conflict.ours, keys),
+      b: slasherCertificate(conflict.theirs, keys),
+    });
+    return {
+      ...reported,
+      epoch: conflict.ours.epoch,
+      view: conflict.ours.view,
+      blocks: [conflict.ours.blockHash, conflict.theirs.blockHash],
+    };
+  }
+  if (a.height === b.height && a.blockHash.toLowerCase() !== b.blockHash.toLowerCase())
+    return { verdict: 'contradicted-other-view', height: a.height, blocks: [a.blockHash, b.blockHash] };
+  return { verdict: 'no-conflict' };
+}
+
 /** The deployment's Slasher and CommitteeVerifier, or what to deploy when either is missing. */
 export function slashingContracts(deployment: L1Deployment): { slasher: Hex; verifier: Hex } {
   const slasher = deployment.election?.contracts.Slasher;
@@ -151,10 +211,10 @@ export function committeeReader(
  * The first QC of `ours` for which a posted QC names another block in the same (epoch, view): the
  * members in both signer sets signed two votes for one view (DECISIONS.md §5).
  */
-export function sameViewConflict(
+export function sameViewConflict<Theirs extends { epoch: bigint; view: bigint; blockHash: Hex }>(
   ours: readonly QuorumCertificate[],
-  posted: readonly PostedQc[],
-): { ours: QuorumCertificate; theirs: PostedQc } | undefined {
+  posted: readonly Theirs[],
+): { ours: QuorumCertificate; theirs: Theirs } | undefined {
   for (const q of ours)
     for (const theirs of posted) {
       if (theirs.epoch !== q.epoch || theirs.view !== q.view) continue;

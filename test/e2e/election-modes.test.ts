@@ -232,21 +232,25 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
     const pub = createPublicClient({ transport: http(info.l1.rpc) });
     const deploymentFile = join(devnet.dataDir, 'l1-deployment.json');
     const reporter = devAccounts(10)[8].privateKey;
-    const slash = async (preconfirmation: unknown) => {
-      const file = join(devnet.dataDir, `preconfirmation-${Date.now()}.json`);
+    let files = 0;
+    const write = (preconfirmation: unknown) => {
+      const file = join(devnet.dataDir, `preconfirmation-${files++}.json`);
       writeFileSync(file, JSON.stringify(preconfirmation));
-      return runSeqnet([
+      return file;
+    };
+    const slash = async (preconfirmation: unknown, against?: unknown) =>
+      runSeqnet([
         'slash',
         '--l1-rpc',
         info.l1.rpc,
         '--l1-deployment',
         deploymentFile,
         '--preconfirmation',
-        file,
+        write(preconfirmation),
+        ...(against === undefined ? [] : ['--against', write(against)]),
         '--private-key',
         reporter,
       ]);
-    };
     // An honest preconfirmation, as a node serves it: no conflict on L1, nothing is sent.
     const urls = info.nodes.map((n) => n.rpc);
     const head = (await status(urls[1])).head;
@@ -357,6 +361,37 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
     });
     expect(bad.code).not.toBe(0);
     expect(bad.err).toContain('not a valid preconfirmation of this committee');
+
+    // Two preconfirmations against each other, neither on L1 (`--against`): the honest one, and a
+    // proof of another block at its height that members 1, 2 and 3 certified in the same view.
+    const honestProof = commitProofFromJson((honest as { proof: unknown }).proof);
+    const [first] = honestProof.qcs;
+    const rival = {
+      chainId,
+      height: honestProof.height,
+      blockHash: other,
+      qcs: [forgedQc(first.view, other), forgedQc(first.view + 1n, `0x${'cd'.repeat(32)}`)],
+    };
+    const pair = await slash(honest, { proof: commitProofToJson(rival) });
+    expect(pair.code, pair.err).toBe(0);
+    const pairOutcome = JSON.parse(pair.out) as { verdict: string; view: string; slashed: number };
+    // Members of both signer sets slashed above (by the batch conflict) leave nothing to take.
+    expect(['slashed', 'already-slashed']).toContain(pairOutcome.verdict);
+    expect(BigInt(pairOutcome.view)).toBe(first.view);
+    for (const i of [1, 2, 3].filter((i) => (first.signers >> BigInt(i)) & 1n))
+      expect((await stakerInfo(info, i)).slashed, `member ${i}`).toBe(true);
+    // A preconfirmation against itself conflicts with nothing; a forged one is refused.
+    const same = await slash(honest, honest);
+    expect(same.code, same.err).toBe(0);
+    expect(JSON.parse(same.out).verdict).toBe('no-conflict');
+    const refused = await slash(honest, {
+      proof: commitProofToJson({
+        ...rival,
+        qcs: [rival.qcs[0], { ...rival.qcs[1], signature: rival.qcs[0].signature }],
+      }),
+    });
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain('preconfirmation 2 is not a valid preconfirmation of this committee');
   }, 240_000);
 });
 
