@@ -160,7 +160,7 @@ export class CommitteeSequencer {
   /** The view of the last timeout published by gossip (a re-send of it goes by direct streams). */
   private lastTimeoutView = -1n;
   readonly evidence: Equivocation[] = [];
-  /** Pairs of QCs of one view on different blocks this member has seen. */
+  /** Pairs of QCs of one view on different blocks this member has seen (the last 100). */
   readonly conflictingCertificates: ConflictingCertificates[] = [];
   readonly live = {
     view: 0n,
@@ -1137,6 +1137,7 @@ export class CommitteeSequencer {
 
   private onConflictingCertificates(c: ConflictingCertificates): void {
     this.conflictingCertificates.push(c);
+    if (this.conflictingCertificates.length > 100) this.conflictingCertificates.shift();
     this.deps.onConflictingCertificates?.(c);
     const signedBoth = c.first.signers & c.second.signers;
     this.deps.logger.error(
