@@ -8,10 +8,8 @@ import {
   committeeReader,
   type PostedQc,
   postedQcsOf,
-  postedSlasherCertificate,
-  reportConflictingCertificates,
+  reportSameViewConflict,
   sameViewConflict,
-  slasherCertificate,
   slashingContracts,
 } from './slash.js';
 
@@ -188,14 +186,12 @@ export class CertificateWatcher {
         'a certified batch on L1 contradicts this node’s chain in a view it holds a certificate of: reporting the double signers to the Slasher',
       );
       const reported = await this.options.serialise(() =>
-        reportConflictingCertificates({
+        reportSameViewConflict({
           l1Url: this.options.l1Url,
           key: this.options.key,
           slasher: this.slasher,
-          epoch: conflict.ours.epoch,
-          view: conflict.ours.view,
-          a: slasherCertificate(conflict.ours, keys),
-          b: postedSlasherCertificate(conflict.theirs, keys),
+          keys,
+          ...conflict,
         }),
       );
       this.record({ ...found, ...reported, view: conflict.ours.view });

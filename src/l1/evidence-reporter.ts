@@ -4,7 +4,7 @@ import type { ConflictingCertificates, Equivocation } from '../consensus/core/ty
 import { g1ToEip2537 } from './bls-encoding.js';
 import { customErrorOf, l1Clients } from './clients.js';
 import { doubleSignArgs, electionArtifacts } from './election.js';
-import { reportConflictingCertificates, slasherCertificate } from './slash.js';
+import { reportSameViewConflict } from './slash.js';
 
 export interface EvidenceReporterOptions {
   rpcUrl: string;
@@ -73,14 +73,13 @@ export class EvidenceReporter {
     this.reportedCertificates.add(id);
     void this.run(async () => {
       const keys = this.options.publicKeys.map((k) => toHex(g1ToEip2537(k)));
-      const outcome = await reportConflictingCertificates({
+      const outcome = await reportSameViewConflict({
         l1Url: this.options.rpcUrl,
         key: this.options.key,
         slasher: this.options.slasher,
-        epoch: c.epoch,
-        view: c.view,
-        a: slasherCertificate(c.first, keys),
-        b: slasherCertificate(c.second, keys),
+        keys,
+        ours: c.first,
+        theirs: c.second,
       });
       this.certificateResults.push({ view: c.view, ...outcome });
       this.logger.warn(

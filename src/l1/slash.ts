@@ -79,15 +79,12 @@ export async function slashContradictedPreconfirmation(opts: {
   const posted = await postedQcs(opts.l1Url, deployment.contracts.Inbox, opts.onProgress);
   const conflict = sameViewConflict(proof.qcs, posted);
   if (conflict) {
-    const keys = (await committeeOf(conflict.ours.epoch)).eip2537Keys;
-    const reported = await reportConflictingCertificates({
+    const reported = await reportSameViewConflict({
       l1Url: opts.l1Url,
       key: opts.key,
       slasher,
-      epoch: conflict.ours.epoch,
-      view: conflict.ours.view,
-      a: slasherCertificate(conflict.ours, keys),
-      b: postedSlasherCertificate(conflict.theirs, keys),
+      keys: (await committeeOf(conflict.ours.epoch)).eip2537Keys,
+      ...conflict,
     });
     return {
       ...reported,
@@ -150,15 +147,12 @@ export async function slashConflictingPreconfirmations(opts: {
   const [a, b] = opts.proofs;
   const conflict = sameViewConflict(a.qcs, b.qcs);
   if (conflict) {
-    const keys = (await committeeOf(conflict.ours.epoch)).eip2537Keys;
-    const reported = await reportConflictingCertificates({
+    const reported = await reportSameViewConflict({
       l1Url: opts.l1Url,
       key: opts.key,
       slasher,
-      epoch: conflict.ours.epoch,
-      view: conflict.ours.view,
-      a: slasherCertificate(conflict.ours, keys),
-      b: slasherCertificate(conflict.theirs, keys),
+      keys: (await committeeOf(conflict.ours.epoch)).eip2537Keys,
+      ...conflict,
     });
     return {
       ...reported,
@@ -228,7 +222,34 @@ export function sameViewConflict<Theirs extends { epoch: bigint; view: bigint; b
  * Sends `Slasher.slashConflictingCertificates` for two certificates of one view (simulated first:
  * `already-slashed` when nobody in both signer sets has stake left to take, and nothing is sent).
  */
-export async function reportConflictingCertificates(opts: {
+/**
+ * Reports a same-view conflict (`sameViewConflict`'s answer): this side's QC against a QC from L1
+ * (`PostedQc`) or from another proof or message (`QuorumCertificate`), with the epoch's keys.
+ */
+export function reportSameViewConflict(opts: {
+  l1Url: string;
+  key: Hex;
+  slasher: Hex;
+  /** The epoch's registered EIP-2537 keys, in member order. */
+  keys: Hex[];
+  ours: QuorumCertificate;
+  theirs: QuorumCertificate | PostedQc;
+}): Promise<{ verdict: 'slashed' | 'already-slashed'; slashed: number; tx?: Hex }> {
+  const { ours, theirs, keys } = opts;
+  return reportConflictingCertificates({
+    l1Url: opts.l1Url,
+    key: opts.key,
+    slasher: opts.slasher,
+    epoch: ours.epoch,
+    view: ours.view,
+    a: slasherCertificate(ours, keys),
+    b: Array.isArray(theirs.signers)
+      ? postedSlasherCertificate(theirs as PostedQc, keys)
+      : slasherCertificate(theirs as QuorumCertificate, keys),
+  });
+}
+
+async function reportConflictingCertificates(opts: {
   l1Url: string;
   key: Hex;
   slasher: Hex;
@@ -261,12 +282,12 @@ export async function reportConflictingCertificates(opts: {
 }
 
 /** A posted QC as a Slasher.Certificate: its signers' keys from `keys` (the epoch's, EIP-2537). */
-export function postedSlasherCertificate(qc: PostedQc, keys: Hex[]): SlasherCertificate {
+function postedSlasherCertificate(qc: PostedQc, keys: Hex[]): SlasherCertificate {
   return { blockHash: qc.blockHash, keys: qc.signers.map((i) => keys[i]), signature: qc.signature };
 }
 
 /** A QC as a Slasher.Certificate: its signers' keys from `keys` (the epoch's, EIP-2537). */
-export function slasherCertificate(qc: QuorumCertificate, keys: Hex[]): SlasherCertificate {
+function slasherCertificate(qc: QuorumCertificate, keys: Hex[]): SlasherCertificate {
   const signers: Hex[] = [];
   for (let i = 0; i < keys.length; i++) if ((qc.signers >> BigInt(i)) & 1n) signers.push(keys[i]);
   return {

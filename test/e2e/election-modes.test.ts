@@ -116,6 +116,40 @@ async function startElectionDevnet(
   return { devnet, info };
 }
 
+/** Sends one 1-wei transfer from `key` with `nonce` to the node at `url`; its hash, or undefined if refused. */
+async function sendTransfer(url: string, key: Hex, nonce: bigint): Promise<Hex | undefined> {
+  const raw = signFeeMarketTx(key, { nonce, gas: 21_000n, maxFee: 10n ** 10n, maxTip: 1n, value: 1n });
+  const r = await rpcCall(url, {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'eth_sendRawTransaction',
+    params: [`0x${Buffer.from(raw).toString('hex')}`],
+  }).catch(() => undefined);
+  return (r?.json as { result?: Hex } | undefined)?.result;
+}
+
+/** The newest block from `from` down to `downTo` that holds a tx, with its first tx. */
+async function newestBlockWithTx(
+  url: string,
+  from: bigint,
+  downTo: bigint,
+): Promise<{ height: bigint; tx: Hex } | undefined> {
+  for (let h = from; h >= downTo; h--) {
+    const blk = (
+      (
+        await rpcCall(url, {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'eth_getBlockByNumber',
+          params: [`0x${h.toString(16)}`, false],
+        })
+      ).json as { result: { transactions: Hex[] } }
+    ).result;
+    if (blk.transactions[0]) return { height: h, tx: blk.transactions[0] };
+  }
+  return undefined;
+}
+
 /** Sends ETH transfers from `key` to the nodes in turn, ~`perSecond` a second, until stopped. */
 function load(urls: string[], key: Hex, perSecond: number): { stop(): Promise<number> } {
   let stopped = false;
@@ -123,14 +157,7 @@ function load(urls: string[], key: Hex, perSecond: number): { stop(): Promise<nu
   const run = (async () => {
     let nonce = 0n;
     while (!stopped) {
-      const raw = signFeeMarketTx(key, { nonce, gas: 21_000n, maxFee: 10n ** 10n, maxTip: 1n, value: 1n });
-      const r = await rpcCall(urls[Number(nonce) % urls.length], {
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'eth_sendRawTransaction',
-        params: [`0x${Buffer.from(raw).toString('hex')}`],
-      }).catch(() => undefined);
-      if (r && (r.json as { result?: string }).result) {
+      if (await sendTransfer(urls[Number(nonce) % urls.length], key, nonce)) {
         nonce++;
         sent++;
       }
@@ -253,21 +280,7 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
       ]);
     // An honest preconfirmation, as a node serves it: no conflict on L1, nothing is sent.
     const urls = info.nodes.map((n) => n.rpc);
-    const head = (await status(urls[1])).head;
-    let txHash: Hex | undefined;
-    for (let h = head; h > 0 && !txHash; h--) {
-      const blk = (
-        (
-          await rpcCall(urls[1], {
-            jsonrpc: '2.0',
-            id: 1,
-            method: 'eth_getBlockByNumber',
-            params: [`0x${h.toString(16)}`, false],
-          })
-        ).json as { result: { transactions: Hex[] } }
-      ).result;
-      txHash = blk.transactions[0];
-    }
+    const txHash = (await newestBlockWithTx(urls[1], BigInt((await status(urls[1])).head), 1n))?.tx;
     expect(txHash).toBeDefined();
     const honest = (
       (
@@ -567,24 +580,9 @@ describe('devnet --nodes 4 --election auction', () => {
     // Over the network: members 1, 2 and 3 certify another block in the view of a block the live
     // members just certified, and that QC reaches member 2 (sent as the dead member 1, with its libp2p
     // key). Member 2 holds both QCs of that view: members 2 and 3 signed both and lose their stake.
-    const sender = devAccounts(10)[3];
-    const raw = signFeeMarketTx(sender.privateKey, {
-      nonce: 0n,
-      gas: 21_000n,
-      maxFee: 10n ** 10n,
-      maxTip: 1n,
-      value: 1n,
-    });
-    const sent = (
-      (
-        await rpcCall(urls[2], {
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'eth_sendRawTransaction',
-          params: [`0x${Buffer.from(raw).toString('hex')}`],
-        })
-      ).json as { result: Hex }
-    ).result;
+    const sent = await sendTransfer(urls[2], devAccounts(10)[3].privateKey, 0n);
+    expect(sent).toBeDefined();
+    if (!sent) return;
     const certified = await until(
       'the tx preconfirmed',
       async () => {
@@ -657,22 +655,9 @@ describe('devnet --nodes 4 --election auction', () => {
         await new Promise((r) => setTimeout(r, 3_000)); // a batch tx node 0 sent before is mined
         const next = (await pub.readContract({ ...inbox, functionName: 'nextBlock' })) as bigint;
         const top = Math.min((await status(urls[2])).head, (await status(urls[3])).head);
-        let height: bigint | undefined;
-        let tx: Hex | undefined;
-        for (let h = BigInt(top); h >= next && !tx; h--) {
-          const blk = (
-            (
-              await rpcCall(urls[2], {
-                jsonrpc: '2.0',
-                id: 1,
-                method: 'eth_getBlockByNumber',
-                params: [`0x${h.toString(16)}`, false],
-              })
-            ).json as { result: { transactions: Hex[] } }
-          ).result;
-          if (blk.transactions[0]) [height, tx] = [h, blk.transactions[0]];
-        }
-        if (height === undefined || !tx) continue;
+        const found = await newestBlockWithTx(urls[2], BigInt(top), next);
+        if (!found) continue;
+        const { height, tx } = found;
         const ours = commitProofFromJson(
           (
             (
