@@ -40,14 +40,12 @@ export class EvidenceReporter {
     const id = `${e.member}/${e.epoch}/${e.view}/${e.phase}`;
     if (this.reported.has(id)) return;
     this.reported.add(id);
-    this.queue = this.queue
-      .then(() => this.submit(e))
-      .catch((err) => {
-        this.logger.error(
-          { err, member: e.member, view: Number(e.view) },
-          'reporting equivocation to the Slasher failed',
-        );
-      });
+    this.run(() => this.submit(e)).catch((err) => {
+      this.logger.error(
+        { err, member: e.member, view: Number(e.view) },
+        'reporting equivocation to the Slasher failed',
+      );
+    });
   }
 
   /**
@@ -71,7 +69,7 @@ export class EvidenceReporter {
     const id = `${c.epoch}/${c.view}`;
     if (this.reportedCertificates.has(id)) return;
     this.reportedCertificates.add(id);
-    void this.run(async () => {
+    this.run(async () => {
       const keys = this.options.publicKeys.map((k) => toHex(g1ToEip2537(k)));
       const outcome = await reportSameViewConflict({
         l1Url: this.options.rpcUrl,
