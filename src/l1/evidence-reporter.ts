@@ -92,11 +92,6 @@ export class EvidenceReporter {
     });
   }
 
-  /** Resolves once every report so far is settled. */
-  idle(): Promise<void> {
-    return this.queue;
-  }
-
   private async submit(e: Equivocation): Promise<void> {
     const key = this.options.publicKeys[e.member];
     if (!key) return;
