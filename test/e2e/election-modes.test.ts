@@ -116,6 +116,15 @@ async function startElectionDevnet(
   return { devnet, info };
 }
 
+/** A JSON-RPC call's `result` (null or undefined when the node has none). */
+async function rpcResult<T>(url: string, method: string, params: unknown[]): Promise<T> {
+  return ((await rpcCall(url, { jsonrpc: '2.0', id: 1, method, params })).json as { result: T }).result;
+}
+
+/** A tx's preconfirmation as `seqnet_getPreconfirmation` serves it (null before its block commits). */
+const getPreconfirmation = (url: string, tx: Hex) =>
+  rpcResult<{ proof: unknown } | null>(url, 'seqnet_getPreconfirmation', [tx]);
+
 /** Sends one 1-wei transfer from `key` with `nonce` to the node at `url`; its hash, or undefined if refused. */
 async function sendTransfer(url: string, key: Hex, nonce: bigint): Promise<Hex | undefined> {
   const raw = signFeeMarketTx(key, { nonce, gas: 21_000n, maxFee: 10n ** 10n, maxTip: 1n, value: 1n });
@@ -135,16 +144,10 @@ async function newestBlockWithTx(
   downTo: bigint,
 ): Promise<{ height: bigint; tx: Hex } | undefined> {
   for (let h = from; h >= downTo; h--) {
-    const blk = (
-      (
-        await rpcCall(url, {
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'eth_getBlockByNumber',
-          params: [`0x${h.toString(16)}`, false],
-        })
-      ).json as { result: { transactions: Hex[] } }
-    ).result;
+    const blk = await rpcResult<{ transactions: Hex[] }>(url, 'eth_getBlockByNumber', [
+      `0x${h.toString(16)}`,
+      false,
+    ]);
     if (blk.transactions[0]) return { height: h, tx: blk.transactions[0] };
   }
   return undefined;
@@ -282,16 +285,8 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
     const urls = info.nodes.map((n) => n.rpc);
     const txHash = (await newestBlockWithTx(urls[1], BigInt((await status(urls[1])).head), 1n))?.tx;
     expect(txHash).toBeDefined();
-    const honest = (
-      (
-        await rpcCall(urls[1], {
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'seqnet_getPreconfirmation',
-          params: [txHash],
-        })
-      ).json as { result: unknown }
-    ).result;
+    const honest = txHash && (await getPreconfirmation(urls[1], txHash));
+    expect(honest).toBeTruthy();
     const agrees = await slash(honest);
     expect(agrees.code, agrees.err).toBe(0);
     expect(JSON.parse(agrees.out).verdict).toBe('no-conflict');
@@ -377,7 +372,7 @@ describe('devnet --nodes 4 --election pos (member 0 equivocates)', () => {
 
     // Two preconfirmations against each other, neither on L1 (`--against`): the honest one, and a
     // proof of another block at its height that members 1, 2 and 3 certified in the same view.
-    const honestProof = commitProofFromJson((honest as { proof: unknown }).proof);
+    const honestProof = commitProofFromJson(honest?.proof);
     const [first] = honestProof.qcs;
     const rival = {
       chainId,
@@ -569,13 +564,6 @@ describe('devnet --nodes 4 --election auction', () => {
             .toBytes(),
         })),
       );
-    const preconfirmation = async (url: string, tx: Hex) =>
-      commitProofFromJson(
-        (
-          (await rpcCall(url, { jsonrpc: '2.0', id: 1, method: 'seqnet_getPreconfirmation', params: [tx] }))
-            .json as { result: { proof: unknown } }
-        ).result.proof,
-      );
 
     // Over the network: members 1, 2 and 3 certify another block in the view of a block the live
     // members just certified, and that QC reaches member 2 (sent as the dead member 1, with its libp2p
@@ -586,15 +574,8 @@ describe('devnet --nodes 4 --election auction', () => {
     const certified = await until(
       'the tx preconfirmed',
       async () => {
-        const r = (
-          await rpcCall(urls[2], {
-            jsonrpc: '2.0',
-            id: 1,
-            method: 'seqnet_getPreconfirmation',
-            params: [sent],
-          })
-        ).json as { result: unknown };
-        return r.result ? preconfirmation(urls[2], sent) : undefined;
+        const p = await getPreconfirmation(urls[2], sent);
+        return p ? commitProofFromJson(p.proof) : undefined;
       },
       30_000,
     );
@@ -658,18 +639,7 @@ describe('devnet --nodes 4 --election auction', () => {
         const found = await newestBlockWithTx(urls[2], BigInt(top), next);
         if (!found) continue;
         const { height, tx } = found;
-        const ours = commitProofFromJson(
-          (
-            (
-              await rpcCall(urls[2], {
-                jsonrpc: '2.0',
-                id: 1,
-                method: 'seqnet_getPreconfirmation',
-                params: [tx],
-              })
-            ).json as { result: { proof: unknown } }
-          ).result.proof,
-        );
+        const ours = commitProofFromJson((await getPreconfirmation(urls[2], tx))?.proof);
         expect(ours.height).toBe(height);
         const { epoch, view } = ours.qcs[0];
         const logs = await pub.getContractEvents({ ...inbox, eventName: 'BatchPosted', fromBlock: 0n });
