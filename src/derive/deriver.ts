@@ -1,3 +1,4 @@
+import type { Block } from '@ethereumjs/block';
 import type { Logger } from 'pino';
 import { type Abi, createPublicClient, type Hex, http, type PublicClient } from 'viem';
 import { decodeTxBatch } from '../batcher/codec.js';
@@ -19,7 +20,7 @@ import {
   calldataFetcher,
 } from './batch-retrieval.js';
 import { BlockQueue } from './block-queue.js';
-import { critical, DerivationError } from './errors.js';
+import { critical, DerivationError, L2RewindNeeded } from './errors.js';
 
 export interface DeriverOptions {
   l1Url: string;
@@ -50,14 +51,29 @@ export interface PassedOverBatch {
   reason: string;
 }
 
+/** An L2 rewind (`based` / `free`): a deep L1 reorg changed a batch the chain was derived from. */
+export interface L2Rewind {
+  /** The head before, and the head it went back to (the head before the changed batch was read). */
+  from: bigint;
+  to: bigint;
+  /** The blocks taken off the chain, lowest first. */
+  removed: Block[];
+  /** The Inbox index of the first batch that changed or went. */
+  batchIndex: bigint;
+  reason: string;
+  at: number;
+}
+
 /** Meta key holding `height:cursor`: the canonical L1 message cursor after the head block. */
 const CURSOR_KEY = 'derive.cursor';
-/** `based`: meta key holding `index:l1TxHash` of the batch that made the head block. */
+/** `based`: meta key holding `index:l1TxHash` of the last batch dealt with (made a block or passed over). */
 const BASED_BATCH_KEY = 'derive.basedBatch';
-/** `free`: meta key holding `index:l1TxHash` of the batch that made the head block. */
-const FREE_BATCH_KEY = 'derive.freeBatch';
-/** `free`: how many of the latest batches' L1 txs are remembered by index (the order that chose blocks). */
-const FREE_ORDER_WINDOW = 8_192;
+/** `based` / `free`: meta key prefix of each batch's record `l1TxHash:headBefore`, by Inbox index. */
+const BATCH_RECORD_KEY = 'derive.batch.';
+/** `based` / `free`: meta key holding the highest Inbox index recorded. */
+const LAST_RECORDED_KEY = 'derive.lastBatch';
+/** `based` / `free`: how many of the latest batches are remembered, so how deep an L2 rewind can go. */
+const BATCH_RECORD_WINDOW = 8_192n;
 
 /**
  * The last stage and the driver of derivation: pulls sequenced blocks from L1 (BatchRetrieval →
@@ -74,6 +90,13 @@ const FREE_ORDER_WINDOW = 8_192;
  * - `based`: each batch is a list of txs (batch version 2) and becomes the next block: parent = the
  *   derived head, timestamp = the holding L1 block's (never below the parent's), origin = that L1
  *   block's parent. No batch loses; a tx that is in two batches is skipped by execution the second time.
+ *
+ * In both, L1 order is the chain, so an L1 reorg deeper than the confirmations derivation waits for
+ * can change it: each batch read is recorded by Inbox index with its L1 tx and the head it started
+ * from; when L1 later shows another tx at a recorded index, or fewer batches, the L2 is rewound to
+ * where the first changed batch started (blocks, receipts and state; `onRewind` hands the removed
+ * blocks to the node, whose mempool takes their txs back) and derived again from L1: the chain every
+ * node reading this L1 from scratch would derive.
  */
 export class Deriver {
   private readonly pub: PublicClient;
@@ -87,16 +110,20 @@ export class Deriver {
   /** `based`: the batch that made the head block (batches up to it were derived before). */
   private lastBasedBatch?: { index: bigint; l1TxHash: string };
   /**
-   * `free`: the L1 tx of each batch read lately, by its Inbox index. In `free` the first valid batch
-   * for a height wins, so the order of batches up to the one that made the head block decided the
-   * chain; an L1 reorg that changes that order (deeper than the confirmations derivation reads
-   * behind) may have changed a winner, which the stored blocks alone cannot show.
+   * `based` / `free`: the latest batches read, by Inbox index: their L1 tx, and the head derivation
+   * had when it read them (where a rewind to before them goes). The order of batches decided the chain
+   * (in `free` the first valid batch for a height wins), so a batch read again with another tx means
+   * the chain from it on may no longer be the one L1 implies, which the stored blocks alone cannot show.
    */
-  private readonly freeOrder = new Map<bigint, string>();
-  /** `free`: the batch that made the head block. */
-  private freeHeadBatch?: { index: bigint; l1TxHash: string };
-  /** `free`: a reorg was seen; check that the head block's batch is still on L1 before going on. */
-  private freeHeadCheckDue = false;
+  private readonly records = new Map<bigint, { l1TxHash: string; headBefore: bigint }>();
+  private lastRecorded = -1n;
+  /** Records not persisted yet: written with the next derived block (or a rewind). */
+  private recordMeta: Record<string, string | null> = {};
+  /** A reorg was seen: check that L1 still holds every batch recorded before going on. */
+  private recordsCheckDue = false;
+  /** L2 rewinds so far, and the latest of them (the node's status shows them). */
+  rewindCount = 0;
+  readonly recentRewinds: Omit<L2Rewind, 'removed'>[] = [];
   /** Batches passed over so far, and the latest of them (the node's status shows them). */
   passedOverCount = 0;
   readonly recentPassedOver: PassedOverBatch[] = [];
@@ -107,7 +134,13 @@ export class Deriver {
 
   constructor(
     private readonly options: DeriverOptions,
-    private readonly deps: { store: ChainStore; executor: Executor; logger: Logger },
+    private readonly deps: {
+      store: ChainStore;
+      executor: Executor;
+      logger: Logger;
+      /** `based` / `free`: the chain was rewound (the removed blocks' txs belong back in a mempool). */
+      onRewind?: (rewind: L2Rewind) => Promise<void> | void;
+    },
   ) {
     this.openMode = options.deployment.openMode;
     this.pub = createPublicClient({ transport: http(options.l1Url, { retryCount: 0, timeout: 10_000 }) });
@@ -116,7 +149,7 @@ export class Deriver {
       fromBlock: BigInt(options.deployment.deployedAtBlock),
       calldata: calldataFetcher(l1Artifacts().Inbox.abi as Abi),
       blobs: options.blobs ?? blobFetcher(options.l1Url, l1Artifacts().Inbox.abi as Abi),
-      onRead: this.openMode === 'free' ? (batch) => this.checkFreeOrder(batch) : undefined,
+      onRead: this.openMode ? (batch) => this.checkRecord(batch) : undefined,
     });
     this.queue = new BlockQueue(
       this.retrieval,
@@ -176,12 +209,16 @@ export class Deriver {
         );
       this.parent = decodeSequencedBlock(store.getSequenced(head)!);
       this.cursor = BigInt(c);
-      const based = store.getMeta(BASED_BATCH_KEY)?.split(':');
-      if (based) this.lastBasedBatch = { index: BigInt(based[0]), l1TxHash: based[1] };
-      const free = store.getMeta(FREE_BATCH_KEY)?.split(':');
-      if (free) {
-        this.freeHeadBatch = { index: BigInt(free[0]), l1TxHash: free[1].toLowerCase() };
-        this.freeOrder.set(this.freeHeadBatch.index, this.freeHeadBatch.l1TxHash);
+    }
+    const based = store.getMeta(BASED_BATCH_KEY)?.split(':');
+    if (based) this.lastBasedBatch = { index: BigInt(based[0]), l1TxHash: based[1] };
+    const last = store.getMeta(LAST_RECORDED_KEY);
+    if (this.openMode && last !== undefined) {
+      this.lastRecorded = BigInt(last);
+      for (let i = this.lastRecorded; i >= 0n && i > this.lastRecorded - BATCH_RECORD_WINDOW; i--) {
+        const [l1TxHash, headBefore] = store.getMeta(`${BATCH_RECORD_KEY}${i}`)?.split(':') ?? [];
+        if (l1TxHash === undefined) break;
+        this.records.set(i, { l1TxHash, headBefore: BigInt(headBefore) });
       }
     }
     this.newWatcher();
@@ -205,9 +242,9 @@ export class Deriver {
     let polled = false;
     for (;;) {
       try {
-        if (this.freeHeadCheckDue) {
-          await this.checkFreeHeadStillPosted();
-          this.freeHeadCheckDue = false;
+        if (this.recordsCheckDue) {
+          await this.checkRecordsStillPosted();
+          this.recordsCheckDue = false;
         }
         const limit = this.messages.scannedThrough();
         let derived: DerivedBlock | undefined;
@@ -226,6 +263,10 @@ export class Deriver {
           this.reset(err.message);
           continue;
         }
+        if (err instanceof L2RewindNeeded) {
+          await this.rewind(err.batchIndex, err.message);
+          continue;
+        }
         if (err.code !== 'NotEnoughData') throw err;
         if (polled) return undefined;
         // Read the L1 messages further, then try once more: batches are never read past them.
@@ -240,19 +281,15 @@ export class Deriver {
    * that was derived before (a restart or a reorg re-reads L1) makes the block stored at its height.
    */
   private async basedBlock(batch: BatchRef): Promise<SequencedBlock | undefined> {
+    // Dealt with before (a restart or a reorg re-reads L1; checkRecord saw it is the same batch).
     const last = this.lastBasedBatch;
-    if (last && batch.index <= last.index) {
-      if (batch.index === last.index && batch.l1TxHash !== last.l1TxHash)
-        throw critical(
-          `L1 now holds another batch ${batch.index} than the one the head block was derived from; the L2 reorged: resync into an empty --data-dir`,
-        );
-      return undefined;
-    }
+    if (last && batch.index <= last.index) return undefined;
     let txs: Uint8Array[];
     try {
       txs = decodeTxBatch(batch.data);
     } catch (err) {
       this.passOver(batch, (err as Error).message);
+      this.lastBasedBatch = { index: batch.index, l1TxHash: batch.l1TxHash };
       return undefined;
     }
     const holder = await this.l1Header(batch.l1Block);
@@ -297,32 +334,46 @@ export class Deriver {
   }
 
   /**
-   * `free`: refuses to go on when L1 now shows another batch at an index at or below the one that
-   * made the head block (a reorg deeper than the confirmations reordered, dropped or replaced batches
-   * that decided heights already derived): the first valid batch for some height may now be another
-   * one, so this chain may no longer be the one L1 implies. Stopping is the safe answer; rewinding
-   * the L2 is not built (the based mode and the committee's Inbox stop the same way).
+   * `based` / `free`: each batch read is checked against what was read at its Inbox index before. A new
+   * index is recorded with the head it starts from; one read again with another L1 tx (an L1 reorg
+   * deeper than the confirmations replaced it) is an `L2RewindNeeded`, which step() acts on.
    */
-  private checkFreeOrder(batch: BatchRef): void {
+  private checkRecord(batch: BatchRef): void {
     const tx = batch.l1TxHash.toLowerCase();
-    const before = this.freeOrder.get(batch.index);
-    const head = this.freeHeadBatch;
-    if (before !== undefined && before !== tx && head && batch.index <= head.index)
-      throw critical(
-        `an L1 reorg deeper than the ${this.options.confirmations} confirmations derivation waits for replaced batch ${batch.index} (L1 tx ${before}, now ${tx}); batches up to ${head.index} chose the derived blocks up to ${this.parent.height}, so a height may now have another winner and the L2 may have reorged. Raise --l1-confirmations, and resync into an empty --data-dir`,
-      );
-    this.freeOrder.set(batch.index, tx);
-    if (this.freeOrder.size > FREE_ORDER_WINDOW)
-      this.freeOrder.delete(this.freeOrder.keys().next().value as bigint);
+    if (batch.index > this.lastRecorded) {
+      this.records.set(batch.index, { l1TxHash: tx, headBefore: this.parent.height });
+      this.lastRecorded = batch.index;
+      this.recordMeta[`${BATCH_RECORD_KEY}${batch.index}`] = `${tx}:${this.parent.height}`;
+      this.recordMeta[LAST_RECORDED_KEY] = batch.index.toString();
+      const old = batch.index - BATCH_RECORD_WINDOW;
+      if (old >= 0n) {
+        this.records.delete(old);
+        this.recordMeta[`${BATCH_RECORD_KEY}${old}`] = null;
+      }
+      return;
+    }
+    const before = this.records.get(batch.index);
+    // Older than the window (a restart re-reads L1 from the Inbox's deployment): not checked.
+    if (before === undefined || before.l1TxHash === tx) return;
+    throw new L2RewindNeeded(
+      batch.index,
+      `an L1 reorg deeper than the ${this.options.confirmations} confirmations derivation waits for replaced batch ${batch.index} (L1 tx ${before.l1TxHash}, now ${tx})`,
+    );
+  }
+
+  /** Record entries not persisted yet, handed to the next write (and forgotten here). */
+  private takeRecordMeta(): Record<string, string | null> {
+    const meta = this.recordMeta;
+    this.recordMeta = {};
+    return meta;
   }
 
   /**
-   * `free`, after a reorg: the batch that made the head block must still be on L1 (a reorg that
-   * dropped it and everything after would otherwise go unseen until someone posts again).
+   * `based` / `free`, after a reorg: L1 must still hold every batch recorded (a reorg that dropped the
+   * latest ones and put nothing in their place would otherwise go unseen until someone posts again).
    */
-  private async checkFreeHeadStillPosted(): Promise<void> {
-    const head = this.freeHeadBatch;
-    if (!head) return;
+  private async checkRecordsStillPosted(): Promise<void> {
+    if (this.lastRecorded < 0n) return;
     let count: bigint;
     try {
       count = (await this.pub.readContract({
@@ -335,10 +386,58 @@ export class Deriver {
         cause: err,
       });
     }
-    if (count <= head.index)
-      throw critical(
-        `an L1 reorg deeper than the ${this.options.confirmations} confirmations derivation waits for took back batch ${head.index} (L1 tx ${head.l1TxHash}), which made the derived head ${this.parent.height}: L1 now holds ${count} batches, so the L2 reorged. Raise --l1-confirmations, and resync into an empty --data-dir`,
+    if (count <= this.lastRecorded)
+      throw new L2RewindNeeded(
+        count,
+        `an L1 reorg deeper than the ${this.options.confirmations} confirmations derivation waits for took back batch ${count}${count < this.lastRecorded ? `..${this.lastRecorded}` : ''}: L1 now holds ${count} batches`,
       );
+  }
+
+  /**
+   * Takes the L2 back to the head it had when batch `index` was first read, forgets the records from
+   * `index` on, and reads on: the batches from `index` are then derived as L1 now holds them. Critical
+   * when the batch is older than the records kept (a reorg that deep needs a resync).
+   */
+  private async rewind(index: bigint, why: string): Promise<void> {
+    const { store, executor, logger } = this.deps;
+    const record = this.records.get(index);
+    if (!record)
+      throw critical(
+        `${why}; that is older than the latest ${BATCH_RECORD_WINDOW} batches derivation can rewind: raise --l1-confirmations, and resync into an empty --data-dir`,
+      );
+    const to = record.headBefore;
+    const from = executor.head.header.number;
+    const parent = to === 0n ? executor.genesisSequenced() : decodeSequencedBlock(store.getSequenced(to)!);
+    const meta = this.takeRecordMeta();
+    for (let i = index; i <= this.lastRecorded; i++) {
+      const gone = this.records.get(i);
+      // The submitter posts the txs of a batch taken back again (it waits on this outcome).
+      if (gone) this.outcomes.set(gone.l1TxHash, { used: false, reason: 'taken back by an L1 reorg' });
+      this.records.delete(i);
+      meta[`${BATCH_RECORD_KEY}${i}`] = null;
+    }
+    this.lastRecorded = index - 1n;
+    meta[LAST_RECORDED_KEY] = index > 0n ? this.lastRecorded.toString() : null;
+    meta[CURSOR_KEY] = `${to}:${parent.l1MessageCursor}`;
+    if (this.openMode === 'based') {
+      const prev = this.records.get(index - 1n);
+      this.lastBasedBatch = prev && { index: index - 1n, l1TxHash: prev.l1TxHash };
+      meta[BASED_BATCH_KEY] = prev ? `${index - 1n}:${prev.l1TxHash}` : null;
+    }
+    const removed = await executor.rewindTo(to, meta);
+    this.parent = parent;
+    this.cursor = parent.l1MessageCursor;
+    this.queue.reset();
+    const rewind: L2Rewind = { from, to, removed, batchIndex: index, reason: why, at: Date.now() };
+    this.rewindCount++;
+    this.recentRewinds.push({ from, to, batchIndex: index, reason: why, at: rewind.at });
+    if (this.recentRewinds.length > 20) this.recentRewinds.shift();
+    const removedTxs = removed.reduce((n, b) => n + b.transactions.length, 0);
+    logger.warn(
+      { from: Number(from), to: Number(to), batch: Number(index), removedTxs, why },
+      'L1 reorg: the L2 is rewound to before the changed batch and derived again from L1',
+    );
+    await this.deps.onRewind?.(rewind);
   }
 
   private reset(why: string): void {
@@ -346,7 +445,7 @@ export class Deriver {
     const back = this.retrieval.l1Progress - 64n;
     this.l1Headers.clear();
     this.queue.reset();
-    this.freeHeadCheckDue = this.openMode === 'free';
+    this.recordsCheckDue = this.openMode !== undefined;
     this.retrieval.reset(back);
     this.newWatcher();
   }
@@ -421,12 +520,10 @@ export class Deriver {
       sequenced: encodeSequencedBlock(seq),
       proof: new Uint8Array(),
       meta: {
+        ...this.takeRecordMeta(),
         [CURSOR_KEY]: `${seq.height}:${cursor}`,
         ...(this.openMode === 'based' && {
           [BASED_BATCH_KEY]: `${batch.index}:${batch.l1TxHash}`,
-        }),
-        ...(this.openMode === 'free' && {
-          [FREE_BATCH_KEY]: `${batch.index}:${batch.l1TxHash}`,
         }),
       },
     });
@@ -434,8 +531,6 @@ export class Deriver {
     this.cursor = cursor;
     this.recordOutcome(batch, { used: true });
     if (this.openMode === 'based') this.lastBasedBatch = { index: batch.index, l1TxHash: batch.l1TxHash };
-    if (this.openMode === 'free')
-      this.freeHeadBatch = { index: batch.index, l1TxHash: batch.l1TxHash.toLowerCase() };
     return { sequenced: seq, result, messages: due, batch, lastOfBatch, fault };
   }
 }

@@ -70,6 +70,8 @@ export class FollowerNode {
     }
     await store.putMeta('chainId', options.chain.chainId.toString());
     const executor = await Executor.open(options.chain, store, logger);
+    const withdrawals = new WithdrawalIndex();
+    const metrics = createMetrics();
     const deriver = new Deriver(
       {
         l1Url: options.l1Url,
@@ -77,7 +79,15 @@ export class FollowerNode {
         confirmations: options.confirmations,
         blobs: options.blobs,
       },
-      { store, executor, logger: logger.child({ module: 'derive' }) },
+      {
+        store,
+        executor,
+        logger: logger.child({ module: 'derive' }),
+        onRewind: (rewind) => {
+          withdrawals.rewindTo(rewind.to);
+          metrics.blockHeight.set(Number(rewind.to));
+        },
+      },
     );
     try {
       await deriver.init();
@@ -85,13 +95,11 @@ export class FollowerNode {
       await store.close();
       throw err;
     }
-    const withdrawals = new WithdrawalIndex();
     for (let h = 1n; h <= executor.head.header.number; h++)
       withdrawals.onBlock(executor.blockByNumber(h)!, store.getReceipts(h) ?? []);
     const calls = new CallPool(`${options.dataDir}/chain`, options.chain, options.rpc.callWorkers, logger);
     await calls.start();
     const events = new ChainEvents();
-    const metrics = createMetrics();
     let node: FollowerNode | undefined;
     const ctx: RpcContext = {
       chainId: options.chain.chainId,
@@ -171,6 +179,13 @@ export class FollowerNode {
         batches: this.batchesSeen,
         faults: this.faults.slice(-20),
         halted: this.halted ?? null,
+        rewinds: this.deriver.rewindCount,
+        recentRewinds: this.deriver.recentRewinds.slice(-5).map((r) => ({
+          ...r,
+          from: Number(r.from),
+          to: Number(r.to),
+          batchIndex: Number(r.batchIndex),
+        })),
       },
     };
   }

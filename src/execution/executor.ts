@@ -414,7 +414,7 @@ export class Executor {
    */
   async persistAndCommit(
     result: ExecutionResult,
-    record: { sequenced: Uint8Array; proof: Uint8Array; meta?: Record<string, string> },
+    record: { sequenced: Uint8Array; proof: Uint8Array; meta?: Record<string, string | null> },
   ): Promise<Hex[]> {
     const { txHashes, blockRecord } = this.recordOf(result, record);
     try {
@@ -445,7 +445,7 @@ export class Executor {
 
   private recordOf(
     result: ExecutionResult,
-    record: { sequenced: Uint8Array; proof: Uint8Array; meta?: Record<string, string> },
+    record: { sequenced: Uint8Array; proof: Uint8Array; meta?: Record<string, string | null> },
   ): { txHashes: Hex[]; blockRecord: BlockRecord } {
     const { block } = result;
     const txHashes = block.transactions.map((t) => toHex(t.hash()));
@@ -468,6 +468,39 @@ export class Executor {
   commit(block: Block): void {
     this.remember(block);
     this.headBlock = block;
+  }
+
+  /**
+   * Makes block `height` the head again, taking every block above it off the chain (store and caches);
+   * `meta` is written in the same commit. Returns the removed blocks, lowest first. Only between
+   * blocks: nothing may be executing.
+   */
+  async rewindTo(height: bigint, meta?: Record<string, string | null>): Promise<Block[]> {
+    const head = this.headBlock.header.number;
+    if (height < 0n || height > head)
+      throw new Error(`cannot rewind to block ${height}: the head is ${head}`);
+    const removed: Block[] = [];
+    for (let h = height + 1n; h <= head; h++) {
+      const block = this.blockByNumber(h);
+      if (!block) throw new Error(`cannot rewind: block ${h} is not in the store`);
+      removed.push(block);
+    }
+    const target = this.blockByNumber(height);
+    if (!target) throw new Error(`cannot rewind: block ${height} is not in the store`);
+    await this.store.rewind(
+      height,
+      removed.map((b) => ({
+        height: b.header.number,
+        executedHash: toHex(b.hash()),
+        txHashes: b.transactions.map((t) => toHex(t.hash())),
+      })),
+      meta,
+    );
+    for (const b of removed) this.recentBlocks.delete(b.header.number);
+    this.headBlock = target;
+    await this.stateManager.setStateRoot(target.header.stateRoot);
+    this.logger.warn({ from: Number(head), to: Number(height) }, 'rewound the chain');
+    return removed;
   }
 
   /** Undoes an `execute` whose block will not be persisted (e.g. the store failed). */

@@ -47,6 +47,12 @@ export class WithdrawalIndex {
     }
   }
 
+  /** Forgets the blocks above `height` (an L2 rewind took them off the chain). */
+  rewindTo(height: bigint): void {
+    while (this.entries.length && this.entries[this.entries.length - 1].block > height) this.entries.pop();
+    if (this.indexedTo > height) this.indexedTo = height;
+  }
+
   private leavesAt(blockNumber: bigint): Hex[] {
     return this.entries.filter((e) => e.block <= blockNumber).map((e) => e.leaf);
   }

@@ -54,6 +54,11 @@ export function createMetrics() {
       help: 'Block sync requests that failed or brought no valid block (the next member is asked)',
       registers: [registry],
     }),
+    l2Rewinds: new Counter({
+      name: 'seqnet_l2_rewinds_total',
+      help: 'L2 rewinds (based / free): an L1 reorg deeper than --l1-confirmations changed batches the chain was derived from',
+      registers: [registry],
+    }),
     l1CertificateConflicts: new Counter({
       name: 'seqnet_l1_certificate_conflicts_total',
       help: "Certified batches on L1 whose last block is not this node's at that height (by verdict: slashed, already-slashed, contradicted-other-view)",

@@ -7,7 +7,7 @@ import { Batcher, batcherDefaults, storedCommitProofs } from '../batcher/batcher
 import { OpenSubmitter, type OpenSubmitterStats } from '../batcher/open-submitter.js';
 import { OUTPUT_TAKEOVER_MS, OutputProposer, OutputTarget } from '../batcher/proposer.js';
 import { type Committee, decodeCommitProof, quorumFor } from '../consensus/certificate.js';
-import { type DerivedBlock, Deriver, type PassedOverBatch } from '../derive/deriver.js';
+import { type DerivedBlock, Deriver, type L2Rewind, type PassedOverBatch } from '../derive/deriver.js';
 import { runDerivation } from '../derive/loop.js';
 import { SingleSchedule } from '../election/schedule.js';
 import { CallPool } from '../execution/call-pool.js';
@@ -65,6 +65,9 @@ export interface OpenModeStatus {
   recentPassedOver: Array<Jsonified<PassedOverBatch, never, 'index' | 'l1Block'>>;
   skippedTxs: number;
   halted: string | null;
+  /** L2 rewinds after deep L1 reorgs, and the latest (up to 5) of them. */
+  rewinds: number;
+  recentRewinds: Array<{ from: number; to: number; batchIndex: number; reason: string; at: number }>;
   submitter: Jsonified<OpenSubmitterStats, 'l1Gas' | 'wastedGas', never> | null;
   /** With a committee file: the members that certify outputs, and the signatures given and made. */
   outputs: Record<string, unknown> | null;
@@ -181,7 +184,8 @@ export class SeqnetNode {
             const raw = store.getSequenced(executor.head.header.number);
             const cursor = raw ? decodeSequencedBlock(raw).l1MessageCursor : 0n;
             const applied = reorg.droppedMessages.filter((m) => m.index < cursor);
-            if (applied.length)
+            // In `based` / `free` derivation rewinds the L2 to what L1 now holds (Deriver.rewind).
+            if (applied.length && !options.l1?.deployment.openMode)
               logger.error(
                 {
                   messages: applied.map((m) => Number(m.index)),
@@ -466,9 +470,41 @@ export class SeqnetNode {
     const l1Options = options.l1!;
     const mode = l1Options.deployment.openMode!;
     this.election = { mode };
+    // A deep L1 reorg took blocks back (the deriver rewound the chain): their txs go back in the pool
+    // at the senders' rewound nonces, as geth does after a reorg, and this node posts them again.
+    const onRewind = async (rewind: L2Rewind) => {
+      await onCommitted();
+      withdrawals.rewindTo(rewind.to);
+      metrics.l2Rewinds.inc();
+      metrics.blockHeight.set(Number(rewind.to));
+      const state = await executor.stateAt(executor.head);
+      const txs = rewind.removed.flatMap((b) => b.transactions);
+      const nonces = new Map<Hex, bigint>();
+      for (const t of txs) {
+        const sender = t.getSenderAddress();
+        const key = toHex(sender.bytes);
+        if (!nonces.has(key)) nonces.set(key, (await state.getAccount(sender))?.nonce ?? 0n);
+      }
+      mempool.onBlock(nonces, []);
+      let back = 0;
+      for (const t of txs) {
+        // Refused when no longer valid at the rewound state, or when already in the pool.
+        if (
+          await mempool.add(t.serialize()).then(
+            () => true,
+            () => false,
+          )
+        )
+          back++;
+      }
+      logger.warn(
+        { to: Number(rewind.to), removedTxs: txs.length, backInPool: back },
+        "the L2 was rewound: the removed blocks' txs are back in the pool",
+      );
+    };
     const deriver = new Deriver(
       { l1Url: l1Options.rpcUrl, deployment: l1Options.deployment, confirmations: l1Options.confirmations },
-      { store, executor, logger: logger.child({ module: 'derive' }) },
+      { store, executor, logger: logger.child({ module: 'derive' }), onRewind },
     );
     await deriver.init();
     const onDerived = async (d: DerivedBlock) => {
@@ -632,6 +668,13 @@ export class SeqnetNode {
             })),
             skippedTxs: this.open.skippedTxs,
             halted: this.open.halted ?? null,
+            rewinds: this.open.deriver.rewindCount,
+            recentRewinds: this.open.deriver.recentRewinds.slice(-5).map((r) => ({
+              ...r,
+              from: Number(r.from),
+              to: Number(r.to),
+              batchIndex: Number(r.batchIndex),
+            })),
             outputs: this.open.outputSigners?.status() ?? null,
             submitter: this.open.submitter
               ? {

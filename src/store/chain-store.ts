@@ -16,8 +16,15 @@ export interface BlockRecord {
   proof: Uint8Array;
   /** Hashes of the txs in the executed block, in order. */
   txHashes: Hex[];
-  /** Meta entries written in the same transaction (e.g. a follower's derivation cursor). */
-  meta?: Record<string, string>;
+  /** Meta entries written in the same transaction (e.g. a follower's derivation cursor); null deletes. */
+  meta?: Record<string, string | null>;
+}
+
+/** A block taken off the top of the chain by `ChainStore.rewind`: what indexes it. */
+export interface RewoundBlock {
+  height: bigint;
+  executedHash: Hex;
+  txHashes: Hex[];
 }
 
 export interface StoredReceipt {
@@ -118,7 +125,7 @@ export class ChainStore {
         record.txHashes.forEach((hash, i) => {
           this.txIndex.put(hash, RLP.encode([height, bigIntToBytes(BigInt(i))]));
         });
-        for (const [k, v] of Object.entries(record.meta ?? {})) this.meta.put(k, v);
+        this.putMetaEntries(record.meta);
         this.meta.put('head', record.height.toString());
       });
     const done =
@@ -142,6 +149,38 @@ export class ChainStore {
     } finally {
       this.writing.delete(record.height);
     }
+  }
+
+  private putMetaEntries(meta: Record<string, string | null> | undefined): void {
+    for (const [k, v] of Object.entries(meta ?? {})) {
+      if (v === null) this.meta.remove(k);
+      else this.meta.put(k, v);
+    }
+  }
+
+  /**
+   * Takes the blocks above `height` off the chain (an L2 rewind after a deep L1 reorg, in the modes
+   * where L1 order is the chain): their records, hashes and tx locations go, in one lmdb commit with
+   * `meta` and the new head pointer. State-trie nodes stay (they are shared and never deleted), so the
+   * state at `height` is readable as before. Waits for block writes in flight first.
+   */
+  async rewind(height: bigint, removed: RewoundBlock[], meta?: Record<string, string | null>): Promise<void> {
+    await Promise.all([...this.writing.values()].map((p) => p.catch(() => undefined)));
+    this.trie.discardPending();
+    await this.root.batch(() => {
+      for (const b of removed) {
+        if (b.height <= height) throw new Error(`rewind to ${height} cannot remove block ${b.height}`);
+        const h = Number(b.height);
+        this.sequenced.remove(h);
+        this.executed.remove(h);
+        this.receipts.remove(h);
+        this.proofs.remove(h);
+        this.hashes.remove(b.executedHash.toLowerCase());
+        for (const tx of b.txHashes) this.txIndex.remove(tx.toLowerCase());
+      }
+      this.putMetaEntries(meta);
+      this.meta.put('head', height.toString());
+    });
   }
 
   private forget(record: BlockRecord): void {

@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { Executor } from '../../src/execution/executor.js';
 import { devAccounts, devChainOptions } from '../../src/execution/genesis.js';
 import { ChainStore } from '../../src/store/chain-store.js';
-import { hashSequencedBlock, type SequencedBlock } from '../../src/types/sequenced-block.js';
+import {
+  encodeSequencedBlock,
+  hashSequencedBlock,
+  type SequencedBlock,
+} from '../../src/types/sequenced-block.js';
 import { fromHex, toHex, ZERO_HASH } from '../../src/util/bytes.js';
 
 const logger = pino({ level: 'silent' });
@@ -82,5 +86,74 @@ describe('executor', () => {
     expect(first.block.header.timestamp).toBe(devChainOptions().genesisTimestamp);
     expect(toHex(first.block.header.coinbase.bytes)).toBe(`0x${'00'.repeat(20)}`);
     expect(first.block.header.extraData.length).toBe(0);
+  });
+
+  it('rewinds to an earlier block: later blocks, their hashes and tx locations go, the state is the earlier one, and the chain goes on from there', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'seqnet-rewind-')), 'chain');
+    let store = new ChainStore(dir);
+    let executor = await Executor.open(devChainOptions(), store, logger);
+    const [a, b] = devAccounts(2).map((x) => privateKeyToAccount(x.privateKey));
+    const persist = async (seq: SequencedBlock, meta?: Record<string, string | null>) => {
+      const result = await executor.execute(seq);
+      await executor.persistAndCommit(result, {
+        sequenced: encodeSequencedBlock(seq),
+        proof: new Uint8Array(),
+        meta,
+      });
+      return result.block;
+    };
+    const nextOf = (parent: SequencedBlock, txs: Uint8Array[]): SequencedBlock => ({
+      ...parent,
+      height: parent.height + 1n,
+      parentHash: hashSequencedBlock(parent),
+      txs,
+      lagStateRoot: executor.lagStateRootFor(parent.height + 1n),
+    });
+    const first = await fixedBlock(executor);
+    const block1 = await persist(first, { kept: 'yes', dropped: 'soon' });
+    const transfer = await a.signTransaction({
+      chainId: 42069,
+      type: 'eip1559',
+      nonce: 1,
+      to: b.address,
+      value: 5n,
+      gas: 21000n,
+      maxFeePerGas: 10n ** 9n,
+      maxPriorityFeePerGas: 1n,
+    });
+    const second = nextOf(first, [fromHex(transfer)]);
+    const block2 = await persist(second);
+    const block3 = await persist(nextOf(second, []));
+    const nonceOfA = async () => (await (await executor.view(executor.head)).getAccount(a.address))?.nonce;
+    expect(await nonceOfA()).toBe(2n);
+
+    const removed = await executor.rewindTo(1n, { dropped: null, rewound: 'to 1' });
+    expect(removed.map((x) => toHex(x.hash()))).toEqual([toHex(block2.hash()), toHex(block3.hash())]);
+    expect(toHex(executor.head.hash())).toBe(toHex(block1.hash()));
+    expect(await nonceOfA()).toBe(1n);
+    for (const gone of [block2, block3]) {
+      expect(store.getExecuted(gone.header.number)).toBeUndefined();
+      expect(store.getSequenced(gone.header.number)).toBeUndefined();
+      expect(store.getReceipts(gone.header.number)).toBeUndefined();
+      expect(store.heightOf(toHex(gone.hash()))).toBeUndefined();
+    }
+    expect(store.getTxLocation(toHex(block2.transactions[0].hash()))).toBeUndefined();
+    expect(store.getTxLocation(toHex(block1.transactions[0].hash()))).toEqual({ height: 1n, index: 0 });
+    expect([store.getMeta('kept'), store.getMeta('dropped'), store.getMeta('rewound')]).toEqual([
+      'yes',
+      undefined,
+      'to 1',
+    ]);
+    await expect(executor.rewindTo(2n)).rejects.toThrow(/head is 1/);
+
+    // Another block 2 (without the transfer) extends block 1, and a restart finds it as the head.
+    const other = await persist(nextOf(first, []));
+    expect(toHex(other.hash())).not.toBe(toHex(block2.hash()));
+    await store.close();
+    store = new ChainStore(dir);
+    executor = await Executor.open(devChainOptions(), store, logger);
+    expect(toHex(executor.head.hash())).toBe(toHex(other.hash()));
+    expect(await nonceOfA()).toBe(1n);
+    await store.close();
   });
 });

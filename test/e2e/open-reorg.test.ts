@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Abi, createPublicClient, encodeFunctionData, type Hex, http } from 'viem';
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyFromL1 } from '../../src/derive/verifier.js';
+import { devAccounts, devChainOptions } from '../../src/execution/genesis.js';
+import { type L1Deployment, openInboxArtifact } from '../../src/l1/deploy.js';
+import { type DevnetProcess, rpcCall, startOpenDevnet } from '../helpers/devnet.js';
+import { signFeeMarketTx } from '../helpers/raw-tx.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * `free` and `based` under an L1 reorg deeper than the confirmations derivation waits for (0 here):
+ * the batch that made a derived block is taken back, or replaced by another batch at its Inbox index.
+ * L1 order is the chain in these modes (in `free` the first valid batch for a height wins, in `based`
+ * each batch is the next block), so the stored blocks alone cannot show what changed: derivation rewinds the L2
+ * to before the changed batch and derives again from L1; the removed block's tx goes back in the
+ * node's pool, is posted again and lands again, and the node's chain is what L1 now implies (checked
+ * by rebuilding it from L1 alone, as `seqnet verify` does).
+ */
+
+interface OpenStatus {
+  chainId: number;
+  head: number;
+  open: {
+    halted: string | null;
+    rewinds: number;
+    recentRewinds: Array<{ from: number; to: number; batchIndex: number; reason: string }>;
+    submitter: { posted: number };
+  };
+}
+
+interface Receipt {
+  blockHash: Hex;
+  blockNumber: Hex;
+  status: Hex;
+}
+
+const call = async <T>(url: string, method: string, params: unknown[]): Promise<T> => {
+  const body = (await rpcCall(url, { jsonrpc: '2.0', id: 1, method, params })).json as {
+    result?: T;
+    error?: { message: string };
+  };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result as T;
+};
+
+async function startReorgDevnet(mode: 'free' | 'based') {
+  const { devnet, info } = await startOpenDevnet(mode, 1, ['--l1-confirmations', '0']);
+  const deployment = JSON.parse(
+    readFileSync(join(devnet.dataDir, 'l1-deployment.json'), 'utf8'),
+  ) as L1Deployment;
+  return { devnet, url: info.nodes[0].rpc, l1Rpc: info.l1.rpc, inbox: info.l1.contracts.Inbox, deployment };
+}
+
+/** Sends one transfer, waits for its receipt (its block derived from L1), and finds the batch that made it. */
+async function deriveOneBlock(url: string, l1Rpc: string, inbox: Hex) {
+  const sender = devAccounts(10)[8];
+  const raw = signFeeMarketTx(sender.privateKey, {
+    nonce: 0n,
+    gas: 21_000n,
+    maxFee: 10n ** 10n,
+    maxTip: 1n,
+    value: 1n,
+  });
+  const hash = await call<Hex>(url, 'eth_sendRawTransaction', [`0x${Buffer.from(raw).toString('hex')}`]);
+  const receipt = await receiptOf(url, hash);
+  // Reorg only once the L1 pool is empty: anvil can strand txs that are pending across anvil_reorg.
+  await until('an empty L1 pool', async () => {
+    const st = await call<{ pending: string; queued: string }>(l1Rpc, 'txpool_status', []);
+    return Number(st.pending) === 0 && Number(st.queued) === 0 ? true : undefined;
+  });
+  const l1 = createPublicClient({ transport: http(l1Rpc) });
+  const logs = await l1.getContractEvents({
+    address: inbox,
+    abi: openInboxArtifact().abi as Abi,
+    eventName: 'BatchPosted',
+    fromBlock: 0n,
+  });
+  const winner = logs[logs.length - 1] as unknown as { blockNumber: bigint; args: { index: bigint } };
+  const l1Head = await l1.getBlockNumber();
+  return {
+    hash,
+    blockHash: receipt.blockHash,
+    batchIndex: winner.args.index,
+    depth: Number(l1Head - winner.blockNumber + 1n),
+  };
+}
+
+const receiptOf = (url: string, hash: Hex) =>
+  until(
+    'the receipt',
+    async () => (await call<Receipt | null>(url, 'eth_getTransactionReceipt', [hash])) ?? undefined,
+    90_000,
+  );
+
+const status = (url: string) => call<OpenStatus>(url, 'seqnet_status', []);
+
+const rewound = async (url: string) =>
+  until(
+    'the L2 to be rewound',
+    async () => {
+      const st = await status(url);
+      return st.open.rewinds > 0 ? st : undefined;
+    },
+    60_000,
+  );
+
+/**
+ * After a rewind: the tx lands again (in the block L1 now implies), derivation goes on, and the
+ * node's chain is the one derivation rebuilds from L1 alone; the old block is gone if it changed.
+ */
+async function expectRelandedAndVerified(
+  started: Awaited<ReturnType<typeof startReorgDevnet>>,
+  tx: { hash: Hex; blockHash: Hex },
+) {
+  const { url, l1Rpc, deployment } = started;
+  const again = await receiptOf(url, tx.hash);
+  expect(again.status).toBe('0x1');
+  if (again.blockHash !== tx.blockHash)
+    expect(await call<unknown>(url, 'eth_getBlockByHash', [tx.blockHash, false])).toBeNull();
+  const st = await status(url);
+  expect(st.open.halted).toBeNull();
+  const report = await verifyFromL1({
+    l1Url: l1Rpc,
+    deployment,
+    chain: devChainOptions({ chainId: BigInt(st.chainId) }),
+    rpcUrl: url,
+  });
+  expect(report.mismatches).toEqual([]);
+  expect(report.blocks).toBeGreaterThanOrEqual(Number(BigInt(again.blockNumber)));
+}
+
+describe.each(['free', 'based'] as const)(
+  'devnet --nodes 1 --election %s, an L1 reorg deeper than --l1-confirmations: the L2 is rewound',
+  (mode) => {
+    let devnet: DevnetProcess | undefined;
+    afterEach(async () => {
+      await devnet?.stop();
+      devnet = undefined;
+    });
+
+    it('another batch now at the index of the batch that made a block: the L2 is rewound, the tx is posted and lands again', async () => {
+      const started = await startReorgDevnet(mode);
+      devnet = started.devnet;
+      const { url, l1Rpc, inbox } = started;
+      const tx = await deriveOneBlock(url, l1Rpc, inbox);
+      // The new L1 chain holds a stranger's junk batch where the winner was: a height may now have
+      // another first batch (here the junk loses, but the order that chose the winner changed).
+      const stranger = devAccounts(10)[6];
+      const junk = encodeFunctionData({
+        abi: openInboxArtifact().abi as Abi,
+        functionName: 'postBatch',
+        args: [1n, 1n, `0x${'33'.repeat(32)}`, 0n, '0xdeadbeef'],
+      });
+      await call(l1Rpc, 'anvil_reorg', [
+        tx.depth,
+        [[{ from: stranger.address, to: inbox, data: junk, gas: '0x100000' }, 0]],
+      ]);
+      const st = await rewound(url);
+      const [rewind] = st.open.recentRewinds;
+      expect(rewind.batchIndex).toBe(Number(tx.batchIndex));
+      expect(rewind.reason).toContain(`replaced batch ${tx.batchIndex}`);
+      expect(rewind.to).toBeLessThan(rewind.from);
+      await expectRelandedAndVerified(started, tx);
+    }, 300_000);
+
+    it('the batch that made a block taken back with nothing in its place: the L2 is rewound, the tx lands again', async () => {
+      const started = await startReorgDevnet(mode);
+      devnet = started.devnet;
+      const { url, l1Rpc, inbox } = started;
+      const tx = await deriveOneBlock(url, l1Rpc, inbox);
+      await call(l1Rpc, 'anvil_reorg', [tx.depth, []]);
+      const st = await rewound(url);
+      const [rewind] = st.open.recentRewinds;
+      expect(rewind.batchIndex).toBe(Number(tx.batchIndex));
+      expect(rewind.reason).toContain(`took back batch ${tx.batchIndex}`);
+      await expectRelandedAndVerified(started, tx);
+    }, 300_000);
+  },
+);
