@@ -1,13 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Abi, createPublicClient, encodeFunctionData, type Hex, http } from 'viem';
+import {
+  type Abi,
+  createPublicClient,
+  createWalletClient,
+  encodeFunctionData,
+  type Hex,
+  http,
+  parseEther,
+} from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyFromL1 } from '../../src/derive/verifier.js';
 import { devAccounts, devChainOptions } from '../../src/execution/genesis.js';
-import { type L1Deployment, openInboxArtifact } from '../../src/l1/deploy.js';
+import { type L1Deployment, l1Artifacts, openInboxArtifact } from '../../src/l1/deploy.js';
 import { type DevnetProcess, rpcCall, startOpenDevnet } from '../helpers/devnet.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
-import { until } from '../helpers/wait.js';
+import { chainOf, until } from '../helpers/wait.js';
 
 /**
  * `free` and `based` under an L1 reorg deeper than the confirmations derivation waits for (0 here):
@@ -78,13 +87,22 @@ async function deriveOneBlock(url: string, l1Rpc: string, inbox: Hex) {
     fromBlock: 0n,
   });
   const winner = logs[logs.length - 1] as unknown as { blockNumber: bigint; args: { index: bigint } };
-  const l1Head = await l1.getBlockNumber();
-  return {
-    hash,
-    blockHash: receipt.blockHash,
-    batchIndex: winner.args.index,
-    depth: Number(l1Head - winner.blockNumber + 1n),
-  };
+  return { hash, blockHash: receipt.blockHash, batchIndex: winner.args.index, l1Block: winner.blockNumber };
+}
+
+/**
+ * Replaces the L1 blocks from `fromBlock` to the head with new ones holding `txs` (anvil_reorg). The
+ * devnet's anvil mines every second: mining is paused meanwhile, or a block mined between reading the
+ * head and the reorg would leave `fromBlock` in place (seen: the reorg took the block after it).
+ */
+async function reorgFrom(l1Rpc: string, fromBlock: bigint, txs: unknown[] = []) {
+  await call(l1Rpc, 'evm_setIntervalMining', [0]);
+  try {
+    const head = BigInt(await call<Hex>(l1Rpc, 'eth_blockNumber', []));
+    await call(l1Rpc, 'anvil_reorg', [Number(head - fromBlock + 1n), txs]);
+  } finally {
+    await call(l1Rpc, 'evm_setIntervalMining', [1]);
+  }
 }
 
 const receiptOf = (url: string, hash: Hex) =>
@@ -153,9 +171,8 @@ describe.each(['free', 'based'] as const)(
         functionName: 'postBatch',
         args: [1n, 1n, `0x${'33'.repeat(32)}`, 0n, '0xdeadbeef'],
       });
-      await call(l1Rpc, 'anvil_reorg', [
-        tx.depth,
-        [[{ from: stranger.address, to: inbox, data: junk, gas: '0x100000' }, 0]],
+      await reorgFrom(l1Rpc, tx.l1Block, [
+        [{ from: stranger.address, to: inbox, data: junk, gas: '0x100000' }, 0],
       ]);
       const st = await rewound(url);
       const [rewind] = st.open.recentRewinds;
@@ -170,7 +187,7 @@ describe.each(['free', 'based'] as const)(
       devnet = started.devnet;
       const { url, l1Rpc, inbox } = started;
       const tx = await deriveOneBlock(url, l1Rpc, inbox);
-      await call(l1Rpc, 'anvil_reorg', [tx.depth, []]);
+      await reorgFrom(l1Rpc, tx.l1Block);
       const st = await rewound(url);
       const [rewind] = st.open.recentRewinds;
       expect(rewind.batchIndex).toBe(Number(tx.batchIndex));
@@ -179,3 +196,65 @@ describe.each(['free', 'based'] as const)(
     }, 300_000);
   },
 );
+
+describe('devnet --nodes 1 --election free, a deep L1 reorg takes back the block that credited a deposit', () => {
+  let devnet: DevnetProcess | undefined;
+  afterEach(async () => {
+    await devnet?.stop();
+    devnet = undefined;
+  });
+
+  it('the deposit stays on L1: after the rewind it is credited again, once', async () => {
+    const started = await startReorgDevnet('free');
+    devnet = started.devnet;
+    const { url, l1Rpc, inbox } = started;
+    const recipient = privateKeyToAccount(generatePrivateKey()).address;
+    const l1 = createPublicClient({ transport: http(l1Rpc) });
+    const depositor = createWalletClient({
+      transport: http(l1Rpc),
+      account: privateKeyToAccount(devAccounts(10)[5].privateKey),
+      chain: chainOf(31337, l1Rpc),
+    });
+    const deposit = await l1.waitForTransactionReceipt({
+      hash: await depositor.writeContract({
+        address: started.deployment.contracts.Bridge,
+        abi: l1Artifacts().Bridge.abi as Abi,
+        functionName: 'depositETH',
+        args: [recipient],
+        value: parseEther('1'),
+      }),
+    });
+    const balance = () => call<Hex>(url, 'eth_getBalance', [recipient, 'latest']).then(BigInt);
+    // In `free` a node posts a block of its own for due L1 messages: the deposit is credited with no tx.
+    await until('the deposit on L2', async () => ((await balance()) > 0n ? true : undefined), 90_000);
+    await until('an empty L1 pool', async () => {
+      const st = await call<{ pending: string; queued: string }>(l1Rpc, 'txpool_status', []);
+      return Number(st.pending) === 0 && Number(st.queued) === 0 ? true : undefined;
+    });
+    const logs = await l1.getContractEvents({
+      address: inbox,
+      abi: openInboxArtifact().abi as Abi,
+      eventName: 'BatchPosted',
+      fromBlock: 0n,
+    });
+    const credited = logs[logs.length - 1] as unknown as { blockNumber: bigint };
+    // The batch is after the deposit on L1: a reorg of the batch's blocks leaves the deposit.
+    expect(credited.blockNumber).toBeGreaterThan(deposit.blockNumber);
+    await reorgFrom(l1Rpc, credited.blockNumber);
+    const st = await rewound(url);
+    expect(st.open.recentRewinds[0].to).toBeLessThan(st.open.recentRewinds[0].from);
+    expect(await l1.getTransactionReceipt({ hash: deposit.transactionHash })).toMatchObject({
+      status: 'success',
+    });
+    // Credited again by the block derived after the rewind, and only once.
+    await until('the deposit on L2 again', async () => ((await balance()) > 0n ? true : undefined), 90_000);
+    const report = await verifyFromL1({
+      l1Url: l1Rpc,
+      deployment: started.deployment,
+      chain: devChainOptions({ chainId: BigInt((await status(url)).chainId) }),
+      rpcUrl: url,
+    });
+    expect(report.mismatches).toEqual([]);
+    expect(await balance()).toBe(parseEther('1'));
+  }, 300_000);
+});
