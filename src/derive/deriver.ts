@@ -1,8 +1,7 @@
-import type { Block } from '@ethereumjs/block';
 import type { Logger } from 'pino';
 import { type Abi, createPublicClient, type Hex, http, type PublicClient } from 'viem';
 import { decodeTxBatch } from '../batcher/codec.js';
-import type { ExecutionResult, Executor } from '../execution/executor.js';
+import type { ExecutionResult, Executor, RemovedBlock } from '../execution/executor.js';
 import { type L1Deployment, l1Artifacts, openInboxArtifact } from '../l1/deploy.js';
 import { type L1Message, L1Watcher } from '../l1/watcher.js';
 import type { ChainStore } from '../store/chain-store.js';
@@ -56,8 +55,8 @@ export interface L2Rewind {
   /** The head before, and the head it went back to (the head before the changed batch was read). */
   from: bigint;
   to: bigint;
-  /** The blocks taken off the chain, lowest first. */
-  removed: Block[];
+  /** The blocks taken off the chain with their receipts, lowest first. */
+  removed: RemovedBlock[];
   /** The Inbox index of the first batch that changed or went. */
   batchIndex: bigint;
   reason: string;
@@ -432,7 +431,7 @@ export class Deriver {
     this.rewindCount++;
     this.recentRewinds.push({ from, to, batchIndex: index, reason: why, at: rewind.at });
     if (this.recentRewinds.length > 20) this.recentRewinds.shift();
-    const removedTxs = removed.reduce((n, b) => n + b.transactions.length, 0);
+    const removedTxs = removed.reduce((n, r) => n + r.block.transactions.length, 0);
     logger.warn(
       { from: Number(from), to: Number(to), batch: Number(index), removedTxs, why },
       'L1 reorg: the L2 is rewound to before the changed batch and derived again from L1',

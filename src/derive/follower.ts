@@ -86,6 +86,7 @@ export class FollowerNode {
         onRewind: (rewind) => {
           withdrawals.rewindTo(rewind.to);
           metrics.blockHeight.set(Number(rewind.to));
+          events.emit('rewind', { to: rewind.to, removed: rewind.removed });
         },
       },
     );

@@ -110,6 +110,12 @@ export function decodeTx(raw: Uint8Array, common: Common): TypedTransaction {
   return createTxFromRLP(raw, { common });
 }
 
+/** A block an L2 rewind took off the chain, with the receipts it had. */
+export interface RemovedBlock {
+  block: Block;
+  receipts: StoredReceipt[];
+}
+
 /**
  * The embedded executor (@ethereumjs/vm, Prague), shaped like the Engine API: build an executed block
  * from a sequenced block on the current head, and read state at any block. Executed blocks are derived
@@ -472,31 +478,31 @@ export class Executor {
 
   /**
    * Makes block `height` the head again, taking every block above it off the chain (store and caches);
-   * `meta` is written in the same commit. Returns the removed blocks, lowest first. Only between
-   * blocks: nothing may be executing.
+   * `meta` is written in the same commit. Returns the removed blocks with their receipts, lowest
+   * first. Only between blocks: nothing may be executing.
    */
-  async rewindTo(height: bigint, meta?: Record<string, string | null>): Promise<Block[]> {
+  async rewindTo(height: bigint, meta?: Record<string, string | null>): Promise<RemovedBlock[]> {
     const head = this.headBlock.header.number;
     if (height < 0n || height > head)
       throw new Error(`cannot rewind to block ${height}: the head is ${head}`);
-    const removed: Block[] = [];
+    const removed: RemovedBlock[] = [];
     for (let h = height + 1n; h <= head; h++) {
       const block = this.blockByNumber(h);
       if (!block) throw new Error(`cannot rewind: block ${h} is not in the store`);
-      removed.push(block);
+      removed.push({ block, receipts: this.store.getReceipts(h) ?? [] });
     }
     const target = this.blockByNumber(height);
     if (!target) throw new Error(`cannot rewind: block ${height} is not in the store`);
     await this.store.rewind(
       height,
-      removed.map((b) => ({
-        height: b.header.number,
-        executedHash: toHex(b.hash()),
-        txHashes: b.transactions.map((t) => toHex(t.hash())),
+      removed.map(({ block }) => ({
+        height: block.header.number,
+        executedHash: toHex(block.hash()),
+        txHashes: block.transactions.map((t) => toHex(t.hash())),
       })),
       meta,
     );
-    for (const b of removed) this.recentBlocks.delete(b.header.number);
+    for (const { block } of removed) this.recentBlocks.delete(block.header.number);
     this.headBlock = target;
     await this.stateManager.setStateRoot(target.header.stateRoot);
     this.logger.warn({ from: Number(head), to: Number(height) }, 'rewound the chain');

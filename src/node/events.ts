@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Block } from '@ethereumjs/block';
 import type { CommitProof } from '../consensus/certificate.js';
+import type { RemovedBlock } from '../execution/executor.js';
 import type { StoredReceipt } from '../store/chain-store.js';
 import type { Hex } from '../util/bytes.js';
 
@@ -15,8 +16,19 @@ export interface SealedBlock {
   buildMs: number;
 }
 
+/** An L2 rewind (`based` / `free`, after a deep L1 reorg): the blocks above `to` left the chain. */
+export interface ChainRewind {
+  to: bigint;
+  /** With their receipts, lowest first. */
+  removed: RemovedBlock[];
+}
+
 /** In-process notifications from the chain to RPC subscriptions, the dashboard and metrics. */
-export class ChainEvents extends EventEmitter<{ block: [SealedBlock]; pendingTx: [Hex] }> {
+export class ChainEvents extends EventEmitter<{
+  block: [SealedBlock];
+  rewind: [ChainRewind];
+  pendingTx: [Hex];
+}> {
   constructor() {
     super();
     this.setMaxListeners(0);

@@ -477,8 +477,9 @@ export class SeqnetNode {
       withdrawals.rewindTo(rewind.to);
       metrics.l2Rewinds.inc();
       metrics.blockHeight.set(Number(rewind.to));
+      events.emit('rewind', { to: rewind.to, removed: rewind.removed });
       const state = await executor.stateAt(executor.head);
-      const txs = rewind.removed.flatMap((b) => b.transactions);
+      const txs = rewind.removed.flatMap((r) => r.block.transactions);
       const nonces = new Map<Hex, bigint>();
       for (const t of txs) {
         const sender = t.getSenderAddress();

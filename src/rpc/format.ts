@@ -14,7 +14,8 @@ export interface RpcLog {
   transactionHash: Hex;
   transactionIndex: Hex;
   logIndex: Hex;
-  removed: false;
+  /** true only in a `logs` subscription after an L2 rewind took its block off the chain. */
+  removed: boolean;
 }
 
 export interface DecodedReceipt {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import { RpcCode, RpcError } from '../errors.js';
-import type { SealedBlock } from '../node/events.js';
+import type { ChainRewind, SealedBlock } from '../node/events.js';
 import type { Hex } from '../util/bytes.js';
 import { rpcPortInUseMessage } from '../util/ports.js';
 import type { RpcContext, RpcHandler } from './context.js';
@@ -95,10 +95,16 @@ export class RpcServer {
     // The WebSocket server re-emits the HTTP server's errors; the listen below reports them.
     this.wss.on('error', () => {});
     const onBlock = (b: SealedBlock) => this.publishBlock(b);
+    const onRewind = (r: ChainRewind) => this.publishRemovedLogs(r);
     const onPending = (h: Hex) => this.publishPending(h);
     this.ctx.events.on('block', onBlock);
+    this.ctx.events.on('rewind', onRewind);
     const offPending = this.ctx.mempool.onNewPending(onPending);
-    this.unsubscribeChain = [() => this.ctx.events.off('block', onBlock), offPending];
+    this.unsubscribeChain = [
+      () => this.ctx.events.off('block', onBlock),
+      () => this.ctx.events.off('rewind', onRewind),
+      offPending,
+    ];
     await new Promise<void>((resolve, reject) => {
       this.http!.once('error', (err: NodeJS.ErrnoException) =>
         reject(err.code === 'EADDRINUSE' ? new Error(rpcPortInUseMessage(host, port)) : err),
@@ -342,6 +348,23 @@ export class RpcServer {
         }
       }
     }
+  }
+
+  /**
+   * After an L2 rewind, as geth after a reorg: each `logs` subscription gets the logs of the removed
+   * blocks it matched again, newest first, with `removed: true` (the new blocks' logs follow as they
+   * come). `newHeads` gets only the new chain's heads.
+   */
+  private publishRemovedLogs(rewind: ChainRewind): void {
+    if (this.connections.size === 0) return;
+    const removed = rewind.removed
+      .toReversed()
+      .flatMap(({ block, receipts }) => blockLogs(block, receipts).toReversed())
+      .map((log) => ({ ...log, removed: true }));
+    for (const conn of this.connections)
+      for (const [id, sub] of conn.subs)
+        if (sub.kind === 'logs')
+          for (const log of removed) if (matchesLog(sub.filter!, log)) this.notify(conn, id, log);
   }
 
   private publishPending(hash: Hex): void {

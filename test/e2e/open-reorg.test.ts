@@ -7,15 +7,18 @@ import {
   encodeFunctionData,
   type Hex,
   http,
+  type Log,
+  parseAbi,
   parseEther,
+  webSocket,
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyFromL1 } from '../../src/derive/verifier.js';
 import { devAccounts, devChainOptions } from '../../src/execution/genesis.js';
+import { L2_TO_L1_MESSAGE_PASSER } from '../../src/execution/options.js';
 import { type L1Deployment, l1Artifacts, openInboxArtifact } from '../../src/l1/deploy.js';
 import { type DevnetProcess, rpcCall, startOpenDevnet } from '../helpers/devnet.js';
-import { signFeeMarketTx } from '../helpers/raw-tx.js';
 import { chainOf, until } from '../helpers/wait.js';
 
 /**
@@ -62,17 +65,29 @@ async function startReorgDevnet(mode: 'free' | 'based') {
   return { devnet, url: info.nodes[0].rpc, l1Rpc: info.l1.rpc, inbox: info.l1.contracts.Inbox, deployment };
 }
 
-/** Sends one transfer, waits for its receipt (its block derived from L1), and finds the batch that made it. */
+const passerAbi = parseAbi([
+  'function initiateWithdrawal(address to) payable returns (uint256)',
+  'event WithdrawalInitiated(uint256 indexed nonce, address indexed from, address indexed to, uint256 value)',
+]);
+
+/**
+ * Sends one tx that logs (a 1-wei withdrawal), waits for its receipt (its block derived from L1),
+ * and finds the batch that made it.
+ */
 async function deriveOneBlock(url: string, l1Rpc: string, inbox: Hex) {
-  const sender = devAccounts(10)[8];
-  const raw = signFeeMarketTx(sender.privateKey, {
-    nonce: 0n,
-    gas: 21_000n,
-    maxFee: 10n ** 10n,
-    maxTip: 1n,
+  const sender = privateKeyToAccount(devAccounts(10)[8].privateKey);
+  const raw = await sender.signTransaction({
+    chainId: 42069,
+    type: 'eip1559',
+    nonce: 0,
+    to: L2_TO_L1_MESSAGE_PASSER,
+    data: encodeFunctionData({ abi: passerAbi, functionName: 'initiateWithdrawal', args: [sender.address] }),
     value: 1n,
+    gas: 200_000n,
+    maxFeePerGas: 10n ** 10n,
+    maxPriorityFeePerGas: 1n,
   });
-  const hash = await call<Hex>(url, 'eth_sendRawTransaction', [`0x${Buffer.from(raw).toString('hex')}`]);
+  const hash = await call<Hex>(url, 'eth_sendRawTransaction', [raw]);
   const receipt = await receiptOf(url, hash);
   // Reorg only once the L1 pool is empty: anvil can strand txs that are pending across anvil_reorg.
   await until('an empty L1 pool', async () => {
@@ -135,6 +150,7 @@ async function expectRelandedAndVerified(
   const { url, l1Rpc, deployment } = started;
   const again = await receiptOf(url, tx.hash);
   expect(again.status).toBe('0x1');
+  // The block derived again can be the same one (the poster's L1 tx mined again after the reorg).
   if (again.blockHash !== tx.blockHash)
     expect(await call<unknown>(url, 'eth_getBlockByHash', [tx.blockHash, false])).toBeNull();
   const st = await status(url);
@@ -147,6 +163,7 @@ async function expectRelandedAndVerified(
   });
   expect(report.mismatches).toEqual([]);
   expect(report.blocks).toBeGreaterThanOrEqual(Number(BigInt(again.blockNumber)));
+  return again;
 }
 
 describe.each(['free', 'based'] as const)(
@@ -162,6 +179,14 @@ describe.each(['free', 'based'] as const)(
       const started = await startReorgDevnet(mode);
       devnet = started.devnet;
       const { url, l1Rpc, inbox } = started;
+      // A dapp watching the tx's log (viem over eth_subscribe): it sees the log, the same log
+      // removed by the rewind, then the log of the block derived again.
+      const l2 = createPublicClient({ transport: webSocket(url.replace('http', 'ws')) });
+      const seen: Log[] = [];
+      const unwatch = l2.watchEvent({
+        address: L2_TO_L1_MESSAGE_PASSER,
+        onLogs: (logs) => seen.push(...logs),
+      });
       const tx = await deriveOneBlock(url, l1Rpc, inbox);
       // The new L1 chain holds a stranger's junk batch where the winner was: a height may now have
       // another first batch (here the junk loses, but the order that chose the winner changed).
@@ -179,7 +204,20 @@ describe.each(['free', 'based'] as const)(
       expect(rewind.batchIndex).toBe(Number(tx.batchIndex));
       expect(rewind.reason).toContain(`replaced batch ${tx.batchIndex}`);
       expect(rewind.to).toBeLessThan(rewind.from);
-      await expectRelandedAndVerified(started, tx);
+      const again = await expectRelandedAndVerified(started, tx);
+      await until('the log of the block derived again', async () => {
+        const removedAt = seen.findIndex((l) => l.removed);
+        return removedAt >= 0 && seen.slice(removedAt + 1).some((l) => !l.removed) ? true : undefined;
+      });
+      unwatch();
+      await l2.transport.getRpcClient().then((c) => c.close());
+      expect(
+        seen.map((l) => ({ blockHash: l.blockHash, removed: l.removed, tx: l.transactionHash })),
+      ).toEqual([
+        { blockHash: tx.blockHash, removed: false, tx: tx.hash },
+        { blockHash: tx.blockHash, removed: true, tx: tx.hash },
+        { blockHash: again.blockHash, removed: false, tx: tx.hash },
+      ]);
     }, 300_000);
 
     it('the batch that made a block taken back with nothing in its place: the L2 is rewound, the tx lands again', async () => {

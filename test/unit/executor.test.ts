@@ -128,7 +128,8 @@ describe('executor', () => {
     expect(await nonceOfA()).toBe(2n);
 
     const removed = await executor.rewindTo(1n, { dropped: null, rewound: 'to 1' });
-    expect(removed.map((x) => toHex(x.hash()))).toEqual([toHex(block2.hash()), toHex(block3.hash())]);
+    expect(removed.map((x) => toHex(x.block.hash()))).toEqual([toHex(block2.hash()), toHex(block3.hash())]);
+    expect(removed.map((x) => x.receipts.length)).toEqual([1, 0]);
     expect(toHex(executor.head.hash())).toBe(toHex(block1.hash()));
     expect(await nonceOfA()).toBe(1n);
     for (const gone of [block2, block3]) {
