@@ -170,7 +170,11 @@ describe.each(['free', 'based'] as const)(
   'devnet --nodes 1 --election %s, an L1 reorg deeper than --l1-confirmations: the L2 is rewound',
   (mode) => {
     let devnet: DevnetProcess | undefined;
+    /** Closes the test's WebSocket client first (viem would retry it against the stopped devnet). */
+    let closeClient: (() => Promise<void>) | undefined;
     afterEach(async () => {
+      await closeClient?.();
+      closeClient = undefined;
       await devnet?.stop();
       devnet = undefined;
     });
@@ -187,6 +191,10 @@ describe.each(['free', 'based'] as const)(
         address: L2_TO_L1_MESSAGE_PASSER,
         onLogs: (logs) => seen.push(...logs),
       });
+      closeClient = async () => {
+        unwatch();
+        await (await l2.transport.getRpcClient()).close();
+      };
       const tx = await deriveOneBlock(url, l1Rpc, inbox);
       // The new L1 chain holds a stranger's junk batch where the winner was: a height may now have
       // another first batch (here the junk loses, but the order that chose the winner changed).
@@ -209,8 +217,6 @@ describe.each(['free', 'based'] as const)(
         const removedAt = seen.findIndex((l) => l.removed);
         return removedAt >= 0 && seen.slice(removedAt + 1).some((l) => !l.removed) ? true : undefined;
       });
-      unwatch();
-      await l2.transport.getRpcClient().then((c) => c.close());
       expect(
         seen.map((l) => ({ blockHash: l.blockHash, removed: l.removed, tx: l.transactionHash })),
       ).toEqual([
