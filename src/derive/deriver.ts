@@ -106,7 +106,7 @@ export class Deriver {
   private cursor = 0n;
   /** `based` / `free` (an OpenInbox), or undefined for the single key's or a committee's Inbox. */
   private readonly openMode: L1Deployment['openMode'];
-  /** `based`: the batch that made the head block (batches up to it were derived before). */
+  /** `based`: the last batch dealt with (it made a block or was passed over; those before it too). */
   private lastBasedBatch?: { index: bigint; l1TxHash: string };
   /**
    * `based` / `free`: the latest batches read, by Inbox index: their L1 tx, and the head derivation

@@ -489,14 +489,12 @@ export class SeqnetNode {
       mempool.onBlock(nonces, []);
       let back = 0;
       for (const t of txs) {
-        // Refused when no longer valid at the rewound state, or when already in the pool.
-        if (
-          await mempool.add(t.serialize()).then(
-            () => true,
-            () => false,
-          )
-        )
+        try {
+          await mempool.add(t.serialize());
           back++;
+        } catch {
+          // Refused: no longer valid at the rewound state, or already in the pool.
+        }
       }
       logger.warn(
         { to: Number(rewind.to), removedTxs: txs.length, backInPool: back },

@@ -165,11 +165,12 @@ export class ChainStore {
    * state at `height` is readable as before. Waits for block writes in flight first.
    */
   async rewind(height: bigint, removed: RewoundBlock[], meta?: Record<string, string | null>): Promise<void> {
+    const below = removed.find((b) => b.height <= height);
+    if (below) throw new Error(`a rewind to block ${height} cannot remove block ${below.height}`);
     await Promise.all([...this.writing.values()].map((p) => p.catch(() => undefined)));
     this.trie.discardPending();
     await this.root.batch(() => {
       for (const b of removed) {
-        if (b.height <= height) throw new Error(`rewind to ${height} cannot remove block ${b.height}`);
         const h = Number(b.height);
         this.sequenced.remove(h);
         this.executed.remove(h);
