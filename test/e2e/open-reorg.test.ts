@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import {
   type Abi,
   createPublicClient,
@@ -14,11 +16,13 @@ import {
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FollowerNode } from '../../src/derive/follower.js';
 import { verifyFromL1 } from '../../src/derive/verifier.js';
 import { devAccounts, devChainOptions } from '../../src/execution/genesis.js';
 import { L2_TO_L1_MESSAGE_PASSER } from '../../src/execution/options.js';
 import { type L1Deployment, l1Artifacts, openInboxArtifact } from '../../src/l1/deploy.js';
-import { type DevnetProcess, rpcCall, startOpenDevnet } from '../helpers/devnet.js';
+import { rpcDefaults } from '../../src/rpc/options.js';
+import { type DevnetProcess, freePort, rpcCall, startOpenDevnet } from '../helpers/devnet.js';
 import { chainOf, until } from '../helpers/wait.js';
 
 /**
@@ -170,7 +174,7 @@ describe.each(['free', 'based'] as const)(
   'devnet --nodes 1 --election %s, an L1 reorg deeper than --l1-confirmations: the L2 is rewound',
   (mode) => {
     let devnet: DevnetProcess | undefined;
-    /** Closes the test's WebSocket client first (viem would retry it against the stopped devnet). */
+    /** Stops the test's own client or follower first (viem would retry against the stopped devnet). */
     let closeClient: (() => Promise<void>) | undefined;
     afterEach(async () => {
       await closeClient?.();
@@ -226,17 +230,44 @@ describe.each(['free', 'based'] as const)(
       ]);
     }, 300_000);
 
-    it('the batch that made a block taken back with nothing in its place: the L2 is rewound, the tx lands again', async () => {
+    it('the batch that made a block taken back with nothing in its place: the node and a follower are rewound, the tx lands again', async () => {
       const started = await startReorgDevnet(mode);
       devnet = started.devnet;
       const { url, l1Rpc, inbox } = started;
+      // A follower (`seqnet verify --follow`, in process) derives the same chain from the same L1.
+      const port = await freePort();
+      const follower = await FollowerNode.start(
+        {
+          dataDir: mkdtempSync(join(tmpdir(), 'seqnet-reorg-follower-')),
+          chain: devChainOptions({ chainId: BigInt((await status(url)).chainId) }),
+          rpc: { ...rpcDefaults, host: '127.0.0.1', port },
+          l1Url: l1Rpc,
+          deployment: started.deployment,
+          confirmations: 0,
+          pollMs: 200,
+        },
+        pino({ level: 'silent' }),
+      );
+      closeClient = () => follower.stop();
       const tx = await deriveOneBlock(url, l1Rpc, inbox);
+      const followerUrl = `http://127.0.0.1:${port}`;
+      await until('the follower to derive the block', async () => {
+        const r = await call<Receipt | null>(followerUrl, 'eth_getTransactionReceipt', [tx.hash]);
+        return r?.blockHash === tx.blockHash ? true : undefined;
+      });
       await reorgFrom(l1Rpc, tx.l1Block);
       const st = await rewound(url);
       const [rewind] = st.open.recentRewinds;
       expect(rewind.batchIndex).toBe(Number(tx.batchIndex));
       expect(rewind.reason).toContain(`took back batch ${tx.batchIndex}`);
-      await expectRelandedAndVerified(started, tx);
+      const again = await expectRelandedAndVerified(started, tx);
+      // The follower went back too, and serves the block derived again.
+      const derivation = () => follower.status().derivation as { rewinds: number; halted: string | null };
+      await until('the follower to derive the block again', async () => {
+        const r = await call<Receipt | null>(followerUrl, 'eth_getTransactionReceipt', [tx.hash]);
+        return r?.blockHash === again.blockHash && derivation().rewinds > 0 ? true : undefined;
+      });
+      expect(derivation().halted).toBeNull();
     }, 300_000);
   },
 );
