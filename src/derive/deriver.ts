@@ -162,15 +162,15 @@ export class Deriver {
     return this.outcomes.get(l1TxHash.toLowerCase());
   }
 
-  private recordOutcome(batch: BatchRef, outcome: { used: true } | { used: false; reason: string }): void {
-    const key = batch.l1TxHash.toLowerCase();
+  private recordOutcome(l1TxHash: string, outcome: { used: true } | { used: false; reason: string }): void {
+    const key = l1TxHash.toLowerCase();
     this.outcomes.delete(key);
     this.outcomes.set(key, outcome);
     if (this.outcomes.size > 1_024) this.outcomes.delete(this.outcomes.keys().next().value as string);
   }
 
   private passOver(batch: BatchRef, reason: string): void {
-    this.recordOutcome(batch, { used: false, reason });
+    this.recordOutcome(batch.l1TxHash, { used: false, reason });
     this.passedOverCount++;
     this.recentPassedOver.push({
       index: batch.index,
@@ -407,23 +407,25 @@ export class Deriver {
     const to = record.headBefore;
     const from = executor.head.header.number;
     const parent = to === 0n ? executor.genesisSequenced() : decodeSequencedBlock(store.getSequenced(to)!);
-    const meta = this.takeRecordMeta();
+    // The store first (one lmdb commit: the blocks, the records from `index` on, the cursor), then
+    // this deriver's books: a failed write leaves both as they were.
+    const meta = { ...this.recordMeta };
+    for (let i = index; i <= this.lastRecorded; i++) meta[`${BATCH_RECORD_KEY}${i}`] = null;
+    meta[LAST_RECORDED_KEY] = index > 0n ? (index - 1n).toString() : null;
+    meta[CURSOR_KEY] = `${to}:${parent.l1MessageCursor}`;
+    const prev = this.records.get(index - 1n);
+    if (this.openMode === 'based') meta[BASED_BATCH_KEY] = prev ? `${index - 1n}:${prev.l1TxHash}` : null;
+    const removed = await executor.rewindTo(to, meta);
+    this.recordMeta = {};
     for (let i = index; i <= this.lastRecorded; i++) {
       const gone = this.records.get(i);
       // The submitter posts the txs of a batch taken back again (it waits on this outcome).
-      if (gone) this.outcomes.set(gone.l1TxHash, { used: false, reason: 'taken back by an L1 reorg' });
+      if (gone) this.recordOutcome(gone.l1TxHash, { used: false, reason: 'taken back by an L1 reorg' });
       this.records.delete(i);
-      meta[`${BATCH_RECORD_KEY}${i}`] = null;
     }
     this.lastRecorded = index - 1n;
-    meta[LAST_RECORDED_KEY] = index > 0n ? this.lastRecorded.toString() : null;
-    meta[CURSOR_KEY] = `${to}:${parent.l1MessageCursor}`;
-    if (this.openMode === 'based') {
-      const prev = this.records.get(index - 1n);
+    if (this.openMode === 'based')
       this.lastBasedBatch = prev && { index: index - 1n, l1TxHash: prev.l1TxHash };
-      meta[BASED_BATCH_KEY] = prev ? `${index - 1n}:${prev.l1TxHash}` : null;
-    }
-    const removed = await executor.rewindTo(to, meta);
     this.parent = parent;
     this.cursor = parent.l1MessageCursor;
     this.queue.reset();
@@ -487,7 +489,7 @@ export class Deriver {
           `L1 now holds a different block ${seq.height} than the one derived here (batch ${batch.index}); the L2 reorged: resync into an empty --data-dir`,
         );
       }
-      this.recordOutcome(batch, { used: true });
+      this.recordOutcome(batch.l1TxHash, { used: true });
       return undefined;
     }
     if (seq.height !== head + 1n)
@@ -528,7 +530,7 @@ export class Deriver {
     });
     this.parent = seq;
     this.cursor = cursor;
-    this.recordOutcome(batch, { used: true });
+    this.recordOutcome(batch.l1TxHash, { used: true });
     if (this.openMode === 'based') this.lastBasedBatch = { index: batch.index, l1TxHash: batch.l1TxHash };
     return { sequenced: seq, result, messages: due, batch, lastOfBatch, fault };
   }
