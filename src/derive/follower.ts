@@ -72,6 +72,7 @@ export class FollowerNode {
     const executor = await Executor.open(options.chain, store, logger);
     const withdrawals = new WithdrawalIndex();
     const metrics = createMetrics();
+    const events = new ChainEvents();
     const deriver = new Deriver(
       {
         l1Url: options.l1Url,
@@ -100,7 +101,6 @@ export class FollowerNode {
       withdrawals.onBlock(executor.blockByNumber(h)!, store.getReceipts(h) ?? []);
     const calls = new CallPool(`${options.dataDir}/chain`, options.chain, options.rpc.callWorkers, logger);
     await calls.start();
-    const events = new ChainEvents();
     let node: FollowerNode | undefined;
     const ctx: RpcContext = {
       chainId: options.chain.chainId,
