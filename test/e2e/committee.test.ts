@@ -140,22 +140,33 @@ describe('a BFT committee of 4 node processes', () => {
     await c.kill(leader, 'SIGKILL');
     const killedAtView = BigInt(before.consensus.view);
     const heightAtKill = before.head;
-    await until(
-      'a block committed after the kill',
-      async () => ((await statusOf(c.nodes[alive[0]].url)).head > heightAtKill + 1 ? true : undefined),
-      60_000,
-    );
-    loading = false;
-    await load;
-    // The killed member's connections closed at once: a survivor gave up a view it led or collected
-    // the votes of without waiting out the timeout.
-    const gaveUp = await Promise.all(
-      alive.map(async (i) => (await statusOf(c.nodes[i].url)).consensus.disconnectTimeouts),
-    );
-    expect(
-      gaveUp.reduce((a, b) => a + b, 0),
-      JSON.stringify(gaveUp),
-    ).toBeGreaterThan(0);
+    try {
+      await until(
+        'a block committed after the kill',
+        async () => ((await statusOf(c.nodes[alive[0]].url)).head > heightAtKill + 1 ? true : undefined),
+        60_000,
+      );
+      // The killed member's connections closed at once: a survivor gives up a view it leads or
+      // collects the votes of without waiting out the timeout. Under load: the rotation reaches the
+      // dead member within a few views (blocks can commit before that, as here in one CI run).
+      await until(
+        'a survivor to give up a view of the dead member',
+        async () => {
+          const gaveUp = await Promise.all(
+            alive.map(async (i) => (await statusOf(c.nodes[i].url)).consensus.disconnectTimeouts),
+          );
+          return gaveUp.some((n) => n > 0) ? true : undefined;
+        },
+        30_000,
+      );
+    } catch (err) {
+      // Also on a failure: the tests after this one need all four members.
+      await c.start(leader).catch(() => undefined);
+      throw err;
+    } finally {
+      loading = false;
+      await load;
+    }
     // The first block after the kill was certified at most two failed views later.
     const first = await pub(c.nodes[alive[0]].url).getBlock({
       blockNumber: BigInt(heightAtKill + 2),
