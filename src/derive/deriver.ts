@@ -4,7 +4,7 @@ import { decodeTxBatch } from '../batcher/codec.js';
 import type { ExecutionResult, Executor, RemovedBlock } from '../execution/executor.js';
 import { type L1Deployment, l1Artifacts, openInboxArtifact } from '../l1/deploy.js';
 import { type L1Message, L1Watcher } from '../l1/watcher.js';
-import type { ChainStore } from '../store/chain-store.js';
+import type { ChainStore, MetaEntries } from '../store/chain-store.js';
 import {
   decodeSequencedBlock,
   encodeSequencedBlock,
@@ -63,6 +63,12 @@ export interface L2Rewind {
   at: number;
 }
 
+/** The L2 rewinds in `seqnet_status` (a `based` / `free` node's `open`, a follower's `derivation`). */
+export interface RewindStatus {
+  rewinds: number;
+  recentRewinds: Array<{ from: number; to: number; batchIndex: number; reason: string; at: number }>;
+}
+
 /** Meta key holding `height:cursor`: the canonical L1 message cursor after the head block. */
 const CURSOR_KEY = 'derive.cursor';
 /** `based`: meta key holding `index:l1TxHash` of the last batch dealt with (made a block or passed over). */
@@ -117,12 +123,12 @@ export class Deriver {
   private readonly records = new Map<bigint, { l1TxHash: string; headBefore: bigint }>();
   private lastRecorded = -1n;
   /** Records not persisted yet: written with the next derived block (or a rewind). */
-  private recordMeta: Record<string, string | null> = {};
+  private recordMeta: MetaEntries = {};
   /** A reorg was seen: check that L1 still holds every batch recorded before going on. */
   private recordsCheckDue = false;
-  /** L2 rewinds so far, and the latest of them (the node's status shows them). */
-  rewindCount = 0;
-  readonly recentRewinds: Omit<L2Rewind, 'removed'>[] = [];
+  /** L2 rewinds so far, and the latest of them (the node's status shows them: rewindStatus). */
+  private rewindCount = 0;
+  private readonly recentRewinds: Omit<L2Rewind, 'removed'>[] = [];
   /** Batches passed over so far, and the latest of them (the node's status shows them). */
   passedOverCount = 0;
   readonly recentPassedOver: PassedOverBatch[] = [];
@@ -155,6 +161,19 @@ export class Deriver {
       deps.executor.options.chainId,
       this.openMode === 'free' ? (batch, reason) => this.passOver(batch, reason) : undefined,
     );
+  }
+
+  /** `seqnet_status`'s view of the L2 rewinds: how many, and the latest (up to 5), JSON-ready. */
+  rewindStatus(): RewindStatus {
+    return {
+      rewinds: this.rewindCount,
+      recentRewinds: this.recentRewinds.slice(-5).map((r) => ({
+        ...r,
+        from: Number(r.from),
+        to: Number(r.to),
+        batchIndex: Number(r.batchIndex),
+      })),
+    };
   }
 
   /** What derivation made of the batch in L1 tx `l1TxHash`, once it has read it (the latest 1,024). */
@@ -361,7 +380,7 @@ export class Deriver {
   }
 
   /** Record entries not persisted yet, handed to the next write (and forgotten here). */
-  private takeRecordMeta(): Record<string, string | null> {
+  private takeRecordMeta(): MetaEntries {
     const meta = this.recordMeta;
     this.recordMeta = {};
     return meta;

@@ -87,7 +87,7 @@ export class FollowerNode {
         onRewind: (rewind) => {
           withdrawals.rewindTo(rewind.to);
           metrics.blockHeight.set(Number(rewind.to));
-          events.emit('rewind', { to: rewind.to, removed: rewind.removed });
+          events.emit('rewind', rewind);
         },
       },
     );
@@ -180,13 +180,7 @@ export class FollowerNode {
         batches: this.batchesSeen,
         faults: this.faults.slice(-20),
         halted: this.halted ?? null,
-        rewinds: this.deriver.rewindCount,
-        recentRewinds: this.deriver.recentRewinds.slice(-5).map((r) => ({
-          ...r,
-          from: Number(r.from),
-          to: Number(r.to),
-          batchIndex: Number(r.batchIndex),
-        })),
+        ...this.deriver.rewindStatus(),
       },
     };
   }

@@ -22,7 +22,7 @@ import {
 import { Bloom, createVM, encodeReceipt, type RunTxResult, runTx, type VM } from '@ethereumjs/vm';
 import type { Logger } from 'pino';
 import type { L1Message } from '../l1/watcher.js';
-import type { BlockRecord, ChainStore, StoredReceipt } from '../store/chain-store.js';
+import type { BlockRecord, ChainStore, MetaEntries, StoredReceipt } from '../store/chain-store.js';
 import {
   encodeSequencedBlock,
   hashSequencedBlock,
@@ -420,7 +420,7 @@ export class Executor {
    */
   async persistAndCommit(
     result: ExecutionResult,
-    record: { sequenced: Uint8Array; proof: Uint8Array; meta?: Record<string, string | null> },
+    record: { sequenced: Uint8Array; proof: Uint8Array; meta?: MetaEntries },
   ): Promise<Hex[]> {
     const { txHashes, blockRecord } = this.recordOf(result, record);
     try {
@@ -451,7 +451,7 @@ export class Executor {
 
   private recordOf(
     result: ExecutionResult,
-    record: { sequenced: Uint8Array; proof: Uint8Array; meta?: Record<string, string | null> },
+    record: { sequenced: Uint8Array; proof: Uint8Array; meta?: MetaEntries },
   ): { txHashes: Hex[]; blockRecord: BlockRecord } {
     const { block } = result;
     const txHashes = block.transactions.map((t) => toHex(t.hash()));
@@ -481,7 +481,7 @@ export class Executor {
    * `meta` is written in the same commit. Returns the removed blocks with their receipts, lowest
    * first. Only between blocks: nothing may be executing.
    */
-  async rewindTo(height: bigint, meta?: Record<string, string | null>): Promise<RemovedBlock[]> {
+  async rewindTo(height: bigint, meta?: MetaEntries): Promise<RemovedBlock[]> {
     const head = this.headBlock.header.number;
     if (height < 0n || height > head)
       throw new Error(`cannot rewind to block ${height}: the head is ${head}`);

@@ -7,7 +7,13 @@ import { Batcher, batcherDefaults, storedCommitProofs } from '../batcher/batcher
 import { OpenSubmitter, type OpenSubmitterStats } from '../batcher/open-submitter.js';
 import { OUTPUT_TAKEOVER_MS, OutputProposer, OutputTarget } from '../batcher/proposer.js';
 import { type Committee, decodeCommitProof, quorumFor } from '../consensus/certificate.js';
-import { type DerivedBlock, Deriver, type L2Rewind, type PassedOverBatch } from '../derive/deriver.js';
+import {
+  type DerivedBlock,
+  Deriver,
+  type L2Rewind,
+  type PassedOverBatch,
+  type RewindStatus,
+} from '../derive/deriver.js';
 import { runDerivation } from '../derive/loop.js';
 import { SingleSchedule } from '../election/schedule.js';
 import { CallPool } from '../execution/call-pool.js';
@@ -57,7 +63,7 @@ type Jsonified<T, Strings extends keyof T, Numbers extends keyof T> = Omit<T, St
 } & { [K in Numbers]: number };
 
 /** `seqnet_status.open` (based / free): what derivation passed over and what this node's submitter did. */
-export interface OpenModeStatus {
+export interface OpenModeStatus extends RewindStatus {
   /** The L1 block derivation has read batches up to. */
   l1Block: number;
   passedOverBatches: number;
@@ -65,9 +71,6 @@ export interface OpenModeStatus {
   recentPassedOver: Array<Jsonified<PassedOverBatch, never, 'index' | 'l1Block'>>;
   skippedTxs: number;
   halted: string | null;
-  /** L2 rewinds after deep L1 reorgs, and the latest (up to 5) of them. */
-  rewinds: number;
-  recentRewinds: Array<{ from: number; to: number; batchIndex: number; reason: string; at: number }>;
   submitter: Jsonified<OpenSubmitterStats, 'l1Gas' | 'wastedGas', never> | null;
   /** With a committee file: the members that certify outputs, and the signatures given and made. */
   outputs: Record<string, unknown> | null;
@@ -477,7 +480,7 @@ export class SeqnetNode {
       withdrawals.rewindTo(rewind.to);
       metrics.l2Rewinds.inc();
       metrics.blockHeight.set(Number(rewind.to));
-      events.emit('rewind', { to: rewind.to, removed: rewind.removed });
+      events.emit('rewind', rewind);
       const state = await executor.stateAt(executor.head);
       const txs = rewind.removed.flatMap((r) => r.block.transactions);
       const nonces = new Map<Hex, bigint>();
@@ -667,13 +670,7 @@ export class SeqnetNode {
             })),
             skippedTxs: this.open.skippedTxs,
             halted: this.open.halted ?? null,
-            rewinds: this.open.deriver.rewindCount,
-            recentRewinds: this.open.deriver.recentRewinds.slice(-5).map((r) => ({
-              ...r,
-              from: Number(r.from),
-              to: Number(r.to),
-              batchIndex: Number(r.batchIndex),
-            })),
+            ...this.open.deriver.rewindStatus(),
             outputs: this.open.outputSigners?.status() ?? null,
             submitter: this.open.submitter
               ? {

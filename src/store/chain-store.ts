@@ -16,9 +16,12 @@ export interface BlockRecord {
   proof: Uint8Array;
   /** Hashes of the txs in the executed block, in order. */
   txHashes: Hex[];
-  /** Meta entries written in the same transaction (e.g. a follower's derivation cursor); null deletes. */
-  meta?: Record<string, string | null>;
+  /** Meta entries written in the same transaction (e.g. a follower's derivation cursor). */
+  meta?: MetaEntries;
 }
+
+/** Meta entries to write with a block or a rewind: a null value deletes the key. */
+export type MetaEntries = Record<string, string | null>;
 
 /** A block taken off the top of the chain by `ChainStore.rewind`: what indexes it. */
 export interface RewoundBlock {
@@ -151,7 +154,7 @@ export class ChainStore {
     }
   }
 
-  private putMetaEntries(meta: Record<string, string | null> | undefined): void {
+  private putMetaEntries(meta: MetaEntries | undefined): void {
     for (const [k, v] of Object.entries(meta ?? {})) {
       if (v === null) this.meta.remove(k);
       else this.meta.put(k, v);
@@ -164,7 +167,7 @@ export class ChainStore {
    * `meta` and the new head pointer. State-trie nodes stay (they are shared and never deleted), so the
    * state at `height` is readable as before. Waits for block writes in flight first.
    */
-  async rewind(height: bigint, removed: RewoundBlock[], meta?: Record<string, string | null>): Promise<void> {
+  async rewind(height: bigint, removed: RewoundBlock[], meta?: MetaEntries): Promise<void> {
     const below = removed.find((b) => b.height <= height);
     if (below) throw new Error(`a rewind to block ${height} cannot remove block ${below.height}`);
     await Promise.all([...this.writing.values()].map((p) => p.catch(() => undefined)));
