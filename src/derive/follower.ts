@@ -86,6 +86,7 @@ export class FollowerNode {
         logger: logger.child({ module: 'derive' }),
         onRewind: (rewind) => {
           withdrawals.rewindTo(rewind.to);
+          metrics.l2Rewinds.inc();
           metrics.blockHeight.set(Number(rewind.to));
           events.emit('rewind', rewind);
         },
