@@ -17,6 +17,12 @@ export interface RpcOptions {
   /** eth_getLogs: widest block range and most results. */
   maxLogBlockRange: number;
   maxLogResults: number;
+  /** Polling filters (eth_newFilter …): uninstalled after this long without a poll (geth: 5 min). */
+  filterTimeoutMs: number;
+  /** Polling filters installed at once, all clients together. */
+  maxFilters: number;
+  /** Changes one filter holds between two polls; past it the node uninstalls the filter. */
+  maxFilterChanges: number;
 }
 
 export const rpcDefaults: RpcOptions = {
@@ -30,4 +36,7 @@ export const rpcDefaults: RpcOptions = {
   maxSubscriptionsPerConnection: 1024,
   maxLogBlockRange: 10_000,
   maxLogResults: 10_000,
+  filterTimeoutMs: 5 * 60_000,
+  maxFilters: 10_000,
+  maxFilterChanges: 10_000,
 };

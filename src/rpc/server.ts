@@ -6,10 +6,11 @@ import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import { RpcCode, RpcError } from '../errors.js';
 import type { ChainRewind, SealedBlock } from '../node/events.js';
-import type { Hex } from '../util/bytes.js';
+import { type Hex, toHex } from '../util/bytes.js';
 import { rpcPortInUseMessage } from '../util/ports.js';
 import type { RpcContext, RpcHandler } from './context.js';
-import { blockLogs, formatHeader, formatTx } from './format.js';
+import { FilterRegistry, filterMethods } from './filters.js';
+import { blockLogs, formatHeader, formatTx, type RpcLog } from './format.js';
 import { callMethods } from './methods/call.js';
 import { chainMethods } from './methods/chain.js';
 import { feeMethods } from './methods/fees.js';
@@ -80,11 +81,23 @@ export class RpcServer {
   private readonly connections = new Set<Connection>();
   private nextSubId = 1;
   private unsubscribeChain: Array<() => void> = [];
+  /** Polling filters: not tied to a connection (HTTP clients poll them). */
+  private readonly filters: FilterRegistry;
+  private readonly filterHandlers: Record<string, RpcHandler>;
+  private filterSweep?: NodeJS.Timeout;
 
   constructor(
     private readonly ctx: RpcContext,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    const o = ctx.options;
+    this.filters = new FilterRegistry({
+      timeoutMs: o.filterTimeoutMs,
+      maxFilters: o.maxFilters,
+      maxChanges: o.maxFilterChanges,
+    });
+    this.filterHandlers = filterMethods(this.filters);
+  }
 
   async start(): Promise<AddressInfo> {
     const { host, port } = this.ctx.options;
@@ -100,7 +113,13 @@ export class RpcServer {
     this.ctx.events.on('block', onBlock);
     this.ctx.events.on('rewind', onRewind);
     const offPending = this.ctx.mempool.onNewPending(onPending);
+    this.filterSweep = setInterval(
+      () => this.filters.sweep(),
+      Math.min(60_000, Math.max(10, this.ctx.options.filterTimeoutMs / 5)),
+    );
+    this.filterSweep.unref();
     this.unsubscribeChain = [
+      () => clearInterval(this.filterSweep),
       () => this.ctx.events.off('block', onBlock),
       () => this.ctx.events.off('rewind', onRewind),
       offPending,
@@ -273,8 +292,9 @@ export class RpcServer {
     }
     const args = (params as unknown[] | undefined) ?? [];
     const isNotification = id === undefined;
+    const handler = this.handlerOf(method);
     this.ctx.metrics?.rpcRequests.inc({
-      method: methods[method] || method.startsWith('eth_') ? method : 'other',
+      method: handler || method.startsWith('eth_') ? method : 'other',
     });
     try {
       let result: unknown;
@@ -282,7 +302,6 @@ export class RpcServer {
         if (!conn) throw new RpcError(RpcCode.MethodNotFound, 'notifications not supported');
         result = method === 'eth_subscribe' ? this.subscribe(conn, args) : this.unsubscribe(conn, args);
       } else {
-        const handler = methods[method];
         if (!handler)
           throw new RpcError(RpcCode.MethodNotFound, `the method ${method} does not exist/is not available`);
         result = await handler(args, this.ctx);
@@ -292,11 +311,18 @@ export class RpcServer {
       if (!(err instanceof RpcError)) this.logger.error({ err, method }, 'internal error in RPC handler');
       const resp = errorResponse(id ?? null, err);
       this.ctx.metrics?.rpcErrors.inc({
-        method: methods[method] ? method : 'other',
+        method: handler ? method : 'other',
         code: String(resp.error!.code),
       });
       return isNotification ? undefined : resp;
     }
+  }
+
+  /** Own keys only: `toString` or `constructor` are not methods of this API. */
+  private handlerOf(method: string): RpcHandler | undefined {
+    if (Object.hasOwn(methods, method)) return methods[method];
+    if (Object.hasOwn(this.filterHandlers, method)) return this.filterHandlers[method];
+    return undefined;
   }
 
   private subscribe(conn: Connection, params: unknown[]): string {
@@ -334,17 +360,18 @@ export class RpcServer {
   }
 
   private publishBlock(sealed: SealedBlock): void {
+    let logs: RpcLog[] | undefined;
+    const logsOnce = () => (logs ??= blockLogs(sealed.block, sealed.receipts));
+    if (this.filters.size > 0) this.filters.onBlock(toHex(sealed.block.hash()), logsOnce);
     if (this.connections.size === 0) return;
     let header: Record<string, unknown> | undefined;
-    let logs: ReturnType<typeof blockLogs> | undefined;
     for (const conn of this.connections) {
       for (const [id, sub] of conn.subs) {
         if (sub.kind === 'newHeads') {
           header ??= formatHeader(sealed.block);
           this.notify(conn, id, header);
         } else if (sub.kind === 'logs') {
-          logs ??= blockLogs(sealed.block, sealed.receipts);
-          for (const log of logs) if (matchesLog(sub.filter!, log)) this.notify(conn, id, log);
+          for (const log of logsOnce()) if (matchesLog(sub.filter!, log)) this.notify(conn, id, log);
         }
       }
     }
@@ -353,14 +380,15 @@ export class RpcServer {
   /**
    * After an L2 rewind, as geth after a reorg: each `logs` subscription gets the logs of the removed
    * blocks it matched again, newest first, with `removed: true` (the new blocks' logs follow as they
-   * come). `newHeads` gets only the new chain's heads.
+   * come). `newHeads` gets only the new chain's heads. Log filters get the same, at their next poll.
    */
   private publishRemovedLogs(rewind: ChainRewind): void {
-    if (this.connections.size === 0) return;
+    if (this.connections.size === 0 && this.filters.size === 0) return;
     const removed = rewind.removed
       .toReversed()
       .flatMap(({ block, receipts }) => blockLogs(block, receipts).toReversed())
       .map((log) => ({ ...log, removed: true }));
+    this.filters.onRemovedLogs(removed);
     for (const conn of this.connections)
       for (const [id, sub] of conn.subs)
         if (sub.kind === 'logs')
@@ -368,13 +396,19 @@ export class RpcServer {
   }
 
   private publishPending(hash: Hex): void {
+    if (this.filters.size > 0) this.filters.onPendingTx(hash, () => this.pendingTxView(hash));
     for (const conn of this.connections) {
       for (const [id, sub] of conn.subs) {
         if (sub.kind !== 'newPendingTransactions') continue;
-        const t = sub.fullTx ? this.ctx.mempool.get(hash) : undefined;
-        this.notify(conn, id, t ? formatTx(t.tx, t.sender) : hash);
+        this.notify(conn, id, sub.fullTx ? this.pendingTxView(hash) : hash);
       }
     }
+  }
+
+  /** A pending tx as eth_getTransactionByHash shows it; its hash once it left the pool. */
+  private pendingTxView(hash: Hex): unknown {
+    const t = this.ctx.mempool.get(hash);
+    return t ? formatTx(t.tx, t.sender) : hash;
   }
 }
 

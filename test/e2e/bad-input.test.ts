@@ -342,6 +342,35 @@ describe('bad-input corpus against a devnet process', () => {
       await expectError(call('eth_chainId', [1]), -32602, 'too many arguments, want at most 0');
     });
 
+    it('polling filters: bad criteria, unknown ids; names that are not methods', async () => {
+      await expectError(
+        call('eth_newFilter', [{ fromBlock: 'pending' }]),
+        -32000,
+        'pending logs are not supported',
+      );
+      await expectError(
+        call('eth_newFilter', [{ fromBlock: '0x5', toBlock: '0x2' }]),
+        -32602,
+        'invalid block range params',
+      );
+      await expectError(call('eth_newFilter', ['latest']), -32602, /cannot unmarshal non-object/);
+      await expectError(
+        call('eth_newFilter', [{ topics: [null, null, null, null, null] }]),
+        -32602,
+        /too many topics/,
+      );
+      await expectError(call('eth_newBlockFilter', [1]), -32602, 'too many arguments, want at most 0');
+      await expectError(call('eth_newPendingTransactionFilter', ['yes']), -32602, /non-bool/);
+      await expectError(call('eth_getFilterChanges', [`0x${'ab'.repeat(16)}`]), -32000, 'filter not found');
+      await expectError(call('eth_getFilterLogs', [7]), -32602, /filter id must be a string/);
+      // A block filter has no logs to query.
+      const blocks = (await call('eth_newBlockFilter', [])).result as string;
+      await expectError(call('eth_getFilterLogs', [blocks]), -32000, 'filter not found');
+      expect((await call('eth_uninstallFilter', [blocks])).result).toBe(true);
+      for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty'])
+        await expectError(call(name, []), -32601, `the method ${name} does not exist/is not available`);
+    });
+
     it('HTTP 413 for a 6 MiB body', async () => {
       const body = JSON.stringify({
         jsonrpc: '2.0',

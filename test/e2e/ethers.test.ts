@@ -87,6 +87,39 @@ describe('ethers v6 against a devnet process', () => {
     await expect(erc20.getFunction('fail').staticCall()).rejects.toThrow(/TestToken: always fails/);
   });
 
+  it('contract events and pending txs over HTTP through polling filters (eth_newFilter)', async () => {
+    const wallet = new Wallet(erin.privateKey, provider);
+    const factory = new ContractFactory(token.abi as never, token.bytecode, wallet);
+    const deployed = await factory.deploy('Filter Token', 'FTK', parseEther('5'));
+    await deployed.waitForDeployment();
+    const address = await deployed.getAddress();
+    // Without `polling`, ethers' JsonRpcProvider follows events with eth_newFilter /
+    // eth_getFilterChanges and `pending` with eth_newPendingTransactionFilter.
+    const filtering = new JsonRpcProvider(devnet.url, 42069, { staticNetwork: true, cacheTimeout: -1 });
+    filtering.pollingInterval = 20;
+    const watched = new Contract(address, token.abi as never, filtering);
+    const received = new Promise<EventLog>((resolve) => {
+      void watched.on('Transfer', (_from, _to, _value, event: { log: EventLog }) => resolve(event.log));
+    });
+    const pending: string[] = [];
+    await filtering.on('pending', (hash: string) => pending.push(hash));
+    await new Promise((r) => setTimeout(r, 300));
+
+    const erc20 = new Contract(address, token.abi as never, wallet);
+    const tx = await erc20.getFunction('transfer')(frank.address, 55n);
+    await tx.wait();
+    const event = await received;
+    expect(event.transactionHash).toBe(tx.hash);
+    expect(event.args?.[2]).toBe(55n);
+    for (let i = 0; i < 100 && !pending.includes(tx.hash); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(pending).toContain(tx.hash);
+    filtering.destroy();
+
+    const metrics = await (await fetch(`${devnet.url}/metrics`)).text();
+    for (const method of ['eth_newFilter', 'eth_newPendingTransactionFilter', 'eth_getFilterChanges'])
+      expect(metrics).toMatch(new RegExp(`seqnet_rpc_requests_total\\{method="${method}"\\} [1-9]`));
+  });
+
   it('replaces a pending tx with a higher fee', async () => {
     const wallet = new Wallet(erin.privateKey, provider);
     const nonce = await provider.getTransactionCount(erin.address, 'pending');

@@ -199,6 +199,9 @@ describe.each(['free', 'based'] as const)(
         unwatch();
         await (await l2.transport.getRpcClient()).close();
       };
+      // Another over HTTP, with a polling filter (eth_newFilter), polled once at the end.
+      const polling = createPublicClient({ transport: http(url) });
+      const filter = await polling.createEventFilter({ address: L2_TO_L1_MESSAGE_PASSER });
       const tx = await deriveOneBlock(url, l1Rpc, inbox);
       // The new L1 chain holds a stranger's junk batch where the winner was: a height may now have
       // another first batch (here the junk loses, but the order that chose the winner changed).
@@ -221,13 +224,15 @@ describe.each(['free', 'based'] as const)(
         const removedAt = seen.findIndex((l) => l.removed);
         return removedAt >= 0 && seen.slice(removedAt + 1).some((l) => !l.removed) ? true : undefined;
       });
-      expect(
-        seen.map((l) => ({ blockHash: l.blockHash, removed: l.removed, tx: l.transactionHash })),
-      ).toEqual([
+      const expected = [
         { blockHash: tx.blockHash, removed: false, tx: tx.hash },
         { blockHash: tx.blockHash, removed: true, tx: tx.hash },
         { blockHash: again.blockHash, removed: false, tx: tx.hash },
-      ]);
+      ];
+      const shape = (logs: Log[]) =>
+        logs.map((l) => ({ blockHash: l.blockHash, removed: l.removed, tx: l.transactionHash }));
+      expect(shape(seen)).toEqual(expected);
+      expect(shape(await polling.getFilterChanges({ filter }))).toEqual(expected);
     }, 300_000);
 
     it('the batch that made a block taken back with nothing in its place: the node and a follower are rewound, the tx lands again', async () => {

@@ -188,6 +188,58 @@ describe('viem against a devnet process', () => {
     expect(await pub.getTransactionCount({ address: alice.address, blockTag: 'pending' })).toBe(count);
   });
 
+  it('polls filters over HTTP: contract events, blocks and pending txs (eth_newFilter and friends)', async () => {
+    const { pub, wallet } = clients();
+    const deployHash = await wallet.deployContract({
+      abi: token.abi,
+      bytecode: token.bytecode,
+      args: ['Filtered', 'FLT', 1000n],
+    });
+    const address = (await pub.waitForTransactionReceipt({ hash: deployHash, pollingInterval: 10 }))
+      .contractAddress!;
+    const transfers = await pub.createContractEventFilter({ address, abi: token.abi, eventName: 'Transfer' });
+    const history = await pub.createContractEventFilter({
+      address,
+      abi: token.abi,
+      eventName: 'Transfer',
+      fromBlock: 0n,
+    });
+    const blocks = await pub.createBlockFilter();
+    const pendingTxs = await pub.createPendingTransactionFilter();
+    // viem's watcher over HTTP polls a pending-tx filter (it has no other way).
+    const watched: Hex[] = [];
+    const unwatch = pub.watchPendingTransactions({
+      onTransactions: (hs) => watched.push(...hs),
+      pollingInterval: 20,
+    });
+    await new Promise((r) => setTimeout(r, 200));
+
+    const hash = await wallet.writeContract({
+      address,
+      abi: token.abi,
+      functionName: 'transfer',
+      args: [bob.address, 77n],
+    });
+    const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 10 });
+    const changes = await pub.getFilterChanges({ filter: transfers });
+    // Transfer's one unindexed field, the value, is the log's data.
+    expect(changes.map((l) => [l.transactionHash, BigInt(l.data), l.removed])).toEqual([[hash, 77n, false]]);
+    expect(await pub.getFilterChanges({ filter: transfers })).toEqual([]);
+    expect(await pub.getFilterChanges({ filter: blocks })).toContain(receipt.blockHash);
+    expect(await pub.getFilterChanges({ filter: pendingTxs })).toContain(hash);
+    // eth_getFilterLogs runs the filter's whole query: the mint as well.
+    const all = await pub.getFilterLogs({ filter: history });
+    expect(all.map((l) => BigInt(l.data))).toEqual([1000n, 77n]);
+    for (let i = 0; i < 100 && !watched.includes(hash); i++) await new Promise((r) => setTimeout(r, 20));
+    unwatch();
+    expect(watched).toContain(hash);
+
+    expect(await pub.uninstallFilter({ filter: transfers })).toBe(true);
+    expect(await pub.uninstallFilter({ filter: transfers })).toBe(false);
+    await expect(pub.getFilterChanges({ filter: transfers })).rejects.toThrow(/filter not found/);
+    for (const filter of [history, blocks, pendingTxs]) await pub.uninstallFilter({ filter });
+  });
+
   it('replaces a queued tx by fee bump and refuses an underpriced replacement', async () => {
     const { pub, wallet } = clients();
     const nonce = await pub.getTransactionCount({ address: alice.address, blockTag: 'pending' });

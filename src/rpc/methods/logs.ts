@@ -56,51 +56,60 @@ export function logsOfBlock(ctx: RpcContext, n: bigint, f: LogFilter): RpcLog[] 
   return blockLogs(block, ctx.store.getReceipts(n) ?? []).filter((l) => matchesLog(f, l));
 }
 
+/**
+ * eth_getLogs over a filter object (`address`, `topics`, and `blockHash` or `fromBlock`/`toBlock`):
+ * also what eth_getFilterLogs runs with a filter's criteria.
+ */
+export function queryLogs(ctx: RpcContext, o: Record<string, unknown>): RpcLog[] {
+  const filter = parseLogFilter(o, 0);
+  let from: bigint;
+  let to: bigint;
+  if (o.blockHash !== undefined) {
+    if (o.fromBlock !== undefined || o.toBlock !== undefined) throw blockHashWithRange();
+    const block = findBlock(ctx, { kind: 'hash', hash: hash(o.blockHash, 0) });
+    if (!block) throw new RpcError(RpcCode.Server, 'unknown block');
+    from = to = block.header.number;
+  } else {
+    const head = ctx.executor.head.header.number;
+    const resolve = (v: unknown): bigint => {
+      const tag = blockTag(v, 0);
+      if (tag.kind === 'number') return tag.number > head ? head + 1n : tag.number;
+      if (tag.kind === 'earliest') return 0n;
+      return head;
+    };
+    from = resolve(o.fromBlock);
+    to = resolve(o.toBlock);
+    if (from > to) throw invalidBlockRange();
+    if (to > head) to = head;
+    if (to - from >= BigInt(ctx.options.maxLogBlockRange)) {
+      throw new RpcError(
+        RpcCode.LimitExceeded,
+        `block range greater than ${ctx.options.maxLogBlockRange} max`,
+      );
+    }
+  }
+  const out: RpcLog[] = [];
+  for (let n = from; n <= to; n++) {
+    out.push(...logsOfBlock(ctx, n, filter));
+    if (out.length > ctx.options.maxLogResults) {
+      throw new RpcError(
+        RpcCode.LimitExceeded,
+        `query returned more than ${ctx.options.maxLogResults} results`,
+      );
+    }
+  }
+  return out;
+}
+
+export const blockHashWithRange = (): RpcError =>
+  invalidParams(
+    'invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other',
+  );
+export const invalidBlockRange = (): RpcError => invalidParams('invalid block range params');
+
 export const logMethods: Record<string, RpcHandler> = {
   eth_getLogs: (p, ctx) => {
     expectArgs(p, 1, 1);
-    const o = object(p[0], 0);
-    const filter = parseLogFilter(o, 0);
-    let from: bigint;
-    let to: bigint;
-    if (o.blockHash !== undefined) {
-      if (o.fromBlock !== undefined || o.toBlock !== undefined) {
-        throw invalidParams(
-          'invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other',
-        );
-      }
-      const block = findBlock(ctx, { kind: 'hash', hash: hash(o.blockHash, 0) });
-      if (!block) throw new RpcError(RpcCode.Server, 'unknown block');
-      from = to = block.header.number;
-    } else {
-      const head = ctx.executor.head.header.number;
-      const resolve = (v: unknown): bigint => {
-        const tag = blockTag(v, 0);
-        if (tag.kind === 'number') return tag.number > head ? head + 1n : tag.number;
-        if (tag.kind === 'earliest') return 0n;
-        return head;
-      };
-      from = resolve(o.fromBlock);
-      to = resolve(o.toBlock);
-      if (from > to) throw invalidParams('invalid block range params');
-      if (to > head) to = head;
-      if (to - from >= BigInt(ctx.options.maxLogBlockRange)) {
-        throw new RpcError(
-          RpcCode.LimitExceeded,
-          `block range greater than ${ctx.options.maxLogBlockRange} max`,
-        );
-      }
-    }
-    const out: RpcLog[] = [];
-    for (let n = from; n <= to; n++) {
-      out.push(...logsOfBlock(ctx, n, filter));
-      if (out.length > ctx.options.maxLogResults) {
-        throw new RpcError(
-          RpcCode.LimitExceeded,
-          `query returned more than ${ctx.options.maxLogResults} results`,
-        );
-      }
-    }
-    return out;
+    return queryLogs(ctx, object(p[0], 0));
   },
 };
