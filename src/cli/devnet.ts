@@ -95,6 +95,8 @@ export function registerDevnet(program: Command): void {
           port: flags.l1Port,
           chainId: 31337,
           blockTime: 1,
+          // L1 finality 8 s behind the head, not Ethereum's ~13 min: `based` / `free` outputs wait for it.
+          slotsInAnEpoch: 4,
           statePath: join(resolve(options.dataDir), 'l1-state.json'),
         });
       }

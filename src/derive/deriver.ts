@@ -126,6 +126,8 @@ export class Deriver {
   private recordMeta: MetaEntries = {};
   /** A reorg was seen: check that L1 still holds every batch recorded before going on. */
   private recordsCheckDue = false;
+  /** `based` / `free`: the highest block made only from batches in finalized L1 blocks (l1FinalHead). */
+  private finalHead = 0n;
   /** L2 rewinds so far, and the latest of them (the node's status shows them: rewindStatus). */
   private rewindCount = 0;
   private readonly recentRewinds: Omit<L2Rewind, 'removed'>[] = [];
@@ -174,6 +176,39 @@ export class Deriver {
         batchIndex: Number(r.batchIndex),
       })),
     };
+  }
+
+  /**
+   * `based` / `free`: the highest L2 block made only from batches that finalized L1 blocks hold. Below
+   * it no L1 reorg can rewind the chain, so outputs (and the withdrawals proven against them) wait
+   * for it, as op-proposer proposes only L2 blocks derived from finalized L1 data. Moved up by
+   * refreshFinalHead; the head itself in the other modes, whose certified chain never rewinds.
+   */
+  get l1FinalHead(): bigint {
+    return this.openMode ? this.finalHead : this.deps.executor.head.header.number;
+  }
+
+  /**
+   * Reads the L1's `finalized` block and the Inbox's batch count in it: the blocks derived before the
+   * first batch past that count are final. Not while a reorg's check of the records is due.
+   */
+  async refreshFinalHead(): Promise<bigint> {
+    if (!this.openMode || this.recordsCheckDue) return this.l1FinalHead;
+    const finalized = await this.pub.getBlock({ blockTag: 'finalized' });
+    if (finalized.number === null || finalized.number < BigInt(this.options.deployment.deployedAtBlock))
+      return this.finalHead;
+    const count = (await this.pub.readContract({
+      address: this.options.deployment.contracts.Inbox,
+      abi: openInboxArtifact().abi as Abi,
+      functionName: 'batchCount',
+      blockNumber: finalized.number,
+    })) as bigint;
+    // Read after the awaits, in one go: the head's blocks come from batches up to lastRecorded.
+    if (this.recordsCheckDue) return this.finalHead;
+    const firstOpen = count > this.lastRecorded ? undefined : this.records.get(count);
+    const head = count > this.lastRecorded ? this.deps.executor.head.header.number : firstOpen?.headBefore;
+    if (head !== undefined && head > this.finalHead) this.finalHead = head;
+    return this.finalHead;
   }
 
   /** What derivation made of the batch in L1 tx `l1TxHash`, once it has read it (the latest 1,024). */
@@ -448,6 +483,13 @@ export class Deriver {
     this.parent = parent;
     this.cursor = parent.l1MessageCursor;
     this.queue.reset();
+    if (to < this.finalHead) {
+      logger.error(
+        { finalHead: Number(this.finalHead), to: Number(to) },
+        'L1 reorg below the L1 finalized block: blocks taken as final are rewound',
+      );
+      this.finalHead = to;
+    }
     const rewind: L2Rewind = { from, to, removed, batchIndex: index, reason: why, at: Date.now() };
     this.rewindCount++;
     this.recentRewinds.push({ from, to, batchIndex: index, reason: why, at: rewind.at });

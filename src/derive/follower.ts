@@ -15,7 +15,7 @@ import { ChainStore } from '../store/chain-store.js';
 import { toHex } from '../util/bytes.js';
 import type { BatchDataFetcher } from './batch-retrieval.js';
 import { Deriver } from './deriver.js';
-import { runDerivation } from './loop.js';
+import { followL1Finality, runDerivation } from './loop.js';
 
 export const FOLLOWER_VERSION = 'seqnet-follower/v0.1.0/node20';
 
@@ -121,6 +121,7 @@ export class FollowerNode {
       clientVersion: FOLLOWER_VERSION,
       withdrawals,
       latestOutput: () => latestOutputOnL1(options.l1Url, options.deployment.contracts.StateOracle),
+      ...(options.deployment.openMode && { finalizedHead: () => deriver.l1FinalHead }),
       status: () => node!.status(),
     };
     const rpc = new RpcServer(ctx, logger.child({ module: 'rpc' }));
@@ -138,6 +139,13 @@ export class FollowerNode {
 
   /** Derives block after block; stops for good on a Critical error (and keeps serving). */
   private async follow(): Promise<void> {
+    const finality = this.options.deployment.openMode
+      ? followL1Finality(this.deriver, {
+          pollMs: this.options.pollMs,
+          signal: this.abort.signal,
+          logger: this.logger,
+        })
+      : undefined;
     this.halted = await runDerivation(this.deriver, {
       pollMs: this.options.pollMs,
       signal: this.abort.signal,
@@ -156,6 +164,7 @@ export class FollowerNode {
         this.events.emit('block', { block, receipts, sequencedHash, latenciesMs: [], buildMs: 0 });
       },
     });
+    await finality;
   }
 
   status(): Record<string, unknown> {
@@ -181,6 +190,7 @@ export class FollowerNode {
         batches: this.batchesSeen,
         faults: this.faults.slice(-20),
         halted: this.halted ?? null,
+        finalHead: Number(this.deriver.l1FinalHead),
         ...this.deriver.rewindStatus(),
       },
     };

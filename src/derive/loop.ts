@@ -46,3 +46,21 @@ export async function runDerivation(deriver: Deriver, o: DerivationLoopOptions):
   }
   return undefined;
 }
+
+/**
+ * `based` / `free`: keeps the deriver's l1FinalHead (outputs, the `finalized` block tag) up with the
+ * L1's finalized block until the signal aborts; a failed read is retried at the next poll.
+ */
+export async function followL1Finality(
+  deriver: Deriver,
+  o: Pick<DerivationLoopOptions, 'pollMs' | 'signal' | 'logger'>,
+): Promise<void> {
+  while (!o.signal.aborted) {
+    try {
+      await deriver.refreshFinalHead();
+    } catch (err) {
+      o.logger.debug({ err: (err as Error).message }, "reading the L1's finalized block failed; retrying");
+    }
+    await sleep(o.pollMs, o.signal);
+  }
+}

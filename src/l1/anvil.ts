@@ -10,6 +10,11 @@ export interface AnvilOptions {
   chainId: number;
   /** Seconds between L1 blocks; 0 = automine (a block per tx). */
   blockTime: number;
+  /**
+   * Slots per epoch (anvil's default 32): its `safe` block is one epoch below the head, `finalized`
+   * two, as on Ethereum.
+   */
+  slotsInAnEpoch?: number;
   /** Load and save L1 state here so a devnet restart resumes. */
   statePath?: string;
   extraArgs?: string[];
@@ -46,6 +51,7 @@ export class Anvil {
       '--hardfork',
       'prague',
       ...(opts.blockTime > 0 ? ['--block-time', String(opts.blockTime)] : []),
+      ...(opts.slotsInAnEpoch ? ['--slots-in-an-epoch', String(opts.slotsInAnEpoch)] : []),
       ...(opts.statePath ? ['--state', opts.statePath] : []),
       ...(opts.extraArgs ?? []),
     ];

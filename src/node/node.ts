@@ -14,7 +14,7 @@ import {
   type PassedOverBatch,
   type RewindStatus,
 } from '../derive/deriver.js';
-import { runDerivation } from '../derive/loop.js';
+import { followL1Finality, runDerivation } from '../derive/loop.js';
 import { SingleSchedule } from '../election/schedule.js';
 import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
@@ -66,6 +66,8 @@ type Jsonified<T, Strings extends keyof T, Numbers extends keyof T> = Omit<T, St
 export interface OpenModeStatus extends RewindStatus {
   /** The L1 block derivation has read batches up to. */
   l1Block: number;
+  /** The highest block made only from batches in finalized L1 blocks: outputs go no higher. */
+  finalHead: number;
   passedOverBatches: number;
   /** The latest (up to 10) batches derivation passed over, and why. */
   recentPassedOver: Array<Jsonified<PassedOverBatch, never, 'index' | 'l1Block'>>;
@@ -263,6 +265,8 @@ export class SeqnetNode {
       status: () => node!.status(),
       syncing: () => node!.consensus?.syncProgress(),
       peerCount: () => node!.consensus?.peerCount() ?? 0,
+      // based / free: the L1-final head (the deriver starts later, with the open mode).
+      finalizedHead: () => node!.open?.deriver.l1FinalHead ?? executor.head.header.number,
     };
     const rpc = new RpcServer(ctx, logger.child({ module: 'rpc' }));
     node = new SeqnetNode(
@@ -560,6 +564,16 @@ export class SeqnetNode {
       throw new Error(
         `--committee in ${mode} mode certifies outputs, but the L1 deployment has no CommitteeVerifier: deploy with \`seqnet deploy --mode ${mode} --committee FILE\` or leave out --committee`,
       );
+    // An L1 reorg can rewind the L2 here, so outputs wait for L1 finality: the committee signs, and
+    // posters propose, only outputs of blocks whose batches finalized L1 blocks hold.
+    const finality = followL1Finality(deriver, {
+      pollMs: Math.max(250, l1Options.pollMs),
+      signal: this.abort.signal,
+      logger,
+    });
+    open.done = Promise.all([open.done, finality]);
+    const finalOutputAt = (h: bigint) =>
+      h <= deriver.l1FinalHead ? outputOf(executor, withdrawals, h) : undefined;
     let proposer: OutputProposer | undefined;
     if (options.committee) {
       // Loaded only here: libp2p adds seconds to the start of a node without a committee.
@@ -568,7 +582,7 @@ export class SeqnetNode {
         dataDir: options.dataDir,
         chainId: options.chain.chainId,
         blsKey,
-        outputAt: (h) => outputOf(executor, withdrawals, h),
+        outputAt: finalOutputAt,
         logger,
         metrics,
       });
@@ -576,11 +590,11 @@ export class SeqnetNode {
       if (l1Options.batcherKey) {
         const outputTarget = new OutputTarget(signers.self, signers.size, OUTPUT_TAKEOVER_MS);
         proposer = new OutputProposer({
-          outputAt: (h) => outputOf(executor, withdrawals, h),
+          outputAt: finalOutputAt,
           certify: (h) => signers.certifier.certify(h),
           committeeSize: signers.size,
-          // Derived blocks are on L1 already.
-          postedTo: () => executor.head.header.number,
+          // Derived blocks are on L1 already; outputs wait for their batches' L1 blocks to be final.
+          postedTo: () => deriver.l1FinalHead,
           // Member i proposes outputs of blocks i, i + n, …: posters do not race for one output; a
           // head its owner leaves unproposed is taken over after a grace.
           targetOf: (head) => outputTarget.of(head),
@@ -662,6 +676,7 @@ export class SeqnetNode {
       open: this.open
         ? ({
             l1Block: Number(this.open.deriver.l1Progress.batches),
+            finalHead: Number(this.open.deriver.l1FinalHead),
             passedOverBatches: this.open.deriver.passedOverCount,
             recentPassedOver: this.open.deriver.recentPassedOver.slice(-10).map((b) => ({
               ...b,

@@ -45,6 +45,11 @@ export interface RpcContext {
   status(): Record<string, unknown>;
   /** A committee member's block sync while it takes blocks (`eth_syncing`); undefined: not syncing. */
   syncing?: () => SyncProgress | undefined;
+  /**
+   * The `finalized` block: `based` / `free` (derived from L1 order, which an L1 reorg can change) the
+   * highest block derived from finalized L1 data; absent where the chain never rewinds (the head).
+   */
+  finalizedHead?: () => bigint;
   /** Peers connected (`net_peerCount`); a single sequencer has none. */
   peerCount?: () => number;
 }
@@ -66,6 +71,8 @@ export function findBlock(ctx: RpcContext, tag: BlockTag): Block | undefined {
       return ctx.executor.head;
     case 'earliest':
       return ctx.executor.blockByNumber(0n);
+    case 'finalized':
+      return ctx.executor.blockByNumber(finalizedNumber(ctx));
     case 'number':
       return ctx.executor.blockByNumber(tag.number);
     case 'hash': {
@@ -73,6 +80,12 @@ export function findBlock(ctx: RpcContext, tag: BlockTag): Block | undefined {
       return n === undefined ? undefined : ctx.executor.blockByNumber(n);
     }
   }
+}
+
+export function finalizedNumber(ctx: RpcContext): bigint {
+  const head = ctx.executor.head.header.number;
+  const final = ctx.finalizedHead?.() ?? head;
+  return final < head ? final : head;
 }
 
 /** As findBlock, for state queries: a missing block is an error, as geth's "header not found". */

@@ -190,6 +190,7 @@ function parseCriteria(query: Record<string, unknown>): LogCriteria {
       case 'earliest':
         return 0n;
       case 'latest':
+      case 'finalized':
         return undefined;
       case 'pending':
         throw serverError('pending logs are not supported');

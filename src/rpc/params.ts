@@ -86,7 +86,7 @@ export function bool(v: unknown, i: number): boolean {
 export type BlockTag =
   | { kind: 'number'; number: bigint }
   | { kind: 'hash'; hash: Hex }
-  | { kind: 'latest' | 'pending' | 'earliest' };
+  | { kind: 'latest' | 'pending' | 'earliest' | 'finalized' };
 
 export function blockTag(v: unknown, i: number, fallback: BlockTag = { kind: 'latest' }): BlockTag {
   if (v === undefined || v === null) return fallback;
@@ -94,9 +94,12 @@ export function blockTag(v: unknown, i: number, fallback: BlockTag = { kind: 'la
     switch (v) {
       case 'latest':
       case 'safe':
-      case 'finalized':
-        // One sequencer: a sealed block is final as far as L2 goes (L1 finality comes with the batcher).
+        // Every block is safe: certified by the committee (or sealed by the one sequencer), or in
+        // `based` / `free` derived from L1 data.
         return { kind: 'latest' };
+      case 'finalized':
+        // The head too where the chain never rewinds; in `based` / `free` the L1-final head.
+        return { kind: 'finalized' };
       case 'pending':
         return { kind: 'pending' };
       case 'earliest':

@@ -40,6 +40,7 @@ interface OpenStatus {
   head: number;
   open: {
     halted: string | null;
+    finalHead: number;
     rewinds: number;
     recentRewinds: Array<{ from: number; to: number; batchIndex: number; reason: string }>;
     submitter: { posted: number };
@@ -106,7 +107,13 @@ async function deriveOneBlock(url: string, l1Rpc: string, inbox: Hex) {
     fromBlock: 0n,
   });
   const winner = logs[logs.length - 1] as unknown as { blockNumber: bigint; args: { index: bigint } };
-  return { hash, blockHash: receipt.blockHash, batchIndex: winner.args.index, l1Block: winner.blockNumber };
+  return {
+    hash,
+    blockHash: receipt.blockHash,
+    blockNumber: BigInt(receipt.blockNumber),
+    batchIndex: winner.args.index,
+    l1Block: winner.blockNumber,
+  };
 }
 
 /**
@@ -182,6 +189,42 @@ describe.each(['free', 'based'] as const)(
       await devnet?.stop();
       devnet = undefined;
     });
+
+    it('outputs wait for L1 finality: a block gets its certified output only once L1 finalized its batch', async () => {
+      const started = await startReorgDevnet(mode);
+      devnet = started.devnet;
+      const { url, l1Rpc, inbox, deployment } = started;
+      const l1 = createPublicClient({ transport: http(l1Rpc) });
+      const tx = await deriveOneBlock(url, l1Rpc, inbox);
+      const finalizedNow = (await l1.getBlock({ blockTag: 'finalized' })).number;
+      // The L2's `finalized` block tag follows the same L1-final head.
+      const finalizedL2 = async () =>
+        BigInt((await call<{ number: Hex }>(url, 'eth_getBlockByNumber', ['finalized', false])).number);
+      if (finalizedNow < tx.l1Block) {
+        expect(BigInt((await status(url)).open.finalHead)).toBeLessThan(tx.blockNumber);
+        expect(await finalizedL2()).toBeLessThan(tx.blockNumber);
+      }
+      const proposed = await until(
+        `an output covering block ${tx.blockNumber} on L1`,
+        async () => {
+          const events = (await l1.getContractEvents({
+            address: deployment.contracts.StateOracle,
+            abi: l1Artifacts().StateOracle.abi as Abi,
+            eventName: 'OutputProposed',
+            fromBlock: 0n,
+          })) as unknown as Array<{ blockNumber: bigint; args: { l2Block: bigint } }>;
+          return events.find((e) => e.args.l2Block >= tx.blockNumber);
+        },
+        90_000,
+      );
+      // anvil's `finalized` is a fixed depth below its head (two epochs; the devnet's are 4 slots).
+      const depth = (await l1.getBlockNumber()) - (await l1.getBlock({ blockTag: 'finalized' })).number;
+      expect(depth).toBe(8n);
+      // When the output was proposed, the L1 block holding the batch was final.
+      expect(proposed.blockNumber - depth).toBeGreaterThanOrEqual(tx.l1Block);
+      expect((await status(url)).open.finalHead).toBeGreaterThanOrEqual(Number(tx.blockNumber));
+      expect(await finalizedL2()).toBeGreaterThanOrEqual(tx.blockNumber);
+    }, 300_000);
 
     it('another batch now at the index of the batch that made a block: the L2 is rewound, the tx is posted and lands again', async () => {
       const started = await startReorgDevnet(mode);

@@ -1,7 +1,7 @@
 import { Bloom } from '@ethereumjs/vm';
 import { invalidParams, RpcCode, RpcError } from '../../errors.js';
 import { fromHex, type Hex } from '../../util/bytes.js';
-import { findBlock, type RpcContext, type RpcHandler } from '../context.js';
+import { finalizedNumber, findBlock, type RpcContext, type RpcHandler } from '../context.js';
 import { blockLogs, type RpcLog } from '../format.js';
 import { address, blockTag, expectArgs, hash, object } from '../params.js';
 
@@ -75,6 +75,7 @@ export function queryLogs(ctx: RpcContext, o: Record<string, unknown>): RpcLog[]
       const tag = blockTag(v, 0);
       if (tag.kind === 'number') return tag.number > head ? head + 1n : tag.number;
       if (tag.kind === 'earliest') return 0n;
+      if (tag.kind === 'finalized') return finalizedNumber(ctx);
       return head;
     };
     from = resolve(o.fromBlock);
