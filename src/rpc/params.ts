@@ -116,6 +116,13 @@ export function blockTag(v: unknown, i: number, fallback: BlockTag = { kind: 'la
   throw bad(i, 'hex string without 0x prefix');
 }
 
+/** geth's BlockNumberOrHash: a tag, a number, `{ blockHash }` / `{ blockNumber }`, or a bare block hash. */
+export function blockNumberOrHash(v: unknown, i: number): BlockTag {
+  if (typeof v === 'string' && v.length === 66) return { kind: 'hash', hash: hash(v, i) };
+  if (v === undefined || v === null) throw invalidParams(`missing value for required argument ${i}`);
+  return blockTag(v, i);
+}
+
 export function object(v: unknown, i: number): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw bad(i, 'json: cannot unmarshal non-object into Go value of type object');

@@ -371,6 +371,29 @@ describe('bad-input corpus against a devnet process', () => {
         await expectError(call(name, []), -32601, `the method ${name} does not exist/is not available`);
     });
 
+    it('eth_getProof and block-receipt queries: bad keys, too many keys, bad block ids', async () => {
+      const addr = spammer.address;
+      await expectError(
+        call('eth_getProof', [addr, ['0xzz'], 'latest']),
+        -32000,
+        'unable to decode storage key: hex string invalid',
+      );
+      await expectError(
+        call('eth_getProof', [addr, Array.from({ length: 1025 }, () => '0x0'), 'latest']),
+        -32005,
+        'too many storage keys (max 1024)',
+      );
+      await expectError(call('eth_getProof', [addr, '0x0', 'latest']), -32602, /non-array/);
+      await expectError(call('eth_getProof', [addr, [], '0x99999999']), -32000, 'header not found');
+      await expectError(call('eth_getBlockReceipts', ['nonsense']), -32602, /invalid argument 0/);
+      await expectError(
+        call('eth_getBlockReceipts', [null]),
+        -32602,
+        'missing value for required argument 0',
+      );
+      expect((await call('eth_getBlockReceipts', ['0xffffff'])).result).toBeNull();
+    });
+
     it('HTTP 413 for a 6 MiB body', async () => {
       const body = JSON.stringify({
         jsonrpc: '2.0',

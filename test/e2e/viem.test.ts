@@ -1,3 +1,6 @@
+import type { Proof } from '@ethereumjs/common';
+import { fromMerkleStateProof, verifyMerkleStateProof } from '@ethereumjs/statemanager';
+import { bytesToHex, createAddressFromString, hexToBytes } from '@ethereumjs/util';
 import {
   createPublicClient,
   createWalletClient,
@@ -238,6 +241,76 @@ describe('viem against a devnet process', () => {
     expect(await pub.uninstallFilter({ filter: transfers })).toBe(false);
     await expect(pub.getFilterChanges({ filter: transfers })).rejects.toThrow(/filter not found/);
     for (const filter of [history, blocks, pendingTxs]) await pub.uninstallFilter({ filter });
+  });
+
+  it("answers geth's other queries: block receipts, EIP-1186 proofs (checked offline), by-hash lookups, uncles, web3_sha3", async () => {
+    const { pub, wallet } = clients();
+    const deployHash = await wallet.deployContract({
+      abi: token.abi,
+      bytecode: token.bytecode,
+      args: ['Proven', 'PRV', 4242n],
+    });
+    const deployed = await pub.waitForTransactionReceipt({ hash: deployHash, pollingInterval: 10 });
+    const address = deployed.contractAddress!;
+    const block = await pub.getBlock({ blockNumber: deployed.blockNumber });
+
+    type RawReceipt = { transactionHash: Hex; blockHash: Hex; status: Hex };
+    const byNumber = (await pub.request({
+      method: 'eth_getBlockReceipts' as never,
+      params: [`0x${deployed.blockNumber.toString(16)}`] as never,
+    })) as RawReceipt[];
+    const byHash = (await pub.request({
+      method: 'eth_getBlockReceipts' as never,
+      params: [block.hash] as never,
+    })) as RawReceipt[];
+    expect(byNumber.map((r) => r.transactionHash)).toEqual(block.transactions);
+    expect(byHash).toEqual(byNumber);
+    expect(byNumber.find((r) => r.transactionHash === deployHash)?.status).toBe('0x1');
+    const index = block.transactions.indexOf(deployHash);
+    const tx = await pub.getTransaction({ blockHash: block.hash!, index });
+    expect(tx.hash).toBe(deployHash);
+    expect(await pub.getBlockTransactionCount({ blockHash: block.hash! })).toBe(block.transactions.length);
+    const raw = (method: string, params: unknown[]) =>
+      pub.request({ method: method as never, params: params as never }) as Promise<unknown>;
+    expect(await raw('eth_getUncleCountByBlockHash', [block.hash])).toBe('0x0');
+    expect(await raw('eth_getUncleCountByBlockNumber', ['latest'])).toBe('0x0');
+    expect(await raw('eth_getUncleByBlockNumberAndIndex', ['latest', '0x0'])).toBeNull();
+    expect(await raw('eth_getBlockReceipts', [`0x${'00'.repeat(32)}`])).toBeNull();
+    expect(await raw('web3_sha3', ['0x68656c6c6f'])).toBe(
+      '0x1c8aff950685c2ed4bc3174f3472287b56d9517b9c948127319a09a7a36deac8',
+    );
+
+    // The token's first storage slots, proven against the block's state root.
+    const slots = [0, 1, 2, 3, 4].map((i) => `0x${i.toString(16).padStart(64, '0')}` as Hex);
+    const proof = await pub.getProof({ address, storageKeys: slots, blockNumber: deployed.blockNumber });
+    expect(proof.address.toLowerCase()).toBe(address.toLowerCase());
+    for (const [i, slot] of slots.entries()) {
+      const stored = await pub.getStorageAt({ address, slot, blockNumber: deployed.blockNumber });
+      expect(proof.storageProof[i].key).toBe(slot);
+      expect(proof.storageProof[i].value).toBe(BigInt(stored ?? '0x0'));
+    }
+    expect(proof.storageProof.some((s) => s.value === 4242n)).toBe(true); // the minted supply
+    // Offline: a state manager built from the proof alone has the block's state root and the values.
+    const eip1186 = (await raw('eth_getProof', [
+      address,
+      slots,
+      `0x${deployed.blockNumber.toString(16)}`,
+    ])) as Proof;
+    const partial = await fromMerkleStateProof(eip1186, true);
+    expect(bytesToHex(await partial.getStateRoot())).toBe(block.stateRoot);
+    const onlyFromProof = await partial.getStorage(createAddressFromString(address), hexToBytes(slots[0]));
+    expect(BigInt(bytesToHex(onlyFromProof) === '0x' ? 0 : bytesToHex(onlyFromProof))).toBe(
+      proof.storageProof[0].value,
+    );
+    // The proof verifies; one that claims another balance does not.
+    expect(await verifyMerkleStateProof(partial, eip1186)).toBe(true);
+    const tampered = { ...eip1186, balance: '0x1' as Hex };
+    await expect(
+      verifyMerkleStateProof(partial, tampered).then((ok) => {
+        if (!ok) throw new Error('does not verify');
+      }),
+    ).rejects.toThrow();
+    await expect(raw('eth_getProof', [address, 'nope', 'latest'])).rejects.toThrow(/non-array/);
   });
 
   it('replaces a queued tx by fee bump and refuses an underpriced replacement', async () => {

@@ -1,7 +1,7 @@
-import { quantity as q } from '../../util/bytes.js';
+import { keccak256, quantity as q, toHex } from '../../util/bytes.js';
 import { findBlock, type RpcContext, type RpcHandler, sendersOf } from '../context.js';
-import { formatBlock } from '../format.js';
-import { blockTag, bool, expectArgs, hash } from '../params.js';
+import { formatBlock, formatReceipt } from '../format.js';
+import { blockNumberOrHash, blockTag, bool, data, expectArgs, hash, uint64 } from '../params.js';
 
 export const chainMethods: Record<string, RpcHandler> = {
   eth_chainId: (p, ctx) => {
@@ -58,6 +58,38 @@ export const chainMethods: Record<string, RpcHandler> = {
     expectArgs(p, 1, 1);
     const block = findBlock(ctx, { kind: 'hash', hash: hash(p[0], 0) });
     return block ? q(block.transactions.length) : null;
+  },
+  eth_getBlockReceipts: (p, ctx) => {
+    expectArgs(p, 1, 1);
+    const block = findBlock(ctx, blockNumberOrHash(p[0], 0));
+    if (!block) return null;
+    const receipts = ctx.store.getReceipts(block.header.number) ?? [];
+    return receipts.map((_, i) => formatReceipt(block, receipts, i));
+  },
+  // No uncles on an L2: a known block has none.
+  eth_getUncleCountByBlockNumber: (p, ctx) => {
+    expectArgs(p, 1, 1);
+    return findBlock(ctx, blockTag(p[0], 0)) ? '0x0' : null;
+  },
+  eth_getUncleCountByBlockHash: (p, ctx) => {
+    expectArgs(p, 1, 1);
+    return findBlock(ctx, { kind: 'hash', hash: hash(p[0], 0) }) ? '0x0' : null;
+  },
+  eth_getUncleByBlockNumberAndIndex: (p) => {
+    expectArgs(p, 2, 2);
+    blockTag(p[0], 0);
+    uint64(p[1], 1);
+    return null;
+  },
+  eth_getUncleByBlockHashAndIndex: (p) => {
+    expectArgs(p, 2, 2);
+    hash(p[0], 0);
+    uint64(p[1], 1);
+    return null;
+  },
+  web3_sha3: (p) => {
+    expectArgs(p, 1, 1);
+    return toHex(keccak256(data(p[0], 0)));
   },
   seqnet_status: (_p, ctx: RpcContext) => ctx.status(),
 };

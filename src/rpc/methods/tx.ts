@@ -51,6 +51,13 @@ export const txMethods: Record<string, RpcHandler> = {
     if (!block || index >= block.transactions.length) return null;
     return formatTx(block.transactions[index], sendersOf(ctx, block)[index], { block, index });
   },
+  eth_getTransactionByBlockHashAndIndex: (p, ctx) => {
+    expectArgs(p, 2, 2);
+    const block = findBlock(ctx, { kind: 'hash', hash: hash(p[0], 0) });
+    const index = Number(uint64(p[1], 1));
+    if (!block || index >= block.transactions.length) return null;
+    return formatTx(block.transactions[index], sendersOf(ctx, block)[index], { block, index });
+  },
   /**
    * Everything `Bridge.finaliseWithdrawal` needs for withdrawal `nonce`, against the newest output
    * certified on L1 that covers it; null until such an output exists.
