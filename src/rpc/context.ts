@@ -22,6 +22,8 @@ export interface TxIntake {
   get(hash: Hex): PoolTx | undefined;
   pendingNonce(sender: Hex, stateNonce: bigint): bigint;
   onNewPending(listener: (hash: Hex) => void): () => void;
+  /** The pool by sender, nonce order (txpool_*); empty where txs are only forwarded. */
+  inspect(): Array<{ sender: Hex; pending: PoolTx[]; queued: PoolTx[] }>;
 }
 
 /** What RPC handlers may use: read-only views of the node's parts, and the mempool to submit to. */

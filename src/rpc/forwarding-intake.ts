@@ -73,4 +73,9 @@ export class ForwardingIntake implements TxIntake {
   onNewPending(): () => void {
     return () => {};
   }
+
+  /** Nothing is held here: txs go straight on to the sequencer. */
+  inspect(): [] {
+    return [];
+  }
 }

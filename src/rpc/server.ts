@@ -17,12 +17,14 @@ import { feeMethods } from './methods/fees.js';
 import { type LogFilter, logMethods, matchesLog, parseLogFilter } from './methods/logs.js';
 import { stateMethods } from './methods/state.js';
 import { txMethods } from './methods/tx.js';
+import { txpoolMethods } from './methods/txpool.js';
 import { expectArgs, object } from './params.js';
 
 const methods: Record<string, RpcHandler> = {
   ...chainMethods,
   ...stateMethods,
   ...txMethods,
+  ...txpoolMethods,
   ...callMethods,
   ...feeMethods,
   ...logMethods,

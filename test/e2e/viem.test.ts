@@ -345,6 +345,24 @@ describe('viem against a devnet process', () => {
       maxPriorityFeePerGas: 1_100_000_000n,
     });
     expect(second).not.toBe(first);
+    // geth's txpool namespace shows the replacement waiting in the queue.
+    const pool = (method: string, params: unknown[] = []) =>
+      pub.request({ method: method as never, params: params as never }) as Promise<unknown>;
+    type Content = Record<'pending' | 'queued', Record<string, Record<string, { hash: Hex }>>>;
+    const status = (await pool('txpool_status')) as { pending: Hex; queued: Hex };
+    expect(BigInt(status.queued)).toBeGreaterThanOrEqual(1n);
+    const content = (await pool('txpool_content')) as Content;
+    const sender = Object.keys(content.queued).find((k) => k.toLowerCase() === alice.address.toLowerCase());
+    expect(content.queued[sender!][String(gapped)].hash).toBe(second);
+    const own = (await pool('txpool_contentFrom', [alice.address])) as Content['queued'];
+    expect(own.queued[String(gapped)].hash).toBe(second);
+    const summary = (await pool('txpool_inspect')) as Record<
+      'queued',
+      Record<string, Record<string, string>>
+    >;
+    expect(summary.queued[sender!][String(gapped)].toLowerCase()).toBe(
+      `${bob.address.toLowerCase()}: 3 wei + 21000 gas × 2200000000 wei`,
+    );
     const filler = await wallet.sendTransaction({ to: bob.address, value: 1n, nonce, gas: 21000n, ...fees });
     await pub.waitForTransactionReceipt({ hash: filler, pollingInterval: 10 });
     const receipt = await pub.waitForTransactionReceipt({ hash: second, pollingInterval: 10 });
