@@ -121,8 +121,10 @@ export class FilterRegistry {
 
   /** A tx entered the pool: its hash, or the tx as eth_getTransactionByHash shows it. */
   onPendingTx(hash: Hex, full: () => unknown): void {
+    // One view for all filters: they hold references to the same objects, not copies.
+    let view: unknown;
     for (const [id, f] of this.filters)
-      if (f.kind === 'pendingTxs') this.push(id, f, [f.fullTx ? full() : hash]);
+      if (f.kind === 'pendingTxs') this.push(id, f, [f.fullTx ? (view ??= full()) : hash]);
   }
 
   /** Uninstalls the filters nobody polled within the timeout; forgets old reasons. */

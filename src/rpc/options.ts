@@ -37,6 +37,6 @@ export const rpcDefaults: RpcOptions = {
   maxLogBlockRange: 10_000,
   maxLogResults: 10_000,
   filterTimeoutMs: 5 * 60_000,
-  maxFilters: 10_000,
+  maxFilters: 1_024,
   maxFilterChanges: 10_000,
 };

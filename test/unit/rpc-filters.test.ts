@@ -84,10 +84,15 @@ describe('polling filters (eth_newFilter and friends)', () => {
     filters.onBlock('0xb1', () => {
       throw new Error('no log filter: logs are not computed');
     });
-    filters.onPendingTx('0x7a', () => ({ hash: '0x7a' }));
+    const fullToo = filters.installPendingTxs(true);
+    let views = 0;
+    filters.onPendingTx('0x7a', () => ({ hash: '0x7a', view: ++views }));
     expect(filters.takeChanges(blocks)).toEqual(['0xb1']);
     expect(filters.takeChanges(hashes)).toEqual(['0x7a']);
-    expect(filters.takeChanges(full)).toEqual([{ hash: '0x7a' }]);
+    // One view of the tx, shared by the filters that want whole txs.
+    expect(filters.takeChanges(full)).toEqual([{ hash: '0x7a', view: 1 }]);
+    expect(filters.takeChanges(fullToo)).toEqual([{ hash: '0x7a', view: 1 }]);
+    expect(views).toBe(1);
     expect(rpcErrorOf(() => filters.logQuery(blocks)).message).toBe('filter not found');
     const logs = filters.installLogs({ address: token, fromBlock: '0x1' });
     expect(filters.logQuery(logs)).toEqual({ address: token, fromBlock: '0x1' });
