@@ -129,7 +129,7 @@ export class FollowerNode {
     const address = await rpc.start();
     metrics.blockHeight.set(Number(executor.head.header.number));
     events.on('block', () => metrics.blockHeight.set(Number(executor.head.header.number)));
-    node.loop = node.follow();
+    node.loop = node.follow((h) => metrics.finalizedHeight.set(Number(h)));
     logger.info(
       { rpc: `http://${address.address}:${address.port}`, head: Number(executor.head.header.number) },
       'seqnet follower started: deriving the chain from L1',
@@ -138,12 +138,13 @@ export class FollowerNode {
   }
 
   /** Derives block after block; stops for good on a Critical error (and keeps serving). */
-  private async follow(): Promise<void> {
+  private async follow(onFinalHead: (head: bigint) => void): Promise<void> {
     const finality = this.options.deployment.openMode
       ? followL1Finality(this.deriver, {
           pollMs: this.options.pollMs,
           signal: this.abort.signal,
           logger: this.logger,
+          onFinalHead,
         })
       : undefined;
     this.halted = await runDerivation(this.deriver, {

@@ -53,11 +53,11 @@ export async function runDerivation(deriver: Deriver, o: DerivationLoopOptions):
  */
 export async function followL1Finality(
   deriver: Deriver,
-  o: Pick<DerivationLoopOptions, 'pollMs' | 'signal' | 'logger'>,
+  o: Pick<DerivationLoopOptions, 'pollMs' | 'signal' | 'logger'> & { onFinalHead?: (head: bigint) => void },
 ): Promise<void> {
   while (!o.signal.aborted) {
     try {
-      await deriver.refreshFinalHead();
+      o.onFinalHead?.(await deriver.refreshFinalHead());
     } catch (err) {
       o.logger.debug({ err: (err as Error).message }, "reading the L1's finalized block failed; retrying");
     }

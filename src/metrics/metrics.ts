@@ -12,6 +12,11 @@ export function createMetrics() {
       help: 'Height of the executed head',
       registers: [registry],
     }),
+    finalizedHeight: new Gauge({
+      name: 'seqnet_finalized_block_height',
+      help: 'based / free: the highest block derived only from finalized L1 blocks (outputs go no higher)',
+      registers: [registry],
+    }),
     blocksTotal: new Counter({ name: 'seqnet_blocks_total', help: 'Blocks sealed', registers: [registry] }),
     txsIncluded: new Counter({
       name: 'seqnet_txs_included_total',

@@ -570,6 +570,7 @@ export class SeqnetNode {
       pollMs: Math.max(250, l1Options.pollMs),
       signal: this.abort.signal,
       logger,
+      onFinalHead: (h) => metrics?.finalizedHeight.set(Number(h)),
     });
     open.done = Promise.all([open.done, finality]);
     const finalOutputAt = (h: bigint) =>

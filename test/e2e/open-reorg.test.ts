@@ -224,6 +224,9 @@ describe.each(['free', 'based'] as const)(
       expect(proposed.blockNumber - depth).toBeGreaterThanOrEqual(tx.l1Block);
       expect((await status(url)).open.finalHead).toBeGreaterThanOrEqual(Number(tx.blockNumber));
       expect(await finalizedL2()).toBeGreaterThanOrEqual(tx.blockNumber);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const gauge = /^seqnet_finalized_block_height (\d+)$/m.exec(metrics);
+      expect(Number(gauge?.[1])).toBeGreaterThanOrEqual(Number(tx.blockNumber));
     }, 300_000);
 
     it('another batch now at the index of the batch that made a block: the L2 is rewound, the tx is posted and lands again', async () => {
