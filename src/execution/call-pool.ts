@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { serverError } from '../errors.js';
-import type { CallJob, CallReply, CallResult, CallWorkerData } from './call-worker.js';
+import type { CallJob, CallReply, CallResult, CallResultOf, CallWorkerData } from './call-worker.js';
 import type { CallRequest } from './executor.js';
 import type { ChainOptions } from './options.js';
 
@@ -85,18 +85,18 @@ export class CallPool {
     }
   }
 
-  run(
-    kind: CallJob['kind'],
+  run<K extends CallJob['kind']>(
+    kind: K,
     req: CallRequest,
     blockNumber: bigint,
     gas: bigint,
     timeoutMs: number,
-  ): Promise<CallResult> {
+  ): Promise<CallResultOf<K>> {
     if (this.closed) return Promise.reject(serverError('node is shutting down'));
-    return new Promise((resolve, reject) => {
+    return new Promise<CallResult>((resolve, reject) => {
       this.queue.push({ job: { kind, req, blockNumber, gas }, timeoutMs, resolve, reject });
       this.pump();
-    });
+    }) as Promise<CallResultOf<K>>;
   }
 
   private pump(): void {

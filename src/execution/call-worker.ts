@@ -1,19 +1,25 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { ChainStore } from '../store/chain-store.js';
-import { type CallOutcome, type CallRequest, Executor } from './executor.js';
+import { type AccessListOutcome, type CallOutcome, type CallRequest, Executor } from './executor.js';
 import type { ChainOptions } from './options.js';
 
 /** One eth_call / eth_estimateGas, run on the state of a persisted block. */
 export interface CallJob {
   id: number;
-  kind: 'call' | 'estimate';
+  kind: 'call' | 'estimate' | 'accessList';
   req: CallRequest;
   blockNumber: bigint;
   gas: bigint;
 }
 
-export type CallResult = CallOutcome | { gas: bigint };
+export type CallResult = CallOutcome | { gas: bigint } | AccessListOutcome;
+/** What each kind of job answers. */
+export type CallResultOf<K extends CallJob['kind']> = K extends 'call'
+  ? CallOutcome
+  : K extends 'estimate'
+    ? CallOutcome | { gas: bigint }
+    : AccessListOutcome;
 export type CallReply = { id: number; result: CallResult } | { id: number; error: string } | { ready: true };
 
 export interface CallWorkerData {
@@ -42,7 +48,9 @@ async function main(): Promise<void> {
       const result =
         job.kind === 'call'
           ? await executor.call(job.req, block, job.gas)
-          : await executor.estimateGas(job.req, block, job.gas);
+          : job.kind === 'accessList'
+            ? await executor.createAccessList(job.req, block, job.gas)
+            : await executor.estimateGas(job.req, block, job.gas);
       port.postMessage({ id: job.id, result } satisfies CallReply);
     } catch (err) {
       port.postMessage({ id: job.id, error: (err as Error).message } satisfies CallReply);

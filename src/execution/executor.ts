@@ -61,7 +61,21 @@ export interface CallOutcome {
   gasUsed: bigint;
   /** Set when the call reverted or hit an exceptional halt. */
   error?: { reverted: boolean; message: string };
+  /** The addresses and slots the call touched (eth_createAccessList asks for them). */
+  accessList?: AccessListEntry[];
 }
+
+export type AccessListEntry = { address: Hex; storageKeys: Hex[] };
+
+/** eth_createAccessList's answer: the list, the gas the call uses with it, and its error if any. */
+export interface AccessListOutcome {
+  accessList: AccessListEntry[];
+  gasUsed: bigint;
+  error?: { reverted: boolean; message: string };
+}
+
+/** Most runs eth_createAccessList makes before it takes the list it has (geth runs until stable). */
+const MAX_ACCESS_LIST_RUNS = 8;
 
 /** What the RPC layer needs to read state at some block. */
 export interface StateView {
@@ -538,6 +552,23 @@ export class Executor {
     return this.runCall(vm, req, block, gasLimit);
   }
 
+  /**
+   * geth's eth_createAccessList: runs the call with the list the last run touched until the list
+   * stays the same (a list changes the gas, and so what a gas-dependent call touches).
+   */
+  async createAccessList(req: CallRequest, block: Block, gasLimit: bigint): Promise<AccessListOutcome> {
+    const sm = await this.stateAt(block);
+    const vm = await createVM({ common: this.common, stateManager: sm, blockchain: this.vm.blockchain });
+    let list = req.accessList ?? [];
+    for (let run = 1; ; run++) {
+      const out = await this.runCall(vm, { ...req, accessList: list }, block, gasLimit, true);
+      const found = normaliseAccessList(out.accessList ?? []);
+      if (run === MAX_ACCESS_LIST_RUNS || sameAccessList(found, normaliseAccessList(list)))
+        return { accessList: found, gasUsed: out.gasUsed, ...(out.error && { error: out.error }) };
+      list = found;
+    }
+  }
+
   /** Binary search for the lowest gas limit that succeeds, as geth's eth_estimateGas. */
   async estimateGas(req: CallRequest, block: Block, cap: bigint): Promise<{ gas: bigint } | CallOutcome> {
     const sm = await this.stateAt(block);
@@ -563,7 +594,13 @@ export class Executor {
     return { gas: hi };
   }
 
-  private async runCall(vm: VM, req: CallRequest, block: Block, gasLimit: bigint): Promise<CallOutcome> {
+  private async runCall(
+    vm: VM,
+    req: CallRequest,
+    block: Block,
+    gasLimit: bigint,
+    reportAccessList = false,
+  ): Promise<CallOutcome> {
     const priced = req.gasPrice !== undefined || req.maxFeePerGas !== undefined;
     const header = {
       ...block.header.toJSON(),
@@ -576,7 +613,8 @@ export class Executor {
     const from = req.from ?? ('0x0000000000000000000000000000000000000000' as Hex);
     const account = await vm.stateManager.getAccount(createAddressFromString(from));
     const data: TypedTxData = {
-      type: req.gasPrice !== undefined ? 0 : 2,
+      // With a gas price: legacy, or EIP-2930 when it carries an access list.
+      type: req.gasPrice !== undefined ? (req.accessList?.length ? 1 : 0) : 2,
       nonce: req.nonce ?? account?.nonce ?? 0n,
       gasLimit,
       to: req.to ?? undefined,
@@ -585,7 +623,7 @@ export class Executor {
       ...(req.gasPrice !== undefined
         ? { gasPrice: req.gasPrice }
         : { maxFeePerGas: req.maxFeePerGas ?? 0n, maxPriorityFeePerGas: req.maxPriorityFeePerGas ?? 0n }),
-      ...(req.accessList && req.gasPrice === undefined ? { accessList: req.accessList } : {}),
+      ...(req.accessList?.length ? { accessList: req.accessList } : {}),
     };
     const tx = createTx(data, { common: this.common, freeze: false });
     const sender = createAddressFromString(from);
@@ -599,12 +637,14 @@ export class Executor {
         skipBalance: !priced,
         skipBlockGasLimitValidation: true,
         skipHardForkValidation: true,
+        reportAccessList,
       });
       const ex = result.execResult.exceptionError;
       return {
         returnValue: result.execResult.returnValue,
         gasUsed: result.totalGasSpent,
         error: ex ? { reverted: ex.error === 'revert', message: ex.error } : undefined,
+        ...(result.accessList && { accessList: result.accessList as AccessListEntry[] }),
       };
     } catch (err) {
       return {
@@ -619,3 +659,19 @@ export class Executor {
 }
 
 export { Address };
+
+/** Sorted, lower-case, slots as 32-byte words: two runs' lists compare as strings. */
+function normaliseAccessList(list: AccessListEntry[]): AccessListEntry[] {
+  return list
+    .map((e) => ({
+      address: e.address.toLowerCase() as Hex,
+      storageKeys: [
+        ...new Set(e.storageKeys.map((k) => `0x${k.slice(2).toLowerCase().padStart(64, '0')}` as Hex)),
+      ].sort(),
+    }))
+    .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+}
+
+function sameAccessList(a: AccessListEntry[], b: AccessListEntry[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

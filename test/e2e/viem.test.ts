@@ -2,8 +2,10 @@ import type { Proof } from '@ethereumjs/common';
 import { fromMerkleStateProof, verifyMerkleStateProof } from '@ethereumjs/statemanager';
 import { bytesToHex, createAddressFromString, hexToBytes } from '@ethereumjs/util';
 import {
+  type Abi,
   createPublicClient,
   createWalletClient,
+  encodeFunctionData,
   type Hex,
   http,
   type Log,
@@ -311,6 +313,30 @@ describe('viem against a devnet process', () => {
       }),
     ).rejects.toThrow();
     await expect(raw('eth_getProof', [address, 'nope', 'latest'])).rejects.toThrow(/non-array/);
+
+    // eth_createAccessList: a transfer touches the token's balance slots of both sides; a tx sent
+    // with that list succeeds and uses the gas the list was made with.
+    const transfer = encodeFunctionData({
+      abi: token.abi as Abi,
+      functionName: 'transfer',
+      args: [bob.address, 5n],
+    });
+    const listed = await pub.createAccessList({ account, to: address, data: transfer });
+    const touched = listed.accessList.find((e) => e.address.toLowerCase() === address.toLowerCase());
+    expect(touched?.storageKeys.length).toBeGreaterThanOrEqual(2);
+    const sent = await wallet.sendTransaction({ to: address, data: transfer, accessList: listed.accessList });
+    const sentReceipt = await pub.waitForTransactionReceipt({ hash: sent, pollingInterval: 10 });
+    expect(sentReceipt.status).toBe('success');
+    expect(sentReceipt.gasUsed).toBe(listed.gasUsed);
+    const failing = (await raw('eth_createAccessList', [
+      {
+        from: account.address,
+        to: address,
+        data: encodeFunctionData({ abi: token.abi as Abi, functionName: 'fail' }),
+      },
+    ])) as { error?: string; gasUsed: Hex };
+    expect(failing.error).toBe('execution reverted');
+    expect(BigInt(failing.gasUsed)).toBeGreaterThan(21_000n);
   });
 
   it('replaces a queued tx by fee bump and refuses an underpriced replacement', async () => {

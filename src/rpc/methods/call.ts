@@ -87,6 +87,33 @@ export const callMethods: Record<string, RpcHandler> = {
       throw serverError(`gas required exceeds allowance (${cap})`);
     throw serverError(msg.replace(/ -> .*$/s, ''));
   },
+  /**
+   * geth's eth_createAccessList: the addresses and slots the call touches (EIP-2930), and the gas it
+   * uses with that list; a call that fails still answers, with its `error`.
+   */
+  eth_createAccessList: async (p, ctx) => {
+    expectArgs(p, 1, 2);
+    const req = callRequest(p[0], 0);
+    const block = stateBlock(ctx, blockTag(p[1], 1));
+    const limit =
+      ctx.executor.options.gasLimit < ctx.options.gasCap ? ctx.executor.options.gasLimit : ctx.options.gasCap;
+    const gas = req.gas !== undefined && req.gas < limit ? req.gas : limit;
+    await ctx.store.written(block.header.number);
+    const out = await ctx.calls.run(
+      'accessList',
+      req,
+      block.header.number,
+      gas,
+      ctx.options.evmTimeoutMs * 4,
+    );
+    return {
+      accessList: out.accessList,
+      gasUsed: q(out.gasUsed),
+      ...(out.error && {
+        error: out.error.reverted ? 'execution reverted' : out.error.message.replace(/ -> .*$/s, ''),
+      }),
+    };
+  },
 };
 
 export type { Hex };
