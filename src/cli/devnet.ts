@@ -383,6 +383,11 @@ async function runCommittee(
       `  chain id     ${info.chainId}`,
       `  committee    ${net.committeeFile}`,
       `  L1 (anvil)   ${anvil ? anvil.url : 'not started (--no-l1)'}`,
+      ...(isOpenMode(election)
+        ? [
+            '  outputs      certified by the committee once L1 has finalized their batches (8 L1 blocks here; `finalized` block tag)',
+          ]
+        : []),
       '',
       'Send txs to any node; every node serves the same chain. Funded accounts (10,000 ETH each):',
       ...accounts.map((a, i) => `  (${i}) ${a.address}  ${a.privateKey}`),
