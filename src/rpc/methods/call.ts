@@ -1,7 +1,7 @@
 import { RpcCode, RpcError, serverError } from '../../errors.js';
 import type { CallOutcome, CallRequest } from '../../execution/executor.js';
 import { type Hex, quantity as q, toHex } from '../../util/bytes.js';
-import { type RpcHandler, stateBlock } from '../context.js';
+import { type RpcContext, type RpcHandler, stateBlock } from '../context.js';
 import { address, blockTag, data, expectArgs, object, quantity } from '../params.js';
 
 /** Decodes a call object (geth's TransactionArgs); `input` wins over `data` as in geth. */
@@ -51,6 +51,13 @@ function revertError(out: CallOutcome): RpcError {
   );
 }
 
+/** The gas a simulated tx may use: its own `gas` if lower, else the block gas limit or the RPC cap. */
+function gasCeiling(ctx: RpcContext, req: CallRequest): bigint {
+  const limit =
+    ctx.executor.options.gasLimit < ctx.options.gasCap ? ctx.executor.options.gasLimit : ctx.options.gasCap;
+  return req.gas !== undefined && req.gas < limit ? req.gas : limit;
+}
+
 export const callMethods: Record<string, RpcHandler> = {
   eth_call: async (p, ctx) => {
     expectArgs(p, 1, 3);
@@ -69,9 +76,7 @@ export const callMethods: Record<string, RpcHandler> = {
     expectArgs(p, 1, 3);
     const req = callRequest(p[0], 0);
     const block = stateBlock(ctx, blockTag(p[1], 1));
-    const limit =
-      ctx.executor.options.gasLimit < ctx.options.gasCap ? ctx.executor.options.gasLimit : ctx.options.gasCap;
-    const cap = req.gas !== undefined && req.gas < limit ? req.gas : limit;
+    const cap = gasCeiling(ctx, req);
     await ctx.store.written(block.header.number);
     const out = await ctx.calls.run(
       'estimate',
@@ -95,9 +100,7 @@ export const callMethods: Record<string, RpcHandler> = {
     expectArgs(p, 1, 2);
     const req = callRequest(p[0], 0);
     const block = stateBlock(ctx, blockTag(p[1], 1));
-    const limit =
-      ctx.executor.options.gasLimit < ctx.options.gasCap ? ctx.executor.options.gasLimit : ctx.options.gasCap;
-    const gas = req.gas !== undefined && req.gas < limit ? req.gas : limit;
+    const gas = gasCeiling(ctx, req);
     await ctx.store.written(block.header.number);
     const out = await ctx.calls.run(
       'accessList',
