@@ -123,8 +123,12 @@ export class FilterRegistry {
   onPendingTx(hash: Hex, full: () => unknown): void {
     // One view for all filters: they hold references to the same objects, not copies.
     let view: unknown;
+    const viewOnce = () => {
+      view ??= full();
+      return view;
+    };
     for (const [id, f] of this.filters)
-      if (f.kind === 'pendingTxs') this.push(id, f, [f.fullTx ? (view ??= full()) : hash]);
+      if (f.kind === 'pendingTxs') this.push(id, f, [f.fullTx ? viewOnce() : hash]);
   }
 
   /** Uninstalls the filters nobody polled within the timeout; forgets old reasons. */
