@@ -97,25 +97,23 @@ export class FilterRegistry {
 
   /** A block joined the chain: its hash, and its logs (computed once for all filters, if any asks). */
   onBlock(blockHash: Hex, logs: () => RpcLog[]): void {
-    for (const [id, f] of this.filters) {
-      if (f.kind === 'blocks') this.push(id, f, [blockHash]);
-      else if (f.kind === 'logs')
-        this.push(
-          id,
-          f,
-          logs().filter((l) => logMatches(f.criteria, l)),
-        );
-    }
+    for (const [id, f] of this.filters) if (f.kind === 'blocks') this.push(id, f, [blockHash]);
+    this.pushLogs(logs);
   }
 
   /** An L2 rewind took blocks off: their logs, newest first, marked `removed`. */
   onRemovedLogs(removed: RpcLog[]): void {
+    this.pushLogs(() => removed);
+  }
+
+  /** Each log filter takes the logs its criteria match. */
+  private pushLogs(logs: () => RpcLog[]): void {
     for (const [id, f] of this.filters)
       if (f.kind === 'logs')
         this.push(
           id,
           f,
-          removed.filter((l) => logMatches(f.criteria, l)),
+          logs().filter((l) => logMatches(f.criteria, l)),
         );
   }
 

@@ -1,15 +1,23 @@
 import type { PoolTx } from '../../mempool/pool-tx.js';
-import { quantity as q } from '../../util/bytes.js';
+import { type Hex, quantity as q } from '../../util/bytes.js';
 import type { RpcContext, RpcHandler } from '../context.js';
 import { formatTx } from '../format.js';
 import { address, expectArgs } from '../params.js';
 
 type BySender<T> = Record<string, Record<string, T>>;
 
-/** geth's layout: { pending, queued }, each sender → nonce (decimal) → what `view` makes of the tx. */
-function bySender<T>(ctx: RpcContext, view: (t: PoolTx) => T): { pending: BySender<T>; queued: BySender<T> } {
+/**
+ * geth's layout: { pending, queued }, each sender → nonce (decimal) → what `view` makes of the tx;
+ * only `from`'s txs when given.
+ */
+function bySender<T>(
+  ctx: RpcContext,
+  view: (t: PoolTx) => T,
+  from?: Hex,
+): { pending: BySender<T>; queued: BySender<T> } {
   const out = { pending: {} as BySender<T>, queued: {} as BySender<T> };
   for (const { sender, pending, queued } of ctx.mempool.inspect()) {
+    if (from !== undefined && sender.toLowerCase() !== from) continue;
     for (const [kind, txs] of [
       ['pending', pending],
       ['queued', queued],
@@ -39,11 +47,11 @@ export const txpoolMethods: Record<string, RpcHandler> = {
   },
   txpool_contentFrom: (p, ctx) => {
     expectArgs(p, 1, 1);
-    const { pending, queued } = bySender(ctx, (t) => formatTx(t.tx, t.sender));
-    const from = address(p[0], 0).toLowerCase();
-    const find = (m: BySender<unknown>) =>
-      Object.entries(m).find(([sender]) => sender.toLowerCase() === from)?.[1] ?? {};
-    return { pending: find(pending), queued: find(queued) };
+    const from = address(p[0], 0).toLowerCase() as Hex;
+    const { pending, queued } = bySender(ctx, (t) => formatTx(t.tx, t.sender), from);
+    // One sender at most: its nonce maps, or empty ones.
+    const only = (m: BySender<unknown>) => Object.values(m)[0] ?? {};
+    return { pending: only(pending), queued: only(queued) };
   },
   // "0xto: value wei + gas gas × price wei", as geth's summary.
   txpool_inspect: (p, ctx) => {
