@@ -128,6 +128,8 @@ export class Deriver {
   private recordsCheckDue = false;
   /** `based` / `free`: the highest block made only from batches in finalized L1 blocks (l1FinalHead). */
   private finalHead = 0n;
+  /** The Inbox's batch count in the last finalized L1 block read (a finalized block never changes). */
+  private finalizedCount?: { l1Block: bigint; count: bigint };
   /** L2 rewinds so far, and the latest of them (the node's status shows them: rewindStatus). */
   private rewindCount = 0;
   private readonly recentRewinds: Omit<L2Rewind, 'removed'>[] = [];
@@ -197,12 +199,16 @@ export class Deriver {
     const finalized = await this.pub.getBlock({ blockTag: 'finalized' });
     if (finalized.number === null || finalized.number < BigInt(this.options.deployment.deployedAtBlock))
       return this.finalHead;
-    const count = (await this.pub.readContract({
-      address: this.options.deployment.contracts.Inbox,
-      abi: openInboxArtifact().abi as Abi,
-      functionName: 'batchCount',
-      blockNumber: finalized.number,
-    })) as bigint;
+    if (this.finalizedCount?.l1Block !== finalized.number) {
+      const count = (await this.pub.readContract({
+        address: this.options.deployment.contracts.Inbox,
+        abi: openInboxArtifact().abi as Abi,
+        functionName: 'batchCount',
+        blockNumber: finalized.number,
+      })) as bigint;
+      this.finalizedCount = { l1Block: finalized.number, count };
+    }
+    const { count } = this.finalizedCount;
     // Read after the awaits, in one go: the head's blocks come from batches up to lastRecorded.
     if (this.recordsCheckDue) return this.finalHead;
     const firstOpen = count > this.lastRecorded ? undefined : this.records.get(count);
