@@ -1,3 +1,4 @@
+import type { Block } from '@ethereumjs/block';
 import { commitProofToJson, decodeCommitProof } from '../../consensus/certificate.js';
 import { serverError } from '../../errors.js';
 import { type Hex, quantity as q } from '../../util/bytes.js';
@@ -13,6 +14,13 @@ function located(ctx: RpcContext, txHash: Hex) {
   // The index can be ahead of the head only while a block is being written: not yet confirmed.
   if (!block || !receipts || loc.height > ctx.executor.head.header.number) return undefined;
   return { block, receipts, index: loc.index };
+}
+
+/** The tx at index argument `rawIndex` (argument 1) of `block`, or null when either is missing. */
+function txInBlock(ctx: RpcContext, block: Block | undefined, rawIndex: unknown) {
+  const index = Number(uint64(rawIndex, 1));
+  if (!block || index >= block.transactions.length) return null;
+  return formatTx(block.transactions[index], sendersOf(ctx, block)[index], { block, index });
 }
 
 export const txMethods: Record<string, RpcHandler> = {
@@ -46,17 +54,11 @@ export const txMethods: Record<string, RpcHandler> = {
   },
   eth_getTransactionByBlockNumberAndIndex: (p, ctx) => {
     expectArgs(p, 2, 2);
-    const block = findBlock(ctx, blockTag(p[0], 0));
-    const index = Number(uint64(p[1], 1));
-    if (!block || index >= block.transactions.length) return null;
-    return formatTx(block.transactions[index], sendersOf(ctx, block)[index], { block, index });
+    return txInBlock(ctx, findBlock(ctx, blockTag(p[0], 0)), p[1]);
   },
   eth_getTransactionByBlockHashAndIndex: (p, ctx) => {
     expectArgs(p, 2, 2);
-    const block = findBlock(ctx, { kind: 'hash', hash: hash(p[0], 0) });
-    const index = Number(uint64(p[1], 1));
-    if (!block || index >= block.transactions.length) return null;
-    return formatTx(block.transactions[index], sendersOf(ctx, block)[index], { block, index });
+    return txInBlock(ctx, findBlock(ctx, { kind: 'hash', hash: hash(p[0], 0) }), p[1]);
   },
   /**
    * Everything `Bridge.finaliseWithdrawal` needs for withdrawal `nonce`, against the newest output
