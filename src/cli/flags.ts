@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type DataAvailability, dataAvailabilityModes } from '../batcher/batcher.js';
 import { devChainOptions } from '../execution/genesis.js';
+import type { L1Deployment } from '../l1/deploy.js';
 import { type MempoolOptions, mempoolDefaults } from '../mempool/options.js';
 import type { NodeOptions } from '../node/options.js';
 import { nodeDefaults } from '../node/options.js';
@@ -12,6 +13,17 @@ const int = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got "${v}"`);
   return n;
 };
+
+/** Reads an L1 deployment JSON, with an error that says where one comes from. */
+export function readDeploymentFile(file: string): L1Deployment {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as L1Deployment;
+  } catch (err) {
+    throw new Error(
+      `cannot read the deployment ${file}: ${(err as Error).message}; pass the JSON that \`seqnet deploy\` wrote (or <data-dir>/l1-deployment.json of a devnet)`,
+    );
+  }
+}
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 

@@ -2,6 +2,7 @@ import '../polyfill.js';
 import { Command } from 'commander';
 import { registerDeploy } from './deploy.js';
 import { registerDevnet } from './devnet.js';
+import { registerForceTx } from './force-tx.js';
 import { registerKeys } from './keys.js';
 import { registerNode } from './node.js';
 import { registerSlash } from './slash.js';
@@ -19,6 +20,7 @@ registerVerify(program);
 registerKeys(program);
 registerStake(program);
 registerSlash(program);
+registerForceTx(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`seqnet: ${err.message}`);

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type Abi, erc20Abi, formatEther, type Hex, parseEther, zeroAddress } from 'viem';
 import { customErrorOf, l1Clients } from '../l1/clients.js';
-import type { L1Deployment } from '../l1/deploy.js';
 import { electionArtifacts, registrationArgs } from '../l1/election.js';
 import { loadOrCreateKeys } from '../node/keys.js';
+import { readDeploymentFile } from './flags.js';
 
 const ACTIONS = ['register', 'add', 'unbond', 'withdraw', 'info'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -56,12 +55,7 @@ export function registerStake(program: Command): void {
       const key = flags.privateKey ?? process.env.SEQNET_STAKER_KEY;
       if (!key || !/^0x[0-9a-fA-F]{64}$/.test(key))
         throw new Error('pass the staker L1 key as --private-key 0x… (32 bytes hex) or in SEQNET_STAKER_KEY');
-      let deployment: L1Deployment;
-      try {
-        deployment = JSON.parse(readFileSync(flags.l1Deployment, 'utf8')) as L1Deployment;
-      } catch (err) {
-        throw new Error(`cannot read the deployment ${flags.l1Deployment}: ${(err as Error).message}`);
-      }
+      const deployment = readDeploymentFile(flags.l1Deployment);
       const registry = deployment.election?.contracts.StakeRegistry;
       if (!registry)
         throw new Error(

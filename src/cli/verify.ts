@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FollowerNode } from '../derive/follower.js';
 import { verifyFromL1 } from '../derive/verifier.js';
 import { devChainOptions } from '../execution/genesis.js';
-import type { L1Deployment } from '../l1/deploy.js';
 import { rpcDefaults } from '../rpc/options.js';
+import { readDeploymentFile } from './flags.js';
 import { createLogger } from './logger.js';
 import { onShutdown } from './shutdown.js';
 
@@ -28,16 +27,6 @@ const int = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got "${v}"`);
   return n;
 };
-
-function readDeployment(file: string): L1Deployment {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as L1Deployment;
-  } catch (err) {
-    throw new Error(
-      `cannot read the deployment ${file}: ${(err as Error).message}; pass the JSON that \`seqnet deploy\` wrote (or <data-dir>/l1-deployment.json of a devnet)`,
-    );
-  }
-}
 
 export function registerVerify(program: Command): void {
   program
@@ -66,7 +55,7 @@ export function registerVerify(program: Command): void {
     .option('--poll-ms <ms>', 'follower: how often to look for new L1 blocks', int('poll-ms'), 500)
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (flags: VerifyFlags) => {
-      const deployment = readDeployment(flags.deployment);
+      const deployment = readDeploymentFile(flags.deployment);
       const chain = devChainOptions({ chainId: BigInt(flags.chainId) });
       if (flags.follow) {
         const logger = createLogger(flags.logLevel);

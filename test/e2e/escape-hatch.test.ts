@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type Abi, createPublicClient, createWalletClient, type Hex, http, keccak256, parseGwei } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ForceTxResult } from '../../src/cli/force-tx.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
 import { runSeqnet } from '../helpers/cli.js';
@@ -71,7 +72,7 @@ describe('escape hatch: forced inclusion through L1', () => {
     });
   }
 
-  it('a sender the sequencer censors gets its tx in by forcing it on L1, within the window', async () => {
+  it('a sender the sequencer censors gets its tx in with `seqnet force-tx`, within the window; bad input costs nothing', async () => {
     const victim = privateKeyToAccount(devAccounts(5)[4].privateKey);
     devnet = await startDevnet({ l1: true, blockTime: 0, args: ['--misbehave.censor', victim.address] });
     const info = JSON.parse(readFileSync(join(devnet.dataDir, 'devnet.json'), 'utf8')) as {
@@ -94,14 +95,108 @@ describe('escape hatch: forced inclusion through L1', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(await l2.getTransactionReceipt({ hash: keccak256(signed) }).catch(() => null)).toBeNull();
 
-    await forceThroughL1(info.l1.rpc, info.l1.contracts.L1MessageQueue, signed);
-    const receipt = await until(
-      'the forced tx',
-      async () =>
-        (await l2.getTransactionReceipt({ hash: keccak256(signed) }).catch(() => undefined)) ?? undefined,
-    );
+    // The user's way in: `seqnet force-tx`, which checks the tx against the L2, says when it is due,
+    // sends it to L1 and waits for it on L2.
+    const forced = await runSeqnet([
+      'force-tx',
+      '--l1-rpc',
+      info.l1.rpc,
+      '--l1-deployment',
+      join(devnet.dataDir, 'l1-deployment.json'),
+      '--private-key',
+      devAccounts(8)[7].privateKey,
+      '--rpc',
+      devnet.url,
+      '--tx',
+      signed,
+    ]);
+    expect(forced.err).toMatch(/at most 25 L1 blocks/);
+    expect(forced.code).toBe(0);
+    const result = JSON.parse(forced.out) as ForceTxResult;
+    expect(result.hash).toBe(keccak256(signed));
+    expect(result.sender).toBe(victim.address);
+    expect(result.l2?.status).toBe('success');
+    expect(result.l2!.l1BlocksAfterInclusion).toBeLessThanOrEqual(WINDOW);
+    const receipt = await l2.getTransactionReceipt({ hash: keccak256(signed) });
+    expect(Number(receipt.blockNumber)).toBe(result.l2?.block);
     expect(receipt.status).toBe('success');
     expect(await l2.getBalance({ address: to })).toBe(99n);
+
+    // Bad input is refused before anything is paid on L1, each with what is wrong.
+    const l1 = createPublicClient({ chain: chainOf(31337, info.l1.rpc), transport: http(info.l1.rpc) });
+    const messages = () =>
+      l1.readContract({
+        address: info.l1.contracts.L1MessageQueue,
+        abi: queueAbi,
+        functionName: 'messageCount',
+      });
+    expect(await messages()).toBe(1n);
+    const base = [
+      'force-tx',
+      '--l1-rpc',
+      info.l1.rpc,
+      '--l1-deployment',
+      join(devnet.dataDir, 'l1-deployment.json'),
+      '--rpc',
+      devnet.url,
+    ];
+    const payer = ['--private-key', devAccounts(8)[7].privateKey];
+    const sign = (account: typeof victim, nonce: number, chainId = 42069) =>
+      account.signTransaction({
+        chainId,
+        type: 'eip1559',
+        nonce,
+        to,
+        value: 1n,
+        gas: 21000n,
+        maxFeePerGas: parseGwei('1'),
+        maxPriorityFeePerGas: 0n,
+      });
+    const broke = privateKeyToAccount(generatePrivateKey());
+    const refusals: Array<[string[], RegExp]> = [
+      [[...base, '--tx', signed], /pass the L1 key/],
+      [[...base, ...payer], /either --tx 0x… \(signed\) or --to/],
+      [[...base, ...payer, '--tx', signed, '--to', to], /either --tx/],
+      [[...base, ...payer, '--tx', '0x1234'], /not a signed Ethereum tx/],
+      [[...base, ...payer, '--tx', signed], /already in L2 block/],
+      [[...base, ...payer, '--tx', await sign(victim, 1, 1)], /signed for chain id 1, the rollup is 42069/],
+      [[...base, ...payer, '--tx', await sign(victim, 0)], /nonce too low/],
+      [[...base, ...payer, '--tx', await sign(broke, 0)], /insufficient funds for gas \* price \+ value/],
+      [[...base, ...payer, '--to', 'nope'], /--to must be an address/],
+      [
+        [...base.slice(0, 3), '--l1-deployment', '/nonexistent.json', ...payer, '--to', to],
+        /cannot read the deployment/,
+      ],
+    ];
+    for (const [args, why] of refusals) {
+      const r = await runSeqnet(args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.err).toMatch(why);
+    }
+    expect(await messages()).toBe(1n);
+
+    // Built and signed here from --to / --value (nonce, gas and fee from the L2 node), without waiting.
+    const built = await runSeqnet([
+      ...base,
+      ...payer,
+      '--to',
+      to,
+      '--value',
+      '0.5',
+      '--l2-private-key',
+      devAccounts(5)[4].privateKey,
+      '--no-wait',
+    ]);
+    expect(built.code, built.err).toBe(0);
+    const sent = JSON.parse(built.out) as ForceTxResult;
+    expect(sent.nonce).toBe(1);
+    expect(sent.l2).toBeUndefined();
+    expect(sent.messageIndex).toBe(1);
+    await until(
+      'the built forced tx',
+      async () => (await l2.getTransactionReceipt({ hash: sent.hash }).catch(() => undefined)) ?? undefined,
+    );
+    expect(await l2.getBalance({ address: to })).toBe(99n + 10n ** 18n / 2n);
 
     const { code, report } = await verify(devnet, info.l1.rpc);
     expect(code).toBe(0);
