@@ -36,6 +36,9 @@ export interface ProposerDeps {
  * that is on L1, so withdrawals can be finalised there after the delay.
  */
 export class OutputProposer {
+  /** Outputs this node put on L1, and the L1 gas they used. */
+  readonly stats = { outputs: 0, l1Gas: 0n };
+
   constructor(private readonly deps: ProposerDeps) {}
 
   latestOutput(): Promise<{ index: bigint; l2Block: bigint } | undefined> {
@@ -72,7 +75,9 @@ export class OutputProposer {
       account.address,
       logger,
     );
+    this.stats.l1Gas += receipt.gasUsed;
     if (receipt.status !== 'success') throw new Error(`output proposal ${receipt.transactionHash} reverted`);
+    this.stats.outputs++;
     logger.info(
       {
         l2Block: Number(target),

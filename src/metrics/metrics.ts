@@ -120,3 +120,122 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What an operator watches that the node's parts already count: read at each scrape. */
+export interface LiveFigures {
+  /** Connected libp2p peers (committee members). */
+  peers?: () => number;
+  consensus?: () => {
+    proposals: number;
+    votesSigned: number;
+    timeoutsSigned: number;
+    /** Views this member was in that ended by a timeout, by their leader's committee index. */
+    failedViewsLedBy: readonly number[];
+  };
+  /**
+   * L2 blocks not on L1 yet; batches this node posted and their L1 gas; in based / free the gas of
+   * its posts that made no block (present there only).
+   */
+  batches?: () => { backlogBlocks?: number; posted: number; l1Gas: bigint; wastedGas?: bigint };
+  /** Outputs this node proposed to the StateOracle, and their L1 gas. */
+  outputs?: () => { proposed: number; l1Gas: bigint };
+}
+
+/**
+ * Registers the operator's figures (USERS.md: views, missed proposals, peers, batch backlog, L1 gas)
+ * for the parts this node runs. Counters mirror counts the parts keep, so they are set at each scrape.
+ */
+export function registerLiveMetrics(metrics: Metrics, live: LiveFigures): void {
+  const registers = [metrics.registry];
+  const mirror = (counter: Counter, value: number | bigint, labels?: Record<string, string>) => {
+    if (labels) counter.inc(labels, Number(value));
+    else counter.inc(Number(value));
+  };
+  const { peers, consensus, batches, outputs } = live;
+  if (peers)
+    new Gauge({
+      name: 'seqnet_p2p_peers',
+      help: 'Connected libp2p peers',
+      registers,
+      collect() {
+        this.set(peers());
+      },
+    });
+  if (consensus) {
+    const counts = [
+      ['seqnet_consensus_proposals_total', 'Blocks this member proposed', 'proposals'],
+      ['seqnet_consensus_votes_signed_total', 'Votes this member signed', 'votesSigned'],
+      [
+        'seqnet_consensus_timeouts_signed_total',
+        'Timeouts this member signed (views it gave up)',
+        'timeoutsSigned',
+      ],
+    ] as const;
+    for (const [name, help, key] of counts)
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          mirror(this, consensus()[key]);
+        },
+      });
+    new Counter({
+      name: 'seqnet_consensus_failed_views_total',
+      help: 'Views this member was in that ended by a timeout certificate, by their leader (a member index): missed proposals',
+      labelNames: ['leader'],
+      registers,
+      collect() {
+        this.reset();
+        consensus().failedViewsLedBy.forEach((n, leader) => {
+          mirror(this, n, { leader: String(leader) });
+        });
+      },
+    });
+  }
+  if (batches) {
+    if (batches().backlogBlocks !== undefined)
+      new Gauge({
+        name: 'seqnet_batcher_backlog_blocks',
+        help: 'L2 blocks this node has not seen on L1 yet',
+        registers,
+        collect() {
+          this.set(batches().backlogBlocks ?? 0);
+        },
+      });
+    new Counter({
+      name: 'seqnet_batcher_batches_total',
+      help: 'Batches this node posted to L1',
+      registers,
+      collect() {
+        this.reset();
+        mirror(this, batches().posted);
+      },
+    });
+  }
+  if (batches?.().wastedGas !== undefined)
+    new Counter({
+      name: 'seqnet_l1_wasted_gas_total',
+      help: "based / free: L1 gas of this node's batches that made no block (another post took the height, or a revert)",
+      registers,
+      collect() {
+        this.reset();
+        mirror(this, batches?.().wastedGas ?? 0n);
+      },
+    });
+  if (batches || outputs)
+    new Counter({
+      name: 'seqnet_l1_gas_used_total',
+      help: "L1 gas of this node's own L1 txs (execution gas), by what they carried",
+      labelNames: ['purpose'],
+      registers,
+      collect() {
+        this.reset();
+        const b = batches?.();
+        if (b) mirror(this, b.l1Gas, { purpose: 'batches' });
+        const o = outputs?.();
+        if (o) mirror(this, o.l1Gas, { purpose: 'outputs' });
+      },
+    });
+}

@@ -177,6 +177,8 @@ export class CommitteeSequencer {
      * from the stakes whenever views fail; this is the election's own choice.
      */
     viewsDrawnFor: [] as number[],
+    /** Views this member was in that ended by a timeout certificate, by their leader (missed proposals). */
+    failedViewsLedBy: [] as number[],
     certificates: 0,
     lastCertificate: null as null | { view: string; signers: number; blockHash: Hex },
     /** Pending txs sent again (direct streams) after a view of this member timed out (see regossipPending). */
@@ -221,6 +223,7 @@ export class CommitteeSequencer {
     this.committee = { publicKeys, quorum: quorumFor(publicKeys.length) };
     this.schedule = deps.schedule ?? new PoaSchedule(publicKeys);
     this.live.viewsLedBy = publicKeys.map(() => 0);
+    this.live.failedViewsLedBy = publicKeys.map(() => 0);
     this.live.viewsDrawnFor = publicKeys.map(() => 0);
     if (!options.fixedViewTimeout) this.viewTimeout = new AdaptiveViewTimeout(options.viewTimeoutMs);
     if (this.schedule.committeeFor(0n).length !== publicKeys.length)
@@ -842,6 +845,11 @@ export class CommitteeSequencer {
           { view: Number(view), leader, drawn, via, highQc: Number(this.driver.core.highestQc.view) },
           'view',
         );
+        // The view this member was in ended without a QC: its leader missed its turn (as seen here).
+        if (via === 'tc' && this.live.view === view - 1n) {
+          const missed = this.live.leader;
+          if (missed >= 0 && missed < this.live.failedViewsLedBy.length) this.live.failedViewsLedBy[missed]++;
+        }
         this.live.view = view;
         this.live.leader = leader;
         if (leader !== this.self && this.isDown(leader)) this.giveUpView(view, leader, 'its leader is down');
@@ -1196,6 +1204,7 @@ export class CommitteeSequencer {
       proposals: this.live.proposals,
       viewsLedBy: this.live.viewsLedBy,
       viewsDrawnFor: this.live.viewsDrawnFor,
+      failedViewsLedBy: this.live.failedViewsLedBy,
       certificates: this.live.certificates,
       lastCertificate: this.live.lastCertificate,
       txsRegossiped: this.live.txsRegossiped,

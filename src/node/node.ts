@@ -27,7 +27,7 @@ import { L1Watcher } from '../l1/watcher.js';
 import { IntakePool } from '../mempool/intake-pool.js';
 import { TxJournal } from '../mempool/journal.js';
 import { Mempool } from '../mempool/mempool.js';
-import { createMetrics, type Metrics } from '../metrics/metrics.js';
+import { createMetrics, type LiveFigures, type Metrics, registerLiveMetrics } from '../metrics/metrics.js';
 import { orderingPolicy } from '../ordering/index.js';
 import type { RpcContext, TxIntake } from '../rpc/context.js';
 import { ForwardingIntake } from '../rpc/forwarding-intake.js';
@@ -84,6 +84,8 @@ export class SeqnetNode {
     [];
   private recentLatencies: number[] = [];
   batcher?: Batcher;
+  /** Proposes outputs to the StateOracle (with an L1 key). */
+  outputProposer?: OutputProposer;
   /** The committee member, when the node runs in a committee (not as the single sequencer). */
   consensus?: CommitteeSequencer;
   /** Submits equivocation evidence to the L1 Slasher (when the deployment has one and a key is set). */
@@ -446,8 +448,10 @@ export class SeqnetNode {
         proofFor: contracts.CommitteeVerifier ? storedCommitProofs(store) : undefined,
       });
       node.batcher = batcher;
+      node.outputProposer = proposer;
       node.batcherDone = node.batcher.start(node.abort.signal);
     }
+    registerLiveMetrics(metrics, node.liveFigures());
     node.expiryTimer = setInterval(() => mempool.expireQueued(), 60_000);
     node.expiryTimer.unref();
     metrics.blockHeight.set(Number(executor.head.header.number));
@@ -605,6 +609,7 @@ export class SeqnetNode {
           key: l1Options.batcherKey,
           logger: logger.child({ module: 'proposer' }),
         });
+        this.outputProposer = proposer;
       }
     }
     if (l1Options.batcherKey) {
@@ -659,6 +664,36 @@ export class SeqnetNode {
     this.recentLatencies.push(...latencies);
     if (this.recentLatencies.length > 2000)
       this.recentLatencies.splice(0, this.recentLatencies.length - 2000);
+  }
+
+  /** The operator's figures on /metrics, for the parts this node runs. */
+  private liveFigures(): LiveFigures {
+    const { consensus, batcher, outputProposer, open, executor } = this;
+    const submitter = open?.submitter;
+    return {
+      ...(consensus && {
+        peers: () => consensus.network.peers().length,
+        consensus: () => consensus.live,
+      }),
+      ...(batcher && {
+        batches: () => ({
+          backlogBlocks: Number(executor.head.header.number - batcher.stats.postedTo),
+          posted: batcher.stats.batches,
+          l1Gas: batcher.stats.l1Gas,
+        }),
+      }),
+      // based / free: every block is derived from a batch on L1, so there is no backlog of blocks.
+      ...(submitter && {
+        batches: () => ({
+          posted: submitter.stats.posted,
+          l1Gas: submitter.stats.l1Gas,
+          wastedGas: submitter.stats.wastedGas,
+        }),
+      }),
+      ...(outputProposer && {
+        outputs: () => ({ proposed: outputProposer.stats.outputs, l1Gas: outputProposer.stats.l1Gas }),
+      }),
+    };
   }
 
   /** Live figures for the dashboard (seqnet_status). */

@@ -149,16 +149,27 @@ describe('a BFT committee of 4 node processes', () => {
       // The killed member's connections closed at once: a survivor gives up a view it leads or
       // collects the votes of without waiting out the timeout. Under load: the rotation reaches the
       // dead member within a few views (blocks can commit before that, as here in one CI run).
-      await until(
+      const gaveUpAt = await until(
         'a survivor to give up a view of the dead member',
         async () => {
           const gaveUp = await Promise.all(
             alive.map(async (i) => (await statusOf(c.nodes[i].url)).consensus.disconnectTimeouts),
           );
-          return gaveUp.some((n) => n > 0) ? true : undefined;
+          const i = gaveUp.findIndex((n) => n > 0);
+          return i >= 0 ? alive[i] : undefined;
         },
         30_000,
       );
+      // The operator sees it on /metrics: the view it gave up ended by a timeout certificate (a missed
+      // proposal, counted by the view's leader), its timeout, and a peer fewer.
+      const metrics = await (await fetch(`${c.nodes[gaveUpAt].url}/metrics`)).text();
+      const failed = [...metrics.matchAll(/^seqnet_consensus_failed_views_total\{leader="\d"\} (\d+)$/gm)];
+      expect(failed).toHaveLength(4);
+      expect(failed.reduce((sum, m) => sum + Number(m[1]), 0)).toBeGreaterThanOrEqual(1);
+      expect(
+        Number(/^seqnet_consensus_timeouts_signed_total (\d+)$/m.exec(metrics)?.[1]),
+      ).toBeGreaterThanOrEqual(1);
+      expect(Number(/^seqnet_p2p_peers (\d+)$/m.exec(metrics)?.[1])).toBeLessThanOrEqual(2);
     } catch (err) {
       // Also on a failure: the tests after this one need all four members.
       await c.start(leader).catch(() => undefined);

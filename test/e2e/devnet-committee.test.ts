@@ -122,9 +122,22 @@ describe('devnet --nodes 4', () => {
     expect(outputsVia.length).toBeGreaterThan(0);
     expect(new Set(outputsVia)).toEqual(new Set(['proposeCertified']));
     expect((await statusOf(info.nodes[0].rpc)).consensus.outputs?.certified).toBeGreaterThan(0);
-    expect(await (await fetch(`${info.nodes[0].rpc}/metrics`)).text()).toMatch(
-      /^seqnet_outputs_certified_total [1-9]/m,
-    );
+    const metrics = await (await fetch(`${info.nodes[0].rpc}/metrics`)).text();
+    const figure = (re: RegExp) => Number(re.exec(metrics)?.[1]);
+    expect(metrics).toMatch(/^seqnet_outputs_certified_total [1-9]/m);
+    // The operator's figures (USERS.md): peers, proposals and votes, missed proposals by leader, the
+    // batch backlog, batches and the L1 gas they and the outputs cost.
+    expect(figure(/^seqnet_p2p_peers (\d+)$/m)).toBe(3);
+    expect(figure(/^seqnet_consensus_proposals_total (\d+)$/m)).toBeGreaterThan(0);
+    expect(figure(/^seqnet_consensus_votes_signed_total (\d+)$/m)).toBeGreaterThan(0);
+    expect(
+      [...metrics.matchAll(/^seqnet_consensus_failed_views_total\{leader="(\d)"\} \d+$/gm)].map((m) => m[1]),
+    ).toEqual(['0', '1', '2', '3']);
+    expect(figure(/^seqnet_batcher_backlog_blocks (\d+)$/m)).toBeGreaterThanOrEqual(0);
+    expect(figure(/^seqnet_batcher_batches_total (\d+)$/m)).toBeGreaterThan(0);
+    expect(figure(/^seqnet_l1_gas_used_total\{purpose="batches"\} (\d+)$/m)).toBeGreaterThan(0);
+    expect(figure(/^seqnet_l1_gas_used_total\{purpose="outputs"\} (\d+)$/m)).toBeGreaterThan(0);
+    expect(metrics).not.toMatch(/seqnet_l1_wasted_gas_total/);
     // Node 0 signs its own; a quorum of 3 needs at least two of the others' signatures.
     let signedByOthers = 0;
     for (const n of info.nodes.slice(1))

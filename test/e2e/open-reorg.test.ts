@@ -232,6 +232,20 @@ describe.each(['free', 'based'] as const)(
       const metrics = await (await fetch(`${url}/metrics`)).text();
       const gauge = /^seqnet_finalized_block_height (\d+)$/m.exec(metrics);
       expect(Number(gauge?.[1])).toBeGreaterThanOrEqual(Number(tx.blockNumber));
+      // A poster's L1 spending: its batches (the wasted part on its own line) and outputs, counted
+      // once the node has the receipt (a poll after the L1 block this test saw); no backlog of
+      // blocks, since every block here is derived from a batch already on L1.
+      const spent = await until('the output proposal counted on /metrics', async () => {
+        const m = await (await fetch(`${url}/metrics`)).text();
+        const outputs = Number(/^seqnet_l1_gas_used_total\{purpose="outputs"\} (\d+)$/m.exec(m)?.[1]);
+        return outputs > 0 ? m : undefined;
+      });
+      expect(
+        Number(/^seqnet_l1_gas_used_total\{purpose="batches"\} (\d+)$/m.exec(spent)?.[1]),
+      ).toBeGreaterThan(0);
+      expect(spent).toMatch(/^seqnet_l1_wasted_gas_total \d+$/m);
+      expect(Number(/^seqnet_batcher_batches_total (\d+)$/m.exec(spent)?.[1])).toBeGreaterThan(0);
+      expect(spent).not.toMatch(/seqnet_batcher_backlog_blocks/);
     }, 300_000);
 
     it('another batch now at the index of the batch that made a block: the L2 is rewound, the tx is posted and lands again', async () => {
