@@ -46,8 +46,12 @@ export const TX_BATCH_VERSION = 2;
 /** Most txs in one version-2 batch (one block's worth: the sequencer's maxBlockTxs). */
 export const MAX_TX_BATCH_TXS = 5_000;
 
+/**
+ * An empty list is a batch too: its block holds only the L1 messages due (deposits, forced txs), which
+ * no batch would apply while nobody sends a tx. (A batch of one junk tx, skipped at execution, made the
+ * same block before, so allowing it opens nothing new.)
+ */
 export function encodeTxBatch(txs: Uint8Array[], compression: Compression = 'brotli'): Uint8Array {
-  if (txs.length === 0) throw new Error('a batch holds at least one tx');
   if (txs.length > MAX_TX_BATCH_TXS) throw new Error(`a batch holds at most ${MAX_TX_BATCH_TXS} txs`);
   return frame(TX_BATCH_VERSION, RLP.encode(txs), compression);
 }
@@ -55,7 +59,7 @@ export function encodeTxBatch(txs: Uint8Array[], compression: Compression = 'bro
 /** The raw txs of a version-2 batch; any tx may still be junk (execution skips it). */
 export function decodeTxBatch(data: Uint8Array): Uint8Array[] {
   const list = unframe(data, TX_BATCH_VERSION);
-  if (!Array.isArray(list) || list.length === 0) throw new BatchDecodeError('batch holds no txs');
+  if (!Array.isArray(list)) throw new BatchDecodeError('batch payload is not a list of txs');
   if (list.length > MAX_TX_BATCH_TXS)
     throw new BatchDecodeError(`batch holds ${list.length} txs, at most ${MAX_TX_BATCH_TXS}`);
   return list.map((item, i) => {

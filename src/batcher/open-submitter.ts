@@ -49,8 +49,16 @@ export interface OpenSubmitterDeps {
   afterRound?: () => Promise<void>;
 }
 
-/** How often `afterRound` runs while the mempool is empty. */
+/**
+ * How often a round runs while the mempool is empty: `afterRound`, and L1 messages (deposits, forced
+ * txs) that no batch has applied yet.
+ */
 const AFTER_ROUND_IDLE_MS = 2_000;
+/**
+ * based: a batch with no txs is posted for due L1 messages only after a random wait of up to this
+ * long, so that the submitters, which all see the messages at once, rarely all post one.
+ */
+const MESSAGE_BATCH_JITTER_MS = 4_000;
 
 /** A batch ready to post: the range it claims (zero in based), its bytes, its txs, (free) its height. */
 interface BuiltBatch {
@@ -104,6 +112,12 @@ export class OpenSubmitter {
   private clients?: ReturnType<typeof l1Clients>;
   /** based: txs in posted batches, with the L1 tx of their batch, until derivation has dealt with them. */
   private readonly inFlight = new Map<Hex, Hex>();
+  /**
+   * based: the L1 tx of a batch of ours without txs, posted for due L1 messages, until derivation
+   * has read it; and when due messages were first seen with nothing to post them with (plus jitter).
+   */
+  private messageBatch?: Hex;
+  private messagesPostAt?: number;
 
   constructor(
     readonly options: OpenSubmitterOptions,
@@ -125,15 +139,14 @@ export class OpenSubmitter {
   }
 
   private async loop(signal: AbortSignal): Promise<void> {
-    const { mempool, logger } = this.deps;
-    const { afterRound } = this.deps;
+    const { logger, afterRound } = this.deps;
     while (!signal.aborted) {
-      await (afterRound ? this.waitForPendingOrIdle(signal) : mempool.waitForPending(signal));
+      // Not only for txs: L1 messages fall due without any (a deposit, a forced tx from a censored user).
+      await this.waitForPendingOrIdle(signal);
       await sleep(this.options.intervalMs, signal);
       if (signal.aborted) break;
       try {
-        const posted = await this.postOnce(signal);
-        if (!posted && !afterRound) await sleep(this.options.intervalMs, signal);
+        await this.postOnce(signal);
       } catch (err) {
         if (signal.aborted) break;
         this.stats.lastError = (err as Error).message;
@@ -165,7 +178,7 @@ export class OpenSubmitter {
 
   /** One round: build, post, account. False when there was nothing to post. */
   async postOnce(signal?: AbortSignal): Promise<boolean> {
-    const built = this.options.mode === 'free' ? this.buildFreeBlock() : this.buildTxBatch();
+    const built = this.options.mode === 'free' ? this.buildFreeBlock() : await this.buildTxBatch();
     if (!built) return false;
     const receipt = await this.post(built);
     this.stats.posted++;
@@ -177,6 +190,7 @@ export class OpenSubmitter {
     }
     if (this.options.mode === 'based') {
       for (const h of built.txHashes) this.inFlight.set(h, receipt.transactionHash);
+      if (built.txHashes.length === 0) this.messageBatch = receipt.transactionHash;
       this.stats.won++;
       return true;
     }
@@ -225,7 +239,7 @@ export class OpenSubmitter {
     });
   }
 
-  private buildTxBatch(): BuiltBatch | undefined {
+  private async buildTxBatch(): Promise<BuiltBatch | undefined> {
     // A tx stays in flight until derivation has dealt with its batch: passed over (post it again), or
     // used and the block handed to the mempool (included or skipped, the tx has left it). Releasing
     // it when the batch was merely read posted it twice (18–36 % of based posts were duplicates).
@@ -235,9 +249,51 @@ export class OpenSubmitter {
       if (outcome && (!outcome.used || !mempool.has(h))) this.inFlight.delete(h);
     }
     const chosen = this.chosenTxs((t) => this.inFlight.has(t.hash));
-    if (chosen.length === 0) return undefined;
+    if (chosen.length === 0 && !(await this.messagesWaiting())) return undefined;
     const data = encodeTxBatch(chosen.map((t) => t.raw));
     return { range: [0n, 0n, zeroHash, 0n], data, txHashes: chosen.map((t) => t.hash) };
+  }
+
+  /**
+   * based: whether to post a batch without txs for L1 messages no batch has applied yet. Any batch
+   * applies the messages of the L1 blocks below its own, so without user txs nobody would post one and
+   * a deposit or a censored user's forced tx would wait for the next tx (DECISIONS.md §3's bound is
+   * k + drift L1 blocks). Not while a batch of ours that applies them is on its way; after a random
+   * wait, and only when no batch has landed on L1 after them since, so that the submitters, which
+   * all see them at once, rarely all post one.
+   */
+  private async messagesWaiting(): Promise<boolean> {
+    const { deriver, executor, store, l1 } = this.deps;
+    if (this.messageBatch !== undefined) {
+      if (!deriver.batchOutcome(this.messageBatch)) return false;
+      this.messageBatch = undefined;
+    }
+    // A batch of ours with txs is on its way: it applies them (if it landed after them, else the next).
+    if (this.inFlight.size > 0) return false;
+    const safe = l1.safeHead();
+    const raw = store.getSequenced(executor.head.header.number);
+    const cursor = (raw ? decodeSequencedBlock(raw) : executor.genesisSequenced()).l1MessageCursor;
+    const due = safe ? l1.messagesFor(cursor, safe.number) : [];
+    if (due.length === 0) {
+      this.messagesPostAt = undefined;
+      return false;
+    }
+    this.messagesPostAt ??= Date.now() + Math.random() * MESSAGE_BATCH_JITTER_MS;
+    if (Date.now() < this.messagesPostAt) return false;
+    this.messagesPostAt = undefined;
+    // Any batch in an L1 block after the newest due message's applies them all: one that landed
+    // (another submitter's) is derived within a block or two.
+    const { pub } = await this.l1Clients();
+    const batchCount = (blockNumber?: bigint) =>
+      pub.readContract({
+        address: this.deps.inbox,
+        abi: this.deps.inboxAbi,
+        functionName: 'batchCount',
+        ...(blockNumber !== undefined && { blockNumber }),
+      }) as Promise<bigint>;
+    const newest = due[due.length - 1].l1Block;
+    const [before, now] = await Promise.all([batchCount(newest), batchCount()]);
+    return now === before;
   }
 
   private buildFreeBlock(): BuiltBatch | undefined {
@@ -279,8 +335,19 @@ export class OpenSubmitter {
     };
   }
 
+  private async l1Clients(): Promise<Awaited<ReturnType<typeof l1Clients>>> {
+    const { l1Url, key } = this.deps;
+    this.clients ??= l1Clients(l1Url, key);
+    try {
+      return await this.clients;
+    } catch (err) {
+      this.clients = undefined; // the L1 was unreachable: make them again next time
+      throw err;
+    }
+  }
+
   private async post(built: BuiltBatch): Promise<TransactionReceipt> {
-    const { l1Url, key, inbox, inboxAbi, logger } = this.deps;
+    const { inbox, inboxAbi, logger } = this.deps;
     if (this.options.da === 'blobs') {
       if (built.data.length > blobCapacity(MAX_BLOBS_PER_TX))
         throw new Error(
@@ -293,15 +360,7 @@ export class OpenSubmitter {
       return posted.receipt;
     }
     const args = [...built.range, toHex(built.data)];
-    this.clients ??= l1Clients(l1Url, key);
-    let clients: Awaited<ReturnType<typeof l1Clients>>;
-    try {
-      clients = await this.clients;
-    } catch (err) {
-      this.clients = undefined; // the L1 was unreachable: make them again next time
-      throw err;
-    }
-    const { account, pub, wallet } = clients;
+    const { account, pub, wallet } = await this.l1Clients();
     const data = encodeFunctionData({ abi: inboxAbi, functionName: 'postBatch', args });
     const gas = await pub.estimateGas({ account, to: inbox, data });
     return sendWithFeeBumps(

@@ -355,10 +355,17 @@ async function checkAgainstL2(l2: L2Rpc, raw: Hex, hash: Hex, sender: Hex, nonce
     );
 }
 
-/** The L1's mean block time over its last 10 blocks (12 s when it has fewer). */
+/**
+ * The L1's block time: the median gap over its last 10 blocks (12 s when it has fewer). The median, as
+ * a dev L1 whose clock was moved on (evm_increaseTime) has one long gap.
+ */
 async function l1BlockSeconds(pub: Awaited<ReturnType<typeof l1Clients>>['pub']): Promise<number> {
-  const head = await pub.getBlock();
-  if (head.number < 10n) return 12;
-  const back = await pub.getBlock({ blockNumber: head.number - 10n });
-  return Math.max(Number(head.timestamp - back.timestamp) / 10, 0.1);
+  const head = await pub.getBlockNumber({ cacheTime: 0 });
+  if (head < 10n) return 12;
+  const blocks = await Promise.all(
+    Array.from({ length: 11 }, (_, i) => pub.getBlock({ blockNumber: head - BigInt(i) })),
+  );
+  const gaps = blocks.slice(1).map((b, i) => Number(blocks[i].timestamp - b.timestamp));
+  gaps.sort((a, b) => a - b);
+  return Math.max(gaps[Math.floor(gaps.length / 2)], 0.1);
 }

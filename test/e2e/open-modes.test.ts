@@ -3,6 +3,7 @@ import { type Abi, createPublicClient, createWalletClient, type Hex, http } from
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberL1Account } from '../../src/cli/election-devnet.js';
+import { FORCED_INCLUSION_WINDOW, type ForceTxResult } from '../../src/cli/force-tx.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { openInboxArtifact } from '../../src/l1/deploy.js';
 import { latestOutputOnL1 } from '../../src/l1/outputs.js';
@@ -228,6 +229,41 @@ for (const mode of ['based', 'free'] as const) {
       );
       expect(s.reduce((n, x) => n + (x.open.outputs as { signed: number }).signed, 0)).toBeGreaterThan(0);
     }, 240_000);
+
+    it("a censored user's forced tx lands with no other tx about: a submitter posts a batch for due L1 messages", async () => {
+      // Nothing else is pending: before, a based submitter posted only txs, so L1 messages (this
+      // forced tx, a deposit) waited for someone's next tx.
+      for (const url of urls)
+        await until(`an empty mempool at ${url}`, async () => {
+          const s = (await status(url)) as OpenStatus & { mempool: { pending: number; queued: number } };
+          return s.mempool.pending + s.mempool.queued === 0 ? true : undefined;
+        });
+      const user = devAccounts(10)[4];
+      const forced = await runSeqnet([
+        'force-tx',
+        '--l1-rpc',
+        l1Rpc,
+        '--l1-deployment',
+        join(devnet.dataDir, 'l1-deployment.json'),
+        '--private-key',
+        user.privateKey,
+        '--rpc',
+        urls[1],
+        '--to',
+        user.address,
+        '--value',
+        '0.001',
+      ]);
+      expect(forced.code, forced.err).toBe(0);
+      const result = JSON.parse(forced.out) as ForceTxResult;
+      expect(result.l2?.status).toBe('success');
+      expect(result.l2!.l1BlocksAfterInclusion).toBeLessThanOrEqual(FORCED_INCLUSION_WINDOW);
+      // Both nodes derived it into the same block.
+      const at = await Promise.all(
+        urls.map((u) => until('the forced tx', () => receiptAt(u, result.hash).then((r) => r ?? undefined))),
+      );
+      expect(at[1].blockHash).toBe(at[0].blockHash);
+    }, 120_000);
   });
 }
 

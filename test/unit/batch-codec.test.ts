@@ -1,7 +1,15 @@
+import { RLP } from '@ethereumjs/rlp';
 import fc from 'fast-check';
 import { privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
-import { BatchDecodeError, decodeBatch, encodeBatch } from '../../src/batcher/codec.js';
+import {
+  BatchDecodeError,
+  decodeBatch,
+  decodeTxBatch,
+  encodeBatch,
+  encodeTxBatch,
+  TX_BATCH_VERSION,
+} from '../../src/batcher/codec.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { hashSequencedBlock, type SequencedBlock } from '../../src/types/sequenced-block.js';
 import { fromHex, ZERO_HASH } from '../../src/util/bytes.js';
@@ -91,5 +99,19 @@ describe('batch codec', () => {
     const broken = [blocks[0], { ...blocks[1], parentHash: ZERO_HASH }];
     expect(() => decodeBatch(encodeBatch(broken))).toThrow(/parent hash does not link/);
     expect(() => decodeBatch(encodeBatch([blocks[0], blocks[2]]))).toThrow(/does not follow/);
+  });
+
+  it('version 2 (based): a list of txs round-trips, the empty list too (a block of the due L1 messages alone)', async () => {
+    const txs = (await chainOf(1, 3))[0].txs;
+    expect(decodeTxBatch(encodeTxBatch(txs))).toEqual(txs);
+    expect(decodeTxBatch(encodeTxBatch([]))).toEqual([]);
+    // Not a list, or a list with a non-byte item: passed over by derivation.
+    const framed = (payload: Uint8Array) => Uint8Array.from([TX_BATCH_VERSION, 0, ...payload]);
+    expect(() => decodeTxBatch(framed(RLP.encode(Uint8Array.from([1, 2]))))).toThrow(BatchDecodeError);
+    expect(() => decodeTxBatch(framed(RLP.encode([Uint8Array.from([1]), [Uint8Array.from([2])]])))).toThrow(
+      /tx 1: expected bytes/,
+    );
+    const version1 = encodeBatch(await chainOf(1, 1));
+    expect(() => decodeTxBatch(version1)).toThrow(BatchDecodeError);
   });
 });
