@@ -41,6 +41,9 @@
  *    i.e. batches that made no block: their count, gas, and the submitters' own `wastedGas` counters
  *    (seqnet_status open.submitter) as a cross-check. `based` loses no batch; its waste is txs posted
  *    twice and skipped (seqnet_status open.skippedTxs).
+ * 5. censorship resistance (before 4): on the idle chain, a transfer forced through
+ *    L1MessageQueue.forceTransaction (the escape hatch, as `seqnet force-tx` uses it): its L1 receipt →
+ *    the first node's newHeads of the L2 block holding it, in ms and L1 blocks.
  * 4. leader-kill stall: under ~30 tx/s, SIGKILL the member seqnet_status names as the current leader (a
  *    committee), or node 0, a submitter (based and free have no leader: the others keep posting), and
  *    measure, at a surviving node, the gap between the last block announced before the kill and the
@@ -84,7 +87,9 @@ import {
 } from 'viem';
 import { decodeBatch, decodeTxBatch } from '../src/batcher/codec.js';
 import { memberL1Account } from '../src/cli/election-devnet.js';
+import { devAccounts } from '../src/execution/genesis.js';
 import { waitForRpc } from '../src/l1/anvil.js';
+import { l1Clients } from '../src/l1/clients.js';
 import { l1Artifacts, openInboxArtifact } from '../src/l1/deploy.js';
 import type { OpenModeStatus } from '../src/node/node.js';
 import { PORT_TAKEN } from '../src/util/ports.js';
@@ -1140,6 +1145,81 @@ async function openL1Inclusion(h: Harness, run: LoadRun): Promise<L1Inclusion> {
   return r;
 }
 
+// ---- censorship resistance: a forced tx ----
+
+interface ForcedTx {
+  /** The L1 block holding L1MessageQueue.forceTransaction. */
+  l1Block: number;
+  /** The L1 tx's receipt seen → the L2 block holding the forced tx announced (first node); null: not within forcedTimeoutMs. */
+  l1ToL2Ms: number | null;
+  /** L1 blocks from the one holding it to the L1 head when the L2 block was announced. */
+  l1Blocks: number | null;
+  /** Whether the forced tx ran (status 1) in its L2 block. */
+  succeeded: boolean | null;
+}
+
+const FORCED_TIMEOUT_MS = 60_000;
+
+/**
+ * The escape hatch on an idle chain, as a censored user takes it (`seqnet force-tx` does the same):
+ * an L2 transfer signed by a dev account that funded the senders (idle since), put into
+ * L1MessageQueue.forceTransaction with a dev L1 key no node uses, then waited for on every node.
+ */
+async function forcedTx(h: Harness): Promise<ForcedTx> {
+  const l1Key = devAccounts(10)[9].privateKey;
+  const { pub, wallet } = await l1Clients(h.d.info.l1!.rpc, l1Key);
+  const user = accounts.funders[9];
+  const nonce = Number(
+    await h.rpcs[liveIndex(h)].call<Hex>('eth_getTransactionCount', [user.address, 'latest']),
+  );
+  const raw = await user.signTransaction({
+    chainId: CHAIN_ID,
+    type: 'eip1559',
+    nonce,
+    to: user.address,
+    value: 1n,
+    gas: ETH_TRANSFER_GAS,
+    maxFeePerGas: 10n ** 9n,
+    maxPriorityFeePerGas: 0n,
+  });
+  const hash = keccak256(raw);
+  const seen = h.watcher.confirmed(hash, 'first');
+  const l1Tx = await wallet.writeContract({
+    address: h.d.info.l1!.contracts.L1MessageQueue as Address,
+    abi: l1Artifacts().L1MessageQueue.abi as Abi,
+    functionName: 'forceTransaction',
+    args: [raw],
+  });
+  const receipt = await pub.waitForTransactionReceipt({ hash: l1Tx, pollingInterval: 100 });
+  const t0 = performance.now();
+  const l1Block = Number(receipt.blockNumber);
+  let timer: NodeJS.Timeout | undefined;
+  const inc = await Promise.race([
+    seen,
+    new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), FORCED_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!inc) {
+    h.watcher.forget([hash]);
+    log(`  forced tx: not on L2 within ${FORCED_TIMEOUT_MS / 1000} s of its L1 block ${l1Block}`);
+    return { l1Block, l1ToL2Ms: null, l1Blocks: null, succeeded: null };
+  }
+  const l1Blocks = (await l1Head(h)) - l1Block;
+  const r = await h.rpcs[liveIndex(h)].call<{ status: Hex } | null>('eth_getTransactionReceipt', [hash]);
+  const forced = {
+    l1Block,
+    l1ToL2Ms: round(inc.announcedAt - t0),
+    l1Blocks,
+    succeeded: r ? r.status === '0x1' : null,
+  };
+  log(
+    `  forced tx: L1 block ${l1Block} → L2 block ${inc.block} in ${fmt(forced.l1ToL2Ms)} ms (${l1Blocks} L1 blocks)`,
+  );
+  return forced;
+}
+
 // ---- leader kill ----
 
 interface LeaderKill {
@@ -1526,6 +1606,8 @@ interface ModeResult {
     /** Every L1 tx to the Inbox, with the txs executed in its L2 block range. */
     posts: Array<InboxPost & { l2Txs: number | null }>;
   } | null;
+  /** A forced tx through L1 on the idle chain (censorship resistance). */
+  forcedTx: ForcedTx | null;
   leaderKill: LeaderKill | null;
   leaderKillSkipped: string | null;
   /** Node 0's viewsLedBy before the kill phase (views entered, by the member the schedule made leader). */
@@ -1547,6 +1629,7 @@ async function runMode(mode: Mode): Promise<ModeResult> {
     closedLoop: null,
     l1Inclusion: null,
     l1Gas: null,
+    forcedTx: null,
     leaderKill: null,
     leaderKillSkipped: null,
     viewsLedBy: null,
@@ -1621,6 +1704,10 @@ async function runMode(mode: Mode): Promise<ModeResult> {
     const st0 = await nodeStatus(d.urls[0]);
     const batcherStatus = st0.batcher;
     result.viewsLedBy = st0.consensus?.viewsLedBy ?? null;
+
+    // 5: censorship resistance: the escape hatch on the idle chain.
+    await waitIdle(h, config.idleWaitMs);
+    result.forcedTx = await forcedTx(h);
 
     // 4: the leader kill (last: node 0, the batcher, may be the one killed).
     if (n > 1) result.leaderKill = await leaderKill(h);
@@ -1720,6 +1807,7 @@ function table(results: ModeResult[]): string {
       'gas/L2 tx',
       'incl. wasted',
       'wasted gas',
+      'forced tx ms (L1 blk)',
       'max gap pre-kill',
       'kill: gap ms',
       'max gap ms',
@@ -1746,6 +1834,11 @@ function table(results: ModeResult[]): string {
       fmt(r.l1Gas?.wholeRun.gasPerL2Tx),
       fmt(r.l1Gas?.wholeRun.gasPerL2TxIncludingWasted),
       wastedCell(r),
+      r.forcedTx
+        ? r.forcedTx.l1ToL2Ms === null
+          ? 'none'
+          : `${fmt(r.forcedTx.l1ToL2Ms)} (${r.forcedTx.l1Blocks})`
+        : '-',
       k ? fmt(k.preKill.blockGapMs.max) : 'n/a',
       k ? fmt(k.gapMs) : 'n/a',
       k ? `${k.maxGapOpenEnded ? '≥' : ''}${fmt(k.maxGapAfterKillMs)}` : 'n/a',
@@ -1851,6 +1944,7 @@ async function main(): Promise<void> {
         closedLoop: null,
         l1Inclusion: null,
         l1Gas: null,
+        forcedTx: null,
         leaderKill: null,
         leaderKillSkipped: null,
         viewsLedBy: null,

@@ -208,6 +208,8 @@ export class CommitteeSequencer {
   private readonly disconnected = new Set<number>();
   /** The view of this member's last vote and the member it went to (that view's vote collector). */
   private lastVote = { view: -1n, collector: -1 };
+  /** Aborted on stop: ends the wait for the L1's next safe head. */
+  private readonly stopping = new AbortController();
   private lastRegossipAt = 0;
   /** Kept across driver restarts (block sync): what this chain's views take does not change with them. */
   private readonly viewTimeout?: AdaptiveViewTimeout;
@@ -354,7 +356,19 @@ export class CommitteeSequencer {
     this.driver = driver;
     driver.start();
     this.signalWork();
+    // L1 messages (deposits, a censored user's forced tx) are work too: with no user tx about, no view
+    // would start for them (bench/modes.ts: a forced tx on an idle poa chain waited > 60 s). The single
+    // sequencer wakes on the L1 the same way.
+    const l1 = this.deps.l1;
+    if (l1) void this.wakeOnL1(l1);
     logger.debug({ root: Number(root.block.height) }, 'consensus driver started');
+  }
+
+  private async wakeOnL1(l1: L1Source): Promise<void> {
+    while (!this.stopped) {
+      await l1.waitForChange(this.stopping.signal);
+      this.signalWork();
+    }
   }
 
   // ---- network ----
@@ -1249,6 +1263,7 @@ export class CommitteeSequencer {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     clearInterval(this.syncTimer);
     this.driver.stop();
     await this.txGossip.flush().catch(() => {});
