@@ -224,6 +224,16 @@ export function registerLiveMetrics(metrics: Metrics, live: LiveFigures): void {
         mirror(this, batches?.().wastedGas ?? 0n);
       },
     });
+  if (outputs)
+    new Counter({
+      name: 'seqnet_outputs_proposed_total',
+      help: 'Outputs this node put on the StateOracle (L1)',
+      registers,
+      collect() {
+        this.reset();
+        mirror(this, outputs().proposed);
+      },
+    });
   if (batches || outputs)
     new Counter({
       name: 'seqnet_l1_gas_used_total',

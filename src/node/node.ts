@@ -677,7 +677,7 @@ export class SeqnetNode {
       }),
       ...(batcher && {
         batches: () => ({
-          backlogBlocks: Number(executor.head.header.number - batcher.stats.postedTo),
+          backlogBlocks: Math.max(0, Number(executor.head.header.number - batcher.stats.postedTo)),
           posted: batcher.stats.batches,
           l1Gas: batcher.stats.l1Gas,
         }),

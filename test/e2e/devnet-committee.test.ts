@@ -172,6 +172,7 @@ describe('devnet --nodes 4', () => {
     expect(figure(/^seqnet_batcher_batches_total (\d+)$/m)).toBeGreaterThan(0);
     expect(figure(/^seqnet_l1_gas_used_total\{purpose="batches"\} (\d+)$/m)).toBeGreaterThan(0);
     expect(figure(/^seqnet_l1_gas_used_total\{purpose="outputs"\} (\d+)$/m)).toBeGreaterThan(0);
+    expect(figure(/^seqnet_outputs_proposed_total (\d+)$/m)).toBeGreaterThan(0);
     expect(metrics).not.toMatch(/seqnet_l1_wasted_gas_total/);
     // Node 0 signs its own; a quorum of 3 needs at least two of the others' signatures.
     let signedByOthers = 0;
