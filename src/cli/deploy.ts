@@ -1,8 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { Hex } from 'viem';
+import { createPublicClient, type Hex, http, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { type DeployCommitteeOptions, deployL1Contracts, OPEN_MODES, type OpenMode } from '../l1/deploy.js';
+import {
+  type DeployCommitteeOptions,
+  type DeployedElection,
+  deployL1Contracts,
+  type L1Deployment,
+  OPEN_MODES,
+  type OpenMode,
+} from '../l1/deploy.js';
+import { deployElectionContracts } from '../l1/election.js';
 
 interface DeployFlags {
   l1Rpc: string;
@@ -13,7 +21,107 @@ interface DeployFlags {
   quorum?: number;
   chainId: number;
   mode?: string;
+  election?: string;
+  governanceToken?: string;
+  stakeInToken?: boolean;
+  minStake: string;
+  unbondingDelay: string;
+  epochLength: string;
+  epochStart?: string;
+  votingPeriod: string;
+  auctionMinBid: string;
+  auctionClose: string;
   out?: string;
+}
+
+/** The modes whose L1 contracts (StakeRegistry, Slasher, Governance, SequencerAuction) deploy adds. */
+const ELECTIONS = ['pos', 'dpos', 'auction'] as const;
+
+/** A whole number of L1 blocks from a flag. */
+function blocksFlag(v: string, name: string, min = 0n): bigint {
+  if (!/^\d+$/.test(v) || BigInt(v) < min)
+    throw new Error(
+      `--${name} must be a whole number of L1 blocks${min > 0n ? ` (at least ${min})` : ''}, got "${v}"`,
+    );
+  return BigInt(v);
+}
+
+/** An amount of ETH (or whole tokens) from a flag. */
+function amountFlag(v: string, name: string): bigint {
+  let x = -1n;
+  try {
+    x = parseEther(v);
+  } catch {}
+  if (x <= 0n) throw new Error(`--${name} must be a positive amount (ETH, or tokens), got "${v}"`);
+  return x;
+}
+
+/**
+ * With --election: checks every election flag (before anything is deployed, so a typo costs no gas)
+ * and returns what deploys the election contracts next to the rollup's, for the committee of the
+ * committee file (the most members a committee or an elected set holds), and what the deployment
+ * JSON then says of them.
+ */
+async function prepareElection(
+  flags: DeployFlags,
+  key: Hex,
+  committee: DeployCommitteeOptions,
+): Promise<() => Promise<DeployedElection>> {
+  const mode = flags.election as (typeof ELECTIONS)[number];
+  const token = flags.governanceToken;
+  if (!token || !isAddress(token))
+    throw new Error(
+      `--election ${mode} needs --governance-token ADDRESS: the rollup's ERC-20 token (dpos votes with it, its holders control the auction's treasury; --stake-in-token stakes it too)`,
+    );
+  const epochLength = blocksFlag(flags.epochLength, 'epoch-length', 10n);
+  const closeBlocks = blocksFlag(flags.auctionClose, 'auction-close', 1n);
+  if (closeBlocks >= epochLength)
+    throw new Error(
+      `--auction-close (${closeBlocks}) must be fewer L1 blocks than --epoch-length (${epochLength})`,
+    );
+  const minStake = amountFlag(flags.minStake, 'min-stake');
+  const minBid = amountFlag(flags.auctionMinBid, 'auction-min-bid');
+  const unbondingDelay = blocksFlag(flags.unbondingDelay, 'unbonding-delay');
+  const votingPeriod = blocksFlag(flags.votingPeriod, 'voting-period', 1n);
+  const pub = createPublicClient({ transport: http(flags.l1Rpc) });
+  const head = await pub.getBlockNumber();
+  // Epoch 0's committee is the state at its first block: by default one epoch from now, so that
+  // stakers (and dpos candidates and voters, auction bidders) can register before it.
+  const genesisBlock =
+    flags.epochStart !== undefined ? blocksFlag(flags.epochStart, 'epoch-start') : head + epochLength;
+  if (genesisBlock <= head)
+    throw new Error(
+      `--epoch-start ${genesisBlock} is not after the L1 head (${head}): nobody could stake for epoch 0`,
+    );
+  const size = committee.publicKeys.length;
+  return async () => {
+    const contracts = await deployElectionContracts({
+      rpcUrl: flags.l1Rpc,
+      deployerKey: key,
+      chainId: committee.chainId,
+      clock: { genesisBlock, epochLength },
+      ...(flags.stakeInToken && { stakeToken: token as Hex }),
+      minStake,
+      unbondingDelay,
+      maxCommitteeSize: size,
+      governanceToken: token as Hex,
+      governanceCommitteeSize: size,
+      votingPeriod,
+      auction: { minBid, minIncrementBps: 500, closeBlocks },
+      onProgress: (line) => console.error(`[deploy] ${line}`),
+    });
+    console.error(
+      `[deploy] ${mode}: epoch 0 starts at L1 block ${genesisBlock}, ${epochLength} blocks an epoch; stakers register before it with \`seqnet stake register\``,
+    );
+    return {
+      mode,
+      genesisBlock: genesisBlock.toString(),
+      epochLength: epochLength.toString(),
+      contracts,
+      token: token as Hex,
+      ...(flags.stakeInToken && { stakeToken: true }),
+    };
+  };
 }
 
 const isKey = (v: string) => /^0x[0-9a-fA-F]{64}$/.test(v);
@@ -74,6 +182,30 @@ export function registerDeploy(program: Command): void {
       '--mode <mode>',
       `${OPEN_MODES.join(' | ')}: deploy an OpenInbox that anyone posts batches to, ordered by L1 (a --committee then certifies outputs only)`,
     )
+    .option(
+      '--election <mode>',
+      `${ELECTIONS.join(' | ')}: also deploy the election contracts (StakeRegistry, Slasher, Governance, SequencerAuction) for the --committee; run the nodes with --election MODE`,
+    )
+    .option('--governance-token <address>', "with --election: the rollup's ERC-20 governance token")
+    .option('--stake-in-token', 'with --election: stakes are in the governance token, not ETH')
+    .option('--min-stake <amount>', 'with --election: the least stake, in ETH (or tokens)', '1')
+    .option(
+      '--unbonding-delay <blocks>',
+      'with --election: L1 blocks from unbond to withdraw (7 days)',
+      '50400',
+    )
+    .option('--epoch-length <blocks>', 'with --election: L1 blocks per epoch (a day)', '7200')
+    .option(
+      '--epoch-start <block>',
+      "with --election: epoch 0's first L1 block (default: one epoch from now)",
+    )
+    .option('--voting-period <blocks>', 'with --election: dpos vote-out period, in L1 blocks', '7200')
+    .option('--auction-min-bid <eth>', "with --election: the auction's least bid", '0.1')
+    .option(
+      '--auction-close <blocks>',
+      'with --election: the auction closes this many L1 blocks before its epoch',
+      '5',
+    )
     .option('--out <file>', 'write the deployment JSON here (default: print it)')
     .action(async (flags: DeployFlags) => {
       const key = flags.privateKey ?? process.env.SEQNET_DEPLOYER_KEY;
@@ -92,15 +224,33 @@ export function registerDeploy(program: Command): void {
         throw new Error(
           `unknown --mode "${flags.mode}": use ${OPEN_MODES.join(' or ')} (leave it out for a single key or --committee)`,
         );
-      const deployment = await deployL1Contracts({
+      if (flags.election !== undefined) {
+        if (!(ELECTIONS as readonly string[]).includes(flags.election))
+          throw new Error(
+            `unknown --election "${flags.election}": use ${ELECTIONS.join(', ')} (poa needs only --committee; based and free are --mode)`,
+          );
+        if (!flags.committee)
+          throw new Error(
+            `--election ${flags.election} needs --committee FILE: the members that certify blocks (\`seqnet keys\` on each prints its entry)`,
+          );
+        if (flags.mode !== undefined)
+          throw new Error(
+            `--election ${flags.election} and --mode ${flags.mode} do not go together: an election picks who orders`,
+          );
+      }
+      const committee = flags.committee ? readCommittee(flags) : undefined;
+      const deployElection =
+        flags.election && committee ? await prepareElection(flags, key as Hex, committee) : undefined;
+      const deployment: L1Deployment = await deployL1Contracts({
         rpcUrl: flags.l1Rpc,
         deployerKey: key as Hex,
         sequencer: sequencer as Hex,
         finalisationDelaySeconds: flags.finalisationDelay,
-        ...(flags.committee && { committee: readCommittee(flags) }),
+        ...(committee && { committee }),
         ...(flags.mode && { openMode: flags.mode as OpenMode }),
         onProgress: (line) => console.error(`[deploy] ${line}`),
       });
+      if (deployElection) deployment.election = await deployElection();
       const json = `${JSON.stringify(deployment, null, 2)}\n`;
       if (flags.out) {
         writeFileSync(flags.out, json);

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretKey } from '@chainsafe/blst';
@@ -23,6 +23,7 @@ import { devAccounts } from '../../src/execution/genesis.js';
 import { Anvil } from '../../src/l1/anvil.js';
 import { g1ToEip2537, g2ToEip2537 } from '../../src/l1/bls-encoding.js';
 import { customErrorOf } from '../../src/l1/clients.js';
+import type { L1Deployment } from '../../src/l1/deploy.js';
 import {
   deployElectionContracts,
   doubleSignArgs,
@@ -823,5 +824,136 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     const over = await cli('add', '--amount', '10');
     expect(over.code).toBe(1);
     expect(over.err).toMatch(/holds 2 of the stake token .*add needs 10: get tokens first/);
+  });
+
+  it("`seqnet deploy --committee FILE --election pos` deploys the election contracts with the rollup's; `seqnet stake` works from the file it wrote; bad flags cost nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seqnet-deploy-election-'));
+    const committeeFile = join(dir, 'committee.json');
+    writeFileSync(
+      committeeFile,
+      JSON.stringify({
+        members: [0, 1, 2, 3].map((i) => ({
+          blsPublicKey: toHex(blsKey(i).toPublicKey().toBytes()),
+          peerId: `peer-${i}`,
+        })),
+      }),
+    );
+    const out = join(dir, 'deployment.json');
+    const deploy = (...extra: string[]) =>
+      runSeqnet(['deploy', '--l1-rpc', anvil.url, '--private-key', deployer.privateKey, ...extra]);
+    // Refused before anything is deployed.
+    const nonceBefore = await pub.getTransactionCount({ address: deployer.address });
+    const refusals: Array<[string[], RegExp]> = [
+      [['--committee', committeeFile, '--election', 'pow'], /unknown --election "pow"/],
+      [['--election', 'pos', '--governance-token', token], /--election pos needs --committee FILE/],
+      [['--committee', committeeFile, '--election', 'pos'], /needs --governance-token ADDRESS/],
+      [
+        ['--committee', committeeFile, '--election', 'dpos', '--governance-token', token, '--mode', 'based'],
+        /do not go together/,
+      ],
+      [
+        [
+          '--committee',
+          committeeFile,
+          '--election',
+          'pos',
+          '--governance-token',
+          token,
+          '--epoch-length',
+          '5',
+        ],
+        /at least 10/,
+      ],
+      [
+        [
+          '--committee',
+          committeeFile,
+          '--election',
+          'auction',
+          '--governance-token',
+          token,
+          '--epoch-length',
+          '20',
+          '--auction-close',
+          '20',
+        ],
+        /--auction-close \(20\) must be fewer L1 blocks than --epoch-length \(20\)/,
+      ],
+      [
+        ['--committee', committeeFile, '--election', 'pos', '--governance-token', token, '--min-stake', '0'],
+        /--min-stake must be a positive amount/,
+      ],
+      [
+        [
+          '--committee',
+          committeeFile,
+          '--election',
+          'pos',
+          '--governance-token',
+          token,
+          '--epoch-start',
+          '1',
+        ],
+        /is not after the L1 head/,
+      ],
+    ];
+    for (const [args, why] of refusals) {
+      const r = await deploy(...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.err).toMatch(why);
+    }
+    expect(await pub.getTransactionCount({ address: deployer.address })).toBe(nonceBefore);
+
+    const head = await blockNumber();
+    const ok = await deploy(
+      '--committee',
+      committeeFile,
+      '--election',
+      'pos',
+      '--governance-token',
+      token,
+      '--epoch-length',
+      '20',
+      '--unbonding-delay',
+      '5',
+      '--min-stake',
+      '0.5',
+      '--out',
+      out,
+    );
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.err).toMatch(/pos: epoch 0 starts at L1 block \d+, 20 blocks an epoch/);
+    const d = JSON.parse(readFileSync(out, 'utf8')) as L1Deployment;
+    expect(d.committee?.publicKeys).toHaveLength(4);
+    expect(d.contracts.CommitteeVerifier).toBeDefined();
+    expect(d.election).toMatchObject({ mode: 'pos', epochLength: '20', token });
+    // Epoch 0 starts one epoch after the deploy began: time for the stakers to register.
+    expect(BigInt(d.election!.genesisBlock)).toBeGreaterThanOrEqual(head + 20n);
+    const registry = d.election!.contracts.StakeRegistry;
+    const at = (address: Hex, abi: Abi, functionName: string) =>
+      pub.readContract({ address, abi, functionName });
+    expect(await at(registry, abis.StakeRegistry, 'slasher')).toBe(d.election!.contracts.Slasher);
+    expect(await at(registry, abis.StakeRegistry, 'minStake')).toBe(parseEther('0.5'));
+    expect(await at(registry, abis.StakeRegistry, 'token')).toBe(zeroAddress);
+    expect(await at(d.election!.contracts.SequencerAuction, abis.SequencerAuction, 'treasury')).toBe(
+      d.election!.contracts.Governance,
+    );
+    // An operator stakes against the file the deploy wrote.
+    const staked = await runSeqnet([
+      'stake',
+      'register',
+      '--amount',
+      '0.5',
+      '--l1-rpc',
+      anvil.url,
+      '--l1-deployment',
+      out,
+      '--data-dir',
+      join(dir, 'node'),
+      '--private-key',
+      accounts[9].privateKey,
+    ]);
+    expect(staked.code, staked.err).toBe(0);
+    expect(JSON.parse(staked.out)).toMatchObject({ registered: true, stake: '0.5' });
   });
 });
