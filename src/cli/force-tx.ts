@@ -351,7 +351,7 @@ async function checkAgainstL2(l2: L2Rpc, raw: Hex, hash: Hex, sender: Hex, nonce
   const balance = BigInt(await l2.call<Hex>('eth_getBalance', [sender, 'latest']));
   if (balance < cost)
     throw new Error(
-      `insufficient funds for gas * price + value: ${sender} holds ${formatEther(balance)} ETH on L2, the tx may cost ${formatEther(cost)}`,
+      `insufficient funds for gas * price + value: ${sender} holds ${formatEther(balance)} ETH on L2, the tx may cost ${formatEther(cost)} ETH`,
     );
 }
 

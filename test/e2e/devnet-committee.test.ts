@@ -11,11 +11,11 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FORCED_INCLUSION_WINDOW, type ForceTxResult } from '../../src/cli/force-tx.js';
+import { FORCED_INCLUSION_WINDOW } from '../../src/cli/force-tx.js';
 import { verifyFromL1 } from '../../src/derive/verifier.js';
 import { devAccounts, devChainOptions } from '../../src/execution/genesis.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
-import { runSeqnet } from '../helpers/cli.js';
+import { forceSelfTransfer } from '../helpers/cli.js';
 import { statusOf } from '../helpers/committee.js';
 import { type DevnetProcess, freeConsecutivePorts, rpcCall, startDevnet } from '../helpers/devnet.js';
 import { chainOf, until } from '../helpers/wait.js';
@@ -124,23 +124,15 @@ describe('devnet --nodes 4', () => {
       return pools.every((m) => m.pending + m.queued === 0) ? true : undefined;
     });
     const user = devAccounts(8)[7];
-    const forced = await runSeqnet([
-      'force-tx',
-      '--l1-rpc',
-      info.l1.rpc,
-      '--l1-deployment',
-      join(devnet.dataDir, 'l1-deployment.json'),
-      '--private-key',
-      user.privateKey,
-      '--rpc',
-      info.nodes[1].rpc,
-      '--to',
-      user.address,
-      '--value',
-      '0.001',
-    ]);
+    const forced = await forceSelfTransfer({
+      l1Rpc: info.l1.rpc,
+      dataDir: devnet.dataDir,
+      key: user.privateKey,
+      address: user.address,
+      rpc: info.nodes[1].rpc,
+    });
     expect(forced.code, forced.err).toBe(0);
-    const landed = JSON.parse(forced.out) as ForceTxResult;
+    const landed = forced.result!;
     expect(landed.l2?.status).toBe('success');
     expect(landed.l2!.l1BlocksAfterInclusion).toBeLessThanOrEqual(FORCED_INCLUSION_WINDOW);
 

@@ -3,12 +3,12 @@ import { type Abi, createPublicClient, createWalletClient, type Hex, http } from
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberL1Account } from '../../src/cli/election-devnet.js';
-import { FORCED_INCLUSION_WINDOW, type ForceTxResult } from '../../src/cli/force-tx.js';
+import { FORCED_INCLUSION_WINDOW } from '../../src/cli/force-tx.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { openInboxArtifact } from '../../src/l1/deploy.js';
 import { latestOutputOnL1 } from '../../src/l1/outputs.js';
 import type { OpenModeStatus } from '../../src/node/node.js';
-import { runSeqnet } from '../helpers/cli.js';
+import { forceSelfTransfer, runSeqnet } from '../helpers/cli.js';
 import { type DevnetProcess, rpcCall, startOpenDevnet } from '../helpers/devnet.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
 import { until } from '../helpers/wait.js';
@@ -239,23 +239,15 @@ for (const mode of ['based', 'free'] as const) {
           return s.mempool.pending + s.mempool.queued === 0 ? true : undefined;
         });
       const user = devAccounts(10)[4];
-      const forced = await runSeqnet([
-        'force-tx',
-        '--l1-rpc',
-        l1Rpc,
-        '--l1-deployment',
-        join(devnet.dataDir, 'l1-deployment.json'),
-        '--private-key',
-        user.privateKey,
-        '--rpc',
-        urls[1],
-        '--to',
-        user.address,
-        '--value',
-        '0.001',
-      ]);
+      const forced = await forceSelfTransfer({
+        l1Rpc: l1Rpc,
+        dataDir: devnet.dataDir,
+        key: user.privateKey,
+        address: user.address,
+        rpc: urls[1],
+      });
       expect(forced.code, forced.err).toBe(0);
-      const result = JSON.parse(forced.out) as ForceTxResult;
+      const result = forced.result!;
       expect(result.l2?.status).toBe('success');
       expect(result.l2!.l1BlocksAfterInclusion).toBeLessThanOrEqual(FORCED_INCLUSION_WINDOW);
       // Both nodes derived it into the same block.
