@@ -11,6 +11,7 @@ import {
   type OpenMode,
 } from '../l1/deploy.js';
 import { deployElectionContracts } from '../l1/election.js';
+import { isPrivateKey } from './flags.js';
 
 interface DeployFlags {
   l1Rpc: string;
@@ -124,7 +125,6 @@ async function prepareElection(
   };
 }
 
-const isKey = (v: string) => /^0x[0-9a-fA-F]{64}$/.test(v);
 const isAddress = (v: string) => /^0x[0-9a-fA-F]{40}$/.test(v);
 
 /** The committee file of `seqnet node --committee`: {"members": [{"blsPublicKey", "peerId"}, …]}. */
@@ -209,7 +209,7 @@ export function registerDeploy(program: Command): void {
     .option('--out <file>', 'write the deployment JSON here (default: print it)')
     .action(async (flags: DeployFlags) => {
       const key = flags.privateKey ?? process.env.SEQNET_DEPLOYER_KEY;
-      if (!key || !isKey(key)) {
+      if (!key || !isPrivateKey(key)) {
         throw new Error(
           'pass the deployer key as --private-key 0x… (32 bytes hex) or in SEQNET_DEPLOYER_KEY',
         );

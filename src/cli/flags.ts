@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { Hex } from 'viem';
 import { type DataAvailability, dataAvailabilityModes } from '../batcher/batcher.js';
 import { devChainOptions } from '../execution/genesis.js';
 import type { L1Deployment } from '../l1/deploy.js';
@@ -13,6 +14,9 @@ const int = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got "${v}"`);
   return n;
 };
+
+/** A private key as the CLI takes it: 0x and 32 bytes of hex. */
+export const isPrivateKey = (v: string): v is Hex => /^0x[0-9a-fA-F]{64}$/.test(v);
 
 /** Reads an L1 deployment JSON, with an error that says where one comes from. */
 export function readDeploymentFile(file: string): L1Deployment {

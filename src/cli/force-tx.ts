@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import {
   type Abi,
+  createPublicClient,
   formatEther,
   type Hex,
+  http,
   isAddress,
   isHex,
   keccak256,
+  type PublicClient,
   parseEther,
   parseEventLogs,
   parseGwei,
@@ -17,7 +20,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { customErrorOf, l1Clients } from '../l1/clients.js';
 import { type L1Deployment, l1Artifacts } from '../l1/deploy.js';
 import { l1Defaults } from '../node/options.js';
-import { readDeploymentFile } from './flags.js';
+import { isPrivateKey, readDeploymentFile } from './flags.js';
 
 /** The inclusion bound the rollup promises for a forced tx, in L1 blocks (README, DECISIONS.md §3). */
 export const FORCED_INCLUSION_WINDOW = 25;
@@ -54,23 +57,17 @@ export interface ForceTxResult {
   l2?: { block: number; status: 'success' | 'reverted'; l1BlocksAfterInclusion: number; ms: number };
 }
 
-const KEY = /^0x[0-9a-fA-F]{64}$/;
+/** An L2 node's JSON-RPC, through viem as the L1's is; no retries (one that does not answer is skipped). */
+const l2Client = (url: string): PublicClient =>
+  createPublicClient({ transport: http(url, { retryCount: 0, timeout: 5_000 }) });
 
-/** An L2 node's JSON-RPC, or undefined when it does not answer (the checks are then skipped). */
-class L2Rpc {
-  constructor(readonly url: string) {}
-  async call<T>(method: string, params: unknown[]): Promise<T> {
-    const res = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-      signal: AbortSignal.timeout(5_000),
-    });
-    const body = (await res.json()) as { result?: T; error?: { message: string } };
-    if (body.error) throw new Error(`${method}: ${body.error.message}`);
-    return body.result as T;
-  }
-}
+/** The receipt of `hash` on the L2 node, null while it has none. */
+const receiptOn = (l2: PublicClient, hash: Hex) =>
+  l2.request({ method: 'eth_getTransactionReceipt', params: [hash] });
+
+/** viem's one-line summary of an RPC failure. */
+const briefly = (err: unknown) =>
+  (err as { shortMessage?: string }).shortMessage ?? (err as Error).message.split('\n')[0];
 
 const note = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -119,7 +116,7 @@ export function registerForceTx(program: Command): void {
 
 async function forceTx(flags: ForceFlags): Promise<ForceTxResult> {
   const l1Key = flags.privateKey ?? process.env.SEQNET_L1_KEY;
-  if (!l1Key || !KEY.test(l1Key))
+  if (!l1Key || !isPrivateKey(l1Key))
     throw new Error(
       'pass the L1 key that pays the L1 gas as --private-key 0x… (32 bytes hex) or in SEQNET_L1_KEY',
     );
@@ -132,7 +129,7 @@ async function forceTx(flags: ForceFlags): Promise<ForceTxResult> {
   const queue = deployment.contracts.L1MessageQueue;
   if (!queue || !isAddress(queue)) throw new Error(`${flags.l1Deployment} lists no L1MessageQueue`);
 
-  const l2 = await reachable(new L2Rpc(flags.rpc), chainId);
+  const l2 = await reachable(flags.rpc, chainId);
   const raw = flags.tx !== undefined ? checkRaw(flags.tx) : await buildTx(flags, l1Key as Hex, chainId, l2);
   const tx = parseTransaction(raw);
   if (tx.chainId === undefined)
@@ -192,13 +189,11 @@ async function forceTx(flags: ForceFlags): Promise<ForceTxResult> {
   note(`on L1: block ${l1Block}, tx ${l1Tx}, message ${result.messageIndex}`);
   if (!flags.wait) return result;
 
-  const watch = l2 ?? new L2Rpc(flags.rpc);
+  const watch = l2 ?? l2Client(flags.rpc);
   const started = performance.now();
   let lastNote = started;
   for (;;) {
-    const r = await watch
-      .call<{ blockNumber: Hex; status: Hex } | null>('eth_getTransactionReceipt', [hash])
-      .catch(() => null);
+    const r = await receiptOn(watch, hash).catch(() => null);
     const l1Head = Number(await pub.getBlockNumber({ cacheTime: 0 }));
     if (r) {
       result.l2 = {
@@ -216,7 +211,7 @@ async function forceTx(flags: ForceFlags): Promise<ForceTxResult> {
     // A little slack past the window: the node answers once it has executed the block.
     if (l1Head > l1Block + FORCED_INCLUSION_WINDOW + 2) {
       note(
-        `not in the chain of ${watch.url} ${l1Head - l1Block} L1 blocks after inclusion: that node is down, behind or censoring. The tx is part of the canonical chain all the same: \`seqnet verify --l1-rpc ${flags.l1Rpc} --deployment ${flags.l1Deployment}\` derives it from L1 (or follow that chain with --follow)`,
+        `not in the chain of ${flags.rpc} ${l1Head - l1Block} L1 blocks after inclusion: that node is down, behind or censoring. The tx is part of the canonical chain all the same: \`seqnet verify --l1-rpc ${flags.l1Rpc} --deployment ${flags.l1Deployment}\` derives it from L1 (or follow that chain with --follow)`,
       );
       return result;
     }
@@ -230,20 +225,21 @@ async function forceTx(flags: ForceFlags): Promise<ForceTxResult> {
   }
 }
 
-/** The L2 RPC when it answers with the rollup's chain id; undefined (and a note) when it does not answer. */
-async function reachable(l2: L2Rpc, chainId: number): Promise<L2Rpc | undefined> {
-  let answered: Hex;
+/** The L2 node when it answers with the rollup's chain id; undefined (and a note) when it does not answer. */
+async function reachable(url: string, chainId: number): Promise<PublicClient | undefined> {
+  const l2 = l2Client(url);
+  let answered: number;
   try {
-    answered = await l2.call<Hex>('eth_chainId', []);
+    answered = await l2.getChainId();
   } catch (err) {
     note(
-      `the L2 node ${l2.url} does not answer (${(err as Error).message}): the tx goes to L1 unchecked against the L2 state (a forced tx that fails when due is skipped)`,
+      `the L2 node ${url} does not answer (${briefly(err)}): the tx goes to L1 unchecked against the L2 state (a forced tx that fails when due is skipped)`,
     );
     return undefined;
   }
-  if (Number(answered) !== chainId)
+  if (answered !== chainId)
     throw new Error(
-      `${l2.url} serves chain id ${Number(answered)}, not ${chainId}: pass the rollup's --rpc (or its --chain-id)`,
+      `${url} serves chain id ${answered}, not ${chainId}: pass the rollup's --rpc (or its --chain-id)`,
     );
   return l2;
 }
@@ -264,13 +260,18 @@ function checkRaw(tx: string): Hex {
 }
 
 /** Builds and signs an EIP-1559 tx from --to/--value/--data, filling nonce, gas and fee from the L2 node. */
-async function buildTx(flags: ForceFlags, l1Key: Hex, chainId: number, l2: L2Rpc | undefined): Promise<Hex> {
+async function buildTx(
+  flags: ForceFlags,
+  l1Key: Hex,
+  chainId: number,
+  l2: PublicClient | undefined,
+): Promise<Hex> {
   const key = flags.l2PrivateKey ?? process.env.SEQNET_L2_KEY ?? l1Key;
-  if (!KEY.test(key)) throw new Error('--l2-private-key (or SEQNET_L2_KEY) must be 32 bytes hex, 0x…');
+  if (!isPrivateKey(key)) throw new Error('--l2-private-key (or SEQNET_L2_KEY) must be 32 bytes hex, 0x…');
   const to = flags.to ?? '';
   if (!isAddress(to)) throw new Error(`--to must be an address (0x + 40 hex digits), got "${to}"`);
-  if (!isHex(flags.data) || flags.data.length % 2 !== 0)
-    throw new Error('--data must be 0x-prefixed hex bytes');
+  const data = flags.data;
+  if (!isHex(data) || data.length % 2 !== 0) throw new Error('--data must be 0x-prefixed hex bytes');
   let value: bigint;
   try {
     value = parseEther(flags.value);
@@ -278,50 +279,37 @@ async function buildTx(flags: ForceFlags, l1Key: Hex, chainId: number, l2: L2Rpc
     value = -1n;
   }
   if (value < 0n) throw new Error(`--value must be a non-negative amount of ETH, got "${flags.value}"`);
-  const account = privateKeyToAccount(key as Hex);
-  const need = (what: string) =>
-    new Error(
-      `${what}: the L2 node ${flags.rpc} does not answer, so pass it (or sign the tx yourself and use --tx)`,
-    );
+  const account = privateKeyToAccount(key);
   const int = (v: string, name: string) => {
     if (!/^\d+$/.test(v)) throw new Error(`--${name} must be a non-negative integer, got "${v}"`);
     return BigInt(v);
   };
-  const nonce =
-    flags.nonce !== undefined
-      ? int(flags.nonce, 'nonce')
-      : l2
-        ? BigInt(await l2.call<Hex>('eth_getTransactionCount', [account.address, 'latest']))
-        : (() => {
-            throw need('--nonce');
-          })();
+  const unanswered = (what: string) =>
+    new Error(
+      `${what}: the L2 node ${flags.rpc} does not answer, so pass it (or sign the tx yourself and use --tx)`,
+    );
+  let nonce: number;
+  if (flags.nonce !== undefined) nonce = Number(int(flags.nonce, 'nonce'));
+  else if (l2) nonce = await l2.getTransactionCount({ address: account.address, blockTag: 'latest' });
+  else throw unanswered('--nonce');
+  let gas: bigint;
+  if (flags.gas !== undefined) gas = int(flags.gas, 'gas');
+  else if (l2) gas = await l2.estimateGas({ account: account.address, to, value, data });
+  else if (data === '0x') gas = 21_000n;
+  else throw unanswered('--gas');
   const maxFeePerGas =
     flags.maxFeeGwei !== undefined
       ? parseGwei(flags.maxFeeGwei)
       : l2
-        ? 2n * BigInt(await l2.call<Hex>('eth_gasPrice', []))
+        ? 2n * (await l2.getGasPrice())
         : parseGwei('1');
-  const gas =
-    flags.gas !== undefined
-      ? int(flags.gas, 'gas')
-      : l2
-        ? BigInt(
-            await l2.call<Hex>('eth_estimateGas', [
-              { from: account.address, to, value: `0x${value.toString(16)}`, data: flags.data },
-            ]),
-          )
-        : flags.data === '0x'
-          ? 21_000n
-          : (() => {
-              throw need('--gas');
-            })();
   return account.signTransaction({
     chainId,
     type: 'eip1559',
-    nonce: Number(nonce),
+    nonce,
     to,
     value,
-    data: flags.data as Hex,
+    data,
     gas,
     maxFeePerGas,
     maxPriorityFeePerGas: 0n,
@@ -332,12 +320,18 @@ async function buildTx(flags: ForceFlags, l1Key: Hex, chainId: number, l2: L2Rpc
  * The checks a forced tx must pass when it is due, against the L2 node's latest state: one that fails
  * then is skipped (DECISIONS.md §3), and the L1 gas paid for it is lost. geth's words for each.
  */
-async function checkAgainstL2(l2: L2Rpc, raw: Hex, hash: Hex, sender: Hex, nonce: number): Promise<void> {
-  const landed = await l2.call<{ blockNumber: Hex } | null>('eth_getTransactionReceipt', [hash]);
+async function checkAgainstL2(
+  l2: PublicClient,
+  raw: Hex,
+  hash: Hex,
+  sender: Hex,
+  nonce: number,
+): Promise<void> {
+  const landed = await receiptOn(l2, hash);
   if (landed)
     throw new Error(`${hash} is already in L2 block ${Number(landed.blockNumber)}: nothing to force`);
   const tx = parseTransaction(raw);
-  const expected = Number(await l2.call<Hex>('eth_getTransactionCount', [sender, 'latest']));
+  const expected = await l2.getTransactionCount({ address: sender, blockTag: 'latest' });
   if (nonce < expected)
     throw new Error(
       `nonce too low: ${sender} is at nonce ${expected} on L2, the tx has ${nonce}; it would be skipped when due`,
@@ -348,7 +342,7 @@ async function checkAgainstL2(l2: L2Rpc, raw: Hex, hash: Hex, sender: Hex, nonce
     );
   const price = tx.maxFeePerGas ?? tx.gasPrice ?? 0n;
   const cost = (tx.gas ?? 0n) * price + (tx.value ?? 0n);
-  const balance = BigInt(await l2.call<Hex>('eth_getBalance', [sender, 'latest']));
+  const balance = await l2.getBalance({ address: sender, blockTag: 'latest' });
   if (balance < cost)
     throw new Error(
       `insufficient funds for gas * price + value: ${sender} holds ${formatEther(balance)} ETH on L2, the tx may cost ${formatEther(cost)} ETH`,

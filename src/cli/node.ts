@@ -5,7 +5,7 @@ import { type CommitteeMember, type CommitteeOptions, committeeDefaults } from '
 import { ELECTION_MODES, isOpenMode, parseElectionMode } from '../node/election.js';
 import { SeqnetNode } from '../node/node.js';
 import { l1Defaults } from '../node/options.js';
-import { addNodeFlags, type CommonFlags, nodeOptionsFromFlags } from './flags.js';
+import { addNodeFlags, type CommonFlags, isPrivateKey, nodeOptionsFromFlags } from './flags.js';
 import { createLogger } from './logger.js';
 import { onShutdown } from './shutdown.js';
 
@@ -136,7 +136,7 @@ export function registerNode(program: Command): void {
           ['SEQNET_BATCHER_KEY', batcherKey],
           ['SEQNET_REPORTER_KEY', reporterKey],
         ] as const)
-          if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key))
+          if (key !== undefined && !isPrivateKey(key))
             throw new Error(`${name} must be a 32-byte hex private key (0x…)`);
         options.l1 = {
           rpcUrl: flags.l1Rpc,

@@ -4,6 +4,7 @@ import type { Hex } from 'viem';
 import { commitProofFromJson } from '../consensus/certificate.js';
 import type { L1Deployment } from '../l1/deploy.js';
 import { slashConflictingPreconfirmations, slashContradictedPreconfirmation } from '../l1/slash.js';
+import { isPrivateKey } from './flags.js';
 
 interface SlashFlags {
   l1Rpc: string;
@@ -42,7 +43,7 @@ export function registerSlash(program: Command): void {
     )
     .action(async (flags: SlashFlags) => {
       const key = flags.privateKey ?? process.env.SEQNET_REPORTER_KEY;
-      if (!key || !/^0x[0-9a-fA-F]{64}$/.test(key))
+      if (!key || !isPrivateKey(key))
         throw new Error(
           'pass the reporter L1 key as --private-key 0x… (32 bytes hex) or in SEQNET_REPORTER_KEY',
         );

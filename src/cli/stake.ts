@@ -3,7 +3,7 @@ import { type Abi, erc20Abi, formatEther, type Hex, parseEther, zeroAddress } fr
 import { customErrorOf, l1Clients } from '../l1/clients.js';
 import { electionArtifacts, registrationArgs } from '../l1/election.js';
 import { loadOrCreateKeys } from '../node/keys.js';
-import { readDeploymentFile } from './flags.js';
+import { isPrivateKey, readDeploymentFile } from './flags.js';
 
 const ACTIONS = ['register', 'add', 'unbond', 'withdraw', 'info'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -53,7 +53,7 @@ export function registerStake(program: Command): void {
       if (!(ACTIONS as readonly string[]).includes(action))
         throw new Error(`unknown action "${action}": use ${ACTIONS.join(', ')}`);
       const key = flags.privateKey ?? process.env.SEQNET_STAKER_KEY;
-      if (!key || !/^0x[0-9a-fA-F]{64}$/.test(key))
+      if (!key || !isPrivateKey(key))
         throw new Error('pass the staker L1 key as --private-key 0x… (32 bytes hex) or in SEQNET_STAKER_KEY');
       const deployment = readDeploymentFile(flags.l1Deployment);
       const registry = deployment.election?.contracts.StakeRegistry;
