@@ -842,6 +842,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     const deploy = (...extra: string[]) =>
       runSeqnet(['deploy', '--l1-rpc', anvil.url, '--private-key', deployer.privateKey, ...extra]);
     // Refused before anything is deployed.
+    const pos = ['--committee', committeeFile, '--election', 'pos', '--governance-token', token];
     const nonceBefore = await pub.getTransactionCount({ address: deployer.address });
     const refusals: Array<[string[], RegExp]> = [
       [['--committee', committeeFile, '--election', 'pow'], /unknown --election "pow"/],
@@ -851,19 +852,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
         ['--committee', committeeFile, '--election', 'dpos', '--governance-token', token, '--mode', 'based'],
         /do not go together/,
       ],
-      [
-        [
-          '--committee',
-          committeeFile,
-          '--election',
-          'pos',
-          '--governance-token',
-          token,
-          '--epoch-length',
-          '5',
-        ],
-        /at least 10/,
-      ],
+      [[...pos, '--epoch-length', '5'], /at least 10/],
       [
         [
           '--committee',
@@ -879,39 +868,20 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
         ],
         /--auction-close \(20\) must be fewer L1 blocks than --epoch-length \(20\)/,
       ],
-      [
-        ['--committee', committeeFile, '--election', 'pos', '--governance-token', token, '--min-stake', '0'],
-        /--min-stake must be a positive amount/,
-      ],
-      [
-        [
-          '--committee',
-          committeeFile,
-          '--election',
-          'pos',
-          '--governance-token',
-          token,
-          '--epoch-start',
-          '1',
-        ],
-        /is not after the L1 head/,
-      ],
+      [[...pos, '--min-stake', '0'], /--min-stake must be a positive amount/],
+      [[...pos, '--epoch-start', '1'], /is not after the L1 head/],
     ];
-    for (const [args, why] of refusals) {
-      const r = await deploy(...args);
-      expect(r.code, args.join(' ')).toBe(1);
-      expect(r.err).toMatch(why);
-    }
+    // Independent and none sends a tx: run side by side (each is a process start).
+    const refused = await Promise.all(refusals.map(([args]) => deploy(...args)));
+    refusals.forEach(([args, why], i) => {
+      expect(refused[i].code, args.join(' ')).toBe(1);
+      expect(refused[i].err).toMatch(why);
+    });
     expect(await pub.getTransactionCount({ address: deployer.address })).toBe(nonceBefore);
 
     const head = await blockNumber();
     const ok = await deploy(
-      '--committee',
-      committeeFile,
-      '--election',
-      'pos',
-      '--governance-token',
-      token,
+      ...pos,
       '--epoch-length',
       '20',
       '--unbonding-delay',
