@@ -44,6 +44,11 @@
  * 5. censorship resistance (before 4): on the idle chain, a transfer forced through
  *    L1MessageQueue.forceTransaction (the escape hatch, as `seqnet force-tx` uses it): its L1 receipt →
  *    the first node's newHeads of the L2 block holding it, in ms and L1 blocks.
+ * 6. based only (after 5; its submitters run with `--preconf`): txs one at a time at 5 tx/s on the
+ *    idle chain; send → the node's first seqnet_getPreconfirmation answer with its signed inclusion
+ *    promise (polled every 10 ms), against send → newHeads of the tx's block (derived from L1); every
+ *    promise verified offline and checked against L1 (kept: the poster's batch carries the tx by the
+ *    deadline).
  * 4. leader-kill stall: under ~30 tx/s, SIGKILL the member seqnet_status names as the current leader (a
  *    committee), or node 0, a submitter (based and free have no leader: the others keep posting), and
  *    measure, at a surviving node, the gap between the last block announced before the kill and the
@@ -86,6 +91,11 @@ import {
   parseEventLogs,
 } from 'viem';
 import { decodeBatch, decodeTxBatch } from '../src/batcher/codec.js';
+import {
+  checkInclusionPromise,
+  type InclusionPromiseJson,
+  verifyInclusionPromise,
+} from '../src/batcher/inclusion-promise.js';
 import { memberL1Account } from '../src/cli/election-devnet.js';
 import { devAccounts } from '../src/execution/genesis.js';
 import { waitForRpc } from '../src/l1/anvil.js';
@@ -166,6 +176,8 @@ const config = quick
       idleWaitMs: 5_000,
       /** After the open loop: how long to wait for its txs to be on L1. */
       l1WaitMs: 30_000,
+      /** based: txs sent one at a time (5 tx/s) for the inclusion promises' figures. */
+      promiseTxs: 20,
       kill: {
         rate: 30,
         senders: 24,
@@ -192,6 +204,7 @@ const config = quick
       openDrainMs: 30_000,
       idleWaitMs: 10_000,
       l1WaitMs: 45_000,
+      promiseTxs: 50,
       kill: {
         rate: 30,
         senders: 40,
@@ -425,6 +438,8 @@ async function startDevnetOnce(mode: Mode): Promise<Devnet> {
     ...(mode === 'single'
       ? ['--block-time', '0']
       : ['--nodes', String(n), '--election', mode, '--p2p-port', String(ports.p2p)]),
+    // based: the submitters opt in to preconfirmations (inclusion promises, phase 6).
+    ...(mode === 'based' ? ['--preconf'] : []),
     ...mempoolFlags,
   ];
   const proc = spawn(process.execPath, args, {
@@ -1220,6 +1235,71 @@ async function forcedTx(h: Harness): Promise<ForcedTx> {
   return forced;
 }
 
+// ---- based: inclusion promises ----
+
+interface BasedPromises {
+  txs: number;
+  /** Send → the node's seqnet_getPreconfirmation first answers with its signed promise (polled every 10 ms). */
+  promiseMs: LatencyStats;
+  /** Send → newHeads of the tx's block (derived from L1) at the first node, for the same txs. */
+  inclusionMs: LatencyStats;
+  /** Promises whose EIP-712 signature verifies offline as the poster's (verifyInclusionPromise). */
+  verified: number;
+  /** Checked against L1 alone (checkInclusionPromise) once every tx was in a block. */
+  kept: number;
+  broken: number;
+  pending: number;
+}
+
+/**
+ * based with `--preconf`: txs one at a time at 5 tx/s on the idle chain, each to its sender's node;
+ * when the node first serves its inclusion promise, and when the tx's block is announced.
+ */
+async function basedPromises(h: Harness): Promise<BasedPromises> {
+  const txs = await signOver(killGroup, config.promiseTxs);
+  const one = async (tx: SignedTx) => {
+    const m = route(h)(tx) ?? liveIndex(h);
+    const seen = h.watcher.confirmed(tx.hash, 'first');
+    const t0 = performance.now();
+    await h.rpcs[m].call('eth_sendRawTransaction', [tx.raw]);
+    let promise: InclusionPromiseJson | null = null;
+    while (!promise && performance.now() - t0 < 30_000) {
+      promise = await h.rpcs[m].call<InclusionPromiseJson | null>('seqnet_getPreconfirmation', [tx.hash]);
+      if (!promise) await sleep(10);
+    }
+    const promiseMs = promise ? performance.now() - t0 : null;
+    const inc = await Promise.race([seen, sleep(60_000).then(() => undefined)]);
+    return { promise, promiseMs, inclusionMs: inc ? inc.announcedAt - t0 : null };
+  };
+  const runs: Array<Promise<Awaited<ReturnType<typeof one>>>> = [];
+  for (const tx of txs) {
+    runs.push(one(tx));
+    await sleep(200);
+  }
+  const done = await Promise.all(runs);
+  const promises = done.flatMap((d) => (d.promise ? [d.promise] : []));
+  const verified = (await Promise.all(promises.map((p) => verifyInclusionPromise(p)))).filter(Boolean).length;
+  const outcomes = await Promise.all(promises.map((p) => checkInclusionPromise(h.pub, openInboxAbi, p)));
+  const count = (status: string) => outcomes.filter((o) => o.status === status).length;
+  const ms = (xs: Array<number | null>) => {
+    const got = xs.filter((x): x is number => x !== null);
+    return latencyStats(got, xs.length - got.length);
+  };
+  const r: BasedPromises = {
+    txs: txs.length,
+    promiseMs: ms(done.map((d) => d.promiseMs)),
+    inclusionMs: ms(done.map((d) => d.inclusionMs)),
+    verified,
+    kept: count('kept'),
+    broken: count('broken'),
+    pending: count('pending'),
+  };
+  log(
+    `  inclusion promises: ${promises.length}/${r.txs} promised, send → promise p50 ${fmt(r.promiseMs.p50)} ms, p99 ${fmt(r.promiseMs.p99)} ms; send → block (from L1) p50 ${fmt(r.inclusionMs.p50)} ms; ${verified} verify offline; on L1 ${r.kept} kept, ${r.broken} broken, ${r.pending} pending`,
+  );
+  return r;
+}
+
 // ---- leader kill ----
 
 interface LeaderKill {
@@ -1608,6 +1688,8 @@ interface ModeResult {
   } | null;
   /** A forced tx through L1 on the idle chain (censorship resistance). */
   forcedTx: ForcedTx | null;
+  /** based (`--preconf`): the submitters' inclusion promises on the idle chain. */
+  basedPromises: BasedPromises | null;
   leaderKill: LeaderKill | null;
   leaderKillSkipped: string | null;
   /** Node 0's viewsLedBy before the kill phase (views entered, by the member the schedule made leader). */
@@ -1630,6 +1712,7 @@ async function runMode(mode: Mode): Promise<ModeResult> {
     l1Inclusion: null,
     l1Gas: null,
     forcedTx: null,
+    basedPromises: null,
     leaderKill: null,
     leaderKillSkipped: null,
     viewsLedBy: null,
@@ -1708,6 +1791,12 @@ async function runMode(mode: Mode): Promise<ModeResult> {
     // 5: censorship resistance: the escape hatch on the idle chain.
     await waitIdle(h, config.idleWaitMs);
     result.forcedTx = await forcedTx(h);
+
+    // 6: based: preconfirmations by the opted-in submitters (inclusion promises).
+    if (mode === 'based') {
+      await waitIdle(h, config.idleWaitMs);
+      result.basedPromises = await basedPromises(h);
+    }
 
     // 4: the leader kill (last: node 0, the batcher, may be the one killed).
     if (n > 1) result.leaderKill = await leaderKill(h);
@@ -1851,6 +1940,14 @@ function table(results: ModeResult[]): string {
     r.map((cell, c) => (c < 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '),
   );
   lines.splice(1, 0, widths.map((x) => '-'.repeat(x)).join('  '));
+  // based has no commit proof before L1; its opted-in submitters' promises are the early confirmation.
+  for (const r of results)
+    if (r.basedPromises) {
+      const b = r.basedPromises;
+      lines.push(
+        `${r.mode} inclusion promises (--preconf, ${b.txs} txs at 5 tx/s): send → promise p50 ${fmt(b.promiseMs.p50)} / p99 ${fmt(b.promiseMs.p99)} ms, send → block ${fmt(b.inclusionMs.p50)} / ${fmt(b.inclusionMs.p99)} ms; on L1 ${b.kept} kept, ${b.broken} broken, ${b.pending} pending`,
+      );
+    }
   return lines.join('\n');
 }
 
@@ -1945,6 +2042,7 @@ async function main(): Promise<void> {
         l1Inclusion: null,
         l1Gas: null,
         forcedTx: null,
+        basedPromises: null,
         leaderKill: null,
         leaderKillSkipped: null,
         viewsLedBy: null,

@@ -16,6 +16,7 @@ import type { DataAvailability } from './batcher.js';
 import { postWithBlobs } from './blob-tx.js';
 import { blobCapacity, loadKzg, MAX_BLOBS_PER_TX } from './blobs.js';
 import { encodeBatch, encodeTxBatch } from './codec.js';
+import { type InclusionPromiseJson, InclusionPromises } from './inclusion-promise.js';
 import { sendWithFeeBumps } from './tx-manager.js';
 
 export interface OpenSubmitterOptions {
@@ -26,6 +27,11 @@ export interface OpenSubmitterOptions {
   maxBlockTxs: number;
   /** Where batches go: calldata (`postBatch`, default) or EIP-4844 blobs (`postBlobBatch`). */
   da?: DataAvailability;
+  /**
+   * based (`--preconf`): opt in to preconfirmations: promise each tx put in a batch (an EIP-712
+   * inclusion promise by the L1 key that posts, inclusion-promise.ts), served by seqnet_getPreconfirmation.
+   */
+  preconf?: boolean;
 }
 
 export interface OpenSubmitterDeps {
@@ -82,6 +88,8 @@ export interface OpenSubmitterStats {
   reverted: number;
   /** With `--da blobs`: blobs posted (131,072 blob gas each). */
   blobs: number;
+  /** based with `preconf`: txs promised (inclusion promises made). */
+  promised: number;
   lastError: string | null;
 }
 
@@ -106,10 +114,13 @@ export class OpenSubmitter {
     wastedGas: 0n,
     reverted: 0,
     blobs: 0,
+    promised: 0,
     lastError: null,
   };
   /** The L1 clients of the submitter's key, made on the first post (they read the chain id once). */
   private clients?: ReturnType<typeof l1Clients>;
+  /** based with `preconf`: the promises made, once the L1's chain id is known (the first batch). */
+  private promises?: InclusionPromises;
   /** based: txs in posted batches, with the L1 tx of their batch, until derivation has dealt with them. */
   private readonly inFlight = new Map<Hex, Hex>();
   /**
@@ -125,6 +136,13 @@ export class OpenSubmitter {
   ) {
     // The KZG context takes seconds of CPU to build: once, before the first post.
     if (options.da === 'blobs') loadKzg();
+    if (options.preconf && options.mode !== 'based')
+      throw new Error('preconfirmations by a submitter (inclusion promises) are for based mode only');
+  }
+
+  /** based with `preconf`: this submitter's signed inclusion promise for `txHash`, if it made one. */
+  inclusionPromise(txHash: Hex): Promise<InclusionPromiseJson | undefined> {
+    return this.promises?.get(txHash) ?? Promise.resolve(undefined);
   }
 
   /** Raw tx bytes per batch: the block limit, and with blobs what one tx's blobs carry (compressed
@@ -180,6 +198,9 @@ export class OpenSubmitter {
   async postOnce(signal?: AbortSignal): Promise<boolean> {
     const built = this.options.mode === 'free' ? this.buildFreeBlock() : await this.buildTxBatch();
     if (!built) return false;
+    // The promise stands from the moment the txs go into a batch: the post below (or, if it fails, the
+    // next round's) has until the deadline to land.
+    if (this.options.preconf && built.txHashes.length > 0) await this.promise(built.txHashes);
     const receipt = await this.post(built);
     this.stats.posted++;
     this.stats.l1Gas += receipt.gasUsed;
@@ -333,6 +354,17 @@ export class OpenSubmitter {
       txHashes: chosen.map((t) => t.hash),
       height,
     };
+  }
+
+  private async promise(txHashes: Hex[]): Promise<void> {
+    const { pub, wallet } = await this.l1Clients();
+    this.promises ??= new InclusionPromises({
+      key: this.deps.key,
+      l2ChainId: this.deps.executor.options.chainId,
+      l1ChainId: BigInt(wallet.chain.id),
+      inbox: this.deps.inbox,
+    });
+    this.stats.promised += this.promises.promise(txHashes, await pub.getBlockNumber());
   }
 
   private async l1Clients(): Promise<Awaited<ReturnType<typeof l1Clients>>> {

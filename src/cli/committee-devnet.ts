@@ -25,6 +25,8 @@ export interface CommitteeDevnetOptions {
   election?: ElectionMode;
   /** based / free: how many members (the first) post with an L1 key; the rest forward txs to them and certify (default all). */
   posters?: number;
+  /** based: the posters opt in to preconfirmations (`seqnet node --preconf`). */
+  preconf?: boolean;
   l1?: { rpc: string; deploymentFile: string; confirmations: number };
   step: (msg: string) => void;
 }
@@ -112,6 +114,7 @@ export async function startCommitteeDevnet(
       ...(open && opts.l1 && i >= posters
         ? ['--sequencer-rpc', `http://${opts.rpcHost}:${opts.rpcPort + (i % posters)}`]
         : []),
+      ...(open && opts.l1 && opts.preconf && i < posters ? ['--preconf'] : []),
       ...(opts.l1
         ? [
             '--l1-rpc',

@@ -22,6 +22,7 @@ interface DevnetFlags extends CommonFlags {
   unstakedMembers?: string;
   stakeToken?: boolean;
   posters?: number;
+  preconf?: boolean;
   election: string;
   p2pPort: number;
   l1Port: number;
@@ -67,6 +68,10 @@ export function registerDevnet(program: Command): void {
       (v) => Number(v),
     )
     .option(
+      '--preconf',
+      'based: the nodes that post opt in to preconfirmations (each tx they put in a batch gets a signed inclusion promise, served by seqnet_getPreconfirmation)',
+    )
+    .option(
       '--stake-token',
       "pos, dpos, auction: stakes are in the devnet's ERC-20 token (SEQ, 100 to each member's L1 account) instead of ETH",
     )
@@ -109,6 +114,10 @@ export function registerDevnet(program: Command): void {
       )
         throw new Error(
           `--posters is for --election based | free and takes a whole number from 1 to --nodes (${flags.nodes}); got ${flags.posters}`,
+        );
+      if (flags.preconf && election !== 'based')
+        throw new Error(
+          `--preconf is for --election based (its posters promise inclusion; a committee preconfirms with certificates); got --election ${election}`,
         );
       // A committee's keys come first: the L1 Inbox is deployed to accept that committee's certificates.
       const members =
@@ -325,6 +334,7 @@ async function runCommittee(
         perNodeArgs: equivocator(flags),
         election,
         ...(flags.posters !== undefined && { posters: flags.posters }),
+        ...(flags.preconf && { preconf: true }),
         l1:
           anvil && deployment
             ? {
@@ -358,6 +368,7 @@ async function runCommittee(
       pid: m.pid,
       // based / free: whether this node posts with an L1 key (--posters).
       ...(isOpenMode(election) && { posts: i < (flags.posters ?? flags.nodes) }),
+      ...(flags.preconf && { preconfirms: i < (flags.posters ?? flags.nodes) }),
     })),
     l1: anvil
       ? {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { INCLUSION_PROMISE_WINDOW } from '../batcher/inclusion-promise.js';
 import type { L1Deployment } from '../l1/deploy.js';
 import { type CommitteeMember, type CommitteeOptions, committeeDefaults } from '../node/committee-options.js';
 import { ELECTION_MODES, isOpenMode, parseElectionMode } from '../node/election.js';
@@ -22,6 +23,7 @@ interface NodeFlags extends CommonFlags {
   l1Deployment?: string;
   l1Confirmations: number;
   sequencerRpc?: string;
+  preconf?: boolean;
 }
 
 /**
@@ -85,6 +87,10 @@ export function registerNode(program: Command): void {
     .option(
       '--sequencer-rpc <url>',
       'based / free without SEQNET_BATCHER_KEY: forward eth_sendRawTransaction to this RPC, a node that posts (otherwise such a node refuses txs)',
+    )
+    .option(
+      '--preconf',
+      `based with SEQNET_BATCHER_KEY: opt in to preconfirmations: promise, signed by the L1 key that posts (EIP-712), that each tx this node puts in a batch is on L1 within ${INCLUSION_PROMISE_WINDOW} L1 blocks (seqnet_getPreconfirmation serves the promise)`,
     )
     .option(
       '--committee <file>',
@@ -158,6 +164,13 @@ export function registerNode(program: Command): void {
         throw new Error(
           `the L1 deployment is for --election ${openMode} (an OpenInbox that anyone posts to): pass --election ${openMode}`,
         );
+      if (flags.preconf) {
+        if (options.election !== 'based' || !options.l1?.batcherKey)
+          throw new Error(
+            `--preconf is for a based node that posts (--election based, an --l1-deployment for it and SEQNET_BATCHER_KEY): its promises are kept by its own batches${options.election === 'based' ? '; this node has no SEQNET_BATCHER_KEY' : `; this node runs --election ${options.election}`}`,
+          );
+        options.l1.preconf = true;
+      }
       if (flags.sequencerRpc !== undefined) {
         if (!open || options.l1?.batcherKey)
           throw new Error(

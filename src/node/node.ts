@@ -406,6 +406,11 @@ export class SeqnetNode {
       throw err;
     }
     if (openMode && options.l1 && l1) {
+      ctx.openPreconfirmations = {
+        mode: openMode,
+        optedIn: options.l1.preconf === true && options.l1.batcherKey !== undefined,
+        promise: (h) => node.open?.submitter?.inclusionPromise(h) ?? Promise.resolve(undefined),
+      };
       await node.startOpen(l1, onCommitted, withdrawals, keys.bls);
     } else if (!options.committee) sequencer.start(node.abort.signal);
     // Every node that follows the L1 proves withdrawals against the StateOracle's newest output.
@@ -620,6 +625,7 @@ export class SeqnetNode {
           maxBlockBytes: options.sequencer.maxBlockBytes,
           maxBlockTxs: options.sequencer.maxBlockTxs,
           ...(options.da && { da: options.da }),
+          ...(l1Options.preconf && { preconf: true }),
         },
         {
           l1Url: l1Options.rpcUrl,

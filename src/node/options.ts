@@ -35,6 +35,8 @@ export interface L1Options {
   batcherKey?: `0x${string}`;
   /** based / free without a batcher key: forward eth_sendRawTransaction to this RPC (a node that posts). */
   forwardTxsTo?: string;
+  /** based with a batcher key (`--preconf`): promise inclusion of each tx put in a batch (preconfirmations). */
+  preconf?: boolean;
   /** Report equivocation to the L1 Slasher with this key (default: the batcher key). */
   reporterKey?: `0x${string}`;
   batcher?: BatcherOptions;

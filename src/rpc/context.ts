@@ -1,4 +1,5 @@
 import type { Block } from '@ethereumjs/block';
+import type { InclusionPromiseJson } from '../batcher/inclusion-promise.js';
 import type { Committee } from '../consensus/certificate.js';
 import { serverError } from '../errors.js';
 import type { CallPool } from '../execution/call-pool.js';
@@ -54,6 +55,17 @@ export interface RpcContext {
   finalizedHead?: () => bigint;
   /** Peers connected (`net_peerCount`); a single sequencer has none. */
   peerCount?: () => number;
+  /**
+   * based / free: no commit proofs exist (no committee orders). `seqnet_getPreconfirmation` serves
+   * this node's submitter's inclusion promises when it opted in (based, `--preconf`), else says so.
+   */
+  openPreconfirmations?: OpenPreconfirmations;
+}
+
+export interface OpenPreconfirmations {
+  mode: 'based' | 'free';
+  optedIn: boolean;
+  promise(txHash: Hex): Promise<InclusionPromiseJson | undefined>;
 }
 
 /** geth's `eth_syncing` figures: the head the sync started from, the head now, the sync's target. */

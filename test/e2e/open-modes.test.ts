@@ -2,6 +2,12 @@ import { join } from 'node:path';
 import { type Abi, createPublicClient, createWalletClient, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  checkInclusionPromise,
+  INCLUSION_PROMISE_WINDOW,
+  type InclusionPromiseJson,
+  verifyInclusionPromise,
+} from '../../src/batcher/inclusion-promise.js';
 import { memberL1Account } from '../../src/cli/election-devnet.js';
 import { FORCED_INCLUSION_WINDOW } from '../../src/cli/force-tx.js';
 import { devAccounts } from '../../src/execution/genesis.js';
@@ -260,21 +266,22 @@ for (const mode of ['based', 'free'] as const) {
 }
 
 /**
- * `--posters 1`: member 1 certifies outputs and serves RPC but has no L1 key (it forwards txs to
- * member 0). Outputs of its share of
+ * `--posters 1 --preconf`: member 1 certifies outputs and serves RPC but has no L1 key (it forwards
+ * txs to member 0); member 0 opts in to preconfirmations (inclusion promises). Outputs of its share of
  * the blocks (odd heights) are never its own to post; a withdrawal in the head block must not wait
  * for it, so member 0 takes the head over after the grace.
  */
-describe('devnet --nodes 2 --election based --posters 1', () => {
+describe('devnet --nodes 2 --election based --posters 1 --preconf', () => {
   let devnet: DevnetProcess;
   let urls: string[];
   let contracts: Record<string, Hex>;
   let l1Rpc: string;
 
   beforeAll(async () => {
-    const started = await startOpenDevnet('based', 2, ['--posters', '1']);
+    const started = await startOpenDevnet('based', 2, ['--posters', '1', '--preconf']);
     devnet = started.devnet;
     expect(started.info.nodes.map((n) => n.posts)).toEqual([true, false]);
+    expect(started.info.nodes.map((n) => n.preconfirms)).toEqual([true, false]);
     urls = started.info.nodes.map((n) => n.rpc);
     contracts = started.info.l1.contracts;
     l1Rpc = started.info.l1.rpc;
@@ -327,5 +334,79 @@ describe('devnet --nodes 2 --election based --posters 1', () => {
     expect((s1.open.outputs as { signed: number }).signed).toBeGreaterThan(0);
     const pub = createPublicClient({ transport: http(l1Rpc) });
     expect(await pub.getTransactionCount({ address: memberL1Account(1).address })).toBe(0);
+  }, 240_000);
+
+  it("the opted-in poster's inclusion promise: signed by its L1 key, verifiable offline, kept on L1 by the deadline", async () => {
+    const sender = devAccounts(10)[8];
+    const raw = signFeeMarketTx(sender.privateKey, {
+      nonce: 0n,
+      gas: 21_000n,
+      maxFee: 10n ** 10n,
+      maxTip: 1n,
+      value: 5n,
+    });
+    const preconf = (url: string, h: Hex) =>
+      rpcCall(url, { jsonrpc: '2.0', id: 1, method: 'seqnet_getPreconfirmation', params: [h] }).then(
+        (r) =>
+          r.json as {
+            result?:
+              | (InclusionPromiseJson & { included: { blockNumber: Hex; blockHash: Hex } | null })
+              | null;
+            error?: { code: number; message: string };
+          },
+      );
+    // Not yet in a batch of node 0's: nothing promised yet (null, as a committee answers before its QC).
+    const unknown = `0x${'ab'.repeat(32)}` as Hex;
+    expect(await preconf(urls[0], unknown)).toMatchObject({ result: null });
+    const sentAt = Date.now();
+    const h = await send(urls[0], raw);
+    const promise = await until(
+      `node 0's promise for ${h}`,
+      () => preconf(urls[0], h).then((r) => r.result ?? undefined),
+      30_000,
+    );
+    const promisedMs = Date.now() - sentAt;
+    expect(promise).toMatchObject({
+      kind: 'inclusion',
+      transactionHash: h,
+      poster: memberL1Account(0).address,
+    });
+    expect(BigInt(promise.deadlineL1Block) - BigInt(promise.issuedAtL1Block)).toBe(INCLUSION_PROMISE_WINDOW);
+    expect(promise.inbox.toLowerCase()).toBe(contracts.Inbox.toLowerCase());
+    expect(await verifyInclusionPromise(promise)).toBe(true);
+    expect(await verifyInclusionPromise({ ...promise, deadlineL1Block: '0x1' })).toBe(false);
+    // The receipt comes once L1 holds the batch and it is derived: later than the promise.
+    const receipt = await until(
+      `receipt of ${h}`,
+      () => receiptAt(urls[0], h).then((x) => x ?? undefined),
+      90_000,
+    );
+    const receiptMs = Date.now() - sentAt;
+    expect(receiptMs).toBeGreaterThan(promisedMs);
+    const after = await preconf(urls[0], h);
+    expect(after.result?.included).toEqual({
+      blockNumber: receipt.blockNumber,
+      blockHash: receipt.blockHash,
+      transactionIndex: receipt.transactionIndex,
+    });
+    // Kept, by L1 alone: a batch from the poster carries the tx at or below the deadline.
+    const pub = createPublicClient({ transport: http(l1Rpc) });
+    const outcome = await checkInclusionPromise(pub, openInboxArtifact().abi as Abi, promise);
+    expect(outcome.status).toBe('kept');
+    if (outcome.status !== 'kept') throw new Error('not kept');
+    expect(outcome.l1Block).toBeLessThanOrEqual(BigInt(promise.deadlineL1Block));
+    const carrier = await pub.getTransaction({ hash: outcome.l1Tx });
+    expect(carrier.from.toLowerCase()).toBe(memberL1Account(0).address.toLowerCase());
+    // A promise for a tx the poster never carried is broken once its deadline has passed.
+    const forged = { ...promise, transactionHash: unknown, deadlineL1Block: promise.issuedAtL1Block };
+    expect((await checkInclusionPromise(pub, openInboxArtifact().abi as Abi, forged)).status).toBe('broken');
+    // The node without an L1 key does not preconfirm, and says where a promise comes from.
+    expect((await preconf(urls[1], h)).error).toEqual({
+      code: -32000,
+      message:
+        'this based node does not preconfirm: L1 order decides, and a tx is final with the L1 batch that carries it (eth_getTransactionReceipt); for an early promise ask a node that opted in (seqnet node --preconf)',
+    });
+    expect((await preconf(urls[1], 'nope' as Hex)).error?.code).toBe(-32602);
+    expect((await status(urls[0])).open.submitter.promised).toBeGreaterThan(0);
   }, 240_000);
 });

@@ -169,7 +169,7 @@ export async function devnetInfo<T>(devnet: DevnetProcess, timeoutMs = 200_000):
 
 /** What the open-mode tests read from devnet.json. */
 export interface OpenDevnetInfo {
-  nodes: Array<{ rpc: string; posts?: boolean }>;
+  nodes: Array<{ rpc: string; posts?: boolean; preconfirms?: boolean }>;
   l1: { rpc: string; contracts: Record<string, `0x${string}`> };
 }
 

@@ -2,7 +2,13 @@ import type { Block } from '@ethereumjs/block';
 import { commitProofToJson, decodeCommitProof } from '../../consensus/certificate.js';
 import { serverError } from '../../errors.js';
 import { type Hex, quantity as q } from '../../util/bytes.js';
-import { findBlock, type RpcContext, type RpcHandler, sendersOf } from '../context.js';
+import {
+  findBlock,
+  type OpenPreconfirmations,
+  type RpcContext,
+  type RpcHandler,
+  sendersOf,
+} from '../context.js';
 import { formatReceipt, formatTx } from '../format.js';
 import { blockTag, data, expectArgs, hash, uint64 } from '../params.js';
 
@@ -21,6 +27,33 @@ function txInBlock(ctx: RpcContext, block: Block | undefined, rawIndex: unknown)
   const index = Number(uint64(rawIndex, 1));
   if (!block || index >= block.transactions.length) return null;
   return formatTx(block.transactions[index], sendersOf(ctx, block)[index], { block, index });
+}
+
+/**
+ * based / free: no committee certifies blocks before L1 holds them. An opted-in based submitter's
+ * inclusion promise (with where the tx is once derived), null while the tx is not yet in a batch of
+ * this node's; otherwise an error that says where a confirmation comes from.
+ */
+async function openPreconfirmation(
+  open: OpenPreconfirmations,
+  h: Hex,
+  at: ReturnType<typeof located>,
+): Promise<unknown> {
+  if (!open.optedIn)
+    throw serverError(
+      `this ${open.mode} node does not preconfirm: L1 order decides, and a tx is final with the L1 batch that carries it (eth_getTransactionReceipt)${open.mode === 'based' ? '; for an early promise ask a node that opted in (seqnet node --preconf)' : ''}`,
+    );
+  const promise = await open.promise(h);
+  const included = at && {
+    blockNumber: q(at.block.header.number),
+    blockHash: `0x${Buffer.from(at.block.hash()).toString('hex')}`,
+    transactionIndex: q(at.index),
+  };
+  if (!promise && included)
+    throw serverError(
+      `this node made no inclusion promise for ${h}: another submitter's batch carried it, to L2 block ${BigInt(included.blockNumber)} (eth_getTransactionReceipt)`,
+    );
+  return promise ? { ...promise, included: included ?? null } : null;
 }
 
 export const txMethods: Record<string, RpcHandler> = {
@@ -90,10 +123,11 @@ export const txMethods: Record<string, RpcHandler> = {
    * The tx's soft confirmation: its block, its position and the commit proof of the sequenced block
    * that holds it, which anyone can check offline against the committee's BLS keys.
    */
-  seqnet_getPreconfirmation: (p, ctx) => {
+  seqnet_getPreconfirmation: async (p, ctx) => {
     expectArgs(p, 1, 1);
     const h = hash(p[0], 0);
     const at = located(ctx, h);
+    if (ctx.openPreconfirmations) return openPreconfirmation(ctx.openPreconfirmations, h, at);
     if (!at) return null;
     const raw = ctx.store.getProof(at.block.header.number);
     if (!raw) throw serverError('commit proof missing for block; the store is damaged');
