@@ -28,7 +28,8 @@ export interface OpenSubmitterOptions {
   /** Where batches go: calldata (`postBatch`, default) or EIP-4844 blobs (`postBlobBatch`). */
   da?: DataAvailability;
   /**
-   * based (`--preconf`): opt in to preconfirmations: promise each tx put in a batch (an EIP-712
+   * based (`--preconf`): opt in to preconfirmations: promise each tx on arrival while the promised
+   * txs not yet in a batch fill at most half a batch, else when it goes into one (an EIP-712
    * inclusion promise by the L1 key that posts, inclusion-promise.ts), served by seqnet_getPreconfirmation.
    */
   preconf?: boolean;
@@ -119,8 +120,11 @@ export class OpenSubmitter {
   };
   /** The L1 clients of the submitter's key, made on the first post (they read the chain id once). */
   private clients?: ReturnType<typeof l1Clients>;
-  /** based with `preconf`: the promises made, once the L1's chain id is known (the first batch). */
+  /** based with `preconf`: the promises made, once the L1's chain id is known (read at start). */
   private promises?: InclusionPromises;
+  /** based with `preconf`: txs promised on arrival and not in a batch yet, and their share of a batch. */
+  private readonly awaitingBatch = new Map<Hex, PoolTx>();
+  private awaitingShare = { bytes: 0, gas: 0n };
   /** based: txs in posted batches, with the L1 tx of their batch, until derivation has dealt with them. */
   private readonly inFlight = new Map<Hex, Hex>();
   /**
@@ -153,7 +157,52 @@ export class OpenSubmitter {
   }
 
   start(signal: AbortSignal): Promise<void> {
+    if (this.options.preconf) {
+      const off = this.deps.mempool.onNewPending((h) => this.promiseOnArrival(h));
+      signal.addEventListener('abort', off, { once: true });
+      // The promises' EIP-712 domain needs the L1's chain id; until it is read, txs are promised when
+      // they go into a batch (which reads it too).
+      void this.ensurePromises().catch((err: unknown) => {
+        this.deps.logger.warn(
+          { err: (err as Error).message },
+          'L1 chain id not read yet: promising txs in batches only',
+        );
+      });
+    }
     return this.loop(signal);
+  }
+
+  /**
+   * A tx just became executable here: promise it now, if it surely fits the next batch — the txs
+   * promised this way and not yet in a batch stay within half a batch's txs, bytes and gas (buildTxBatch
+   * puts them first). Otherwise it is promised when it goes into a batch.
+   */
+  private promiseOnArrival(hash: Hex): void {
+    const promises = this.promises;
+    const t = this.deps.mempool.get(hash);
+    const l1Head = this.deps.l1.safeHead()?.number;
+    if (!promises || !t || l1Head === undefined || this.inFlight.has(hash)) return;
+    const share = this.awaitingShare;
+    if (
+      this.awaitingBatch.size + 1 > this.options.maxBlockTxs / 2 ||
+      share.bytes + t.raw.length > this.maxBatchTxBytes / 2 ||
+      share.gas + t.gasLimit > this.deps.executor.options.gasLimit / 2n
+    )
+      return;
+    if (promises.promise([hash], l1Head) === 0) return;
+    this.stats.promised++;
+    this.awaitingBatch.set(hash, t);
+    share.bytes += t.raw.length;
+    share.gas += t.gasLimit;
+  }
+
+  private settleAwaiting(keep: (h: Hex) => boolean): void {
+    for (const [h, t] of this.awaitingBatch)
+      if (!keep(h)) {
+        this.awaitingBatch.delete(h);
+        this.awaitingShare.bytes -= t.raw.length;
+        this.awaitingShare.gas -= t.gasLimit;
+      }
   }
 
   private async loop(signal: AbortSignal): Promise<void> {
@@ -198,9 +247,13 @@ export class OpenSubmitter {
   async postOnce(signal?: AbortSignal): Promise<boolean> {
     const built = this.options.mode === 'free' ? this.buildFreeBlock() : await this.buildTxBatch();
     if (!built) return false;
-    // The promise stands from the moment the txs go into a batch: the post below (or, if it fails, the
-    // next round's) has until the deadline to land.
-    if (this.options.preconf && built.txHashes.length > 0) await this.promise(built.txHashes);
+    // A tx not promised on arrival is promised as it goes into a batch: the post below (or, if it
+    // fails, the next round's) has until the deadline to land.
+    if (this.options.preconf && built.txHashes.length > 0) {
+      await this.promise(built.txHashes);
+      const batched = new Set(built.txHashes);
+      this.settleAwaiting((h) => !batched.has(h));
+    }
     const receipt = await this.post(built);
     this.stats.posted++;
     this.stats.l1Gas += receipt.gasUsed;
@@ -260,6 +313,51 @@ export class OpenSubmitter {
     });
   }
 
+  /**
+   * based with promises made on arrival: those txs (with each sender's txs before them) go first,
+   * whatever the policy would make of their fees — a promise is to carry the tx; the policy fills the
+   * rest of the batch.
+   */
+  private promisedFirst(exclude: (t: PoolTx) => boolean): PoolTx[] {
+    if (this.awaitingBatch.size === 0) return this.chosenTxs(exclude);
+    const { mempool, executor, policy } = this.deps;
+    const first: PoolTx[] = [];
+    const rest: PoolTx[][] = [];
+    for (const q of mempool.candidates()) {
+      const list = q.filter((t) => !exclude(t));
+      let last = -1;
+      for (let i = 0; i < list.length; i++) if (this.awaitingBatch.has(list[i].hash)) last = i;
+      first.push(...list.slice(0, last + 1));
+      if (last + 1 < list.length) rest.push(list.slice(last + 1));
+    }
+    const maxTxs = this.options.maxBlockTxs;
+    let bytes = 0;
+    let gas = 0n;
+    let n = 0;
+    for (const t of first) {
+      if (
+        n + 1 > maxTxs ||
+        bytes + t.raw.length > this.maxBatchTxBytes ||
+        gas + t.gasLimit > executor.options.gasLimit
+      )
+        break;
+      n++;
+      bytes += t.raw.length;
+      gas += t.gasLimit;
+    }
+    // Cut short (a sender's txs before its promised one filled the batch): the rest waits for the next.
+    if (n < first.length) return first.slice(0, n);
+    return [
+      ...first,
+      ...policy.order(rest, {
+        baseFee: executor.nextBaseFee(),
+        gasLimit: executor.options.gasLimit - gas,
+        maxBytes: this.maxBatchTxBytes - bytes,
+        maxTxs: maxTxs - n,
+      }),
+    ];
+  }
+
   private async buildTxBatch(): Promise<BuiltBatch | undefined> {
     // A tx stays in flight until derivation has dealt with its batch: passed over (post it again), or
     // used and the block handed to the mempool (included or skipped, the tx has left it). Releasing
@@ -269,7 +367,9 @@ export class OpenSubmitter {
       const outcome = deriver.batchOutcome(batchTx);
       if (outcome && (!outcome.used || !mempool.has(h))) this.inFlight.delete(h);
     }
-    const chosen = this.chosenTxs((t) => this.inFlight.has(t.hash));
+    // Promised on arrival: gone from the pool (replaced, or in another submitter's batch) is no longer ours to post.
+    this.settleAwaiting((h) => mempool.has(h) && !this.inFlight.has(h));
+    const chosen = this.promisedFirst((t) => this.inFlight.has(t.hash));
     if (chosen.length === 0 && !(await this.messagesWaiting())) return undefined;
     const data = encodeTxBatch(chosen.map((t) => t.raw));
     return { range: [0n, 0n, zeroHash, 0n], data, txHashes: chosen.map((t) => t.hash) };
@@ -356,15 +456,21 @@ export class OpenSubmitter {
     };
   }
 
-  private async promise(txHashes: Hex[]): Promise<void> {
-    const { pub, wallet } = await this.l1Clients();
+  private async ensurePromises(): Promise<InclusionPromises> {
+    const { wallet } = await this.l1Clients();
     this.promises ??= new InclusionPromises({
       key: this.deps.key,
       l2ChainId: this.deps.executor.options.chainId,
       l1ChainId: BigInt(wallet.chain.id),
       inbox: this.deps.inbox,
     });
-    this.stats.promised += this.promises.promise(txHashes, await pub.getBlockNumber());
+    return this.promises;
+  }
+
+  private async promise(txHashes: Hex[]): Promise<void> {
+    const promises = await this.ensurePromises();
+    const { pub } = await this.l1Clients();
+    this.stats.promised += promises.promise(txHashes, await pub.getBlockNumber());
   }
 
   private async l1Clients(): Promise<Awaited<ReturnType<typeof l1Clients>>> {
