@@ -92,6 +92,21 @@ export function registerDevnet(program: Command): void {
       const options = nodeOptionsFromFlags(flags, cmd);
       mkdirSync(options.dataDir, { recursive: true });
       const step = (msg: string) => console.error(`[devnet] ${msg}`);
+      // Flags first: a refused flag must not leave an L1 running.
+      const election = parseElectionMode(flags.election);
+      const open = isOpenMode(election);
+      if (open && !flags.l1) throw new Error(`--election ${election} orders by L1: leave out --no-l1`);
+      if (
+        flags.posters !== undefined &&
+        (!open || !Number.isInteger(flags.posters) || flags.posters < 1 || flags.posters > flags.nodes)
+      )
+        throw new Error(
+          `--posters is for --election based | free and takes a whole number from 1 to --nodes (${flags.nodes}); got ${flags.posters}`,
+        );
+      if (flags.preconf && election !== 'based')
+        throw new Error(
+          `--preconf is for --election based (its posters promise inclusion; a committee preconfirms with certificates); got --election ${election}`,
+        );
       let anvil: Anvil | undefined;
       if (flags.l1) {
         step(`starting L1 (anvil) on 127.0.0.1:${flags.l1Port}…`);
@@ -105,20 +120,6 @@ export function registerDevnet(program: Command): void {
           statePath: join(resolve(options.dataDir), 'l1-state.json'),
         });
       }
-      const election = parseElectionMode(flags.election);
-      const open = isOpenMode(election);
-      if (open && !anvil) throw new Error(`--election ${election} orders by L1: leave out --no-l1`);
-      if (
-        flags.posters !== undefined &&
-        (!open || !Number.isInteger(flags.posters) || flags.posters < 1 || flags.posters > flags.nodes)
-      )
-        throw new Error(
-          `--posters is for --election based | free and takes a whole number from 1 to --nodes (${flags.nodes}); got ${flags.posters}`,
-        );
-      if (flags.preconf && election !== 'based')
-        throw new Error(
-          `--preconf is for --election based (its posters promise inclusion; a committee preconfirms with certificates); got --election ${election}`,
-        );
       // A committee's keys come first: the L1 Inbox is deployed to accept that committee's certificates.
       const members =
         flags.nodes > 1 || open

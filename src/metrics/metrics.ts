@@ -139,6 +139,8 @@ export interface LiveFigures {
   batches?: () => { backlogBlocks?: number; posted: number; l1Gas: bigint; wastedGas?: bigint };
   /** Outputs this node proposed to the StateOracle, and their L1 gas. */
   outputs?: () => { proposed: number; l1Gas: bigint };
+  /** based with `--preconf`: txs this node promised inclusion of. */
+  promises?: () => number;
 }
 
 /**
@@ -151,7 +153,7 @@ export function registerLiveMetrics(metrics: Metrics, live: LiveFigures): void {
     if (labels) counter.inc(labels, Number(value));
     else counter.inc(Number(value));
   };
-  const { peers, consensus, batches, outputs } = live;
+  const { peers, consensus, batches, outputs, promises } = live;
   if (peers)
     new Gauge({
       name: 'seqnet_p2p_peers',
@@ -232,6 +234,16 @@ export function registerLiveMetrics(metrics: Metrics, live: LiveFigures): void {
       collect() {
         this.reset();
         mirror(this, outputs().proposed);
+      },
+    });
+  if (promises)
+    new Counter({
+      name: 'seqnet_preconf_promises_total',
+      help: 'based --preconf: txs this node promised (signed inclusion promises) to carry to L1',
+      registers,
+      collect() {
+        this.reset();
+        mirror(this, promises());
       },
     });
   if (batches || outputs)

@@ -699,6 +699,7 @@ export class SeqnetNode {
       ...(outputProposer && {
         outputs: () => ({ proposed: outputProposer.stats.outputs, l1Gas: outputProposer.stats.l1Gas }),
       }),
+      ...(submitter?.options.preconf && { promises: () => submitter.stats.promised }),
     };
   }
 

@@ -92,6 +92,33 @@ describe('seqnet node', () => {
     expect(node.output()).not.toContain('Unhandled');
   }, 120_000);
 
+  it('--preconf only on a based node that posts; the devnet refuses it for other modes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
+    const [node, devnet] = [
+      run(['node', '--data-dir', join(dir, 'n'), '--preconf', '--log-level', 'warn']),
+      run([
+        'devnet',
+        '--data-dir',
+        join(dir, 'd'),
+        '--nodes',
+        '4',
+        '--preconf',
+        '--no-l1',
+        '--log-level',
+        'warn',
+      ]),
+    ];
+    expect(await node.exit).toBe(1);
+    expect(node.output()).toContain(
+      '--preconf is for a based node that posts (--election based, an --l1-deployment for it and SEQNET_BATCHER_KEY): its promises are kept by its own batches; this node runs --election poa',
+    );
+    expect(await devnet.exit).toBe(1);
+    expect(devnet.output()).toContain(
+      '--preconf is for --election based (its posters promise inclusion; a committee preconfirms with certificates); got --election poa',
+    );
+    for (const p of [node, devnet]) expect(p.output()).not.toContain('Unhandled');
+  }, 120_000);
+
   it('refuses a data dir of another chain with a message that says what to do', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
     const port = await freePort();

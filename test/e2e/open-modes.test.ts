@@ -407,5 +407,8 @@ describe('devnet --nodes 2 --election based --posters 1 --preconf', () => {
     });
     expect((await preconf(urls[1], 'nope' as Hex)).error?.code).toBe(-32602);
     expect((await status(urls[0])).open.submitter.promised).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${urls[0]}/metrics`)).text();
+    expect(Number(/^seqnet_preconf_promises_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(await (await fetch(`${urls[1]}/metrics`)).text()).not.toContain('seqnet_preconf_promises_total');
   }, 240_000);
 });
