@@ -130,6 +130,10 @@ export class CommitteeSequencer {
   private readonly peerToMember = new Map<string, number>();
   private commitChain: Promise<void> = Promise.resolve();
   private executedCursor: bigint;
+  /** The L1 message cursor of the newest block committed (executed or waiting for execution). */
+  private committedCursor: bigint;
+  /** The cursor of the newest certified block, by hash (signalWork asks on every tx and L1 block). */
+  private certifiedCursor?: { hash: Hex; cursor: bigint };
   /** Sequenced blocks committed lately, by hash: the parent of the next proposals. */
   private readonly recentSequenced = new Map<Hex, SequencedBlock>();
   private readonly peerTxs: PeerTxIntake;
@@ -261,6 +265,7 @@ export class CommitteeSequencer {
       });
     const headSeq = this.sequencedAt(head);
     this.executedCursor = headSeq.l1MessageCursor;
+    this.committedCursor = headSeq.l1MessageCursor;
     this.recentSequenced.set(hashSequencedBlock(headSeq), headSeq);
   }
 
@@ -871,6 +876,11 @@ export class CommitteeSequencer {
         if (drawn >= 0 && drawn < this.live.viewsDrawnFor.length) this.live.viewsDrawnFor[drawn]++;
         this.live.via = via;
         this.deps.metrics?.consensusView.set(Number(view));
+        // The certified chain moved: what counts as work now (a tx or L1 message that a certified block
+        // holds is not). Before, a flag set by the L1 message's arrival stood until the next commit, and
+        // the member that formed the committing QC proposed one more, empty, block. After this output
+        // is handled (setWork is an input to the driver).
+        queueMicrotask(() => this.signalWork());
       },
       onTimedOut: () => this.regossipPending(),
       onInvalid: (from, why) => {
@@ -993,10 +1003,11 @@ export class CommitteeSequencer {
   private queueCommit(blocks: CommittedBlock[]): void {
     // Committed but not executed yet: their txs are still in the mempool, and a leader must not
     // propose them again (they would be skipped at execution, after costing bytes and L1 gas).
-    const hashes = blocks.flatMap((b) =>
-      decodeSequencedBlock(b.proposal.payload).txs.map((raw) => toHex(keccak256(raw))),
-    );
+    const seqs = blocks.map((b) => decodeSequencedBlock(b.proposal.payload));
+    const hashes = seqs.flatMap((seq) => seq.txs.map((raw) => toHex(keccak256(raw))));
     for (const h of hashes) this.committing.add(h);
+    const last = seqs[seqs.length - 1];
+    if (last && last.l1MessageCursor > this.committedCursor) this.committedCursor = last.l1MessageCursor;
     this.signalWork();
     this.commitChain = this.commitChain
       .then(() => this.commitBlocks(blocks))
@@ -1109,13 +1120,28 @@ export class CommitteeSequencer {
       return;
     }
     const l1 = this.deps.l1;
+    const uncommitted = this.driver.core.uncommittedChain();
+    // Messages the chain has not applied yet: counted from the newest block that holds some, not from
+    // the executed head (a block with due messages committed and not yet executed made one more, empty).
     const dueMessages = l1
-      ? l1.messagesFor(this.executedCursor, l1.safeHead()?.number ?? 0n).length > 0
+      ? l1.messagesFor(this.cursorOf(uncommitted), l1.safeHead()?.number ?? 0n).length > 0
       : false;
     let inFlight = 0;
     for (const h of this.committing) if (this.deps.mempool.has(h)) inFlight++;
-    for (const p of this.driver.core.uncommittedChain()) inFlight += p.block.txCount;
+    for (const p of uncommitted) inFlight += p.block.txCount;
     this.driver.setWork(this.deps.mempool.pendingCount > inFlight || dueMessages);
+  }
+
+  /** The L1 message cursor after the newest certified block, or else after the newest committed one. */
+  private cursorOf(uncommitted: Proposal[]): bigint {
+    const tip = uncommitted[uncommitted.length - 1];
+    if (!tip) return this.committedCursor;
+    if (this.certifiedCursor?.hash !== tip.block.hash)
+      this.certifiedCursor = {
+        hash: tip.block.hash,
+        cursor: decodeSequencedBlock(tip.payload).l1MessageCursor,
+      };
+    return this.certifiedCursor.cursor;
   }
 
   /**
