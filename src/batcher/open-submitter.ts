@@ -7,7 +7,8 @@ import type { OpenMode } from '../l1/deploy.js';
 import type { L1Source } from '../l1/watcher.js';
 import type { Mempool } from '../mempool/mempool.js';
 import type { PoolTx } from '../mempool/pool-tx.js';
-import type { OrderingPolicy } from '../ordering/policy.js';
+import type { OrderingContext, OrderingPolicy } from '../ordering/policy.js';
+import { promisedFirst } from '../ordering/promised-first.js';
 import type { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock, hashSequencedBlock, type SequencedBlock } from '../types/sequenced-block.js';
 import { toHex } from '../util/bytes.js';
@@ -301,61 +302,24 @@ export class OpenSubmitter {
     }
   }
 
-  private chosenTxs(exclude?: (t: PoolTx) => boolean): PoolTx[] {
-    const { mempool, executor, policy } = this.deps;
-    let candidates = mempool.candidates();
-    if (exclude) candidates = candidates.map((q) => q.filter((t) => !exclude(t))).filter((q) => q.length > 0);
-    return policy.order(candidates, {
+  private candidatesExcept(exclude?: (t: PoolTx) => boolean): PoolTx[][] {
+    const candidates = this.deps.mempool.candidates();
+    if (!exclude) return candidates;
+    return candidates.map((q) => q.filter((t) => !exclude(t))).filter((q) => q.length > 0);
+  }
+
+  private orderingContext(): OrderingContext {
+    const { executor } = this.deps;
+    return {
       baseFee: executor.nextBaseFee(),
       gasLimit: executor.options.gasLimit,
       maxBytes: this.maxBatchTxBytes,
       maxTxs: this.options.maxBlockTxs,
-    });
+    };
   }
 
-  /**
-   * based with promises made on arrival: those txs (with each sender's txs before them) go first,
-   * whatever the policy would make of their fees — a promise is to carry the tx; the policy fills the
-   * rest of the batch.
-   */
-  private promisedFirst(exclude: (t: PoolTx) => boolean): PoolTx[] {
-    if (this.awaitingBatch.size === 0) return this.chosenTxs(exclude);
-    const { mempool, executor, policy } = this.deps;
-    const first: PoolTx[] = [];
-    const rest: PoolTx[][] = [];
-    for (const q of mempool.candidates()) {
-      const list = q.filter((t) => !exclude(t));
-      let last = -1;
-      for (let i = 0; i < list.length; i++) if (this.awaitingBatch.has(list[i].hash)) last = i;
-      first.push(...list.slice(0, last + 1));
-      if (last + 1 < list.length) rest.push(list.slice(last + 1));
-    }
-    const maxTxs = this.options.maxBlockTxs;
-    let bytes = 0;
-    let gas = 0n;
-    let n = 0;
-    for (const t of first) {
-      if (
-        n + 1 > maxTxs ||
-        bytes + t.raw.length > this.maxBatchTxBytes ||
-        gas + t.gasLimit > executor.options.gasLimit
-      )
-        break;
-      n++;
-      bytes += t.raw.length;
-      gas += t.gasLimit;
-    }
-    // Cut short (a sender's txs before its promised one filled the batch): the rest waits for the next.
-    if (n < first.length) return first.slice(0, n);
-    return [
-      ...first,
-      ...policy.order(rest, {
-        baseFee: executor.nextBaseFee(),
-        gasLimit: executor.options.gasLimit - gas,
-        maxBytes: this.maxBatchTxBytes - bytes,
-        maxTxs: maxTxs - n,
-      }),
-    ];
+  private chosenTxs(exclude?: (t: PoolTx) => boolean): PoolTx[] {
+    return this.deps.policy.order(this.candidatesExcept(exclude), this.orderingContext());
   }
 
   private async buildTxBatch(): Promise<BuiltBatch | undefined> {
@@ -369,7 +333,15 @@ export class OpenSubmitter {
     }
     // Promised on arrival: gone from the pool (replaced, or in another submitter's batch) is no longer ours to post.
     this.settleAwaiting((h) => mempool.has(h) && !this.inFlight.has(h));
-    const chosen = this.promisedFirst((t) => this.inFlight.has(t.hash));
+    const chosen =
+      this.awaitingBatch.size === 0
+        ? this.chosenTxs((t) => this.inFlight.has(t.hash))
+        : promisedFirst(
+            this.candidatesExcept((t) => this.inFlight.has(t.hash)),
+            new Set(this.awaitingBatch.keys()),
+            this.deps.policy,
+            this.orderingContext(),
+          );
     if (chosen.length === 0 && !(await this.messagesWaiting())) return undefined;
     const data = encodeTxBatch(chosen.map((t) => t.raw));
     return { range: [0n, 0n, zeroHash, 0n], data, txHashes: chosen.map((t) => t.hash) };
