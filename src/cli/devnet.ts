@@ -69,7 +69,7 @@ export function registerDevnet(program: Command): void {
     )
     .option(
       '--preconf',
-      'based: the nodes that post opt in to preconfirmations (each tx they put in a batch gets a signed inclusion promise, served by seqnet_getPreconfirmation)',
+      'based: the nodes that post opt in to preconfirmations (each tx they accept gets a signed promise that their batch carries it to L1, served by seqnet_getPreconfirmation)',
     )
     .option(
       '--stake-token',

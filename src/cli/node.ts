@@ -90,7 +90,7 @@ export function registerNode(program: Command): void {
     )
     .option(
       '--preconf',
-      `based with SEQNET_BATCHER_KEY: opt in to preconfirmations: promise, signed by the L1 key that posts (EIP-712), that each tx this node puts in a batch is on L1 within ${INCLUSION_PROMISE_WINDOW} L1 blocks (seqnet_getPreconfirmation serves the promise)`,
+      `based with SEQNET_BATCHER_KEY: opt in to preconfirmations: promise, signed by the L1 key that posts (EIP-712), that a batch of this node's carries each tx it accepts to L1 within ${INCLUSION_PROMISE_WINDOW} L1 blocks (seqnet_getPreconfirmation serves the promise)`,
     )
     .option(
       '--committee <file>',
