@@ -1,5 +1,6 @@
 import '../polyfill.js';
 import { Command } from 'commander';
+import { registerCheckPromise } from './check-promise.js';
 import { registerDeploy } from './deploy.js';
 import { registerDevnet } from './devnet.js';
 import { registerForceTx } from './force-tx.js';
@@ -21,6 +22,7 @@ registerKeys(program);
 registerStake(program);
 registerSlash(program);
 registerForceTx(program);
+registerCheckPromise(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`seqnet: ${err.message}`);

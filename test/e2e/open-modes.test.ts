@@ -1,3 +1,5 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Abi, createPublicClient, createWalletClient, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -6,6 +8,7 @@ import {
   checkInclusionPromise,
   INCLUSION_PROMISE_WINDOW,
   type InclusionPromiseJson,
+  InclusionPromises,
   verifyInclusionPromise,
 } from '../../src/batcher/inclusion-promise.js';
 import { memberL1Account } from '../../src/cli/election-devnet.js';
@@ -396,9 +399,41 @@ describe('devnet --nodes 2 --election based --posters 1 --preconf', () => {
     expect(outcome.l1Block).toBeGreaterThanOrEqual(BigInt(promise.issuedAtL1Block));
     const carrier = await pub.getTransaction({ hash: outcome.l1Tx });
     expect(carrier.from.toLowerCase()).toBe(memberL1Account(0).address.toLowerCase());
-    // A promise for a tx the poster never carried is broken once its deadline has passed.
-    const forged = { ...promise, transactionHash: unknown, deadlineL1Block: promise.issuedAtL1Block };
+    // A promise the poster signed for a tx it never carried is broken once its deadline has passed.
+    const unkept = new InclusionPromises({
+      key: memberL1Account(0).privateKey,
+      l2ChainId: BigInt(promise.l2ChainId),
+      l1ChainId: BigInt(promise.l1ChainId),
+      inbox: promise.inbox,
+    });
+    unkept.promise([unknown], 1n);
+    const forged = await unkept.get(unknown);
+    if (!forged) throw new Error('no promise');
+    expect(await verifyInclusionPromise(forged)).toBe(true);
     expect((await checkInclusionPromise(pub, openInboxArtifact().abi as Abi, forged)).status).toBe('broken');
+    // `seqnet check-promise`, as a user without a node: kept (exit 0), broken or not the poster's (exit 2),
+    // not a promise (exit 1).
+    const dir = mkdtempSync(join(tmpdir(), 'seqnet-promise-'));
+    const file = (name: string, json: unknown) => {
+      writeFileSync(join(dir, name), JSON.stringify(json));
+      return join(dir, name);
+    };
+    const check = (f: string) => runSeqnet(['check-promise', '--l1-rpc', l1Rpc, '--promise', f]);
+    const [ok, broken, notTheirs, notAPromise] = await Promise.all([
+      check(file('kept.json', after.result)),
+      check(file('broken.json', forged)),
+      check(file('other.json', { ...promise, poster: memberL1Account(1).address })),
+      check(file('proof.json', { proof: {} })),
+    ]);
+    expect(ok.code, ok.err).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({ status: 'kept', signature: 'valid', l1Tx: outcome.l1Tx });
+    expect(broken.code).toBe(2);
+    expect(JSON.parse(broken.out)).toMatchObject({ status: 'broken' });
+    expect(broken.err).toContain(`no batch from ${memberL1Account(0).address} carried the tx to L1`);
+    expect(notTheirs.code).toBe(2);
+    expect(notTheirs.err).toContain('the signature is not the poster’s');
+    expect(notAPromise.code).toBe(1);
+    expect(notAPromise.err).toContain('is not an inclusion promise');
     // The node without an L1 key does not preconfirm, and says where a promise comes from.
     expect((await preconf(urls[1], h)).error).toEqual({
       code: -32000,
