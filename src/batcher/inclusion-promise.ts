@@ -1,3 +1,4 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import {
   type Abi,
   type Hex,
@@ -15,8 +16,8 @@ import { decodeTxBatch } from './codec.js';
 /**
  * `based` preconfirmations (issue 5: "preconfirmations come from opted-in proposers only"). No
  * committee orders a based chain, so no commit proof exists before L1 does; a submitter that opts in
- * (`seqnet node --preconf`) promises instead, for each tx it puts in a batch, that a batch it posts
- * carrying the tx lands on L1 by a deadline. The promise is an EIP-712 signature by the submitter's
+ * (`seqnet node --preconf`) promises instead, for each tx it accepts, that a batch it posts carrying
+ * the tx lands on L1 by a deadline. The promise is an EIP-712 signature by the submitter's
  * L1 key (the key that posts, so the promise names who must keep it), and anyone can check it
  * offline (`verifyInclusionPromise`) and later against L1 alone (`checkInclusionPromise`).
  *
@@ -72,12 +73,20 @@ interface Made {
 }
 
 /**
- * The promises one submitter made: recorded when a tx goes into a batch (a map write, no signing on
- * the posting path), signed the first time someone asks for one.
+ * The promises one submitter made: recorded when a tx is promised (a map write and, with a journal,
+ * one write(2); no signing on the intake or posting path), signed the first time someone asks for one.
+ *
+ * The journal (JSON lines, as the mempool's journal: no fsync, so a promise survives the process being
+ * killed, not a power cut — nor would the tx it is for) lets a restarted submitter serve the promises
+ * it made and carry their txs first (`restored`).
  */
 export class InclusionPromises {
   private readonly made = new Map<Hex, Made>();
   private readonly account;
+  private fd?: number;
+  private appended = 0;
+  /** Promises read back from the journal at start. */
+  readonly restored: Hex[] = [];
 
   constructor(
     private readonly opts: {
@@ -87,9 +96,46 @@ export class InclusionPromises {
       inbox: Hex;
       /** Promises kept in memory (the oldest are forgotten; their holders have them). */
       limit?: number;
+      /** Where the promises are journaled (a restarted submitter reads them back). */
+      journal?: string;
     },
   ) {
     this.account = privateKeyToAccount(opts.key);
+    if (opts.journal) {
+      for (const line of existsSync(opts.journal) ? readFileSync(opts.journal, 'utf8').split('\n') : []) {
+        try {
+          const r = JSON.parse(line) as { h: Hex; i: string; d: string };
+          if (/^0x[0-9a-f]{64}$/i.test(r.h) && !this.made.has(r.h)) {
+            this.made.set(r.h, { issuedAt: BigInt(r.i), deadline: BigInt(r.d) });
+            this.restored.push(r.h);
+          }
+        } catch {
+          // a torn last line (killed mid-write), or an empty one
+        }
+      }
+      this.rewrite();
+    }
+  }
+
+  /** Rewrites the journal with the promises remembered (fsync, rename), dropping the forgotten ones. */
+  private rewrite(): void {
+    const path = this.opts.journal;
+    if (!path) return;
+    const tmp = `${path}.new`;
+    const fd = openSync(tmp, 'w');
+    for (const [h, m] of this.made) writeSync(fd, line(h, m));
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = openSync(path, 'a');
+    this.appended = 0;
+  }
+
+  /** Closes the journal. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 
   get poster(): Hex {
@@ -106,18 +152,26 @@ export class InclusionPromises {
    * were promised now.
    */
   promise(txHashes: readonly Hex[], l1Head: bigint): number {
-    let fresh = 0;
+    let fresh = '';
+    let count = 0;
     for (const h of txHashes)
       if (!this.made.has(h)) {
-        this.made.set(h, { issuedAt: l1Head, deadline: l1Head + INCLUSION_PROMISE_WINDOW });
-        fresh++;
+        const m = { issuedAt: l1Head, deadline: l1Head + INCLUSION_PROMISE_WINDOW };
+        this.made.set(h, m);
+        fresh += line(h, m);
+        count++;
       }
     const limit = this.opts.limit ?? 100_000;
     for (const h of this.made.keys()) {
       if (this.made.size <= limit) break;
       this.made.delete(h);
     }
-    return fresh;
+    if (this.fd !== undefined && count > 0) {
+      writeSync(this.fd, fresh);
+      this.appended += count;
+      if (this.appended > 2 * limit) this.rewrite();
+    }
+    return count;
   }
 
   /** The signed promise for `txHash`, or undefined when this submitter made none. */
@@ -146,6 +200,7 @@ export class InclusionPromises {
 }
 
 const quantity = (n: bigint): Hex => `0x${n.toString(16)}`;
+const line = (h: Hex, m: Made) => `${JSON.stringify({ h, i: String(m.issuedAt), d: String(m.deadline) })}\n`;
 
 /** A promise's fields, checked and parsed; throws with what is wrong. */
 function parsePromise(p: InclusionPromiseJson) {

@@ -34,6 +34,8 @@ export interface OpenSubmitterOptions {
    * inclusion promise by the L1 key that posts, inclusion-promise.ts), served by seqnet_getPreconfirmation.
    */
   preconf?: boolean;
+  /** With `preconf`: where the promises are journaled, so that a restart keeps them (and carries their txs first). */
+  promisesJournal?: string;
 }
 
 export interface OpenSubmitterDeps {
@@ -160,7 +162,14 @@ export class OpenSubmitter {
   start(signal: AbortSignal): Promise<void> {
     if (this.options.preconf) {
       const off = this.deps.mempool.onNewPending((h) => this.promiseOnArrival(h));
-      signal.addEventListener('abort', off, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          off();
+          this.promises?.close();
+        },
+        { once: true },
+      );
       // The promises' EIP-712 domain needs the L1's chain id; until it is read, txs are promised when
       // they go into a batch (which reads it too).
       void this.ensurePromises().catch((err: unknown) => {
@@ -430,13 +439,24 @@ export class OpenSubmitter {
 
   private async ensurePromises(): Promise<InclusionPromises> {
     const { wallet } = await this.l1Clients();
-    this.promises ??= new InclusionPromises({
+    if (this.promises) return this.promises;
+    const promises = new InclusionPromises({
       key: this.deps.key,
       l2ChainId: this.deps.executor.options.chainId,
       l1ChainId: BigInt(wallet.chain.id),
       inbox: this.deps.inbox,
+      ...(this.options.promisesJournal && { journal: this.options.promisesJournal }),
     });
-    return this.promises;
+    this.promises = promises;
+    // Promised before a restart and still in the pool (its journal reloaded it): carried first, as then.
+    for (const h of promises.restored) {
+      const t = this.deps.mempool.get(h);
+      if (!t || this.inFlight.has(h) || this.awaitingBatch.has(h)) continue;
+      this.awaitingBatch.set(h, t);
+      this.awaitingShare.bytes += t.raw.length;
+      this.awaitingShare.gas += t.gasLimit;
+    }
+    return promises;
   }
 
   private async promise(txHashes: Hex[]): Promise<void> {

@@ -625,7 +625,10 @@ export class SeqnetNode {
           maxBlockBytes: options.sequencer.maxBlockBytes,
           maxBlockTxs: options.sequencer.maxBlockTxs,
           ...(options.da && { da: options.da }),
-          ...(l1Options.preconf && { preconf: true }),
+          ...(l1Options.preconf && {
+            preconf: true,
+            promisesJournal: `${options.dataDir}/preconf-promises.jsonl`,
+          }),
         },
         {
           l1Url: l1Options.rpcUrl,

@@ -1,3 +1,6 @@
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { verifyTypedData } from 'ethers';
 import { type Hex, keccak256, toHex } from 'viem';
 import { describe, expect, it } from 'vitest';
@@ -79,6 +82,29 @@ describe('based inclusion promises (seqnet node --preconf)', () => {
     expect(promises.size).toBe(3);
     expect(await promises.get(txHash(1))).toBeUndefined();
     expect(await promises.get(txHash(4))).toBeDefined();
+  });
+});
+
+describe('the promises journal (a restarted submitter keeps its promises)', () => {
+  it('reads back every promise made, with the same window and signature; a torn last line is ignored', async () => {
+    const journal = join(mkdtempSync(join(tmpdir(), 'seqnet-promises-')), 'promises.jsonl');
+    const opts = { key: poster.privateKey, l2ChainId: 901n, l1ChainId: 31337n, inbox, journal };
+    const before = new InclusionPromises(opts);
+    expect(before.restored).toEqual([]);
+    before.promise([txHash(1), txHash(2)], 100n);
+    before.promise([txHash(3)], 104n);
+    const signed = await before.get(txHash(3));
+    before.close();
+    appendFileSync(journal, '{"h":"0xab'); // killed mid-write
+    const after = new InclusionPromises(opts);
+    expect(after.restored).toEqual([txHash(1), txHash(2), txHash(3)]);
+    expect(await after.get(txHash(3))).toEqual(signed);
+    expect((await after.get(txHash(1)))?.deadlineL1Block).toBe(toHex(100n + INCLUSION_PROMISE_WINDOW));
+    // Rewritten at start: the torn line is gone, new promises append after the old ones.
+    after.promise([txHash(4)], 110n);
+    after.close();
+    const lines = readFileSync(journal, 'utf8').trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { h: Hex }).h)).toEqual([1, 2, 3, 4].map(txHash));
   });
 });
 
