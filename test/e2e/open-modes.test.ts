@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Abi, createPublicClient, createWalletClient, type Hex, http } from 'viem';
@@ -14,6 +15,7 @@ import {
 import { memberL1Account } from '../../src/cli/election-devnet.js';
 import { FORCED_INCLUSION_WINDOW } from '../../src/cli/force-tx.js';
 import { devAccounts } from '../../src/execution/genesis.js';
+import { waitForRpc } from '../../src/l1/anvil.js';
 import { openInboxArtifact } from '../../src/l1/deploy.js';
 import { latestOutputOnL1 } from '../../src/l1/outputs.js';
 import type { OpenModeStatus } from '../../src/node/node.js';
@@ -65,6 +67,16 @@ const receiptAt = async (url: string, hash: Hex) =>
       result: { blockNumber: Hex; blockHash: Hex; transactionIndex: Hex } | null;
     }
   ).result;
+
+/** seqnet_getPreconfirmation: a based node's inclusion promise, or its error. */
+const preconf = (url: string, h: Hex) =>
+  rpcCall(url, { jsonrpc: '2.0', id: 1, method: 'seqnet_getPreconfirmation', params: [h] }).then(
+    (r) =>
+      r.json as {
+        result?: (InclusionPromiseJson & { included: { blockNumber: Hex; blockHash: Hex } | null }) | null;
+        error?: { code: number; message: string };
+      },
+  );
 
 /** based posts calldata, free posts blobs (`--da blobs`): both modes, both ways to L1. */
 const daOf = { based: 'calldata', free: 'blobs' } as const;
@@ -348,16 +360,6 @@ describe('devnet --nodes 2 --election based --posters 1 --preconf', () => {
       maxTip: 1n,
       value: 5n,
     });
-    const preconf = (url: string, h: Hex) =>
-      rpcCall(url, { jsonrpc: '2.0', id: 1, method: 'seqnet_getPreconfirmation', params: [h] }).then(
-        (r) =>
-          r.json as {
-            result?:
-              | (InclusionPromiseJson & { included: { blockNumber: Hex; blockHash: Hex } | null })
-              | null;
-            error?: { code: number; message: string };
-          },
-      );
     // Not yet in a batch of node 0's: nothing promised yet (null, as a committee answers before its QC).
     const unknown = `0x${'ab'.repeat(32)}` as Hex;
     expect(await preconf(urls[0], unknown)).toMatchObject({ result: null });
@@ -445,5 +447,73 @@ describe('devnet --nodes 2 --election based --posters 1 --preconf', () => {
     const metrics = await (await fetch(`${urls[0]}/metrics`)).text();
     expect(Number(/^seqnet_preconf_promises_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     expect(await (await fetch(`${urls[1]}/metrics`)).text()).not.toContain('seqnet_preconf_promises_total');
+  }, 240_000);
+
+  it('a promise survives its submitter being killed: restarted, node 0 serves it again and its batch keeps it', async () => {
+    const info = JSON.parse(readFileSync(join(devnet.dataDir, 'devnet.json'), 'utf8')) as {
+      nodes: Array<{ pid: number }>;
+    };
+    const pid = info.nodes[0].pid;
+    // The node as the devnet started it: its command line and environment (its L1 key).
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const env = Object.fromEntries(
+      readFileSync(`/proc/${pid}/environ`, 'utf8')
+        .split('\0')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+    const sender = devAccounts(10)[9];
+    const tx = (nonce: bigint) =>
+      signFeeMarketTx(sender.privateKey, { nonce, gas: 21_000n, maxFee: 10n ** 10n, maxTip: 1n, value: 7n });
+    // A first tx, until its promise is served: the submitter has read the L1's chain id and promises on arrival.
+    const first = await send(urls[0], tx(0n));
+    await until(`node 0's promise for ${first}`, () =>
+      preconf(urls[0], first).then((r) => r.result ?? undefined),
+    );
+    await until(`receipt of ${first}`, () => receiptAt(urls[0], first).then((x) => x ?? undefined), 90_000);
+    const h = await send(urls[0], tx(1n));
+    const promise = (await preconf(urls[0], h)).result;
+    if (!promise) throw new Error(`node 0 has no promise for ${h}`);
+    // Killed within its 500 ms gathering wait: the batch that would carry the tx is not posted yet.
+    process.kill(pid, 'SIGKILL');
+    await until(`node 0 (pid ${pid}) gone`, async () => {
+      try {
+        process.kill(pid, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
+    const killedAt = Date.now();
+    const restarted = spawn(argv[0], argv.slice(1), { env, stdio: 'ignore' });
+    try {
+      await waitForRpc(urls[0], 120_000);
+      const restartMs = Date.now() - killedAt;
+      // Served again once the submitter has read its journal (at start, with the L1's chain id).
+      const again = await until(`node 0's promise for ${h} after the restart`, () =>
+        preconf(urls[0], h).then((r) => r.result ?? undefined),
+      );
+      expect(again).toMatchObject({ ...promise, included: again.included });
+      expect(again.signature).toBe(promise.signature);
+      const receipt = await until(
+        `receipt of ${h} after the restart`,
+        () => receiptAt(urls[0], h).then((x) => x ?? undefined),
+        90_000,
+      );
+      expect(receipt.blockNumber).toBeDefined();
+      const outcome = await checkInclusionPromise(
+        createPublicClient({ transport: http(l1Rpc) }),
+        openInboxArtifact().abi as Abi,
+        promise,
+      );
+      // The devnet's window is 12 one-second L1 blocks; on Ethereum it is 2.4 minutes. A restart that
+      // took longer than the window here may miss it: then the promise is broken, and says so.
+      const windowMs = Number(INCLUSION_PROMISE_WINDOW) * 1_000;
+      if (restartMs < windowMs / 2) expect(outcome.status).toBe('kept');
+      else expect(['kept', 'broken']).toContain(outcome.status);
+    } finally {
+      restarted.kill('SIGINT');
+      await new Promise((r) => restarted.once('exit', r));
+    }
   }, 240_000);
 });
