@@ -1268,7 +1268,15 @@ async function basedPromises(h: Harness): Promise<BasedPromises> {
       if (!promise) await sleep(10);
     }
     const promiseMs = promise ? performance.now() - t0 : null;
-    const inc = await Promise.race([seen, sleep(60_000).then(() => undefined)]);
+    let timer: NodeJS.Timeout | undefined;
+    const inc = await Promise.race([
+      seen,
+      new Promise<undefined>((r) => {
+        timer = setTimeout(() => r(undefined), 60_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!inc) h.watcher.forget([tx.hash]);
     return { promise, promiseMs, inclusionMs: inc ? inc.announcedAt - t0 : null };
   };
   const runs: Array<Promise<Awaited<ReturnType<typeof one>>>> = [];

@@ -58,7 +58,7 @@ export interface InclusionPromiseJson {
   inbox: Hex;
   /** The L1 account that promises, and whose batch must carry the tx. */
   poster: Hex;
-  /** The L1 head when the tx went into a batch. */
+  /** The L1 block the submitter had seen last when it promised (its safe head on arrival, else the head). */
   issuedAtL1Block: Hex;
   /** The batch is on L1 at or below this block. */
   deadlineL1Block: Hex;
@@ -104,8 +104,9 @@ export class InclusionPromises {
     if (opts.journal) {
       for (const line of existsSync(opts.journal) ? readFileSync(opts.journal, 'utf8').split('\n') : []) {
         try {
-          const r = JSON.parse(line) as { h: Hex; i: string; d: string };
-          if (/^0x[0-9a-f]{64}$/i.test(r.h) && !this.made.has(r.h)) {
+          const r = JSON.parse(line) as { p: Hex; h: Hex; i: string; d: string };
+          // Another key's promises (the node's L1 key changed) are not this poster's to serve.
+          if (r.p === this.account.address && /^0x[0-9a-f]{64}$/i.test(r.h) && !this.made.has(r.h)) {
             this.made.set(r.h, { issuedAt: BigInt(r.i), deadline: BigInt(r.d) });
             this.restored.push(r.h);
           }
@@ -123,13 +124,17 @@ export class InclusionPromises {
     if (!path) return;
     const tmp = `${path}.new`;
     const fd = openSync(tmp, 'w');
-    for (const [h, m] of this.made) writeSync(fd, line(h, m));
+    for (const [h, m] of this.made) writeSync(fd, this.line(h, m));
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, path);
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = openSync(path, 'a');
     this.appended = 0;
+  }
+
+  private line(h: Hex, m: Made): string {
+    return `${JSON.stringify({ p: this.account.address, h, i: String(m.issuedAt), d: String(m.deadline) })}\n`;
   }
 
   /** Closes the journal. */
@@ -147,7 +152,7 @@ export class InclusionPromises {
   }
 
   /**
-   * Promises the txs going into a batch now, at L1 head `l1Head`. A tx promised before keeps its first
+   * Promises these txs now (on arrival, or as they go into a batch), at L1 block `l1Head`. A tx promised before keeps its first
    * promise (one posted again after its batch was passed over is still bound by it). Returns how many
    * were promised now.
    */
@@ -158,7 +163,7 @@ export class InclusionPromises {
       if (!this.made.has(h)) {
         const m = { issuedAt: l1Head, deadline: l1Head + INCLUSION_PROMISE_WINDOW };
         this.made.set(h, m);
-        fresh += line(h, m);
+        fresh += this.line(h, m);
         count++;
       }
     const limit = this.opts.limit ?? 100_000;
@@ -200,7 +205,6 @@ export class InclusionPromises {
 }
 
 const quantity = (n: bigint): Hex => `0x${n.toString(16)}`;
-const line = (h: Hex, m: Made) => `${JSON.stringify({ h, i: String(m.issuedAt), d: String(m.deadline) })}\n`;
 
 /** A promise's fields, checked and parsed; throws with what is wrong. */
 function parsePromise(p: InclusionPromiseJson) {

@@ -105,6 +105,11 @@ describe('the promises journal (a restarted submitter keeps its promises)', () =
     after.close();
     const lines = readFileSync(journal, 'utf8').trim().split('\n');
     expect(lines.map((l) => (JSON.parse(l) as { h: Hex }).h)).toEqual([1, 2, 3, 4].map(txHash));
+    // Another L1 key reading the same data dir serves none of them: they are not its promises.
+    const otherKey = new InclusionPromises({ ...opts, key: other.privateKey });
+    expect(otherKey.restored).toEqual([]);
+    expect(await otherKey.get(txHash(1))).toBeUndefined();
+    otherKey.close();
   });
 });
 
