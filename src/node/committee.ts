@@ -130,12 +130,6 @@ export class CommitteeSequencer {
   private readonly peerToMember = new Map<string, number>();
   private commitChain: Promise<void> = Promise.resolve();
   private executedCursor: bigint;
-  /** The L1 message cursor of the newest block committed (executed or waiting for execution). */
-  private committedCursor: bigint;
-  /** The last signalWork found due L1 messages and no txs: recounted at each view (onView). */
-  private workIsMessagesOnly = false;
-  /** The cursor of the newest certified block, by hash (signalWork asks on every tx and L1 block). */
-  private certifiedCursor?: { hash: Hex; cursor: bigint };
   /** Sequenced blocks committed lately, by hash: the parent of the next proposals. */
   private readonly recentSequenced = new Map<Hex, SequencedBlock>();
   private readonly peerTxs: PeerTxIntake;
@@ -267,7 +261,6 @@ export class CommitteeSequencer {
       });
     const headSeq = this.sequencedAt(head);
     this.executedCursor = headSeq.l1MessageCursor;
-    this.committedCursor = headSeq.l1MessageCursor;
     this.recentSequenced.set(hashSequencedBlock(headSeq), headSeq);
   }
 
@@ -878,12 +871,6 @@ export class CommitteeSequencer {
         if (drawn >= 0 && drawn < this.live.viewsDrawnFor.length) this.live.viewsDrawnFor[drawn]++;
         this.live.via = via;
         this.deps.metrics?.consensusView.set(Number(view));
-        // Work that was only due L1 messages: once a certified block holds them it is none. Before, the
-        // flag set when they fell due stood until the next commit, and the member that formed the
-        // committing QC proposed one more, empty, block. (Not for txs: recounted at every view, the closed
-        // loop of bench/committee.ts --quick gave 154–180 against 189–218 tx/s in 3 A/B pairs.) After
-        // this output is handled: setWork is an input to the driver.
-        if (this.workIsMessagesOnly) queueMicrotask(() => this.signalWork());
       },
       onTimedOut: () => this.regossipPending(),
       onInvalid: (from, why) => {
@@ -1006,11 +993,10 @@ export class CommitteeSequencer {
   private queueCommit(blocks: CommittedBlock[]): void {
     // Committed but not executed yet: their txs are still in the mempool, and a leader must not
     // propose them again (they would be skipped at execution, after costing bytes and L1 gas).
-    const seqs = blocks.map((b) => decodeSequencedBlock(b.proposal.payload));
-    const hashes = seqs.flatMap((seq) => seq.txs.map((raw) => toHex(keccak256(raw))));
+    const hashes = blocks.flatMap((b) =>
+      decodeSequencedBlock(b.proposal.payload).txs.map((raw) => toHex(keccak256(raw))),
+    );
     for (const h of hashes) this.committing.add(h);
-    const last = seqs[seqs.length - 1];
-    if (last && last.l1MessageCursor > this.committedCursor) this.committedCursor = last.l1MessageCursor;
     this.signalWork();
     this.commitChain = this.commitChain
       .then(() => this.commitBlocks(blocks))
@@ -1119,35 +1105,17 @@ export class CommitteeSequencer {
   private signalWork(fresh = false): void {
     if (this.stopped || !this.driver) return;
     if (fresh) {
-      this.workIsMessagesOnly = false;
       this.driver.setWork(true);
       return;
     }
     const l1 = this.deps.l1;
-    const uncommitted = this.driver.core.uncommittedChain();
-    // Messages the chain has not applied yet: counted from the newest block that holds some, not from
-    // the executed head (a block with due messages committed and not yet executed made one more, empty).
     const dueMessages = l1
-      ? l1.messagesFor(this.cursorOf(uncommitted), l1.safeHead()?.number ?? 0n).length > 0
+      ? l1.messagesFor(this.executedCursor, l1.safeHead()?.number ?? 0n).length > 0
       : false;
     let inFlight = 0;
     for (const h of this.committing) if (this.deps.mempool.has(h)) inFlight++;
-    for (const p of uncommitted) inFlight += p.block.txCount;
-    const txWork = this.deps.mempool.pendingCount > inFlight;
-    this.workIsMessagesOnly = dueMessages && !txWork;
-    this.driver.setWork(txWork || dueMessages);
-  }
-
-  /** The L1 message cursor after the newest certified block, or else after the newest committed one. */
-  private cursorOf(uncommitted: Proposal[]): bigint {
-    const tip = uncommitted[uncommitted.length - 1];
-    if (!tip) return this.committedCursor;
-    if (this.certifiedCursor?.hash !== tip.block.hash)
-      this.certifiedCursor = {
-        hash: tip.block.hash,
-        cursor: decodeSequencedBlock(tip.payload).l1MessageCursor,
-      };
-    return this.certifiedCursor.cursor;
+    for (const p of this.driver.core.uncommittedChain()) inFlight += p.block.txCount;
+    this.driver.setWork(this.deps.mempool.pendingCount > inFlight || dueMessages);
   }
 
   /**
