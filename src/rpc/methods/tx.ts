@@ -22,6 +22,15 @@ function located(ctx: RpcContext, txHash: Hex) {
   return { block, receipts, index: loc.index };
 }
 
+/** Where a located tx is, as seqnet_getPreconfirmation reports it. */
+function positionOf(at: NonNullable<ReturnType<typeof located>>) {
+  return {
+    blockNumber: q(at.block.header.number),
+    blockHash: `0x${Buffer.from(at.block.hash()).toString('hex')}`,
+    transactionIndex: q(at.index),
+  };
+}
+
 /** The tx at index argument `rawIndex` (argument 1) of `block`, or null when either is missing. */
 function txInBlock(ctx: RpcContext, block: Block | undefined, rawIndex: unknown) {
   const index = Number(uint64(rawIndex, 1));
@@ -44,11 +53,7 @@ async function openPreconfirmation(
       `this ${open.mode} node does not preconfirm: L1 order decides, and a tx is final with the L1 batch that carries it (eth_getTransactionReceipt)${open.mode === 'based' ? '; for an early promise ask a node that opted in (seqnet node --preconf)' : ''}`,
     );
   const promise = await open.promise(h);
-  const included = at && {
-    blockNumber: q(at.block.header.number),
-    blockHash: `0x${Buffer.from(at.block.hash()).toString('hex')}`,
-    transactionIndex: q(at.index),
-  };
+  const included = at && positionOf(at);
   if (!promise && included)
     throw serverError(
       `this node made no inclusion promise for ${h}: another submitter's batch carried it, to L2 block ${BigInt(included.blockNumber)} (eth_getTransactionReceipt)`,
@@ -121,7 +126,8 @@ export const txMethods: Record<string, RpcHandler> = {
   },
   /**
    * The tx's soft confirmation: its block, its position and the commit proof of the sequenced block
-   * that holds it, which anyone can check offline against the committee's BLS keys.
+   * that holds it, which anyone can check offline against the committee's BLS keys. In based / free
+   * (no committee orders): an opted-in based submitter's inclusion promise (openPreconfirmation).
    */
   seqnet_getPreconfirmation: async (p, ctx) => {
     expectArgs(p, 1, 1);
@@ -139,9 +145,7 @@ export const txMethods: Record<string, RpcHandler> = {
     const proof = decodeCommitProof(raw);
     return {
       transactionHash: h,
-      blockNumber: q(at.block.header.number),
-      blockHash: `0x${Buffer.from(at.block.hash()).toString('hex')}`,
-      transactionIndex: q(at.index),
+      ...positionOf(at),
       sequencedBlockHash: proof.blockHash,
       proof: commitProofToJson(proof),
       committee: { publicKeys: ctx.committee.publicKeys, quorum: ctx.committee.quorum },
