@@ -143,10 +143,6 @@ export class InclusionPromises {
     this.fd = undefined;
   }
 
-  get poster(): Hex {
-    return this.account.address;
-  }
-
   get size(): number {
     return this.made.size;
   }
