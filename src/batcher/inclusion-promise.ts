@@ -147,6 +147,11 @@ export class InclusionPromises {
     return this.made.size;
   }
 
+  /** Whether this submitter promised `txHash` (and still remembers it). */
+  has(txHash: Hex): boolean {
+    return this.made.has(txHash);
+  }
+
   /**
    * Promises these txs now (on arrival, or as they go into a batch), at L1 block `l1Head`. A tx promised before keeps its first
    * promise (one posted again after its batch was passed over is still bound by it). Returns how many

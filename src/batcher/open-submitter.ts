@@ -125,6 +125,8 @@ export class OpenSubmitter {
   private clients?: ReturnType<typeof l1Clients>;
   /** based with `preconf`: the promises made, once the L1's chain id is known (read at start). */
   private promises?: InclusionPromises;
+  /** Txs that became executable before the L1's chain id was read (the promises' domain): promised once it is. */
+  private readonly arrivedEarly: Hex[] = [];
   /** based with `preconf`: txs promised on arrival and not in a batch yet, and their share of a batch. */
   private readonly awaitingBatch = new Map<Hex, PoolTx>();
   private awaitingShare = { bytes: 0, gas: 0n };
@@ -148,8 +150,11 @@ export class OpenSubmitter {
   }
 
   /** based with `preconf`: this submitter's signed inclusion promise for `txHash`, if it made one. */
-  inclusionPromise(txHash: Hex): Promise<InclusionPromiseJson | undefined> {
-    return this.promises?.get(txHash) ?? Promise.resolve(undefined);
+  async inclusionPromise(txHash: Hex): Promise<InclusionPromiseJson | undefined> {
+    // Right after start the L1's chain id may not be read yet: the journal's promises, and txs that
+    // arrived meanwhile, are there as soon as it is, so read it rather than answer null.
+    if (!this.promises && this.options.preconf) await this.ensurePromises().catch(() => {});
+    return this.promises?.get(txHash);
   }
 
   /** Raw tx bytes per batch: the block limit, and with blobs what one tx's blobs carry (compressed
@@ -162,6 +167,14 @@ export class OpenSubmitter {
   start(signal: AbortSignal): Promise<void> {
     if (this.options.preconf) {
       const off = this.deps.mempool.onNewPending((h) => this.promiseOnArrival(h));
+      // A promised tx stays until a batch carries it: its sender cannot swap it, a richer tx cannot evict it.
+      this.deps.mempool.protect((h) => this.promises?.has(h) ?? false);
+      // The RPC takes txs while the node is still starting: those already pending are promised now too.
+      for (const t of this.deps.mempool
+        .candidates()
+        .flat()
+        .sort((a, b) => a.arrival - b.arrival))
+        this.promiseOnArrival(t.hash);
       signal.addEventListener(
         'abort',
         () => {
@@ -191,7 +204,11 @@ export class OpenSubmitter {
     const promises = this.promises;
     const t = this.deps.mempool.get(hash);
     const l1Head = this.deps.l1.safeHead()?.number;
-    if (!promises || !t || l1Head === undefined || this.inFlight.has(hash)) return;
+    if (!promises) {
+      if (this.arrivedEarly.length < this.options.maxBlockTxs) this.arrivedEarly.push(hash);
+      return;
+    }
+    if (!t || l1Head === undefined || this.inFlight.has(hash)) return;
     const share = this.awaitingShare;
     if (
       this.awaitingBatch.size + 1 > this.options.maxBlockTxs / 2 ||
@@ -456,6 +473,7 @@ export class OpenSubmitter {
       this.awaitingShare.bytes += t.raw.length;
       this.awaitingShare.gas += t.gasLimit;
     }
+    for (const h of this.arrivedEarly.splice(0)) this.promiseOnArrival(h);
     return promises;
   }
 

@@ -54,6 +54,8 @@ export class Mempool {
   private readonly newTxListeners = new Set<(hash: Hex) => void>();
   /** Txs promoted from queued to pending, not announced yet. */
   private promotedSinceNotify: Hex[] = [];
+  /** Txs this node has promised to carry (a based submitter's inclusion promises): see `protect`. */
+  private isProtected: (hash: Hex) => boolean = () => false;
 
   constructor(
     readonly options: MempoolOptions,
@@ -70,6 +72,15 @@ export class Mempool {
 
   has(hash: Hex): boolean {
     return this.byHash.has(hash);
+  }
+
+  /**
+   * Txs for which `isProtected` holds are neither replaced by their sender nor evicted for a better-paying
+   * tx: this node promised to carry them (a based submitter's inclusion promises), and a pool that let
+   * them go would break the promise for whoever relied on it.
+   */
+  protect(isProtected: (hash: Hex) => boolean): void {
+    this.isProtected = isProtected;
   }
 
   get(hash: Hex): PoolTx | undefined {
@@ -184,6 +195,10 @@ export class Mempool {
     const idx = Number(entry.nonce - q.stateNonce);
     const existing = idx < q.pending.length ? q.pending[idx] : q.queued.get(entry.nonce);
     if (existing) {
+      if (this.isProtected(existing.hash))
+        throw serverError(
+          `replacement transaction refused: ${existing.hash} (nonce ${existing.nonce}) is promised for inclusion by this node; wait for it on L2 or send the next nonce`,
+        );
       this.checkReplacement(existing, entry);
       this.byHash.delete(existing.hash);
       if (idx < q.pending.length) q.pending[idx] = entry;
@@ -245,6 +260,7 @@ export class Mempool {
       if (
         last &&
         last.sender !== entry.sender &&
+        !this.isProtected(last.hash) &&
         (!victim || effectiveTip(last, baseFee) < effectiveTip(victim, baseFee))
       ) {
         victim = last;

@@ -52,6 +52,19 @@ export const CLIENT_VERSION = 'seqnet/v0.1.0/node20';
  */
 const INTAKE_WORKERS = 1;
 
+/** How long seqnet_getPreconfirmation waits for a based submitter that is still starting. */
+const SUBMITTER_START_WAIT_MS = 10_000;
+
+/** Resolves when `p` does or after `ms`, whichever comes first (the timer does not hold the process). */
+function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Wires every component from options (explicit wiring, no container) and owns start/stop: one
  * AbortController stops the sequencer loop; then RPC and the store close in order.
@@ -406,12 +419,25 @@ export class SeqnetNode {
       throw err;
     }
     if (openMode && options.l1 && l1) {
+      let openStarted = () => {};
+      const started = new Promise<void>((resolve) => {
+        openStarted = resolve;
+      });
       ctx.openPreconfirmations = {
         mode: openMode,
         optedIn: options.l1.preconf === true && options.l1.batcherKey !== undefined,
-        promise: (h) => node.open?.submitter?.inclusionPromise(h) ?? Promise.resolve(undefined),
+        // The RPC takes txs while the submitter is still starting (L1 reads; libp2p for the output
+        // signers: seconds), and the submitter promises those once it runs: wait for it, not answer null.
+        promise: async (h) => {
+          if (!node.open?.submitter) await waitAtMost(started, SUBMITTER_START_WAIT_MS);
+          return node.open?.submitter?.inclusionPromise(h);
+        },
       };
-      await node.startOpen(l1, onCommitted, withdrawals, keys.bls);
+      try {
+        await node.startOpen(l1, onCommitted, withdrawals, keys.bls);
+      } finally {
+        openStarted();
+      }
     } else if (!options.committee) sequencer.start(node.abort.signal);
     // Every node that follows the L1 proves withdrawals against the StateOracle's newest output.
     if (options.l1) {

@@ -369,6 +369,25 @@ describe('devnet --nodes 2 --election based --posters 1 --preconf', () => {
     const promise = (await preconf(urls[0], h)).result;
     if (!promise) throw new Error(`node 0 has no promise for ${h} right after accepting it`);
     const promisedMs = Date.now() - sentAt;
+    // Its sender cannot swap the promised tx for another (ten times the fees): the pool keeps it.
+    // Asked at once, while the tx is still in the pool (its batch not derived yet).
+    const swap = signFeeMarketTx(sender.privateKey, {
+      nonce: 0n,
+      gas: 21_000n,
+      maxFee: 10n ** 11n,
+      maxTip: 10n,
+      value: 6n,
+    });
+    const refused = await rpcCall(urls[0], {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'eth_sendRawTransaction',
+      params: [`0x${Buffer.from(swap).toString('hex')}`],
+    });
+    expect((refused.json as { error?: { code: number; message: string } }).error).toEqual({
+      code: -32000,
+      message: `replacement transaction refused: ${h} (nonce 0) is promised for inclusion by this node; wait for it on L2 or send the next nonce`,
+    });
     expect(promise).toMatchObject({
       kind: 'inclusion',
       transactionHash: h,
@@ -489,10 +508,15 @@ describe('devnet --nodes 2 --election based --posters 1 --preconf', () => {
     try {
       await waitForRpc(urls[0], 120_000);
       const restartMs = Date.now() - killedAt;
-      // Served again once the submitter has read its journal (at start, with the L1's chain id).
-      const again = await until(`node 0's promise for ${h} after the restart`, () =>
-        preconf(urls[0], h).then((r) => r.result ?? undefined),
-      );
+      // Served again as soon as the RPC answers (the submitter reads its journal as it starts, and a
+      // query waits for that), and a tx sent now is promised too: no null while the node starts.
+      const again = (await preconf(urls[0], h)).result;
+      if (!again) throw new Error(`node 0 has no promise for ${h} right after the restart`);
+      const next = await send(urls[0], tx(2n));
+      expect((await preconf(urls[0], next)).result).toMatchObject({
+        kind: 'inclusion',
+        transactionHash: next,
+      });
       expect(again).toMatchObject({ ...promise, included: again.included });
       expect(again.signature).toBe(promise.signature);
       const receipt = await until(

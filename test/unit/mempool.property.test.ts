@@ -450,6 +450,38 @@ describe('Mempool: regressions', () => {
     expect(pool.pendingCount + pool.queuedCount).toBeLessThanOrEqual(options.maxPending + options.maxQueued);
   });
 
+  it("a protected tx (a based submitter's promise) is neither replaced by its sender nor evicted", async () => {
+    const hash = (raw: Uint8Array) => toHex(keccak256(raw));
+    const fill = async (pool: Mempool) => {
+      await pool.add(tx(1, 0, 120n, 5n)); // the cheapest last tx: what a full pool evicts
+      for (const n of [0, 1, 2, 3]) await pool.add(tx(2, n, 200n, 20n));
+      for (const n of [0, 1]) await pool.add(tx(0, n, 200n, 20n)); // pending 7: full
+    };
+    const promised = tx(1, 0, 120n, 5n);
+    const unprotected = makePool();
+    await fill(unprotected);
+    await unprotected.add(tx(0, 2, 200n, 50n));
+    expect(unprotected.has(hash(promised))).toBe(false);
+
+    const pool = makePool();
+    pool.protect((h) => h === hash(promised));
+    await fill(pool);
+    // A richer newcomer evicts the next cheapest instead (sender 2's last), the promised tx stays.
+    await pool.add(tx(0, 2, 200n, 50n));
+    expect(pool.has(hash(promised))).toBe(true);
+    expect(pool.has(hash(tx(2, 3, 200n, 20n)))).toBe(false);
+    // Its sender cannot swap it, even paying far more; another sender's tx is replaced as usual.
+    await expect(pool.add(tx(1, 0, 300n, 95n))).rejects.toThrow(
+      new RegExp(
+        `^replacement transaction refused: ${hash(promised)} \\(nonce 0\\) is promised for inclusion by this node`,
+      ),
+    );
+    expect(pool.get(hash(promised))?.maxTip).toBe(5n);
+    await pool.add(tx(2, 2, 300n, 95n));
+    expect(pool.has(hash(tx(2, 2, 200n, 20n)))).toBe(false);
+    expect(pool.pendingCount).toBe(7);
+  });
+
   it('a rejected add must leave no sender entry behind', async () => {
     const pool = makePool();
     // The last sender cannot pay for this tx: insufficient funds.
