@@ -48,14 +48,19 @@ const status = async (url: string): Promise<OpenStatus> =>
     }
   ).result;
 
+/** eth_sendRawTransaction's answer: the tx hash, or the error. */
+const sendRaw = async (url: string, raw: Uint8Array) =>
+  (
+    await rpcCall(url, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'eth_sendRawTransaction',
+      params: [`0x${Buffer.from(raw).toString('hex')}`],
+    })
+  ).json as { result?: Hex; error?: { code: number; message: string } };
+
 const send = async (url: string, raw: Uint8Array): Promise<Hex> => {
-  const r = await rpcCall(url, {
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'eth_sendRawTransaction',
-    params: [`0x${Buffer.from(raw).toString('hex')}`],
-  });
-  const body = r.json as { result?: Hex; error?: { message: string } };
+  const body = await sendRaw(url, raw);
   if (!body.result) throw new Error(`eth_sendRawTransaction: ${body.error?.message}`);
   return body.result;
 };
@@ -353,13 +358,8 @@ describe('devnet --nodes 2 --election based --posters 1 --preconf', () => {
 
   it("the opted-in poster's inclusion promise: signed by its L1 key, verifiable offline, kept on L1 by the deadline", async () => {
     const sender = devAccounts(10)[8];
-    const raw = signFeeMarketTx(sender.privateKey, {
-      nonce: 0n,
-      gas: 21_000n,
-      maxFee: 10n ** 10n,
-      maxTip: 1n,
-      value: 5n,
-    });
+    const fields = { nonce: 0n, gas: 21_000n, maxFee: 10n ** 10n, maxTip: 1n, value: 5n };
+    const raw = signFeeMarketTx(sender.privateKey, fields);
     // Not yet in a batch of node 0's: nothing promised yet (null, as a committee answers before its QC).
     const unknown = `0x${'ab'.repeat(32)}` as Hex;
     expect(await preconf(urls[0], unknown)).toMatchObject({ result: null });
@@ -371,20 +371,8 @@ describe('devnet --nodes 2 --election based --posters 1 --preconf', () => {
     const promisedMs = Date.now() - sentAt;
     // Its sender cannot swap the promised tx for another (ten times the fees): the pool keeps it.
     // Asked at once, while the tx is still in the pool (its batch not derived yet).
-    const swap = signFeeMarketTx(sender.privateKey, {
-      nonce: 0n,
-      gas: 21_000n,
-      maxFee: 10n ** 11n,
-      maxTip: 10n,
-      value: 6n,
-    });
-    const refused = await rpcCall(urls[0], {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'eth_sendRawTransaction',
-      params: [`0x${Buffer.from(swap).toString('hex')}`],
-    });
-    expect((refused.json as { error?: { code: number; message: string } }).error).toEqual({
+    const swap = { ...fields, maxFee: 10n ** 11n, maxTip: 10n, value: 6n };
+    expect((await sendRaw(urls[0], signFeeMarketTx(sender.privateKey, swap))).error).toEqual({
       code: -32000,
       message: `replacement transaction refused: ${h} (nonce 0) is promised for inclusion by this node; wait for it on L2 or send the next nonce`,
     });
