@@ -36,6 +36,7 @@ import { BlockWal } from '../store/block-wal.js';
 import { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock } from '../types/sequenced-block.js';
 import { type Hex, toHex } from '../util/bytes.js';
+import { sleep } from '../util/sleep.js';
 import type { CommitteeSequencer } from './committee.js';
 import { electedSchedule, isOpenMode } from './election.js';
 import { ChainEvents } from './events.js';
@@ -54,16 +55,6 @@ const INTAKE_WORKERS = 1;
 
 /** How long seqnet_getPreconfirmation waits for a based submitter that is still starting. */
 const SUBMITTER_START_WAIT_MS = 10_000;
-
-/** Resolves when `p` does or after `ms`, whichever comes first (the timer does not hold the process). */
-function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-    timer.unref();
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Wires every component from options (explicit wiring, no container) and owns start/stop: one
@@ -419,25 +410,22 @@ export class SeqnetNode {
       throw err;
     }
     if (openMode && options.l1 && l1) {
-      let openStarted = () => {};
-      const started = new Promise<void>((resolve) => {
-        openStarted = resolve;
-      });
+      const opening = node.startOpen(l1, onCommitted, withdrawals, keys.bls);
       ctx.openPreconfirmations = {
         mode: openMode,
         optedIn: options.l1.preconf === true && options.l1.batcherKey !== undefined,
         // The RPC takes txs while the submitter is still starting (L1 reads; libp2p for the output
         // signers: seconds), and the submitter promises those once it runs: wait for it, not answer null.
         promise: async (h) => {
-          if (!node.open?.submitter) await waitAtMost(started, SUBMITTER_START_WAIT_MS);
+          if (!node.open?.submitter) {
+            const waited = new AbortController();
+            await Promise.race([opening.catch(() => {}), sleep(SUBMITTER_START_WAIT_MS, waited.signal)]);
+            waited.abort();
+          }
           return node.open?.submitter?.inclusionPromise(h);
         },
       };
-      try {
-        await node.startOpen(l1, onCommitted, withdrawals, keys.bls);
-      } finally {
-        openStarted();
-      }
+      await opening;
     } else if (!options.committee) sequencer.start(node.abort.signal);
     // Every node that follows the L1 proves withdrawals against the StateOracle's newest output.
     if (options.l1) {
