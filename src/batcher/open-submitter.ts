@@ -183,12 +183,13 @@ export class OpenSubmitter {
         },
         { once: true },
       );
-      // The promises' EIP-712 domain needs the L1's chain id; until it is read, txs are promised when
-      // they go into a batch (which reads it too).
+      // The promises' EIP-712 domain needs the L1's chain id; until it is read, arriving txs wait in
+      // arrivedEarly (a batch's worth) and the rest are promised when they go into a batch (which reads
+      // it again).
       void this.ensurePromises().catch((err: unknown) => {
         this.deps.logger.warn(
           { err: (err as Error).message },
-          'L1 chain id not read yet: promising txs in batches only',
+          'L1 chain id not read yet: txs are promised once it is, or when they go into a batch',
         );
       });
     }
@@ -357,7 +358,7 @@ export class OpenSubmitter {
       const outcome = deriver.batchOutcome(batchTx);
       if (outcome && (!outcome.used || !mempool.has(h))) this.inFlight.delete(h);
     }
-    // Promised on arrival: gone from the pool (replaced, or in another submitter's batch) is no longer ours to post.
+    // Promised on arrival: gone from the pool (in another submitter's batch, or skipped) is no longer ours to post.
     this.settleAwaiting((h) => mempool.has(h) && !this.inFlight.has(h));
     const chosen =
       this.awaitingBatch.size === 0
