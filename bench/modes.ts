@@ -103,6 +103,7 @@ import { l1Clients } from '../src/l1/clients.js';
 import { l1Artifacts, openInboxArtifact } from '../src/l1/deploy.js';
 import type { OpenModeStatus } from '../src/node/node.js';
 import { PORT_TAKEN } from '../src/util/ports.js';
+import { sleep } from '../src/util/sleep.js';
 import { mempoolFlags, rpcCall, until } from './lib/committee-cluster.js';
 import { closedLoop, type LoadRun, type MemberSample, openLoop } from './lib/committee-load.js';
 import { CommitteeWatcher } from './lib/committee-watch.js';
@@ -220,7 +221,6 @@ const CHAIN_ID = 42069;
 const root = resolve(import.meta.dirname, '..');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const round = (x: number, d = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : x);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const fmt = (x: number | null | undefined, d = 0) =>
   x === null || x === undefined || Number.isNaN(x)
     ? '-'
@@ -1268,14 +1268,9 @@ async function basedPromises(h: Harness): Promise<BasedPromises> {
       if (!promise) await sleep(10);
     }
     const promiseMs = promise ? performance.now() - t0 : null;
-    let timer: NodeJS.Timeout | undefined;
-    const inc = await Promise.race([
-      seen,
-      new Promise<undefined>((r) => {
-        timer = setTimeout(() => r(undefined), 60_000);
-      }),
-    ]);
-    clearTimeout(timer);
+    const waited = new AbortController();
+    const inc = await Promise.race([seen, sleep(60_000, waited.signal).then(() => undefined)]);
+    waited.abort();
     if (!inc) h.watcher.forget([tx.hash]);
     return { promise, promiseMs, inclusionMs: inc ? inc.announcedAt - t0 : null };
   };
