@@ -22,6 +22,7 @@ import {
   voteMessage,
 } from '../../src/consensus/certificate.js';
 import { encodeConsensusMessage } from '../../src/consensus/codec.js';
+import { FAILED_VIEWS_LOOKED_AT } from '../../src/election/schedule.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { qcForL1 } from '../../src/l1/bls-encoding.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
@@ -783,9 +784,20 @@ describe('devnet --nodes 4 --election dpos', () => {
       120_000,
     );
     const before = await Promise.all(urls.map(status));
+    // The switch itself can fail a view or two (members see the boundary final on L1 at different
+    // moments, and disagree on a leader until they all have), and the new schedule replays those
+    // failures: a member they make a suspect twice sits out until they leave the window
+    // (FAILED_VIEWS_LOOKED_AT views) — a CI run saw 0/9/0/17 over the first 26 views. So the count
+    // runs past that window: 20 blocks, and FAILED_VIEWS_LOOKED_AT + 30 views at every node.
+    const lastView = (s: NodeStatus) => BigInt(s.consensus.view);
+    const viewsAfter = before.map(lastView).reduce((x, y) => (x > y ? x : y)) + FAILED_VIEWS_LOOKED_AT + 30n;
     await until(
-      '20 blocks after the switch',
-      async () => ((await status(urls[1])).head >= before[1].head + 20 ? true : undefined),
+      '20 blocks and the failure window after the switch',
+      async () => {
+        const all = await Promise.all(urls.map(status));
+        const done = all[1].head >= before[1].head + 20 && all.every((x) => lastView(x) >= viewsAfter);
+        return done ? true : undefined;
+      },
       120_000,
     );
     expect(await traffic.stop()).toBeGreaterThan(0);
