@@ -21,8 +21,12 @@ export interface L1BlockRef {
 
 /** What the sequencer needs from L1: an origin to build on, and the messages it must include. */
 export interface L1Source {
-  /** The newest L1 block with enough confirmations to serve as an origin. */
-  safeHead(): L1BlockRef | undefined;
+  /**
+   * The newest L1 block with enough confirmations to serve as an origin; with `notAfter`, the newest
+   * such block read lately whose timestamp is at most that (an L1 whose clock jumped ahead has none
+   * after the jump until the wall clock catches up), or undefined.
+   */
+  safeHead(notAfter?: bigint): L1BlockRef | undefined;
   /** Messages with index ≥ cursor emitted at or below L1 block `origin`, in log order. */
   messagesFor(cursor: bigint, origin: bigint): L1Message[];
   /** Resolves when the safe head moves (or the signal aborts). */
@@ -91,8 +95,11 @@ export class L1Watcher implements L1Source {
     return this.scannedTo;
   }
 
-  safeHead(): L1BlockRef | undefined {
-    return this.safe;
+  safeHead(notAfter?: bigint): L1BlockRef | undefined {
+    if (notAfter === undefined || !this.safe || this.safe.timestamp <= notAfter) return this.safe;
+    for (let i = this.seen.length - 1; i >= 0; i--)
+      if (this.seen[i].timestamp <= notAfter) return this.seen[i];
+    return undefined;
   }
 
   messagesFor(cursor: bigint, origin: bigint): L1Message[] {

@@ -109,6 +109,14 @@ const DISCONNECT_GRACE_MS = 50;
 const SYNC_CHUNK = 64;
 /** Voters refuse blocks stamped further than this in the future (DECISIONS.md §3). */
 const MAX_FUTURE_SECONDS = 5n;
+/**
+ * A leader takes no L1 origin stamped further ahead of its clock than this: the block's timestamp is
+ * at least its origin's, and voters whose clocks are up to 2 s behind must still take it. Only an L1
+ * whose clock jumped ahead (anvil's evm_increaseTime) has such blocks; before, the leader stamped
+ * its block with the jumped time, every voter refused it, and the chain stood still until the wall
+ * clock caught up.
+ */
+const MAX_ORIGIN_AHEAD_SECONDS = MAX_FUTURE_SECONDS - 2n;
 /** validate()'s answer for a block whose L1 origin this node has not read yet (not a fault of the block). */
 const NOT_KNOWN_YET = 'L1 origin not known here yet';
 
@@ -927,13 +935,13 @@ export class CommitteeSequencer {
       maxBytes: this.options.maxBlockBytes,
       maxTxs: this.options.maxBlockTxs,
     });
-    const safe = l1?.safeHead();
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    const safe = l1?.safeHead(now + MAX_ORIGIN_AHEAD_SECONDS);
     const origin =
       safe && safe.number > parentSeq.l1Origin.number
         ? { number: safe.number, hash: safe.hash, timestamp: safe.timestamp }
         : { ...parentSeq.l1Origin, timestamp: undefined };
     const due: L1Message[] = l1 ? l1.messagesFor(parentSeq.l1MessageCursor, origin.number) : [];
-    const now = BigInt(Math.floor(Date.now() / 1000));
     let timestamp = now > parentSeq.timestamp ? now : parentSeq.timestamp;
     if (origin.timestamp !== undefined && timestamp < origin.timestamp) timestamp = origin.timestamp;
     const seq: SequencedBlock = {
@@ -1109,9 +1117,9 @@ export class CommitteeSequencer {
       return;
     }
     const l1 = this.deps.l1;
-    const dueMessages = l1
-      ? l1.messagesFor(this.executedCursor, l1.safeHead()?.number ?? 0n).length > 0
-      : false;
+    // Messages a block can take now: not those above an origin a leader may not take yet.
+    const usable = l1?.safeHead(BigInt(Math.floor(Date.now() / 1000)) + MAX_ORIGIN_AHEAD_SECONDS);
+    const dueMessages = l1 ? l1.messagesFor(this.executedCursor, usable?.number ?? 0n).length > 0 : false;
     let inFlight = 0;
     for (const h of this.committing) if (this.deps.mempool.has(h)) inFlight++;
     for (const p of this.driver.core.uncommittedChain()) inFlight += p.block.txCount;

@@ -172,6 +172,23 @@ describe('devnet --nodes 4', () => {
       signedByOthers += (await statusOf(n.rpc)).consensus.outputs?.signed ?? 0;
     expect(signedByOthers).toBeGreaterThanOrEqual(2);
 
+    // The withdrawal moved the L1's clock 61 s ahead. Once the L1 blocks after the jump are safe
+    // origins, a tx still commits at once: a leader takes no origin from the future (before, it
+    // stamped its block with the jumped time, every member refused it as from the future, and no
+    // block came until the wall clock caught up, ~56 s later).
+    const jumpedAt = await l1.getBlockNumber({ cacheTime: 0 });
+    await until(
+      'L1 blocks after the jump',
+      async () => ((await l1.getBlockNumber({ cacheTime: 0 })) >= jumpedAt + 3n ? true : undefined),
+      30_000,
+    );
+    const late = await wallet.sendTransaction({ to: devAccounts(2)[1].address, value: 1n });
+    const lateReceipt = await createPublicClient({
+      chain: chainOf(42069, info.nodes[1].rpc),
+      transport: http(info.nodes[1].rpc),
+    }).waitForTransactionReceipt({ hash: late, pollingInterval: 25, timeout: 20_000 });
+    expect(lateReceipt.status).toBe('success');
+
     expect(await devnet.stop()).toBe(0);
     for (const n of info.nodes) {
       expect(n.pid).toBeGreaterThan(0);

@@ -84,4 +84,33 @@ describe('L1 watcher', () => {
     expect(after.map((m) => [m.index, m.value])).toEqual([[0n, parseEther('2')]]);
     expect(after[0].l1Block).toBeGreaterThan(reorgs[0].commonAncestor);
   }, 60_000);
+
+  it('after the L1 clock jumps ahead, names the newest block read that is not from the future', async () => {
+    const watcher = new L1Watcher(
+      {
+        rpcUrl: anvil.url,
+        queue: deployment.contracts.L1MessageQueue,
+        fromBlock: BigInt(deployment.deployedAtBlock),
+        confirmations: 0,
+        pollMs: 1_000,
+      },
+      pino({ level: 'silent' }),
+    );
+    await mine(1);
+    await watcher.poll();
+    const beforeJump = watcher.safeHead()!;
+    // The tests' withdrawal delay: anvil's next block is stamped 61 s after the last one.
+    await rpcCall(anvil.url, { jsonrpc: '2.0', id: 1, method: 'evm_increaseTime', params: [61] });
+    await mine(1);
+    await watcher.poll();
+    const jumped = watcher.safeHead()!;
+    expect(jumped.number).toBe(beforeJump.number + 1n);
+    expect(jumped.timestamp).toBeGreaterThanOrEqual(beforeJump.timestamp + 61n);
+    // Without a bound, or with one the jumped block meets: the safe head itself.
+    expect(watcher.safeHead(jumped.timestamp)).toEqual(jumped);
+    // With one below it: the last block before the jump, which is what a leader may take as origin.
+    expect(watcher.safeHead(jumped.timestamp - 1n)).toEqual(beforeJump);
+    // None read is early enough: no origin.
+    expect(watcher.safeHead(0n)).toBeUndefined();
+  }, 60_000);
 });
