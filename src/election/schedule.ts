@@ -1,3 +1,5 @@
+import type { Hex } from '../util/bytes.js';
+
 /**
  * Who may propose when. Every election mode (single, poa, pos, auction, dpos, based, free) is one
  * implementation, so the consensus core never knows which mode runs.
@@ -11,17 +13,26 @@ export interface LeaderSchedule {
    * views that failed earlier in the chain the proposal extends (the certified block of justifyView
    * and its ancestors: views without a block in that chain, the last FAILED_VIEWS_LOOKED_AT or more).
    * `ledBefore` are the proposers of that chain's blocks over the same views (a member that led a
-   * certified block since a failure is cleared of it). Only the proposal and the chain under it
-   * decide, so every member that holds the chain computes the same leader for it.
+   * certified block since a failure is cleared of it). `origin`: the L1 origin (block number) of the
+   * certified block the proposal extends, when known (the election's epochs follow it). Only the
+   * proposal and the chain under it decide, so every member that holds the chain computes the same
+   * leader for it.
    */
-  leaderFor(view: bigint, justifyView?: bigint, failedBefore?: FailedViews, ledBefore?: LedViews): number;
+  leaderFor(
+    view: bigint,
+    justifyView?: bigint,
+    failedBefore?: FailedViews,
+    ledBefore?: LedViews,
+    origin?: bigint,
+  ): number;
   /** BLS public keys (hex) of the committee for `epoch`, in index order. */
   committeeFor(epoch: bigint): string[];
   /**
-   * A timeout certificate for `view`, whose highest QC is from `highQcView`, was processed
-   * (schedules that replace silent leaders use it). May be called more than once for one TC.
+   * A timeout certificate for `view`, whose highest QC is from `highQcView` (on a block with L1 origin
+   * `origin`, when known), was processed (schedules that replace silent leaders use it). May be
+   * called more than once for one TC.
    */
-  onTimeoutCertificate?(view: bigint, highQcView: bigint): void;
+  onTimeoutCertificate?(view: bigint, highQcView: bigint, origin?: bigint): void;
 }
 
 /**
@@ -142,15 +153,29 @@ function leaderPassingOver(
   return pick(view, moreThanLeast);
 }
 
-/** What the consensus core asks of a schedule (CoreConfig's leaderFor and onTimeoutCertificate). */
-export function scheduleHooks(schedule: LeaderSchedule): {
-  leaderFor(view: bigint, justifyView: bigint, failedBefore: FailedViews, ledBefore: LedViews): number;
-  onTimeoutCertificate(view: bigint, highQcView: bigint): void;
+/**
+ * What the consensus core asks of a schedule (CoreConfig's leaderFor and onTimeoutCertificate).
+ * `originOf` gives the L1 origin of a block the core names (schedules that follow the chain's epochs
+ * need it; without it they get none).
+ */
+export function scheduleHooks(
+  schedule: LeaderSchedule,
+  originOf?: (block: Hex) => bigint | undefined,
+): {
+  leaderFor(
+    view: bigint,
+    justifyView: bigint,
+    failedBefore: FailedViews,
+    ledBefore: LedViews,
+    justifyBlock: Hex,
+  ): number;
+  onTimeoutCertificate(view: bigint, highQcView: bigint, highQcBlock: Hex): void;
 } {
   return {
-    leaderFor: (view, justifyView, failedBefore, ledBefore) =>
-      schedule.leaderFor(view, justifyView, failedBefore, ledBefore),
-    onTimeoutCertificate: (view, highQcView) => schedule.onTimeoutCertificate?.(view, highQcView),
+    leaderFor: (view, justifyView, failedBefore, ledBefore, justifyBlock) =>
+      schedule.leaderFor(view, justifyView, failedBefore, ledBefore, originOf?.(justifyBlock)),
+    onTimeoutCertificate: (view, highQcView, highQcBlock) =>
+      schedule.onTimeoutCertificate?.(view, highQcView, originOf?.(highQcBlock)),
   };
 }
 

@@ -35,6 +35,7 @@ import { FileWal } from '../consensus/driver/file-wal.js';
 import { AdaptiveViewTimeout } from '../consensus/driver/view-timeout.js';
 import { FileSafetyStorage } from '../consensus/safety/file-storage.js';
 import { SafetyRules } from '../consensus/safety/safety-rules.js';
+import { EpochSchedule } from '../election/epoch-schedule.js';
 import { type LeaderSchedule, PoaSchedule, scheduleHooks } from '../election/schedule.js';
 import type { Executor } from '../execution/executor.js';
 import type { L1Message, L1Source } from '../l1/watcher.js';
@@ -140,6 +141,8 @@ export class CommitteeSequencer {
   private executedCursor: bigint;
   /** Sequenced blocks committed lately, by hash: the parent of the next proposals. */
   private readonly recentSequenced = new Map<Hex, SequencedBlock>();
+  /** L1 origins of blocks by hash (originOf's cache). */
+  private readonly originByBlock = new Map<Hex, bigint>();
   private readonly peerTxs: PeerTxIntake;
   /** Txs of blocks committed by consensus and waiting for execution. */
   private readonly committing = new Set<Hex>();
@@ -337,7 +340,11 @@ export class CommitteeSequencer {
         n: this.committee.publicKeys.length,
         quorum: this.committee.quorum,
         epoch: 0n,
-        ...scheduleHooks(this.schedule),
+        // An epoch schedule follows the chain's L1 origins; the others need none (no block decoded).
+        ...scheduleHooks(
+          this.schedule,
+          this.schedule instanceof EpochSchedule ? (block) => this.originOf(block) : undefined,
+        ),
         baseTimeoutMs: this.options.viewTimeoutMs,
         // SEQNET_SUSPECT_TIMEOUTS=1: the experimental short timeout for suspects (off: docs/ARCHITECTURE.md).
         shortTimeoutForSuspects: process.env.SEQNET_SUSPECT_TIMEOUTS === '1',
@@ -862,9 +869,11 @@ export class CommitteeSequencer {
       onEvidence: (e) => this.onEvidence(e),
       onConflictingCertificates: (c) => this.onConflictingCertificates(c),
       onView: (view, leader, via) => {
-        const drawn = this.schedule.leaderFor(view);
+        const highQc = this.driver.core.highestQc;
+        const origin = this.schedule instanceof EpochSchedule ? this.originOf(highQc.blockHash) : undefined;
+        const drawn = this.schedule.leaderFor(view, undefined, undefined, undefined, origin);
         this.deps.logger.debug(
-          { view: Number(view), leader, drawn, via, highQc: Number(this.driver.core.highestQc.view) },
+          { view: Number(view), leader, drawn, via, highQc: Number(highQc.view) },
           'view',
         );
         // The view this member was in ended without a QC: its leader missed its turn (as seen here).
@@ -887,6 +896,34 @@ export class CommitteeSequencer {
         if (peer) this.network.penalise(peer, why);
       },
     };
+  }
+
+  /**
+   * The L1 origin of a block this member holds (committed lately, or in the consensus tree): the
+   * election's epoch schedule picks the epoch of a proposal's chain by it. Cached: the core asks
+   * for every vote and timeout.
+   */
+  private originOf(block: Hex): bigint | undefined {
+    const cached = this.originByBlock.get(block);
+    if (cached !== undefined) return cached;
+    const seq =
+      this.recentSequenced.get(block) ??
+      (() => {
+        // Also while the core is being built (restored TCs): then only what was committed.
+        const p = this.driver?.core.proposalOf(block);
+        return p ? decodeSequencedBlock(p.payload) : undefined;
+      })();
+    if (!seq) return undefined;
+    this.noteOrigin(block, seq.l1Origin.number);
+    return seq.l1Origin.number;
+  }
+
+  /** Caches a block's origin (also from every proposal judged: a committed block leaves the tree). */
+  private noteOrigin(block: Hex, origin: bigint): void {
+    if (this.originByBlock.has(block)) return;
+    this.originByBlock.set(block, origin);
+    if (this.originByBlock.size > 1024)
+      this.originByBlock.delete(this.originByBlock.keys().next().value as Hex);
   }
 
   private parentSequenced(parent: Hex, uncommitted: Proposal[]): SequencedBlock | undefined {
@@ -956,6 +993,7 @@ export class CommitteeSequencer {
       lagStateRoot: executor.lagStateRootFor(height),
     };
     const hash = hashSequencedBlock(seq);
+    this.noteOrigin(hash, seq.l1Origin.number);
     return {
       block: { hash, parent, height, txCount: seq.txs.length + due.length },
       payload: encodeSequencedBlock(seq),
@@ -971,6 +1009,7 @@ export class CommitteeSequencer {
       return `undecodable block: ${(err as Error).message}`;
     }
     if (hashSequencedBlock(seq) !== p.block.hash) return 'block hash does not match the block';
+    this.noteOrigin(p.block.hash, seq.l1Origin.number);
     if (seq.height !== p.block.height || seq.parentHash !== p.block.parent)
       return 'header does not match the block';
     if (seq.chainId !== this.deps.chainId) return `chain id ${seq.chainId}`;

@@ -34,8 +34,8 @@ export interface ElectedSchedule {
   /** What the log and the dashboard say about the choice. */
   summary: Record<string, unknown>;
   /**
-   * pos, dpos, auction: follows L1 and switches the schedule at each epoch boundary (until the signal
-   * aborts); `onSwitch` gets the new epoch's summary.
+   * pos, dpos, auction: follows L1 and reads each epoch's schedule ahead (until the signal aborts);
+   * `onSwitch` gets an epoch's summary when the chain enters it.
    */
   follow?: (signal: AbortSignal, onSwitch: (summary: Record<string, unknown>) => void) => Promise<void>;
 }
@@ -63,9 +63,9 @@ interface L1Election {
  * on L1 that is not in the committee file cannot be reached: at start that is an error, at a later
  * epoch it is left out with a warning.
  *
- * The returned schedule is an EpochSchedule: `follow` reads each new epoch's committee, stakes, seed or
- * auction winner from L1 once the epoch has begun (its pinned block is one epoch older, so final) and
- * switches to it without stopping consensus.
+ * The returned schedule is an EpochSchedule: `follow` reads each epoch's committee, stakes, seed or
+ * auction winner from L1 as soon as its pinned block is final (an epoch ahead), and the chain switches
+ * to it, without stopping consensus, at its first block whose L1 origin is in it.
  */
 export async function electedSchedule(
   mode: CommitteeElectionMode,
@@ -105,36 +105,53 @@ export async function electedSchedule(
     true,
     depositions,
   );
-  const schedule = new EpochSchedule(epoch, first.schedule);
+  const schedule = new EpochSchedule(epoch, first.schedule, clock);
+  const summaries = new Map<bigint, Record<string, unknown>>([[epoch, first.summary]]);
+  let switched: (summary: Record<string, unknown>) => void = () => {};
+  // Called from inside the consensus core (a leaderFor over a chain that entered a new epoch): only
+  // a log line and the dashboard's summary.
+  schedule.onEnter = (entered) => {
+    const summary = summaries.get(entered) ?? { mode, epoch: entered.toString() };
+    logger.info({ epoch: Number(entered), ...summary }, `${mode}: the chain entered epoch ${entered}`);
+    switched(summary);
+    for (const e of summaries.keys()) if (e < entered - 1n) summaries.delete(e);
+  };
   const follow = async (signal: AbortSignal, onSwitch: (summary: Record<string, unknown>) => void) => {
+    switched = onSwitch;
     while (!signal.aborted) {
       await sleep(EPOCH_POLL_MS, signal);
       if (signal.aborted) break;
-      try {
-        const f = await finalisedNow();
-        const next = epochAt(clock, f);
-        if (next <= schedule.epoch) continue;
-        const read = await scheduleForEpoch(
-          mode,
-          memberKeys,
-          pub,
-          election,
-          clock,
-          next,
-          f,
-          logger,
-          false,
-          depositions,
-        );
-        if (schedule.switchTo(next, read.schedule)) {
-          logger.info({ epoch: Number(next), ...read.summary }, `${mode}: switched to epoch ${next}`);
-          onSwitch(read.summary);
+      // The epoch L1 is in, and the next one as soon as its pinned block is final (an epoch ahead):
+      // the chain switches at its first block with an origin in it, which must find it here.
+      const f = await finalisedNow().catch(() => undefined);
+      if (f === undefined) continue;
+      const now = epochAt(clock, f);
+      for (const next of [now, now + 1n]) {
+        if (next <= schedule.epoch || schedule.has(next)) continue;
+        try {
+          const read = await scheduleForEpoch(
+            mode,
+            memberKeys,
+            pub,
+            election,
+            clock,
+            next,
+            f,
+            logger,
+            false,
+            depositions,
+          );
+          summaries.set(next, read.summary);
+          if (schedule.add(next, read.schedule))
+            logger.info({ epoch: Number(next), ...read.summary }, `${mode}: read epoch ${next} from L1`);
+        } catch (err) {
+          // The next epoch's pinned block is not final yet: normal for most of an epoch.
+          if (next > now) continue;
+          logger.warn(
+            { err: (err as Error).message },
+            `${mode}: cannot read epoch ${next} from L1 yet; retrying`,
+          );
         }
-      } catch (err) {
-        logger.warn(
-          { err: (err as Error).message },
-          `${mode}: cannot read the next epoch from L1 yet; retrying`,
-        );
       }
     }
   };

@@ -784,11 +784,11 @@ describe('devnet --nodes 4 --election dpos', () => {
       120_000,
     );
     const before = await Promise.all(urls.map(status));
-    // The switch itself can fail a view or two (members see the boundary final on L1 at different
-    // moments, and disagree on a leader until they all have), and the new schedule replays those
-    // failures: a member they make a suspect twice sits out until they leave the window
-    // (FAILED_VIEWS_LOOKED_AT views) — a CI run saw 0/9/0/17 over the first 26 views. So the count
-    // runs past that window: 20 blocks, and FAILED_VIEWS_LOOKED_AT + 30 views at every node.
+    // Counted past the failure window: the new schedule replays the window's failed views, and a
+    // member two of them make a suspect sits out until they leave it (FAILED_VIEWS_LOOKED_AT views).
+    // Before the switch followed the chain it made such failures itself (members disagreed on leaders
+    // until each saw the boundary): a CI run saw 0/9/0/17 over the first 26 views. So 20 blocks, and
+    // FAILED_VIEWS_LOOKED_AT + 30 views at every node.
     const lastView = (s: NodeStatus) => BigInt(s.consensus.view);
     const viewsAfter = before.map(lastView).reduce((x, y) => (x > y ? x : y)) + FAILED_VIEWS_LOOKED_AT + 30n;
     await until(

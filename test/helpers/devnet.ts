@@ -67,6 +67,8 @@ export interface DevnetOptions {
   readyTimeoutMs?: number;
   /** Extra environment (e.g. a SEQNET_FAULT_* fault injection). */
   env?: Record<string, string>;
+  /** The checkout whose node runs (default: this one; a benchmark may compare another). */
+  root?: string;
 }
 
 /** Starts `seqnet devnet` as a real child process and waits until its RPC answers. */
@@ -76,7 +78,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<DevnetProce
   const args = [
     '--import',
     'tsx',
-    join(root, 'src/cli/main.ts'),
+    join(opts.root ?? root, 'src/cli/main.ts'),
     'devnet',
     '--data-dir',
     dataDir,
@@ -90,7 +92,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<DevnetProce
     ...(opts.args ?? []),
   ];
   const proc = spawn(process.execPath, args, {
-    cwd: root,
+    cwd: opts.root ?? root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });

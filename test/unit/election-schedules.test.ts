@@ -297,21 +297,63 @@ describe('election schedules', () => {
     expect([0n, 1n, 2n, 3n].map((v) => s.leaderFor(v))).toEqual([1, 3, 1, 3]);
     expect(s.committeeFor(3n)).toEqual(keys);
     // Epoch 4: all four; a stale read of epoch 3 or 4 again changes nothing.
-    expect(s.switchTo(4n, new PoaSchedule(keys))).toBe(true);
-    expect(s.switchTo(4n, elected)).toBe(false);
-    expect(s.switchTo(2n, elected)).toBe(false);
+    expect(s.add(4n, new PoaSchedule(keys))).toBe(true);
+    expect(s.add(4n, elected)).toBe(false);
+    expect(s.add(2n, elected)).toBe(false);
     expect(s.epoch).toBe(4n);
     expect([0n, 1n, 2n, 3n].map((v) => s.leaderFor(v))).toEqual([0, 1, 2, 3]);
     // The TC hook reaches the epoch's auction schedule, and a new epoch starts with a fresh winner.
     const auction = new AuctionSchedule(keys, 2, 2);
-    s.switchTo(5n, auction);
+    s.add(5n, auction);
     s.onTimeoutCertificate(9n, 7n);
     expect(auction.deposedAt).toBe(10n);
     expect(s.leaderFor(10n)).toBe(1); // the rotation of 0, 1, 3: 10 mod 3
     expect(s.leaderFor(11n)).toBe(3);
-    s.switchTo(6n, new AuctionSchedule(keys, 2, 2));
+    s.add(6n, new AuctionSchedule(keys, 2, 2));
     expect(s.leaderFor(11n)).toBe(2);
     expect(() => new SubsetSchedule(new PoaSchedule(keys), [], keys)).toThrow(/at least one/);
+  });
+
+  it('epoch schedule with a clock: the chain picks the epoch (its L1 origin), read-ahead epochs wait for it', () => {
+    const clock = { genesisBlock: 100n, epochLength: 20n };
+    // Epoch 1 (L1 blocks 120–139): all four in rotation; epoch 2 (140–159): member 0 voted out.
+    const s = new EpochSchedule(1n, new PoaSchedule(keys), clock);
+    const entered: bigint[] = [];
+    s.onEnter = (e) => entered.push(e);
+    const without0 = new SubsetSchedule(new PoaSchedule([keys[1], keys[2], keys[3]]), [1, 2, 3], keys);
+    expect(s.add(2n, without0)).toBe(true);
+    expect(s.add(2n, without0)).toBe(false);
+    // Read ahead, not in force: a chain whose newest certified block has an origin in epoch 1, and a
+    // leader named without an origin, still follow epoch 1.
+    expect(s.epoch).toBe(1n);
+    expect([8n, 9n, 10n, 11n].map((v) => s.leaderFor(v, v - 1n, [], [], 139n))).toEqual([0, 1, 2, 3]);
+    expect(s.leaderFor(12n)).toBe(0);
+    expect(entered).toEqual([]);
+    // The first proposal over a block with an origin in epoch 2 switches, for every member alike.
+    expect([12n, 13n, 14n].map((v) => s.leaderFor(v, v - 1n, [], [], 140n))).toEqual([1, 2, 3]);
+    expect(s.epoch).toBe(2n);
+    expect(entered).toEqual([2n]);
+    expect(s.leaderFor(15n)).toBe(1);
+    // A fork that still extends epoch 1 is judged by epoch 1's schedule (kept one epoch back).
+    expect(s.leaderFor(12n, 11n, [], [], 135n)).toBe(0);
+    // A chain ahead of what this member has read (epoch 3 not read yet): the newest epoch here.
+    expect(s.leaderFor(12n, 11n, [], [], 165n)).toBe(1);
+    expect(s.add(1n, new PoaSchedule(keys))).toBe(false);
+    // Epoch 4 (members 2 and 3) read: entering it drops the epochs before 3, and a chain from before
+    // them is judged by the oldest left.
+    expect(s.add(4n, new SubsetSchedule(new PoaSchedule([keys[2], keys[3]]), [2, 3], keys))).toBe(true);
+    expect([12n, 13n].map((v) => s.leaderFor(v, v - 1n, [], [], 185n))).toEqual([2, 3]);
+    expect(s.epoch).toBe(4n);
+    expect(entered).toEqual([2n, 4n]);
+    expect(s.leaderFor(12n, 11n, [], [], 120n)).toBe(2);
+    // The TC hook reaches the schedule of the TC's chain: an auction read ahead is not deposed by
+    // the failures of the epoch before it.
+    const auction = new AuctionSchedule(keys, 2, 2);
+    expect(s.add(5n, auction)).toBe(true);
+    s.onTimeoutCertificate(9n, 7n, 185n);
+    expect(auction.deposedAt).toBeUndefined();
+    s.onTimeoutCertificate(9n, 7n, 200n);
+    expect(auction.deposedAt).toBe(10n);
   });
 
   it('epochs: the pinned block of epoch e is the start of e − 1 (genesis for 0)', () => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { QuorumCertificate } from '../../src/consensus/certificate.js';
-import { type CoreStart, HotStuffCore, type LedView } from '../../src/consensus/core/hotstuff.js';
+import {
+  type CoreConfig,
+  type CoreStart,
+  HotStuffCore,
+  type LedView,
+} from '../../src/consensus/core/hotstuff.js';
 import type {
   CommittedBlock,
   CoreOutput,
@@ -31,13 +36,8 @@ const qc = (view: bigint, block: number): QuorumCertificate => ({
 
 function core(
   self: number,
-  leaderFor = (
-    v: bigint,
-    _justifyView: bigint,
-    _failedBefore: readonly bigint[],
-    _ledBefore: readonly LedView[],
-  ) => Number(v % 4n),
-  onTimeoutCertificate?: (view: bigint, highQcView: bigint) => void,
+  leaderFor: CoreConfig['leaderFor'] = (v) => Number(v % 4n),
+  onTimeoutCertificate?: CoreConfig['onTimeoutCertificate'],
   shortTimeoutForSuspects = false,
 ) {
   return new HotStuffCore(

@@ -45,19 +45,23 @@ export interface CoreConfig {
    * block in the chain up to the certified block, FAILED_VIEWS_KEPT views back). A pure function of
    * its arguments, so every member that holds the chain names the same leader for a proposal.
    * `ledBefore`: the proposers of that chain's blocks over the same views (see TreeNode.led).
+   * `justifyBlock`: the certified block the proposal extends (schedules that change with the chain,
+   * the election's epochs, read its L1 origin).
    */
   leaderFor(
     view: bigint,
     justifyView: bigint,
     failedBefore: readonly bigint[],
     ledBefore: readonly LedView[],
+    justifyBlock: Hex,
   ): number;
   /**
    * Told of every timeout certificate the core processes, before it enters the next view: a leader
    * schedule that reacts to failed views (the auction's silent winner) changes `leaderFor` here.
    * The same TC may be processed several times (alone, in a proposal, in later timeouts).
+   * `highQcBlock`: the block of the TC's highest QC (the chain the failed views were on).
    */
-  onTimeoutCertificate?(view: bigint, highQcView: bigint): void;
+  onTimeoutCertificate?(view: bigint, highQcView: bigint, highQcBlock: Hex): void;
   /**
    * Base view timeout; from the second view in a row without a QC it doubles with each one (capped
    * at 2^3).
@@ -199,7 +203,8 @@ export class HotStuffCore {
     this.lastTc = start.lastTc;
     // The schedule hears of the restored TCs too (the auction's deposition is read from them).
     for (const tc of [start.lastTc, ...(start.proposals ?? []).map((p) => p.lastViewTc)])
-      if (tc && tc.epoch === config.epoch) config.onTimeoutCertificate?.(tc.view, tc.highQc.view);
+      if (tc && tc.epoch === config.epoch)
+        config.onTimeoutCertificate?.(tc.view, tc.highQc.view, tc.highQc.blockHash);
     for (const p of start.proposals ?? []) this.insert(p);
     this.restored = this.out;
   }
@@ -338,7 +343,7 @@ export class HotStuffCore {
   /** The leader of `view` for a proposal on the QC of `justifyView` for `blockHash`, over that block's chain. */
   private leaderOver(view: bigint, justifyView: bigint, blockHash: Hex): number {
     const { failedViews, led } = this.historyOf(blockHash, justifyView);
-    return this.config.leaderFor(view, justifyView, failedViews, led);
+    return this.config.leaderFor(view, justifyView, failedViews, led, blockHash);
   }
 
   /**
@@ -404,7 +409,7 @@ export class HotStuffCore {
 
   private processTc(tc: TimeoutCertificate): void {
     if (tc.epoch !== this.config.epoch) return;
-    this.config.onTimeoutCertificate?.(tc.view, tc.highQc.view);
+    this.config.onTimeoutCertificate?.(tc.view, tc.highQc.view, tc.highQc.blockHash);
     this.processQc(tc.highQc);
     if (tc.view >= this.view) {
       // The experiment's bookkeeping (a leaderFor per TC) only when it is on.
@@ -775,7 +780,7 @@ export class HotStuffCore {
       // The certified block is not here (missed, or lost in a crash): fetch it, propose once it arrives.
       this.requestFetch(
         this.highQc.blockHash,
-        this.config.leaderFor(this.highQc.view, this.highQc.view - 1n, [], []),
+        this.config.leaderFor(this.highQc.view, this.highQc.view - 1n, [], [], this.highQc.blockHash),
       );
       return;
     }
