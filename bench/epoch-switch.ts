@@ -17,6 +17,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { devAccounts } from '../src/execution/genesis.js';
 import { sleep } from '../src/util/sleep.js';
 import { devnetInfo, freeConsecutivePorts, startDevnet } from '../test/helpers/devnet.js';
+import { rpcCall } from './lib/committee-cluster.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -36,14 +37,7 @@ interface NodeStatus {
   consensus: { viewsLedBy: number[]; failedViewsLedBy: number[] };
 }
 
-async function status(url: string): Promise<NodeStatus> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'seqnet_status', params: [] }),
-  });
-  return ((await res.json()) as { result: NodeStatus }).result;
-}
+const status = (url: string) => rpcCall<NodeStatus>(url, 'seqnet_status');
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
@@ -88,14 +82,10 @@ async function main(): Promise<void> {
           maxFeePerGas: 10n ** 10n,
           maxPriorityFeePerGas: 1n,
         });
-        const r = await fetch(urls[sent % urls.length], {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [raw] }),
-        })
-          .then((x) => x.json() as Promise<{ result?: Hex }>)
-          .catch(() => ({}) as { result?: Hex });
-        if (r.result) {
+        const sentHash = await rpcCall<Hex>(urls[sent % urls.length], 'eth_sendRawTransaction', [raw]).catch(
+          () => undefined,
+        );
+        if (sentHash) {
           nonce++;
           sent++;
         }

@@ -141,6 +141,8 @@ export class CommitteeSequencer {
   private executedCursor: bigint;
   /** Sequenced blocks committed lately, by hash: the parent of the next proposals. */
   private readonly recentSequenced = new Map<Hex, SequencedBlock>();
+  /** Whether the schedule picks by the chain's L1 origins (the election's epochs): originOf works only then. */
+  private readonly followsOrigins: boolean;
   /** L1 origins of blocks by hash (originOf's cache). */
   private readonly originByBlock = new Map<Hex, bigint>();
   private readonly peerTxs: PeerTxIntake;
@@ -235,6 +237,7 @@ export class CommitteeSequencer {
     const publicKeys = options.members.map((m) => m.blsPublicKey);
     this.committee = { publicKeys, quorum: quorumFor(publicKeys.length) };
     this.schedule = deps.schedule ?? new PoaSchedule(publicKeys);
+    this.followsOrigins = this.schedule instanceof EpochSchedule;
     this.live.viewsLedBy = publicKeys.map(() => 0);
     this.live.failedViewsLedBy = publicKeys.map(() => 0);
     this.live.viewsDrawnFor = publicKeys.map(() => 0);
@@ -340,11 +343,7 @@ export class CommitteeSequencer {
         n: this.committee.publicKeys.length,
         quorum: this.committee.quorum,
         epoch: 0n,
-        // An epoch schedule follows the chain's L1 origins; the others need none (no block decoded).
-        ...scheduleHooks(
-          this.schedule,
-          this.schedule instanceof EpochSchedule ? (block) => this.originOf(block) : undefined,
-        ),
+        ...scheduleHooks(this.schedule, (block) => this.originOf(block)),
         baseTimeoutMs: this.options.viewTimeoutMs,
         // SEQNET_SUSPECT_TIMEOUTS=1: the experimental short timeout for suspects (off: docs/ARCHITECTURE.md).
         shortTimeoutForSuspects: process.env.SEQNET_SUSPECT_TIMEOUTS === '1',
@@ -870,8 +869,13 @@ export class CommitteeSequencer {
       onConflictingCertificates: (c) => this.onConflictingCertificates(c),
       onView: (view, leader, via) => {
         const highQc = this.driver.core.highestQc;
-        const origin = this.schedule instanceof EpochSchedule ? this.originOf(highQc.blockHash) : undefined;
-        const drawn = this.schedule.leaderFor(view, undefined, undefined, undefined, origin);
+        const drawn = this.schedule.leaderFor(
+          view,
+          undefined,
+          undefined,
+          undefined,
+          this.originOf(highQc.blockHash),
+        );
         this.deps.logger.debug(
           { view: Number(view), leader, drawn, via, highQc: Number(highQc.view) },
           'view',
@@ -901,18 +905,13 @@ export class CommitteeSequencer {
   /**
    * The L1 origin of a block this member holds (committed lately, or in the consensus tree): the
    * election's epoch schedule picks the epoch of a proposal's chain by it. Cached: the core asks
-   * for every vote and timeout.
+   * for every vote and timeout. Other schedules need none: no block is decoded for them.
    */
   private originOf(block: Hex): bigint | undefined {
+    if (!this.followsOrigins) return undefined;
     const cached = this.originByBlock.get(block);
     if (cached !== undefined) return cached;
-    const seq =
-      this.recentSequenced.get(block) ??
-      (() => {
-        // Also while the core is being built (restored TCs): then only what was committed.
-        const p = this.driver?.core.proposalOf(block);
-        return p ? decodeSequencedBlock(p.payload) : undefined;
-      })();
+    const seq = this.parentSequenced(block, []);
     if (!seq) return undefined;
     this.noteOrigin(block, seq.l1Origin.number);
     return seq.l1Origin.number;
@@ -920,7 +919,7 @@ export class CommitteeSequencer {
 
   /** Caches a block's origin (also from every proposal judged: a committed block leaves the tree). */
   private noteOrigin(block: Hex, origin: bigint): void {
-    if (this.originByBlock.has(block)) return;
+    if (!this.followsOrigins || this.originByBlock.has(block)) return;
     this.originByBlock.set(block, origin);
     if (this.originByBlock.size > 1024)
       this.originByBlock.delete(this.originByBlock.keys().next().value as Hex);
@@ -931,7 +930,8 @@ export class CommitteeSequencer {
     if (last && last.block.hash === parent) return decodeSequencedBlock(last.payload);
     const known = this.recentSequenced.get(parent);
     if (known) return known;
-    const p = this.driver.core.proposalOf(parent);
+    // The core asks for origins while it is being built (restored TCs): then only what was committed.
+    const p = this.driver?.core.proposalOf(parent);
     return p ? decodeSequencedBlock(p.payload) : undefined;
   }
 
