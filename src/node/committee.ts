@@ -38,7 +38,7 @@ import { SafetyRules } from '../consensus/safety/safety-rules.js';
 import { EpochSchedule } from '../election/epoch-schedule.js';
 import { type LeaderSchedule, PoaSchedule, scheduleHooks } from '../election/schedule.js';
 import type { Executor } from '../execution/executor.js';
-import type { L1Message, L1Source } from '../l1/watcher.js';
+import type { L1BlockRef, L1Message, L1Source } from '../l1/watcher.js';
 import type { L2Output } from '../l1/withdrawals.js';
 import type { Mempool } from '../mempool/mempool.js';
 import { PeerTxIntake } from '../mempool/peer-intake.js';
@@ -917,6 +917,15 @@ export class CommitteeSequencer {
     return seq.l1Origin.number;
   }
 
+  /**
+   * The newest L1 block a leader may take as its block's origin at `nowSeconds` (none stamped more
+   * than MAX_ORIGIN_AHEAD_SECONDS ahead): one rule for the origin a block takes and for the L1
+   * messages that count as work, so a leader never sees work it cannot include.
+   */
+  private usableOrigin(nowSeconds: bigint): L1BlockRef | undefined {
+    return this.deps.l1?.safeHead(nowSeconds + MAX_ORIGIN_AHEAD_SECONDS);
+  }
+
   /** Caches a block's origin (also from every proposal judged: a committed block leaves the tree). */
   private noteOrigin(block: Hex, origin: bigint): void {
     if (!this.followsOrigins || this.originByBlock.has(block)) return;
@@ -973,7 +982,7 @@ export class CommitteeSequencer {
       maxTxs: this.options.maxBlockTxs,
     });
     const now = BigInt(Math.floor(Date.now() / 1000));
-    const safe = l1?.safeHead(now + MAX_ORIGIN_AHEAD_SECONDS);
+    const safe = this.usableOrigin(now);
     const origin =
       safe && safe.number > parentSeq.l1Origin.number
         ? { number: safe.number, hash: safe.hash, timestamp: safe.timestamp }
@@ -1157,7 +1166,7 @@ export class CommitteeSequencer {
     }
     const l1 = this.deps.l1;
     // Messages a block can take now: not those above an origin a leader may not take yet.
-    const usable = l1?.safeHead(BigInt(Math.floor(Date.now() / 1000)) + MAX_ORIGIN_AHEAD_SECONDS);
+    const usable = this.usableOrigin(BigInt(Math.floor(Date.now() / 1000)));
     const dueMessages = l1 ? l1.messagesFor(this.executedCursor, usable?.number ?? 0n).length > 0 : false;
     let inFlight = 0;
     for (const h of this.committing) if (this.deps.mempool.has(h)) inFlight++;
