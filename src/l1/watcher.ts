@@ -70,6 +70,8 @@ export class L1Watcher implements L1Source {
   private failing = false;
   /** Hashes of the safe heads read lately, newest last: how far back a reorg reaches. */
   private readonly seen: L1BlockRef[] = [];
+  /** The scan under way: a scan asked for meanwhile joins it (two at once would read one range twice). */
+  private scanning?: Promise<void>;
 
   constructor(
     private readonly options: L1WatcherOptions,
@@ -157,8 +159,18 @@ export class L1Watcher implements L1Source {
     this.options.onReorg?.(reorg);
   }
 
-  /** One scan of the L1 (the background loop calls it every pollMs); never throws. */
-  async poll(): Promise<void> {
+  /**
+   * One scan of the L1 (the background loop calls it every pollMs; a node that meets an L1 block it
+   * has not read yet asks for one at once); never throws.
+   */
+  poll(): Promise<void> {
+    this.scanning ??= this.scan().finally(() => {
+      this.scanning = undefined;
+    });
+    return this.scanning;
+  }
+
+  private async scan(): Promise<void> {
     try {
       await this.checkReorg();
       const head = await this.client.getBlockNumber({ cacheTime: 0 });

@@ -79,7 +79,8 @@ export interface CommitteeDeps {
   events: ChainEvents;
   metrics: Metrics | null;
   logger: Logger;
-  l1?: L1Source & { scannedThrough?(): bigint };
+  /** `poll`: read the L1 now, not at the next poll (a proposal named an L1 block not read here yet). */
+  l1?: L1Source & { scannedThrough?(): bigint; poll?(): Promise<void> };
   /** Who leads each view (`--election`); default poa: round robin over the committee file. */
   schedule?: LeaderSchedule;
   /** Told of every equivocation found (the node submits it to the L1 Slasher when it has one). */
@@ -139,6 +140,10 @@ export class CommitteeSequencer {
   private readonly peerToMember = new Map<string, number>();
   private commitChain: Promise<void> = Promise.resolve();
   private executedCursor: bigint;
+  /** L1 message cursor after the newest block committed here, executed or not (signalWork's count). */
+  private committedCursor: bigint;
+  /** The L1 message cursor after the newest uncommitted block signalWork looked at (one decode each). */
+  private tipCursor?: { block: Hex; cursor: bigint };
   /** Sequenced blocks committed lately, by hash: the parent of the next proposals. */
   private readonly recentSequenced = new Map<Hex, SequencedBlock>();
   /** Whether the schedule picks by the chain's L1 origins (the election's epochs): originOf works only then. */
@@ -275,6 +280,7 @@ export class CommitteeSequencer {
       });
     const headSeq = this.sequencedAt(head);
     this.executedCursor = headSeq.l1MessageCursor;
+    this.committedCursor = headSeq.l1MessageCursor;
     this.recentSequenced.set(hashSequencedBlock(headSeq), headSeq);
   }
 
@@ -381,6 +387,7 @@ export class CommitteeSequencer {
   private async wakeOnL1(l1: L1Source): Promise<void> {
     while (!this.stopped) {
       await l1.waitForChange(this.stopping.signal);
+      this.driver?.judgeLaterProposals();
       this.signalWork();
     }
   }
@@ -859,6 +866,9 @@ export class CommitteeSequencer {
             { view: Number(p.view) },
             'proposal not judged: its L1 origin is not known here yet',
           );
+          // Read the L1 now: the driver judges the proposal again when it moves (wakeOnL1), in time
+          // to vote in its view rather than let the view time out.
+          void this.deps.l1?.poll?.();
           return 'later';
         }
         if (why !== undefined) this.deps.logger.debug({ view: Number(p.view), why }, 'invalid block');
@@ -892,6 +902,10 @@ export class CommitteeSequencer {
         if (drawn >= 0 && drawn < this.live.viewsDrawnFor.length) this.live.viewsDrawnFor[drawn]++;
         this.live.via = via;
         this.deps.metrics?.consensusView.set(Number(view));
+        // A new view comes with a new highest QC, so the uncommitted chain took a block: what it holds
+        // is no longer work. Left as it was, the collector of the QC that commits a block of L1
+        // messages alone still had that work and proposed an empty block nobody needed.
+        this.signalWork();
       },
       onTimedOut: () => this.regossipPending(),
       onInvalid: (from, why) => {
@@ -1029,10 +1043,14 @@ export class CommitteeSequencer {
     const l1 = this.deps.l1;
     // Before the checks that count L1 messages: a node whose L1 reading lags cannot count them yet,
     // and must not blame the honest peer that relayed the block (10 such blames ban a peer).
-    if (l1 && seq.l1Origin.number > (l1.scannedThrough?.() ?? l1.safeHead()?.number ?? 0n) + 1n)
-      return NOT_KNOWN_YET;
+    const read = l1 ? (l1.scannedThrough?.() ?? l1.safeHead()?.number ?? 0n) : 0n;
+    if (l1 && seq.l1Origin.number > read + 1n) return NOT_KNOWN_YET;
     const due = l1 ? l1.messagesFor(parent.l1MessageCursor, seq.l1Origin.number).length : 0;
-    if (p.block.txCount !== seq.txs.length + due) return 'tx count does not match';
+    // An origin one block past what was read here is judged (most L1 blocks hold no message), but a
+    // count short of the proposer's may be that block's messages, unread here: not the proposer's
+    // fault. Blamed, an honest leader lost its view to members whose L1 poll came a moment later.
+    if (p.block.txCount !== seq.txs.length + due)
+      return seq.l1Origin.number > read ? NOT_KNOWN_YET : 'tx count does not match';
     if (seq.timestamp < parent.timestamp) return 'timestamp before the parent';
     if (seq.l1Origin.number < parent.l1Origin.number) return 'L1 origin goes back';
     if (l1) {
@@ -1049,9 +1067,10 @@ export class CommitteeSequencer {
   private queueCommit(blocks: CommittedBlock[]): void {
     // Committed but not executed yet: their txs are still in the mempool, and a leader must not
     // propose them again (they would be skipped at execution, after costing bytes and L1 gas).
-    const hashes = blocks.flatMap((b) =>
-      decodeSequencedBlock(b.proposal.payload).txs.map((raw) => toHex(keccak256(raw))),
-    );
+    const sequenced = blocks.map((b) => decodeSequencedBlock(b.proposal.payload));
+    const hashes = sequenced.flatMap((seq) => seq.txs.map((raw) => toHex(keccak256(raw))));
+    for (const seq of sequenced)
+      if (seq.l1MessageCursor > this.committedCursor) this.committedCursor = seq.l1MessageCursor;
     for (const h of hashes) this.committing.add(h);
     this.signalWork();
     this.commitChain = this.commitChain
@@ -1165,13 +1184,29 @@ export class CommitteeSequencer {
       return;
     }
     const l1 = this.deps.l1;
-    // Messages a block can take now: not those above an origin a leader may not take yet.
+    const uncommitted = this.driver.core.uncommittedChain();
+    // Messages a block can take now: not those above an origin a leader may not take yet, nor those a
+    // block holds already (committed, or under the highest QC: counted, a leader that formed the QC
+    // committing a block of L1 messages alone proposed one more, empty, block after it).
     const usable = this.usableOrigin(BigInt(Math.floor(Date.now() / 1000)));
-    const dueMessages = l1 ? l1.messagesFor(this.executedCursor, usable?.number ?? 0n).length > 0 : false;
+    const dueMessages = l1
+      ? l1.messagesFor(this.messageCursorAfter(uncommitted), usable?.number ?? 0n).length > 0
+      : false;
     let inFlight = 0;
     for (const h of this.committing) if (this.deps.mempool.has(h)) inFlight++;
-    for (const p of this.driver.core.uncommittedChain()) inFlight += p.block.txCount;
+    for (const p of uncommitted) inFlight += p.block.txCount;
     this.driver.setWork(this.deps.mempool.pendingCount > inFlight || dueMessages);
+  }
+
+  /** The L1 message cursor after the blocks held here: the uncommitted chain's tip, else the committed. */
+  private messageCursorAfter(uncommitted: Proposal[]): bigint {
+    let cursor = this.committedCursor > this.executedCursor ? this.committedCursor : this.executedCursor;
+    const tip = uncommitted[uncommitted.length - 1];
+    if (!tip) return cursor;
+    if (this.tipCursor?.block !== tip.block.hash)
+      this.tipCursor = { block: tip.block.hash, cursor: decodeSequencedBlock(tip.payload).l1MessageCursor };
+    if (this.tipCursor.cursor > cursor) cursor = this.tipCursor.cursor;
+    return cursor;
   }
 
   /**

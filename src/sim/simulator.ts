@@ -120,6 +120,12 @@ export interface SimConfig {
    * makes the same hash (a re-proposal).
    */
   contentAddressed?: boolean;
+  /**
+   * Each node can judge a proposal only this many ms after it first sees it, as a node whose L1 read
+   * lags the block's origin: before, its application answers 'later'; then it is told to judge the
+   * proposals kept again, as a node is when its L1 watcher moves (ConsensusDriver.judgeLaterProposals).
+   */
+  judgeAfterMs?: number;
 }
 
 /** How long the simulated shell waits on a crashed member's closed connection (DISCONNECT_GRACE_MS). */
@@ -185,6 +191,8 @@ interface SimNode {
   pool: Set<number>;
   committedTxs: Set<number>;
   crashedOnPropose: boolean;
+  /** When each proposal (view/hash) was first seen, for `judgeAfterMs`. */
+  firstSeen: Map<string, number>;
 }
 
 interface SimEvent {
@@ -348,6 +356,7 @@ export class Simulator {
         pool: new Set(),
         committedTxs: new Set(),
         crashedOnPropose: false,
+        firstSeen: new Map(),
       });
     };
     for (let m = 0; m < config.n; m++) addNode(m, false);
@@ -553,6 +562,19 @@ export class Simulator {
         return { block, payload };
       },
       validate: (p) => {
+        const lag = this.config.judgeAfterMs;
+        if (lag) {
+          const key = `${p.view}/${p.block.hash}`;
+          const seen = node.firstSeen.get(key);
+          if (seen === undefined) {
+            node.firstSeen.set(key, this.now);
+            const life = node.life;
+            this.at(lag, () => {
+              if (node.alive && node.life === life) node.driver?.judgeLaterProposals();
+            });
+          }
+          if (this.now < (seen ?? this.now) + lag) return 'later';
+        }
         const txs = decodePayload(p.payload);
         return (
           txs !== undefined &&

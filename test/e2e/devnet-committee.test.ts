@@ -15,6 +15,7 @@ import { FORCED_INCLUSION_WINDOW } from '../../src/cli/force-tx.js';
 import { verifyFromL1 } from '../../src/derive/verifier.js';
 import { devAccounts, devChainOptions } from '../../src/execution/genesis.js';
 import { l1Artifacts } from '../../src/l1/deploy.js';
+import { sleep } from '../../src/util/sleep.js';
 import { forceSelfTransfer } from '../helpers/cli.js';
 import { statusOf } from '../helpers/committee.js';
 import { type DevnetProcess, freeConsecutivePorts, rpcCall, startDevnet } from '../helpers/devnet.js';
@@ -135,6 +136,17 @@ describe('devnet --nodes 4', () => {
     const landed = forced.result!;
     expect(landed.l2?.status).toBe('success');
     expect(landed.l2!.l1BlocksAfterInclusion).toBeLessThanOrEqual(FORCED_INCLUSION_WINDOW);
+    // A block of L1 messages alone is committed by the one block over it (which stays uncommitted, so
+    // unseen, until the next work), not followed by more: the leader that formed the committing QC
+    // counted the block's messages as still due and proposed another, empty, block (three deposits on
+    // an idle devnet of 4: three blocks each before, two now). A member whose L1 poll came a moment after
+    // the leader's used to refuse the block ("tx count does not match": it had not read the message),
+    // the view failed, and more blocks followed; it now judges the block again once it has read it.
+    await sleep(3_000);
+    const heads = await Promise.all(
+      info.nodes.map((n) => createPublicClient({ transport: http(n.rpc) }).getBlockNumber({ cacheTime: 0 })),
+    );
+    expect(heads.map(Number)).toEqual(info.nodes.map(() => landed.l2!.block));
 
     // A withdrawal: the output that covers it reaches L1 only with a quorum of the committee's
     // signatures (no single key may post one), a member that does not post proves it, the Bridge pays.

@@ -222,6 +222,34 @@ describe(`consensus in the simulator (${SEEDS} seeds)`, () => {
     expect(on.views).toBeGreaterThan(off.views * 1.5);
   });
 
+  it('members that can judge a proposal only later (their L1 read lags its origin) vote once they can: no view fails', () => {
+    // Every member judges every proposal 60 ms after it first sees it ('later' before, as a node whose
+    // L1 watcher has not read the block's origin); the driver keeps such proposals and judges them
+    // again when told (the node tells it when its L1 view moves). Dropped instead, no proposal got a
+    // vote and every view timed out.
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = new Simulator({
+        seed,
+        n: 4,
+        durationMs: 6_000,
+        baseTimeoutMs: 300,
+        delayMs: [1, 10],
+        dropRate: 0,
+        txIntervalMs: 40,
+        healAtMs: 0,
+        txUntilMs: 4_000,
+        faults: [],
+        twins: [],
+        byzantine: [],
+        checkLiveness: true,
+        judgeAfterMs: 60,
+      }).run();
+      expect(r.violations).toEqual([]);
+      expect(r.txsCommitted).toBe(r.txsSubmitted);
+      expect(r.viewsWithoutBlock, `seed ${seed}`).toBe(0);
+    }
+  });
+
   it('replays a seed exactly', () => {
     const a = new Simulator(scenarioFor(42)).run();
     const b = new Simulator(scenarioFor(42)).run();

@@ -144,6 +144,8 @@ export class ConsensusDriver {
   private readonly queue: CoreInput[] = [];
   private running = false;
   private readonly committedProposals = new Map<Hex, Proposal>();
+  /** Proposals the application could not judge yet, oldest first (judgeLaterProposals). */
+  private readonly laterProposals: Proposal[] = [];
   /** The chain history of recently committed blocks, for members that catch up by block sync. */
   private readonly committedHistory = new Map<Hex, ChainHistory>();
   private stopped = false;
@@ -183,6 +185,15 @@ export class ConsensusDriver {
     this.stopped = true;
   }
 
+  /**
+   * Judges again the proposals the application could not judge yet ('later': its view of L1 lagged the
+   * block's); the application calls it when that view moves. Those still 'later' are kept again.
+   */
+  judgeLaterProposals(): void {
+    for (const p of this.laterProposals.splice(0))
+      this.onMessage(p.author, { kind: 'proposal', proposal: p });
+  }
+
   setWork(pending: boolean): void {
     this.input({ type: 'work', pending });
   }
@@ -191,7 +202,17 @@ export class ConsensusDriver {
     if (this.stopped) return;
     const verdict = this.check(message);
     if (!verdict.ok) {
-      if (verdict.later) return;
+      if (verdict.later) {
+        // Kept to be judged again (judgeLaterProposals); the newest few: one view needs one.
+        if (
+          message.kind === 'proposal' &&
+          !this.laterProposals.some((q) => sameProposal(q, message.proposal))
+        ) {
+          this.laterProposals.push(message.proposal);
+          if (this.laterProposals.length > LATER_PROPOSALS_KEPT) this.laterProposals.shift();
+        }
+        return;
+      }
       this.deps.app.onInvalid?.(from, verdict.why);
       // Signed by its author, refused by the application: if the author leads this view, the view is lost.
       if (message.kind === 'proposal' && verdict.signedBlock)
@@ -449,6 +470,12 @@ export class ConsensusDriver {
 
 /** Recently committed blocks a driver answers for (fetches, chain histories). */
 const COMMITTED_KEPT = 256;
+/** How many proposals waiting for the application's judgement are kept (the newest). */
+const LATER_PROPOSALS_KEPT = 8;
+
+function sameProposal(a: Proposal, b: Proposal): boolean {
+  return a.view === b.view && a.author === b.author && a.block.hash === b.block.hash;
+}
 
 function dropOldest<K, V>(map: Map<K, V>, keep: number): void {
   let drop = map.size - keep;
