@@ -85,6 +85,41 @@ describe('L1 watcher', () => {
     expect(after[0].l1Block).toBeGreaterThan(reorgs[0].commonAncestor);
   }, 60_000);
 
+  it('scans asked for at once are one scan: each message read once, no failure reported', async () => {
+    // A committee member asks for a scan whenever a proposal names an L1 block it has not read, beside
+    // the background loop's: two scans at once read one range twice, and the second found its first
+    // message "out of order" and reported the L1 as failing.
+    const warnings: string[] = [];
+    const watcher = new L1Watcher(
+      {
+        rpcUrl: anvil.url,
+        queue: deployment.contracts.L1MessageQueue,
+        fromBlock: BigInt(deployment.deployedAtBlock),
+        confirmations: 1,
+        pollMs: 1_000,
+      },
+      pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) }),
+    );
+    await createWalletClient({
+      transport: http(anvil.url),
+      account: privateKeyToAccount(alice.privateKey),
+    }).writeContract({
+      chain: null,
+      address: deployment.contracts.Bridge,
+      abi: l1Artifacts().Bridge.abi as Abi,
+      functionName: 'depositETH',
+      args: [alice.address],
+      value: parseEther('3'),
+    });
+    await mine(2);
+    await Promise.all([watcher.poll(), watcher.poll(), watcher.poll()]);
+    const read = watcher.messagesFor(0n, watcher.safeHead()!.number);
+    expect(read.length).toBeGreaterThan(0);
+    expect(read.map((m) => m.index)).toEqual(read.map((_, i) => BigInt(i)));
+    expect(read[read.length - 1].value).toBe(parseEther('3'));
+    expect(warnings).toEqual([]);
+  }, 60_000);
+
   it('after the L1 clock jumps ahead, names the newest block read that is not from the future', async () => {
     const watcher = new L1Watcher(
       {
