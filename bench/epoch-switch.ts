@@ -9,8 +9,7 @@
  * `--root DIR` runs the node of another checkout (e.g. a worktree of the code before a change) for a
  * side-by-side on the same machine; the figures go to bench/results/epoch-switch.json by default.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createPublicClient, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -18,6 +17,7 @@ import { devAccounts } from '../src/execution/genesis.js';
 import { sleep } from '../src/util/sleep.js';
 import { devnetInfo, freeConsecutivePorts, startDevnet } from '../test/helpers/devnet.js';
 import { rpcCall } from './lib/committee-cluster.js';
+import { writeResult } from './lib/results.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -139,11 +139,7 @@ async function main(): Promise<void> {
       longestBlockGapMs: Math.round(longestGapMs),
       nodes,
     };
-    const out = resolve(flags.out);
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-    console.log(JSON.stringify(result, null, 2));
-    console.error(`written to ${join(flags.out)}`);
+    writeResult(flags.out, result);
   } finally {
     await devnet.stop();
   }

@@ -11,8 +11,7 @@
  * `--root DIR` runs the node of another checkout (a worktree of the code before a change) for a
  * side-by-side on the same machine; the figures go to bench/results/l1-messages.json by default.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Abi, createPublicClient, createWalletClient, type Hex, http, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -22,6 +21,7 @@ import { sleep } from '../src/util/sleep.js';
 import { devnetInfo, freeConsecutivePorts, startDevnet } from '../test/helpers/devnet.js';
 import { rpcCall } from './lib/committee-cluster.js';
 import { latencyStats } from './lib/load.js';
+import { writeResult } from './lib/results.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -129,11 +129,7 @@ async function main(): Promise<void> {
       blocks: blocksPerDeposit,
       perNode: nodes,
     };
-    const out = resolve(flags.out);
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-    console.log(JSON.stringify(result, null, 2));
-    console.error(`written to ${join(flags.out)}`);
+    writeResult(flags.out, result);
   } finally {
     await devnet.stop();
   }

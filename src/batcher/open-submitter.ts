@@ -402,17 +402,22 @@ export class OpenSubmitter {
     if (Date.now() < this.messagesPostAt) return false;
     this.messagesPostAt = undefined;
     // Any batch in an L1 block after the newest due message's applies them all: one that landed
-    // (another submitter's) is derived within a block or two.
+    // (another submitter's) is derived within a block or two. One still in the L1's mempool counts
+    // too (the pending block's state): read at the latest block only, two submitters whose waits
+    // ended within an L1 block of each other both posted one.
     const { pub } = await this.l1Clients();
-    const batchCount = (blockNumber?: bigint) =>
+    const batchCount = (at: { blockNumber: bigint } | { blockTag: 'pending' }) =>
       pub.readContract({
         address: this.deps.inbox,
         abi: this.deps.inboxAbi,
         functionName: 'batchCount',
-        ...(blockNumber !== undefined && { blockNumber }),
+        ...at,
       }) as Promise<bigint>;
     const newest = due[due.length - 1].l1Block;
-    const [before, now] = await Promise.all([batchCount(newest), batchCount()]);
+    const [before, now] = await Promise.all([
+      batchCount({ blockNumber: newest }),
+      batchCount({ blockTag: 'pending' }),
+    ]);
     return now === before;
   }
 

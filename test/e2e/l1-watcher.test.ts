@@ -30,20 +30,20 @@ describe('L1 watcher', () => {
   const mine = (n: number) =>
     rpcCall(anvil.url, { jsonrpc: '2.0', id: 1, method: 'anvil_mine', params: [`0x${n.toString(16)}`] });
 
-  it('drops the messages of reorged L1 blocks, reports them, and reads the new chain', async () => {
-    const wallet = createWalletClient({
+  const deposit = (value: string) =>
+    createWalletClient({
       transport: http(anvil.url),
       account: privateKeyToAccount(alice.privateKey),
+    }).writeContract({
+      chain: null,
+      address: deployment.contracts.Bridge,
+      abi: l1Artifacts().Bridge.abi as Abi,
+      functionName: 'depositETH',
+      args: [alice.address],
+      value: parseEther(value),
     });
-    const deposit = (value: string) =>
-      wallet.writeContract({
-        chain: null,
-        address: deployment.contracts.Bridge,
-        abi: l1Artifacts().Bridge.abi as Abi,
-        functionName: 'depositETH',
-        args: [alice.address],
-        value: parseEther(value),
-      });
+
+  it('drops the messages of reorged L1 blocks, reports them, and reads the new chain', async () => {
     const reorgs: L1Reorg[] = [];
     const watcher = new L1Watcher(
       {
@@ -100,17 +100,7 @@ describe('L1 watcher', () => {
       },
       pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) }),
     );
-    await createWalletClient({
-      transport: http(anvil.url),
-      account: privateKeyToAccount(alice.privateKey),
-    }).writeContract({
-      chain: null,
-      address: deployment.contracts.Bridge,
-      abi: l1Artifacts().Bridge.abi as Abi,
-      functionName: 'depositETH',
-      args: [alice.address],
-      value: parseEther('3'),
-    });
+    await deposit('3');
     await mine(2);
     await Promise.all([watcher.poll(), watcher.poll(), watcher.poll()]);
     const read = watcher.messagesFor(0n, watcher.safeHead()!.number);
