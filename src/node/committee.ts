@@ -121,6 +121,14 @@ const MAX_FUTURE_SECONDS = 5n;
 const MAX_ORIGIN_AHEAD_SECONDS = MAX_FUTURE_SECONDS - 2n;
 /** validate()'s answer for a block whose L1 origin this node has not read yet (not a fault of the block). */
 const NOT_KNOWN_YET = 'L1 origin not known here yet';
+/** At most one L1 scan out of turn per this many ms (a proposal naming an L1 block not read here). */
+const L1_SCAN_ASK_MS = 100;
+
+/** What the node looks up about a block by hash (its L1 origin, and its L1 message cursor). */
+interface BlockFacts {
+  origin: bigint;
+  cursor: bigint;
+}
 
 /**
  * The decentralised sequencer: a committee member that orders with its peers through the BFT core
@@ -142,14 +150,14 @@ export class CommitteeSequencer {
   private executedCursor: bigint;
   /** L1 message cursor after the newest block committed here, executed or not (signalWork's count). */
   private committedCursor: bigint;
-  /** The L1 message cursor after the newest uncommitted block signalWork looked at (one decode each). */
-  private tipCursor?: { block: Hex; cursor: bigint };
+  /** When this member last asked its L1 watcher for a scan out of turn (a proposal it could not judge). */
+  private l1ScanAskedAt = 0;
   /** Sequenced blocks committed lately, by hash: the parent of the next proposals. */
   private readonly recentSequenced = new Map<Hex, SequencedBlock>();
   /** Whether the schedule picks by the chain's L1 origins (the election's epochs): originOf works only then. */
   private readonly followsOrigins: boolean;
-  /** L1 origins of blocks by hash (originOf's cache). */
-  private readonly originByBlock = new Map<Hex, bigint>();
+  /** L1 origin and message cursor of blocks by hash, from every block built or judged (blockFacts). */
+  private readonly factsByBlock = new Map<Hex, BlockFacts>();
   private readonly peerTxs: PeerTxIntake;
   /** Txs of blocks committed by consensus and waiting for execution. */
   private readonly committing = new Set<Hex>();
@@ -867,8 +875,12 @@ export class CommitteeSequencer {
             'proposal not judged: its L1 origin is not known here yet',
           );
           // Read the L1 now: the driver judges the proposal again when it moves (wakeOnL1), in time
-          // to vote in its view rather than let the view time out.
-          void this.deps.l1?.poll?.();
+          // to vote in its view rather than let the view time out. Not more often than every
+          // L1_SCAN_ASK_MS: any peer can send proposals, and each one must not cost an L1 read.
+          if (Date.now() - this.l1ScanAskedAt >= L1_SCAN_ASK_MS) {
+            this.l1ScanAskedAt = Date.now();
+            void this.deps.l1?.poll?.();
+          }
           return 'later';
         }
         if (why !== undefined) this.deps.logger.debug({ view: Number(p.view), why }, 'invalid block');
@@ -922,13 +934,18 @@ export class CommitteeSequencer {
    * for every vote and timeout. Other schedules need none: no block is decoded for them.
    */
   private originOf(block: Hex): bigint | undefined {
-    if (!this.followsOrigins) return undefined;
-    const cached = this.originByBlock.get(block);
-    if (cached !== undefined) return cached;
+    return this.followsOrigins ? this.blockFacts(block)?.origin : undefined;
+  }
+
+  /**
+   * A held block's L1 origin and message cursor, cached (a committed block leaves the tree): filled
+   * from every block built or judged, else decoded once.
+   */
+  private blockFacts(block: Hex): BlockFacts | undefined {
+    const cached = this.factsByBlock.get(block);
+    if (cached) return cached;
     const seq = this.parentSequenced(block, []);
-    if (!seq) return undefined;
-    this.noteOrigin(block, seq.l1Origin.number);
-    return seq.l1Origin.number;
+    return seq ? this.noteBlock(block, seq) : undefined;
   }
 
   /**
@@ -940,12 +957,11 @@ export class CommitteeSequencer {
     return this.deps.l1?.safeHead(nowSeconds + MAX_ORIGIN_AHEAD_SECONDS);
   }
 
-  /** Caches a block's origin (also from every proposal judged: a committed block leaves the tree). */
-  private noteOrigin(block: Hex, origin: bigint): void {
-    if (!this.followsOrigins || this.originByBlock.has(block)) return;
-    this.originByBlock.set(block, origin);
-    if (this.originByBlock.size > 1024)
-      this.originByBlock.delete(this.originByBlock.keys().next().value as Hex);
+  private noteBlock(block: Hex, seq: SequencedBlock): BlockFacts {
+    const facts = { origin: seq.l1Origin.number, cursor: seq.l1MessageCursor };
+    this.factsByBlock.set(block, facts);
+    if (this.factsByBlock.size > 1024) this.factsByBlock.delete(this.factsByBlock.keys().next().value as Hex);
+    return facts;
   }
 
   private parentSequenced(parent: Hex, uncommitted: Proposal[]): SequencedBlock | undefined {
@@ -1016,7 +1032,7 @@ export class CommitteeSequencer {
       lagStateRoot: executor.lagStateRootFor(height),
     };
     const hash = hashSequencedBlock(seq);
-    this.noteOrigin(hash, seq.l1Origin.number);
+    this.noteBlock(hash, seq);
     return {
       block: { hash, parent, height, txCount: seq.txs.length + due.length },
       payload: encodeSequencedBlock(seq),
@@ -1032,7 +1048,7 @@ export class CommitteeSequencer {
       return `undecodable block: ${(err as Error).message}`;
     }
     if (hashSequencedBlock(seq) !== p.block.hash) return 'block hash does not match the block';
-    this.noteOrigin(p.block.hash, seq.l1Origin.number);
+    this.noteBlock(p.block.hash, seq);
     if (seq.height !== p.block.height || seq.parentHash !== p.block.parent)
       return 'header does not match the block';
     if (seq.chainId !== this.deps.chainId) return `chain id ${seq.chainId}`;
@@ -1202,10 +1218,8 @@ export class CommitteeSequencer {
   private messageCursorAfter(uncommitted: Proposal[]): bigint {
     let cursor = this.committedCursor > this.executedCursor ? this.committedCursor : this.executedCursor;
     const tip = uncommitted[uncommitted.length - 1];
-    if (!tip) return cursor;
-    if (this.tipCursor?.block !== tip.block.hash)
-      this.tipCursor = { block: tip.block.hash, cursor: decodeSequencedBlock(tip.payload).l1MessageCursor };
-    if (this.tipCursor.cursor > cursor) cursor = this.tipCursor.cursor;
+    const tipCursor = tip ? this.blockFacts(tip.block.hash)?.cursor : undefined;
+    if (tipCursor !== undefined && tipCursor > cursor) cursor = tipCursor;
     return cursor;
   }
 

@@ -43,19 +43,25 @@ describe('L1 watcher', () => {
       value: parseEther(value),
     });
 
-  it('drops the messages of reorged L1 blocks, reports them, and reads the new chain', async () => {
-    const reorgs: L1Reorg[] = [];
-    const watcher = new L1Watcher(
+  /** A watcher of the deployment's queue from its first block (polled by hand: pollMs is not used). */
+  const watcherWith = (
+    options: { confirmations: number; onReorg?: (r: L1Reorg) => void },
+    logger = pino({ level: 'silent' }),
+  ) =>
+    new L1Watcher(
       {
         rpcUrl: anvil.url,
         queue: deployment.contracts.L1MessageQueue,
         fromBlock: BigInt(deployment.deployedAtBlock),
-        confirmations: 1,
         pollMs: 1_000,
-        onReorg: (r) => reorgs.push(r),
+        ...options,
       },
-      pino({ level: 'silent' }),
+      logger,
     );
+
+  it('drops the messages of reorged L1 blocks, reports them, and reads the new chain', async () => {
+    const reorgs: L1Reorg[] = [];
+    const watcher = watcherWith({ confirmations: 1, onReorg: (r) => reorgs.push(r) });
     await deposit('1');
     await mine(2);
     await watcher.poll();
@@ -90,14 +96,8 @@ describe('L1 watcher', () => {
     // the background loop's: two scans at once read one range twice, and the second found its first
     // message "out of order" and reported the L1 as failing.
     const warnings: string[] = [];
-    const watcher = new L1Watcher(
-      {
-        rpcUrl: anvil.url,
-        queue: deployment.contracts.L1MessageQueue,
-        fromBlock: BigInt(deployment.deployedAtBlock),
-        confirmations: 1,
-        pollMs: 1_000,
-      },
+    const watcher = watcherWith(
+      { confirmations: 1 },
       pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) }),
     );
     await deposit('3');
@@ -111,16 +111,7 @@ describe('L1 watcher', () => {
   }, 60_000);
 
   it('after the L1 clock jumps ahead, names the newest block read that is not from the future', async () => {
-    const watcher = new L1Watcher(
-      {
-        rpcUrl: anvil.url,
-        queue: deployment.contracts.L1MessageQueue,
-        fromBlock: BigInt(deployment.deployedAtBlock),
-        confirmations: 0,
-        pollMs: 1_000,
-      },
-      pino({ level: 'silent' }),
-    );
+    const watcher = watcherWith({ confirmations: 0 });
     await mine(1);
     await watcher.poll();
     const beforeJump = watcher.safeHead()!;
