@@ -148,8 +148,6 @@ export class CommitteeSequencer {
   private readonly peerToMember = new Map<string, number>();
   private commitChain: Promise<void> = Promise.resolve();
   private executedCursor: bigint;
-  /** L1 message cursor after the newest block committed here, executed or not (signalWork's count). */
-  private committedCursor: bigint;
   /** When this member last asked its L1 watcher for a scan out of turn (a proposal it could not judge). */
   private l1ScanAskedAt = 0;
   /** Sequenced blocks committed lately, by hash: the parent of the next proposals. */
@@ -288,7 +286,6 @@ export class CommitteeSequencer {
       });
     const headSeq = this.sequencedAt(head);
     this.executedCursor = headSeq.l1MessageCursor;
-    this.committedCursor = headSeq.l1MessageCursor;
     this.recentSequenced.set(hashSequencedBlock(headSeq), headSeq);
   }
 
@@ -1083,10 +1080,9 @@ export class CommitteeSequencer {
   private queueCommit(blocks: CommittedBlock[]): void {
     // Committed but not executed yet: their txs are still in the mempool, and a leader must not
     // propose them again (they would be skipped at execution, after costing bytes and L1 gas).
-    const sequenced = blocks.map((b) => decodeSequencedBlock(b.proposal.payload));
-    const hashes = sequenced.flatMap((seq) => seq.txs.map((raw) => toHex(keccak256(raw))));
-    for (const seq of sequenced)
-      if (seq.l1MessageCursor > this.committedCursor) this.committedCursor = seq.l1MessageCursor;
+    const hashes = blocks.flatMap((b) =>
+      decodeSequencedBlock(b.proposal.payload).txs.map((raw) => toHex(keccak256(raw))),
+    );
     for (const h of hashes) this.committing.add(h);
     this.signalWork();
     this.commitChain = this.commitChain
@@ -1206,7 +1202,7 @@ export class CommitteeSequencer {
     // committing a block of L1 messages alone proposed one more, empty, block after it).
     const usable = this.usableOrigin(BigInt(Math.floor(Date.now() / 1000)));
     const dueMessages = l1
-      ? l1.messagesFor(this.messageCursorAfter(uncommitted), usable?.number ?? 0n).length > 0
+      ? l1.messagesFor(this.messageCursorAfter(), usable?.number ?? 0n).length > 0
       : false;
     let inFlight = 0;
     for (const h of this.committing) if (this.deps.mempool.has(h)) inFlight++;
@@ -1214,13 +1210,14 @@ export class CommitteeSequencer {
     this.driver.setWork(this.deps.mempool.pendingCount > inFlight || dueMessages);
   }
 
-  /** The L1 message cursor after the blocks held here: the uncommitted chain's tip, else the committed. */
-  private messageCursorAfter(uncommitted: Proposal[]): bigint {
-    let cursor = this.committedCursor > this.executedCursor ? this.committedCursor : this.executedCursor;
-    const tip = uncommitted[uncommitted.length - 1];
-    const tipCursor = tip ? this.blockFacts(tip.block.hash)?.cursor : undefined;
-    if (tipCursor !== undefined && tipCursor > cursor) cursor = tipCursor;
-    return cursor;
+  /**
+   * The L1 message cursor after the blocks held here: the highest QC's block (the uncommitted chain's
+   * tip, or the last committed block when nothing is uncommitted), or the executed head when block
+   * sync took it further.
+   */
+  private messageCursorAfter(): bigint {
+    const held = this.blockFacts(this.driver.core.highestQc.blockHash)?.cursor;
+    return held !== undefined && held > this.executedCursor ? held : this.executedCursor;
   }
 
   /**
