@@ -143,6 +143,11 @@ export class InclusionPromises {
     this.fd = undefined;
   }
 
+  /** The L1 the promises are signed for (their EIP-712 domain). */
+  get l1ChainId(): bigint {
+    return this.opts.l1ChainId;
+  }
+
   get size(): number {
     return this.made.size;
   }

@@ -17,7 +17,7 @@ import type { DataAvailability } from './batcher.js';
 import { postWithBlobs } from './blob-tx.js';
 import { blobCapacity, loadKzg, MAX_BLOBS_PER_TX } from './blobs.js';
 import { encodeBatch, encodeTxBatch } from './codec.js';
-import { type InclusionPromiseJson, InclusionPromises } from './inclusion-promise.js';
+import type { InclusionPromises } from './inclusion-promise.js';
 import { sendWithFeeBumps } from './tx-manager.js';
 
 export interface OpenSubmitterOptions {
@@ -34,8 +34,6 @@ export interface OpenSubmitterOptions {
    * inclusion promise by the L1 key that posts, inclusion-promise.ts), served by seqnet_getPreconfirmation.
    */
   preconf?: boolean;
-  /** With `preconf`: where the promises are journaled, so that a restart keeps them (and carries their txs first). */
-  promisesJournal?: string;
 }
 
 export interface OpenSubmitterDeps {
@@ -52,6 +50,11 @@ export interface OpenSubmitterDeps {
   l1: L1Source;
   policy: OrderingPolicy;
   logger: Logger;
+  /**
+   * With `preconf`: the promises this poster made, read from their journal by the node before its
+   * RPC served (so that a restarted node's promised txs cannot be replaced while it starts).
+   */
+  promises?: InclusionPromises;
   /**
    * Runs after each round, and every AFTER_ROUND_IDLE_MS while there is nothing to post, in the same
    * loop (the output proposer, which shares the L1 key: the two never race for its nonce).
@@ -123,10 +126,6 @@ export class OpenSubmitter {
   };
   /** The L1 clients of the submitter's key, made on the first post (they read the chain id once). */
   private clients?: ReturnType<typeof l1Clients>;
-  /** based with `preconf`: the promises made, once the L1's chain id is known (read at start). */
-  private promises?: InclusionPromises;
-  /** Txs that became executable before the L1's chain id was read (the promises' domain): promised once it is. */
-  private readonly arrivedEarly: Hex[] = [];
   /** based with `preconf`: txs promised on arrival and not in a batch yet, and their share of a batch. */
   private readonly awaitingBatch = new Map<Hex, PoolTx>();
   private awaitingShare = { bytes: 0, gas: 0n };
@@ -147,14 +146,8 @@ export class OpenSubmitter {
     if (options.da === 'blobs') loadKzg();
     if (options.preconf && options.mode !== 'based')
       throw new Error('preconfirmations by a submitter (inclusion promises) are for based mode only');
-  }
-
-  /** based with `preconf`: this submitter's signed inclusion promise for `txHash`, if it made one. */
-  async inclusionPromise(txHash: Hex): Promise<InclusionPromiseJson | undefined> {
-    // Right after start the L1's chain id may not be read yet: the journal's promises, and txs that
-    // arrived meanwhile, are there as soon as it is, so read it rather than answer null.
-    if (!this.promises && this.options.preconf) await this.ensurePromises().catch(() => {});
-    return this.promises?.get(txHash);
+    if (options.preconf && !deps.promises)
+      throw new Error('preconf: the node passes the promises (and their journal)');
   }
 
   /** Raw tx bytes per batch: the block limit, and with blobs what one tx's blobs carry (compressed
@@ -167,31 +160,22 @@ export class OpenSubmitter {
   start(signal: AbortSignal): Promise<void> {
     if (this.options.preconf) {
       const off = this.deps.mempool.onNewPending((h) => this.promiseOnArrival(h));
-      // A promised tx stays until a batch carries it: its sender cannot swap it, a richer tx cannot evict it.
-      this.deps.mempool.protect((h) => this.promises?.has(h) ?? false);
+      // Promised before a restart and still in the pool: carried first, as then. (The node protected
+      // them in the pool before its RPC served: their senders cannot replace them.)
+      for (const h of this.deps.promises?.restored ?? []) {
+        const t = this.deps.mempool.get(h);
+        if (!t || this.awaitingBatch.has(h)) continue;
+        this.awaitingBatch.set(h, t);
+        this.awaitingShare.bytes += t.raw.length;
+        this.awaitingShare.gas += t.gasLimit;
+      }
       // The RPC takes txs while the node is still starting: those already pending are promised now too.
       for (const t of this.deps.mempool
         .candidates()
         .flat()
         .sort((a, b) => a.arrival - b.arrival))
         this.promiseOnArrival(t.hash);
-      signal.addEventListener(
-        'abort',
-        () => {
-          off();
-          this.promises?.close();
-        },
-        { once: true },
-      );
-      // The promises' EIP-712 domain needs the L1's chain id; until it is read, arriving txs wait in
-      // arrivedEarly (a batch's worth) and the rest are promised when they go into a batch (which reads
-      // it again).
-      void this.ensurePromises().catch((err: unknown) => {
-        this.deps.logger.warn(
-          { err: (err as Error).message },
-          'L1 chain id not read yet: txs are promised once it is, or when they go into a batch',
-        );
-      });
+      signal.addEventListener('abort', off, { once: true });
     }
     return this.loop(signal);
   }
@@ -202,14 +186,10 @@ export class OpenSubmitter {
    * puts them first). Otherwise it is promised when it goes into a batch.
    */
   private promiseOnArrival(hash: Hex): void {
-    const promises = this.promises;
+    const promises = this.deps.promises;
     const t = this.deps.mempool.get(hash);
     const l1Head = this.deps.l1.safeHead()?.number;
-    if (!promises) {
-      if (this.arrivedEarly.length < this.options.maxBlockTxs) this.arrivedEarly.push(hash);
-      return;
-    }
-    if (!t || l1Head === undefined || this.inFlight.has(hash)) return;
+    if (!promises || !t || l1Head === undefined || this.inFlight.has(hash)) return;
     const share = this.awaitingShare;
     if (
       this.awaitingBatch.size + 1 > this.options.maxBlockTxs / 2 ||
@@ -460,38 +440,24 @@ export class OpenSubmitter {
     };
   }
 
-  private async ensurePromises(): Promise<InclusionPromises> {
-    const { wallet } = await this.l1Clients();
-    if (this.promises) return this.promises;
-    const promises = new InclusionPromises({
-      key: this.deps.key,
-      l2ChainId: this.deps.executor.options.chainId,
-      l1ChainId: BigInt(wallet.chain.id),
-      inbox: this.deps.inbox,
-      ...(this.options.promisesJournal && { journal: this.options.promisesJournal }),
-    });
-    this.promises = promises;
-    // Promised before a restart and still in the pool (its journal reloaded it): carried first, as then.
-    for (const h of promises.restored) {
-      const t = this.deps.mempool.get(h);
-      if (!t || this.inFlight.has(h) || this.awaitingBatch.has(h)) continue;
-      this.awaitingBatch.set(h, t);
-      this.awaitingShare.bytes += t.raw.length;
-      this.awaitingShare.gas += t.gasLimit;
-    }
-    for (const h of this.arrivedEarly.splice(0)) this.promiseOnArrival(h);
-    return promises;
-  }
-
   private async promise(txHashes: Hex[]): Promise<void> {
-    const promises = await this.ensurePromises();
+    const promises = this.deps.promises;
+    if (!promises) return;
     const { pub } = await this.l1Clients();
     this.stats.promised += promises.promise(txHashes, await pub.getBlockNumber());
   }
 
   private async l1Clients(): Promise<Awaited<ReturnType<typeof l1Clients>>> {
     const { l1Url, key } = this.deps;
-    this.clients ??= l1Clients(l1Url, key);
+    const promises = this.deps.promises;
+    this.clients ??= l1Clients(l1Url, key).then((c) => {
+      // The promises are signed for the deployment's L1: posting to another would break every one.
+      if (promises && BigInt(c.wallet.chain.id) !== promises.l1ChainId)
+        throw new Error(
+          `the L1 at ${l1Url} is chain ${c.wallet.chain.id}, and the deployment (whose chain id the inclusion promises are signed for) is on chain ${promises.l1ChainId}: pass the deployment of this L1`,
+        );
+      return c;
+    });
     try {
       return await this.clients;
     } catch (err) {

@@ -4,6 +4,7 @@ import { createAddressFromString } from '@ethereumjs/util';
 import type { Logger } from 'pino';
 import type { Abi } from 'viem';
 import { Batcher, batcherDefaults, storedCommitProofs } from '../batcher/batcher.js';
+import { InclusionPromises } from '../batcher/inclusion-promise.js';
 import { OpenSubmitter, type OpenSubmitterStats } from '../batcher/open-submitter.js';
 import { OUTPUT_TAKEOVER_MS, OutputProposer, OutputTarget } from '../batcher/proposer.js';
 import { type Committee, decodeCommitProof, quorumFor } from '../consensus/certificate.js';
@@ -92,6 +93,8 @@ export class SeqnetNode {
   outputProposer?: OutputProposer;
   /** The committee member, when the node runs in a committee (not as the single sequencer). */
   consensus?: CommitteeSequencer;
+  /** based with `--preconf`: the inclusion promises this node's poster made (journaled). */
+  inclusionPromises?: InclusionPromises;
   /** Submits equivocation evidence to the L1 Slasher (when the deployment has one and a key is set). */
   evidenceReporter?: EvidenceReporter;
   /** Compares the certified batches on L1 with this member's chain (with a Slasher and a key). */
@@ -302,6 +305,20 @@ export class SeqnetNode {
       ),
     );
     const openMode = options.l1?.deployment.openMode;
+    // based --preconf: the promises made before a restart bind from the RPC's first request on: their
+    // txs (restored to the pool above) must not be replaceable while the node starts (seconds).
+    if (openMode === 'based' && options.l1?.preconf && options.l1.batcherKey) {
+      const promises = new InclusionPromises({
+        key: options.l1.batcherKey,
+        l2ChainId: options.chain.chainId,
+        l1ChainId: BigInt(options.l1.deployment.l1ChainId),
+        inbox: options.l1.deployment.contracts.Inbox,
+        journal: `${options.dataDir}/preconf-promises.jsonl`,
+      });
+      // A promised tx stays until a batch carries it: its sender cannot swap it, a richer tx cannot evict it.
+      mempool.protect((h) => promises.has(h));
+      node.inclusionPromises = promises;
+    }
     // A committee member joins the committee before its RPC answers, so a ready RPC means a member.
     // (based / free: the committee file names who certifies outputs; startOpen starts that part.)
     if (options.committee && !openMode) {
@@ -413,16 +430,19 @@ export class SeqnetNode {
       const opening = node.startOpen(l1, onCommitted, withdrawals, keys.bls);
       ctx.openPreconfirmations = {
         mode: openMode,
-        optedIn: options.l1.preconf === true && options.l1.batcherKey !== undefined,
-        // The RPC takes txs while the submitter is still starting (L1 reads; libp2p for the output
-        // signers: seconds), and the submitter promises those once it runs: wait for it, not answer null.
+        optedIn: node.inclusionPromises !== undefined,
         promise: async (h) => {
-          if (!node.open?.submitter) {
+          const promises = node.inclusionPromises;
+          if (!promises) return undefined;
+          // The RPC takes txs while the submitter is still starting (L1 reads; libp2p for the output
+          // signers: seconds), and the submitter promises those once it runs: wait for it, not answer
+          // null. A promise made before a restart is served at once.
+          if (!promises.has(h) && !node.open?.submitter) {
             const waited = new AbortController();
             await Promise.race([opening.catch(() => {}), sleep(SUBMITTER_START_WAIT_MS, waited.signal)]);
             waited.abort();
           }
-          return node.open?.submitter?.inclusionPromise(h);
+          return promises.get(h);
         },
       };
       await opening;
@@ -639,10 +659,7 @@ export class SeqnetNode {
           maxBlockBytes: options.sequencer.maxBlockBytes,
           maxBlockTxs: options.sequencer.maxBlockTxs,
           ...(options.da && { da: options.da }),
-          ...(l1Options.preconf && {
-            preconf: true,
-            promisesJournal: `${options.dataDir}/preconf-promises.jsonl`,
-          }),
+          ...(this.inclusionPromises && { preconf: true }),
         },
         {
           l1Url: l1Options.rpcUrl,
@@ -656,6 +673,7 @@ export class SeqnetNode {
           l1,
           policy: orderingPolicy(options.ordering),
           logger: logger.child({ module: 'submitter' }),
+          ...(this.inclusionPromises && { promises: this.inclusionPromises }),
           ...(proposer && { afterRound: () => proposer.proposeOnce() }),
         },
       );
@@ -801,6 +819,7 @@ export class SeqnetNode {
     await this.batcherDone;
     await this.open?.done;
     await this.open?.outputSigners?.stop();
+    this.inclusionPromises?.close();
     await this.epochsDone;
     await this.certificateWatchDone;
     await this.rpc.stop();

@@ -496,6 +496,19 @@ describe('devnet --nodes 2 --election based --posters 1 --preconf', () => {
     try {
       await waitForRpc(urls[0], 120_000);
       const restartMs = Date.now() - killedAt;
+      // The promised tx is back in the pool and bound from the first request on, though the submitter
+      // is still starting (libp2p for the output signers): its sender cannot swap it for another.
+      const swap = signFeeMarketTx(sender.privateKey, {
+        nonce: 1n,
+        gas: 21_000n,
+        maxFee: 2n * 10n ** 10n,
+        maxTip: 2n,
+        value: 8n,
+      });
+      const swapped = await sendRaw(urls[0], swap);
+      expect(swapped.result).toBeUndefined();
+      // (Had its batch reached L1 before the kill, the tx is in the chain already: nonce too low.)
+      expect(swapped.error?.message).toMatch(/is promised for inclusion by this node|nonce too low/);
       // Served again as soon as the RPC answers (the submitter reads its journal as it starts, and a
       // query waits for that), and a tx sent now is promised too: no null while the node starts.
       const again = (await preconf(urls[0], h)).result;
