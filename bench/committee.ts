@@ -325,6 +325,11 @@ interface ThroughputResult {
   stats: RunStats;
   /** Send → the first newHeads of the block from any member (the tx's member may announce later). */
   latencyFirstMemberMs: LatencyStats;
+  /**
+   * Send → the member it was sent to pushes the tx's commit proof (`preconfirmations` subscription):
+   * committed, before that member executes the block. Null for nodes without the push.
+   */
+  preconfirmationMs: LatencyStats | null;
   /** Mempool txs left over from the previous run when this one started. */
   backlogAtStart: number;
   /** Member 0's view of consensus from the start of the run to the end of its drain. */
@@ -358,6 +363,11 @@ async function measure(
     const b = h.watcher.blocks.get(s.inclusion.block);
     if (b) firstLat.push(b.firstAt - s.startAt);
   }
+  const pushedLat: number[] = [];
+  for (const s of run.samples) {
+    const at = s.inclusion ? h.watcher.preconfirmedAt(s.tx.hash, s.member) : undefined;
+    if (at !== undefined) pushedLat.push(at - s.startAt);
+  }
   const failed = await failedReceipts(h, run.samples);
   if (failed > 0) throw new Error(`${workload}: ${failed} sampled receipts have status 0 (reverted)`);
   const s = run.stats;
@@ -373,6 +383,7 @@ async function measure(
     },
     stats: s,
     latencyFirstMemberMs: latencyStats(firstLat, s.unconfirmed),
+    preconfirmationMs: pushedLat.length ? latencyStats(pushedLat, s.unconfirmed) : null,
     backlogAtStart: 0,
     consensus:
       c0 && c1
@@ -393,7 +404,7 @@ async function measure(
       `  ${workload}: ${result.consensus.views} views, ${result.consensus.committedBlocks} blocks committed, ${result.consensus.timeoutsSignedByMember0} timeouts signed by member 0`,
     );
   log(
-    `  ${workload}: committed ${fmt(result.committedTxPerSecond, 0)} tx/s in the window, ${s.confirmed}/${s.txs} confirmed, p50 ${fmt(s.latencyMs.p50)} ms, p99 ${fmt(s.latencyMs.p99)} ms, ${fmt(s.txsPerBlock.mean)} txs/block, nodes ${result.cpu.nodesCores} cores${s.errors.length ? `, errors: ${s.errors.join(' | ')}` : ''}`,
+    `  ${workload}: committed ${fmt(result.committedTxPerSecond, 0)} tx/s in the window, ${s.confirmed}/${s.txs} confirmed, p50 ${fmt(s.latencyMs.p50)} ms, p99 ${fmt(s.latencyMs.p99)} ms (commit proof pushed: p50 ${fmt(result.preconfirmationMs?.p50 ?? null)} ms), ${fmt(s.txsPerBlock.mean)} txs/block, nodes ${result.cpu.nodesCores} cores${s.errors.length ? `, errors: ${s.errors.join(' | ')}` : ''}`,
   );
   return result;
 }
@@ -689,6 +700,7 @@ function table(sizes: SizeResult[], rec: RecoveryResult[]): string {
       'p50 ms',
       'p99 ms',
       'p50 first ms',
+      'proof p50',
       'ack p50',
       'txs/block',
       'blocks/s',
@@ -706,6 +718,7 @@ function table(sizes: SizeResult[], rec: RecoveryResult[]): string {
         fmt(r.stats.latencyMs.p50),
         fmt(r.stats.latencyMs.p99),
         fmt(r.latencyFirstMemberMs.p50),
+        fmt(r.preconfirmationMs?.p50 ?? null),
         fmt(r.stats.ackLatencyMs.p50),
         fmt(r.stats.txsPerBlock.mean),
         fmt(r.window.blocksPerSecond),
@@ -853,7 +866,7 @@ async function main(): Promise<void> {
         confirmation:
           'a WebSocket newHeads subscription on every member plus eth_getBlockByNumber(n, false) once per block; a member announces a block only once it is committed (2-chain QC), executed and persisted',
         latency:
-          'latencyMs: scheduled send (open loop) or send (closed loop) → newHeads of the block holding the tx on the member it was sent to; latencyFirstMemberMs: → the first member to announce that block',
+          'latencyMs: scheduled send (open loop) or send (closed loop) → newHeads of the block holding the tx on the member it was sent to; latencyFirstMemberMs: → the first member to announce that block; preconfirmationMs: → the member it was sent to pushes its commit proof (a `preconfirmations` WebSocket subscription on every member: committed, before execution)',
         committedTxPerSecond: `txs in blocks first announced in [first send + ${config.windowSkipMs} ms, last send) / that window; committed = executed in this node (committedHeight is the executed head)`,
         unconfirmed: `txs not in a block ${config.drainMs} ms after the last send count as slower than every confirmed tx (a percentile among them is null)`,
         warmUp: `${config.warmupTxs} txs at 100 tx/s before the measured runs of each committee (not reported)`,
@@ -869,6 +882,7 @@ async function main(): Promise<void> {
         note: 'for reference only (not asserted)',
         fourNodesP50AtMost50ms: {
           value: lowest?.stats.latencyMs.p50 ?? null,
+          commitProofPushedP50: lowest?.preconfirmationMs?.p50 ?? null,
           at: lowest?.workload ?? null,
           atEachRate: Object.fromEntries(
             config.rates.map((r) => [r, fourAt(r)?.stats.latencyMs.p50 ?? null]),

@@ -3,7 +3,9 @@
  * `eth_getBlockByNumber(n, false)` once per block (from the first member that announced it; all
  * members serve the same chain), as bench/lib/watcher.ts does for one node. Each block keeps the time
  * every member announced it, so a tx's soft confirmation can be taken at the member it was sent to
- * (what that client sees) or at the first member to announce it. No receipt polling.
+ * (what that client sees) or at the first member to announce it. No receipt polling. A
+ * `preconfirmations` subscription on each member as well gives when each member pushed a tx's commit
+ * proof (committed, before it executes the block); nodes without it (older code, `--root`) give none.
  */
 import type { Hex } from 'viem';
 import { WsRpc } from './rpc.js';
@@ -36,12 +38,17 @@ interface BlockResult {
   number: Hex;
   transactions: Hex[];
 }
+interface PreconfirmationResult {
+  transactions: Hex[];
+}
 
 export class CommitteeWatcher {
   readonly blocks = new Map<number, WatchedBlock>();
   private readonly txBlock = new Map<Hex, number>();
   private readonly waiters = new Map<Hex, Waiter>();
   private readonly lastAnnounced: number[];
+  /** Per tx: when each member pushed its preconfirmation (performance.now()). */
+  private readonly pushedAt = new Map<Hex, Array<number | undefined>>();
   private readonly ws: Array<WsRpc | undefined>;
   private failure?: Error;
 
@@ -62,7 +69,38 @@ export class CommitteeWatcher {
     await Promise.all(
       ws.map((conn, m) => conn.subscribe('newHeads', (h) => w.onHead(m, Number((h as HeadResult).number)))),
     );
+    await Promise.all(ws.map((conn, m) => w.followPreconfirmations(conn, m)));
     return w;
+  }
+
+  private async followPreconfirmations(conn: WsRpc, m: number): Promise<void> {
+    try {
+      await conn.subscribe('preconfirmations', (p) => this.onPreconfirmed(m, p as PreconfirmationResult));
+    } catch {
+      // A node before the push (a side-by-side with older code): its txs get no preconfirmation time.
+    }
+  }
+
+  private onPreconfirmed(m: number, p: PreconfirmationResult): void {
+    const now = performance.now();
+    for (const raw of p.transactions) {
+      const h = raw.toLowerCase() as Hex;
+      let at = this.pushedAt.get(h);
+      if (!at) {
+        at = this.ws.map(() => undefined);
+        this.pushedAt.set(h, at);
+      }
+      at[m] ??= now;
+    }
+  }
+
+  /** When the member (or, 'first', any member) pushed the tx's preconfirmation; undefined: not seen. */
+  preconfirmedAt(hash: Hex, vantage: Vantage): number | undefined {
+    const at = this.pushedAt.get(hash.toLowerCase() as Hex);
+    if (!at) return undefined;
+    if (vantage !== 'first') return at[vantage];
+    const seen = at.filter((t): t is number => t !== undefined);
+    return seen.length ? Math.min(...seen) : undefined;
   }
 
   /** Reconnects member m after a restart (its old socket died with the process). */
@@ -72,6 +110,7 @@ export class CommitteeWatcher {
     this.ws[m] = conn;
     this.lastAnnounced[m] = Math.max(this.lastAnnounced[m], Number(await conn.call<Hex>('eth_blockNumber')));
     await conn.subscribe('newHeads', (h) => this.onHead(m, Number((h as HeadResult).number)));
+    await this.followPreconfirmations(conn, m);
   }
 
   /** Forgets member m (it was killed): no fetches go there. */

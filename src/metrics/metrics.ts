@@ -76,6 +76,12 @@ export function createMetrics() {
       buckets: latencyBuckets,
       registers: [registry],
     }),
+    preconfirmationLatency: new Histogram({
+      name: 'seqnet_preconfirmation_seconds',
+      help: "From tx acceptance to its block's commit proof (committed, before execution; a committee member's txs)",
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
     blockBuild: new Histogram({
       name: 'seqnet_block_build_seconds',
       help: 'Time to order, execute and persist one block',

@@ -148,6 +148,8 @@ export class CommitteeSequencer {
   private readonly peerToMember = new Map<string, number>();
   private commitChain: Promise<void> = Promise.resolve();
   private executedCursor: bigint;
+  /** The highest block announced as preconfirmed (committed, maybe not executed yet). */
+  private preconfirmedHeight: bigint;
   /** When this member last asked its L1 watcher for a scan out of turn (a proposal it could not judge). */
   private l1ScanAskedAt = 0;
   /** Sequenced blocks committed lately, by hash: the parent of the next proposals. */
@@ -286,6 +288,7 @@ export class CommitteeSequencer {
       });
     const headSeq = this.sequencedAt(head);
     this.executedCursor = headSeq.l1MessageCursor;
+    this.preconfirmedHeight = head;
     this.recentSequenced.set(hashSequencedBlock(headSeq), headSeq);
   }
 
@@ -1078,11 +1081,34 @@ export class CommitteeSequencer {
   }
 
   private queueCommit(blocks: CommittedBlock[]): void {
+    const hashes: Hex[] = [];
+    for (const b of blocks) {
+      const seq = decodeSequencedBlock(b.proposal.payload);
+      const txHashes = seq.txs.map((raw) => toHex(keccak256(raw)));
+      hashes.push(...txHashes);
+      // The order is final now and the commit proof exists: announced before execution, which is off
+      // the latency path (DECISIONS.md §1). A quorum holds the block, so this member's crash loses nothing.
+      if (seq.height > this.preconfirmedHeight) {
+        this.preconfirmedHeight = seq.height;
+        try {
+          this.deps.events.emit('preconfirmed', {
+            height: seq.height,
+            txHashes,
+            proof: commitProofOf(seq, b),
+          });
+        } catch (err) {
+          // A listener's fault (the RPC's push) must not reach the consensus driver that called us.
+          this.deps.logger.warn({ err }, 'announcing a preconfirmed block failed');
+        }
+        const now = Date.now();
+        for (const h of txHashes) {
+          const t = this.deps.mempool.get(h);
+          if (t) this.deps.metrics?.preconfirmationLatency.observe((now - t.addedAt) / 1000);
+        }
+      }
+    }
     // Committed but not executed yet: their txs are still in the mempool, and a leader must not
     // propose them again (they would be skipped at execution, after costing bytes and L1 gas).
-    const hashes = blocks.flatMap((b) =>
-      decodeSequencedBlock(b.proposal.payload).txs.map((raw) => toHex(keccak256(raw))),
-    );
     for (const h of hashes) this.committing.add(h);
     this.signalWork();
     this.commitChain = this.commitChain
@@ -1117,12 +1143,7 @@ export class CommitteeSequencer {
       const pool = seq.txs.map((raw) => mempool.get(toHex(keccak256(raw))));
       const decoded = pool.every((t) => t !== undefined) ? pool.map((t) => t!.tx) : undefined;
       const result = await executor.execute(seq, decoded, messages);
-      const proof: CommitProof = {
-        chainId: seq.chainId,
-        height: seq.height,
-        blockHash: b.through,
-        qcs: b.qcs,
-      };
+      const proof = commitProofOf(seq, b);
       // Bound the blocks served from memory while lmdb catches up.
       if (store.unwrittenCount >= MAX_UNWRITTEN_BLOCKS)
         await store.written(executor.head.header.number - BigInt(MAX_UNWRITTEN_BLOCKS) + 1n);
@@ -1383,4 +1404,9 @@ function popcount(n: bigint): number {
   let c = 0;
   for (let x = n; x > 0n; x >>= 1n) if (x & 1n) c++;
   return c;
+}
+
+/** A committed block's commit proof: its QC and its child's, or (committed through a descendant) the descendant's. */
+function commitProofOf(seq: SequencedBlock, b: CommittedBlock): CommitProof {
+  return { chainId: seq.chainId, height: seq.height, blockHash: b.through, qcs: b.qcs };
 }

@@ -16,6 +16,17 @@ export interface SealedBlock {
   buildMs: number;
 }
 
+/**
+ * A committee's block as soon as it is committed (its commit proof exists), before this member executes
+ * it: execution is off the latency path (DECISIONS.md §1), the order is final from here.
+ */
+export interface PreconfirmedBlock {
+  height: bigint;
+  /** The sequenced block's txs, in order (its L1 messages come first by rule and are not listed). */
+  txHashes: Hex[];
+  proof: CommitProof;
+}
+
 /** An L2 rewind (`based` / `free`, after a deep L1 reorg): the blocks above `to` left the chain. */
 export interface ChainRewind {
   to: bigint;
@@ -26,6 +37,7 @@ export interface ChainRewind {
 /** In-process notifications from the chain to RPC subscriptions, the dashboard and metrics. */
 export class ChainEvents extends EventEmitter<{
   block: [SealedBlock];
+  preconfirmed: [PreconfirmedBlock];
   rewind: [ChainRewind];
   pendingTx: [Hex];
 }> {

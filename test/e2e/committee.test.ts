@@ -9,6 +9,7 @@ import { devAccounts } from '../../src/execution/genesis.js';
 import { startCommittee, statusOf, type TestCommittee, untilFullyConnected } from '../helpers/committee.js';
 import { rpcCall } from '../helpers/devnet.js';
 import { chainOf, until } from '../helpers/wait.js';
+import { RawSubscriber } from '../helpers/ws.js';
 
 interface ProofJson {
   chainId: Hex;
@@ -85,6 +86,10 @@ describe('a BFT committee of 4 node processes', () => {
     Promise.all(c.nodes.map(async (n) => (await statusOf(n.url).catch(() => undefined))?.head ?? -1));
 
   it('sequences txs sent to any member; all serve one chain; a preconfirmation verifies offline, a forged one does not', async () => {
+    // Member 3's pushed preconfirmations and heads, on one connection (in the order it sent them).
+    const sub = await RawSubscriber.open(c.nodes[3].url.replace('http', 'ws'));
+    expect((await sub.subscribe('preconfirmations')).id).toBeDefined();
+    expect((await sub.subscribe('newHeads')).id).toBeDefined();
     const hashes: Hex[] = [];
     for (let i = 0; i < 8; i++) hashes.push(await send(i % 4, i % 4));
     for (const h of hashes) expect((await receiptOn(c.nodes[0].url, h)).status).toBe('success');
@@ -115,6 +120,31 @@ describe('a BFT committee of 4 node processes', () => {
     expect(verifyCommitProof(forged, committee)).not.toBeNull();
     const otherBlock = { ...proof, blockHash: `0x${'11'.repeat(32)}` as Hex };
     expect(verifyCommitProof(otherBlock, committee)).toMatch(/not for the block/);
+
+    // The same preconfirmation was pushed to subscribers as soon as the block was committed: before
+    // the member executed it (its newHeads comes after), with the proof it serves later.
+    type Pushed = { blockNumber: Hex; sequencedBlockHash: Hex; transactions: Hex[]; proof: ProofJson };
+    const pushed = () => sub.seen.filter((n) => n.kind === 'preconfirmations').map((n) => n.result as Pushed);
+    await until('every tx pushed as preconfirmed by member 3', async () =>
+      hashes.every((h) => pushed().some((p) => p.transactions.includes(h))) ? true : undefined,
+    );
+    const first = pushed().find((p) => p.transactions.includes(hashes[0]))!;
+    expect(first.blockNumber).toBe(pre!.blockNumber);
+    expect(first.proof).toEqual(pre!.proof);
+    expect(verifyCommitProof(proofFromJson(first.proof), committee)).toBeNull();
+    const heights = pushed().map((p) => Number(p.blockNumber));
+    expect(new Set(heights).size).toBe(heights.length);
+    const headAt = (p: Pushed) =>
+      sub.seen.findIndex(
+        (n) => n.kind === 'newHeads' && (n.result as { number: Hex }).number === p.blockNumber,
+      );
+    await until("member 3's newHeads of every preconfirmed block", async () =>
+      pushed().every((p) => headAt(p) >= 0) ? true : undefined,
+    );
+    for (const p of pushed()) expect(sub.seen.findIndex((n) => n.result === p)).toBeLessThan(headAt(p));
+    const metrics = await (await fetch(`${c.nodes[3].url}/metrics`)).text();
+    expect(Number(/^seqnet_preconfirmation_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    sub.close();
   }, 180_000);
 
   it('SIGKILL of the leader under load: blocks go on within two view timeouts, no preconfirmed tx is lost', async () => {

@@ -24,6 +24,7 @@ import { type DevnetProcess, rpcCall, startOpenDevnet } from '../helpers/devnet.
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
 import { until } from '../helpers/wait.js';
 import { withdrawToL1 } from '../helpers/withdrawal.js';
+import { RawSubscriber } from '../helpers/ws.js';
 
 /**
  * `npm run devnet -- --nodes 2 --election based|free`: two independent submitters, each with its own
@@ -363,6 +364,14 @@ describe('devnet --nodes 2 --election based --posters 1 --preconf', () => {
     // Not yet in a batch of node 0's: nothing promised yet (null, as a committee answers before its QC).
     const unknown = `0x${'ab'.repeat(32)}` as Hex;
     expect(await preconf(urls[0], unknown)).toMatchObject({ result: null });
+    // No commit proofs here (L1 orders): the push of committed blocks is refused, with what to use.
+    const sub = await RawSubscriber.open(urls[0].replace('http', 'ws'));
+    expect((await sub.subscribe('preconfirmations')).error).toEqual({
+      code: -32000,
+      message:
+        'this node holds no commit proofs (the chain is derived from L1 here): subscribe on a sequencer or committee member; for a based inclusion promise, call seqnet_getPreconfirmation',
+    });
+    sub.close();
     const sentAt = Date.now();
     const h = await send(urls[0], raw);
     // Promised on arrival (the pool holds no other promised tx): no wait for a batch.

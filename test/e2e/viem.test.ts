@@ -18,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { compileContract } from '../../src/l1/solc.js';
 import { type DevnetProcess, startDevnet } from '../helpers/devnet.js';
+import { until } from '../helpers/wait.js';
+import { RawSubscriber } from '../helpers/ws.js';
 
 const token = compileContract('test/TestToken.sol', 'TestToken');
 const seqnet = {
@@ -60,6 +62,8 @@ describe('viem against a devnet process', () => {
   it('transfers ETH with a soft confirmation and a preconfirmation proof', async () => {
     const { pub, wallet } = clients();
     const before = await pub.getBalance({ address: carol.address });
+    const sub = await RawSubscriber.open(devnet.wsUrl);
+    expect((await sub.subscribe('preconfirmations')).id).toMatch(/^0x/);
     const hash = await wallet.sendTransaction({ to: carol.address, value: parseEther('1.5') });
     const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 10 });
     expect(receipt.status).toBe('success');
@@ -76,6 +80,15 @@ describe('viem against a devnet process', () => {
     expect(BigInt(pre.blockNumber)).toBe(receipt.blockNumber);
     expect(Number(pre.transactionIndex)).toBe(receipt.transactionIndex);
     expect(pre.proof.qcs).toHaveLength(1);
+    // Pushed to the subscriber too, with the same proof (a committee of one: its own QC commits).
+    const pushed = await until('the pushed preconfirmation', async () =>
+      sub.seen
+        .map((n) => n.result as { blockNumber: Hex; transactions: Hex[]; proof: unknown })
+        .find((p) => p.transactions.includes(hash)),
+    );
+    sub.close();
+    expect(BigInt(pushed.blockNumber)).toBe(receipt.blockNumber);
+    expect(pushed.proof).toEqual(pre.proof);
     const tx = await pub.getTransaction({ hash });
     expect(tx.from.toLowerCase()).toBe(alice.address.toLowerCase());
     const block = await pub.getBlock({ blockNumber: receipt.blockNumber, includeTransactions: true });
