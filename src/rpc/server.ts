@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
-import { RpcCode, RpcError } from '../errors.js';
-import type { ChainRewind, SealedBlock } from '../node/events.js';
+import { commitProofToJson } from '../consensus/certificate.js';
+import { RpcCode, RpcError, serverError } from '../errors.js';
+import type { ChainRewind, PreconfirmedBlock, SealedBlock } from '../node/events.js';
 import { type Hex, toHex } from '../util/bytes.js';
 import { rpcPortInUseMessage } from '../util/ports.js';
 import type { RpcContext, RpcHandler } from './context.js';
@@ -43,7 +44,7 @@ const dashboardHtml = readFileSync(
 );
 
 interface Subscription {
-  kind: 'newHeads' | 'logs' | 'newPendingTransactions';
+  kind: 'newHeads' | 'logs' | 'newPendingTransactions' | 'preconfirmations';
   filter?: LogFilter;
   fullTx?: boolean;
 }
@@ -112,7 +113,9 @@ export class RpcServer {
     const onBlock = (b: SealedBlock) => this.publishBlock(b);
     const onRewind = (r: ChainRewind) => this.publishRemovedLogs(r);
     const onPending = (h: Hex) => this.publishPending(h);
+    const onPreconfirmed = (p: PreconfirmedBlock) => this.publishPreconfirmed(p);
     this.ctx.events.on('block', onBlock);
+    this.ctx.events.on('preconfirmed', onPreconfirmed);
     this.ctx.events.on('rewind', onRewind);
     const offPending = this.ctx.mempool.onNewPending(onPending);
     this.filterSweep = setInterval(
@@ -123,6 +126,7 @@ export class RpcServer {
     this.unsubscribeChain = [
       () => clearInterval(this.filterSweep),
       () => this.ctx.events.off('block', onBlock),
+      () => this.ctx.events.off('preconfirmed', onPreconfirmed),
       () => this.ctx.events.off('rewind', onRewind),
       offPending,
     ];
@@ -341,7 +345,14 @@ export class RpcServer {
     else if (kind === 'logs')
       sub = { kind, filter: parseLogFilter(params[1] === undefined ? {} : object(params[1], 1), 1) };
     else if (kind === 'newPendingTransactions') sub = { kind, fullTx: params[1] === true };
-    else throw new RpcError(RpcCode.MethodNotFound, `no "${String(kind)}" subscription in eth namespace`);
+    else if (kind === 'preconfirmations') {
+      // Only a node that sequences holds commit proofs: based / free order by L1, a follower derives.
+      if (this.ctx.openPreconfirmations || this.ctx.committee.publicKeys.length === 0)
+        throw serverError(
+          'this node holds no commit proofs (the chain is derived from L1 here): subscribe on a sequencer or committee member; for a based inclusion promise, call seqnet_getPreconfirmation',
+        );
+      sub = { kind };
+    } else throw new RpcError(RpcCode.MethodNotFound, `no "${String(kind)}" subscription in eth namespace`);
     const id = `0x${(this.nextSubId++).toString(16).padStart(32, '0')}`;
     conn.subs.set(id, sub);
     return id;
@@ -377,6 +388,26 @@ export class RpcServer {
         }
       }
     }
+  }
+
+  /**
+   * A block committed (the commit proof exists), before this node executes it: its txs, in order, and
+   * the proof, checkable offline against the committee's keys as `seqnet_getPreconfirmation`'s is.
+   */
+  private publishPreconfirmed(p: PreconfirmedBlock): void {
+    let result: Record<string, unknown> | undefined;
+    for (const conn of this.connections)
+      for (const [id, sub] of conn.subs)
+        if (sub.kind === 'preconfirmations') {
+          result ??= {
+            blockNumber: `0x${p.height.toString(16)}`,
+            sequencedBlockHash: p.proof.blockHash,
+            transactions: p.txHashes,
+            proof: commitProofToJson(p.proof),
+            committee: { publicKeys: this.ctx.committee.publicKeys, quorum: this.ctx.committee.quorum },
+          };
+          this.notify(conn, id, result);
+        }
   }
 
   /**

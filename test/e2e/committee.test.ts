@@ -88,7 +88,7 @@ describe('a BFT committee of 4 node processes', () => {
   it('sequences txs sent to any member; all serve one chain; a preconfirmation verifies offline, a forged one does not', async () => {
     // Member 3's pushed preconfirmations and heads, on one connection (in the order it sent them).
     const sub = await RawSubscriber.open(c.nodes[3].url.replace('http', 'ws'));
-    expect((await sub.subscribe('preconfirmations')).id).toBeDefined();
+    expect(await sub.subscribe('preconfirmations')).toEqual({ id: expect.any(String) });
     expect((await sub.subscribe('newHeads')).id).toBeDefined();
     const hashes: Hex[] = [];
     for (let i = 0; i < 8; i++) hashes.push(await send(i % 4, i % 4));
