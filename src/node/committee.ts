@@ -1082,8 +1082,8 @@ export class CommitteeSequencer {
 
   private queueCommit(blocks: CommittedBlock[]): void {
     const hashes: Hex[] = [];
-    for (const b of blocks) {
-      const seq = decodeSequencedBlock(b.proposal.payload);
+    const decoded = blocks.map((b) => ({ b, seq: decodeSequencedBlock(b.proposal.payload) }));
+    for (const { b, seq } of decoded) {
       const txHashes = seq.txs.map((raw) => toHex(keccak256(raw)));
       hashes.push(...txHashes);
       // The order is final now and the commit proof exists: announced before execution, which is off
@@ -1112,7 +1112,7 @@ export class CommitteeSequencer {
     for (const h of hashes) this.committing.add(h);
     this.signalWork();
     this.commitChain = this.commitChain
-      .then(() => this.commitBlocks(blocks))
+      .then(() => this.commitBlocks(decoded))
       .catch((err) => {
         this.deps.logger.error({ err }, 'executing committed blocks failed');
       })
@@ -1124,11 +1124,10 @@ export class CommitteeSequencer {
   }
 
   /** Executes committed blocks in order and persists each with its commit proof; then announces it. */
-  private async commitBlocks(blocks: CommittedBlock[]): Promise<void> {
+  private async commitBlocks(blocks: { b: CommittedBlock; seq: SequencedBlock }[]): Promise<void> {
     const { executor, mempool, events, metrics, l1, store } = this.deps;
-    for (const b of blocks) {
+    for (const { b, seq } of blocks) {
       if (this.writeFailed) return;
-      const seq = decodeSequencedBlock(b.proposal.payload);
       if (seq.height <= executor.head.header.number) continue;
       if (seq.height !== executor.head.header.number + 1n) {
         this.deps.logger.warn(

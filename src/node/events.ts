@@ -17,8 +17,9 @@ export interface SealedBlock {
 }
 
 /**
- * A committee's block as soon as it is committed (its commit proof exists), before this member executes
- * it: execution is off the latency path (DECISIONS.md §1), the order is final from here.
+ * A block as soon as its commit proof exists: on a committee member before it executes the block
+ * (execution is off the latency path, DECISIONS.md §1), on the single sequencer once the block is
+ * durable. The order is final from here.
  */
 export interface PreconfirmedBlock {
   height: bigint;

@@ -4,12 +4,12 @@ import { JsonRpcProvider } from 'ethers';
 import { createPublicClient, createWalletClient, type Hex, http, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WsRpc } from '../../bench/lib/rpc.js';
 import { type CommitProof, quorumFor, verifyCommitProof } from '../../src/consensus/certificate.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { startCommittee, statusOf, type TestCommittee, untilFullyConnected } from '../helpers/committee.js';
 import { rpcCall } from '../helpers/devnet.js';
 import { chainOf, until } from '../helpers/wait.js';
-import { RawSubscriber } from '../helpers/ws.js';
 
 interface ProofJson {
   chainId: Hex;
@@ -87,9 +87,10 @@ describe('a BFT committee of 4 node processes', () => {
 
   it('sequences txs sent to any member; all serve one chain; a preconfirmation verifies offline, a forged one does not', async () => {
     // Member 3's pushed preconfirmations and heads, on one connection (in the order it sent them).
-    const sub = await RawSubscriber.open(c.nodes[3].url.replace('http', 'ws'));
-    expect(await sub.subscribe('preconfirmations')).toEqual({ id: expect.any(String) });
-    expect((await sub.subscribe('newHeads')).id).toBeDefined();
+    const ws = await WsRpc.connect(c.nodes[3].url.replace('http', 'ws'));
+    const seen: { kind: string; result: unknown }[] = [];
+    for (const kind of ['preconfirmations', 'newHeads'])
+      expect(await ws.subscribe(kind, (result) => seen.push({ kind, result }))).toMatch(/^0x/);
     const hashes: Hex[] = [];
     for (let i = 0; i < 8; i++) hashes.push(await send(i % 4, i % 4));
     for (const h of hashes) expect((await receiptOn(c.nodes[0].url, h)).status).toBe('success');
@@ -124,7 +125,7 @@ describe('a BFT committee of 4 node processes', () => {
     // The same preconfirmation was pushed to subscribers as soon as the block was committed: before
     // the member executed it (its newHeads comes after), with the proof it serves later.
     type Pushed = { blockNumber: Hex; sequencedBlockHash: Hex; transactions: Hex[]; proof: ProofJson };
-    const pushed = () => sub.seen.filter((n) => n.kind === 'preconfirmations').map((n) => n.result as Pushed);
+    const pushed = () => seen.filter((n) => n.kind === 'preconfirmations').map((n) => n.result as Pushed);
     await until('every tx pushed as preconfirmed by member 3', async () =>
       hashes.every((h) => pushed().some((p) => p.transactions.includes(h))) ? true : undefined,
     );
@@ -135,16 +136,14 @@ describe('a BFT committee of 4 node processes', () => {
     const heights = pushed().map((p) => Number(p.blockNumber));
     expect(new Set(heights).size).toBe(heights.length);
     const headAt = (p: Pushed) =>
-      sub.seen.findIndex(
-        (n) => n.kind === 'newHeads' && (n.result as { number: Hex }).number === p.blockNumber,
-      );
+      seen.findIndex((n) => n.kind === 'newHeads' && (n.result as { number: Hex }).number === p.blockNumber);
     await until("member 3's newHeads of every preconfirmed block", async () =>
       pushed().every((p) => headAt(p) >= 0) ? true : undefined,
     );
-    for (const p of pushed()) expect(sub.seen.findIndex((n) => n.result === p)).toBeLessThan(headAt(p));
+    for (const p of pushed()) expect(seen.findIndex((n) => n.result === p)).toBeLessThan(headAt(p));
     const metrics = await (await fetch(`${c.nodes[3].url}/metrics`)).text();
     expect(Number(/^seqnet_preconfirmation_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
-    sub.close();
+    ws.close();
   }, 180_000);
 
   it('SIGKILL of the leader under load: blocks go on within two view timeouts, no preconfirmed tx is lost', async () => {

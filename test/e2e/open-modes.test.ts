@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type Abi, createPublicClient, createWalletClient, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WsRpc } from '../../bench/lib/rpc.js';
 import {
   checkInclusionPromise,
   INCLUSION_PROMISE_WINDOW,
@@ -24,7 +25,6 @@ import { type DevnetProcess, rpcCall, startOpenDevnet } from '../helpers/devnet.
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
 import { until } from '../helpers/wait.js';
 import { withdrawToL1 } from '../helpers/withdrawal.js';
-import { RawSubscriber } from '../helpers/ws.js';
 
 /**
  * `npm run devnet -- --nodes 2 --election based|free`: two independent submitters, each with its own
@@ -365,13 +365,13 @@ describe('devnet --nodes 2 --election based --posters 1 --preconf', () => {
     const unknown = `0x${'ab'.repeat(32)}` as Hex;
     expect(await preconf(urls[0], unknown)).toMatchObject({ result: null });
     // No commit proofs here (L1 orders): the push of committed blocks is refused, with what to use.
-    const sub = await RawSubscriber.open(urls[0].replace('http', 'ws'));
-    expect((await sub.subscribe('preconfirmations')).error).toEqual({
+    const ws = await WsRpc.connect(urls[0].replace('http', 'ws'));
+    await expect(ws.subscribe('preconfirmations', () => {})).rejects.toMatchObject({
       code: -32000,
       message:
         'this node holds no commit proofs (the chain is derived from L1 here): subscribe on a sequencer or committee member; for a based inclusion promise, call seqnet_getPreconfirmation',
     });
-    sub.close();
+    ws.close();
     const sentAt = Date.now();
     const h = await send(urls[0], raw);
     // Promised on arrival (the pool holds no other promised tx): no wait for a batch.

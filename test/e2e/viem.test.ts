@@ -15,11 +15,11 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WsRpc } from '../../bench/lib/rpc.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { compileContract } from '../../src/l1/solc.js';
 import { type DevnetProcess, startDevnet } from '../helpers/devnet.js';
 import { until } from '../helpers/wait.js';
-import { RawSubscriber } from '../helpers/ws.js';
 
 const token = compileContract('test/TestToken.sol', 'TestToken');
 const seqnet = {
@@ -62,8 +62,11 @@ describe('viem against a devnet process', () => {
   it('transfers ETH with a soft confirmation and a preconfirmation proof', async () => {
     const { pub, wallet } = clients();
     const before = await pub.getBalance({ address: carol.address });
-    const sub = await RawSubscriber.open(devnet.wsUrl);
-    expect((await sub.subscribe('preconfirmations')).id).toMatch(/^0x/);
+    const ws = await WsRpc.connect(devnet.wsUrl);
+    const seen: { blockNumber: Hex; transactions: Hex[]; proof: unknown }[] = [];
+    expect(
+      await ws.subscribe('preconfirmations', (result) => seen.push(result as (typeof seen)[number])),
+    ).toMatch(/^0x/);
     const hash = await wallet.sendTransaction({ to: carol.address, value: parseEther('1.5') });
     const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 10 });
     expect(receipt.status).toBe('success');
@@ -82,11 +85,9 @@ describe('viem against a devnet process', () => {
     expect(pre.proof.qcs).toHaveLength(1);
     // Pushed to the subscriber too, with the same proof (a committee of one: its own QC commits).
     const pushed = await until('the pushed preconfirmation', async () =>
-      sub.seen
-        .map((n) => n.result as { blockNumber: Hex; transactions: Hex[]; proof: unknown })
-        .find((p) => p.transactions.includes(hash)),
+      seen.find((p) => p.transactions.includes(hash)),
     );
-    sub.close();
+    ws.close();
     expect(BigInt(pushed.blockNumber)).toBe(receipt.blockNumber);
     expect(pushed.proof).toEqual(pre.proof);
     const tx = await pub.getTransaction({ hash });
