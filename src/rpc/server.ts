@@ -391,8 +391,9 @@ export class RpcServer {
   }
 
   /**
-   * A block committed (the commit proof exists), before this node executes it: its txs, in order, and
-   * the proof, checkable offline against the committee's keys as `seqnet_getPreconfirmation`'s is.
+   * A block whose commit proof exists (on a committee member, before it executes the block): its txs,
+   * in order, and the proof, checkable offline against the committee's keys as
+   * `seqnet_getPreconfirmation`'s is.
    */
   private publishPreconfirmed(p: PreconfirmedBlock): void {
     let result: Record<string, unknown> | undefined;
