@@ -28,12 +28,6 @@ export interface OpenSubmitterOptions {
   maxBlockTxs: number;
   /** Where batches go: calldata (`postBatch`, default) or EIP-4844 blobs (`postBlobBatch`). */
   da?: DataAvailability;
-  /**
-   * based (`--preconf`): opt in to preconfirmations: promise each tx on arrival while the promised
-   * txs not yet in a batch fill at most half a batch, else when it goes into one (an EIP-712
-   * inclusion promise by the L1 key that posts, inclusion-promise.ts), served by seqnet_getPreconfirmation.
-   */
-  preconf?: boolean;
 }
 
 export interface OpenSubmitterDeps {
@@ -51,8 +45,12 @@ export interface OpenSubmitterDeps {
   policy: OrderingPolicy;
   logger: Logger;
   /**
-   * With `preconf`: the promises this poster made, read from their journal by the node before its
-   * RPC served (so that a restarted node's promised txs cannot be replaced while it starts).
+   * based (`--preconf`), given when the node opts in to preconfirmations: the promises this poster
+   * made, read from their journal by the node before its RPC served (so that a restarted node's
+   * promised txs cannot be replaced while it starts). The submitter promises each tx on arrival while
+   * the promised txs not yet in a batch fill at most half a batch, else when it goes into one (an
+   * EIP-712 inclusion promise by the L1 key that posts, inclusion-promise.ts), served by
+   * seqnet_getPreconfirmation.
    */
   promises?: InclusionPromises;
   /**
@@ -144,10 +142,13 @@ export class OpenSubmitter {
   ) {
     // The KZG context takes seconds of CPU to build: once, before the first post.
     if (options.da === 'blobs') loadKzg();
-    if (options.preconf && options.mode !== 'based')
+    if (deps.promises && options.mode !== 'based')
       throw new Error('preconfirmations by a submitter (inclusion promises) are for based mode only');
-    if (options.preconf && !deps.promises)
-      throw new Error('preconf: the node passes the promises (and their journal)');
+  }
+
+  /** Whether this poster makes inclusion promises (based `--preconf`). */
+  get preconf(): boolean {
+    return this.deps.promises !== undefined;
   }
 
   /** Raw tx bytes per batch: the block limit, and with blobs what one tx's blobs carry (compressed
@@ -158,7 +159,7 @@ export class OpenSubmitter {
   }
 
   start(signal: AbortSignal): Promise<void> {
-    if (this.options.preconf) {
+    if (this.preconf) {
       const off = this.deps.mempool.onNewPending((h) => this.promiseOnArrival(h));
       // Promised before a restart and still in the pool: carried first, as then. (The node protected
       // them in the pool before its RPC served: their senders cannot replace them.)
@@ -257,7 +258,7 @@ export class OpenSubmitter {
     if (!built) return false;
     // A tx not promised on arrival is promised as it goes into a batch: the post below (or, if it
     // fails, the next round's) has until the deadline to land.
-    if (this.options.preconf && built.txHashes.length > 0) {
+    if (this.preconf && built.txHashes.length > 0) {
       await this.promise(built.txHashes);
       const batched = new Set(built.txHashes);
       this.settleAwaiting((h) => !batched.has(h));

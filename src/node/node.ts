@@ -659,7 +659,6 @@ export class SeqnetNode {
           maxBlockBytes: options.sequencer.maxBlockBytes,
           maxBlockTxs: options.sequencer.maxBlockTxs,
           ...(options.da && { da: options.da }),
-          ...(this.inclusionPromises && { preconf: true }),
         },
         {
           l1Url: l1Options.rpcUrl,
@@ -734,7 +733,7 @@ export class SeqnetNode {
       ...(outputProposer && {
         outputs: () => ({ proposed: outputProposer.stats.outputs, l1Gas: outputProposer.stats.l1Gas }),
       }),
-      ...(submitter?.options.preconf && { promises: () => submitter.stats.promised }),
+      ...(submitter?.preconf && { promises: () => submitter.stats.promised }),
     };
   }
 
