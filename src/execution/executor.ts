@@ -303,10 +303,12 @@ export class Executor {
   /**
    * `messages` are the L1 messages this block consumes (DECISIONS.md §3): deposits are credited first,
    * as EIP-4895 withdrawal entries, then forced txs run, in log order, before the sequenced txs.
+   * `decoded`: the block's txs as the caller already holds them (its mempool's, their senders
+   * recovered), by index; a hole is decoded here from the block's bytes.
    */
   async execute(
     seq: SequencedBlock,
-    decoded?: ReadonlyArray<TypedTransaction>,
+    decoded?: ReadonlyArray<TypedTransaction | undefined>,
     messages: ReadonlyArray<L1Message> = [],
     opts: { yieldEveryMs?: number } = {},
   ): Promise<ExecutionResult> {
@@ -367,7 +369,8 @@ export class Executor {
         const raw = all[i];
         let tx: TypedTransaction;
         try {
-          // The mempool already decoded (and recovered the sender of) txs this node accepted.
+          // The mempool already decoded (and recovered the sender of) txs this node accepted; the
+          // others (a committee member's peers' txs not yet gossiped here) cost a decode and an ecrecover.
           tx =
             (i >= forced.length ? decoded?.[i - forced.length] : undefined) ?? decodeTx(raw, this.txCommon);
         } catch (err) {

@@ -1139,9 +1139,15 @@ export class CommitteeSequencer {
       const started = performance.now();
       const count = Number(seq.l1MessageCursor - this.executedCursor);
       const messages = l1 ? l1.messagesFor(this.executedCursor, seq.l1Origin.number).slice(0, count) : [];
+      // Each tx this member's pool holds is executed as the pool decoded it (its sender recovered by
+      // the intake worker): under load, a block often holds a few txs not gossiped here yet, and
+      // decoding the whole block again cost an ecrecover per tx on the main thread.
       const pool = seq.txs.map((raw) => mempool.get(toHex(keccak256(raw))));
-      const decoded = pool.every((t) => t !== undefined) ? pool.map((t) => t!.tx) : undefined;
-      const result = await executor.execute(seq, decoded, messages);
+      const result = await executor.execute(
+        seq,
+        pool.map((t) => t?.tx),
+        messages,
+      );
       const proof = commitProofOf(seq, b);
       // Bound the blocks served from memory while lmdb catches up.
       if (store.unwrittenCount >= MAX_UNWRITTEN_BLOCKS)
