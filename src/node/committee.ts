@@ -119,6 +119,9 @@ const MAX_FUTURE_SECONDS = 5n;
  * clock caught up.
  */
 const MAX_ORIGIN_AHEAD_SECONDS = MAX_FUTURE_SECONDS - 2n;
+/** Tx hashes of the blocks executed lately kept for PeerTxIntake (~30 s at 500 tx/s; ~2 MB). */
+const RECENTLY_INCLUDED_KEPT = 16_384;
+
 /** validate()'s answer for a block whose L1 origin this node has not read yet (not a fault of the block). */
 const NOT_KNOWN_YET = 'L1 origin not known here yet';
 /** At most one L1 scan out of turn per this many ms (a proposal naming an L1 block not read here). */
@@ -161,6 +164,8 @@ export class CommitteeSequencer {
   private readonly peerTxs: PeerTxIntake;
   /** Txs of blocks committed by consensus and waiting for execution. */
   private readonly committing = new Set<Hex>();
+  /** Txs of the blocks executed lately (the newest RECENTLY_INCLUDED_KEPT): late gossip of them is passed over. */
+  private readonly recentlyIncluded = new Set<Hex>();
   private txGossip!: TxGossip;
   private syncTimer?: NodeJS.Timeout;
   private syncing = false;
@@ -262,7 +267,11 @@ export class CommitteeSequencer {
     options.members.forEach((m, i) => {
       this.peerToMember.set(m.peerId, i);
     });
-    this.peerTxs = new PeerTxIntake((raw) => deps.mempool.add(raw));
+    this.peerTxs = new PeerTxIntake(
+      (raw) => deps.mempool.add(raw),
+      undefined,
+      (hash) => deps.mempool.has(hash) || this.committing.has(hash) || this.recentlyIncluded.has(hash),
+    );
     const genesis = hashSequencedBlock(deps.executor.genesisSequenced());
     this.crypto = new BlsConsensusCrypto(deps.chainId, this.committee, genesis);
     const dir = join(deps.dataDir, 'consensus');
@@ -1158,6 +1167,11 @@ export class CommitteeSequencer {
         { height: seq.height, sequenced: b.proposal.payload, proof: encodeCommitProof(proof), messages },
         (err) => this.onWriteFailure(err),
       );
+      for (const h of txHashes) this.recentlyIncluded.add(h);
+      for (const h of this.recentlyIncluded) {
+        if (this.recentlyIncluded.size <= RECENTLY_INCLUDED_KEPT) break;
+        this.recentlyIncluded.delete(h);
+      }
       this.executedCursor = seq.l1MessageCursor;
       this.lastCommitAt = Date.now();
       for (const wake of this.executedWaiters.splice(0)) wake();
@@ -1350,6 +1364,9 @@ export class CommitteeSequencer {
       certificates: this.live.certificates,
       lastCertificate: this.live.lastCertificate,
       txsRegossiped: this.live.txsRegossiped,
+      // Gossiped txs passed over before the pool's checks: held here already (pool, or a block
+      // committed lately; see PeerTxIntake).
+      peerTxsAlreadyHeld: this.peerTxs.skippedKnown,
       // While a sync takes blocks: from, to, and the head now.
       blockSync: {
         ...this.live.blockSync,

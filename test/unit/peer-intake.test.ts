@@ -90,4 +90,24 @@ describe('PeerTxIntake', () => {
     expect(added).toEqual(['ok1', 'ok2']);
     expect(intake.backlog).toBe(0);
   });
+
+  it('a tx the node holds already is passed over when its batch comes up, not added again', async () => {
+    const pool = slowPool();
+    const held = new Set<string>();
+    const intake = new PeerTxIntake(pool.add, 100, (hash) => held.has(hash));
+    void intake.take([tx('a1')], 'peer A');
+    // queued behind a1: by the time its turn comes, b1 was committed through a block (held here)
+    const second = intake.take([tx('b1'), tx('b2')], 'peer A');
+    held.add(toHex(keccak256(tx('b1'))));
+    await turn();
+    expect(pool.started).toEqual(['a1']);
+    pool.finishAll();
+    await turn();
+    expect(pool.started).toEqual(['a1', 'b2']);
+    expect(intake.skippedKnown).toBe(1);
+    expect(intake.isFromPeer(toHex(keccak256(tx('b1'))))).toBe(false);
+    pool.finishAll();
+    await second;
+    expect(intake.backlog).toBe(0);
+  });
 });
