@@ -3,6 +3,7 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretKey } from '@chainsafe/blst';
 import { RLP } from '@ethereumjs/rlp';
+import type { TypedTransaction } from '@ethereumjs/tx';
 import type { Logger } from 'pino';
 import { BlsConsensusCrypto, blsSigner } from '../consensus/bls-crypto.js';
 import {
@@ -73,6 +74,11 @@ export interface CommitteeDeps {
   chainId: bigint;
   executor: Executor;
   mempool: Mempool;
+  /**
+   * Decodes a raw tx and recovers its sender off the main thread (the intake worker; rejects what the
+   * intake would refuse). Without it, txs not in the pool are decoded on the main thread at execution.
+   */
+  decodeOffThread?: (raw: Uint8Array) => Promise<TypedTransaction>;
   store: ChainStore;
   policy: OrderingPolicy;
   blsKey: SecretKey;
@@ -119,6 +125,16 @@ const MAX_FUTURE_SECONDS = 5n;
  * clock caught up.
  */
 const MAX_ORIGIN_AHEAD_SECONDS = MAX_FUTURE_SECONDS - 2n;
+/** A committed block on its way to execution (queueCommit → commitBlocks). */
+interface CommittedForExecution {
+  b: CommittedBlock;
+  seq: SequencedBlock;
+  /** The sequenced txs' hashes, in order. */
+  txHashes: Hex[];
+  /** By index: the tx decoded off the main thread, for those not in the pool at commit (see queueCommit). */
+  early: ReadonlyArray<Promise<TypedTransaction | undefined> | undefined>;
+}
+
 /** Tx hashes of the blocks executed lately kept for PeerTxIntake (~30 s at 500 tx/s; ~2 MB). */
 const RECENTLY_INCLUDED_KEPT = 16_384;
 
@@ -1091,9 +1107,22 @@ export class CommitteeSequencer {
 
   private queueCommit(blocks: CommittedBlock[]): void {
     const hashes: Hex[] = [];
-    const decoded = blocks.map((b) => ({ b, seq: decodeSequencedBlock(b.proposal.payload) }));
-    for (const { b, seq } of decoded) {
+    const decoded = blocks.map((b): CommittedForExecution => {
+      const seq = decodeSequencedBlock(b.proposal.payload);
       const txHashes = seq.txs.map((raw) => toHex(keccak256(raw)));
+      // A tx not in this member's pool (its gossip not through yet: about half of them under load) is
+      // decoded and its sender recovered in the intake worker from now on, while execution catches up,
+      // not on the main thread when the block executes (an ecrecover each: 6 % of a member's main
+      // thread at 500 tx/s). One the worker refuses is decoded at execution as before.
+      const offThread = this.deps.decodeOffThread;
+      const early = offThread
+        ? txHashes.map((h, i) =>
+            this.deps.mempool.has(h) ? undefined : offThread(seq.txs[i]).catch(() => undefined),
+          )
+        : [];
+      return { b, seq, txHashes, early };
+    });
+    for (const { b, seq, txHashes } of decoded) {
       hashes.push(...txHashes);
       // The order is final now and the commit proof exists: announced before execution, which is off
       // the latency path (DECISIONS.md §1). A quorum holds the block, so this member's crash loses nothing.
@@ -1133,9 +1162,9 @@ export class CommitteeSequencer {
   }
 
   /** Executes committed blocks in order and persists each with its commit proof; then announces it. */
-  private async commitBlocks(blocks: { b: CommittedBlock; seq: SequencedBlock }[]): Promise<void> {
+  private async commitBlocks(blocks: CommittedForExecution[]): Promise<void> {
     const { executor, mempool, events, metrics, l1, store } = this.deps;
-    for (const { b, seq } of blocks) {
+    for (const { b, seq, txHashes: sequencedHashes, early } of blocks) {
       if (this.writeFailed) return;
       if (seq.height <= executor.head.header.number) continue;
       if (seq.height !== executor.head.header.number + 1n) {
@@ -1148,15 +1177,12 @@ export class CommitteeSequencer {
       const started = performance.now();
       const count = Number(seq.l1MessageCursor - this.executedCursor);
       const messages = l1 ? l1.messagesFor(this.executedCursor, seq.l1Origin.number).slice(0, count) : [];
-      // Each tx this member's pool holds is executed as the pool decoded it (its sender recovered by
-      // the intake worker): under load, a block often holds a few txs not gossiped here yet, and
-      // decoding the whole block again cost an ecrecover per tx on the main thread.
-      const pool = seq.txs.map((raw) => mempool.get(toHex(keccak256(raw))));
-      const result = await executor.execute(
-        seq,
-        pool.map((t) => t?.tx),
-        messages,
-      );
+      // Each tx is executed as the pool or the intake worker decoded it (its sender recovered there);
+      // decoding a whole block again, when some of its txs were not in the pool, cost an ecrecover per
+      // tx on the main thread.
+      const pool = sequencedHashes.map((h) => mempool.get(h));
+      const txs = await Promise.all(pool.map((t, i) => t?.tx ?? early[i]));
+      const result = await executor.execute(seq, txs, messages);
       const proof = commitProofOf(seq, b);
       // Bound the blocks served from memory while lmdb catches up.
       if (store.unwrittenCount >= MAX_UNWRITTEN_BLOCKS)

@@ -407,6 +407,7 @@ export class SeqnetNode {
         chainId: options.chain.chainId,
         executor,
         mempool,
+        decodeOffThread: async (raw) => (await intake.decode(raw)).tx,
         store,
         policy: orderingPolicy(options.ordering),
         blsKey: keys.bls,
