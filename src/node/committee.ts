@@ -131,8 +131,8 @@ interface CommittedForExecution {
   seq: SequencedBlock;
   /** The sequenced txs' hashes, in order. */
   txHashes: Hex[];
-  /** By index: the tx decoded off the main thread, for those not in the pool at commit (see queueCommit). */
-  early: ReadonlyArray<Promise<TypedTransaction | undefined> | undefined>;
+  /** By index: txs not in the pool at commit, once decoded off the main thread (filled in as they are; see queueCommit). */
+  early: ReadonlyArray<TypedTransaction | undefined>;
 }
 
 /** Tx hashes of the blocks executed lately kept for PeerTxIntake (~30 s at 500 tx/s; ~2 MB). */
@@ -1113,13 +1113,21 @@ export class CommitteeSequencer {
       // A tx not in this member's pool (its gossip not through yet: about half of them under load) is
       // decoded and its sender recovered in the intake worker from now on, while execution catches up,
       // not on the main thread when the block executes (an ecrecover each: 6 % of a member's main
-      // thread at 500 tx/s). One the worker refuses is decoded at execution as before.
+      // thread at 500 tx/s). Execution does not wait for the worker: it takes what the worker has done
+      // by then, and decodes the rest itself: queued behind the worker's gossip backlog, it would hold up
+      // the leaders that wait for their lagged state root.
+      const early: Array<TypedTransaction | undefined> = [];
       const offThread = this.deps.decodeOffThread;
-      const early = offThread
-        ? txHashes.map((h, i) =>
-            this.deps.mempool.has(h) ? undefined : offThread(seq.txs[i]).catch(() => undefined),
-          )
-        : [];
+      if (offThread)
+        txHashes.forEach((h, i) => {
+          if (!this.deps.mempool.has(h))
+            offThread(seq.txs[i]).then(
+              (tx) => {
+                early[i] = tx;
+              },
+              () => {},
+            );
+        });
       return { b, seq, txHashes, early };
     });
     for (const { b, seq, txHashes } of decoded) {
@@ -1181,8 +1189,11 @@ export class CommitteeSequencer {
       // decoding a whole block again, when some of its txs were not in the pool, cost an ecrecover per
       // tx on the main thread.
       const pool = sequencedHashes.map((h) => mempool.get(h));
-      const txs = await Promise.all(pool.map((t, i) => t?.tx ?? early[i]));
-      const result = await executor.execute(seq, txs, messages);
+      const result = await executor.execute(
+        seq,
+        pool.map((t, i) => t?.tx ?? early[i]),
+        messages,
+      );
       const proof = commitProofOf(seq, b);
       // Bound the blocks served from memory while lmdb catches up.
       if (store.unwrittenCount >= MAX_UNWRITTEN_BLOCKS)
