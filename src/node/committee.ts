@@ -131,9 +131,12 @@ interface CommittedForExecution {
   seq: SequencedBlock;
   /** The sequenced txs' hashes, in order. */
   txHashes: Hex[];
-  /** By index: txs not in the pool at commit, once decoded off the main thread (filled in as they are; see queueCommit). */
+  /** By index: txs not in the pool when first seen, once decoded off the main thread (filled in as they are; see startDecoding). */
   early: ReadonlyArray<TypedTransaction | undefined>;
 }
+
+/** Proposals whose txs are kept decoded until they commit (those that never do are dropped, oldest first). */
+const PROPOSALS_DECODED_KEPT = 64;
 
 /** Tx hashes of the blocks executed lately kept for PeerTxIntake (~30 s at 500 tx/s; ~2 MB). */
 const RECENTLY_INCLUDED_KEPT = 16_384;
@@ -180,6 +183,8 @@ export class CommitteeSequencer {
   private readonly peerTxs: PeerTxIntake;
   /** Txs of blocks committed by consensus and waiting for execution. */
   private readonly committing = new Set<Hex>();
+  /** Proposed blocks' tx hashes and off-thread decodes, by block hash, until they commit (see startDecoding). */
+  private readonly txsOfProposals = new Map<Hex, Omit<CommittedForExecution, 'b' | 'seq'>>();
   /** Txs of the blocks executed lately (the newest RECENTLY_INCLUDED_KEPT): late gossip of them is passed over. */
   private readonly recentlyIncluded = new Set<Hex>();
   private txGossip!: TxGossip;
@@ -1074,6 +1079,11 @@ export class CommitteeSequencer {
     }
     if (hashSequencedBlock(seq) !== p.block.hash) return 'block hash does not match the block';
     this.noteBlock(p.block.hash, seq);
+    if (!this.txsOfProposals.has(p.block.hash)) {
+      this.txsOfProposals.set(p.block.hash, this.startDecoding(seq));
+      if (this.txsOfProposals.size > PROPOSALS_DECODED_KEPT)
+        this.txsOfProposals.delete(this.txsOfProposals.keys().next().value as Hex);
+    }
     if (seq.height !== p.block.height || seq.parentHash !== p.block.parent)
       return 'header does not match the block';
     if (seq.chainId !== this.deps.chainId) return `chain id ${seq.chainId}`;
@@ -1105,30 +1115,40 @@ export class CommitteeSequencer {
     return undefined;
   }
 
+  /**
+   * The hashes of a block's txs, and those not in this member's pool (their gossip not through yet:
+   * about half of them under load) decoded, their senders recovered, in the intake worker from now on
+   * — from the proposal, a view or more before the block commits — not on the main thread when it
+   * executes (an ecrecover each: 6 % of a member's main thread at 500 tx/s). Execution does not wait
+   * for the worker: it takes what the worker has done by then and decodes the rest itself (queued
+   * behind the worker's gossip backlog, it would hold up the leaders that wait for their lagged state
+   * root).
+   */
+  private startDecoding(seq: SequencedBlock): Omit<CommittedForExecution, 'b' | 'seq'> {
+    const txHashes = seq.txs.map((raw) => toHex(keccak256(raw)));
+    const early: Array<TypedTransaction | undefined> = [];
+    const offThread = this.deps.decodeOffThread;
+    if (offThread)
+      txHashes.forEach((h, i) => {
+        if (this.deps.mempool.has(h)) return;
+        offThread(seq.txs[i]).then(
+          (tx) => {
+            early[i] = tx;
+          },
+          () => {},
+        );
+      });
+    return { txHashes, early };
+  }
+
   private queueCommit(blocks: CommittedBlock[]): void {
     const hashes: Hex[] = [];
     const decoded = blocks.map((b): CommittedForExecution => {
+      const hash = b.proposal.block.hash;
+      const seen = this.txsOfProposals.get(hash);
+      this.txsOfProposals.delete(hash);
       const seq = decodeSequencedBlock(b.proposal.payload);
-      const txHashes = seq.txs.map((raw) => toHex(keccak256(raw)));
-      // A tx not in this member's pool (its gossip not through yet: about half of them under load) is
-      // decoded and its sender recovered in the intake worker from now on, while execution catches up,
-      // not on the main thread when the block executes (an ecrecover each: 6 % of a member's main
-      // thread at 500 tx/s). Execution does not wait for the worker: it takes what the worker has done
-      // by then, and decodes the rest itself: queued behind the worker's gossip backlog, it would hold up
-      // the leaders that wait for their lagged state root.
-      const early: Array<TypedTransaction | undefined> = [];
-      const offThread = this.deps.decodeOffThread;
-      if (offThread)
-        txHashes.forEach((h, i) => {
-          if (!this.deps.mempool.has(h))
-            offThread(seq.txs[i]).then(
-              (tx) => {
-                early[i] = tx;
-              },
-              () => {},
-            );
-        });
-      return { b, seq, txHashes, early };
+      return { b, seq, ...(seen ?? this.startDecoding(seq)) };
     });
     for (const { b, seq, txHashes } of decoded) {
       hashes.push(...txHashes);
