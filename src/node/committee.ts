@@ -3,7 +3,6 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretKey } from '@chainsafe/blst';
 import { RLP } from '@ethereumjs/rlp';
-import type { TypedTransaction } from '@ethereumjs/tx';
 import type { Logger } from 'pino';
 import { BlsConsensusCrypto, blsSigner } from '../consensus/bls-crypto.js';
 import {
@@ -74,11 +73,6 @@ export interface CommitteeDeps {
   chainId: bigint;
   executor: Executor;
   mempool: Mempool;
-  /**
-   * Decodes a raw tx and recovers its sender off the main thread (the intake worker; rejects what the
-   * intake would refuse). Without it, txs not in the pool are decoded on the main thread at execution.
-   */
-  decodeOffThread?: (raw: Uint8Array) => Promise<TypedTransaction>;
   store: ChainStore;
   policy: OrderingPolicy;
   blsKey: SecretKey;
@@ -125,18 +119,14 @@ const MAX_FUTURE_SECONDS = 5n;
  * clock caught up.
  */
 const MAX_ORIGIN_AHEAD_SECONDS = MAX_FUTURE_SECONDS - 2n;
+
 /** A committed block on its way to execution (queueCommit → commitBlocks). */
 interface CommittedForExecution {
   b: CommittedBlock;
   seq: SequencedBlock;
   /** The sequenced txs' hashes, in order. */
   txHashes: Hex[];
-  /** By index: txs not in the pool when first seen, once decoded off the main thread (filled in as they are; see startDecoding). */
-  early: ReadonlyArray<TypedTransaction | undefined>;
 }
-
-/** Proposals whose txs are kept decoded until they commit (those that never do are dropped, oldest first). */
-const PROPOSALS_DECODED_KEPT = 64;
 
 /** Tx hashes of the blocks executed lately kept for PeerTxIntake (~30 s at 500 tx/s; ~2 MB). */
 const RECENTLY_INCLUDED_KEPT = 16_384;
@@ -183,8 +173,6 @@ export class CommitteeSequencer {
   private readonly peerTxs: PeerTxIntake;
   /** Txs of blocks committed by consensus and waiting for execution. */
   private readonly committing = new Set<Hex>();
-  /** Proposed blocks' tx hashes and off-thread decodes, by block hash, until they commit (see startDecoding). */
-  private readonly txsOfProposals = new Map<Hex, Omit<CommittedForExecution, 'b' | 'seq'>>();
   /** Txs of the blocks executed lately (the newest RECENTLY_INCLUDED_KEPT): late gossip of them is passed over. */
   private readonly recentlyIncluded = new Set<Hex>();
   private txGossip!: TxGossip;
@@ -1079,11 +1067,6 @@ export class CommitteeSequencer {
     }
     if (hashSequencedBlock(seq) !== p.block.hash) return 'block hash does not match the block';
     this.noteBlock(p.block.hash, seq);
-    if (!this.txsOfProposals.has(p.block.hash)) {
-      this.txsOfProposals.set(p.block.hash, this.startDecoding(seq));
-      if (this.txsOfProposals.size > PROPOSALS_DECODED_KEPT)
-        this.txsOfProposals.delete(this.txsOfProposals.keys().next().value as Hex);
-    }
     if (seq.height !== p.block.height || seq.parentHash !== p.block.parent)
       return 'header does not match the block';
     if (seq.chainId !== this.deps.chainId) return `chain id ${seq.chainId}`;
@@ -1115,40 +1098,11 @@ export class CommitteeSequencer {
     return undefined;
   }
 
-  /**
-   * The hashes of a block's txs, and those not in this member's pool (their gossip not through yet:
-   * about half of them under load) decoded, their senders recovered, in the intake worker from now on
-   * — from the proposal, a view or more before the block commits — not on the main thread when it
-   * executes (an ecrecover each: 6 % of a member's main thread at 500 tx/s). Execution does not wait
-   * for the worker: it takes what the worker has done by then and decodes the rest itself (queued
-   * behind the worker's gossip backlog, it would hold up the leaders that wait for their lagged state
-   * root).
-   */
-  private startDecoding(seq: SequencedBlock): Omit<CommittedForExecution, 'b' | 'seq'> {
-    const txHashes = seq.txs.map((raw) => toHex(keccak256(raw)));
-    const early: Array<TypedTransaction | undefined> = [];
-    const offThread = this.deps.decodeOffThread;
-    if (offThread)
-      txHashes.forEach((h, i) => {
-        if (this.deps.mempool.has(h)) return;
-        offThread(seq.txs[i]).then(
-          (tx) => {
-            early[i] = tx;
-          },
-          () => {},
-        );
-      });
-    return { txHashes, early };
-  }
-
   private queueCommit(blocks: CommittedBlock[]): void {
     const hashes: Hex[] = [];
     const decoded = blocks.map((b): CommittedForExecution => {
-      const hash = b.proposal.block.hash;
-      const seen = this.txsOfProposals.get(hash);
-      this.txsOfProposals.delete(hash);
       const seq = decodeSequencedBlock(b.proposal.payload);
-      return { b, seq, ...(seen ?? this.startDecoding(seq)) };
+      return { b, seq, txHashes: seq.txs.map((raw) => toHex(keccak256(raw))) };
     });
     for (const { b, seq, txHashes } of decoded) {
       hashes.push(...txHashes);
@@ -1192,7 +1146,7 @@ export class CommitteeSequencer {
   /** Executes committed blocks in order and persists each with its commit proof; then announces it. */
   private async commitBlocks(blocks: CommittedForExecution[]): Promise<void> {
     const { executor, mempool, events, metrics, l1, store } = this.deps;
-    for (const { b, seq, txHashes: sequencedHashes, early } of blocks) {
+    for (const { b, seq, txHashes: sequencedHashes } of blocks) {
       if (this.writeFailed) return;
       if (seq.height <= executor.head.header.number) continue;
       if (seq.height !== executor.head.header.number + 1n) {
@@ -1205,13 +1159,16 @@ export class CommitteeSequencer {
       const started = performance.now();
       const count = Number(seq.l1MessageCursor - this.executedCursor);
       const messages = l1 ? l1.messagesFor(this.executedCursor, seq.l1Origin.number).slice(0, count) : [];
-      // Each tx is executed as the pool or the intake worker decoded it (its sender recovered there);
-      // decoding a whole block again, when some of its txs were not in the pool, cost an ecrecover per
-      // tx on the main thread.
+      // Each tx this member's pool holds is executed as the pool decoded it (its sender recovered by
+      // the intake worker): under load about half of a block's txs are not gossiped here yet, and
+      // decoding the whole block again cost an ecrecover per tx on the main thread. Those are decoded
+      // here: recovering them in the intake worker instead (from the commit, or from the proposal) saved
+      // the main thread that time but not the machine — on two cores it only moved the work, and the
+      // worker's late or duplicate decodes made it more (bench/results/experiments/overload-stop33-*).
       const pool = sequencedHashes.map((h) => mempool.get(h));
       const result = await executor.execute(
         seq,
-        pool.map((t, i) => t?.tx ?? early[i]),
+        pool.map((t) => t?.tx),
         messages,
       );
       const proof = commitProofOf(seq, b);

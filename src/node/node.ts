@@ -407,7 +407,6 @@ export class SeqnetNode {
         chainId: options.chain.chainId,
         executor,
         mempool,
-        decodeOffThread: async (raw) => (await intake.decode(raw)).tx,
         store,
         policy: orderingPolicy(options.ordering),
         blsKey: keys.bls,
