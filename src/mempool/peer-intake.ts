@@ -28,13 +28,22 @@ export class PeerTxIntake {
   /** Txs passed over because `known` said this node holds them already. */
   skippedKnown = 0;
 
+  private readonly maxQueued: number;
+  private readonly known: (hash: Hex) => boolean;
+
   constructor(
     /** Adds one tx to the pool; a rejection is the pool's verdict (known, nonce too low…), not an error here. */
     private readonly add: (raw: Uint8Array) => Promise<unknown>,
-    private readonly maxQueued = 4_096,
-    /** Whether this node holds the tx with this hash already (nothing to add). */
-    private readonly known: (hash: Hex) => boolean = () => false,
-  ) {}
+    opts: {
+      /** Queued txs over which a gossiped batch is awaited (holding its peer back). */
+      maxQueued?: number;
+      /** Whether this node holds the tx with this hash already (nothing to add). */
+      known?: (hash: Hex) => boolean;
+    } = {},
+  ) {
+    this.maxQueued = opts.maxQueued ?? 4_096;
+    this.known = opts.known ?? (() => false);
+  }
 
   /** Queues a batch from `peer` after its earlier ones; resolves once its txs are in the pool (or refused by it). */
   take(txs: readonly Uint8Array[], peer = ''): Promise<void> {

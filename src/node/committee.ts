@@ -276,11 +276,9 @@ export class CommitteeSequencer {
     options.members.forEach((m, i) => {
       this.peerToMember.set(m.peerId, i);
     });
-    this.peerTxs = new PeerTxIntake(
-      (raw) => deps.mempool.add(raw),
-      undefined,
-      (hash) => deps.mempool.has(hash) || this.committing.has(hash) || this.recentlyIncluded.has(hash),
-    );
+    this.peerTxs = new PeerTxIntake((raw) => deps.mempool.add(raw), {
+      known: (hash) => deps.mempool.has(hash) || this.committing.has(hash) || this.recentlyIncluded.has(hash),
+    });
     const genesis = hashSequencedBlock(deps.executor.genesisSequenced());
     this.crypto = new BlsConsensusCrypto(deps.chainId, this.committee, genesis);
     const dir = join(deps.dataDir, 'consensus');

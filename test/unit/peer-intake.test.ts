@@ -25,7 +25,7 @@ const turn = () => new Promise((r) => setTimeout(r, 0));
 describe('PeerTxIntake', () => {
   it('a gossiped batch is handed over at once; batches go in one after another, each batch all at once', async () => {
     const pool = slowPool();
-    const intake = new PeerTxIntake(pool.add, 100);
+    const intake = new PeerTxIntake(pool.add, { maxQueued: 100 });
     let firstReturned = false;
     void intake.takeGossiped([tx('a1'), tx('a2'), tx('a3')]).then(() => {
       firstReturned = true;
@@ -49,7 +49,7 @@ describe('PeerTxIntake', () => {
 
   it("one peer's batches wait for one another, another peer's do not", async () => {
     const pool = slowPool();
-    const intake = new PeerTxIntake(pool.add, 100);
+    const intake = new PeerTxIntake(pool.add, { maxQueued: 100 });
     void intake.takeGossiped([tx('a1')], 'peer A');
     void intake.takeGossiped([tx('a2')], 'peer A');
     const fromB = intake.take([tx('b1')], 'peer B');
@@ -67,7 +67,7 @@ describe('PeerTxIntake', () => {
 
   it('over the backlog limit a gossiped batch waits until it is in the pool (back-pressure)', async () => {
     const pool = slowPool();
-    const intake = new PeerTxIntake(pool.add, 2);
+    const intake = new PeerTxIntake(pool.add, { maxQueued: 2 });
     let returned = false;
     void intake.takeGossiped([tx('a'), tx('b'), tx('c')]).then(() => {
       returned = true;
@@ -94,7 +94,7 @@ describe('PeerTxIntake', () => {
   it('a tx the node holds already is passed over when its batch comes up, not added again', async () => {
     const pool = slowPool();
     const held = new Set<string>();
-    const intake = new PeerTxIntake(pool.add, 100, (hash) => held.has(hash));
+    const intake = new PeerTxIntake(pool.add, { maxQueued: 100, known: (hash) => held.has(hash) });
     void intake.take([tx('a1')], 'peer A');
     // queued behind a1: by the time its turn comes, b1 was committed through a block (held here)
     const second = intake.take([tx('b1'), tx('b2')], 'peer A');
