@@ -1,7 +1,7 @@
 import type { Common } from '@ethereumjs/common';
 import type { Logger } from 'pino';
 import { serverError } from '../errors.js';
-import type { Hex } from '../util/bytes.js';
+import { type Hex, keccak256, toHex } from '../util/bytes.js';
 import type { MempoolOptions } from './options.js';
 import { effectiveTip, type PoolTx } from './pool-tx.js';
 import { type DecodedTx, decodeAndCheck, feeFields } from './validate.js';
@@ -89,6 +89,9 @@ export class Mempool {
 
   /** Validates and adds a raw signed tx; throws an RpcError with geth's message on rejection. */
   async add(raw: Uint8Array): Promise<AddOutcome> {
+    // Before decoding, as geth: the same bytes again (a peer's second copy, a wallet's retry) cost one
+    // hash, not a decode and a signature recovery. (The hash of a tx is the hash of its bytes.)
+    if (this.byHash.has(toHex(keccak256(raw)))) throw serverError('already known');
     const { tx, hash, sender } = this.deps.decode
       ? await this.deps.decode(raw)
       : decodeAndCheck(raw, this.deps.common, this.options, this.deps.blockGasLimit);

@@ -277,7 +277,7 @@ export class CommitteeSequencer {
       this.peerToMember.set(m.peerId, i);
     });
     this.peerTxs = new PeerTxIntake((raw) => deps.mempool.add(raw), {
-      known: (hash) => deps.mempool.has(hash) || this.committing.has(hash) || this.recentlyIncluded.has(hash),
+      known: (hash) => this.committing.has(hash) || this.recentlyIncluded.has(hash),
     });
     const genesis = hashSequencedBlock(deps.executor.genesisSequenced());
     this.crypto = new BlsConsensusCrypto(deps.chainId, this.committee, genesis);
@@ -1376,8 +1376,8 @@ export class CommitteeSequencer {
       certificates: this.live.certificates,
       lastCertificate: this.live.lastCertificate,
       txsRegossiped: this.live.txsRegossiped,
-      // Gossiped txs passed over before the pool's checks: held here already (pool, or a block
-      // committed lately; see PeerTxIntake).
+      // Gossiped txs passed over before the pool's checks: in a block committed here lately (see
+      // PeerTxIntake).
       peerTxsAlreadyHeld: this.peerTxs.skippedKnown,
       // While a sync takes blocks: from, to, and the head now.
       blockSync: {

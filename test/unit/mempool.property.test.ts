@@ -7,6 +7,7 @@ import { devAccounts } from '../../src/execution/genesis.js';
 import { type AccountReader, Mempool } from '../../src/mempool/mempool.js';
 import { type MempoolOptions, mempoolDefaults } from '../../src/mempool/options.js';
 import { effectiveTip, type PoolTx } from '../../src/mempool/pool-tx.js';
+import { decodeAndCheck } from '../../src/mempool/validate.js';
 import { type Hex, keccak256, toHex } from '../../src/util/bytes.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
 
@@ -409,6 +410,26 @@ describe('Mempool: regressions', () => {
     const [s] = pool.inspect();
     expect(s.queued.length).toBeLessThanOrEqual(options.maxQueuedPerSender);
     expect(pool.queuedCount).toBeLessThanOrEqual(options.maxQueued);
+  });
+
+  it('the same bytes again are refused as already known before they are decoded (as geth)', async () => {
+    const decoded: Uint8Array[] = [];
+    const pool = new Mempool(options, {
+      common,
+      accounts: new FakeChain(),
+      baseFee: () => BASE_FEE,
+      blockGasLimit: 30_000_000n,
+      logger: pino({ level: 'silent' }),
+      decode: async (raw) => {
+        decoded.push(raw);
+        return decodeAndCheck(raw, common, options, 30_000_000n);
+      },
+    });
+    await pool.add(tx(0, 0));
+    await expect(pool.add(tx(0, 0))).rejects.toThrow(/^already known$/);
+    expect(decoded).toHaveLength(1);
+    await pool.add(tx(0, 1));
+    expect(decoded).toHaveLength(2);
   });
 
   it('a queued tx that becomes executable is announced as new pending (a committee gossips only those)', async () => {
