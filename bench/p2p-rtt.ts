@@ -2,7 +2,7 @@
  * One network hop of the committee's transport (src/p2p/network.ts) alone: two libp2p hosts in two
  * processes on loopback, a 300-byte message sent and echoed back, one round trip at a time with 20 ms
  * between them (a committee's low-rate traffic), by gossip and by a direct stream. Compared with what
- * a hop takes inside a running committee (README, "Low rates": ~5 ms from a proposal's signing to its
+ * a hop takes inside a running committee (README, "Low rates": ~7 ms from a proposal's signing to its
  * check by a member, two BLS checks included), it says how much of that is the transport itself.
  *
  *   npx tsx bench/p2p-rtt.ts            # ~30 s; writes bench/results/p2p-rtt.json

@@ -15,10 +15,11 @@ import { type Hex, keccak256, toHex } from '../util/bytes.js';
  * proposals, votes and timeouts behind it. Only a backlog over `maxQueued` txs holds the peer back.
  *
  * A tx `known` says this node holds (in a block committed lately; one in the pool, the pool refuses
- * at the cost of a hash) is passed over when its batch's turn comes, before the pool's checks: under load a block often commits before its txs'
- * gossip is through this queue, and each such tx cost a signature recovery in the intake worker and
- * an account read on the main thread, to be refused as `nonce too low` (bench/committee.ts at 500
- * tx/s: about half of a member's committed txs came by gossip after their block).
+ * at the cost of a hash) is passed over when its batch's turn comes, before the pool's checks: under
+ * load a block often commits before its txs' gossip is through this queue, and each such tx cost a
+ * signature recovery in the intake worker and an account read on the main thread, to be refused as
+ * `nonce too low` (bench/committee.ts at 500 tx/s: about half of a member's committed txs came by
+ * gossip after their block).
  */
 export class PeerTxIntake {
   /** The last batch of each peer still being added. */
