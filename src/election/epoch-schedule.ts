@@ -2,6 +2,16 @@ import { type EpochClock, epochAt } from './epochs.js';
 import type { FailedViews, LeaderSchedule, LedViews } from './schedule.js';
 
 /**
+ * How many epochs before the one in force keep their schedule. A member enters an epoch when it
+ * names a leader over any block of it (a proposal's, before it is certified), and a chain that stalled
+ * through an epoch or more jumps: with only the epoch before kept (until stop 34), a member that had
+ * seen a proposal two epochs ahead judged the certified chain, still in the epoch before those, by
+ * the oldest schedule left, naming other leaders than the rest (`npm run sim -- --epochs`, 507 ms
+ * epochs under flapping partitions: a block by a member its own epoch never named).
+ */
+export const EPOCHS_KEPT = 16n;
+
+/**
  * A schedule over some of the committee file's members (an epoch's elected or staked set): the inner
  * schedule counts its own members 0..k−1, `indices` maps them back to committee indices.
  */
@@ -55,7 +65,10 @@ export class SubsetSchedule implements LeaderSchedule {
  * Without a clock (or an origin) the newest epoch added is in force, as each member's own switch.
  */
 export class EpochSchedule implements LeaderSchedule {
-  /** Schedules by epoch: the one in force, the one before (a fork may still extend it), those read ahead. */
+  /**
+   * Schedules by epoch: the one in force, the EPOCHS_KEPT before it (a chain that has not reached
+   * the epoch in force yet still needs its own), those read ahead.
+   */
   private readonly loaded = new Map<bigint, LeaderSchedule>();
   private inForce: bigint;
   /** Told when a chain first enters an epoch later than any before it (the switch). */
@@ -113,6 +126,10 @@ export class EpochSchedule implements LeaderSchedule {
     return this.inForceSchedule.committeeFor(epoch);
   }
 
+  epochOfOrigin(origin: bigint): bigint | undefined {
+    return this.clock ? epochAt(this.clock, origin) : undefined;
+  }
+
   private get inForceSchedule(): LeaderSchedule {
     return this.loaded.get(this.inForce) as LeaderSchedule;
   }
@@ -135,7 +152,7 @@ export class EpochSchedule implements LeaderSchedule {
 
   private enter(epoch: bigint): void {
     this.inForce = epoch;
-    for (const e of [...this.loaded.keys()]) if (e < epoch - 1n) this.loaded.delete(e);
+    for (const e of [...this.loaded.keys()]) if (e < epoch - EPOCHS_KEPT) this.loaded.delete(e);
     this.onEnter?.(epoch);
   }
 }

@@ -33,6 +33,11 @@ export interface LeaderSchedule {
    * called more than once for one TC.
    */
   onTimeoutCertificate?(view: bigint, highQcView: bigint, origin?: bigint): void;
+  /**
+   * The election epoch of an L1 origin, for schedules that follow the L1 epochs (CoreConfig.epochOf:
+   * a chain entering a later epoch leaves the failures of the epoch before behind).
+   */
+  epochOfOrigin?(origin: bigint): bigint | undefined;
 }
 
 /**
@@ -170,12 +175,27 @@ export function scheduleHooks(
     justifyBlock: Hex,
   ): number;
   onTimeoutCertificate(view: bigint, highQcView: bigint, highQcBlock: Hex): void;
+  epochOf?(block: Hex): bigint | undefined;
 } {
-  return {
-    leaderFor: (view, justifyView, failedBefore, ledBefore, justifyBlock) =>
-      schedule.leaderFor(view, justifyView, failedBefore, ledBefore, originOf?.(justifyBlock)),
-    onTimeoutCertificate: (view, highQcView, highQcBlock) =>
+  const hooks = {
+    leaderFor: (
+      view: bigint,
+      justifyView: bigint,
+      failedBefore: FailedViews,
+      ledBefore: LedViews,
+      justifyBlock: Hex,
+    ) => schedule.leaderFor(view, justifyView, failedBefore, ledBefore, originOf?.(justifyBlock)),
+    onTimeoutCertificate: (view: bigint, highQcView: bigint, highQcBlock: Hex) =>
       schedule.onTimeoutCertificate?.(view, highQcView, originOf?.(highQcBlock)),
+  };
+  const epochOfOrigin = schedule.epochOfOrigin?.bind(schedule);
+  if (!originOf || !epochOfOrigin) return hooks;
+  return {
+    ...hooks,
+    epochOf: (block: Hex) => {
+      const origin = originOf(block);
+      return origin === undefined ? undefined : epochOfOrigin(origin);
+    },
   };
 }
 

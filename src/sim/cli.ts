@@ -2,6 +2,7 @@ import '../polyfill.js';
 import { Command } from 'commander';
 import {
   brokenTwinsScenario,
+  epochScenario,
   flakyWinnerScenario,
   type LeaderMix,
   type SimResult,
@@ -14,7 +15,8 @@ import {
  * the failing ones; `--seed S` replays one exactly and prints its figures; `--broken-twins` runs the
  * f+1-twins scenario that must break (the checker's self-test); `--auction` gives every seed an auction
  * winner (`npm test` runs 300 such seeds: docs/ARCHITECTURE.md); `--auction-flaky` runs auctions whose
- * winner fails every other view (`--sit-out-after 32` turns the rule that sits it out off).
+ * winner fails every other view (`--sit-out-after 32` turns the rule that sits it out off); `--epochs`
+ * runs the same faults under election epochs whose proposers change (`npm test` runs 300 seeds so).
  */
 const program = new Command()
   .name('seqnet-sim')
@@ -27,6 +29,7 @@ const program = new Command()
     'every seed has an auction winner (npm test runs seeds 1..300 so; docs/ARCHITECTURE.md)',
   )
   .option('--auction-flaky', 'auctions whose winner withholds its proposal in every odd view')
+  .option('--epochs', 'election epochs of 0.5–1.5 s whose proposers change (npm test runs seeds 1..300 so)')
   .option(
     '--sit-out-after <n>',
     'with --auction-flaky: failed views in the window that sit the winner out (32: never)',
@@ -48,6 +51,7 @@ const opts = program.opts<{
   brokenTwins?: boolean;
   auction?: boolean;
   auctionFlaky?: boolean;
+  epochs?: boolean;
   sitOutAfter?: number;
   shortTimeouts?: boolean;
   disconnectTimeouts?: string;
@@ -56,13 +60,17 @@ if (opts.disconnectTimeouts !== undefined && !['on', 'off'].includes(opts.discon
   throw new Error(`--disconnect-timeouts is on or off, got "${opts.disconnectTimeouts}"`);
 const mix: LeaderMix = opts.auction ? 'auction' : 'mixed';
 const scenario = (seed: number) => ({
-  ...(opts.auctionFlaky ? flakyWinnerScenario(seed, opts.sitOutAfter) : scenarioFor(seed, mix)),
+  ...(opts.auctionFlaky
+    ? flakyWinnerScenario(seed, opts.sitOutAfter)
+    : opts.epochs
+      ? epochScenario(seed)
+      : scenarioFor(seed, mix)),
   ...(opts.shortTimeouts ? { shortTimeoutForSuspects: true } : {}),
   ...(opts.disconnectTimeouts ? { disconnectTimeouts: opts.disconnectTimeouts === 'on' } : {}),
 });
 
 const show = (r: SimResult) =>
-  `seed ${r.seed}: heights ${r.heights.join(',')}, views ${r.views} (${r.viewsWithoutBlock} without a block), msgs ${r.messages}, txs ${r.txsCommitted}/${r.txsSubmitted}, evidence ${r.evidence}, recovery ${r.recoveryMs ?? '–'} ms${r.violations.length ? `\n  VIOLATIONS:\n  ${r.violations.slice(0, 10).join('\n  ')}` : ''}`;
+  `seed ${r.seed}: heights ${r.heights.join(',')}, views ${r.views} (${r.viewsWithoutBlock} without a block), msgs ${r.messages}, txs ${r.txsCommitted}/${r.txsSubmitted}, evidence ${r.evidence}, recovery ${r.recoveryMs ?? '–'} ms${r.epochsEntered === undefined ? '' : `, epochs entered ${r.epochsEntered}, blocks off schedule ${r.blocksOffSchedule}`}${r.violations.length ? `\n  VIOLATIONS:\n  ${r.violations.slice(0, 10).join('\n  ')}` : ''}`;
 
 if (opts.brokenTwins) {
   const r = new Simulator(brokenTwinsScenario(opts.seed ?? 1)).run();

@@ -26,6 +26,7 @@ import { AdaptiveViewTimeout } from '../consensus/driver/view-timeout.js';
 import { MemorySafetyStorage } from '../consensus/safety/file-storage.js';
 import { type MessageSigner, SafetyRules } from '../consensus/safety/safety-rules.js';
 import { AuctionSchedule } from '../election/auction.js';
+import { EpochSchedule, SubsetSchedule } from '../election/epoch-schedule.js';
 import { StakeWeightedSchedule } from '../election/pos.js';
 import { type LeaderSchedule, PoaSchedule, scheduleHooks } from '../election/schedule.js';
 import {
@@ -126,6 +127,14 @@ export interface SimConfig {
    * proposals kept again, as a node is when its L1 watcher moves (ConsensusDriver.judgeLaterProposals).
    */
   judgeAfterMs?: number;
+  /**
+   * Election epochs (`npm run sim -- --epochs`): each `lengthMs` of virtual time is an epoch whose
+   * proposers are `proposers[e % proposers.length]` (committee indices; the whole committee still
+   * certifies), as a node's EpochSchedule follows the L1 epochs of its chain. A block's origin epoch
+   * is its leader's clock's, never below its parent's, so the chain, not each member's clock,
+   * switches the schedule; each node has every epoch's schedule from the start (read ahead).
+   */
+  epochs?: { lengthMs: number; proposers: number[][] };
 }
 
 /** How long the simulated shell waits on a crashed member's closed connection (DISCONNECT_GRACE_MS). */
@@ -157,6 +166,18 @@ export interface SimResult {
   txsCommittedAtHeal?: number;
   /** Client txs submitted before the heal. */
   txsSubmittedAtHeal?: number;
+  /**
+   * With `epochs`: the highest origin epoch in member 0's committed chain, and how many of its blocks
+   * have an author that is not a proposer of their parent's epoch (whose schedule named the leader).
+   */
+  epochsEntered?: number;
+  blocksOffSchedule?: number;
+  /**
+   * With `epochs`: blocks of member 0's chain built after the heal on their parent's QC (no view
+   * failed right before) whose author is not the member the epoch's schedule names without failures,
+   * though that member is honest: passed over for the failures the chain remembers (all are up then).
+   */
+  passedOverAfterHeal?: number;
 }
 
 /**
@@ -286,13 +307,24 @@ class SimCrypto implements ConsensusCrypto {
   }
 }
 
-/** A block's payload in the simulator: its author, view and tx ids. */
-function encodePayload(author: number, view: bigint, txs: number[]): Uint8Array {
+/** A block's payload in the simulator: its author, view, tx ids and origin epoch (SimConfig.epochs). */
+function encodePayload(author: number, view: bigint, txs: number[], epoch = 0n): Uint8Array {
   return RLP.encode([
     bigIntToBytes(BigInt(author)),
     bigIntToBytes(view),
     txs.map((t) => bigIntToBytes(BigInt(t))),
+    bigIntToBytes(epoch),
   ]);
+}
+
+function decodeEpoch(payload: Uint8Array): bigint | undefined {
+  try {
+    const fields = RLP.decode(payload) as unknown as Uint8Array[];
+    const epoch = fields[3];
+    return epoch instanceof Uint8Array ? bytesToBigInt(epoch) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function decodePayload(payload: Uint8Array): number[] | undefined {
@@ -333,6 +365,13 @@ export class Simulator {
   private heightsAtHeal?: number[];
   private recoveryMs?: number;
   private txsAtHeal?: { committed: number; submitted: number };
+  /**
+   * Origin epoch of every block built or judged valid (SimConfig.epochs). One map for all nodes: a
+   * block's hash commits to its payload, so this is what any node holding the block would decode.
+   */
+  private readonly blockEpochs = new Map<Hex, bigint>([[GENESIS, 0n]]);
+  /** When each block was built (virtual ms), for SimResult.passedOverAfterHeal. */
+  private readonly blockBuiltAt = new Map<Hex, number>();
 
   constructor(readonly config: SimConfig) {
     this.rng = new Rng(config.seed);
@@ -417,6 +456,7 @@ export class Simulator {
       recoveryMs: this.recoveryMs,
       txsCommittedAtHeal: this.txsAtHeal?.committed,
       txsSubmittedAtHeal: this.txsAtHeal?.submitted,
+      ...this.epochFigures(this.nodes[0]),
     };
   }
 
@@ -429,8 +469,9 @@ export class Simulator {
 
   /** A fresh leader schedule for one node's life (a restarted node rebuilds its own). */
   private leadersFor(): LeaderSchedule {
-    const { leaders, n } = this.config;
+    const { leaders, n, epochs } = this.config;
     const publicKeys = Array.from({ length: n }, (_, i) => `0x${i.toString(16).padStart(2, '0')}` as Hex);
+    if (epochs) return this.epochLeaders(epochs, publicKeys);
     if (leaders?.kind === 'stake')
       return new StakeWeightedSchedule({
         epoch: EPOCH,
@@ -441,6 +482,41 @@ export class Simulator {
     if (leaders?.kind === 'auction')
       return new AuctionSchedule(publicKeys, leaders.winner, undefined, undefined, leaders.sitOutAfter);
     return new PoaSchedule(publicKeys);
+  }
+
+  /**
+   * Every epoch's proposers (round robin, or drawn by stake when the scenario stakes), as a node's
+   * EpochSchedule holds the epochs it read ahead; a block's "L1 origin" is its epoch number.
+   */
+  private epochLeaders(epochs: NonNullable<SimConfig['epochs']>, publicKeys: Hex[]): LeaderSchedule {
+    const { leaders } = this.config;
+    const scheduleOf = (epoch: bigint) => {
+      const members = epochs.proposers[Number(epoch) % epochs.proposers.length];
+      const keys = members.map((m) => publicKeys[m]);
+      const inner =
+        leaders?.kind === 'stake'
+          ? new StakeWeightedSchedule({
+              epoch,
+              publicKeys: keys,
+              stakes: members.map((m) => BigInt(leaders.stakes[m])),
+              seed: leaders.seed,
+            })
+          : new PoaSchedule(keys);
+      return new SubsetSchedule(inner, members, publicKeys);
+    };
+    const schedule = new EpochSchedule(0n, scheduleOf(0n), { genesisBlock: 0n, epochLength: 1n });
+    const last = BigInt(Math.ceil(this.config.durationMs / epochs.lengthMs));
+    for (let e = 1n; e <= last; e++) schedule.add(e, scheduleOf(e));
+    return schedule;
+  }
+
+  /** The epoch a block built now on `parent` takes: the clock's, never below its parent's. */
+  private epochForBlock(parent: Hex): bigint {
+    const epochs = this.config.epochs;
+    if (!epochs) return 0n;
+    const now = BigInt(Math.floor(this.now / epochs.lengthMs));
+    const before = this.blockEpochs.get(parent) ?? 0n;
+    return now > before ? now : before;
   }
 
   private boot(node: SimNode): void {
@@ -464,7 +540,7 @@ export class Simulator {
         n: config.n,
         quorum: this.quorum,
         epoch: EPOCH,
-        ...scheduleHooks(schedule),
+        ...scheduleHooks(schedule, (block) => this.blockEpochs.get(block)),
         baseTimeoutMs: config.baseTimeoutMs,
         shortTimeoutForSuspects: config.shortTimeoutForSuspects,
         aggregate: (votes) => this.crypto.aggregate(votes),
@@ -501,6 +577,21 @@ export class Simulator {
     node.alive = true;
     driver.start();
     driver.setWork(node.pool.size > 0);
+  }
+
+  /**
+   * A block's origin epoch, as a node judges an L1 origin: not below its parent's (when the parent is
+   * known), not ahead of the clock. Always 0 without epochs.
+   */
+  private epochIsValid(p: Proposal): boolean {
+    const epoch = decodeEpoch(p.payload);
+    if (epoch === undefined) return false;
+    const epochs = this.config.epochs;
+    if (!epochs) return epoch === 0n;
+    const parent = this.blockEpochs.get(p.block.parent);
+    return (
+      (parent === undefined || epoch >= parent) && epoch <= BigInt(Math.floor(this.now / epochs.lengthMs))
+    );
   }
 
   private crash(node: SimNode): void {
@@ -550,15 +641,18 @@ export class Simulator {
         const taken = new Set<number>();
         for (const p of uncommitted) for (const t of decodePayload(p.payload) ?? []) taken.add(t);
         const txs = [...node.pool].filter((t) => !taken.has(t) && !node.committedTxs.has(t)).slice(0, 20);
+        const epoch = this.epochForBlock(parent);
         const payload = this.config.contentAddressed
-          ? encodePayload(0, 0n, txs)
-          : encodePayload(node.member, view, txs);
+          ? encodePayload(0, 0n, txs, epoch)
+          : encodePayload(node.member, view, txs, epoch);
         const block: BlockHeader = {
           hash: blockHash(parent, height, payload),
           parent,
           height,
           txCount: txs.length,
         };
+        this.blockEpochs.set(block.hash, epoch);
+        if (!this.blockBuiltAt.has(block.hash)) this.blockBuiltAt.set(block.hash, this.now);
         return { block, payload };
       },
       validate: (p) => {
@@ -576,11 +670,13 @@ export class Simulator {
           if (this.now < (seen ?? this.now) + lag) return 'later';
         }
         const txs = decodePayload(p.payload);
-        return (
+        const valid =
           txs !== undefined &&
           txs.length === p.block.txCount &&
-          blockHash(p.block.parent, p.block.height, p.payload) === p.block.hash
-        );
+          blockHash(p.block.parent, p.block.height, p.payload) === p.block.hash &&
+          this.epochIsValid(p);
+        if (valid) this.blockEpochs.set(p.block.hash, decodeEpoch(p.payload) ?? 0n);
+        return valid;
       },
       commit: (blocks) => {
         for (const b of blocks) {
@@ -704,7 +800,12 @@ export class Simulator {
 
   /** A second proposal for the same view, signed with the member's key (bypassing its safety rules). */
   private conflicting(node: SimNode, p: Proposal, invalid: boolean): Proposal {
-    const payload = encodePayload(node.member, p.view, [FAKE_TX_BASE + this.rng.int(0, 1_000_000)]);
+    const payload = encodePayload(
+      node.member,
+      p.view,
+      [FAKE_TX_BASE + this.rng.int(0, 1_000_000)],
+      decodeEpoch(p.payload),
+    );
     const hash = invalid ? toHex(keccak256(payload)) : blockHash(p.block.parent, p.block.height, payload);
     const block = { ...p.block, hash, txCount: 1 };
     return {
@@ -767,6 +868,41 @@ export class Simulator {
     const top = Math.max(...at);
     if (live.length && live.every((n) => n.disk.committed.length > top))
       this.recoveryMs = this.now - this.config.healAtMs;
+  }
+
+  /** SimResult's epochsEntered and blocksOffSchedule for `node`'s committed chain (with epochs). */
+  private epochFigures(
+    node: SimNode,
+  ): Pick<SimResult, 'epochsEntered' | 'blocksOffSchedule' | 'passedOverAfterHeal'> {
+    const epochs = this.config.epochs;
+    if (!epochs) return {};
+    const plain = this.leadersFor();
+    const honest = new Set(this.nodes.filter((n) => n.honest).map((n) => n.member));
+    let entered = 0n;
+    let offSchedule = 0;
+    let passedOver = 0;
+    let parentEpoch = 0n;
+    for (const c of node.disk.committed) {
+      const { view, author, justify, block } = c.proposal;
+      const proposers = epochs.proposers[Number(parentEpoch) % epochs.proposers.length];
+      if (!proposers.includes(author)) offSchedule++;
+      const named = plain.leaderFor(view, view - 1n, [], [], parentEpoch);
+      const builtAt = this.blockBuiltAt.get(block.hash) ?? 0;
+      if (
+        builtAt >= this.config.healAtMs &&
+        justify.view === view - 1n &&
+        named !== author &&
+        honest.has(named)
+      )
+        passedOver++;
+      parentEpoch = decodeEpoch(c.proposal.payload) ?? parentEpoch;
+      if (parentEpoch > entered) entered = parentEpoch;
+    }
+    return {
+      epochsEntered: Number(entered),
+      blocksOffSchedule: offSchedule,
+      passedOverAfterHeal: passedOver,
+    };
   }
 
   private viewsWithoutBlock(node: SimNode): number {
@@ -924,6 +1060,25 @@ export function scenarioFor(seed: number, leaders: LeaderMix = 'mixed'): SimConf
     };
   }
   return base;
+}
+
+/**
+ * `scenarioFor`'s faults and leaders (round robin or by stake) under election epochs: epochs of
+ * 500–1,500 ms, six in turn, each with f+1 … n proposers drawn from the committee (so at least one
+ * is neither faulty nor crashed), as pos, dpos or an election would change who proposes.
+ */
+export function epochScenario(seed: number): SimConfig {
+  const base = scenarioFor(seed);
+  const rng = new Rng(seed ^ 0xe90c);
+  const f = Math.floor((base.n - 1) / 3);
+  const members = Array.from({ length: base.n }, (_, i) => i);
+  const proposers = Array.from({ length: 6 }, () =>
+    rng
+      .shuffle([...members])
+      .slice(0, rng.int(f + 1, base.n))
+      .sort((a, b) => a - b),
+  );
+  return { ...base, epochs: { lengthMs: rng.int(500, 1_500), proposers } };
 }
 
 /**

@@ -1,10 +1,10 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AuctionSchedule } from '../../src/election/auction.js';
-import { EpochSchedule, SubsetSchedule } from '../../src/election/epoch-schedule.js';
+import { EPOCHS_KEPT, EpochSchedule, SubsetSchedule } from '../../src/election/epoch-schedule.js';
 import { epochAt, epochStart, pinnedBlockFor } from '../../src/election/epochs.js';
 import { StakeWeightedSchedule } from '../../src/election/pos.js';
-import { FAILED_VIEWS_LOOKED_AT, PoaSchedule } from '../../src/election/schedule.js';
+import { FAILED_VIEWS_LOOKED_AT, PoaSchedule, scheduleHooks } from '../../src/election/schedule.js';
 import { electedSchedule, parseElectionMode } from '../../src/node/election.js';
 import type { Hex } from '../../src/util/bytes.js';
 import { chiSquareCritical999, chiSquareStatistic } from '../helpers/stats.js';
@@ -339,13 +339,13 @@ describe('election schedules', () => {
     // A chain ahead of what this member has read (epoch 3 not read yet): the newest epoch here.
     expect(s.leaderFor(12n, 11n, [], [], 165n)).toBe(1);
     expect(s.add(1n, new PoaSchedule(keys))).toBe(false);
-    // Epoch 4 (members 2 and 3) read: entering it drops the epochs before 3, and a chain from before
-    // them is judged by the oldest left.
+    // Epoch 4 (members 2 and 3) read: a chain that jumps to it (epoch 3 passed without a block)
+    // enters it, and a chain still in epoch 1 keeps epoch 1's schedule (EPOCHS_KEPT back).
     expect(s.add(4n, new SubsetSchedule(new PoaSchedule([keys[2], keys[3]]), [2, 3], keys))).toBe(true);
     expect([12n, 13n].map((v) => s.leaderFor(v, v - 1n, [], [], 185n))).toEqual([2, 3]);
     expect(s.epoch).toBe(4n);
     expect(entered).toEqual([2n, 4n]);
-    expect(s.leaderFor(12n, 11n, [], [], 120n)).toBe(2);
+    expect(s.leaderFor(12n, 11n, [], [], 120n)).toBe(0);
     // The TC hook reaches the schedule of the TC's chain: an auction read ahead is not deposed by
     // the failures of the epoch before it.
     const auction = new AuctionSchedule(keys, 2, 2);
@@ -354,6 +354,31 @@ describe('election schedules', () => {
     expect(auction.deposedAt).toBeUndefined();
     s.onTimeoutCertificate(9n, 7n, 200n);
     expect(auction.deposedAt).toBe(10n);
+    // Entering an epoch drops those more than EPOCHS_KEPT before it: a chain older than every
+    // schedule left is judged by the oldest (epoch 4 here).
+    const far = 4n + EPOCHS_KEPT;
+    expect(s.add(far, new PoaSchedule(keys))).toBe(true);
+    s.leaderFor(12n, 11n, [], [], 100n + far * 20n);
+    expect([s.has(1n), s.has(2n), s.has(4n)]).toEqual([false, false, true]);
+    expect(s.leaderFor(12n, 11n, [], [], 120n)).toBe(2);
+  });
+
+  it("epoch schedule with a clock tells the core each block's epoch by its L1 origin; without a clock, none", () => {
+    const origins: Record<string, bigint> = {
+      [`0x${'11'.repeat(32)}`]: 139n,
+      [`0x${'22'.repeat(32)}`]: 140n,
+    };
+    const originOf = (block: Hex) => origins[block];
+    const clock = { genesisBlock: 100n, epochLength: 20n };
+    const hooks = scheduleHooks(new EpochSchedule(1n, new PoaSchedule(keys), clock), originOf);
+    expect(hooks.epochOf?.(`0x${'11'.repeat(32)}`)).toBe(1n);
+    expect(hooks.epochOf?.(`0x${'22'.repeat(32)}`)).toBe(2n);
+    expect(hooks.epochOf?.(`0x${'33'.repeat(32)}`)).toBeUndefined();
+    // No epochs to follow (no clock, or a schedule without epochs): no block has an epoch, and the
+    // core keeps every chain's failed views.
+    const withoutClock = scheduleHooks(new EpochSchedule(1n, new PoaSchedule(keys)), originOf);
+    expect(withoutClock.epochOf?.(`0x${'22'.repeat(32)}`)).toBeUndefined();
+    expect(scheduleHooks(new PoaSchedule(keys), originOf).epochOf).toBeUndefined();
   });
 
   it('epochs: the pinned block of epoch e is the start of e − 1 (genesis for 0)', () => {

@@ -39,6 +39,7 @@ function core(
   leaderFor: CoreConfig['leaderFor'] = (v) => Number(v % 4n),
   onTimeoutCertificate?: CoreConfig['onTimeoutCertificate'],
   shortTimeoutForSuspects = false,
+  epochOf?: CoreConfig['epochOf'],
 ) {
   return new HotStuffCore(
     {
@@ -49,6 +50,7 @@ function core(
       leaderFor,
       onTimeoutCertificate,
       shortTimeoutForSuspects,
+      epochOf,
       baseTimeoutMs: 100,
       aggregate: (votes: Vote[]) => ({
         epoch: 0n,
@@ -171,6 +173,51 @@ describe('consensus core (script tests)', () => {
         { view: 5n, leader: 1 },
       ],
     ]);
+  });
+
+  it("a chain's first block of a later election epoch leaves the failed views before its parent's QC behind", () => {
+    // Block 1 in view 1 (epoch 0); views 2 and 3 fail; block 2 in view 4; view 5 fails; block 3 in
+    // view 6 on block 2's QC is the chain's first of epoch 1 (its L1 origin's); view 7 fails; block 4
+    // in view 8.
+    const failedUnder = (epochs: Record<number, bigint | undefined>) => {
+      const asked = new Map<bigint, readonly bigint[]>();
+      const c = core(
+        2,
+        (v, _j, failedBefore) => {
+          asked.set(v, [...failedBefore]);
+          return Number(v % 4n);
+        },
+        undefined,
+        false,
+        (block) => epochs[Number(BigInt(block))],
+      );
+      c.apply({ type: 'start' });
+      c.apply({ type: 'proposal', from: 1, proposal: proposal(1, 1n, genesisQc) });
+      c.apply({ type: 'proposal', from: 0, proposal: proposal(2, 4n, qc(1n, 1)) });
+      c.apply({ type: 'proposal', from: 2, proposal: proposal(3, 6n, qc(4n, 2)) });
+      c.apply({ type: 'proposal', from: 0, proposal: proposal(4, 8n, qc(6n, 3)) });
+      return {
+        atBlock4: asked.get(8n),
+        underBlock3: c.knownHistoryOf(h(3))?.failedViews,
+        underBlock4: c.knownHistoryOf(h(4))?.failedViews,
+      };
+    };
+    // Entering epoch 1: views 2 and 3 (epoch 0's leaders and vote collectors) are left behind; view
+    // 5 stays, whose votes went to epoch 1's collector; block 4's leader is named with 5 only.
+    const entered = failedUnder({ 0: 0n, 1: 0n, 2: 0n, 3: 1n, 4: 1n });
+    expect(entered.underBlock3).toEqual([5n]);
+    expect(entered.atBlock4).toEqual([5n]);
+    expect(entered.underBlock4).toEqual([5n, 7n]);
+    // One epoch throughout, or a block whose epoch is not known: every failure stays in the chain.
+    for (const epochs of [
+      { 0: 0n, 1: 0n, 2: 0n, 3: 0n, 4: 0n },
+      { 0: 0n, 1: 0n, 3: 1n, 4: 1n },
+    ]) {
+      const kept = failedUnder(epochs);
+      expect(kept.underBlock3).toEqual([2n, 3n, 5n]);
+      expect(kept.atBlock4).toEqual([2n, 3n, 5n]);
+      expect(kept.underBlock4).toEqual([2n, 3n, 5n, 7n]);
+    }
   });
 
   it('a block proposed again unchanged after its view failed has the history of the proposal its QC certified, in either order', () => {

@@ -63,6 +63,15 @@ export interface CoreConfig {
    */
   onTimeoutCertificate?(view: bigint, highQcView: bigint, highQcBlock: Hex): void;
   /**
+   * The election epoch of a block's chain (the epoch of its L1 origin), for schedules that follow
+   * epochs; undefined when unknown. The chain's failed views before the QC under its first block of
+   * a later epoch were the epoch before's (its leaders, its vote collectors): that block's history
+   * leaves them behind, so the new schedule does not replay them against its own members (an
+   * innocent proposer of the new epoch sat out up to 32 views for them). The views that failed
+   * since that QC stay: their votes went to the new epoch's collectors (a dead one is passed over).
+   */
+  epochOf?(block: Hex): bigint | undefined;
+  /**
    * Base view timeout; from the second view in a row without a QC it doubles with each one (capped
    * at 2^3).
    */
@@ -626,8 +635,17 @@ export class HotStuffCore {
     const parent = this.tree.get(p.block.parent);
     if (!parent) return;
     if (!known.others) known.others = new Map();
-    known.others.set(p.view, historyUnder(parent, p));
+    known.others.set(p.view, historyUnder(parent, p, this.entersEpoch(parent, p)));
     this.recordQc(p.justify);
+  }
+
+  /** Whether `p`'s block is its chain's first of a later election epoch than its parent's (CoreConfig.epochOf). */
+  private entersEpoch(parent: TreeNode, p: Proposal): boolean {
+    const epochOf = this.config.epochOf;
+    if (!epochOf) return false;
+    const before = epochOf(parent.block.hash);
+    const after = epochOf(p.block.hash);
+    return before !== undefined && after !== undefined && after > before;
   }
 
   /** Records a proposal; returns the earlier one when its author already proposed something else in that view. */
@@ -662,7 +680,7 @@ export class HotStuffCore {
     if (p.block.height <= this.root.block.height) return;
     const parent = this.tree.get(p.block.parent);
     if (!parent || p.block.height !== parent.block.height + 1n) return;
-    this.tree.set(p.block.hash, { block: p.block, ...historyUnder(parent, p) });
+    this.tree.set(p.block.hash, { block: p.block, ...historyUnder(parent, p, this.entersEpoch(parent, p)) });
     this.recordQc(p.justify);
     // A QC we already had for this block may now commit its parent.
     // (The highest QC may have come alone, before its block: a QC broadcast.)
@@ -906,12 +924,15 @@ function historyAt(node: TreeNode, view?: bigint): Omit<ProposedTip, 'proposal'>
   return node.others?.get(view) ?? node;
 }
 
-/** The history `p` makes over `parent`, as the QC it carries certified the parent. */
-function historyUnder(parent: TreeNode, p: Proposal): ProposedTip {
+/**
+ * The history `p` makes over `parent`, as the QC it carries certified the parent. A block that enters
+ * a later election epoch leaves the failed views before that QC behind (CoreConfig.epochOf).
+ */
+function historyUnder(parent: TreeNode, p: Proposal, entersEpoch = false): ProposedTip {
   const under = historyAt(parent, p.justify.view);
   // Views after the parent's QC and before this block failed in this chain.
   const first = p.view - FAILED_VIEWS_KEPT;
-  const failedViews = under.failedViews.filter((u) => u >= first);
+  const failedViews = entersEpoch ? [] : under.failedViews.filter((u) => u >= first);
   for (let u = p.justify.view + 1n > first ? p.justify.view + 1n : first; u < p.view; u++)
     failedViews.push(u);
   const led = under.led.filter((b) => b.view >= first);
