@@ -133,8 +133,10 @@ export interface SimConfig {
    * certifies), as a node's EpochSchedule follows the L1 epochs of its chain. A block's origin epoch
    * is its leader's clock's, never below its parent's, so the chain, not each member's clock,
    * switches the schedule; each node has every epoch's schedule from the start (read ahead).
+   * `winners`: each epoch is an auction won by `winners[e % winners.length]` (one of the epoch's
+   * proposers, whose rotation replaces a silent winner), as `--election auction`.
    */
-  epochs?: { lengthMs: number; proposers: number[][] };
+  epochs?: { lengthMs: number; proposers: number[][]; winners?: number[] };
 }
 
 /** How long the simulated shell waits on a crashed member's closed connection (DISCONNECT_GRACE_MS). */
@@ -485,23 +487,27 @@ export class Simulator {
   }
 
   /**
-   * Every epoch's proposers (round robin, or drawn by stake when the scenario stakes), as a node's
-   * EpochSchedule holds the epochs it read ahead; a block's "L1 origin" is its epoch number.
+   * Every epoch's proposers (round robin, drawn by stake when the scenario stakes, or an auction
+   * winner with the others in rotation), as a node's EpochSchedule holds the epochs it read ahead; a
+   * block's "L1 origin" is its epoch number.
    */
   private epochLeaders(epochs: NonNullable<SimConfig['epochs']>, publicKeys: Hex[]): LeaderSchedule {
     const { leaders } = this.config;
     const scheduleOf = (epoch: bigint) => {
       const members = epochs.proposers[Number(epoch) % epochs.proposers.length];
       const keys = members.map((m) => publicKeys[m]);
+      const winner = epochs.winners?.[Number(epoch) % epochs.winners.length];
       const inner =
-        leaders?.kind === 'stake'
-          ? new StakeWeightedSchedule({
-              epoch,
-              publicKeys: keys,
-              stakes: members.map((m) => BigInt(leaders.stakes[m])),
-              seed: leaders.seed,
-            })
-          : new PoaSchedule(keys);
+        winner !== undefined
+          ? new AuctionSchedule(keys, members.indexOf(winner))
+          : leaders?.kind === 'stake'
+            ? new StakeWeightedSchedule({
+                epoch,
+                publicKeys: keys,
+                stakes: members.map((m) => BigInt(leaders.stakes[m])),
+                seed: leaders.seed,
+              })
+            : new PoaSchedule(keys);
       return new SubsetSchedule(inner, members, publicKeys);
     };
     const schedule = new EpochSchedule(0n, scheduleOf(0n), { genesisBlock: 0n, epochLength: 1n });
@@ -1065,7 +1071,8 @@ export function scenarioFor(seed: number, leaders: LeaderMix = 'mixed'): SimConf
 /**
  * `scenarioFor`'s faults and leaders (round robin or by stake) under election epochs: epochs of
  * 500–1,500 ms, six in turn, each with f+1 … n proposers drawn from the committee (so at least one
- * is neither faulty nor crashed), as pos, dpos or an election would change who proposes.
+ * is neither faulty nor crashed), as pos, dpos or an election would change who proposes. Every third
+ * seed auctions each epoch to one of its proposers (a faulty one too: the rotation replaces it).
  */
 export function epochScenario(seed: number): SimConfig {
   const base = scenarioFor(seed);
@@ -1078,7 +1085,9 @@ export function epochScenario(seed: number): SimConfig {
       .slice(0, rng.int(f + 1, base.n))
       .sort((a, b) => a - b),
   );
-  return { ...base, epochs: { lengthMs: rng.int(500, 1_500), proposers } };
+  const lengthMs = rng.int(500, 1_500);
+  const winners = seed % 3 === 0 ? proposers.map((p) => rng.pick(p)) : undefined;
+  return { ...base, epochs: { lengthMs, proposers, ...(winners ? { winners } : {}) } };
 }
 
 /**

@@ -94,7 +94,7 @@ describe(`consensus in the simulator (${SEEDS} seeds)`, () => {
     expect(failed.map((r) => `seed ${r.seed}: ${r.violations.slice(0, 3).join('; ')}`)).toEqual([]);
   }, 600_000);
 
-  it('election epochs (seeds 1..300): proposers change at each epoch the chain enters, with the same faults', () => {
+  it('election epochs (seeds 1..300): proposers (or every third seed, auction winners) change at each epoch the chain enters, with the same faults', () => {
     // Each block's leader is named by the epoch of the block it extends, so every member names the
     // same one across a switch (src/election/epoch-schedule.ts). Until stop 34 a member that had seen
     // a proposal two epochs ahead dropped the schedule of the epoch the certified chain was still in:
