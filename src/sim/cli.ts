@@ -29,7 +29,10 @@ const program = new Command()
     'every seed has an auction winner (npm test runs seeds 1..300 so; docs/ARCHITECTURE.md)',
   )
   .option('--auction-flaky', 'auctions whose winner withholds its proposal in every odd view')
-  .option('--epochs', 'election epochs of 0.5–1.5 s whose proposers change (npm test runs seeds 1..300 so)')
+  .option(
+    '--epochs',
+    'election epochs of 0.5–1.5 s whose proposers (every third seed: auction winners) change (npm test runs seeds 1..300 so)',
+  )
   .option(
     '--sit-out-after <n>',
     'with --auction-flaky: failed views in the window that sit the winner out (32: never)',
