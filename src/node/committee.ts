@@ -367,6 +367,18 @@ export class CommitteeSequencer {
   private startDriver(): void {
     const { logger } = this.deps;
     const root = this.rootFor(this.deps.executor.head.header.number);
+    const start = startFromWal(root, this.wal.load());
+    // The core asks each restored proposal's epoch (CoreConfig.epochOf) while it is being built, before
+    // `this.driver` can answer from its tree: note their origins first, or a restarted member would
+    // keep failures at an epoch's first block that every other member left behind.
+    if (this.followsOrigins)
+      for (const p of start.proposals ?? []) {
+        try {
+          this.noteBlock(p.block.hash, decodeSequencedBlock(p.payload));
+        } catch {
+          // a WAL proposal this node judged valid once; if it cannot be decoded, its epoch is unknown
+        }
+      }
     const driver = new ConsensusDriver(
       {
         self: this.self,
@@ -379,7 +391,7 @@ export class CommitteeSequencer {
         shortTimeoutForSuspects: process.env.SEQNET_SUSPECT_TIMEOUTS === '1',
         aggregate: (votes) => this.crypto.aggregate(votes),
       },
-      startFromWal(root, this.wal.load()),
+      start,
       {
         safety: this.safety,
         crypto: this.crypto,
