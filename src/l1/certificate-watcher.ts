@@ -19,8 +19,14 @@ export interface CertificateWatcherOptions {
   /** L1 key that sends the reports (and receives the reporter's reward). */
   key: Hex;
   pollMs: number;
-  /** This node's commit proof of a height, once it has committed it. */
+  /**
+   * This node's commit proof of a height, once it has committed it. For a block committed through a
+   * descendant (after a failed view, or taken by block sync) it is the descendant's: its `blockHash`
+   * is not the block's own (`blockHashAt`).
+   */
   proofAt(height: bigint): CommitProof | undefined;
+  /** The sequenced-block hash this node committed at a height (what a batch's `lastBlockHash` names). */
+  blockHashAt(height: bigint): Hex | undefined;
   /** Runs an L1 send in the node's one queue for its reporter key (see `EvidenceReporter.run`). */
   serialise<T>(task: () => Promise<T>): Promise<T>;
   /** Where the next scan starts, kept across restarts (the L1 block after the last one read). */
@@ -161,19 +167,23 @@ export class CertificateWatcher {
   }
 
   private async check(batch: PendingBatch, proof: CommitProof): Promise<void> {
+    // This node's own block at that height, not the proof's: a block committed through a descendant
+    // holds the descendant's proof, and comparing with it cried "contradicted" at every batch ending
+    // on such a block (a member restarted into a pos committee: 7 batches after its block sync).
+    const ours = this.options.blockHashAt(batch.lastBlock) ?? proof.blockHash;
     const found = {
       batchIndex: batch.qcs[0].batchIndex,
       height: batch.lastBlock,
       posted: batch.lastBlockHash,
-      ours: proof.blockHash,
+      ours,
       postedIn: batch.qcs[0].l1Tx,
     };
     // The batch's QCs against this node's QCs around that height: on a fork of another length the
     // view of the batch's last block can be the view of a neighbour here.
-    const ours = [...proof.qcs];
+    const ourQcs = [...proof.qcs];
     for (let h = batch.lastBlock - NEIGHBOURS; h <= batch.lastBlock + NEIGHBOURS; h++)
-      if (h !== batch.lastBlock && h > 0n) ours.push(...(this.options.proofAt(h)?.qcs ?? []));
-    const conflict = sameViewConflict(ours, batch.qcs);
+      if (h !== batch.lastBlock && h > 0n) ourQcs.push(...(this.options.proofAt(h)?.qcs ?? []));
+    const conflict = sameViewConflict(ourQcs, batch.qcs);
     if (conflict) {
       const keys = (await this.committeeOf(conflict.ours.epoch)).eip2537Keys;
       this.logger.error(
@@ -197,7 +207,7 @@ export class CertificateWatcher {
       this.record({ ...found, ...reported, view: conflict.ours.view });
       return;
     }
-    if (batch.lastBlockHash.toLowerCase() !== proof.blockHash.toLowerCase()) {
+    if (batch.lastBlockHash.toLowerCase() !== ours.toLowerCase()) {
       this.logger.error(
         { ...found, batchIndex: Number(found.batchIndex), height: Number(found.height) },
         'a certified batch on L1 contradicts this node’s chain (in other views than this node’s certificates: not provable as double signing); stop trusting preconfirmations and compare the members’ chains',

@@ -126,6 +126,7 @@ interface CommittedForExecution {
   seq: SequencedBlock;
   /** The sequenced txs' hashes, in order. */
   txHashes: Hex[];
+  proof: CommitProof;
 }
 
 /** Tx hashes of the blocks executed lately kept for PeerTxIntake (~30 s at 500 tx/s; ~2 MB). */
@@ -1110,11 +1111,20 @@ export class CommitteeSequencer {
 
   private queueCommit(blocks: CommittedBlock[]): void {
     const hashes: Hex[] = [];
+    // A block committed through a descendant carries the descendant's proof, at the descendant's
+    // height (the proof names that block; the parent links join the two).
+    const heightOf = new Map(blocks.map((b) => [b.proposal.block.hash, b.proposal.block.height]));
     const decoded = blocks.map((b): CommittedForExecution => {
       const seq = decodeSequencedBlock(b.proposal.payload);
-      return { b, seq, txHashes: seq.txs.map((raw) => toHex(keccak256(raw))) };
+      const proof = {
+        chainId: seq.chainId,
+        height: heightOf.get(b.through) ?? seq.height,
+        blockHash: b.through,
+        qcs: b.qcs,
+      };
+      return { b, seq, txHashes: seq.txs.map((raw) => toHex(keccak256(raw))), proof };
     });
-    for (const { b, seq, txHashes } of decoded) {
+    for (const { b, seq, txHashes, proof } of decoded) {
       hashes.push(...txHashes);
       // The order is final now and the commit proof exists: announced before execution, which is off
       // the latency path (DECISIONS.md §1). A quorum holds the block, so this member's crash loses nothing.
@@ -1123,8 +1133,9 @@ export class CommitteeSequencer {
         try {
           this.deps.events.emit('preconfirmed', {
             height: seq.height,
+            blockHash: b.proposal.block.hash,
             txHashes,
-            proof: commitProofOf(seq, b),
+            proof,
           });
         } catch (err) {
           // A listener's fault (the RPC's push) must not reach the consensus driver that called us.
@@ -1156,7 +1167,7 @@ export class CommitteeSequencer {
   /** Executes committed blocks in order and persists each with its commit proof; then announces it. */
   private async commitBlocks(blocks: CommittedForExecution[]): Promise<void> {
     const { executor, mempool, events, metrics, l1, store } = this.deps;
-    for (const { b, seq, txHashes: sequencedHashes } of blocks) {
+    for (const { b, seq, txHashes: sequencedHashes, proof } of blocks) {
       if (this.writeFailed) return;
       if (seq.height <= executor.head.header.number) continue;
       if (seq.height !== executor.head.header.number + 1n) {
@@ -1181,7 +1192,6 @@ export class CommitteeSequencer {
         pool.map((t) => t?.tx),
         messages,
       );
-      const proof = commitProofOf(seq, b);
       // Bound the blocks served from memory while lmdb catches up.
       if (store.unwrittenCount >= MAX_UNWRITTEN_BLOCKS)
         await store.written(executor.head.header.number - BigInt(MAX_UNWRITTEN_BLOCKS) + 1n);
@@ -1450,9 +1460,4 @@ function popcount(n: bigint): number {
   let c = 0;
   for (let x = n; x > 0n; x >>= 1n) if (x & 1n) c++;
   return c;
-}
-
-/** A committed block's commit proof: its QC and its child's, or (committed through a descendant) the descendant's. */
-function commitProofOf(seq: SequencedBlock, b: CommittedBlock): CommitProof {
-  return { chainId: seq.chainId, height: seq.height, blockHash: b.through, qcs: b.qcs };
 }

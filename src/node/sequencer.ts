@@ -237,7 +237,12 @@ export class Sequencer {
     );
     // A committee of one: its own QC commits the block, which is durable now (a restart makes no
     // other at this height), so it is preconfirmed from here.
-    events.emit('preconfirmed', { height, txHashes: chosen.map((t) => t.hash), proof });
+    events.emit('preconfirmed', {
+      height,
+      blockHash: proof.blockHash,
+      txHashes: chosen.map((t) => t.hash),
+      proof,
+    });
     this.lastSequenced = seq;
     this.lastSequencedHash = result.sequencedHash;
     this.lastBlockAt = Date.now();

@@ -402,7 +402,7 @@ export class RpcServer {
         if (sub.kind === 'preconfirmations') {
           result ??= {
             blockNumber: `0x${p.height.toString(16)}`,
-            sequencedBlockHash: p.proof.blockHash,
+            sequencedBlockHash: p.blockHash,
             transactions: p.txHashes,
             proof: commitProofToJson(p.proof),
             committee: { publicKeys: this.ctx.committee.publicKeys, quorum: this.ctx.committee.quorum },

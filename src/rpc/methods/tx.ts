@@ -1,6 +1,7 @@
 import type { Block } from '@ethereumjs/block';
 import { commitProofToJson, decodeCommitProof } from '../../consensus/certificate.js';
 import { serverError } from '../../errors.js';
+import { decodeSequencedBlock, hashSequencedBlock } from '../../types/sequenced-block.js';
 import { type Hex, quantity as q } from '../../util/bytes.js';
 import {
   findBlock,
@@ -143,10 +144,13 @@ export const txMethods: Record<string, RpcHandler> = {
         'this node derives the chain from L1 and holds no commit proofs: ask the sequencer for the preconfirmation',
       );
     const proof = decodeCommitProof(raw);
+    // The tx's own sequenced block: a block committed through a descendant (after a failed view, or
+    // taken by block sync) holds the descendant's proof, whose blockHash is not this block's.
+    const seq = ctx.store.getSequenced(at.block.header.number);
     return {
       transactionHash: h,
       ...positionOf(at),
-      sequencedBlockHash: proof.blockHash,
+      sequencedBlockHash: seq ? hashSequencedBlock(decodeSequencedBlock(seq)) : proof.blockHash,
       proof: commitProofToJson(proof),
       committee: { publicKeys: ctx.committee.publicKeys, quorum: ctx.committee.quorum },
     };
