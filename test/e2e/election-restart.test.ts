@@ -1,6 +1,5 @@
 import '../../src/polyfill.js';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { Hex } from 'viem';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commitProofFromJson, quorumFor, verifyCommitProof } from '../../src/consensus/certificate.js';
@@ -9,6 +8,7 @@ import {
   type DevnetProcess,
   devnetInfo,
   freeConsecutivePorts,
+  processLaunch,
   rpcCall,
   startDevnet,
 } from '../helpers/devnet.js';
@@ -88,13 +88,7 @@ describe('a pos committee member killed and restarted', () => {
 
     // SIGKILL, then the same process again: its command line and environment from /proc.
     const pid = info.nodes[victim].pid;
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    const env = Object.fromEntries(
-      readFileSync(`/proc/${pid}/environ`, 'utf8')
-        .split('\0')
-        .filter(Boolean)
-        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-    );
+    const { argv, env } = processLaunch(pid);
     const epochAtKill = Number((await status(urls[0])).election.epoch ?? 0);
     at.phase = 'down';
     process.kill(pid, 'SIGKILL');

@@ -21,7 +21,7 @@ import { openInboxArtifact } from '../../src/l1/deploy.js';
 import { latestOutputOnL1 } from '../../src/l1/outputs.js';
 import type { OpenModeStatus } from '../../src/node/node.js';
 import { forceSelfTransfer, runSeqnet } from '../helpers/cli.js';
-import { type DevnetProcess, rpcCall, startOpenDevnet } from '../helpers/devnet.js';
+import { type DevnetProcess, processLaunch, rpcCall, startOpenDevnet } from '../helpers/devnet.js';
 import { signFeeMarketTx } from '../helpers/raw-tx.js';
 import { until } from '../helpers/wait.js';
 import { withdrawToL1 } from '../helpers/withdrawal.js';
@@ -471,13 +471,7 @@ describe('devnet --nodes 2 --election based --posters 1 --preconf', () => {
     };
     const pid = info.nodes[0].pid;
     // The node as the devnet started it: its command line and environment (its L1 key).
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    const env = Object.fromEntries(
-      readFileSync(`/proc/${pid}/environ`, 'utf8')
-        .split('\0')
-        .filter(Boolean)
-        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-    );
+    const { argv, env } = processLaunch(pid);
     const sender = devAccounts(10)[9];
     const tx = (nonce: bigint) =>
       signFeeMarketTx(sender.privateKey, { nonce, gas: 21_000n, maxFee: 10n ** 10n, maxTip: 1n, value: 7n });

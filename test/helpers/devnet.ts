@@ -194,3 +194,18 @@ export async function startOpenDevnet(
   });
   return { devnet, info: await devnetInfo<OpenDevnetInfo>(devnet) };
 }
+
+/**
+ * A running process's command line and environment, read from Linux's /proc: what a test needs to
+ * start a devnet's node again as the devnet started it (its data dir, ports and L1 key) after a kill.
+ */
+export function processLaunch(pid: number): { argv: string[]; env: Record<string, string> } {
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  const env = Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  return { argv, env };
+}
