@@ -169,7 +169,7 @@ export class CertificateWatcher {
   private async check(batch: PendingBatch, proof: CommitProof): Promise<void> {
     // This node's own block at that height, not the proof's: a block committed through a descendant
     // holds the descendant's proof, and comparing with it cried "contradicted" at every batch ending
-    // on such a block (a member restarted into a pos committee: 7 batches after its block sync).
+    // on such a block (a pos member restarted: every batch in the range it took by block sync).
     const ours = this.options.blockHashAt(batch.lastBlock) ?? proof.blockHash;
     const found = {
       batchIndex: batch.qcs[0].batchIndex,

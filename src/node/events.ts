@@ -25,7 +25,7 @@ export interface PreconfirmedBlock {
   height: bigint;
   /**
    * The sequenced block's own hash. `proof.blockHash` is a descendant's when the block was committed
-   * through one (after a failed view): the parent links join the two.
+   * through one (after a failed view, or by block sync): the parent links join the two.
    */
   blockHash: Hex;
   /** The sequenced block's txs, in order (its L1 messages come first by rule and are not listed). */
