@@ -549,8 +549,7 @@ export class Deriver {
       return undefined;
     };
     if (seq.height <= head) {
-      const stored = store.getSequenced(seq.height);
-      if (!stored || hashSequencedBlock(decodeSequencedBlock(stored)) !== hashSequencedBlock(seq)) {
+      if (store.sequencedHashAt(seq.height) !== hashSequencedBlock(seq)) {
         if (free) return reject(`block ${seq.height} was already taken by an earlier batch`);
         throw critical(
           `L1 now holds a different block ${seq.height} than the one derived here (batch ${batch.index}); the L2 reorged: resync into an empty --data-dir`,

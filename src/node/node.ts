@@ -35,7 +35,7 @@ import { ForwardingIntake } from '../rpc/forwarding-intake.js';
 import { RpcServer } from '../rpc/server.js';
 import { BlockWal } from '../store/block-wal.js';
 import { ChainStore } from '../store/chain-store.js';
-import { decodeSequencedBlock, hashSequencedBlock } from '../types/sequenced-block.js';
+import { decodeSequencedBlock } from '../types/sequenced-block.js';
 import { type Hex, toHex } from '../util/bytes.js';
 import { sleep } from '../util/sleep.js';
 import type { CommitteeSequencer } from './committee.js';
@@ -382,10 +382,7 @@ export class SeqnetNode {
               const raw = store.getProof(height);
               return raw ? decodeCommitProof(raw) : undefined;
             },
-            blockHashAt: (height) => {
-              const raw = store.getSequenced(height);
-              return raw ? hashSequencedBlock(decodeSequencedBlock(raw)) : undefined;
-            },
+            blockHashAt: (height) => store.sequencedHashAt(height),
             serialise: (task) => reporter.run(task),
             cursor: {
               get: () => (kept === undefined ? undefined : BigInt(kept)),

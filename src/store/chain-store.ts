@@ -1,6 +1,7 @@
 import { RLP } from '@ethereumjs/rlp';
 import type { BatchDBOp, DB } from '@ethereumjs/util';
 import { type Database, open, type RootDatabase } from 'lmdb';
+import { decodeSequencedBlock, hashSequencedBlock } from '../types/sequenced-block.js';
 import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, toHex } from '../util/bytes.js';
 
 /** Everything the chain persists for one executed block, written in one ordered lmdb transaction. */
@@ -211,6 +212,12 @@ export class ChainStore {
     const pending = this.unwritten.get(height);
     if (pending) return pending.sequenced;
     return this.sequenced.getBinary(Number(height)) ?? undefined;
+  }
+
+  /** The hash of the sequenced block stored at `height` (DECISIONS.md §1), if there is one. */
+  sequencedHashAt(height: bigint): Hex | undefined {
+    const raw = this.getSequenced(height);
+    return raw ? hashSequencedBlock(decodeSequencedBlock(raw)) : undefined;
   }
 
   getExecuted(height: bigint): Uint8Array | undefined {

@@ -1,7 +1,6 @@
 import type { Block } from '@ethereumjs/block';
 import { commitProofToJson, decodeCommitProof } from '../../consensus/certificate.js';
 import { serverError } from '../../errors.js';
-import { decodeSequencedBlock, hashSequencedBlock } from '../../types/sequenced-block.js';
 import { type Hex, quantity as q } from '../../util/bytes.js';
 import {
   findBlock,
@@ -146,11 +145,11 @@ export const txMethods: Record<string, RpcHandler> = {
     const proof = decodeCommitProof(raw);
     // The tx's own sequenced block: a block committed through a descendant (after a failed view, or
     // taken by block sync) holds the descendant's proof, whose blockHash is not this block's.
-    const seq = ctx.store.getSequenced(at.block.header.number);
+    const sequencedBlockHash = ctx.store.sequencedHashAt(at.block.header.number) ?? proof.blockHash;
     return {
       transactionHash: h,
       ...positionOf(at),
-      sequencedBlockHash: seq ? hashSequencedBlock(decodeSequencedBlock(seq)) : proof.blockHash,
+      sequencedBlockHash,
       proof: commitProofToJson(proof),
       committee: { publicKeys: ctx.committee.publicKeys, quorum: ctx.committee.quorum },
     };
