@@ -2,6 +2,7 @@ import '../polyfill.js';
 import { Command } from 'commander';
 import {
   brokenTwinsScenario,
+  committeeScenario,
   epochScenario,
   flakyWinnerScenario,
   type LeaderMix,
@@ -34,6 +35,10 @@ const program = new Command()
     'election epochs of 0.5–1.5 s whose proposers (every third seed: auction winners) change (npm test runs seeds 1..300 so)',
   )
   .option(
+    '--committees',
+    'epochs of 0.5–1.5 s whose certifying committees (4 of 6 nodes) change, handed over at a boundary block (npm test runs seeds 1..300 so)',
+  )
+  .option(
     '--sit-out-after <n>',
     'with --auction-flaky: failed views in the window that sit the winner out (32: never)',
     (v) => Number(v),
@@ -55,6 +60,7 @@ const opts = program.opts<{
   auction?: boolean;
   auctionFlaky?: boolean;
   epochs?: boolean;
+  committees?: boolean;
   sitOutAfter?: number;
   shortTimeouts?: boolean;
   disconnectTimeouts?: string;
@@ -67,13 +73,15 @@ const scenario = (seed: number) => ({
     ? flakyWinnerScenario(seed, opts.sitOutAfter)
     : opts.epochs
       ? epochScenario(seed)
-      : scenarioFor(seed, mix)),
+      : opts.committees
+        ? committeeScenario(seed)
+        : scenarioFor(seed, mix)),
   ...(opts.shortTimeouts ? { shortTimeoutForSuspects: true } : {}),
   ...(opts.disconnectTimeouts ? { disconnectTimeouts: opts.disconnectTimeouts === 'on' } : {}),
 });
 
 const show = (r: SimResult) =>
-  `seed ${r.seed}: heights ${r.heights.join(',')}, views ${r.views} (${r.viewsWithoutBlock} without a block), msgs ${r.messages}, txs ${r.txsCommitted}/${r.txsSubmitted}, evidence ${r.evidence}, recovery ${r.recoveryMs ?? '–'} ms${r.epochsEntered === undefined ? '' : `, epochs entered ${r.epochsEntered}, blocks off schedule ${r.blocksOffSchedule}`}${r.violations.length ? `\n  VIOLATIONS:\n  ${r.violations.slice(0, 10).join('\n  ')}` : ''}`;
+  `seed ${r.seed}: heights ${r.heights.join(',')}, views ${r.views} (${r.viewsWithoutBlock} without a block), msgs ${r.messages}, txs ${r.txsCommitted}/${r.txsSubmitted}, evidence ${r.evidence}, recovery ${r.recoveryMs ?? '–'} ms${r.epochsEntered === undefined ? '' : `, epochs entered ${r.epochsEntered}, blocks off schedule ${r.blocksOffSchedule}`}${r.committeesEntered === undefined ? '' : `, committees entered ${r.committeesEntered}, blocks synced ${r.blocksSynced}`}${r.violations.length ? `\n  VIOLATIONS:\n  ${r.violations.slice(0, 10).join('\n  ')}` : ''}`;
 
 if (opts.brokenTwins) {
   const r = new Simulator(brokenTwinsScenario(opts.seed ?? 1)).run();

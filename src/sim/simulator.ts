@@ -137,6 +137,16 @@ export interface SimConfig {
    * proposers, whose rotation replaces a silent winner), as `--election auction`.
    */
   epochs?: { lengthMs: number; proposers: number[][]; winners?: number[] };
+  /**
+   * Committees that change (`npm run sim -- --committees`): each `lengthMs` of virtual time is an
+   * epoch whose *certifying* committee is `members[e % members.length]` (node ids of the universe of
+   * `n`; each a 3f+1 of its own), in the handover of docs/ARCHITECTURE.md ("Committees that change"):
+   * the first committed block whose origin is a later epoch (B) ends the instance; it and the blocks
+   * after it in that instance are empty, and those after it (the suffix that commits B) are not part of
+   * the chain; the next epoch's instance starts on B as its root, with its own views from 1, votes and
+   * QCs of its own epoch, and its committee's members; nodes outside it follow by block sync.
+   */
+  committees?: { lengthMs: number; members: number[][] };
 }
 
 /** How long the simulated shell waits on a crashed member's closed connection (DISCONNECT_GRACE_MS). */
@@ -174,6 +184,10 @@ export interface SimResult {
    */
   epochsEntered?: number;
   blocksOffSchedule?: number;
+  /** With `committees`: how many times member 0's chain changed its certifying committee. */
+  committeesEntered?: number;
+  /** With `committees`: blocks nodes took by block sync (verified commit proofs), all nodes together. */
+  blocksSynced?: number;
   /**
    * With `epochs`: blocks of member 0's chain built after the heal on their parent's QC (no view
    * failed right before) whose author is not the member the epoch's schedule names without failures,
@@ -196,9 +210,26 @@ const EPOCH = 0n;
 
 interface Disk {
   safety: MemorySafetyStorage;
+  /** The WAL of the instance the node is in (a new instance starts with an empty one). */
   wal: WalEntry[];
   committed: CommittedBlock[];
+  /**
+   * The consensus instances this node's chain went through, oldest first: each one's epoch and the
+   * height of its root (the boundary block B that ended the one before; 0 for genesis).
+   */
+  roots: InstanceRoot[];
 }
+
+interface InstanceRoot {
+  epoch: bigint;
+  height: number;
+}
+
+/** Blocks one block-sync answer carries, and the least time between two requests of one node. */
+const SYNC_MAX_BLOCKS = 64;
+const SYNC_GAP_MS = 50;
+/** How often a node outside its epoch's committee asks a peer for the blocks it lacks. */
+const SYNC_POLL_MS = 100;
 
 interface SimNode {
   id: number;
@@ -216,6 +247,13 @@ interface SimNode {
   crashedOnPropose: boolean;
   /** When each proposal (view/hash) was first seen, for `judgeAfterMs`. */
   firstSeen: Map<string, number>;
+  /** The drivers of instances this node left in this life (stopped; they serve fetches of their blocks). */
+  oldDrivers: Map<bigint, ConsensusDriver>;
+  /** When this node last asked a peer for blocks (SYNC_GAP_MS), and whose turn it is to be asked. */
+  lastSyncAt: number;
+  syncTurn: number;
+  /** The life whose block-sync polling runs (a node outside its committee polls; -1: none). */
+  pollLife: number;
 }
 
 interface SimEvent {
@@ -228,9 +266,11 @@ interface SimEvent {
 class SimCrypto implements ConsensusCrypto {
   private readonly signatures = new Map<string, Uint8Array>();
 
+  /** `root`: the block of the instance's view-0 QC (genesis, or the boundary block the instance starts on). */
   constructor(
     private readonly secrets: Uint8Array[],
     private readonly quorum: number,
+    private readonly root: Hex = GENESIS,
   ) {}
 
   sign(member: number, msg: Uint8Array): Uint8Array {
@@ -268,7 +308,7 @@ class SimCrypto implements ConsensusCrypto {
   }
 
   verifyQc(qc: QuorumCertificate): boolean {
-    if (qc.view === 0n) return qc.signers === 0n && qc.blockHash === GENESIS;
+    if (qc.view === 0n) return qc.signers === 0n && qc.blockHash === this.root;
     const sigs: Uint8Array[] = [];
     for (let i = 0; i < this.secrets.length; i++)
       if ((qc.signers >> BigInt(i)) & 1n)
@@ -319,6 +359,22 @@ function encodePayload(author: number, view: bigint, txs: number[], epoch = 0n):
   ]);
 }
 
+/** The instance (epoch) a consensus message belongs to. */
+function messageEpoch(m: ConsensusMessage): bigint {
+  switch (m.kind) {
+    case 'proposal':
+      return m.proposal.epoch;
+    case 'vote':
+      return m.vote.epoch;
+    case 'timeout':
+      return m.timeout.epoch;
+    case 'tc':
+      return m.tc.epoch;
+    case 'qc':
+      return m.qc.epoch;
+  }
+}
+
 function decodeEpoch(payload: Uint8Array): bigint | undefined {
   try {
     const fields = RLP.decode(payload) as unknown as Uint8Array[];
@@ -353,8 +409,11 @@ export class Simulator {
   private seq = 0;
   private readonly events = new Heap<SimEvent>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
   readonly nodes: SimNode[] = [];
-  private readonly crypto: SimCrypto;
-  private readonly quorum: number;
+  /** Every member's signing secret, by node id of the universe (`member`). */
+  private readonly secrets: Uint8Array[];
+  /** Each instance's checker of signatures, by epoch and root block. */
+  private readonly cryptos = new Map<string, SimCrypto>();
+  private blocksSynced = 0;
   private messages = 0;
   private maxView = 0n;
   private txCounter = 0;
@@ -377,11 +436,9 @@ export class Simulator {
 
   constructor(readonly config: SimConfig) {
     this.rng = new Rng(config.seed);
-    this.quorum = quorumFor(config.n);
-    const secrets = Array.from({ length: config.n }, (_, i) =>
+    this.secrets = Array.from({ length: config.n }, (_, i) =>
       keccak256(new TextEncoder().encode(`seqnet/sim/member/${i}`)),
     );
-    this.crypto = new SimCrypto(secrets, this.quorum);
     const byz = new Map(config.byzantine.map((b) => [b.member, b]));
     const addNode = (member: number, twin: boolean) => {
       const b = byz.get(member);
@@ -393,11 +450,20 @@ export class Simulator {
         behaviourFrom: b?.fromMs ?? 0,
         alive: true,
         life: 0,
-        disk: { safety: new MemorySafetyStorage(), wal: [], committed: [] },
+        disk: {
+          safety: new MemorySafetyStorage(),
+          wal: [],
+          committed: [],
+          roots: [{ epoch: EPOCH, height: 0 }],
+        },
         pool: new Set(),
         committedTxs: new Set(),
         crashedOnPropose: false,
         firstSeen: new Map(),
+        oldDrivers: new Map(),
+        lastSyncAt: -Infinity,
+        syncTurn: 0,
+        pollLife: -1,
       });
     };
     for (let m = 0; m < config.n; m++) addNode(m, false);
@@ -459,6 +525,12 @@ export class Simulator {
       txsCommittedAtHeal: this.txsAtHeal?.committed,
       txsSubmittedAtHeal: this.txsAtHeal?.submitted,
       ...this.epochFigures(this.nodes[0]),
+      ...(config.committees
+        ? {
+            committeesEntered: this.nodes[0].disk.roots.length - 1,
+            blocksSynced: this.blocksSynced,
+          }
+        : {}),
     };
   }
 
@@ -467,12 +539,63 @@ export class Simulator {
     return new Set([...this.config.twins, ...this.config.byzantine.map((b) => b.member)]).size;
   }
 
+  // ---- committees and instances ----
+
+  /** The certifying committee of `epoch`'s instance: node ids of the universe, in index order. */
+  private committeeOf(epoch: bigint): number[] {
+    const c = this.config.committees;
+    if (c) return c.members[Number(epoch) % c.members.length];
+    return Array.from({ length: this.config.n }, (_, i) => i);
+  }
+
+  /** The instance a node is in: the one its chain's last root started. */
+  private instanceOf(node: SimNode): InstanceRoot {
+    return node.disk.roots[node.disk.roots.length - 1];
+  }
+
+  /** The block an instance starts on, as `node` committed it (genesis for the first). */
+  private rootBlockOf(node: SimNode, root: InstanceRoot): BlockHeader {
+    return root.height === 0
+      ? { hash: GENESIS, parent: ZERO_HASH, height: 0n, txCount: 0 }
+      : node.disk.committed[root.height - 1].proposal.block;
+  }
+
+  /** The signature checker of the instance of `epoch` that starts on `root`. */
+  private cryptoFor(epoch: bigint, root: Hex): SimCrypto {
+    const key = `${epoch}/${root}`;
+    let crypto = this.cryptos.get(key);
+    if (!crypto) {
+      const committee = this.committeeOf(epoch);
+      crypto = new SimCrypto(
+        committee.map((m) => this.secrets[m]),
+        quorumFor(committee.length),
+        root,
+      );
+      this.cryptos.set(key, crypto);
+    }
+    return crypto;
+  }
+
+  /** A universe member's signature (any instance's checker computes the same for its index). */
+  private signAs(member: number, msg: Uint8Array): Uint8Array {
+    return keccak256(concatBytes(this.secrets[member], msg));
+  }
+
+  /** The epoch a block's origin is in (its payload's); the instance's for an undecodable one. */
+  private originOf(p: Proposal, instance: bigint): bigint {
+    return decodeEpoch(p.payload) ?? instance;
+  }
+
   // ---- nodes ----
 
-  /** A fresh leader schedule for one node's life (a restarted node rebuilds its own). */
-  private leadersFor(): LeaderSchedule {
-    const { leaders, n, epochs } = this.config;
+  /**
+   * A fresh leader schedule for one node's life (a restarted node rebuilds its own). With changing
+   * committees, each instance's members in rotation.
+   */
+  private leadersFor(instance = EPOCH): LeaderSchedule {
+    const { leaders, n, epochs, committees } = this.config;
     const publicKeys = Array.from({ length: n }, (_, i) => `0x${i.toString(16).padStart(2, '0')}` as Hex);
+    if (committees) return new PoaSchedule(this.committeeOf(instance).map((m) => publicKeys[m]));
     if (epochs) return this.epochLeaders(epochs, publicKeys);
     if (leaders?.kind === 'stake')
       return new StakeWeightedSchedule({
@@ -516,49 +639,82 @@ export class Simulator {
     return schedule;
   }
 
+  /** How long an epoch lasts (election epochs or changing committees); undefined without epochs. */
+  private epochLengthMs(): number | undefined {
+    return this.config.epochs?.lengthMs ?? this.config.committees?.lengthMs;
+  }
+
   /** The epoch a block built now on `parent` takes: the clock's, never below its parent's. */
   private epochForBlock(parent: Hex): bigint {
-    const epochs = this.config.epochs;
-    if (!epochs) return 0n;
-    const now = BigInt(Math.floor(this.now / epochs.lengthMs));
+    const lengthMs = this.epochLengthMs();
+    if (!lengthMs) return 0n;
+    const now = BigInt(Math.floor(this.now / lengthMs));
     const before = this.blockEpochs.get(parent) ?? 0n;
     return now > before ? now : before;
   }
 
-  private boot(node: SimNode): void {
+  /**
+   * Starts a node's consensus in the instance its chain is in: as a member of that instance's
+   * committee, a driver over its own safety record and WAL; outside it, polling block sync.
+   * `continuing`: the same process goes on (it entered a new instance, or took blocks by block sync).
+   */
+  private boot(node: SimNode, continuing = false): void {
     const { config } = this;
+    const instance = this.instanceOf(node);
+    const committee = this.committeeOf(instance.epoch);
+    const self = committee.indexOf(node.member);
+    node.alive = true;
+    node.driver = undefined;
+    if (self < 0) {
+      this.pollSync(node);
+      return;
+    }
+    const rootBlock = this.rootBlockOf(node, instance);
     const last = node.disk.committed[node.disk.committed.length - 1];
-    const root = last
-      ? { block: last.proposal.block, qc: last.qcs[0] }
-      : {
-          block: { hash: GENESIS, parent: ZERO_HASH, height: 0n, txCount: 0 },
-          qc: { epoch: EPOCH, view: 0n, blockHash: GENESIS, signers: 0n, signature: '0x' as Hex },
-        };
+    // Past its first block, an instance's root is the last committed block with its proof; at its
+    // start, the boundary block with a view-0 QC of the instance's epoch (nothing before it failed).
+    const root =
+      last && node.disk.committed.length > instance.height
+        ? { block: last.proposal.block, qc: last.qcs[0] }
+        : {
+            block: rootBlock,
+            qc: {
+              epoch: instance.epoch,
+              view: 0n,
+              blockHash: rootBlock.hash,
+              signers: 0n,
+              signature: '0x' as Hex,
+            },
+            ...(instance.height > 0 ? { failedViews: [], led: [] } : {}),
+          };
+    const crypto = this.cryptoFor(instance.epoch, rootBlock.hash);
     const signer = this.signerFor(node);
-    const safety = new SafetyRules(node.disk.safety, signer, node.member, EPOCH, {
+    const safety = new SafetyRules(node.disk.safety, signer, self, instance.epoch, {
       freshChain: node.disk.committed.length === 0 && node.disk.wal.length === 0,
+      continuing,
     });
     const life = node.life;
-    const schedule = this.leadersFor();
+    const schedule = this.leadersFor(instance.epoch);
+    const inInstance = () => this.instanceOf(node) === instance;
     const driver: ConsensusDriver = new ConsensusDriver(
       {
-        self: node.member,
-        n: config.n,
-        quorum: this.quorum,
-        epoch: EPOCH,
+        self,
+        n: committee.length,
+        quorum: quorumFor(committee.length),
+        epoch: instance.epoch,
         ...scheduleHooks(schedule, (block) => this.blockEpochs.get(block)),
         baseTimeoutMs: config.baseTimeoutMs,
         shortTimeoutForSuspects: config.shortTimeoutForSuspects,
-        aggregate: (votes) => this.crypto.aggregate(votes),
+        aggregate: (votes) => crypto.aggregate(votes),
       },
       startFromWal(root, node.disk.wal),
       {
         safety,
-        crypto: this.crypto,
+        crypto,
         transport: {
           broadcast: (m) => this.send(node, life, undefined, m),
-          sendTo: (member, m) => this.send(node, life, member, m),
-          fetch: (member, hash) => this.fetch(node, life, member, hash),
+          sendTo: (member, m) => this.send(node, life, committee[member], m),
+          fetch: (member, hash) => this.fetch(node, life, committee[member], hash, instance.epoch),
         },
         timers: {
           schedule: (ms, fire) =>
@@ -569,10 +725,14 @@ export class Simulator {
         },
         // A restarted process starts adapting afresh.
         viewTimeout: config.adaptiveTimeouts ? new AdaptiveViewTimeout(config.baseTimeoutMs) : undefined,
-        app: this.appFor(node),
+        app: this.appFor(node, instance, committee),
         wal: {
-          append: (e) => node.disk.wal.push(e),
+          // The instance left behind writes no more: the next one starts with an empty WAL.
+          append: (e) => {
+            if (inInstance()) node.disk.wal.push(e);
+          },
           prune: (h) => {
+            if (!inInstance()) return;
             node.disk.wal = node.disk.wal.filter((e) => e.kind !== 'proposal' || e.proposal.block.height > h);
             if (node.disk.wal.length > 200) node.disk.wal.splice(0, node.disk.wal.length - 200);
           },
@@ -580,9 +740,25 @@ export class Simulator {
       },
     );
     node.driver = driver;
-    node.alive = true;
     driver.start();
     driver.setWork(node.pool.size > 0);
+  }
+
+  /** Leaves the driver of the instance the node's chain just ended, and starts the next one's. */
+  private enterNextInstance(node: SimNode, life: number): void {
+    if (!node.alive || node.life !== life) return;
+    if (node.driver?.core.config.epoch === this.instanceOf(node).epoch) return;
+    this.retireDriver(node);
+    this.boot(node, true);
+  }
+
+  /** Stops the running driver, kept (stopped) to serve fetches of its instance's blocks. */
+  private retireDriver(node: SimNode): void {
+    const driver = node.driver;
+    if (!driver) return;
+    driver.stop();
+    node.oldDrivers.set(driver.core.config.epoch, driver);
+    node.driver = undefined;
   }
 
   /**
@@ -592,12 +768,10 @@ export class Simulator {
   private epochIsValid(p: Proposal): boolean {
     const epoch = decodeEpoch(p.payload);
     if (epoch === undefined) return false;
-    const epochs = this.config.epochs;
-    if (!epochs) return epoch === 0n;
+    const lengthMs = this.epochLengthMs();
+    if (!lengthMs) return epoch === 0n;
     const parent = this.blockEpochs.get(p.block.parent);
-    return (
-      (parent === undefined || epoch >= parent) && epoch <= BigInt(Math.floor(this.now / epochs.lengthMs))
-    );
+    return (parent === undefined || epoch >= parent) && epoch <= BigInt(Math.floor(this.now / lengthMs));
   }
 
   private crash(node: SimNode): void {
@@ -606,6 +780,7 @@ export class Simulator {
     node.life++;
     node.driver?.stop();
     node.driver = undefined;
+    node.oldDrivers = new Map();
   }
 
   private restart(node: SimNode): void {
@@ -617,37 +792,48 @@ export class Simulator {
   }
 
   private signerFor(node: SimNode): MessageSigner {
-    const record = (kind: string, view: bigint, what: Hex) => {
+    const record = (kind: string, epoch: bigint, view: bigint, what: Hex) => {
       if (!node.honest) return;
-      const key = `${node.member}/${kind}/${view}`;
+      const key = `${node.member}/${epoch}/${kind}/${view}`;
       const before = this.signed.get(key);
       if (before !== undefined && before !== what)
         this.violations.push(
-          `honest member ${node.member} signed two ${kind}s in view ${view}: ${before} and ${what}`,
+          `honest member ${node.member} signed two ${kind}s in epoch ${epoch} view ${view}: ${before} and ${what}`,
         );
       this.signed.set(key, what);
     };
     return {
       signVote: (epoch, view, hash) => {
-        record('vote', view, hash);
-        return this.crypto.sign(node.member, voteMessage(CHAIN_ID, epoch, view, hash));
+        record('vote', epoch, view, hash);
+        return this.signAs(node.member, voteMessage(CHAIN_ID, epoch, view, hash));
       },
       signTimeout: (epoch, view, highQcView) =>
-        this.crypto.sign(node.member, timeoutMessage(CHAIN_ID, epoch, view, highQcView)),
+        this.signAs(node.member, timeoutMessage(CHAIN_ID, epoch, view, highQcView)),
       signProposal: (epoch, view, hash) => {
-        record('proposal', view, hash);
-        return this.crypto.sign(node.member, proposalMessage(CHAIN_ID, epoch, view, hash));
+        record('proposal', epoch, view, hash);
+        return this.signAs(node.member, proposalMessage(CHAIN_ID, epoch, view, hash));
       },
     };
   }
 
-  private appFor(node: SimNode): ConsensusApp {
+  /**
+   * The application of one instance of a node. With changing committees a block whose origin is a
+   * later epoch than the instance's is empty (the boundary block, and the suffix that commits it).
+   */
+  private appFor(node: SimNode, instance: InstanceRoot, committee: number[]): ConsensusApp {
+    const changing = this.config.committees !== undefined;
+    // An instance's first block keeps its root's epoch (an origin may lag the clock): else an
+    // instance that starts later than an epoch lasts ends at once, and the chain never takes a tx.
+    const rootHash = this.rootBlockOf(node, instance).hash;
     return {
       buildBlock: (view, parent, height, uncommitted) => {
         const taken = new Set<number>();
         for (const p of uncommitted) for (const t of decodePayload(p.payload) ?? []) taken.add(t);
-        const txs = [...node.pool].filter((t) => !taken.has(t) && !node.committedTxs.has(t)).slice(0, 20);
-        const epoch = this.epochForBlock(parent);
+        const epoch = changing && parent === rootHash ? instance.epoch : this.epochForBlock(parent);
+        const closing = changing && epoch > instance.epoch;
+        const txs = closing
+          ? []
+          : [...node.pool].filter((t) => !taken.has(t) && !node.committedTxs.has(t)).slice(0, 20);
         const payload = this.config.contentAddressed
           ? encodePayload(0, 0n, txs, epoch)
           : encodePayload(node.member, view, txs, epoch);
@@ -680,12 +866,19 @@ export class Simulator {
           txs !== undefined &&
           txs.length === p.block.txCount &&
           blockHash(p.block.parent, p.block.height, p.payload) === p.block.hash &&
-          this.epochIsValid(p);
+          this.epochIsValid(p) &&
+          !(
+            changing &&
+            this.originOf(p, instance.epoch) > instance.epoch &&
+            (txs.length > 0 || p.block.parent === rootHash)
+          );
         if (valid) this.blockEpochs.set(p.block.hash, decodeEpoch(p.payload) ?? 0n);
         return valid;
       },
       commit: (blocks) => {
         for (const b of blocks) {
+          // The instance ended at its boundary block: what it commits after it is the suffix.
+          if (this.instanceOf(node) !== instance) break;
           const expected = BigInt(node.disk.committed.length + 1);
           if (b.proposal.block.height !== expected) {
             if (b.proposal.block.height < expected) continue;
@@ -693,12 +886,11 @@ export class Simulator {
               `node ${node.id} committed height ${b.proposal.block.height} after ${expected - 1n}: a gap`,
             );
           }
-          node.disk.committed.push(b);
-          for (const t of decodePayload(b.proposal.payload) ?? []) {
-            if (node.committedTxs.has(t)) this.violations.push(`node ${node.id}: tx ${t} committed twice`);
-            node.committedTxs.add(t);
-            node.pool.delete(t);
-          }
+          this.append(node, b);
+        }
+        if (this.instanceOf(node) !== instance) {
+          const life = node.life;
+          this.at(0, () => this.enterNextInstance(node, life));
         }
         node.driver?.setWork([...node.pool].some((t) => !node.committedTxs.has(t)));
       },
@@ -706,17 +898,138 @@ export class Simulator {
       onConflictingCertificates: (c) => {
         this.conflictingCertificates++;
         // Two quorums of one view intersect in f + 1 members: with at most f faulty, never.
-        if (this.faultyMembers() <= Math.floor((this.config.n - 1) / 3))
+        if (this.faultyMembers() <= Math.floor((this.committeeOf(c.epoch).length - 1) / 3))
           this.violations.push(`node ${node.id}: two QCs of view ${c.view} on different blocks`);
       },
       onView: (view, leader) => {
         if (view > this.maxView) this.maxView = view;
-        this.giveUpIfCrashed(node, view, leader);
+        this.giveUpIfCrashed(node, view, committee[leader]);
       },
       onTimedOut: () => {
         for (const tx of node.pool) if (!node.committedTxs.has(tx)) this.gossipTx(node, tx);
       },
     };
+  }
+
+  /**
+   * Adds a committed block to a node's chain; with changing committees, a block whose origin is a
+   * later epoch than the instance's is its boundary: the next instance starts on it (with a new WAL).
+   */
+  private append(node: SimNode, b: CommittedBlock): void {
+    node.disk.committed.push(b);
+    for (const t of decodePayload(b.proposal.payload) ?? []) {
+      if (node.committedTxs.has(t)) this.violations.push(`node ${node.id}: tx ${t} committed twice`);
+      node.committedTxs.add(t);
+      node.pool.delete(t);
+    }
+    if (!this.config.committees) return;
+    const instance = this.instanceOf(node).epoch;
+    const origin = this.originOf(b.proposal, instance);
+    if (origin > instance) {
+      node.disk.roots.push({ epoch: origin, height: node.disk.committed.length });
+      node.disk.wal = [];
+    }
+  }
+
+  // ---- block sync (changing committees) ----
+
+  /**
+   * A node outside its instance's committee follows by block sync: it asks a peer in turn every
+   * SYNC_POLL_MS, and sends its uncommitted txs on now and then (it never proposes them itself).
+   */
+  private pollSync(node: SimNode): void {
+    const life = node.life;
+    if (node.pollLife === life) return;
+    node.pollLife = life;
+    let round = 0;
+    const tick = () => {
+      if (!node.alive || node.life !== life || node.driver) {
+        if (node.life === life) node.pollLife = -1;
+        return;
+      }
+      const peers = this.nodes.filter((n) => n !== node && n.alive);
+      if (peers.length) this.requestSync(node, peers[node.syncTurn++ % peers.length]);
+      if (++round % 5 === 0)
+        for (const tx of node.pool) if (!node.committedTxs.has(tx)) this.gossipTx(node, tx);
+      this.at(SYNC_POLL_MS, tick);
+    };
+    this.at(SYNC_POLL_MS, tick);
+  }
+
+  /** Asks `peer` for the committed blocks above `node`'s chain (at most one request per SYNC_GAP_MS). */
+  private requestSync(node: SimNode, peer: SimNode): void {
+    if (!node.alive || this.now - node.lastSyncAt < SYNC_GAP_MS) return;
+    node.lastSyncAt = this.now;
+    const life = node.life;
+    const from = node.disk.committed.length;
+    this.deliverLater(node, peer, () => {
+      const answer = peer.disk.committed.slice(from, from + SYNC_MAX_BLOCKS);
+      if (answer.length === 0) return;
+      this.deliverLater(peer, node, () => {
+        if (node.life === life) this.applySync(node, answer);
+      });
+    });
+  }
+
+  /**
+   * Takes the blocks of a sync answer that extend the chain and whose commit proofs verify under the
+   * committee of the instance they are in (the QC pair of the block or of the descendant it was
+   * committed through, both of that instance's epoch, in consecutive views), then restarts the node's
+   * consensus on the new tip: in the next instance when a boundary block came.
+   */
+  private applySync(node: SimNode, blocks: CommittedBlock[]): void {
+    let taken = 0;
+    for (const b of blocks) {
+      const have = node.disk.committed.length;
+      const { block } = b.proposal;
+      if (block.height <= BigInt(have)) continue;
+      const tip = have ? node.disk.committed[have - 1].proposal.block.hash : GENESIS;
+      if (block.height !== BigInt(have + 1) || block.parent !== tip) break;
+      const instance = this.instanceOf(node);
+      const crypto = this.cryptoFor(instance.epoch, this.rootBlockOf(node, instance).hash);
+      const [qc, child] = b.qcs;
+      const proven =
+        b.proposal.epoch === instance.epoch &&
+        qc.epoch === instance.epoch &&
+        child.epoch === instance.epoch &&
+        qc.blockHash === b.through &&
+        child.view === qc.view + 1n &&
+        crypto.verifyProposal(b.proposal) &&
+        crypto.verifyQc(qc) &&
+        crypto.verifyQc(child);
+      if (!proven) {
+        this.violations.push(`node ${node.id}: a block-sync answer's block ${block.height} does not verify`);
+        break;
+      }
+      this.blockEpochs.set(block.hash, this.originOf(b.proposal, instance.epoch));
+      this.append(node, b);
+      taken++;
+    }
+    if (taken === 0) return;
+    this.blocksSynced += taken;
+    this.retireDriver(node);
+    this.boot(node, true);
+    // A full answer: there may be more.
+    if (taken === SYNC_MAX_BLOCKS) node.lastSyncAt = -Infinity;
+  }
+
+  /**
+   * Hands a consensus message to a node. With changing committees it goes to the driver of the
+   * message's instance; a message of a later instance (or of its own, for a node that only follows)
+   * makes the node ask the sender for blocks, and one of an earlier instance makes the sender ask it.
+   */
+  private receive(to: SimNode, from: SimNode, m: ConsensusMessage): void {
+    if (!this.config.committees) {
+      to.driver?.onMessage(from.member, m);
+      return;
+    }
+    const epoch = messageEpoch(m);
+    const instance = this.instanceOf(to).epoch;
+    if (epoch === instance && to.driver) {
+      const index = this.committeeOf(epoch).indexOf(from.member);
+      if (index >= 0) to.driver.onMessage(index, m);
+    } else if (epoch >= instance) this.requestSync(to, from);
+    else this.requestSync(from, to);
   }
 
   // ---- network ----
@@ -782,7 +1095,7 @@ export class Simulator {
         // A leader that dies holding a fresh QC: one peer at most hears its proposal.
         node.crashedOnPropose = true;
         const one = this.rng.pick(targets);
-        this.deliverLater(node, one, () => one.driver?.onMessage(node.member, message));
+        this.deliverLater(node, one, () => this.receive(one, node, message));
         this.crash(node);
         this.at(this.config.baseTimeoutMs * 3, () => this.restart(node));
         return;
@@ -792,16 +1105,16 @@ export class Simulator {
         const second: ConsensusMessage = { kind: 'proposal', proposal: other };
         for (const [i, t] of targets.entries()) {
           const m = i % 2 === 0 ? message : second;
-          this.deliverLater(node, t, () => t.driver?.onMessage(node.member, m));
+          this.deliverLater(node, t, () => this.receive(t, node, m));
         }
         // Gossip relays: some peer gets to see both (that peer turns them into evidence).
         const witness = this.rng.pick(targets);
-        this.deliverLater(node, witness, () => witness.driver?.onMessage(node.member, second));
-        this.deliverLater(node, witness, () => witness.driver?.onMessage(node.member, message));
+        this.deliverLater(node, witness, () => this.receive(witness, node, second));
+        this.deliverLater(node, witness, () => this.receive(witness, node, message));
         return;
       }
     }
-    for (const t of targets) this.deliverLater(node, t, () => t.driver?.onMessage(node.member, message));
+    for (const t of targets) this.deliverLater(node, t, () => this.receive(t, node, message));
   }
 
   /** A second proposal for the same view, signed with the member's key (bypassing its safety rules). */
@@ -818,20 +1131,23 @@ export class Simulator {
       ...p,
       block,
       payload,
-      signature: this.crypto.sign(node.member, proposalMessage(CHAIN_ID, p.epoch, p.view, hash)),
+      signature: this.signAs(node.member, proposalMessage(CHAIN_ID, p.epoch, p.view, hash)),
     };
   }
 
-  private fetch(node: SimNode, life: number, member: number, hash: Hex): void {
-    // Ask the named member, or any live peer when it is down.
+  /** Asks `member` (a node id), or any live peer when it is down, for a block of instance `epoch`. */
+  private fetch(node: SimNode, life: number, member: number, hash: Hex, epoch: bigint): void {
     const peers = this.nodes.filter((n) => n.id !== node.id && n.alive);
     const named = peers.filter((n) => n.member === member);
     const peer = named.length ? this.rng.pick(named) : peers.length ? this.rng.pick(peers) : undefined;
     if (!peer) return;
     this.deliverLater(node, peer, () => {
-      const answer = peer.driver?.serveFetch(hash) ?? [];
+      // A peer that left the instance serves it from the driver it kept.
+      const driver = peer.driver?.core.config.epoch === epoch ? peer.driver : peer.oldDrivers.get(epoch);
+      const answer = driver?.serveFetch(hash) ?? [];
       this.deliverLater(peer, node, () => {
-        if (node.life === life) node.driver?.onFetched(peer.member, answer);
+        if (node.life !== life || node.driver?.core.config.epoch !== epoch) return;
+        node.driver.onFetched(this.committeeOf(epoch).indexOf(peer.member), answer);
       });
     });
   }
@@ -911,14 +1227,47 @@ export class Simulator {
     };
   }
 
+  /** Per instance (each counts its views from 1): its last block's view less its blocks. */
   private viewsWithoutBlock(node: SimNode): number {
-    const views = node.disk.committed.map((c) => c.proposal.view);
-    if (views.length === 0) return 0;
-    return Number(views[views.length - 1]) - views.length;
+    const last = new Map<bigint, { view: bigint; blocks: number }>();
+    for (const c of node.disk.committed) {
+      const seen = last.get(c.proposal.epoch);
+      last.set(c.proposal.epoch, { view: c.proposal.view, blocks: (seen?.blocks ?? 0) + 1 });
+    }
+    let without = 0;
+    for (const { view, blocks } of last.values()) without += Number(view) - blocks;
+    return without;
+  }
+
+  /**
+   * With changing committees: every block of a node's chain is certified by the instance its chain is
+   * in (the proposal, and both QCs of its proof, carry that instance's epoch), and the instance changes
+   * at a block whose origin is a later epoch, which holds no txs. Returns how often it changed.
+   */
+  private checkInstances(node: SimNode): number {
+    let instance = EPOCH;
+    let changes = 0;
+    for (const b of node.disk.committed) {
+      const { proposal, qcs } = b;
+      const h = proposal.block.height;
+      if (proposal.epoch !== instance || qcs.some((q) => q.epoch !== instance))
+        this.violations.push(
+          `node ${node.id}: block ${h} is certified in epoch ${proposal.epoch} (QCs ${qcs.map((q) => q.epoch).join('/')}), its chain's instance is ${instance}`,
+        );
+      const origin = this.originOf(proposal, instance);
+      if (origin > instance) {
+        if (proposal.block.txCount > 0)
+          this.violations.push(`node ${node.id}: boundary block ${h} holds txs`);
+        instance = origin;
+        changes++;
+      }
+    }
+    return changes;
   }
 
   private checkInvariants(): void {
     const honest = this.nodes.filter((n) => n.honest);
+    if (this.config.committees) for (const n of honest) this.checkInstances(n);
     // Agreement / no fork: one block per height across honest nodes.
     const byHeight = new Map<number, Hex>();
     for (const n of honest) {
@@ -1088,6 +1437,72 @@ export function epochScenario(seed: number): SimConfig {
   const lengthMs = rng.int(500, 1_500);
   const winners = seed % 3 === 0 ? proposers.map((p) => rng.pick(p)) : undefined;
   return { ...base, epochs: { lengthMs, proposers, ...(winners ? { winners } : {}) } };
+}
+
+/**
+ * Committees that change (`SimConfig.committees`): a universe of 6 nodes, epochs of 1,000–2,500 ms whose
+ * certifying committees are 4 of them (f = 1), six in turn, drawn by the seed, and one faulty node in
+ * the universe (so at most f in any committee), by seed % 5: crashed (half the time restarted before
+ * the heal), byzantine leader (equivocating or invalid proposals), withheld votes or a leader that
+ * crashes holding a fresh QC, a twin across a partition; or no faulty node but one or two honest
+ * nodes cut off by a partition. Drops and delays as `scenarioFor`'s.
+ */
+export function committeeScenario(seed: number): SimConfig {
+  const rng = new Rng(seed ^ 0xc033);
+  const n = 6;
+  const base = baseScenario(seed, n, rng, 100);
+  const nodes = rng.shuffle(Array.from({ length: n }, (_, i) => i));
+  const faulty = nodes[0];
+  switch (seed % 5) {
+    case 0: {
+      base.dropRate = 0.05;
+      const at = rng.int(300, 2_800);
+      base.faults.push({
+        kind: 'crash',
+        node: faulty,
+        at,
+        restartAt: rng.chance(0.5) ? at + rng.int(200, 1_500) : undefined,
+      });
+      break;
+    }
+    case 1: {
+      const cut = nodes.slice(0, rng.int(1, 2));
+      base.faults.push({
+        kind: 'partition',
+        groups: [cut, nodes.filter((m) => !cut.includes(m))],
+        from: rng.int(200, 1_400),
+        to: rng.int(2_000, 3_800),
+      });
+      break;
+    }
+    case 2:
+      base.byzantine.push({ member: faulty, behaviour: rng.chance(0.5) ? 'equivocate' : 'invalid-block' });
+      break;
+    case 3:
+      base.byzantine.push({
+        member: faulty,
+        behaviour: rng.chance(0.5) ? 'withhold-votes' : 'crash-on-propose',
+        fromMs: rng.int(200, 2_000),
+      });
+      base.dropRate = 0.02;
+      break;
+    case 4:
+      base.twins = [faulty];
+      base.faults.push({
+        kind: 'partition',
+        groups: [nodes.filter((_, i) => i % 2 === 0), [...nodes.filter((_, i) => i % 2 === 1), n]],
+        from: rng.int(200, 800),
+        to: rng.int(1_500, 3_500),
+      });
+      break;
+  }
+  const members = Array.from({ length: 6 }, () =>
+    rng
+      .shuffle(Array.from({ length: n }, (_, i) => i))
+      .slice(0, 4)
+      .sort((a, b) => a - b),
+  );
+  return { ...base, committees: { lengthMs: rng.int(1_000, 2_500), members } };
 }
 
 /**

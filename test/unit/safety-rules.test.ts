@@ -108,6 +108,28 @@ describe('safety rules', () => {
     expect(s.signProposal({ ...proposal(2n, 3, qc(1n, 1)), author: 0 })).toBeUndefined(); // double proposal
   });
 
+  it("enters a new epoch's instance with a fresh record; only a continuing process skips the floor", () => {
+    const path = join(dir(), 'safety.json');
+    const a = new SafetyRules(new FileSafetyStorage(path), recordingSigner(), 0, 0n, { freshChain: true });
+    expect(a.signVote(proposal(9n, 1, qc(8n, 0)))).toBeDefined();
+    // The same process leaves epoch 0's instance for epoch 1's: views count from 1 again, under epoch 1.
+    const e1 = (p: Proposal): Proposal => ({ ...p, epoch: 1n, justify: { ...p.justify, epoch: 1n } });
+    const b = new SafetyRules(new FileSafetyStorage(path), recordingSigner(), 0, 1n, {
+      freshChain: false,
+      continuing: true,
+    });
+    expect(b.state).toMatchObject({ epoch: 1n, lastVotedView: 0n });
+    expect(b.signVote(proposal(1n, 2, qc(0n, 1)))).toBeUndefined(); // an epoch-0 proposal
+    expect(b.signVote(e1(proposal(1n, 2, qc(0n, 1))))).toMatchObject({ epoch: 1n, view: 1n });
+    expect(b.signVote(e1(proposal(1n, 3, qc(0n, 1))))).toBeUndefined(); // same (epoch, view), other block
+    // A restart in epoch 1 (a record that may be a backup's): the floor again.
+    const c = new SafetyRules(new FileSafetyStorage(path), recordingSigner(), 0, 1n, { freshChain: false });
+    expect(c.state).toMatchObject({ epoch: 1n, lastVotedView: 1n });
+    expect(c.signVote(e1(proposal(2n, 4, qc(1n, 2))))).toBeUndefined();
+    c.observeView(2n);
+    expect(c.signVote(e1(proposal(3n, 5, qc(2n, 4))))).toBeDefined();
+  });
+
   it('refuses to start on a damaged or truncated record, saying what to do', () => {
     const path = join(dir(), 'safety.json');
     const s = new SafetyRules(new FileSafetyStorage(path), recordingSigner(), 0, 0n, { freshChain: true });

@@ -57,12 +57,20 @@ export class SafetyRules {
     private readonly signer: MessageSigner,
     readonly self: number,
     epoch: bigint,
-    opts: { freshChain: boolean },
+    opts: {
+      freshChain: boolean;
+      /**
+       * This process wrote the record itself and never stopped: it enters `epoch` from the one before
+       * (an epoch's consensus instance ended) or starts again after taking blocks by block sync. The
+       * record is current, so no floor (a floor is for a record that may be an old backup's).
+       */
+      continuing?: boolean;
+    },
   ) {
     const loaded = storage.load();
     this.record = loaded ?? { epoch, lastVotedView: 0n, highestQcView: 0n, lastProposalView: 0n };
     // A key with no record on a chain with no history has never signed anything: no floor needed.
-    this.awaitingFloor = !(loaded === undefined && opts.freshChain);
+    this.awaitingFloor = !(loaded === undefined && opts.freshChain) && !opts.continuing;
     if (this.record.epoch < epoch)
       this.record = { epoch, lastVotedView: 0n, highestQcView: 0n, lastProposalView: 0n };
   }
