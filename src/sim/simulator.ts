@@ -23,6 +23,16 @@ import {
   type WalEntry,
 } from '../consensus/driver/driver.js';
 import { AdaptiveViewTimeout } from '../consensus/driver/view-timeout.js';
+import {
+  closesInstance,
+  type Instance,
+  instanceBlockError,
+  instanceRootQc,
+  isInstanceRootQc,
+  messageEpoch,
+  originForBlock,
+  syncedBlockError,
+} from '../consensus/handover.js';
 import { MemorySafetyStorage } from '../consensus/safety/file-storage.js';
 import { type MessageSigner, SafetyRules } from '../consensus/safety/safety-rules.js';
 import { AuctionSchedule } from '../election/auction.js';
@@ -266,11 +276,11 @@ interface SimEvent {
 class SimCrypto implements ConsensusCrypto {
   private readonly signatures = new Map<string, Uint8Array>();
 
-  /** `root`: the block of the instance's view-0 QC (genesis, or the boundary block the instance starts on). */
+  /** `instance`: the epoch and root block of the instance's view-0 QC (genesis, or its boundary block). */
   constructor(
     private readonly secrets: Uint8Array[],
     private readonly quorum: number,
-    private readonly root: Hex = GENESIS,
+    private readonly instance: Instance = { epoch: EPOCH, root: GENESIS },
   ) {}
 
   sign(member: number, msg: Uint8Array): Uint8Array {
@@ -308,7 +318,7 @@ class SimCrypto implements ConsensusCrypto {
   }
 
   verifyQc(qc: QuorumCertificate): boolean {
-    if (qc.view === 0n) return qc.signers === 0n && qc.blockHash === this.root;
+    if (qc.view === 0n) return isInstanceRootQc(qc, this.instance);
     const sigs: Uint8Array[] = [];
     for (let i = 0; i < this.secrets.length; i++)
       if ((qc.signers >> BigInt(i)) & 1n)
@@ -357,22 +367,6 @@ function encodePayload(author: number, view: bigint, txs: number[], epoch = 0n):
     txs.map((t) => bigIntToBytes(BigInt(t))),
     bigIntToBytes(epoch),
   ]);
-}
-
-/** The instance (epoch) a consensus message belongs to. */
-function messageEpoch(m: ConsensusMessage): bigint {
-  switch (m.kind) {
-    case 'proposal':
-      return m.proposal.epoch;
-    case 'vote':
-      return m.vote.epoch;
-    case 'timeout':
-      return m.timeout.epoch;
-    case 'tc':
-      return m.tc.epoch;
-    case 'qc':
-      return m.qc.epoch;
-  }
 }
 
 function decodeEpoch(payload: Uint8Array): bigint | undefined {
@@ -569,7 +563,7 @@ export class Simulator {
       crypto = new SimCrypto(
         committee.map((m) => this.secrets[m]),
         quorumFor(committee.length),
-        root,
+        { epoch, root },
       );
       this.cryptos.set(key, crypto);
     }
@@ -644,11 +638,17 @@ export class Simulator {
     return this.config.epochs?.lengthMs ?? this.config.committees?.lengthMs;
   }
 
+  /** The epoch the clock is in (0 without epochs). */
+  private clockEpoch(): bigint {
+    const lengthMs = this.epochLengthMs();
+    return lengthMs ? BigInt(Math.floor(this.now / lengthMs)) : 0n;
+  }
+
   /** The epoch a block built now on `parent` takes: the clock's, never below its parent's. */
   private epochForBlock(parent: Hex): bigint {
     const lengthMs = this.epochLengthMs();
     if (!lengthMs) return 0n;
-    const now = BigInt(Math.floor(this.now / lengthMs));
+    const now = this.clockEpoch();
     const before = this.blockEpochs.get(parent) ?? 0n;
     return now > before ? now : before;
   }
@@ -678,13 +678,7 @@ export class Simulator {
         ? { block: last.proposal.block, qc: last.qcs[0] }
         : {
             block: rootBlock,
-            qc: {
-              epoch: instance.epoch,
-              view: 0n,
-              blockHash: rootBlock.hash,
-              signers: 0n,
-              signature: '0x' as Hex,
-            },
+            qc: instanceRootQc({ epoch: instance.epoch, root: rootBlock.hash }),
             ...(instance.height > 0 ? { failedViews: [], led: [] } : {}),
           };
     const crypto = this.cryptoFor(instance.epoch, rootBlock.hash);
@@ -822,15 +816,15 @@ export class Simulator {
    */
   private appFor(node: SimNode, instance: InstanceRoot, committee: number[]): ConsensusApp {
     const changing = this.config.committees !== undefined;
-    // An instance's first block keeps its root's epoch (an origin may lag the clock): else an
-    // instance that starts later than an epoch lasts ends at once, and the chain never takes a tx.
-    const rootHash = this.rootBlockOf(node, instance).hash;
+    const at: Instance = { epoch: instance.epoch, root: this.rootBlockOf(node, instance).hash };
     return {
       buildBlock: (view, parent, height, uncommitted) => {
         const taken = new Set<number>();
         for (const p of uncommitted) for (const t of decodePayload(p.payload) ?? []) taken.add(t);
-        const epoch = changing && parent === rootHash ? instance.epoch : this.epochForBlock(parent);
-        const closing = changing && epoch > instance.epoch;
+        const epoch = changing
+          ? originForBlock(at, parent, this.blockEpochs.get(parent) ?? 0n, this.clockEpoch())
+          : this.epochForBlock(parent);
+        const closing = changing && closesInstance(at.epoch, epoch);
         const txs = closing
           ? []
           : [...node.pool].filter((t) => !taken.has(t) && !node.committedTxs.has(t)).slice(0, 20);
@@ -867,11 +861,7 @@ export class Simulator {
           txs.length === p.block.txCount &&
           blockHash(p.block.parent, p.block.height, p.payload) === p.block.hash &&
           this.epochIsValid(p) &&
-          !(
-            changing &&
-            this.originOf(p, instance.epoch) > instance.epoch &&
-            (txs.length > 0 || p.block.parent === rootHash)
-          );
+          !(changing && instanceBlockError(at, p.block, this.originOf(p, at.epoch)) !== null);
         if (valid) this.blockEpochs.set(p.block.hash, decodeEpoch(p.payload) ?? 0n);
         return valid;
       },
@@ -925,7 +915,7 @@ export class Simulator {
     if (!this.config.committees) return;
     const instance = this.instanceOf(node).epoch;
     const origin = this.originOf(b.proposal, instance);
-    if (origin > instance) {
+    if (closesInstance(instance, origin)) {
       node.disk.roots.push({ epoch: origin, height: node.disk.committed.length });
       node.disk.wal = [];
     }
@@ -986,19 +976,10 @@ export class Simulator {
       const tip = have ? node.disk.committed[have - 1].proposal.block.hash : GENESIS;
       if (block.height !== BigInt(have + 1) || block.parent !== tip) break;
       const instance = this.instanceOf(node);
-      const crypto = this.cryptoFor(instance.epoch, this.rootBlockOf(node, instance).hash);
-      const [qc, child] = b.qcs;
-      const proven =
-        b.proposal.epoch === instance.epoch &&
-        qc.epoch === instance.epoch &&
-        child.epoch === instance.epoch &&
-        qc.blockHash === b.through &&
-        child.view === qc.view + 1n &&
-        crypto.verifyProposal(b.proposal) &&
-        crypto.verifyQc(qc) &&
-        crypto.verifyQc(child);
-      if (!proven) {
-        this.violations.push(`node ${node.id}: a block-sync answer's block ${block.height} does not verify`);
+      const root = this.rootBlockOf(node, instance).hash;
+      const why = syncedBlockError({ epoch: instance.epoch, root }, b, this.cryptoFor(instance.epoch, root));
+      if (why) {
+        this.violations.push(`node ${node.id}: a block-sync answer does not verify: ${why}`);
         break;
       }
       this.blockEpochs.set(block.hash, this.originOf(b.proposal, instance.epoch));
