@@ -17,7 +17,8 @@ import {
  * f+1-twins scenario that must break (the checker's self-test); `--auction` gives every seed an auction
  * winner (`npm test` runs 300 such seeds: docs/ARCHITECTURE.md); `--auction-flaky` runs auctions whose
  * winner fails every other view (`--sit-out-after 32` turns the rule that sits it out off); `--epochs`
- * runs the same faults under election epochs whose proposers change (`npm test` runs 300 seeds so).
+ * runs the same faults under election epochs whose proposers change (`npm test` runs 300 seeds so);
+ * `--committees` under epochs whose certifying committee changes (300 seeds in `npm test` too).
  */
 const program = new Command()
   .name('seqnet-sim')
