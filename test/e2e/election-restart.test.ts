@@ -3,7 +3,9 @@ import { spawn } from 'node:child_process';
 import type { Hex } from 'viem';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commitProofFromJson, quorumFor, verifyCommitProof } from '../../src/consensus/certificate.js';
+import { verifyPreconfirmation } from '../../src/consensus/preconfirmation.js';
 import { devAccounts } from '../../src/execution/genesis.js';
+import { fromHex } from '../../src/util/bytes.js';
 import {
   type DevnetProcess,
   devnetInfo,
@@ -24,6 +26,7 @@ interface NodeStatus {
 
 interface Preconfirmation {
   blockNumber: Hex;
+  transactionIndex: Hex;
   sequencedBlockHash: Hex;
   proof: unknown;
   committee: { publicKeys: Hex[]; quorum: number };
@@ -149,6 +152,28 @@ describe('a pos committee member killed and restarted', () => {
         quorum: quorumFor(ours.committee.publicKeys.length),
       };
       expect(verifyCommitProof(proof, committee)).toBeNull();
+      // With the blocks up to the proof's (second argument true), the check needs nothing else.
+      const full = await rpcResult<Preconfirmation & { sequencedBlocks: Hex[] }>(
+        urls[victim],
+        'seqnet_getPreconfirmation',
+        [tx, true],
+      );
+      expect(full.sequencedBlocks).toHaveLength(Number(proof.height) - Number(ours.blockNumber) + 1);
+      const evidence = {
+        transactionHash: tx,
+        transactionIndex: Number(full.transactionIndex),
+        sequencedBlockHash: full.sequencedBlockHash,
+        proof: commitProofFromJson(full.proof),
+        sequencedBlocks: full.sequencedBlocks.map(fromHex),
+      };
+      expect(verifyPreconfirmation(evidence, committee)).toBeNull();
+      if (evidence.sequencedBlocks.length > 1)
+        expect(
+          verifyPreconfirmation(
+            { ...evidence, sequencedBlocks: evidence.sequencedBlocks.slice(0, 1) },
+            committee,
+          ),
+        ).toMatch(/not the block the proof commits/);
       expect(proof.height).toBeGreaterThanOrEqual(BigInt(ours.blockNumber));
       if (proof.blockHash === ours.sequencedBlockHash) expect(proof.height).toBe(BigInt(ours.blockNumber));
       else expect(proof.height).toBeGreaterThan(BigInt(ours.blockNumber));

@@ -16,6 +16,8 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WsRpc } from '../../bench/lib/rpc.js';
+import { commitProofFromJson } from '../../src/consensus/certificate.js';
+import { verifyPreconfirmation } from '../../src/consensus/preconfirmation.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { compileContract } from '../../src/l1/solc.js';
 import { type DevnetProcess, startDevnet } from '../helpers/devnet.js';
@@ -83,6 +85,33 @@ describe('viem against a devnet process', () => {
     expect(BigInt(pre.blockNumber)).toBe(receipt.blockNumber);
     expect(Number(pre.transactionIndex)).toBe(receipt.transactionIndex);
     expect(pre.proof.qcs).toHaveLength(1);
+    // With its block (second argument true) it checks offline with nothing else: the block hashes to
+    // sequencedBlockHash, holds the tx at its index, and the proof commits it.
+    const full = (await pub.request({
+      method: 'seqnet_getPreconfirmation' as 'eth_chainId',
+      params: [hash, true] as never,
+    })) as unknown as {
+      transactionIndex: Hex;
+      sequencedBlockHash: Hex;
+      proof: unknown;
+      committee: { publicKeys: Hex[]; quorum: number };
+      sequencedBlocks: Hex[];
+    };
+    expect(full.sequencedBlocks).toHaveLength(1);
+    const evidence = {
+      transactionHash: hash,
+      transactionIndex: Number(full.transactionIndex),
+      sequencedBlockHash: full.sequencedBlockHash,
+      proof: commitProofFromJson(full.proof),
+      sequencedBlocks: full.sequencedBlocks.map((b) => hexToBytes(b)),
+    };
+    expect(verifyPreconfirmation(evidence, full.committee)).toBeNull();
+    expect(verifyPreconfirmation({ ...evidence, transactionIndex: 1 }, full.committee)).toMatch(
+      /none at index 1/,
+    );
+    await expect(
+      pub.request({ method: 'seqnet_getPreconfirmation' as 'eth_chainId', params: [hash, 'yes'] as never }),
+    ).rejects.toThrow(/invalid argument 1: json: cannot unmarshal non-bool into Go value of type bool/);
     // Pushed to the subscriber too, with the same proof (a committee of one: its own QC commits).
     const pushed = await until('the pushed preconfirmation', async () =>
       seen.find((p) => p.transactions.includes(hash)),

@@ -1,7 +1,8 @@
 import type { Block } from '@ethereumjs/block';
 import { commitProofToJson, decodeCommitProof } from '../../consensus/certificate.js';
+import { MAX_PRECONFIRMATION_BLOCKS } from '../../consensus/preconfirmation.js';
 import { serverError } from '../../errors.js';
-import { type Hex, quantity as q } from '../../util/bytes.js';
+import { type Hex, quantity as q, toHex } from '../../util/bytes.js';
 import {
   findBlock,
   type OpenPreconfirmations,
@@ -10,7 +11,7 @@ import {
   sendersOf,
 } from '../context.js';
 import { formatReceipt, formatTx } from '../format.js';
-import { blockTag, data, expectArgs, hash, uint64 } from '../params.js';
+import { blockTag, bool, data, expectArgs, hash, uint64 } from '../params.js';
 
 function located(ctx: RpcContext, txHash: Hex) {
   const loc = ctx.store.getTxLocation(txHash);
@@ -29,6 +30,26 @@ function positionOf(at: NonNullable<ReturnType<typeof located>>) {
     blockHash: `0x${Buffer.from(at.block.hash()).toString('hex')}`,
     transactionIndex: q(at.index),
   };
+}
+
+/** The encoded sequenced blocks `from`..`to` (a tx's block up to the block its proof commits). */
+function sequencedBlocksUpTo(ctx: RpcContext, from: bigint, to: bigint): Hex[] {
+  const last = to < from ? from : to;
+  if (last - from >= BigInt(MAX_PRECONFIRMATION_BLOCKS))
+    throw serverError(
+      `the commit proof of block ${from} is block ${to}'s, more than ${MAX_PRECONFIRMATION_BLOCKS} blocks on: ask without the blocks (one argument)`,
+    );
+  const blocks: Hex[] = [];
+  for (let height = from; height <= last; height++) {
+    const raw = ctx.store.getSequenced(height);
+    // The blocks a proof commits through are stored together; a moment apart at most.
+    if (!raw)
+      throw serverError(
+        `sequenced block ${height}, on the way to the block the proof commits, is not stored here yet: ask again in a moment`,
+      );
+    blocks.push(toHex(raw));
+  }
+  return blocks;
 }
 
 /** The tx at index argument `rawIndex` (argument 1) of `block`, or null when either is missing. */
@@ -126,12 +147,15 @@ export const txMethods: Record<string, RpcHandler> = {
   },
   /**
    * The tx's soft confirmation: its block, its position and the commit proof of the sequenced block
-   * that holds it, which anyone can check offline against the committee's BLS keys. In based / free
+   * that holds it, which anyone can check offline against the committee's BLS keys. With a second
+   * argument `true`, also the encoded sequenced blocks from the tx's up to the one the proof commits
+   * (`sequencedBlocks`), so the check needs nothing else (verifyPreconfirmation). In based / free
    * (no committee orders): an opted-in based submitter's inclusion promise (openPreconfirmation).
    */
   seqnet_getPreconfirmation: async (p, ctx) => {
-    expectArgs(p, 1, 1);
+    expectArgs(p, 1, 2);
     const h = hash(p[0], 0);
+    const withBlocks = bool(p[1], 1);
     const at = located(ctx, h);
     if (ctx.openPreconfirmations) return openPreconfirmation(ctx.openPreconfirmations, h, at);
     if (!at) return null;
@@ -152,6 +176,9 @@ export const txMethods: Record<string, RpcHandler> = {
       sequencedBlockHash,
       proof: commitProofToJson(proof),
       committee: { publicKeys: ctx.committee.publicKeys, quorum: ctx.committee.quorum },
+      ...(withBlocks
+        ? { sequencedBlocks: sequencedBlocksUpTo(ctx, at.block.header.number, proof.height) }
+        : {}),
     };
   },
 };
