@@ -1,5 +1,6 @@
 import '../polyfill.js';
 import { Command } from 'commander';
+import { registerCheckPreconf } from './check-preconf.js';
 import { registerCheckPromise } from './check-promise.js';
 import { registerDeploy } from './deploy.js';
 import { registerDevnet } from './devnet.js';
@@ -23,6 +24,7 @@ registerStake(program);
 registerSlash(program);
 registerForceTx(program);
 registerCheckPromise(program);
+registerCheckPreconf(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`seqnet: ${err.message}`);

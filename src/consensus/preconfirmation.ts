@@ -1,6 +1,6 @@
 import { BlockDecodeError, decodeSequencedBlock, hashSequencedBlock } from '../types/sequenced-block.js';
-import { type Hex, keccak256, toHex } from '../util/bytes.js';
-import { type CommitProof, type Committee, verifyCommitProof } from './certificate.js';
+import { fromHex, type Hex, keccak256, toHex } from '../util/bytes.js';
+import { type CommitProof, type Committee, commitProofFromJson, verifyCommitProof } from './certificate.js';
 
 /**
  * What `seqnet_getPreconfirmation(txHash, true)` answers, decoded: enough to check offline, with the
@@ -60,4 +60,41 @@ export function verifyPreconfirmation(e: PreconfirmationEvidence, committee: Com
     return `the last sequenced block (${previous?.hash} at ${previous?.height}) is not the block the proof commits (${proof.blockHash} at ${proof.height})`;
   const invalid = verifyCommitProof(proof, committee);
   return invalid && `the commit proof does not verify: ${invalid}`;
+}
+
+/**
+ * `seqnet_getPreconfirmation(txHash, true)`'s JSON answer as evidence; throws, naming the field, when
+ * a field is missing or malformed (a preconfirmation asked without `true` has no `sequencedBlocks`).
+ */
+export function preconfirmationEvidenceFromJson(j: unknown): PreconfirmationEvidence {
+  const o = j as Record<string, unknown> | null;
+  if (!o || typeof o !== 'object') throw new Error('a preconfirmation is a JSON object');
+  const hash = (v: unknown, what: string): Hex => {
+    if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(v))
+      throw new Error(`${what} must be a 32-byte hex hash`);
+    return v.toLowerCase() as Hex;
+  };
+  if (typeof o.transactionIndex !== 'string' || !/^0x[0-9a-fA-F]{1,8}$/.test(o.transactionIndex))
+    throw new Error('transactionIndex must be a 0x-prefixed hex quantity');
+  if (!Array.isArray(o.sequencedBlocks))
+    throw new Error(
+      'sequencedBlocks missing: ask for the preconfirmation with its blocks, seqnet_getPreconfirmation(txHash, true)',
+    );
+  let proof: CommitProof;
+  try {
+    proof = commitProofFromJson(o.proof);
+  } catch (err) {
+    throw new Error(`proof: ${(err as Error).message}`);
+  }
+  return {
+    transactionHash: hash(o.transactionHash, 'transactionHash'),
+    transactionIndex: Number(BigInt(o.transactionIndex)),
+    sequencedBlockHash: hash(o.sequencedBlockHash, 'sequencedBlockHash'),
+    proof,
+    sequencedBlocks: o.sequencedBlocks.map((b, i) => {
+      if (typeof b !== 'string' || !/^0x([0-9a-fA-F]{2})+$/.test(b))
+        throw new Error(`sequencedBlocks[${i}] must be 0x-prefixed hex bytes`);
+      return fromHex(b as Hex);
+    }),
+  };
 }

@@ -1,11 +1,14 @@
 import '../../src/polyfill.js';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Hex } from 'viem';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commitProofFromJson, quorumFor, verifyCommitProof } from '../../src/consensus/certificate.js';
 import { verifyPreconfirmation } from '../../src/consensus/preconfirmation.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { fromHex } from '../../src/util/bytes.js';
+import { runSeqnet } from '../helpers/cli.js';
 import {
   type DevnetProcess,
   devnetInfo,
@@ -64,7 +67,9 @@ describe('a pos committee member killed and restarted', () => {
       args: ['--nodes', '4', '--election', 'pos', '--p2p-port', String(base + 4), '--epoch-length', '10'],
       readyTimeoutMs: 200_000,
     });
-    const info = await devnetInfo<{ nodes: Array<{ rpc: string; pid: number }> }>(devnet);
+    const info = await devnetInfo<{ nodes: Array<{ rpc: string; pid: number }>; l1: { rpc: string } }>(
+      devnet,
+    );
     const urls = info.nodes.map((n) => n.rpc);
     const victim = 2;
     const key = devAccounts(10)[9].privateKey;
@@ -139,6 +144,8 @@ describe('a pos committee member killed and restarted', () => {
     // others do), with a commit proof that verifies and is self-consistent (a descendant's, at the
     // descendant's height, when the block came by sync).
     expect(sentWhileDown.length).toBeGreaterThan(5);
+    let checks = 0;
+    const dataDir = devnet.dataDir;
     for (const tx of [sentWhileDown[0], sentWhileDown[sentWhileDown.length - 1]]) {
       const [ours, theirs] = await Promise.all([
         rpcResult<Preconfirmation>(urls[victim], 'seqnet_getPreconfirmation', [tx]),
@@ -174,6 +181,30 @@ describe('a pos committee member killed and restarted', () => {
             committee,
           ),
         ).toMatch(/not the block the proof commits/);
+      // The same from the command line, with the committee L1 holds: valid (exit 0); one block short,
+      // invalid (exit 2).
+      const check = async (answer: unknown) => {
+        const file = join(dataDir, `preconfirmation-${checks++}.json`);
+        writeFileSync(file, JSON.stringify(answer));
+        return runSeqnet([
+          'check-preconf',
+          '--l1-rpc',
+          info.l1.rpc,
+          '--l1-deployment',
+          join(dataDir, 'l1-deployment.json'),
+          '--preconfirmation',
+          file,
+        ]);
+      };
+      const valid = await check(full);
+      expect(valid.code, valid.err).toBe(0);
+      expect(JSON.parse(valid.out)).toMatchObject({
+        status: 'valid',
+        blocks: evidence.sequencedBlocks.length,
+      });
+      const short = await check({ ...full, sequencedBlocks: full.sequencedBlocks.slice(1) });
+      expect(short.code).toBe(2);
+      expect(JSON.parse(short.out)).toMatchObject({ status: 'invalid' });
       expect(proof.height).toBeGreaterThanOrEqual(BigInt(ours.blockNumber));
       if (proof.blockHash === ours.sequencedBlockHash) expect(proof.height).toBe(BigInt(ours.blockNumber));
       else expect(proof.height).toBeGreaterThan(BigInt(ours.blockNumber));

@@ -2,8 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { SecretKey } from '@chainsafe/blst';
 import { privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
-import { aggregateQc, type CommitProof, signVote } from '../../src/consensus/certificate.js';
-import { type PreconfirmationEvidence, verifyPreconfirmation } from '../../src/consensus/preconfirmation.js';
+import {
+  aggregateQc,
+  type CommitProof,
+  commitProofToJson,
+  signVote,
+} from '../../src/consensus/certificate.js';
+import {
+  type PreconfirmationEvidence,
+  preconfirmationEvidenceFromJson,
+  verifyPreconfirmation,
+} from '../../src/consensus/preconfirmation.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import {
   encodeSequencedBlock,
@@ -118,6 +127,40 @@ describe('preconfirmations checked offline with their blocks (seqnet_getPreconfi
     // Two signers only: the blocks hold, the proof does not.
     expect(verifyPreconfirmation(evidence(blocks, proofOf(blocks[2], [0, 1])), committee)).toMatch(
       /the commit proof does not verify: .*quorum/,
+    );
+  });
+
+  it('reads the JSON answer, naming the field that is wrong', async () => {
+    const blocks = await chain();
+    const e = evidence(blocks, proofOf(blocks[2]));
+    const json = JSON.parse(
+      JSON.stringify({
+        transactionHash: e.transactionHash,
+        blockNumber: '0x5',
+        transactionIndex: '0x1',
+        sequencedBlockHash: e.sequencedBlockHash,
+        proof: commitProofToJson(e.proof),
+        committee: { publicKeys: committee.publicKeys, quorum: 3 },
+        sequencedBlocks: e.sequencedBlocks.map(toHex),
+      }),
+    );
+    expect(verifyPreconfirmation(preconfirmationEvidenceFromJson(json), committee)).toBeNull();
+    const { sequencedBlocks: _, ...withoutBlocks } = json;
+    expect(() => preconfirmationEvidenceFromJson(withoutBlocks)).toThrow(
+      /sequencedBlocks missing: ask for the preconfirmation with its blocks, seqnet_getPreconfirmation\(txHash, true\)/,
+    );
+    expect(() => preconfirmationEvidenceFromJson(null)).toThrow(/a JSON object/);
+    expect(() => preconfirmationEvidenceFromJson({ ...json, transactionIndex: 1 })).toThrow(
+      /transactionIndex/,
+    );
+    expect(() => preconfirmationEvidenceFromJson({ ...json, transactionHash: '0x12' })).toThrow(
+      /transactionHash must be a 32-byte hex hash/,
+    );
+    expect(() => preconfirmationEvidenceFromJson({ ...json, sequencedBlocks: ['0x1'] })).toThrow(
+      /sequencedBlocks\[0\] must be 0x-prefixed hex bytes/,
+    );
+    expect(() => preconfirmationEvidenceFromJson({ ...json, proof: { ...json.proof, qcs: [] } })).toThrow(
+      /proof: a commit proof needs/,
     );
   });
 });
