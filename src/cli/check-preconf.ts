@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   type PreconfirmationEvidence,
   preconfirmationEvidenceFromJson,
   verifyPreconfirmation,
 } from '../consensus/preconfirmation.js';
-import type { L1Deployment } from '../l1/deploy.js';
 import { committeeReader } from '../l1/slash.js';
 import { decodeSequencedBlock } from '../types/sequenced-block.js';
+import { readDeploymentFile, readJsonFile } from './flags.js';
 
 interface CheckPreconfFlags {
   l1Rpc: string;
@@ -34,14 +33,7 @@ export function registerCheckPreconf(program: Command): void {
       "the preconfirmation: seqnet_getPreconfirmation's result, asked with true as its second argument",
     )
     .action(async (flags: CheckPreconfFlags) => {
-      const read = (file: string, what: string): unknown => {
-        try {
-          return JSON.parse(readFileSync(file, 'utf8'));
-        } catch (err) {
-          throw new Error(`cannot read the ${what} ${file}: ${(err as Error).message}`);
-        }
-      };
-      const deployment = read(flags.l1Deployment, 'deployment') as L1Deployment;
+      const deployment = readDeploymentFile(flags.l1Deployment);
       const verifier = deployment?.contracts?.CommitteeVerifier;
       if (!verifier)
         throw new Error(
@@ -49,7 +41,7 @@ export function registerCheckPreconf(program: Command): void {
         );
       let evidence: PreconfirmationEvidence;
       try {
-        evidence = preconfirmationEvidenceFromJson(read(flags.preconfirmation, 'preconfirmation'));
+        evidence = preconfirmationEvidenceFromJson(readJsonFile(flags.preconfirmation, 'preconfirmation'));
       } catch (err) {
         throw new Error(
           `${flags.preconfirmation} is not a preconfirmation with its blocks: ${(err as Error).message}`,

@@ -18,6 +18,15 @@ const int = (name: string) => (v: string) => {
 /** A private key as the CLI takes it: 0x and 32 bytes of hex. */
 export const isPrivateKey = (v: string): v is Hex => /^0x[0-9a-fA-F]{64}$/.test(v);
 
+/** Reads a JSON file the user named (`what` says which, in the error when it cannot be read). */
+export function readJsonFile(file: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read the ${what} ${file}: ${(err as Error).message}`);
+  }
+}
+
 /** Reads an L1 deployment JSON, with an error that says where one comes from. */
 export function readDeploymentFile(file: string): L1Deployment {
   try {

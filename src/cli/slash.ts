@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Hex } from 'viem';
 import { commitProofFromJson } from '../consensus/certificate.js';
-import type { L1Deployment } from '../l1/deploy.js';
 import { slashConflictingPreconfirmations, slashContradictedPreconfirmation } from '../l1/slash.js';
-import { isPrivateKey } from './flags.js';
+import { isPrivateKey, readDeploymentFile, readJsonFile } from './flags.js';
 
 interface SlashFlags {
   l1Rpc: string;
@@ -47,16 +45,9 @@ export function registerSlash(program: Command): void {
         throw new Error(
           'pass the reporter L1 key as --private-key 0x… (32 bytes hex) or in SEQNET_REPORTER_KEY',
         );
-      const read = (file: string, what: string): unknown => {
-        try {
-          return JSON.parse(readFileSync(file, 'utf8'));
-        } catch (err) {
-          throw new Error(`cannot read the ${what} ${file}: ${(err as Error).message}`);
-        }
-      };
-      const deployment = read(flags.l1Deployment, 'deployment') as L1Deployment;
+      const deployment = readDeploymentFile(flags.l1Deployment);
       const readProof = (file: string) => {
-        const json = read(file, 'preconfirmation') as { proof?: unknown } | null;
+        const json = readJsonFile(file, 'preconfirmation') as { proof?: unknown } | null;
         try {
           return commitProofFromJson(json && typeof json === 'object' && 'proof' in json ? json.proof : json);
         } catch (err) {

@@ -1317,6 +1317,12 @@ function baseScenario(seed: number, n: number, rng: Rng, maxDelayMs: number): Si
   };
 }
 
+/** A node crashed between 0.3 and 2.8 s, and half the time restarted 0.2–1.5 s later. */
+function crashFault(rng: Rng, node: number): Fault {
+  const at = rng.int(300, 2_800);
+  return { kind: 'crash', node, at, restartAt: rng.chance(0.5) ? at + rng.int(200, 1_500) : undefined };
+}
+
 export function scenarioFor(seed: number, leaders: LeaderMix = 'mixed'): SimConfig {
   const rng = new Rng(seed ^ 0x5eed);
   const n = rng.chance(0.25) ? 7 : 4;
@@ -1327,15 +1333,7 @@ export function scenarioFor(seed: number, leaders: LeaderMix = 'mixed'): SimConf
   switch (seed % 6) {
     case 0: // crashes (some restart), with drops
       base.dropRate = 0.05;
-      for (const m of faulty) {
-        const at = rng.int(300, 2_800);
-        base.faults.push({
-          kind: 'crash',
-          node: m,
-          at,
-          restartAt: rng.chance(0.5) ? at + rng.int(200, 1_500) : undefined,
-        });
-      }
+      for (const m of faulty) base.faults.push(crashFault(rng, m));
       break;
     case 1: {
       // partition: a minority cut off, then healed
@@ -1435,17 +1433,10 @@ export function committeeScenario(seed: number): SimConfig {
   const nodes = rng.shuffle(Array.from({ length: n }, (_, i) => i));
   const faulty = nodes[0];
   switch (seed % 5) {
-    case 0: {
+    case 0:
       base.dropRate = 0.05;
-      const at = rng.int(300, 2_800);
-      base.faults.push({
-        kind: 'crash',
-        node: faulty,
-        at,
-        restartAt: rng.chance(0.5) ? at + rng.int(200, 1_500) : undefined,
-      });
+      base.faults.push(crashFault(rng, faulty));
       break;
-    }
     case 1: {
       const cut = nodes.slice(0, rng.int(1, 2));
       base.faults.push({
