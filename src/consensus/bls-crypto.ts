@@ -1,5 +1,5 @@
 import { PublicKey, type SecretKey, Signature, verify } from '@chainsafe/blst';
-import { fromHex, type Hex, toHex } from '../util/bytes.js';
+import { fromHex, toHex } from '../util/bytes.js';
 import {
   aggregateQc,
   type Committee,
@@ -11,6 +11,7 @@ import {
 } from './certificate.js';
 import type { Proposal, TimeoutCertificate, TimeoutVote, Vote } from './core/types.js';
 import type { ConsensusCrypto } from './driver/driver.js';
+import { type Instance, isInstanceRootQc } from './handover.js';
 import type { MessageSigner } from './safety/safety-rules.js';
 
 /**
@@ -25,8 +26,11 @@ export class BlsConsensusCrypto implements ConsensusCrypto {
   constructor(
     private readonly chainId: bigint,
     private readonly committee: Committee,
-    /** The genesis block's hash: its QC (view 0, no signers) needs no signature. */
-    private readonly genesisHash: Hex,
+    /**
+     * The consensus instance these keys certify: its root's QC (view 0 of its epoch, no signers: the
+     * genesis block's, or a boundary block's when committees change, handover.ts) needs no signature.
+     */
+    private readonly instance: Instance,
   ) {
     this.keys = committee.publicKeys.map((k) => PublicKey.fromBytes(fromHex(k), true));
   }
@@ -62,7 +66,7 @@ export class BlsConsensusCrypto implements ConsensusCrypto {
   }
 
   verifyQc(qc: QuorumCertificate): boolean {
-    if (qc.view === 0n) return qc.signers === 0n && qc.blockHash === this.genesisHash;
+    if (qc.view === 0n) return isInstanceRootQc(qc, this.instance);
     return this.memo(`qc/${qc.epoch}/${qc.view}/${qc.blockHash}/${qc.signers}/${qc.signature}`, () => {
       return verifyQc(qc, this.chainId, this.committee) === null;
     });

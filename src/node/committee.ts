@@ -33,6 +33,7 @@ import type {
 import { type ConsensusApp, ConsensusDriver, startFromWal } from '../consensus/driver/driver.js';
 import { FileWal } from '../consensus/driver/file-wal.js';
 import { AdaptiveViewTimeout } from '../consensus/driver/view-timeout.js';
+import { instanceRootQc } from '../consensus/handover.js';
 import { FileSafetyStorage } from '../consensus/safety/file-storage.js';
 import { SafetyRules } from '../consensus/safety/safety-rules.js';
 import { EpochSchedule } from '../election/epoch-schedule.js';
@@ -281,7 +282,7 @@ export class CommitteeSequencer {
       known: (hash) => this.committing.has(hash) || this.recentlyIncluded.has(hash),
     });
     const genesis = hashSequencedBlock(deps.executor.genesisSequenced());
-    this.crypto = new BlsConsensusCrypto(deps.chainId, this.committee, genesis);
+    this.crypto = new BlsConsensusCrypto(deps.chainId, this.committee, { epoch: 0n, root: genesis });
     const dir = join(deps.dataDir, 'consensus');
     mkdirSync(dir, { recursive: true });
     this.wal = new FileWal(join(dir, 'wal'));
@@ -355,8 +356,7 @@ export class CommitteeSequencer {
     const seq = this.sequencedAt(height);
     const hash = hashSequencedBlock(seq);
     const block: BlockHeader = { hash, parent: seq.parentHash, height, txCount: seq.txs.length };
-    if (height === 0n)
-      return { block, qc: { epoch: 0n, view: 0n, blockHash: hash, signers: 0n, signature: '0x' } };
+    if (height === 0n) return { block, qc: instanceRootQc({ epoch: 0n, root: hash }) };
     const proof = decodeCommitProof(this.deps.store.getProof(height)!);
     if (proof.qcs.length < 2 || proof.blockHash !== hash)
       throw new Error(

@@ -199,6 +199,13 @@ export interface SimResult {
   /** With `committees`: blocks nodes took by block sync (verified commit proofs), all nodes together. */
   blocksSynced?: number;
   /**
+   * With `committees`: for each committee change in member 0's chain built after the heal, the virtual
+   * ms from its boundary block's build to the next instance's first block's build; and, to compare,
+   * the ms between consecutive blocks of one instance built after the heal.
+   */
+  handoverMs?: number[];
+  blockIntervalMs?: number[];
+  /**
    * With `epochs`: blocks of member 0's chain built after the heal on their parent's QC (no view
    * failed right before) whose author is not the member the epoch's schedule names without failures,
    * though that member is honest: passed over for the failures the chain remembers (all are up then).
@@ -523,9 +530,26 @@ export class Simulator {
         ? {
             committeesEntered: this.nodes[0].disk.roots.length - 1,
             blocksSynced: this.blocksSynced,
+            ...this.handoverTimes(this.nodes[0]),
           }
         : {}),
     };
+  }
+
+  /** SimResult's handoverMs and blockIntervalMs for `node`'s chain. */
+  private handoverTimes(node: SimNode): Pick<SimResult, 'handoverMs' | 'blockIntervalMs'> {
+    const handoverMs: number[] = [];
+    const blockIntervalMs: number[] = [];
+    const boundaries = new Set(node.disk.roots.map((r) => r.height));
+    const chain = node.disk.committed;
+    for (let i = 1; i < chain.length; i++) {
+      const before = this.blockBuiltAt.get(chain[i - 1].proposal.block.hash);
+      const after = this.blockBuiltAt.get(chain[i].proposal.block.hash);
+      if (before === undefined || after === undefined || before < this.config.healAtMs) continue;
+      // Block i - 1 (height i) is a boundary when an instance starts on it.
+      (boundaries.has(i) ? handoverMs : blockIntervalMs).push(after - before);
+    }
+    return { handoverMs, blockIntervalMs };
   }
 
   /** Members whose key some faulty node holds: twins and byzantine behaviours. */
