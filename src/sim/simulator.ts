@@ -155,8 +155,10 @@ export interface SimConfig {
    * after it in that instance are empty, and those after it (the suffix that commits B) are not part of
    * the chain; the next epoch's instance starts on B as its root, with its own views from 1, votes and
    * QCs of its own epoch, and its committee's members; nodes outside it follow by block sync.
+   * Leaders within an instance: its members in rotation, drawn by stake when `leaders` stakes, or
+   * `winners[e % winners.length]` (a member of the epoch's committee) as the epoch's auction winner.
    */
-  committees?: { lengthMs: number; members: number[][] };
+  committees?: { lengthMs: number; members: number[][]; winners?: number[] };
 }
 
 /** How long the simulated shell waits on a crashed member's closed connection (DISCONNECT_GRACE_MS). */
@@ -613,7 +615,20 @@ export class Simulator {
   private leadersFor(instance = EPOCH): LeaderSchedule {
     const { leaders, n, epochs, committees } = this.config;
     const publicKeys = Array.from({ length: n }, (_, i) => `0x${i.toString(16).padStart(2, '0')}` as Hex);
-    if (committees) return new PoaSchedule(this.committeeOf(instance).map((m) => publicKeys[m]));
+    if (committees) {
+      const members = this.committeeOf(instance);
+      const keys = members.map((m) => publicKeys[m]);
+      const winner = committees.winners?.[Number(instance) % committees.winners.length];
+      if (winner !== undefined) return new AuctionSchedule(keys, members.indexOf(winner));
+      if (leaders?.kind === 'stake')
+        return new StakeWeightedSchedule({
+          epoch: instance,
+          publicKeys: keys,
+          stakes: members.map((m) => BigInt(leaders.stakes[m])),
+          seed: leaders.seed,
+        });
+      return new PoaSchedule(keys);
+    }
     if (epochs) return this.epochLeaders(epochs, publicKeys);
     if (leaders?.kind === 'stake')
       return new StakeWeightedSchedule({
@@ -1448,7 +1463,8 @@ export function epochScenario(seed: number): SimConfig {
  * the universe (so at most f in any committee), by seed % 5: crashed (half the time restarted before
  * the heal), byzantine leader (equivocating or invalid proposals), withheld votes or a leader that
  * crashes holding a fresh QC, a twin across a partition; or no faulty node but one or two honest
- * nodes cut off by a partition. Drops and delays as `scenarioFor`'s.
+ * nodes cut off by a partition. Drops and delays as `scenarioFor`'s. Leaders within an instance: its
+ * members in rotation, by stake (seed % 3 = 1), or each epoch's auction winner (seed % 3 = 0).
  */
 export function committeeScenario(seed: number): SimConfig {
   const rng = new Rng(seed ^ 0xc033);
@@ -1498,7 +1514,19 @@ export function committeeScenario(seed: number): SimConfig {
       .slice(0, 4)
       .sort((a, b) => a - b),
   );
-  return { ...base, committees: { lengthMs: rng.int(1_000, 2_500), members } };
+  const lengthMs = rng.int(1_000, 2_500);
+  // A third of the seeds auction each epoch to a member of its committee, a third draw leaders by
+  // stake (from generators of their own: the faults and committees above stay the same).
+  const winners = seed % 3 === 0 ? members.map((c) => new Rng(seed ^ 0xa0c7).pick(c)) : undefined;
+  if (seed % 3 === 1) {
+    const stakeRng = new Rng(seed ^ 0x57a4e);
+    base.leaders = {
+      kind: 'stake',
+      stakes: Array.from({ length: n }, () => stakeRng.int(1, 40)),
+      seed: toHex(keccak256(new TextEncoder().encode(`seqnet/sim/seed/${seed}`))),
+    };
+  }
+  return { ...base, committees: { lengthMs, members, ...(winners ? { winners } : {}) } };
 }
 
 /**
