@@ -6,8 +6,8 @@ import type { ConsensusCrypto } from './driver/driver.js';
 /**
  * Handing certification from one epoch's committee to the next (docs/ARCHITECTURE.md, "Committees
  * that change"): the rules every member applies alike, so that all agree where one consensus
- * instance ends and the next begins. Pure functions; the simulator runs them (`npm run sim --
- * --committees`), the node does not yet.
+ * instance ends and the next begins. Pure functions; the simulator runs them all (`npm run sim --
+ * --committees`); the node, whose one instance is epoch 0 on genesis, uses the root QC's two.
  *
  * - An instance is one epoch's committee running the core, with views from 1 and that epoch in every
  *   proposal, vote, timeout and QC (a vote of one instance never conflicts with another's: slashing
