@@ -148,8 +148,9 @@ export class WsRpc {
     return unwrap<T>(reply);
   }
 
-  async subscribe(kind: string, onResult: (result: unknown) => void): Promise<string> {
-    const id = await this.call<string>('eth_subscribe', [kind]);
+  /** `eth_subscribe(kind, ...params)`; `onResult` gets each notification's result. */
+  async subscribe(kind: string, onResult: (result: unknown) => void, ...params: unknown[]): Promise<string> {
+    const id = await this.call<string>('eth_subscribe', [kind, ...params]);
     this.handlers.set(id, onResult);
     return id;
   }

@@ -782,7 +782,9 @@ export class CommitteeSequencer {
           ),
         ) as unknown as Uint8Array[][];
         // Not past the target: a head the others have not even heard of has no f+1 to agree on its history.
-        return this.checkSynced(res.slice(0, Number(theirs - ours)), ours);
+        // At most a chunk: the answer's blocks commit through its last proof, and a preconfirmation
+        // carries the blocks up to it (MAX_PRECONFIRMATION_BLOCKS).
+        return this.checkSynced(res.slice(0, Math.min(Number(theirs - ours), SYNC_CHUNK)), ours);
       },
       () => {
         this.live.blockSync.failedRequests++;
@@ -1124,7 +1126,10 @@ export class CommitteeSequencer {
       };
       return { b, seq, txHashes: seq.txs.map((raw) => toHex(keccak256(raw))), proof };
     });
-    for (const { b, seq, txHashes, proof } of decoded) {
+    // The blocks a proof commits through, for the pushed preconfirmations (one chain per call: each
+    // block's proof is the last block's, `through`).
+    const throughAt = decoded.findIndex((d) => d.b.proposal.block.hash === d.b.through);
+    for (const [i, { b, seq, txHashes, proof }] of decoded.entries()) {
       hashes.push(...txHashes);
       // The order is final now and the commit proof exists: announced before execution, which is off
       // the latency path (DECISIONS.md §1). A quorum holds the block, so this member's crash loses nothing.
@@ -1136,6 +1141,9 @@ export class CommitteeSequencer {
             blockHash: b.proposal.block.hash,
             txHashes,
             proof,
+            sequencedBlocks: decoded
+              .slice(i, throughAt >= i ? throughAt + 1 : i + 1)
+              .map((d) => d.b.proposal.payload),
           });
         } catch (err) {
           // A listener's fault (the RPC's push) must not reach the consensus driver that called us.

@@ -31,6 +31,12 @@ export interface PreconfirmedBlock {
   /** The sequenced block's txs, in order (its L1 messages come first by rule and are not listed). */
   txHashes: Hex[];
   proof: CommitProof;
+  /**
+   * The encoded sequenced blocks from this one up to the block `proof` commits, oldest first (one when
+   * the proof is the block's own): with them the preconfirmation checks offline with the committee's
+   * keys alone (verifyPreconfirmation). At most SYNC_CHUNK (64) blocks: a chain committed at once.
+   */
+  sequencedBlocks: Uint8Array[];
 }
 
 /** An L2 rewind (`based` / `free`, after a deep L1 reorg): the blocks above `to` left the chain. */

@@ -227,10 +227,11 @@ export class Sequencer {
       ],
     };
     // Durable against a crash from here (with the block WAL): a restart executes the block again.
+    const sequenced = encodeSequencedBlock(seq);
     const txHashes = await persistExecutedBlock(
       this.deps,
       result,
-      { height, sequenced: encodeSequencedBlock(seq), proof: encodeCommitProof(proof), messages: applied },
+      { height, sequenced, proof: encodeCommitProof(proof), messages: applied },
       (err) => {
         this.writeFailure ??= err;
       },
@@ -242,6 +243,7 @@ export class Sequencer {
       blockHash: proof.blockHash,
       txHashes: chosen.map((t) => t.hash),
       proof,
+      sequencedBlocks: [sequenced],
     });
     this.lastSequenced = seq;
     this.lastSequencedHash = result.sequencedHash;

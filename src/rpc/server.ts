@@ -19,7 +19,7 @@ import { type LogFilter, logMethods, matchesLog, parseLogFilter } from './method
 import { stateMethods } from './methods/state.js';
 import { txMethods } from './methods/tx.js';
 import { txpoolMethods } from './methods/txpool.js';
-import { expectArgs, object } from './params.js';
+import { bool, expectArgs, object } from './params.js';
 
 const methods: Record<string, RpcHandler> = {
   ...chainMethods,
@@ -47,6 +47,8 @@ interface Subscription {
   kind: 'newHeads' | 'logs' | 'newPendingTransactions' | 'preconfirmations';
   filter?: LogFilter;
   fullTx?: boolean;
+  /** `preconfirmations` with `true`: each notification carries the sequenced blocks up to its proof's. */
+  withBlocks?: boolean;
 }
 
 /** One WebSocket client: its subscriptions live and die with it. */
@@ -351,7 +353,7 @@ export class RpcServer {
         throw serverError(
           'this node holds no commit proofs (the chain is derived from L1 here): subscribe on a sequencer or committee member; for a based inclusion promise, call seqnet_getPreconfirmation',
         );
-      sub = { kind };
+      sub = { kind, withBlocks: bool(params[1], 1) };
     } else throw new RpcError(RpcCode.MethodNotFound, `no "${String(kind)}" subscription in eth namespace`);
     const id = `0x${(this.nextSubId++).toString(16).padStart(32, '0')}`;
     conn.subs.set(id, sub);
@@ -397,6 +399,7 @@ export class RpcServer {
    */
   private publishPreconfirmed(p: PreconfirmedBlock): void {
     let result: Record<string, unknown> | undefined;
+    let withBlocks: Record<string, unknown> | undefined;
     for (const conn of this.connections)
       for (const [id, sub] of conn.subs)
         if (sub.kind === 'preconfirmations') {
@@ -407,8 +410,25 @@ export class RpcServer {
             proof: commitProofToJson(p.proof),
             committee: { publicKeys: this.ctx.committee.publicKeys, quorum: this.ctx.committee.quorum },
           };
-          this.notify(conn, id, result);
+          if (sub.withBlocks) {
+            withBlocks ??= { ...result, sequencedBlocks: p.sequencedBlocks.map((b) => this.hexOf(b)) };
+            this.notify(conn, id, withBlocks);
+          } else this.notify(conn, id, result);
         }
+  }
+
+  /**
+   * Hex of an encoded block, kept while the block is: blocks committed together through one proof are
+   * pushed with each of their descendants up to it (a synced chunk of 64: 64 notifications).
+   */
+  private readonly blockHex = new WeakMap<Uint8Array, Hex>();
+  private hexOf(block: Uint8Array): Hex {
+    let hex = this.blockHex.get(block);
+    if (!hex) {
+      hex = toHex(block);
+      this.blockHex.set(block, hex);
+    }
+    return hex;
   }
 
   /**

@@ -6,7 +6,9 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WsRpc } from '../../bench/lib/rpc.js';
 import { type CommitProof, quorumFor, verifyCommitProof } from '../../src/consensus/certificate.js';
+import { verifyPreconfirmation } from '../../src/consensus/preconfirmation.js';
 import { devAccounts } from '../../src/execution/genesis.js';
+import { fromHex } from '../../src/util/bytes.js';
 import { startCommittee, statusOf, type TestCommittee, untilFullyConnected } from '../helpers/committee.js';
 import { rpcCall } from '../helpers/devnet.js';
 import { chainOf, until } from '../helpers/wait.js';
@@ -91,6 +93,18 @@ describe('a BFT committee of 4 node processes', () => {
     const seen: { kind: string; result: unknown }[] = [];
     for (const kind of ['preconfirmations', 'newHeads'])
       expect(await ws.subscribe(kind, (result) => seen.push({ kind, result }))).toMatch(/^0x/);
+    // And with their blocks (`true`): each checks offline with nothing but the committee's keys.
+    const withBlocks: Array<{
+      sequencedBlockHash: Hex;
+      transactions: Hex[];
+      proof: ProofJson;
+      sequencedBlocks: Hex[];
+    }> = [];
+    await ws.subscribe(
+      'preconfirmations',
+      (result) => withBlocks.push(result as (typeof withBlocks)[number]),
+      true,
+    );
     const hashes: Hex[] = [];
     for (let i = 0; i < 8; i++) hashes.push(await send(i % 4, i % 4));
     for (const h of hashes) expect((await receiptOn(c.nodes[0].url, h)).status).toBe('success');
@@ -133,6 +147,23 @@ describe('a BFT committee of 4 node processes', () => {
     expect(first.blockNumber).toBe(pre!.blockNumber);
     expect(first.proof).toEqual(pre!.proof);
     expect(verifyCommitProof(proofFromJson(first.proof), committee)).toBeNull();
+    await until('every tx pushed with its blocks by member 3', async () =>
+      hashes.every((h) => withBlocks.some((p) => p.transactions.includes(h))) ? true : undefined,
+    );
+    for (const h of hashes) {
+      const p = withBlocks.find((x) => x.transactions.includes(h))!;
+      const evidence = {
+        transactionHash: h,
+        transactionIndex: p.transactions.indexOf(h),
+        sequencedBlockHash: p.sequencedBlockHash,
+        proof: proofFromJson(p.proof),
+        sequencedBlocks: p.sequencedBlocks.map((b) => fromHex(b)),
+      };
+      expect(verifyPreconfirmation(evidence, committee)).toBeNull();
+      expect(
+        verifyPreconfirmation({ ...evidence, transactionHash: hashes.find((x) => x !== h)! }, committee),
+      ).toMatch(/is not 0x/);
+    }
     const heights = pushed().map((p) => Number(p.blockNumber));
     expect(new Set(heights).size).toBe(heights.length);
     const headAt = (p: Pushed) =>

@@ -65,10 +65,17 @@ describe('viem against a devnet process', () => {
     const { pub, wallet } = clients();
     const before = await pub.getBalance({ address: carol.address });
     const ws = await WsRpc.connect(devnet.wsUrl);
-    const seen: { blockNumber: Hex; transactions: Hex[]; proof: unknown }[] = [];
+    type Pushed = { blockNumber: Hex; transactions: Hex[]; proof: unknown; sequencedBlocks?: Hex[] };
+    const seen: Pushed[] = [];
+    const seenWithBlocks: Pushed[] = [];
+    expect(await ws.subscribe('preconfirmations', (result) => seen.push(result as Pushed))).toMatch(/^0x/);
+    // With `true`, as seqnet_getPreconfirmation's second argument: the blocks up to the proof's too.
     expect(
-      await ws.subscribe('preconfirmations', (result) => seen.push(result as (typeof seen)[number])),
+      await ws.subscribe('preconfirmations', (result) => seenWithBlocks.push(result as Pushed), true),
     ).toMatch(/^0x/);
+    await expect(ws.subscribe('preconfirmations', () => {}, 'yes')).rejects.toThrow(
+      /invalid argument 1: json: cannot unmarshal non-bool into Go value of type bool/,
+    );
     const hash = await wallet.sendTransaction({ to: carol.address, value: parseEther('1.5') });
     const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 10 });
     expect(receipt.status).toBe('success');
@@ -116,9 +123,25 @@ describe('viem against a devnet process', () => {
     const pushed = await until('the pushed preconfirmation', async () =>
       seen.find((p) => p.transactions.includes(hash)),
     );
+    const pushedWithBlocks = await until('the pushed preconfirmation with its block', async () =>
+      seenWithBlocks.find((p) => p.transactions.includes(hash)),
+    );
     ws.close();
     expect(BigInt(pushed.blockNumber)).toBe(receipt.blockNumber);
     expect(pushed.proof).toEqual(pre.proof);
+    expect(pushed.sequencedBlocks).toBeUndefined();
+    expect(pushedWithBlocks.sequencedBlocks).toEqual(full.sequencedBlocks);
+    expect(
+      verifyPreconfirmation(
+        {
+          ...evidence,
+          transactionIndex: pushedWithBlocks.transactions.indexOf(hash),
+          proof: commitProofFromJson(pushedWithBlocks.proof),
+          sequencedBlocks: pushedWithBlocks.sequencedBlocks!.map((b) => hexToBytes(b)),
+        },
+        full.committee,
+      ),
+    ).toBeNull();
     const tx = await pub.getTransaction({ hash });
     expect(tx.from.toLowerCase()).toBe(alice.address.toLowerCase());
     const block = await pub.getBlock({ blockNumber: receipt.blockNumber, includeTransactions: true });
