@@ -18,7 +18,10 @@ import {BLS} from "./BLS.sol";
 /// is checked against the committee of its own epoch. A committee's keys live as the code of a data
 /// contract (read with EXTCODECOPY: ~100 gas a key instead of four cold SLOADs).
 ///
-/// Trust: 2f+1 honest members of each committee; the owner sets committees (a registry later).
+/// Trust: 2f+1 honest members of each committee. The owner sets the first committee (and, without a
+/// source, every later one); once the owner names a committee source (the StakeRegistry) it can set
+/// none: anyone installs each epoch's committee from the source (`installCommittee`), exactly the
+/// committee the nodes read for that epoch.
 contract CommitteeVerifier {
     struct Committee {
         /// Data contract whose code is 0x00 ‖ key 0 ‖ key 1 ‖ … (128 bytes a key).
@@ -41,10 +44,14 @@ contract CommitteeVerifier {
     uint256 public constant MAX_COMMITTEE_SIZE = 191;
 
     address public immutable owner;
+    /// The highest epoch with a committee.
     uint64 public latestEpoch;
     mapping(uint64 epoch => Committee) private committees;
+    /// Where later epochs' committees come from, once set (zero: the owner sets them).
+    ICommitteeSource public committeeSource;
 
     event CommitteeSet(uint64 indexed epoch, uint256 size, uint256 quorum, address keys);
+    event CommitteeSourceSet(address source);
 
     error NotOwner(address caller);
     error BadCommitteeSize(uint256 size);
@@ -61,6 +68,12 @@ contract CommitteeVerifier {
     error QcNotForBlock(bytes32 qcBlockHash, bytes32 blockHash);
     error MissingChildQc();
     error ChildQcNotNextView(uint64 view_, uint64 childView);
+    error ZeroAddress();
+    error SourceAlreadySet(address source);
+    error CommitteesFromSource(address source);
+    error NoCommitteeSource();
+    error EpochNotFixed(uint64 epoch, uint256 pinnedBlock, uint256 current);
+    error AlreadyInstalled(uint64 epoch);
 
     constructor(uint64 epoch, bytes[] memory keys, uint256 quorum) {
         owner = msg.sender;
@@ -72,8 +85,33 @@ contract CommitteeVerifier {
     /// quorumFor() in certificate.ts does.
     function setCommittee(uint64 epoch, bytes[] calldata keys, uint256 quorum) external {
         if (msg.sender != owner) revert NotOwner(msg.sender);
+        if (address(committeeSource) != address(0)) revert CommitteesFromSource(address(committeeSource));
         if (epoch <= latestEpoch) revert StaleEpoch(epoch, latestEpoch);
         _setCommittee(epoch, keys, quorum);
+    }
+
+    /// Hands committees over to `source` for good (owner, once): from now on the owner sets none.
+    function setCommitteeSource(ICommitteeSource source) external {
+        if (msg.sender != owner) revert NotOwner(msg.sender);
+        if (address(committeeSource) != address(0)) revert SourceAlreadySet(address(committeeSource));
+        if (address(source) == address(0)) revert ZeroAddress();
+        committeeSource = source;
+        emit CommitteeSourceSet(address(source));
+    }
+
+    /// Installs epoch `epoch`'s committee from the source, by anyone: the source's committee at the
+    /// end of the epoch's pinned block (which must be mined: before that, stakes can still change),
+    /// with the quorum 2f+1 of its size (certificate.ts quorumFor). Epochs may be installed in any
+    /// order (a committee is fixed by its pinned block, whoever installs it when), each once.
+    function installCommittee(uint64 epoch) external {
+        ICommitteeSource source = committeeSource;
+        if (address(source) == address(0)) revert NoCommitteeSource();
+        if (committees[epoch].keys != address(0)) revert AlreadyInstalled(epoch);
+        uint256 pinned = source.pinnedBlock(epoch);
+        if (pinned >= block.number) revert EpochNotFixed(epoch, pinned, block.number);
+        (, bytes[] memory keys,) = source.committeeAt(pinned);
+        uint256 n = keys.length;
+        _setCommittee(epoch, keys, n == 0 ? 0 : n - (n - 1) / 3);
     }
 
     function committee(uint64 epoch) public view returns (Committee memory c) {
@@ -248,7 +286,7 @@ contract CommitteeVerifier {
         }
         address data = _store(blob);
         committees[epoch] = Committee({keys: data, size: uint16(n), quorum: uint16(quorum)});
-        latestEpoch = epoch;
+        if (epoch > latestEpoch) latestEpoch = epoch;
         emit CommitteeSet(epoch, n, quorum, data);
     }
 
@@ -307,4 +345,13 @@ contract CommitteeVerifier {
             }
         }
     }
+}
+
+/// What a CommitteeVerifier installs committees from: the StakeRegistry (its epochs and stake history).
+interface ICommitteeSource {
+    function pinnedBlock(uint64 epoch) external view returns (uint256);
+    function committeeAt(uint256 blockNumber)
+        external
+        view
+        returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory stakes);
 }

@@ -179,6 +179,12 @@ interface CommitteeCall {
   abi: Abi;
 }
 
+/**
+ * The contract's committee as of the end of L1 block `blockNumber`: the StakeRegistry and Governance
+ * compute it from their checkpoints (`committeeAt`), read in current state, so any L1 node serves it —
+ * `committee()` read in that block's state would need an archive node once the block is older than
+ * the ~128 blocks of state a pruning node keeps.
+ */
 async function committeeAt(
   pub: PublicClient,
   contract: CommitteeCall,
@@ -186,8 +192,8 @@ async function committeeAt(
 ): Promise<{ members: Hex[]; publicKeys: Hex[]; weights: bigint[] }> {
   const [members, keys, weights] = (await pub.readContract({
     ...contract,
-    functionName: 'committee',
-    blockNumber,
+    functionName: 'committeeAt',
+    args: [blockNumber],
   })) as [Hex[], Hex[], bigint[]];
   return { members, publicKeys: keys.map((k) => eip2537ToCompressedG1(k)), weights };
 }
@@ -199,8 +205,8 @@ function checkFinal(clock: EpochClock, epoch: bigint, finalisedBlock: bigint): b
 }
 
 /**
- * The `pos` committee of `epoch`: StakeRegistry.committee() at the pinned block, with the pinned
- * block's prevrandao as the seed. Throws EpochNotFinalError while that block is above `finalisedBlock`.
+ * The `pos` committee of `epoch`: StakeRegistry.committeeAt(pinned block) — committee() as of that
+ * block, from the registry's stake history — with the pinned block's prevrandao as the seed. Throws EpochNotFinalError while that block is above `finalisedBlock`.
  */
 export async function readStakedCommittee(
   pub: PublicClient,
@@ -217,7 +223,7 @@ export async function readStakedCommittee(
   return { epoch, members: c.members, publicKeys: c.publicKeys, stakes: c.weights, seed: block.mixHash };
 }
 
-/** The `dpos` committee of `epoch`: Governance.committee() at the pinned block (top-N by delegated votes). */
+/** The `dpos` committee of `epoch`: Governance.committeeAt(pinned block), from its vote checkpoints (top-N by delegated votes). */
 export async function readElectedCommittee(
   pub: PublicClient,
   governance: Hex,

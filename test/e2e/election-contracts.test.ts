@@ -14,16 +14,16 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aggregateQc, proposalMessage, signVote } from '../../src/consensus/certificate.js';
+import { aggregateQc, proposalMessage, quorumFor, signVote } from '../../src/consensus/certificate.js';
 import type { Equivocation, Vote } from '../../src/consensus/core/types.js';
 import { AuctionSchedule } from '../../src/election/auction.js';
 import { type EpochClock, epochStart, pinnedBlockFor } from '../../src/election/epochs.js';
 import { StakeWeightedSchedule } from '../../src/election/pos.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { Anvil } from '../../src/l1/anvil.js';
-import { g1ToEip2537, g2ToEip2537 } from '../../src/l1/bls-encoding.js';
+import { eip2537ToCompressedG1, g1ToEip2537, g2ToEip2537, verifyQcArgs } from '../../src/l1/bls-encoding.js';
 import { customErrorOf } from '../../src/l1/clients.js';
-import type { L1Deployment } from '../../src/l1/deploy.js';
+import { committeeVerifierArtifact, type L1Deployment } from '../../src/l1/deploy.js';
 import {
   deployElectionContracts,
   doubleSignArgs,
@@ -824,6 +824,159 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     const over = await cli('add', '--amount', '10');
     expect(over.code).toBe(1);
     expect(over.err).toMatch(/holds 2 of the stake token .*add needs 10: get tokens first/);
+  });
+
+  it("StakeRegistry keeps its stake history: committeeAt(b) is committee() as of every block so far; a CommitteeVerifier installs each epoch's committee from it, with no owner to trust", async () => {
+    const reg = { address: c.StakeRegistry, abi: abis.StakeRegistry };
+    const gov = { address: c.Governance, abi: abis.Governance };
+    type Read = [Hex[], Hex[], bigint[]];
+    // Every block since the registry was deployed (registrations, stakes added, unbonding, slashing in
+    // the tests above): the history computes from current state what committee() said in that block.
+    const now = await blockNumber();
+    let from = clock.genesisBlock - 40n;
+    // From the block both exist in (the Governance is deployed after the registry).
+    while ((await pub.getCode({ address: c.Governance, blockNumber: from })) === undefined) from++;
+    // Governance's elected committee likewise (votes locked, delegated, moved, a candidate ejected).
+    const seen = { staked: new Set<string>(), elected: new Set<string>() };
+    const key = (r: Read) => JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
+    for (let b = from; b <= now; b++) {
+      const [staked, stakedHistory, elected, electedHistory] = await Promise.all([
+        pub.readContract({ ...reg, functionName: 'committee', blockNumber: b }) as Promise<Read>,
+        pub.readContract({ ...reg, functionName: 'committeeAt', args: [b] }) as Promise<Read>,
+        pub.readContract({ ...gov, functionName: 'committee', blockNumber: b }) as Promise<Read>,
+        pub.readContract({ ...gov, functionName: 'committeeAt', args: [b] }) as Promise<Read>,
+      ]);
+      expect(stakedHistory, `StakeRegistry, block ${b}`).toEqual(staked);
+      expect(electedHistory, `Governance, block ${b}`).toEqual(elected);
+      seen.staked.add(key(staked));
+      seen.elected.add(key(elected));
+    }
+    expect(seen.staked.size).toBeGreaterThanOrEqual(5);
+    expect(seen.elected.size).toBeGreaterThanOrEqual(3);
+    for (const name of ['StakeRegistry', 'Governance'] as const)
+      expect((await fails(alice.privateKey, name, 'committeeAt', [now + 10n])).name).toBe('FutureBlock');
+    // What the nodes read for an epoch (readStakedCommittee, from the history) is epochCommittee(e).
+    const epochNow = (now - clock.genesisBlock) / clock.epochLength;
+    for (let e = 1n; e <= epochNow; e++) {
+      const staked = await readStakedCommittee(pub, c.StakeRegistry, clock, e, now);
+      const [members] = await read<Read>('StakeRegistry', 'epochCommittee', [e]);
+      expect(staked.members).toEqual(members);
+      const elected = await readElectedCommittee(pub, c.Governance, clock, e, now);
+      const [electedMembers] = await read<Read>('Governance', 'epochCommittee', [e]);
+      expect(elected.members).toEqual(electedMembers);
+      expect(await read<bigint>('StakeRegistry', 'pinnedBlock', [e])).toBe(pinnedBlockFor(clock, e));
+    }
+
+    // A CommitteeVerifier whose owner sets the first committee, then hands the rest to the registry.
+    const verifierArtifact = committeeVerifierArtifact();
+    const vAbi = verifierArtifact.abi as Abi;
+    const firstKeys = [0, 1, 2, 3].map((i) => toHex(g1ToEip2537(blsKey(i).toPublicKey())));
+    const deployHash = await wallet(deployer.privateKey).deployContract({
+      abi: vAbi,
+      bytecode: verifierArtifact.bytecode,
+      args: [0n, firstKeys, 3n],
+    });
+    const verifier = (await pub.waitForTransactionReceipt({ hash: deployHash })).contractAddress as Hex;
+    const vFails = (key: Hex, functionName: string, args: readonly unknown[]) =>
+      revertOf(
+        pub.simulateContract({
+          address: verifier,
+          abi: vAbi,
+          functionName,
+          args,
+          account: privateKeyToAccount(key),
+        }),
+      );
+    const vSend = async (key: Hex, functionName: string, args: readonly unknown[]) => {
+      const hash = await wallet(key).writeContract({ address: verifier, abi: vAbi, functionName, args });
+      const r = await pub.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+      expect(r.status).toBe('success');
+      gasUsed.set(`CommitteeVerifier.${functionName}`, r.gasUsed);
+    };
+    const vRead = <T>(functionName: string, args: readonly unknown[] = []) =>
+      pub.readContract({ address: verifier, abi: vAbi, functionName, args }) as Promise<T>;
+    expect((await vFails(erin.privateKey, 'installCommittee', [1n])).name).toBe('NoCommitteeSource');
+    expect((await vFails(erin.privateKey, 'setCommitteeSource', [c.StakeRegistry])).name).toBe('NotOwner');
+    expect((await vFails(deployer.privateKey, 'setCommitteeSource', [zeroAddress])).name).toBe('ZeroAddress');
+    await vSend(deployer.privateKey, 'setCommitteeSource', [c.StakeRegistry]);
+    expect((await vFails(deployer.privateKey, 'setCommitteeSource', [c.StakeRegistry])).name).toBe(
+      'SourceAlreadySet',
+    );
+    // The owner can no longer name a committee: only the registry's are installed.
+    expect((await vFails(deployer.privateKey, 'setCommittee', [9n, firstKeys, 3n])).name).toBe(
+      'CommitteesFromSource',
+    );
+    // Anyone installs an epoch once its pinned block is mined, in any order; each exactly the
+    // committee the nodes read, with the quorum 2f+1 of its size.
+    const installed: bigint[] = [];
+    for (let e = epochNow; e >= 1n; e--) {
+      const staked = await readStakedCommittee(pub, c.StakeRegistry, clock, e, now);
+      if (staked.members.length === 0) continue;
+      await vSend(erin.privateKey, 'installCommittee', [e]);
+      installed.push(e);
+      const keys = await vRead<Hex[]>('publicKeys', [e]);
+      expect(keys.map((k) => eip2537ToCompressedG1(k))).toEqual(staked.publicKeys);
+      const info = await vRead<{ size: number; quorum: number }>('committee', [e]);
+      expect(info.quorum).toBe(quorumFor(staked.members.length));
+      expect((await vFails(erin.privateKey, 'installCommittee', [e])).name).toBe('AlreadyInstalled');
+    }
+    expect(installed.length).toBeGreaterThanOrEqual(2);
+    expect(await vRead<bigint>('latestEpoch')).toBe(installed[0]);
+    // Pinned at the next epoch's start: not mined yet.
+    const notFixed = ((await blockNumber()) - clock.genesisBlock) / clock.epochLength + 2n;
+    const early = await vFails(erin.privateKey, 'installCommittee', [notFixed]);
+    expect(early.name).toBe('EpochNotFixed');
+    expect(early.args?.slice(0, 2)).toEqual([notFixed, pinnedBlockFor(clock, notFixed)]);
+    // A QC of an installed epoch verifies with its members' signatures, not with another epoch's.
+    const e = installed[installed.length - 1];
+    const staked = await readStakedCommittee(pub, c.StakeRegistry, clock, e, now);
+    const secretOf = (k: Hex) => {
+      for (let i = 0; i < 12; i++) if (compressed(blsKey(i)) === k.toLowerCase()) return blsKey(i);
+      return undefined;
+    };
+    const signers = staked.publicKeys.map((k, index) => ({ index, key: secretOf(k) }));
+    const quorum = quorumFor(staked.publicKeys.length);
+    if (signers.filter((x) => x.key).length >= quorum) {
+      const block = `0x${'ab'.repeat(32)}` as Hex;
+      const votes = signers
+        .filter((x) => x.key)
+        .slice(0, quorum)
+        .map((x) => ({ index: x.index, signature: signVote(x.key!, CHAIN_ID, e, 7n, block) }));
+      const qc = aggregateQc({ epoch: e, view: 7n, blockHash: block }, votes);
+      await vRead('verifyQC', verifyQcArgs(qc, CHAIN_ID, staked.publicKeys.length));
+      const relabelled = { ...qc, epoch: 0n };
+      expect((await vFails(erin.privateKey, 'verifyQC', verifyQcArgs(relabelled, CHAIN_ID, 4))).name).toBe(
+        'BadSignature',
+      );
+    } else throw new Error(`epoch ${e}: the test knows too few of its members' keys to sign a QC`);
+
+    // Governance as the source (dpos): each epoch's elected committee, installed by anyone.
+    const govDeploy = await wallet(deployer.privateKey).deployContract({
+      abi: vAbi,
+      bytecode: verifierArtifact.bytecode,
+      args: [0n, firstKeys, 3n],
+    });
+    const govVerifier = (await pub.waitForTransactionReceipt({ hash: govDeploy })).contractAddress as Hex;
+    const onGovVerifier = async (key: Hex, functionName: string, args: readonly unknown[]) => {
+      const hash = await wallet(key).writeContract({ address: govVerifier, abi: vAbi, functionName, args });
+      expect((await pub.waitForTransactionReceipt({ hash, pollingInterval: 20 })).status).toBe('success');
+    };
+    await onGovVerifier(deployer.privateKey, 'setCommitteeSource', [c.Governance]);
+    let electedInstalled = 0;
+    for (let e = 1n; e <= epochNow; e++) {
+      const elected = await readElectedCommittee(pub, c.Governance, clock, e, now);
+      if (elected.members.length === 0) continue;
+      await onGovVerifier(erin.privateKey, 'installCommittee', [e]);
+      const keys = (await pub.readContract({
+        address: govVerifier,
+        abi: vAbi,
+        functionName: 'publicKeys',
+        args: [e],
+      })) as Hex[];
+      expect(keys.map((k) => eip2537ToCompressedG1(k))).toEqual(elected.publicKeys);
+      electedInstalled++;
+    }
+    expect(electedInstalled).toBeGreaterThanOrEqual(1);
   });
 
   it("`seqnet deploy --committee FILE --election pos` deploys the election contracts with the rollup's; `seqnet stake` works from the file it wrote; bad flags cost nothing", async () => {

@@ -29,4 +29,10 @@ abstract contract Epochs {
     function epochStart(uint64 epoch) public view returns (uint256) {
         return uint256(genesisBlock) + uint256(epoch) * epochLength;
     }
+
+    /// The L1 block whose state fixes epoch `epoch`'s committee (one epoch ahead, DECISIONS.md §7):
+    /// genesisBlock for epoch 0, else epochStart(epoch − 1). src/election/epochs.ts pinnedBlockFor.
+    function pinnedBlock(uint64 epoch) public view returns (uint256) {
+        return epoch == 0 ? uint256(genesisBlock) : epochStart(epoch - 1);
+    }
 }

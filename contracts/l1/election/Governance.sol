@@ -10,8 +10,11 @@ import {StakeRegistry} from "./StakeRegistry.sol";
 ///
 /// Holders lock the rollup's ERC-20 token here; locked tokens count as votes. Each holder delegates all
 /// of its votes to one candidate, a sequencer staked in the StakeRegistry (so it can be slashed). The
-/// committee of epoch e is `committee()` read at L1 block epochStart(e − 1), as for `pos`: the top
-/// `committeeSize` candidates by delegated votes that are neither ejected nor slashed.
+/// committee of epoch e is `committee()` as of the end of L1 block epochStart(e − 1), as for `pos`: the
+/// top `committeeSize` candidates by delegated votes that are neither ejected nor slashed. Votes and
+/// ejections are checkpointed, so `committeeAt(b)` / `epochCommittee(e)` compute it later from current
+/// state (with the StakeRegistry's stake history): no archive L1 node needed, and a CommitteeVerifier
+/// can install it.
 ///
 /// Proposals — eject a candidate, spend from the treasury — pass with an absolute majority of the
 /// tokens locked at the block before the proposal (checkpointed, so tokens cannot vote twice by moving).
@@ -47,6 +50,10 @@ contract Governance is Epochs {
     Checkpoint[] private totalHistory;
     mapping(address holder => address) public delegateOf;
     mapping(address candidate => uint256) public votesOf;
+    /// Each candidate's votesOf at every change, one checkpoint per block at most.
+    mapping(address candidate => Checkpoint[]) private votesHistory;
+    /// The L1 block an ejection took effect in (0: never ejected).
+    mapping(address candidate => uint64) public ejectedAtBlock;
     mapping(address candidate => bool) public isCandidate;
     mapping(address candidate => bool) public ejected;
     address[] private candidates;
@@ -81,6 +88,7 @@ contract Governance is Epochs {
     error NotPassed(uint256 id, uint256 yes, uint256 needed);
     error AlreadyExecuted(uint256 id);
     error InsufficientTreasury(uint256 amount, uint256 balance);
+    error FutureBlock(uint256 blockNumber, uint256 current);
 
     constructor(
         IERC20 token_,
@@ -113,7 +121,7 @@ contract Governance is Epochs {
         _write(lockedHistory[msg.sender], locked);
         _write(totalHistory, totalLocked() + amount);
         address d = delegateOf[msg.sender];
-        if (d != address(0)) votesOf[d] += amount;
+        if (d != address(0)) _setVotes(d, votesOf[d] + amount);
         emit Locked(msg.sender, amount, locked);
     }
 
@@ -124,7 +132,7 @@ contract Governance is Epochs {
         _write(lockedHistory[msg.sender], locked - amount);
         _write(totalHistory, totalLocked() - amount);
         address d = delegateOf[msg.sender];
-        if (d != address(0)) votesOf[d] -= amount;
+        if (d != address(0)) _setVotes(d, votesOf[d] - amount);
         if (!token.transfer(msg.sender, amount)) revert TransferFailed();
         emit Unlocked(msg.sender, amount, locked - amount);
     }
@@ -146,9 +154,9 @@ contract Governance is Epochs {
         uint256 locked = lockedOf(msg.sender);
         if (locked == 0) revert NothingLocked();
         address previous = delegateOf[msg.sender];
-        if (previous != address(0)) votesOf[previous] -= locked;
+        if (previous != address(0)) _setVotes(previous, votesOf[previous] - locked);
         delegateOf[msg.sender] = candidate;
-        votesOf[candidate] += locked;
+        _setVotes(candidate, votesOf[candidate] + locked);
         emit Delegated(msg.sender, candidate, locked);
     }
 
@@ -156,26 +164,68 @@ contract Governance is Epochs {
     /// votes, ties to the earlier registration; ejected, slashed or no longer staked ones are out.
     function committee() external view returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory votes) {
         uint256 n = candidates.length;
-        bool[] memory out = new bool[](n);
+        uint256[] memory counted = new uint256[](n);
         uint256 minStake = registry.minStake();
         for (uint256 i = 0; i < n; i++) {
             address c = candidates[i];
             StakeRegistry.Staker memory s = registry.stakerInfo(c);
-            out[i] = ejected[c] || s.slashed || s.stake < minStake || votesOf[c] == 0;
+            if (!(ejected[c] || s.slashed || s.stake < minStake)) counted[i] = votesOf[c];
         }
+        return _top(counted);
+    }
+
+    /// What `committee()` returned at the end of L1 block `blockNumber` (now, for the current block),
+    /// from the vote checkpoints, the ejection blocks and the StakeRegistry's stake history.
+    function committeeAt(uint256 blockNumber)
+        public
+        view
+        returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory votes)
+    {
+        if (blockNumber > block.number) revert FutureBlock(blockNumber, block.number);
+        uint256 n = candidates.length;
+        uint256[] memory counted = new uint256[](n);
+        uint256 minStake = registry.minStake();
+        for (uint256 i = 0; i < n; i++) {
+            address c = candidates[i];
+            uint64 ejectedAt = ejectedAtBlock[c];
+            if (ejectedAt != 0 && ejectedAt <= blockNumber) continue;
+            if (registry.stakeAt(c, blockNumber) < minStake) continue;
+            counted[i] = _at(votesHistory[c], blockNumber);
+        }
+        return _top(counted);
+    }
+
+    /// Epoch `epoch`'s committee: committeeAt(pinnedBlock(epoch)). FutureBlock until that block is mined.
+    function epochCommittee(uint64 epoch)
+        external
+        view
+        returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory votes)
+    {
+        return committeeAt(pinnedBlock(epoch));
+    }
+
+    /// The top `committeeSize` candidates of `counted` (by candidates index; 0: out), by votes, the
+    /// earlier registration first among equals.
+    function _top(uint256[] memory counted)
+        private
+        view
+        returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory votes)
+    {
+        uint256 n = counted.length;
+        bool[] memory taken = new bool[](n);
         members = new address[](committeeSize);
         votes = new uint256[](committeeSize);
         uint256 count;
         for (; count < committeeSize; count++) {
             uint256 best = type(uint256).max;
             for (uint256 i = 0; i < n; i++) {
-                if (out[i]) continue;
-                if (best == type(uint256).max || votesOf[candidates[i]] > votesOf[candidates[best]]) best = i;
+                if (taken[i] || counted[i] == 0) continue;
+                if (best == type(uint256).max || counted[i] > counted[best]) best = i;
             }
             if (best == type(uint256).max) break;
-            out[best] = true;
+            taken[best] = true;
             members[count] = candidates[best];
-            votes[count] = votesOf[candidates[best]];
+            votes[count] = counted[best];
         }
         assembly ("memory-safe") {
             mstore(members, count)
@@ -219,6 +269,7 @@ contract Governance is Epochs {
         p.executed = true;
         if (p.kind == Kind.Eject) {
             ejected[p.target] = true;
+            ejectedAtBlock[p.target] = uint64(block.number);
             emit Ejected(p.target, currentEpoch() + 1);
         } else {
             if (p.amount > address(this).balance) revert InsufficientTreasury(p.amount, address(this).balance);
@@ -265,6 +316,11 @@ contract Governance is Epochs {
     function _proposal(uint256 id) private view returns (Proposal storage) {
         if (id >= proposals.length) revert UnknownProposal(id);
         return proposals[id];
+    }
+
+    function _setVotes(address candidate, uint256 votes) private {
+        votesOf[candidate] = votes;
+        _write(votesHistory[candidate], votes);
     }
 
     function _write(Checkpoint[] storage h, uint256 amount) private {

@@ -10,9 +10,12 @@ import {IERC20} from "./IERC20.sol";
 /// rollup's ERC-20 token (fixed at deployment); stake leaves through an unbonding delay, during which it
 /// can still be slashed.
 ///
-/// The committee of epoch e is `committee()` read at L1 block epochStart(e − 1): registry state one
-/// epoch ahead (DECISIONS.md §7), so every node computes the same committee from finalised L1 state and
-/// nothing on chain has to be snapshotted.
+/// The committee of epoch e is `committee()` as of the end of L1 block pinnedBlock(e) = epochStart(e − 1):
+/// registry state one epoch ahead (DECISIONS.md §7), so every node computes the same committee from
+/// finalised L1 state. Each stake change is also kept as a checkpoint (the block it took effect in), so
+/// `committeeAt(b)` / `epochCommittee(e)` compute that committee later from current state: no archive
+/// L1 node is needed to read it (a pruning one keeps ~128 blocks of state), and contracts can read it
+/// (the CommitteeVerifier installs epoch committees from it without trusting its owner).
 ///
 /// Proof of possession (DECISIONS.md §5): a BLS signature by the key over
 /// keccak256("seqnet/pop/v1" ‖ chainid ‖ this ‖ staker ‖ key), which stops rogue-key attacks on aggregate
@@ -40,8 +43,17 @@ contract StakeRegistry is Epochs {
     /// Slashed stake kept locked here for good.
     uint256 public burned;
 
+    /// A staker's stake counting for committees (bonded; 0 once slashed) from L1 block `fromBlock` on.
+    struct StakeCheckpoint {
+        uint64 fromBlock;
+        /// One storage slot with the block: no stake comes near 2^192 base units (StakeTooLarge).
+        uint192 stake;
+    }
+
     address[] private stakerList;
     mapping(address staker => Staker) private stakers;
+    /// Every change of each staker's counting stake, oldest first, one per block at most.
+    mapping(address staker => StakeCheckpoint[]) private stakeHistory;
     mapping(address staker => bytes) private keys;
     mapping(bytes32 keyHash => address) public stakerOfKey;
 
@@ -72,6 +84,8 @@ contract StakeRegistry is Epochs {
     error StakerSlashed(address staker);
     error AlreadySlashed(address staker);
     error TransferFailed();
+    error FutureBlock(uint256 blockNumber, uint256 current);
+    error StakeTooLarge(uint256 stake);
 
     constructor(
         IERC20 token_,
@@ -125,6 +139,7 @@ contract StakeRegistry is Epochs {
         keys[msg.sender] = key;
         stakerOfKey[keyHash] = msg.sender;
         stakerList.push(msg.sender);
+        _checkpoint(msg.sender, amount);
         emit Registered(msg.sender, keyHash, amount);
     }
 
@@ -133,6 +148,7 @@ contract StakeRegistry is Epochs {
         if (amount == 0) revert ZeroAmount();
         _receive(amount);
         s.stake += amount;
+        _checkpoint(msg.sender, s.stake);
         emit StakeAdded(msg.sender, amount, s.stake);
     }
 
@@ -148,6 +164,7 @@ contract StakeRegistry is Epochs {
         s.stake = left;
         s.unbonding += amount;
         s.withdrawableAt = uint64(block.number) + unbondingDelay;
+        _checkpoint(msg.sender, left);
         emit Unbonding(msg.sender, amount, s.withdrawableAt);
     }
 
@@ -172,6 +189,7 @@ contract StakeRegistry is Epochs {
         s.stake = 0;
         s.unbonding = 0;
         s.slashed = true;
+        _checkpoint(staker, 0);
         uint256 reward = (amount * reporterRewardBps) / 10_000;
         burned += amount - reward;
         if (reward != 0) _send(reporter, reward);
@@ -179,9 +197,63 @@ contract StakeRegistry is Epochs {
     }
 
     /// The committee as of now: the top `maxCommitteeSize` stakers with at least the minimum bonded,
-    /// by stake, ties to the earlier registration; not slashed. Read at epochStart(e − 1) for epoch e.
+    /// by stake, ties to the earlier registration; not slashed. Read at pinnedBlock(e) for epoch e.
     function committee() external view returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory stakes) {
         uint256 n = stakerList.length;
+        uint256[] memory counted = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            Staker storage s = stakers[stakerList[i]];
+            counted[i] = s.slashed ? 0 : s.stake;
+        }
+        return _top(counted);
+    }
+
+    /// What `committee()` returned at the end of L1 block `blockNumber` (now, for the current block),
+    /// from the stake checkpoints: the same members, keys and stakes in the same order.
+    function committeeAt(uint256 blockNumber)
+        public
+        view
+        returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory stakes)
+    {
+        if (blockNumber > block.number) revert FutureBlock(blockNumber, block.number);
+        uint256 n = stakerList.length;
+        uint256[] memory counted = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) counted[i] = stakeAt(stakerList[i], blockNumber);
+        return _top(counted);
+    }
+
+    /// Epoch `epoch`'s committee: committeeAt(pinnedBlock(epoch)). FutureBlock until that block is mined.
+    function epochCommittee(uint64 epoch)
+        external
+        view
+        returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory stakes)
+    {
+        return committeeAt(pinnedBlock(epoch));
+    }
+
+    /// The staker's counting stake at the end of L1 block `blockNumber`: 0 before it registered and
+    /// once it is slashed.
+    function stakeAt(address staker, uint256 blockNumber) public view returns (uint256) {
+        StakeCheckpoint[] storage h = stakeHistory[staker];
+        // The last checkpoint from at or before the block (binary search: O(log changes)).
+        uint256 lo = 0;
+        uint256 hi = h.length;
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (h[mid].fromBlock > blockNumber) hi = mid;
+            else lo = mid + 1;
+        }
+        return lo == 0 ? 0 : h[lo - 1].stake;
+    }
+
+    /// The top `maxCommitteeSize` of `counted` (by stakerList index) with at least the minimum, by
+    /// stake, the earlier registration first among equals.
+    function _top(uint256[] memory counted)
+        private
+        view
+        returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory stakes)
+    {
+        uint256 n = counted.length;
         bool[] memory taken = new bool[](n);
         uint256 size = maxCommitteeSize;
         members = new address[](size);
@@ -191,13 +263,11 @@ contract StakeRegistry is Epochs {
             uint256 best = type(uint256).max;
             uint256 bestStake;
             for (uint256 i = 0; i < n; i++) {
-                if (taken[i]) continue;
-                Staker storage s = stakers[stakerList[i]];
-                if (s.slashed || s.stake < minStake) continue;
+                if (taken[i] || counted[i] < minStake) continue;
                 // stakerList is in registration order, so the first of equal stakes wins.
-                if (best == type(uint256).max || s.stake > bestStake) {
+                if (best == type(uint256).max || counted[i] > bestStake) {
                     best = i;
-                    bestStake = s.stake;
+                    bestStake = counted[i];
                 }
             }
             if (best == type(uint256).max) break;
@@ -229,6 +299,16 @@ contract StakeRegistry is Epochs {
         s = stakers[staker];
         if (s.keyHash == bytes32(0)) revert NotRegistered(staker);
         if (s.slashed) revert StakerSlashed(staker);
+    }
+
+    /// Records `stake` as the staker's counting stake from this block on (a second change in one block
+    /// replaces the first: the end of the block is what committeeAt reads).
+    function _checkpoint(address staker, uint256 stake) private {
+        if (stake > type(uint192).max) revert StakeTooLarge(stake);
+        StakeCheckpoint[] storage h = stakeHistory[staker];
+        uint256 n = h.length;
+        if (n != 0 && h[n - 1].fromBlock == block.number) h[n - 1].stake = uint192(stake);
+        else h.push(StakeCheckpoint({fromBlock: uint64(block.number), stake: uint192(stake)}));
     }
 
     function _receive(uint256 amount) private {
