@@ -979,6 +979,78 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     expect(electedInstalled).toBeGreaterThanOrEqual(1);
   });
 
+  it('stakes and votes past 2^192 base units (what a history checkpoint holds) are refused by name, not cut', async () => {
+    const w = wallet(deployer.privateKey);
+    const hash = await w.deployContract({
+      abi: tokenAbi,
+      bytecode: tokenArtifact.bytecode,
+      args: ['Big', 'BIG', 2n ** 200n],
+    });
+    const big = (await pub.waitForTransactionReceipt({ hash })).contractAddress as Hex;
+    const b = await deployElectionContracts({
+      rpcUrl: anvil.url,
+      deployerKey: deployer.privateKey,
+      chainId: CHAIN_ID,
+      clock,
+      stakeToken: big,
+      minStake: MIN_STAKE,
+      unbondingDelay: UNBONDING,
+      maxCommitteeSize: 4,
+      governanceToken: big,
+      governanceCommitteeSize: 2,
+      votingPeriod: 10n,
+      auction: { minBid: parseEther('0.1'), minIncrementBps: 500, closeBlocks: 5n },
+    });
+    const tooMuch = 2n ** 192n;
+    for (const spender of [b.StakeRegistry, b.Governance]) {
+      const approve = await w.writeContract({
+        address: big,
+        abi: tokenAbi,
+        functionName: 'approve',
+        args: [spender, 2n ** 199n],
+      });
+      expect((await pub.waitForTransactionReceipt({ hash: approve })).status).toBe('success');
+    }
+    const { key, pop } = registrationArgs(blsKey(11), l1ChainId, b.StakeRegistry, deployer.address);
+    const account = privateKeyToAccount(deployer.privateKey);
+    const tooLarge = await revertOf(
+      pub.simulateContract({
+        address: b.StakeRegistry,
+        abi: abis.StakeRegistry,
+        functionName: 'register',
+        args: [key, pop, tooMuch],
+        account,
+      }),
+    );
+    expect(tooLarge).toMatchObject({ name: 'StakeTooLarge', args: [tooMuch] });
+    // One unit less fits, and counts.
+    const ok = await w.writeContract({
+      address: b.StakeRegistry,
+      abi: abis.StakeRegistry,
+      functionName: 'register',
+      args: [key, pop, tooMuch - 1n],
+    });
+    expect((await pub.waitForTransactionReceipt({ hash: ok })).status).toBe('success');
+    const at = await blockNumber();
+    const [, , stakes] = (await pub.readContract({
+      address: b.StakeRegistry,
+      abi: abis.StakeRegistry,
+      functionName: 'committeeAt',
+      args: [at],
+    })) as [Hex[], Hex[], bigint[]];
+    expect(stakes).toEqual([tooMuch - 1n]);
+    const lock = await revertOf(
+      pub.simulateContract({
+        address: b.Governance,
+        abi: abis.Governance,
+        functionName: 'lock',
+        args: [tooMuch],
+        account,
+      }),
+    );
+    expect(lock).toMatchObject({ name: 'AmountTooLarge', args: [tooMuch] });
+  });
+
   it("`seqnet deploy --committee FILE --election pos` deploys the election contracts with the rollup's; `seqnet stake` works from the file it wrote; bad flags cost nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'seqnet-deploy-election-'));
     const committeeFile = join(dir, 'committee.json');

@@ -89,6 +89,7 @@ contract Governance is Epochs {
     error AlreadyExecuted(uint256 id);
     error InsufficientTreasury(uint256 amount, uint256 balance);
     error FutureBlock(uint256 blockNumber, uint256 current);
+    error AmountTooLarge(uint256 amount);
 
     constructor(
         IERC20 token_,
@@ -323,7 +324,9 @@ contract Governance is Epochs {
         _write(votesHistory[candidate], votes);
     }
 
+    /// Checkpoints hold 192 bits (one slot with the block): a larger amount would be cut, not kept.
     function _write(Checkpoint[] storage h, uint256 amount) private {
+        if (amount > type(uint192).max) revert AmountTooLarge(amount);
         uint64 now_ = uint64(block.number);
         if (h.length != 0 && h[h.length - 1].fromBlock == now_) h[h.length - 1].amount = uint192(amount);
         else h.push(Checkpoint(now_, uint192(amount)));
