@@ -1,0 +1,212 @@
+/**
+ * What installing an epoch's committee on L1 from the StakeRegistry costs (issue 5: committees that
+ * change), against the owner's `setCommittee` of the same keys (the trusted way it replaces), for
+ * registries of 4 to 128 stakers and committees of 4 and 16. Also the gas of reading the committee:
+ * `committeeAt(pinned)` from the stake history in current state, against `committee()` in the pinned
+ * block's state (the read it replaces, which needs an archive L1 node for old blocks). Each staker
+ * registers, then adds stake in a later block (two checkpoints each). On anvil (Prague, automine).
+ *
+ *   npx tsx bench/committee-install.ts        # → bench/results/committee-install.json
+ */
+import { SecretKey } from '@chainsafe/blst';
+import {
+  type Abi,
+  createPublicClient,
+  createWalletClient,
+  type Hex,
+  http,
+  keccak256,
+  type PublicClient,
+  parseEther,
+  toHex,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { quorumFor } from '../src/consensus/certificate.js';
+import { pinnedBlockFor } from '../src/election/epochs.js';
+import { devAccounts } from '../src/execution/genesis.js';
+import { Anvil } from '../src/l1/anvil.js';
+import { g1ToEip2537 } from '../src/l1/bls-encoding.js';
+import { committeeVerifierArtifact } from '../src/l1/deploy.js';
+import { deployElectionContracts, electionArtifacts, registrationArgs } from '../src/l1/election.js';
+import { freePort } from './lib/chains.js';
+import { writeResult } from './lib/results.js';
+
+const CASES: Array<{ stakers: number; committee: number }> = [
+  { stakers: 4, committee: 4 },
+  { stakers: 16, committee: 4 },
+  { stakers: 64, committee: 4 },
+  { stakers: 128, committee: 4 },
+  { stakers: 16, committee: 16 },
+  { stakers: 64, committee: 16 },
+  { stakers: 128, committee: 16 },
+];
+const MIN_STAKE = parseEther('1');
+const deployer = devAccounts(1)[0];
+
+const anvil = await Anvil.start({ host: '127.0.0.1', port: await freePort(), chainId: 31337, blockTime: 0 });
+try {
+  const pub = createPublicClient({ transport: http(anvil.url) }) as PublicClient;
+  const chainId = await pub.getChainId();
+  const chain = {
+    id: chainId,
+    name: 'anvil',
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [anvil.url] } },
+  };
+  const wallet = (key: Hex) =>
+    createWalletClient({ account: privateKeyToAccount(key), chain, transport: http(anvil.url) });
+  const waitOk = async (hash: Hex) => {
+    const r = await pub.waitForTransactionReceipt({ hash, pollingInterval: 10 });
+    if (r.status !== 'success') throw new Error(`tx ${hash} reverted`);
+    return r;
+  };
+  const registryAbi = electionArtifacts().StakeRegistry.abi as Abi;
+  const verifier = committeeVerifierArtifact();
+  const verifierAbi = verifier.abi as Abi;
+  const firstKeys = [0, 1, 2, 3].map((i) =>
+    toHex(g1ToEip2537(SecretKey.fromKeygen(new Uint8Array(32).fill(200 + i)).toPublicKey())),
+  );
+  const deployVerifier = async () =>
+    (
+      await waitOk(
+        await wallet(deployer.privateKey).deployContract({
+          abi: verifierAbi,
+          bytecode: verifier.bytecode,
+          args: [0n, firstKeys, 3n],
+        }),
+      )
+    ).contractAddress as Hex;
+
+  const results = [];
+  for (const { stakers, committee } of CASES) {
+    const start = await pub.getBlockNumber({ cacheTime: 0 });
+    const clock = { genesisBlock: start + 10n, epochLength: 10n };
+    const c = await deployElectionContracts({
+      rpcUrl: anvil.url,
+      deployerKey: deployer.privateKey,
+      chainId: 42069n,
+      clock,
+      minStake: MIN_STAKE,
+      unbondingDelay: 5n,
+      maxCommitteeSize: committee,
+      governanceToken: '0x0000000000000000000000000000000000000001',
+      governanceCommitteeSize: 2,
+      votingPeriod: 10n,
+      auction: { minBid: parseEther('0.1'), minIncrementBps: 500, closeBlocks: 5n },
+    });
+    const keys = Array.from({ length: stakers }, (_, i) =>
+      keccak256(toHex(`bench staker ${stakers}/${committee}/${i}`)),
+    );
+    for (const [i, key] of keys.entries()) {
+      const address = privateKeyToAccount(key).address;
+      await pub.request({
+        method: 'anvil_setBalance' as never,
+        params: [address, toHex(parseEther('1000'))] as never,
+      });
+      const bls = SecretKey.fromKeygen(new Uint8Array(32).fill(0).map((_, j) => (i * 7 + j + stakers) % 256));
+      const reg = registrationArgs(bls, chainId, c.StakeRegistry, address);
+      const amount = MIN_STAKE * BigInt(1 + (i % 9));
+      await waitOk(
+        await wallet(key).writeContract({
+          address: c.StakeRegistry,
+          abi: registryAbi,
+          functionName: 'register',
+          args: [reg.key, reg.pop, amount],
+          value: amount,
+        }),
+      );
+    }
+    // A second checkpoint each, in later blocks.
+    for (const [i, key] of keys.entries()) {
+      const amount = MIN_STAKE * BigInt(1 + ((i * 5) % 7));
+      await waitOk(
+        await wallet(key).writeContract({
+          address: c.StakeRegistry,
+          abi: registryAbi,
+          functionName: 'addStake',
+          args: [amount],
+          value: amount,
+        }),
+      );
+    }
+    // An epoch pinned after every stake change: the whole registry counts.
+    const now = await pub.getBlockNumber({ cacheTime: 0 });
+    const epoch = (now - clock.genesisBlock) / clock.epochLength + 2n;
+    const pinned = pinnedBlockFor(clock, epoch);
+    if (now <= pinned)
+      await pub.request({ method: 'anvil_mine' as never, params: [toHex(pinned - now + 1n)] as never });
+    const read = { address: c.StakeRegistry, abi: registryAbi } as const;
+    const readHistory = await pub.estimateContractGas({
+      ...read,
+      functionName: 'committeeAt',
+      args: [pinned],
+    });
+    const readThen = await pub.estimateContractGas({
+      ...read,
+      functionName: 'committee',
+      blockNumber: pinned,
+    });
+    const [, memberKeys] = (await pub.readContract({
+      ...read,
+      functionName: 'committeeAt',
+      args: [pinned],
+    })) as [Hex[], Hex[], bigint[]];
+    const byOwner = await deployVerifier();
+    const setGas = (
+      await waitOk(
+        await wallet(deployer.privateKey).writeContract({
+          address: byOwner,
+          abi: verifierAbi,
+          functionName: 'setCommittee',
+          args: [epoch, memberKeys, BigInt(quorumFor(memberKeys.length))],
+        }),
+      )
+    ).gasUsed;
+    const fromRegistry = await deployVerifier();
+    await waitOk(
+      await wallet(deployer.privateKey).writeContract({
+        address: fromRegistry,
+        abi: verifierAbi,
+        functionName: 'setCommitteeSource',
+        args: [c.StakeRegistry],
+      }),
+    );
+    const installGas = (
+      await waitOk(
+        await wallet(devAccounts(3)[2].privateKey).writeContract({
+          address: fromRegistry,
+          abi: verifierAbi,
+          functionName: 'installCommittee',
+          args: [epoch],
+        }),
+      )
+    ).gasUsed;
+    const installed = (await pub.readContract({
+      address: fromRegistry,
+      abi: verifierAbi,
+      functionName: 'publicKeys',
+      args: [epoch],
+    })) as Hex[];
+    if (JSON.stringify(installed) !== JSON.stringify(memberKeys))
+      throw new Error('the installed committee is not the registry committee');
+    const row = {
+      stakers,
+      committee: memberKeys.length,
+      installCommitteeGas: Number(installGas),
+      ownerSetCommitteeGas: Number(setGas),
+      installOverOwner: Number((Number(installGas) / Number(setGas)).toFixed(2)),
+      readCommitteeAtGas: Number(readHistory),
+      readCommitteeAtPinnedBlockGas: Number(readThen),
+      readHistoryOverThen: Number((Number(readHistory) / Number(readThen)).toFixed(2)),
+    };
+    console.error(`[committee-install] ${JSON.stringify(row)}`);
+    results.push(row);
+  }
+  writeResult('bench/results/committee-install.json', {
+    what: 'gas of installing an epoch committee from the StakeRegistry (CommitteeVerifier.installCommittee, anyone) vs the owner setting the same keys (setCommittee), and of reading it from the stake history (committeeAt) vs committee() in the pinned block; whole-tx gas on anvil (Prague); every staker has 2 checkpoints',
+    when: new Date().toISOString(),
+    cases: results,
+  });
+} finally {
+  await anvil.stop();
+}
