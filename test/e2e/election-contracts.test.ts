@@ -1022,7 +1022,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
         account,
       }),
     );
-    expect(tooLarge).toMatchObject({ name: 'StakeTooLarge', args: [tooMuch] });
+    expect(tooLarge).toMatchObject({ name: 'AmountTooLarge', args: [tooMuch] });
     // One unit less fits, and counts.
     const ok = await w.writeContract({
       address: b.StakeRegistry,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {Checkpoints, TopN} from "./Checkpoints.sol";
 import {Epochs} from "./Epochs.sol";
 import {IERC20} from "./IERC20.sol";
 import {StakeRegistry} from "./StakeRegistry.sol";
@@ -20,6 +21,8 @@ import {StakeRegistry} from "./StakeRegistry.sol";
 /// tokens locked at the block before the proposal (checkpointed, so tokens cannot vote twice by moving).
 /// An ejected candidate leaves the committee at the next epoch boundary: that is the new election.
 contract Governance is Epochs {
+    using Checkpoints for Checkpoints.Checkpoint[];
+
     enum Kind {
         Eject,
         Spend
@@ -35,23 +38,18 @@ contract Governance is Epochs {
         bool executed;
     }
 
-    struct Checkpoint {
-        uint64 fromBlock;
-        uint192 amount;
-    }
-
     IERC20 public immutable token;
     StakeRegistry public immutable registry;
     uint16 public immutable committeeSize;
     /// L1 blocks a proposal stays open for votes.
     uint64 public immutable votingPeriod;
 
-    mapping(address holder => Checkpoint[]) private lockedHistory;
-    Checkpoint[] private totalHistory;
+    mapping(address holder => Checkpoints.Checkpoint[]) private lockedHistory;
+    Checkpoints.Checkpoint[] private totalHistory;
     mapping(address holder => address) public delegateOf;
     mapping(address candidate => uint256) public votesOf;
     /// Each candidate's votesOf at every change, one checkpoint per block at most.
-    mapping(address candidate => Checkpoint[]) private votesHistory;
+    mapping(address candidate => Checkpoints.Checkpoint[]) private votesHistory;
     /// The L1 block an ejection took effect in (0: never ejected).
     mapping(address candidate => uint64) public ejectedAtBlock;
     mapping(address candidate => bool) public isCandidate;
@@ -89,7 +87,6 @@ contract Governance is Epochs {
     error AlreadyExecuted(uint256 id);
     error InsufficientTreasury(uint256 amount, uint256 balance);
     error FutureBlock(uint256 blockNumber, uint256 current);
-    error AmountTooLarge(uint256 amount);
 
     constructor(
         IERC20 token_,
@@ -119,8 +116,8 @@ contract Governance is Epochs {
         if (amount == 0) revert ZeroAmount();
         if (!token.transferFrom(msg.sender, address(this), amount)) revert TransferFailed();
         uint256 locked = lockedOf(msg.sender) + amount;
-        _write(lockedHistory[msg.sender], locked);
-        _write(totalHistory, totalLocked() + amount);
+        lockedHistory[msg.sender].write(locked);
+        totalHistory.write(totalLocked() + amount);
         address d = delegateOf[msg.sender];
         if (d != address(0)) _setVotes(d, votesOf[d] + amount);
         emit Locked(msg.sender, amount, locked);
@@ -130,8 +127,8 @@ contract Governance is Epochs {
         if (amount == 0) revert ZeroAmount();
         uint256 locked = lockedOf(msg.sender);
         if (amount > locked) revert ExceedsLocked(amount, locked);
-        _write(lockedHistory[msg.sender], locked - amount);
-        _write(totalHistory, totalLocked() - amount);
+        lockedHistory[msg.sender].write(locked - amount);
+        totalHistory.write(totalLocked() - amount);
         address d = delegateOf[msg.sender];
         if (d != address(0)) _setVotes(d, votesOf[d] - amount);
         if (!token.transfer(msg.sender, amount)) revert TransferFailed();
@@ -191,7 +188,7 @@ contract Governance is Epochs {
             uint64 ejectedAt = ejectedAtBlock[c];
             if (ejectedAt != 0 && ejectedAt <= blockNumber) continue;
             if (registry.stakeAt(c, blockNumber) < minStake) continue;
-            counted[i] = _at(votesHistory[c], blockNumber);
+            counted[i] = votesHistory[c].at(blockNumber);
         }
         return _top(counted);
     }
@@ -212,28 +209,15 @@ contract Governance is Epochs {
         view
         returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory votes)
     {
-        uint256 n = counted.length;
-        bool[] memory taken = new bool[](n);
-        members = new address[](committeeSize);
-        votes = new uint256[](committeeSize);
-        uint256 count;
-        for (; count < committeeSize; count++) {
-            uint256 best = type(uint256).max;
-            for (uint256 i = 0; i < n; i++) {
-                if (taken[i] || counted[i] == 0) continue;
-                if (best == type(uint256).max || counted[i] > counted[best]) best = i;
-            }
-            if (best == type(uint256).max) break;
-            taken[best] = true;
-            members[count] = candidates[best];
-            votes[count] = counted[best];
+        uint256[] memory picked = TopN.select(counted, 1, committeeSize);
+        members = new address[](picked.length);
+        memberKeys = new bytes[](picked.length);
+        votes = new uint256[](picked.length);
+        for (uint256 i = 0; i < picked.length; i++) {
+            members[i] = candidates[picked[i]];
+            memberKeys[i] = registry.keyOf(members[i]);
+            votes[i] = counted[picked[i]];
         }
-        assembly ("memory-safe") {
-            mstore(members, count)
-            mstore(votes, count)
-        }
-        memberKeys = new bytes[](count);
-        for (uint256 i = 0; i < count; i++) memberKeys[i] = registry.keyOf(members[i]);
     }
 
     // --- proposals ---------------------------------------------------------------------------------
@@ -289,20 +273,19 @@ contract Governance is Epochs {
     }
 
     function lockedOf(address holder) public view returns (uint256) {
-        Checkpoint[] storage h = lockedHistory[holder];
-        return h.length == 0 ? 0 : h[h.length - 1].amount;
+        return lockedHistory[holder].latest();
     }
 
     function totalLocked() public view returns (uint256) {
-        return totalHistory.length == 0 ? 0 : totalHistory[totalHistory.length - 1].amount;
+        return totalHistory.latest();
     }
 
     function lockedAt(address holder, uint256 blockNumber) public view returns (uint256) {
-        return _at(lockedHistory[holder], blockNumber);
+        return lockedHistory[holder].at(blockNumber);
     }
 
     function totalLockedAt(uint256 blockNumber) public view returns (uint256) {
-        return _at(totalHistory, blockNumber);
+        return totalHistory.at(blockNumber);
     }
 
     // -----------------------------------------------------------------------------------------------
@@ -321,26 +304,6 @@ contract Governance is Epochs {
 
     function _setVotes(address candidate, uint256 votes) private {
         votesOf[candidate] = votes;
-        _write(votesHistory[candidate], votes);
-    }
-
-    /// Checkpoints hold 192 bits (one slot with the block): a larger amount would be cut, not kept.
-    function _write(Checkpoint[] storage h, uint256 amount) private {
-        if (amount > type(uint192).max) revert AmountTooLarge(amount);
-        uint64 now_ = uint64(block.number);
-        if (h.length != 0 && h[h.length - 1].fromBlock == now_) h[h.length - 1].amount = uint192(amount);
-        else h.push(Checkpoint(now_, uint192(amount)));
-    }
-
-    /// The amount at the end of block `blockNumber` (binary search over the checkpoints).
-    function _at(Checkpoint[] storage h, uint256 blockNumber) private view returns (uint256) {
-        uint256 lo = 0;
-        uint256 hi = h.length;
-        while (lo < hi) {
-            uint256 mid = (lo + hi) / 2;
-            if (h[mid].fromBlock > blockNumber) hi = mid;
-            else lo = mid + 1;
-        }
-        return lo == 0 ? 0 : h[lo - 1].amount;
+        votesHistory[candidate].write(votes);
     }
 }

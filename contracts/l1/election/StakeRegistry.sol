@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {BLS} from "../BLS.sol";
+import {Checkpoints, TopN} from "./Checkpoints.sol";
 import {Epochs} from "./Epochs.sol";
 import {IERC20} from "./IERC20.sol";
 
@@ -21,6 +22,8 @@ import {IERC20} from "./IERC20.sol";
 /// keccak256("seqnet/pop/v1" ‖ chainid ‖ this ‖ staker ‖ key), which stops rogue-key attacks on aggregate
 /// certificates and ties the key to the staker's address.
 contract StakeRegistry is Epochs {
+    using Checkpoints for Checkpoints.Checkpoint[];
+
     struct Staker {
         bytes32 keyHash;
         uint256 stake;
@@ -43,17 +46,10 @@ contract StakeRegistry is Epochs {
     /// Slashed stake kept locked here for good.
     uint256 public burned;
 
-    /// A staker's stake counting for committees (bonded; 0 once slashed) from L1 block `fromBlock` on.
-    struct StakeCheckpoint {
-        uint64 fromBlock;
-        /// One storage slot with the block: no stake comes near 2^192 base units (StakeTooLarge).
-        uint192 stake;
-    }
-
     address[] private stakerList;
     mapping(address staker => Staker) private stakers;
-    /// Every change of each staker's counting stake, oldest first, one per block at most.
-    mapping(address staker => StakeCheckpoint[]) private stakeHistory;
+    /// Each staker's counting stake (bonded; 0 once slashed) at every change, one per block at most.
+    mapping(address staker => Checkpoints.Checkpoint[]) private stakeHistory;
     mapping(address staker => bytes) private keys;
     mapping(bytes32 keyHash => address) public stakerOfKey;
 
@@ -85,7 +81,6 @@ contract StakeRegistry is Epochs {
     error AlreadySlashed(address staker);
     error TransferFailed();
     error FutureBlock(uint256 blockNumber, uint256 current);
-    error StakeTooLarge(uint256 stake);
 
     constructor(
         IERC20 token_,
@@ -139,7 +134,7 @@ contract StakeRegistry is Epochs {
         keys[msg.sender] = key;
         stakerOfKey[keyHash] = msg.sender;
         stakerList.push(msg.sender);
-        _checkpoint(msg.sender, amount);
+        stakeHistory[msg.sender].write(amount);
         emit Registered(msg.sender, keyHash, amount);
     }
 
@@ -148,7 +143,7 @@ contract StakeRegistry is Epochs {
         if (amount == 0) revert ZeroAmount();
         _receive(amount);
         s.stake += amount;
-        _checkpoint(msg.sender, s.stake);
+        stakeHistory[msg.sender].write(s.stake);
         emit StakeAdded(msg.sender, amount, s.stake);
     }
 
@@ -164,7 +159,7 @@ contract StakeRegistry is Epochs {
         s.stake = left;
         s.unbonding += amount;
         s.withdrawableAt = uint64(block.number) + unbondingDelay;
-        _checkpoint(msg.sender, left);
+        stakeHistory[msg.sender].write(left);
         emit Unbonding(msg.sender, amount, s.withdrawableAt);
     }
 
@@ -189,7 +184,7 @@ contract StakeRegistry is Epochs {
         s.stake = 0;
         s.unbonding = 0;
         s.slashed = true;
-        _checkpoint(staker, 0);
+        stakeHistory[staker].write(0);
         uint256 reward = (amount * reporterRewardBps) / 10_000;
         burned += amount - reward;
         if (reward != 0) _send(reporter, reward);
@@ -234,53 +229,24 @@ contract StakeRegistry is Epochs {
     /// The staker's counting stake at the end of L1 block `blockNumber`: 0 before it registered and
     /// once it is slashed.
     function stakeAt(address staker, uint256 blockNumber) public view returns (uint256) {
-        StakeCheckpoint[] storage h = stakeHistory[staker];
-        // The last checkpoint from at or before the block (binary search: O(log changes)).
-        uint256 lo = 0;
-        uint256 hi = h.length;
-        while (lo < hi) {
-            uint256 mid = (lo + hi) / 2;
-            if (h[mid].fromBlock > blockNumber) hi = mid;
-            else lo = mid + 1;
-        }
-        return lo == 0 ? 0 : h[lo - 1].stake;
+        return stakeHistory[staker].at(blockNumber);
     }
 
-    /// The top `maxCommitteeSize` of `counted` (by stakerList index) with at least the minimum, by
-    /// stake, the earlier registration first among equals.
+    /// The top `maxCommitteeSize` of `counted` (by stakerList index) with at least the minimum.
     function _top(uint256[] memory counted)
         private
         view
         returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory stakes)
     {
-        uint256 n = counted.length;
-        bool[] memory taken = new bool[](n);
-        uint256 size = maxCommitteeSize;
-        members = new address[](size);
-        stakes = new uint256[](size);
-        uint256 count;
-        for (; count < size; count++) {
-            uint256 best = type(uint256).max;
-            uint256 bestStake;
-            for (uint256 i = 0; i < n; i++) {
-                if (taken[i] || counted[i] < minStake) continue;
-                // stakerList is in registration order, so the first of equal stakes wins.
-                if (best == type(uint256).max || counted[i] > bestStake) {
-                    best = i;
-                    bestStake = counted[i];
-                }
-            }
-            if (best == type(uint256).max) break;
-            taken[best] = true;
-            members[count] = stakerList[best];
-            stakes[count] = bestStake;
+        uint256[] memory picked = TopN.select(counted, minStake, maxCommitteeSize);
+        members = new address[](picked.length);
+        memberKeys = new bytes[](picked.length);
+        stakes = new uint256[](picked.length);
+        for (uint256 i = 0; i < picked.length; i++) {
+            members[i] = stakerList[picked[i]];
+            memberKeys[i] = keys[members[i]];
+            stakes[i] = counted[picked[i]];
         }
-        assembly ("memory-safe") {
-            mstore(members, count)
-            mstore(stakes, count)
-        }
-        memberKeys = new bytes[](count);
-        for (uint256 i = 0; i < count; i++) memberKeys[i] = keys[members[i]];
     }
 
     function stakerInfo(address staker) external view returns (Staker memory) {
@@ -299,16 +265,6 @@ contract StakeRegistry is Epochs {
         s = stakers[staker];
         if (s.keyHash == bytes32(0)) revert NotRegistered(staker);
         if (s.slashed) revert StakerSlashed(staker);
-    }
-
-    /// Records `stake` as the staker's counting stake from this block on (a second change in one block
-    /// replaces the first: the end of the block is what committeeAt reads).
-    function _checkpoint(address staker, uint256 stake) private {
-        if (stake > type(uint192).max) revert StakeTooLarge(stake);
-        StakeCheckpoint[] storage h = stakeHistory[staker];
-        uint256 n = h.length;
-        if (n != 0 && h[n - 1].fromBlock == block.number) h[n - 1].stake = uint192(stake);
-        else h.push(StakeCheckpoint({fromBlock: uint64(block.number), stake: uint192(stake)}));
     }
 
     function _receive(uint256 amount) private {
