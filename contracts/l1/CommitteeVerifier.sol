@@ -19,9 +19,9 @@ import {BLS} from "./BLS.sol";
 /// contract (read with EXTCODECOPY: ~100 gas a key instead of four cold SLOADs).
 ///
 /// Trust: 2f+1 honest members of each committee. The owner sets the first committee (and, without a
-/// source, every later one); once the owner names a committee source (the StakeRegistry) it can set
-/// none: anyone installs each epoch's committee from the source (`installCommittee`), exactly the
-/// committee the nodes read for that epoch.
+/// source, every later one); once the owner names a committee source (the StakeRegistry, or the
+/// Governance for `dpos`) it can set none: anyone installs each epoch's committee from the source
+/// (`installCommittee`), exactly the committee the nodes read for that epoch.
 contract CommitteeVerifier {
     struct Committee {
         /// Data contract whose code is 0x00 ‖ key 0 ‖ key 1 ‖ … (128 bytes a key).
@@ -347,7 +347,8 @@ contract CommitteeVerifier {
     }
 }
 
-/// What a CommitteeVerifier installs committees from: the StakeRegistry (its epochs and stake history).
+/// What a CommitteeVerifier installs committees from: the StakeRegistry or the Governance (their
+/// epochs, and their committees at past blocks from their histories).
 interface ICommitteeSource {
     function pinnedBlock(uint64 epoch) external view returns (uint256);
     function committeeAt(uint256 blockNumber)

@@ -206,7 +206,8 @@ function checkFinal(clock: EpochClock, epoch: bigint, finalisedBlock: bigint): b
 
 /**
  * The `pos` committee of `epoch`: StakeRegistry.committeeAt(pinned block) — committee() as of that
- * block, from the registry's stake history — with the pinned block's prevrandao as the seed. Throws EpochNotFinalError while that block is above `finalisedBlock`.
+ * block, from the registry's stake history — with the pinned block's prevrandao as the seed. Throws
+ * EpochNotFinalError while that block is above `finalisedBlock`.
  */
 export async function readStakedCommittee(
   pub: PublicClient,
@@ -223,7 +224,10 @@ export async function readStakedCommittee(
   return { epoch, members: c.members, publicKeys: c.publicKeys, stakes: c.weights, seed: block.mixHash };
 }
 
-/** The `dpos` committee of `epoch`: Governance.committeeAt(pinned block), from its vote checkpoints (top-N by delegated votes). */
+/**
+ * The `dpos` committee of `epoch`: Governance.committeeAt(pinned block), from its vote checkpoints
+ * (top-N by delegated votes).
+ */
 export async function readElectedCommittee(
   pub: PublicClient,
   governance: Hex,
