@@ -9,23 +9,14 @@
  *   npx tsx bench/committee-install.ts        # → bench/results/committee-install.json
  */
 import { SecretKey } from '@chainsafe/blst';
-import {
-  type Abi,
-  createPublicClient,
-  createWalletClient,
-  type Hex,
-  http,
-  keccak256,
-  type PublicClient,
-  parseEther,
-  toHex,
-} from 'viem';
+import { type Abi, type Hex, keccak256, parseEther, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { quorumFor } from '../src/consensus/certificate.js';
 import { pinnedBlockFor } from '../src/election/epochs.js';
 import { devAccounts } from '../src/execution/genesis.js';
 import { Anvil } from '../src/l1/anvil.js';
 import { g1ToEip2537 } from '../src/l1/bls-encoding.js';
+import { l1Clients } from '../src/l1/clients.js';
 import { committeeVerifierArtifact } from '../src/l1/deploy.js';
 import { deployElectionContracts, electionArtifacts, registrationArgs } from '../src/l1/election.js';
 import { freePort } from './lib/chains.js';
@@ -45,16 +36,9 @@ const deployer = devAccounts(1)[0];
 
 const anvil = await Anvil.start({ host: '127.0.0.1', port: await freePort(), chainId: 31337, blockTime: 0 });
 try {
-  const pub = createPublicClient({ transport: http(anvil.url) }) as PublicClient;
+  const { pub } = await l1Clients(anvil.url, deployer.privateKey);
   const chainId = await pub.getChainId();
-  const chain = {
-    id: chainId,
-    name: 'anvil',
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [anvil.url] } },
-  };
-  const wallet = (key: Hex) =>
-    createWalletClient({ account: privateKeyToAccount(key), chain, transport: http(anvil.url) });
+  const wallet = async (key: Hex) => (await l1Clients(anvil.url, key)).wallet;
   const waitOk = async (hash: Hex) => {
     const r = await pub.waitForTransactionReceipt({ hash, pollingInterval: 10 });
     if (r.status !== 'success') throw new Error(`tx ${hash} reverted`);
@@ -69,7 +53,7 @@ try {
   const deployVerifier = async () =>
     (
       await waitOk(
-        await wallet(deployer.privateKey).deployContract({
+        await (await wallet(deployer.privateKey)).deployContract({
           abi: verifierAbi,
           bytecode: verifier.bytecode,
           args: [0n, firstKeys, 3n],
@@ -107,7 +91,7 @@ try {
       const reg = registrationArgs(bls, chainId, c.StakeRegistry, address);
       const amount = MIN_STAKE * BigInt(1 + (i % 9));
       await waitOk(
-        await wallet(key).writeContract({
+        await (await wallet(key)).writeContract({
           address: c.StakeRegistry,
           abi: registryAbi,
           functionName: 'register',
@@ -120,7 +104,7 @@ try {
     for (const [i, key] of keys.entries()) {
       const amount = MIN_STAKE * BigInt(1 + ((i * 5) % 7));
       await waitOk(
-        await wallet(key).writeContract({
+        await (await wallet(key)).writeContract({
           address: c.StakeRegistry,
           abi: registryAbi,
           functionName: 'addStake',
@@ -154,7 +138,7 @@ try {
     const byOwner = await deployVerifier();
     const setGas = (
       await waitOk(
-        await wallet(deployer.privateKey).writeContract({
+        await (await wallet(deployer.privateKey)).writeContract({
           address: byOwner,
           abi: verifierAbi,
           functionName: 'setCommittee',
@@ -164,7 +148,7 @@ try {
     ).gasUsed;
     const fromRegistry = await deployVerifier();
     await waitOk(
-      await wallet(deployer.privateKey).writeContract({
+      await (await wallet(deployer.privateKey)).writeContract({
         address: fromRegistry,
         abi: verifierAbi,
         functionName: 'setCommitteeSource',
@@ -173,7 +157,7 @@ try {
     );
     const installGas = (
       await waitOk(
-        await wallet(devAccounts(3)[2].privateKey).writeContract({
+        await (await wallet(devAccounts(3)[2].privateKey)).writeContract({
           address: fromRegistry,
           abi: verifierAbi,
           functionName: 'installCommittee',

@@ -98,3 +98,24 @@ export function preconfirmationEvidenceFromJson(j: unknown): PreconfirmationEvid
     }),
   };
 }
+
+/**
+ * The evidence for tx `txHash` in a pushed notification of `eth_subscribe("preconfirmations", true)`
+ * (a block: its `transactions`, `sequencedBlockHash`, `proof` and `sequencedBlocks`), whose index in
+ * its block is its place in `transactions`; throws when the block does not list the tx, or a field is
+ * missing or malformed.
+ */
+export function preconfirmedBlockEvidence(notification: unknown, txHash: Hex): PreconfirmationEvidence {
+  const o = notification as Record<string, unknown> | null;
+  if (!o || typeof o !== 'object') throw new Error('a pushed preconfirmation is a JSON object');
+  if (!Array.isArray(o.transactions)) throw new Error('transactions must be a list of tx hashes');
+  const index = o.transactions.findIndex(
+    (h) => typeof h === 'string' && h.toLowerCase() === txHash.toLowerCase(),
+  );
+  if (index < 0) throw new Error(`the pushed block does not list tx ${txHash}`);
+  return preconfirmationEvidenceFromJson({
+    ...o,
+    transactionHash: txHash,
+    transactionIndex: `0x${index.toString(16)}`,
+  });
+}

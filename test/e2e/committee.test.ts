@@ -6,9 +6,8 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WsRpc } from '../../bench/lib/rpc.js';
 import { type CommitProof, quorumFor, verifyCommitProof } from '../../src/consensus/certificate.js';
-import { verifyPreconfirmation } from '../../src/consensus/preconfirmation.js';
+import { preconfirmedBlockEvidence, verifyPreconfirmation } from '../../src/consensus/preconfirmation.js';
 import { devAccounts } from '../../src/execution/genesis.js';
-import { fromHex } from '../../src/util/bytes.js';
 import { startCommittee, statusOf, type TestCommittee, untilFullyConnected } from '../helpers/committee.js';
 import { rpcCall } from '../helpers/devnet.js';
 import { chainOf, until } from '../helpers/wait.js';
@@ -151,14 +150,10 @@ describe('a BFT committee of 4 node processes', () => {
       hashes.every((h) => withBlocks.some((p) => p.transactions.includes(h))) ? true : undefined,
     );
     for (const h of hashes) {
-      const p = withBlocks.find((x) => x.transactions.includes(h))!;
-      const evidence = {
-        transactionHash: h,
-        transactionIndex: p.transactions.indexOf(h),
-        sequencedBlockHash: p.sequencedBlockHash,
-        proof: proofFromJson(p.proof),
-        sequencedBlocks: p.sequencedBlocks.map((b) => fromHex(b)),
-      };
+      const evidence = preconfirmedBlockEvidence(
+        withBlocks.find((x) => x.transactions.includes(h)),
+        h,
+      );
       expect(verifyPreconfirmation(evidence, committee)).toBeNull();
       expect(
         verifyPreconfirmation({ ...evidence, transactionHash: hashes.find((x) => x !== h)! }, committee),

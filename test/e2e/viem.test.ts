@@ -17,7 +17,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WsRpc } from '../../bench/lib/rpc.js';
 import { commitProofFromJson } from '../../src/consensus/certificate.js';
-import { verifyPreconfirmation } from '../../src/consensus/preconfirmation.js';
+import { preconfirmedBlockEvidence, verifyPreconfirmation } from '../../src/consensus/preconfirmation.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { compileContract } from '../../src/l1/solc.js';
 import { type DevnetProcess, startDevnet } from '../helpers/devnet.js';
@@ -132,15 +132,7 @@ describe('viem against a devnet process', () => {
     expect(pushed.sequencedBlocks).toBeUndefined();
     expect(pushedWithBlocks.sequencedBlocks).toEqual(full.sequencedBlocks);
     expect(
-      verifyPreconfirmation(
-        {
-          ...evidence,
-          transactionIndex: pushedWithBlocks.transactions.indexOf(hash),
-          proof: commitProofFromJson(pushedWithBlocks.proof),
-          sequencedBlocks: pushedWithBlocks.sequencedBlocks!.map((b) => hexToBytes(b)),
-        },
-        full.committee,
-      ),
+      verifyPreconfirmation(preconfirmedBlockEvidence(pushedWithBlocks, hash), full.committee),
     ).toBeNull();
     const tx = await pub.getTransaction({ hash });
     expect(tx.from.toLowerCase()).toBe(alice.address.toLowerCase());

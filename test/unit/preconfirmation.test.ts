@@ -11,6 +11,7 @@ import {
 import {
   type PreconfirmationEvidence,
   preconfirmationEvidenceFromJson,
+  preconfirmedBlockEvidence,
   verifyPreconfirmation,
 } from '../../src/consensus/preconfirmation.js';
 import { devAccounts } from '../../src/execution/genesis.js';
@@ -162,5 +163,33 @@ describe('preconfirmations checked offline with their blocks (seqnet_getPreconfi
     expect(() => preconfirmationEvidenceFromJson({ ...json, proof: { ...json.proof, qcs: [] } })).toThrow(
       /proof: a commit proof needs/,
     );
+  });
+
+  it('reads a pushed block (eth_subscribe("preconfirmations", true)) as the evidence of each tx it lists', async () => {
+    const blocks = await chain();
+    const proof = proofOf(blocks[2]);
+    const txHashes = blocks[0].txs.map((raw) => toHex(keccak256(raw)));
+    const pushed = JSON.parse(
+      JSON.stringify({
+        blockNumber: '0x5',
+        sequencedBlockHash: hashSequencedBlock(blocks[0]),
+        transactions: txHashes,
+        proof: commitProofToJson(proof),
+        committee: { publicKeys: committee.publicKeys, quorum: 3 },
+        sequencedBlocks: blocks.map((b) => toHex(encodeSequencedBlock(b))),
+      }),
+    );
+    for (const [i, h] of txHashes.entries()) {
+      const e = preconfirmedBlockEvidence(pushed, h);
+      expect(e.transactionIndex).toBe(i);
+      expect(verifyPreconfirmation(e, committee)).toBeNull();
+    }
+    expect(() => preconfirmedBlockEvidence(pushed, ZERO_HASH)).toThrow(/does not list tx 0x0{64}/);
+    expect(() => preconfirmedBlockEvidence({ ...pushed, transactions: 'x' }, txHashes[0])).toThrow(
+      /transactions must be a list/,
+    );
+    const { sequencedBlocks: _, ...withoutBlocks } = pushed;
+    expect(() => preconfirmedBlockEvidence(withoutBlocks, txHashes[0])).toThrow(/sequencedBlocks missing/);
+    expect(() => preconfirmedBlockEvidence(null, txHashes[0])).toThrow(/a JSON object/);
   });
 });
