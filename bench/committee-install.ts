@@ -1,10 +1,9 @@
 /**
  * What installing an epoch's committee on L1 from the StakeRegistry costs (issue 5: committees that
  * change), against the owner's `setCommittee` of the same keys (the trusted way it replaces), for
- * registries of 4 to 128 stakers and committees of 4 and 16. Also the gas of reading the committee:
- * `committeeAt(pinned)` from the stake history in current state, against `committee()` in the pinned
- * block's state (the read it replaces, which needs an archive L1 node for old blocks). Each staker
- * registers, then adds stake in a later block (two checkpoints each). On anvil (Prague, automine).
+ * registries of 4 to 128 stakers and committees of 4 and 16; and the gas of reading it,
+ * `committeeAt(pinned)` from the stake history in current state. Each staker registers, then adds
+ * stake in a later block (two checkpoints each). On anvil (Prague, automine).
  *
  *   npx tsx bench/committee-install.ts        # → bench/results/committee-install.json
  */
@@ -125,11 +124,6 @@ try {
       functionName: 'committeeAt',
       args: [pinned],
     });
-    const readThen = await pub.estimateContractGas({
-      ...read,
-      functionName: 'committee',
-      blockNumber: pinned,
-    });
     const [, memberKeys] = (await pub.readContract({
       ...read,
       functionName: 'committeeAt',
@@ -180,14 +174,12 @@ try {
       ownerSetCommitteeGas: Number(setGas),
       installOverOwner: Number((Number(installGas) / Number(setGas)).toFixed(2)),
       readCommitteeAtGas: Number(readHistory),
-      readCommitteeAtPinnedBlockGas: Number(readThen),
-      readHistoryOverThen: Number((Number(readHistory) / Number(readThen)).toFixed(2)),
     };
     console.error(`[committee-install] ${JSON.stringify(row)}`);
     results.push(row);
   }
   writeResult('bench/results/committee-install.json', {
-    what: 'gas of installing an epoch committee from the StakeRegistry (CommitteeVerifier.installCommittee, anyone) vs the owner setting the same keys (setCommittee), and of reading it from the stake history (committeeAt) vs committee() in the pinned block; whole-tx gas on anvil (Prague); every staker has 2 checkpoints',
+    what: 'gas of installing an epoch committee from the StakeRegistry (CommitteeVerifier.installCommittee, anyone) vs the owner setting the same keys (setCommittee), and of reading it from the stake history (committeeAt); whole-tx gas on anvil (Prague); every staker has 2 checkpoints',
     when: new Date().toISOString(),
     cases: results,
   });

@@ -47,13 +47,12 @@ contract Governance is Epochs {
     mapping(address holder => Checkpoints.Checkpoint[]) private lockedHistory;
     Checkpoints.Checkpoint[] private totalHistory;
     mapping(address holder => address) public delegateOf;
-    mapping(address candidate => uint256) public votesOf;
-    /// Each candidate's votesOf at every change, one checkpoint per block at most.
+    /// Each candidate's delegated votes at every change, one checkpoint per block at most (votesOf is
+    /// the latest).
     mapping(address candidate => Checkpoints.Checkpoint[]) private votesHistory;
-    /// The L1 block an ejection took effect in (0: never ejected).
+    /// The L1 block an ejection took effect in (0: never ejected; `ejected` reads it).
     mapping(address candidate => uint64) public ejectedAtBlock;
     mapping(address candidate => bool) public isCandidate;
-    mapping(address candidate => bool) public ejected;
     address[] private candidates;
     Proposal[] private proposals;
     mapping(uint256 id => mapping(address holder => bool)) public hasVoted;
@@ -119,7 +118,7 @@ contract Governance is Epochs {
         lockedHistory[msg.sender].write(locked);
         totalHistory.write(totalLocked() + amount);
         address d = delegateOf[msg.sender];
-        if (d != address(0)) _setVotes(d, votesOf[d] + amount);
+        if (d != address(0)) _setVotes(d, votesOf(d) + amount);
         emit Locked(msg.sender, amount, locked);
     }
 
@@ -130,7 +129,7 @@ contract Governance is Epochs {
         lockedHistory[msg.sender].write(locked - amount);
         totalHistory.write(totalLocked() - amount);
         address d = delegateOf[msg.sender];
-        if (d != address(0)) _setVotes(d, votesOf[d] - amount);
+        if (d != address(0)) _setVotes(d, votesOf(d) - amount);
         if (!token.transfer(msg.sender, amount)) revert TransferFailed();
         emit Unlocked(msg.sender, amount, locked - amount);
     }
@@ -148,28 +147,20 @@ contract Governance is Epochs {
     /// Gives all of the caller's locked votes to `candidate` (moving them from an earlier one).
     function delegate(address candidate) external {
         if (!isCandidate[candidate]) revert NotACandidate(candidate);
-        if (ejected[candidate]) revert CandidateEjected(candidate);
+        if (ejected(candidate)) revert CandidateEjected(candidate);
         uint256 locked = lockedOf(msg.sender);
         if (locked == 0) revert NothingLocked();
         address previous = delegateOf[msg.sender];
-        if (previous != address(0)) _setVotes(previous, votesOf[previous] - locked);
+        if (previous != address(0)) _setVotes(previous, votesOf(previous) - locked);
         delegateOf[msg.sender] = candidate;
-        _setVotes(candidate, votesOf[candidate] + locked);
+        _setVotes(candidate, votesOf(candidate) + locked);
         emit Delegated(msg.sender, candidate, locked);
     }
 
     /// The elected committee as of now (read at epochStart(e − 1) for epoch e): the top candidates by
     /// votes, ties to the earlier registration; ejected, slashed or no longer staked ones are out.
     function committee() external view returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory votes) {
-        uint256 n = candidates.length;
-        uint256[] memory counted = new uint256[](n);
-        uint256 minStake = registry.minStake();
-        for (uint256 i = 0; i < n; i++) {
-            address c = candidates[i];
-            StakeRegistry.Staker memory s = registry.stakerInfo(c);
-            if (!(ejected[c] || s.slashed || s.stake < minStake)) counted[i] = votesOf[c];
-        }
-        return _top(counted);
+        return committeeAt(block.number);
     }
 
     /// What `committee()` returned at the end of L1 block `blockNumber` (now, for the current block),
@@ -224,7 +215,7 @@ contract Governance is Epochs {
 
     function proposeEject(address candidate) external returns (uint256 id) {
         if (!isCandidate[candidate]) revert NotACandidate(candidate);
-        if (ejected[candidate]) revert CandidateEjected(candidate);
+        if (ejected(candidate)) revert CandidateEjected(candidate);
         return _propose(Kind.Eject, candidate, 0);
     }
 
@@ -253,7 +244,6 @@ contract Governance is Epochs {
         if (p.yes < needed) revert NotPassed(id, p.yes, needed);
         p.executed = true;
         if (p.kind == Kind.Eject) {
-            ejected[p.target] = true;
             ejectedAtBlock[p.target] = uint64(block.number);
             emit Ejected(p.target, currentEpoch() + 1);
         } else {
@@ -270,6 +260,15 @@ contract Governance is Epochs {
 
     function proposalCount() external view returns (uint256) {
         return proposals.length;
+    }
+
+    /// The votes delegated to `candidate` now.
+    function votesOf(address candidate) public view returns (uint256) {
+        return votesHistory[candidate].latest();
+    }
+
+    function ejected(address candidate) public view returns (bool) {
+        return ejectedAtBlock[candidate] != 0;
     }
 
     function lockedOf(address holder) public view returns (uint256) {
@@ -303,7 +302,6 @@ contract Governance is Epochs {
     }
 
     function _setVotes(address candidate, uint256 votes) private {
-        votesOf[candidate] = votes;
         votesHistory[candidate].write(votes);
     }
 }

@@ -194,13 +194,7 @@ contract StakeRegistry is Epochs {
     /// The committee as of now: the top `maxCommitteeSize` stakers with at least the minimum bonded,
     /// by stake, ties to the earlier registration; not slashed. Read at pinnedBlock(e) for epoch e.
     function committee() external view returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory stakes) {
-        uint256 n = stakerList.length;
-        uint256[] memory counted = new uint256[](n);
-        for (uint256 i = 0; i < n; i++) {
-            Staker storage s = stakers[stakerList[i]];
-            counted[i] = s.slashed ? 0 : s.stake;
-        }
-        return _top(counted);
+        return committeeAt(block.number);
     }
 
     /// What `committee()` returned at the end of L1 block `blockNumber` (now, for the current block),
