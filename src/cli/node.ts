@@ -19,6 +19,7 @@ interface NodeFlags extends CommonFlags {
   fixedViewTimeout?: boolean;
   /** commander's `--no-disconnect-timeouts`: false when given. */
   disconnectTimeouts?: boolean;
+  follow?: boolean;
   l1Rpc?: string;
   l1Deployment?: string;
   l1Confirmations: number;
@@ -28,9 +29,8 @@ interface NodeFlags extends CommonFlags {
 
 /**
  * The committee from `--committee FILE`, or from the `--config` file's `committee` key (a path, or
- * the object inline) with `p2pListen`, `bootnodes`, `viewTimeout`, `fixedViewTimeout` and
- * `disconnectTimeouts` beside it;
- * flags win.
+ * the object inline) with `p2pListen`, `bootnodes`, `viewTimeout`, `fixedViewTimeout`,
+ * `disconnectTimeouts` and `follow` beside it; flags win.
  */
 function readCommittee(flags: NodeFlags, cmd: Command): CommitteeOptions | undefined {
   const config = flags.config
@@ -67,6 +67,7 @@ function readCommittee(flags: NodeFlags, cmd: Command): CommitteeOptions | undef
         : config.viewTimeout,
     fixedViewTimeout: flags.fixedViewTimeout === true || config.fixedViewTimeout === true,
     disconnectTimeouts: flags.disconnectTimeouts !== false && config.disconnectTimeouts !== false,
+    follow: flags.follow === true || config.follow === true,
   };
 }
 
@@ -118,6 +119,10 @@ export function registerNode(program: Command): void {
     )
     .option('--fixed-view-timeout', 'committee: always wait the whole --view-timeout (no adapting)')
     .option(
+      '--follow',
+      "committee: follow the committee without being a member (this node's key is not in the committee file): take its committed blocks with their commit proofs from the members, check and serve them, send txs on to the members",
+    )
+    .option(
       '--no-disconnect-timeouts',
       "committee: wait out a view's timeout even when its leader or vote collector has closed its connections (default: give such a view up at once)",
     )
@@ -132,6 +137,12 @@ export function registerNode(program: Command): void {
       // based / free: a committee does not order; with --committee it certifies outputs (withdrawals).
       if (options.committee && (flags['misbehave.equivocate'] === true || flags.misbehaveEquivocate === true))
         options.committee.misbehave = { equivocate: true };
+      if (flags.follow && !options.committee)
+        throw new Error('--follow follows a committee: pass --committee FILE (the members to follow)');
+      if (options.committee?.follow && open)
+        throw new Error(
+          `--follow follows a committee's chain; in ${options.election} the chain is L1 order: \`seqnet verify --follow\` follows it from L1`,
+        );
       if (Boolean(flags.l1Rpc) !== Boolean(flags.l1Deployment)) {
         throw new Error('--l1-rpc and --l1-deployment go together');
       }
@@ -153,7 +164,12 @@ export function registerNode(program: Command): void {
           reporterKey: reporterKey as `0x${string}` | undefined,
           ...(flags.sequencerRpc && { forwardTxsTo: flags.sequencerRpc }),
         };
-        if (!batcherKey) logger.warn('no SEQNET_BATCHER_KEY: following the L1 but not posting batches');
+        if (batcherKey && options.committee?.follow)
+          throw new Error(
+            'a follower (--follow) posts nothing: unset SEQNET_BATCHER_KEY (the members post the batches), or run this node as a member',
+          );
+        if (!batcherKey && !options.committee?.follow)
+          logger.warn('no SEQNET_BATCHER_KEY: following the L1 but not posting batches');
       }
       const openMode = options.l1?.deployment.openMode;
       if (open && openMode !== options.election)

@@ -27,6 +27,13 @@ export interface CommitteeOptions {
   disconnectTimeouts: boolean;
   maxBlockBytes: number;
   maxBlockTxs: number;
+  /**
+   * `--follow`: this node is not a member (its key is not in the committee file). It takes the
+   * committed blocks with their commit proofs from the members (block sync, every FOLLOW_POLL_MS),
+   * checks the proofs against the members' keys, executes and serves them, and sends the txs it gets
+   * on to the members; it neither proposes nor votes.
+   */
+  follow?: boolean;
   /** TESTING ONLY: faults this member injects (`--misbehave.equivocate`). */
   misbehave?: { equivocate?: boolean };
 }
@@ -44,7 +51,17 @@ export function memberIndexOf(members: readonly CommitteeMember[], ownBlsPublicK
   const index = members.findIndex((m) => m.blsPublicKey.toLowerCase() === own);
   if (index < 0)
     throw new Error(
-      `this node's BLS key ${ownBlsPublicKey} is not in the committee file; add it (see \`seqnet keys\`) or use the right --data-dir`,
+      `this node's BLS key ${ownBlsPublicKey} is not in the committee file; add it (see \`seqnet keys\`), use the right --data-dir, or pass --follow to follow the committee without being a member`,
     );
   return index;
+}
+
+/** For a follower (`--follow`): throws when its key is a member's, which must vote, not follow. */
+export function checkFollower(members: readonly CommitteeMember[], ownBlsPublicKey: Hex): void {
+  const own = ownBlsPublicKey.toLowerCase();
+  const index = members.findIndex((m) => m.blsPublicKey.toLowerCase() === own);
+  if (index >= 0)
+    throw new Error(
+      `--follow is for a node outside the committee, but this node's BLS key is member ${index}'s in the committee file: leave out --follow (a member that stayed away catches up by itself), or give the follower its own --data-dir`,
+    );
 }

@@ -61,7 +61,7 @@ import {
   type SequencedBlock,
 } from '../types/sequenced-block.js';
 import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, keccak256, toHex } from '../util/bytes.js';
-import { type CommitteeOptions, memberIndexOf } from './committee-options.js';
+import { type CommitteeOptions, checkFollower, memberIndexOf } from './committee-options.js';
 import { MAX_UNWRITTEN_BLOCKS, persistExecutedBlock } from './durable-block.js';
 import type { ChainEvents } from './events.js';
 import { committeeOutputCertifier, type OutputCertifier } from './output-certifier.js';
@@ -110,6 +110,12 @@ const SYNC_WAIT_FOR_ANSWERS_MS = 10_000;
 const DISCONNECT_GRACE_MS = 50;
 /** Blocks per sync answer. */
 const SYNC_CHUNK = 64;
+/**
+ * How often a follower (`--follow`) asks the members how far they committed. It is not in the
+ * consensus messages' way, so this poll is how it learns of new blocks: it serves a block about half
+ * this after the members, plus a request's round trip.
+ */
+const FOLLOW_POLL_MS = 100;
 /** Voters refuse blocks stamped further than this in the future (DECISIONS.md §3). */
 const MAX_FUTURE_SECONDS = 5n;
 /**
@@ -152,12 +158,17 @@ interface BlockFacts {
  * single sequencer, now certified by 2f+1 members (DECISIONS.md §1, §2, §6).
  */
 export class CommitteeSequencer {
-  private driver!: ConsensusDriver;
-  private readonly safety: SafetyRules;
-  private readonly wal: FileWal;
+  /** The consensus driver; none in a follower. */
+  private driver?: ConsensusDriver;
+  /** A member's safety record and consensus WAL; a follower, which never signs, has neither. */
+  private readonly safety?: SafetyRules;
+  private readonly wal?: FileWal;
   private readonly crypto: BlsConsensusCrypto;
   readonly committee: Committee;
+  /** This member's index in the committee file; −1 in a follower. */
   readonly self: number;
+  /** `--follow`: a node outside the committee that takes its committed blocks by block sync. */
+  readonly follower: boolean;
   readonly schedule: LeaderSchedule;
   private readonly peerToMember = new Map<string, number>();
   private commitChain: Promise<void> = Promise.resolve();
@@ -262,7 +273,10 @@ export class CommitteeSequencer {
     private readonly deps: CommitteeDeps,
     readonly network: Network,
   ) {
-    this.self = memberIndexOf(options.members, toHex(deps.blsKey.toPublicKey().toBytes()));
+    const ownKey = toHex(deps.blsKey.toPublicKey().toBytes());
+    this.follower = options.follow === true;
+    if (this.follower) checkFollower(options.members, ownKey);
+    this.self = this.follower ? -1 : memberIndexOf(options.members, ownKey);
     const publicKeys = options.members.map((m) => m.blsPublicKey);
     this.committee = { publicKeys, quorum: quorumFor(publicKeys.length) };
     this.schedule = deps.schedule ?? new PoaSchedule(publicKeys);
@@ -285,21 +299,23 @@ export class CommitteeSequencer {
     this.crypto = new BlsConsensusCrypto(deps.chainId, this.committee, { epoch: 0n, root: genesis });
     const dir = join(deps.dataDir, 'consensus');
     mkdirSync(dir, { recursive: true });
-    this.wal = new FileWal(join(dir, 'wal'));
-    if (this.wal.droppedTail)
-      deps.logger.warn(
-        { wal: this.wal.path },
-        'the consensus WAL had a torn or damaged tail; cut it off and went on',
-      );
     const head = deps.executor.head.header.number;
-    this.safety = new SafetyRules(
-      new FileSafetyStorage(join(dir, 'safety.json')),
-      blsSigner(deps.blsKey, deps.chainId),
-      this.self,
-      0n,
-      { freshChain: head === 0n && this.wal.load().length === 0 },
-    );
-    if (deps.outputAt)
+    if (!this.follower) {
+      this.wal = new FileWal(join(dir, 'wal'));
+      if (this.wal.droppedTail)
+        deps.logger.warn(
+          { wal: this.wal.path },
+          'the consensus WAL had a torn or damaged tail; cut it off and went on',
+        );
+      this.safety = new SafetyRules(
+        new FileSafetyStorage(join(dir, 'safety.json')),
+        blsSigner(deps.blsKey, deps.chainId),
+        this.self,
+        0n,
+        { freshChain: head === 0n && this.wal.load().length === 0 },
+      );
+    }
+    if (deps.outputAt && !this.follower)
       this.outputs = committeeOutputCertifier(network, options.members, this.committee, this.self, {
         ...deps,
         outputAt: deps.outputAt,
@@ -317,7 +333,10 @@ export class CommitteeSequencer {
         listen: options.listen,
         bootstrap: options.bootnodes,
         privateKey: key.privateKey,
-        topics: [topics.txs(deps.chainId), topics.consensus(deps.chainId)],
+        // A follower is not in the consensus messages' way: it learns of blocks by block sync.
+        topics: options.follow
+          ? [topics.txs(deps.chainId)]
+          : [topics.txs(deps.chainId), topics.consensus(deps.chainId)],
       },
       deps.logger.child({ module: 'p2p' }),
     );
@@ -329,7 +348,7 @@ export class CommitteeSequencer {
       throw err;
     }
     node.wire();
-    node.startDriver();
+    if (!node.follower) node.startDriver();
     deps.logger.info(
       {
         member: node.self,
@@ -337,9 +356,15 @@ export class CommitteeSequencer {
         peerId: network.peerId,
         addresses: network.addresses(),
       },
-      'committee member started',
+      node.follower ? 'committee follower started' : 'committee member started',
     );
     return node;
+  }
+
+  /** The consensus driver, in a member (what runs only in one asks for it: a follower has none). */
+  private get running(): ConsensusDriver {
+    if (!this.driver) throw new Error('no consensus driver: this node follows the committee');
+    return this.driver;
   }
 
   /** Where this node's libp2p listens (with /p2p/<id>), for the committee file of others. */
@@ -367,8 +392,10 @@ export class CommitteeSequencer {
 
   private startDriver(): void {
     const { logger } = this.deps;
+    const { wal, safety } = this;
+    if (!wal || !safety) throw new Error('a follower runs no consensus driver');
     const root = this.rootFor(this.deps.executor.head.header.number);
-    const start = startFromWal(root, this.wal.load());
+    const start = startFromWal(root, wal.load());
     // The core asks each restored proposal's epoch (CoreConfig.epochOf) while it is being built, before
     // `this.driver` can answer from its tree: note their origins first, or a restarted member would
     // keep failures at an epoch's first block that every other member left behind.
@@ -394,7 +421,7 @@ export class CommitteeSequencer {
       },
       start,
       {
-        safety: this.safety,
+        safety,
         crypto: this.crypto,
         transport: {
           broadcast: (m) => this.broadcast(m),
@@ -406,7 +433,7 @@ export class CommitteeSequencer {
           now: () => performance.now(),
         },
         app: this.app(),
-        wal: this.wal,
+        wal,
         viewTimeout: this.viewTimeout,
       },
     );
@@ -439,27 +466,30 @@ export class CommitteeSequencer {
       if (m !== undefined) this.everConnected.add(m);
     }
     network.onPeerChange((peer, connected) => this.onPeerChange(peer, connected));
-    network.onMessage(topics.consensus(chainId), (data, via) => {
-      let m: ConsensusMessage;
-      try {
-        m = decodeConsensusMessage(data);
-      } catch {
-        return 'reject';
-      }
-      if (this.takingBlocks) return 'ignore';
-      // Messages name their signer; `via` (who relayed it) is who an invalid one is charged to.
-      this.driver.onMessage(this.peerToMember.get(via) ?? -1, m);
-      return 'accept';
-    });
-    network.handle(protocols.consensus(chainId), (data, from) => {
-      if (this.takingBlocks) return undefined;
-      try {
-        this.driver.onMessage(this.peerToMember.get(from) ?? -1, decodeConsensusMessage(data));
-      } catch {
-        network.penalise(from, 'undecodable consensus message');
-      }
-      return undefined;
-    });
+    // A follower takes part in no consensus: it neither gets nor serves its messages.
+    if (!this.follower) {
+      network.onMessage(topics.consensus(chainId), (data, via) => {
+        let m: ConsensusMessage;
+        try {
+          m = decodeConsensusMessage(data);
+        } catch {
+          return 'reject';
+        }
+        if (this.takingBlocks) return 'ignore';
+        // Messages name their signer; `via` (who relayed it) is who an invalid one is charged to.
+        this.running.onMessage(this.peerToMember.get(via) ?? -1, m);
+        return 'accept';
+      });
+      network.handle(protocols.consensus(chainId), (data, from) => {
+        if (this.takingBlocks) return undefined;
+        try {
+          this.running.onMessage(this.peerToMember.get(from) ?? -1, decodeConsensusMessage(data));
+        } catch {
+          network.penalise(from, 'undecodable consensus message');
+        }
+        return undefined;
+      });
+    }
     network.handle(protocols.blockSync(chainId), (data) => this.serveSync(data));
     this.txGossip = new TxGossip(network, topics.txs(chainId), logger.child({ module: 'tx-gossip' }));
     network.onMessage(topics.txs(chainId), async (data, via) => {
@@ -483,7 +513,7 @@ export class CommitteeSequencer {
       }
       this.signalWork(true);
     });
-    this.syncTimer = setInterval(() => void this.maybeSync(), 1_000);
+    this.syncTimer = setInterval(() => void this.maybeSync(), this.follower ? FOLLOW_POLL_MS : 1_000);
     this.outputs?.serve();
   }
 
@@ -565,7 +595,7 @@ export class CommitteeSequencer {
       this.live.votesSigned++;
       // Until the leaders are known (a root whose chain history is unknown) a vote goes to every
       // member: then no single member is the collector.
-      if (m.vote.view > this.driver.core.leadersUnknownUntil) {
+      if (m.vote.view > this.running.core.leadersUnknownUntil) {
         this.lastVote = { view: m.vote.view, collector: member };
         if (this.isDown(member)) this.giveUpView(m.vote.view, member, 'its vote collector is down');
       }
@@ -597,7 +627,7 @@ export class CommitteeSequencer {
       return;
     }
     this.disconnected.add(member);
-    if (!this.options.disconnectTimeouts || this.stopped) return;
+    if (!this.options.disconnectTimeouts || this.stopped || this.follower) return;
     // A dropped connection that a redial restores at once is no reason to give a view up.
     setTimeout(() => {
       if (!this.isDown(member) || this.stopped) return;
@@ -617,7 +647,7 @@ export class CommitteeSequencer {
     if (!this.options.disconnectTimeouts || view !== this.live.view) return;
     this.live.disconnectTimeouts++;
     this.deps.logger.info({ view: Number(view), member }, `giving the view up now: ${why}`);
-    this.driver.giveUp(view);
+    this.running.giveUp(view);
   }
 
   private async fetch(member: number, hash: Hex, height?: bigint): Promise<void> {
@@ -628,7 +658,7 @@ export class CommitteeSequencer {
     // verified proposal builds on, so the sync is due (`maybeSync`). A leader that signs a block
     // with a false height costs this member at most a view timeout: the core asks again then,
     // without a height.
-    if (height !== undefined && height > this.driver.core.committedHeight + BigInt(SYNC_CHUNK)) {
+    if (height !== undefined && height > this.running.core.committedHeight + BigInt(SYNC_CHUNK)) {
       this.live.blockSync.fetchesLeftToSync++;
       void this.maybeSync();
       return;
@@ -646,7 +676,7 @@ export class CommitteeSequencer {
         // A sync that started meanwhile brings these blocks; checking them would only cost CPU.
         if (this.takingBlocks) return;
         if (proposals.length) {
-          this.driver.onFetched(this.peerToMember.get(peer) ?? -1, proposals);
+          this.running.onFetched(this.peerToMember.get(peer) ?? -1, proposals);
           return;
         }
       } catch {
@@ -657,10 +687,10 @@ export class CommitteeSequencer {
 
   private serveSync(data: Uint8Array): Uint8Array | undefined {
     const [kind, arg] = RLP.decode(data) as unknown as [Uint8Array, Uint8Array];
-    if (kind?.[0] === SYNC_FETCH) return encodeProposals(this.driver.serveFetch(toHex(arg)));
+    if (kind?.[0] === SYNC_FETCH) return encodeProposals(this.driver?.serveFetch(toHex(arg)) ?? []);
     if (kind?.[0] === SYNC_HISTORY) {
       const hash = toHex(arg);
-      const history = this.driver.historyFor(hash);
+      const history = this.driver?.historyFor(hash);
       return history ? encodeChainHistory(hash, history) : new Uint8Array();
     }
     if (kind?.[0] === SYNC_STATUS) return RLP.encode(bigIntToBytes(this.deps.executor.head.header.number));
@@ -708,7 +738,8 @@ export class CommitteeSequencer {
       // still redialling): wait for them, up to SYNC_WAIT_FOR_ANSWERS_MS — a sync to a head that f+1
       // members hold is one whose chain history they can agree on.
       const answered = heights.filter((h) => h.height >= 0n).length;
-      if (answered < this.oneHonest()) {
+      // A follower restarts no driver, so it needs no agreed chain history: the proofs are enough.
+      if (answered < this.oneHonest() && !this.follower) {
         if (this.fewAnswersSince === undefined) {
           this.fewAnswersSince = Date.now();
           this.deps.logger.info(
@@ -731,14 +762,34 @@ export class CommitteeSequencer {
       // Behind with nothing committed here lately: up to the furthest member, as consensus alone will
       // not bring that tail (the others hold those last blocks uncommitted, so they can still answer
       // for their history: ConsensusDriver.historyFor).
-      const theirs = due(held) ? held : due(sorted[0].height) ? sorted[0].height : undefined;
-      if (theirs === undefined) return;
+      // A follower takes every block up to the furthest member's head: each comes with a commit proof
+      // it checks, and it has no consensus to bring the tail.
+      const furthest = sorted[0].height;
+      const theirs = this.follower
+        ? furthest > ours
+          ? furthest
+          : undefined
+        : due(held)
+          ? held
+          : due(furthest)
+            ? furthest
+            : undefined;
+      if (theirs === undefined) {
+        // A follower's txs wait in its pool until a member's block holds them: one the gossip lost on
+        // the way (sent before the mesh formed) would wait for good; sent again directly after a second.
+        if (this.follower) this.regossipPending(REGOSSIP_INTERVAL_MS);
+        return;
+      }
       this.takingBlocks = true;
-      this.syncRange = { from: ours, to: theirs };
-      this.deps.logger.info(
-        { ours: Number(ours), theirs: Number(theirs) },
-        'behind the committee: syncing blocks',
-      );
+      // A follower syncs a block or two at each poll: only a longer way is "syncing" (eth_syncing, the log).
+      const far = !this.follower || theirs - ours > BigInt(SYNC_CHUNK);
+      if (far) {
+        this.syncRange = { from: ours, to: theirs };
+        this.deps.logger.info(
+          { ours: Number(ours), theirs: Number(theirs) },
+          'behind the committee: syncing blocks',
+        );
+      }
       const sources = sorted.filter((s) => s.height >= 0n);
       while (ours < theirs && !this.stopped) {
         const blocks = await this.syncChunk(sources, ours, theirs);
@@ -750,7 +801,8 @@ export class CommitteeSequencer {
         this.live.blockSync.blocks += Number(ours - before);
         this.deps.metrics?.blockSyncBlocks.inc(Number(ours - before));
       }
-      this.driver.stop();
+      if (this.follower) return;
+      this.driver?.stop();
       await this.takeSyncedHistory();
       this.startDriver();
     } catch (err) {
@@ -830,7 +882,7 @@ export class CommitteeSequencer {
       );
       const history = agreedChainHistory(answers, hash, n, needed);
       if (history) {
-        this.wal.append({
+        this.wal?.append({
           kind: 'history',
           blockHash: hash,
           failedViews: [...history.failedViews],
@@ -921,7 +973,7 @@ export class CommitteeSequencer {
       onEvidence: (e) => this.onEvidence(e),
       onConflictingCertificates: (c) => this.onConflictingCertificates(c),
       onView: (view, leader, via) => {
-        const highQc = this.driver.core.highestQc;
+        const highQc = this.running.core.highestQc;
         const drawn = this.schedule.leaderFor(
           view,
           undefined,
@@ -1298,7 +1350,7 @@ export class CommitteeSequencer {
    * sync took it further.
    */
   private messageCursorAfter(): bigint {
-    const held = this.blockFacts(this.driver.core.highestQc.blockHash)?.cursor;
+    const held = this.blockFacts(this.running.core.highestQc.blockHash)?.cursor;
     return held !== undefined && held > this.executedCursor ? held : this.executedCursor;
   }
 
@@ -1311,11 +1363,15 @@ export class CommitteeSequencer {
    * whose bytes it has seen (for 2 min), and a batch of the same txs is the same bytes — a tx first
    * sent alone, as after a quiet spell, was never sent again.
    */
-  private regossipPending(): void {
+  private regossipPending(olderThanMs = 0): void {
     const now = Date.now();
     if (now - this.lastRegossipAt < REGOSSIP_INTERVAL_MS) return;
     this.lastRegossipAt = now;
-    const txs = this.deps.mempool.candidates().flat().slice(0, REGOSSIP_MAX_TXS);
+    const txs = this.deps.mempool
+      .candidates()
+      .flat()
+      .filter((t) => t.addedAt <= now - olderThanMs)
+      .slice(0, REGOSSIP_MAX_TXS);
     const sent = txs.length;
     if (sent === 0) return;
     const batch = encodeTxBatch(txs.map((t) => t.raw));
@@ -1327,7 +1383,7 @@ export class CommitteeSequencer {
     this.live.txsRegossiped += sent;
     this.deps.logger.debug(
       { txs: sent, view: Number(this.live.view) },
-      'view timed out: pending txs sent again',
+      'pending txs sent again, directly to every member',
     );
   }
 
@@ -1384,6 +1440,8 @@ export class CommitteeSequencer {
   status(): Record<string, unknown> {
     const head = this.deps.executor.head.header.number;
     return {
+      // A follower (`--follow`) is not a member: self −1, no views, votes or safety record.
+      role: this.follower ? 'follower' : 'member',
       self: this.self,
       members: this.options.members.map((m, i) => ({
         index: i,
@@ -1395,7 +1453,7 @@ export class CommitteeSequencer {
       view: this.live.view.toString(),
       leader: this.live.leader,
       via: this.live.via,
-      highQcView: this.driver.core.highestQc.view.toString(),
+      highQcView: this.driver?.core.highestQc.view.toString() ?? null,
       committedHeight: Number(head),
       votesSigned: this.live.votesSigned,
       timeoutsSigned: this.live.timeoutsSigned,
@@ -1422,15 +1480,17 @@ export class CommitteeSequencer {
       viewTimeoutMs: this.viewTimeout?.baseMs ?? this.options.viewTimeoutMs,
       recentViewsMs: this.viewTimeout?.recentStats() ?? null,
       // Up to this view the member takes any member's proposal (its root's history unknown; "0": known).
-      leadersUnknownUntil: this.driver.core.leadersUnknownUntil.toString(),
+      leadersUnknownUntil: this.driver?.core.leadersUnknownUntil.toString() ?? null,
       evidence: this.evidence.length,
       conflictingCertificates: this.conflictingCertificates.length,
       // Certified outputs: signatures given to members that post, certificates made here.
       outputs: this.outputs?.stats ?? null,
-      safety: {
-        lastVotedView: this.safety.state.lastVotedView.toString(),
-        highestQcView: this.safety.state.highestQcView.toString(),
-      },
+      safety: this.safety
+        ? {
+            lastVotedView: this.safety.state.lastVotedView.toString(),
+            highestQcView: this.safety.state.highestQcView.toString(),
+          }
+        : null,
     };
   }
 
@@ -1441,7 +1501,7 @@ export class CommitteeSequencer {
   private onWriteFailure(err: Error): void {
     if (this.writeFailed) return;
     this.writeFailed = true;
-    this.driver.stop();
+    this.driver?.stop();
     this.deps.logger.fatal(
       { err },
       'lmdb could not write a committed block; this member stops voting and executing. The block is in the block WAL: fix the disk (space, permissions) and restart the node to write it',
@@ -1452,11 +1512,11 @@ export class CommitteeSequencer {
     this.stopped = true;
     this.stopping.abort();
     clearInterval(this.syncTimer);
-    this.driver.stop();
+    this.driver?.stop();
     await this.txGossip.flush().catch(() => {});
     await this.commitChain;
     await this.network.stop();
-    this.wal.close();
+    this.wal?.close();
   }
 }
 

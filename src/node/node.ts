@@ -330,8 +330,10 @@ export class SeqnetNode {
         throw new Error(
           `--election ${mode} orders by L1: pass --l1-rpc and an --l1-deployment with an OpenInbox (\`seqnet deploy --mode ${mode}\`)`,
         );
+      const follows = options.committee.follow === true;
+      // A follower leads no view: it reads no election (nor has an L1 committee to check its file by).
       const elected = await electedSchedule(
-        mode,
+        follows ? 'poa' : mode,
         memberKeys,
         options.l1 && {
           rpcUrl: options.l1.rpcUrl,
@@ -417,7 +419,8 @@ export class SeqnetNode {
         l1,
         onCommitted,
         blockWal,
-        outputAt: (h) => outputOf(executor, withdrawals, h),
+        // A follower signs nothing, outputs included.
+        ...(!follows && { outputAt: (h: bigint) => outputOf(executor, withdrawals, h) }),
       });
     }
     let address: Awaited<ReturnType<RpcServer['start']>>;

@@ -172,6 +172,63 @@ describe('a BFT committee of 4 node processes', () => {
     ws.close();
   }, 180_000);
 
+  it('a follower outside the committee takes its blocks with their proofs, serves the same chain and passes its txs on', async () => {
+    const follower = await c.startFollower();
+    const before = Math.max(...(await heads()));
+    await until("the follower at the members' head", async () => {
+      const s = await statusOf(follower.url).catch(() => undefined);
+      return s && s.head >= before ? s : undefined;
+    });
+    const hashes: Hex[] = [];
+    for (let i = 0; i < 4; i++) hashes.push(await send(i, i));
+    // Sent to the follower: it has no part in consensus, so a member's block must take them.
+    const viaFollower: Hex[] = [];
+    for (let i = 4; i < 6; i++)
+      viaFollower.push(
+        await wallet(i, follower.url).sendTransaction({
+          to: senders[0].address,
+          value: parseEther('0.001'),
+          nonce: nextNonce(senders[i].address),
+          gas: 21000n,
+        }),
+      );
+    for (const h of [...hashes, ...viaFollower]) {
+      const there = await receiptOn(follower.url, h);
+      expect(there.status).toBe('success');
+      // The member's block is the follower's, at the same place.
+      const onMember = await pub(c.nodes[0].url).waitForTransactionReceipt({ hash: h, pollingInterval: 25 });
+      expect(onMember.blockHash).toBe(there.blockHash);
+      expect(onMember.transactionIndex).toBe(there.transactionIndex);
+    }
+    const head = Number(await pub(follower.url).getBlockNumber());
+    for (let n = 1n; n <= BigInt(head); n++) {
+      const [ours, theirs] = await Promise.all(
+        [follower.url, c.nodes[1].url].map((u) => pub(u).getBlock({ blockNumber: n })),
+      );
+      expect(ours.hash).toBe(theirs.hash);
+      expect(ours.stateRoot).toBe(theirs.stateRoot);
+    }
+    // Its preconfirmations are the committee's: they verify with the members' keys alone.
+    const committee = { publicKeys: c.members.map((m) => m.blsPublicKey as Hex), quorum: quorumFor(4) };
+    for (const h of viaFollower) {
+      const pre = await preconfirmation(follower.url, h);
+      expect(pre).not.toBeNull();
+      expect(verifyCommitProof(proofFromJson(pre!.proof), committee)).toBeNull();
+    }
+    const s = (await statusOf(follower.url)) as Awaited<ReturnType<typeof statusOf>> & {
+      consensus: { role: string; self: number; votesSigned: number };
+    };
+    expect(s.consensus.role).toBe('follower');
+    expect(s.consensus.self).toBe(-1);
+    expect(s.consensus.votesSigned).toBe(0);
+    expect(s.consensus.safety).toBeNull();
+    expect(s.consensus.blockSync.blocks).toBeGreaterThanOrEqual(head);
+    // No member counts the follower among the committee: the members' views go on as before.
+    for (const m of await Promise.all(c.nodes.map((x) => statusOf(x.url))))
+      expect(m.consensus.members).toHaveLength(4);
+    await c.stopFollowers();
+  }, 180_000);
+
   it('SIGKILL of the leader under load: blocks go on within two view timeouts, no preconfirmed tx is lost', async () => {
     const s0 = await statusOf(c.nodes[0].url);
     const leader = s0.consensus.leader;

@@ -119,6 +119,42 @@ describe('seqnet node', () => {
     for (const p of [node, devnet]) expect(p.output()).not.toContain('Unhandled');
   }, 120_000);
 
+  it('--follow only for a node outside the committee; a node outside it without --follow is told of it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
+    const keys = run(['keys', '--data-dir', join(dir, 'member')]);
+    expect(await keys.exit).toBe(0);
+    // stdout's JSON; stderr (in the same output) says where the keys are.
+    const own = JSON.parse(/\{[^}]*\}/.exec(keys.output())?.[0] ?? '') as {
+      blsPublicKey: string;
+      peerId: string;
+    };
+    const committee = join(dir, 'committee.json');
+    writeFileSync(committee, JSON.stringify({ members: [own] }));
+    const flags = (name: string) => ['--data-dir', join(dir, name), '--rpc-port', '0', '--log-level', 'warn'];
+    const [noCommittee, member, outsider] = [
+      run(['node', ...flags('a'), '--follow']),
+      run([
+        'node',
+        ...flags('member'),
+        '--committee',
+        committee,
+        '--follow',
+        '--p2p-listen',
+        '/ip4/127.0.0.1/tcp/0',
+      ]),
+      run(['node', ...flags('outsider'), '--committee', committee, '--p2p-listen', '/ip4/127.0.0.1/tcp/0']),
+    ];
+    expect(await noCommittee.exit).toBe(1);
+    expect(noCommittee.output()).toContain('--follow follows a committee: pass --committee FILE');
+    expect(await member.exit).toBe(1);
+    expect(member.output()).toContain(
+      "--follow is for a node outside the committee, but this node's BLS key is member 0's in the committee file",
+    );
+    expect(await outsider.exit).toBe(1);
+    expect(outsider.output()).toContain('or pass --follow to follow the committee without being a member');
+    for (const p of [noCommittee, member, outsider]) expect(p.output()).not.toContain('Unhandled');
+  }, 120_000);
+
   it('refuses a data dir of another chain with a message that says what to do', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
     const port = await freePort();

@@ -27,6 +27,13 @@ export interface TestCommittee {
    */
   start(i: number, extra?: { env?: Record<string, string>; args?: string[] }): Promise<CommitteeNodeProcess>;
   kill(i: number, signal: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts a follower (`seqnet node --committee FILE --follow`) with keys of its own, not in the
+   * committee file; stopped by stopAll too.
+   */
+  startFollower(extraArgs?: string[]): Promise<CommitteeNodeProcess>;
+  /** SIGTERMs the followers and waits for them to exit. */
+  stopFollowers(): Promise<void>;
   stopAll(): Promise<void>;
 }
 
@@ -52,13 +59,7 @@ async function startCommitteeOnce(n: number, extraArgs: string[]): Promise<TestC
   const members: Array<{ blsPublicKey: string; peerId: string }> = [];
   const ports: Array<{ rpc: number; p2p: number }> = [];
   for (let i = 0; i < n; i++) {
-    const r = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'keys', '--data-dir', join(base, `n${i}`)],
-      { cwd: root, encoding: 'utf8' },
-    );
-    if (r.status !== 0) throw new Error(`seqnet keys failed: ${r.stderr}`);
-    const k = JSON.parse(r.stdout) as { blsPublicKey: string; peerId: string };
+    const k = keysFor(join(base, `n${i}`));
     members.push({ blsPublicKey: k.blsPublicKey, peerId: k.peerId });
     ports.push({ rpc: await freePort(), p2p: await freePort() });
   }
@@ -71,6 +72,7 @@ async function startCommitteeOnce(n: number, extraArgs: string[]): Promise<TestC
     }),
   );
   const nodes: CommitteeNodeProcess[] = [];
+  const followers: CommitteeNodeProcess[] = [];
   const c: TestCommittee = {
     nodes,
     committeeFile,
@@ -102,39 +104,12 @@ async function startCommitteeOnce(n: number, extraArgs: string[]): Promise<TestC
               '--p2p-listen',
               `/ip4/127.0.0.1/tcp/${ports[i].p2p}`,
             ];
-      const proc = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'src/cli/main.ts',
-          'node',
-          ...flags,
-          '--log-level',
-          process.env.SEQNET_TEST_LOG_LEVEL ?? 'warn',
-          ...extraArgs,
-          ...(extra?.args ?? []),
-        ],
-        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...extra?.env } },
+      const node = await spawnNode(
+        { name: `n${i}`, index: i, dataDir, rpcPort: ports[i].rpc, env: extra?.env },
+        flags,
+        [...extraArgs, ...(extra?.args ?? [])],
       );
-      let out = '';
-      // To diagnose a failure: SEQNET_TEST_LOG_DIR=DIR keeps each member's whole log in DIR/n<i>.log,
-      // and SEQNET_TEST_LOG_LEVEL=debug shows views, timeouts and syncs.
-      const logDir = process.env.SEQNET_TEST_LOG_DIR;
-      const keep = (d: Buffer) => {
-        out += d.toString();
-        if (logDir) appendFileSync(join(logDir, `n${i}.log`), d);
-      };
-      proc.stdout?.on('data', keep);
-      proc.stderr?.on('data', keep);
-      const url = `http://127.0.0.1:${ports[i].rpc}`;
-      const exited = new Promise<never>((_, reject) =>
-        proc.once('exit', (code) => reject(new Error(`node ${i} exited with ${code}:\n${out.slice(-3000)}`))),
-      );
-      exited.catch(() => {});
-      const node = { index: i, url, dataDir, proc, output: () => out };
       nodes[i] = node;
-      await Promise.race([waitForRpc(url, 120_000), exited]);
       return node;
     },
     async kill(i, signal) {
@@ -146,7 +121,42 @@ async function startCommitteeOnce(n: number, extraArgs: string[]): Promise<TestC
       if (signal === 'SIGTERM') p.kill('SIGCONT');
       await ended;
     },
+    async startFollower(args = []) {
+      const k = followers.length;
+      const dataDir = join(base, `follower${k}`);
+      keysFor(dataDir);
+      const port = { rpc: await freePort(), p2p: await freePort() };
+      const flags = [
+        '--data-dir',
+        dataDir,
+        '--rpc-port',
+        String(port.rpc),
+        '--committee',
+        committeeFile,
+        '--p2p-listen',
+        `/ip4/127.0.0.1/tcp/${port.p2p}`,
+        '--follow',
+      ];
+      const node = await spawnNode(
+        { name: `follower${k}`, index: n + k, dataDir, rpcPort: port.rpc },
+        flags,
+        [...extraArgs, ...args],
+      );
+      followers.push(node);
+      return node;
+    },
+    async stopFollowers() {
+      await Promise.all(
+        followers.map(async (f) => {
+          if (f.proc.exitCode !== null || f.proc.signalCode !== null) return;
+          const ended = new Promise<void>((res) => f.proc.once('exit', () => res()));
+          f.proc.kill('SIGTERM');
+          await ended;
+        }),
+      );
+    },
     async stopAll() {
+      await c.stopFollowers();
       await Promise.all(nodes.map((_, i) => c.kill(i, 'SIGTERM')));
     },
   };
@@ -157,6 +167,64 @@ async function startCommitteeOnce(n: number, extraArgs: string[]): Promise<TestC
     throw err;
   }
   return c;
+}
+
+/** `seqnet keys --data-dir DIR`: the node's BLS public key and libp2p peer id. */
+function keysFor(dataDir: string): { blsPublicKey: string; peerId: string } {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'keys', '--data-dir', dataDir],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) throw new Error(`seqnet keys failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { blsPublicKey: string; peerId: string };
+}
+
+/**
+ * Spawns `seqnet node` with `flags`, then `--log-level` and `args` (which may override it), and waits
+ * for its RPC; `name` names its log (SEQNET_TEST_LOG_DIR).
+ */
+async function spawnNode(
+  at: { name: string; index: number; dataDir: string; rpcPort: number; env?: Record<string, string> },
+  flags: string[],
+  args: string[],
+): Promise<CommitteeNodeProcess> {
+  const { name, index, dataDir, rpcPort } = at;
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'node',
+      ...flags,
+      '--log-level',
+      process.env.SEQNET_TEST_LOG_LEVEL ?? 'warn',
+      ...args,
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...at.env } },
+  );
+  let out = '';
+  // To diagnose a failure: SEQNET_TEST_LOG_DIR=DIR keeps each node's whole log in DIR/<name>.log,
+  // and SEQNET_TEST_LOG_LEVEL=debug shows views, timeouts and syncs.
+  const logDir = process.env.SEQNET_TEST_LOG_DIR;
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (logDir) appendFileSync(join(logDir, `${name}.log`), d);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  const url = `http://127.0.0.1:${rpcPort}`;
+  const exited = new Promise<never>((_, reject) =>
+    proc.once('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${out.slice(-3000)}`))),
+  );
+  exited.catch(() => {});
+  const node = { index, url, dataDir, proc, output: () => out };
+  await Promise.race([waitForRpc(url, 120_000), exited]);
+  return node;
 }
 
 export interface ConsensusStatus {
