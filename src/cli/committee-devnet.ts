@@ -27,6 +27,11 @@ export interface CommitteeDevnetOptions {
   posters?: number;
   /** based: the posters opt in to preconfirmations (`seqnet node --preconf`). */
   preconf?: boolean;
+  /**
+   * Followers (`seqnet node --follow`) beside the committee: follower k keeps its data in
+   * `<data-dir>/follower-<k>` and serves RPC on rpc-port + nodes + k (libp2p on p2p-port + nodes + k).
+   */
+  followers?: number;
   l1?: { rpc: string; deploymentFile: string; confirmations: number };
   step: (msg: string) => void;
 }
@@ -35,6 +40,7 @@ export interface CommitteeDevnet {
   rpcs: string[];
   committeeFile: string;
   members: Array<CommitteeMember & { rpc: string; p2p: string; dataDir: string; log: string; pid?: number }>;
+  followers: Array<{ rpc: string; dataDir: string; log: string; pid?: number }>;
   stop(): Promise<void>;
 }
 
@@ -144,6 +150,55 @@ export async function startCommitteeDevnet(
     m.pid = p.pid;
     procs.push(p);
   }
+  // Followers take the committee's blocks with their proofs and serve them: no key posts or reports.
+  const followers: CommitteeDevnet['followers'] = [];
+  for (let k = 0; k < (open ? 0 : (opts.followers ?? 0)); k++) {
+    const dataDir = resolve(join(opts.dataDir, `follower-${k}`));
+    mkdirSync(dataDir, { recursive: true });
+    const at = members.length + k;
+    const args = [
+      ...process.execArgv,
+      main,
+      'node',
+      '--data-dir',
+      dataDir,
+      '--rpc-host',
+      opts.rpcHost,
+      '--rpc-port',
+      String(opts.rpcPort + at),
+      '--committee',
+      committeeFile,
+      '--p2p-listen',
+      `/ip4/127.0.0.1/tcp/${opts.p2pPort + at}`,
+      '--follow',
+      ...opts.nodeArgs,
+      ...(opts.election ? ['--election', opts.election] : []),
+      ...(opts.l1
+        ? [
+            '--l1-rpc',
+            opts.l1.rpc,
+            '--l1-deployment',
+            opts.l1.deploymentFile,
+            '--l1-confirmations',
+            String(opts.l1.confirmations),
+          ]
+        : []),
+    ];
+    const env = { ...process.env };
+    delete env.SEQNET_BATCHER_KEY;
+    delete env.SEQNET_REPORTER_KEY;
+    const f = { rpc: `http://${opts.rpcHost}:${opts.rpcPort + at}`, dataDir, log: join(dataDir, 'node.log') };
+    const log = createWriteStream(f.log, { flags: 'a' });
+    const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout?.pipe(log);
+    p.stderr?.pipe(log);
+    p.once('exit', (code, signal) => {
+      if (code !== 0 && signal === null) opts.step(`follower ${k} exited with ${code}; see ${f.log}`);
+    });
+    followers.push({ ...f, pid: p.pid });
+    procs.push(p);
+  }
+  const logs = [...members.map((m) => m.log), ...followers.map((f) => f.log)];
   opts.step(
     `starting ${opts.nodes} ${open ? `${opts.election} submitter` : 'committee'} nodes (logs in ${opts.dataDir}/node-*/node.log)…`,
   );
@@ -151,7 +206,11 @@ export async function startCommitteeDevnet(
     (p, i) =>
       new Promise<never>((_, reject) =>
         p.once('exit', (code) =>
-          reject(new Error(`node ${i} exited with ${code} while starting; see ${members[i].log}`)),
+          reject(
+            new Error(
+              `${i < members.length ? `node ${i}` : `follower ${i - members.length}`} exited with ${code} while starting; see ${logs[i]}`,
+            ),
+          ),
         ),
       ),
   );
@@ -168,13 +227,15 @@ export async function startCommitteeDevnet(
       ),
     );
   try {
-    await Promise.race([Promise.all(members.map((m) => waitForRpc(m.rpc, 120_000))), ...exited]);
+    const rpcs = [...members, ...followers].map((m) => m.rpc);
+    await Promise.race([Promise.all(rpcs.map((rpc) => waitForRpc(rpc, 120_000))), ...exited]);
     if (!open && members.length > 1) {
       // Serving RPC is not sequencing: a tx sent before the members reach one another would wait out
-      // view timeouts. The devnet is ready once every member is connected to every other.
+      // view timeouts. The devnet is ready once every member is connected to every other (and every
+      // follower to every member).
       opts.step('waiting for the committee members to connect to one another…');
       await Promise.race([
-        Promise.all(members.map((m, i) => waitForCommitteeConnected(m.rpc, i, members[i].log, 120_000))),
+        Promise.all(rpcs.map((rpc, i) => waitForCommitteeConnected(rpc, i, logs[i], 120_000))),
         ...exited,
       ]);
     }
@@ -187,6 +248,7 @@ export async function startCommitteeDevnet(
     rpcs: members.map((m) => m.rpc),
     committeeFile,
     members,
+    followers,
     async stop() {
       await stopAll();
     },

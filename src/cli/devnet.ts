@@ -23,6 +23,7 @@ interface DevnetFlags extends CommonFlags {
   stakeToken?: boolean;
   posters?: number;
   preconf?: boolean;
+  followers: number;
   election: string;
   p2pPort: number;
   l1Port: number;
@@ -40,6 +41,12 @@ export function registerDevnet(program: Command): void {
       'sequencer nodes: 1 = the single sequencer; 4 = a BFT committee of 4 processes',
       (v) => Number(v),
       1,
+    )
+    .option(
+      '--followers <k>',
+      "committee: also start k followers (`seqnet node --follow`: not members; they take the committed blocks with their proofs from the members and serve RPC on the ports after the members')",
+      (v) => Number(v),
+      0,
     )
     .option(
       '--p2p-port <port>',
@@ -102,6 +109,12 @@ export function registerDevnet(program: Command): void {
       )
         throw new Error(
           `--posters is for --election based | free and takes a whole number from 1 to --nodes (${flags.nodes}); got ${flags.posters}`,
+        );
+      if (!Number.isInteger(flags.followers) || flags.followers < 0 || flags.followers > 16)
+        throw new Error(`--followers takes a whole number from 0 to 16; got ${flags.followers}`);
+      if (flags.followers > 0 && (open || flags.nodes < 2))
+        throw new Error(
+          `--followers follow a committee: use --nodes 4 (or more) with --election poa | pos | dpos | auction; got --nodes ${flags.nodes} --election ${election}`,
         );
       if (flags.preconf && election !== 'based')
         throw new Error(
@@ -336,6 +349,7 @@ async function runCommittee(
         election,
         ...(flags.posters !== undefined && { posters: flags.posters }),
         ...(flags.preconf && { preconf: true }),
+        followers: flags.followers,
         l1:
           anvil && deployment
             ? {
@@ -371,6 +385,7 @@ async function runCommittee(
       ...(isOpenMode(election) && { posts: i < (flags.posters ?? flags.nodes) }),
       ...(flags.preconf && { preconfirms: i < (flags.posters ?? flags.nodes) }),
     })),
+    followers: net.followers.map((f, k) => ({ index: k, rpc: f.rpc, log: f.log, pid: f.pid })),
     l1: anvil
       ? {
           rpc: anvil.url,
@@ -392,6 +407,7 @@ async function runCommittee(
         ? `seqnet devnet is running: ${flags.nodes} ${election} nodes, ${flags.posters !== undefined && flags.posters < flags.nodes ? `the first ${flags.posters} posting their txs to the L1 OpenInbox (the others forward txs to them)` : 'each posting its txs to the L1 OpenInbox'}; the chain is what L1 order makes of them`
         : `seqnet devnet is running: a committee of ${flags.nodes} sequencer nodes (${election}, BFT over libp2p)`,
       ...net.members.map((m, i) => `  node ${i}       RPC ${m.rpc}   dashboard ${m.rpc}/   log ${m.log}`),
+      ...net.followers.map((f, k) => `  follower ${k}   RPC ${f.rpc}   (not a member)   log ${f.log}`),
       `  chain id     ${info.chainId}`,
       `  committee    ${net.committeeFile}`,
       `  L1 (anvil)   ${anvil ? anvil.url : 'not started (--no-l1)'}`,

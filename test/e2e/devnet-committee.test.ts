@@ -22,23 +22,28 @@ import { type DevnetProcess, freeConsecutivePorts, rpcCall, startDevnet } from '
 import { chainOf, until } from '../helpers/wait.js';
 import { withdrawToL1 } from '../helpers/withdrawal.js';
 
-/** `npm run devnet -- --nodes 4`: four node processes, one committee, RPC on consecutive ports. */
-describe('devnet --nodes 4', () => {
+/**
+ * `npm run devnet -- --nodes 4 --followers 1`: four node processes, one committee, and a follower,
+ * RPC on consecutive ports.
+ */
+describe('devnet --nodes 4 --followers 1', () => {
   let devnet: DevnetProcess;
   let info: {
     nodes: Array<{ rpc: string; pid: number }>;
+    followers: Array<{ rpc: string; pid: number }>;
     committee: { size: number };
     l1: { rpc: string; contracts: Record<string, Hex> };
   };
 
   beforeAll(async () => {
-    const base = await freeConsecutivePorts(9);
+    const base = await freeConsecutivePorts(11);
     devnet = await startDevnet({
       l1: true,
-      l1Port: base + 8,
-      // One free range for RPC and libp2p: two probes of free ranges can return the same one.
+      l1Port: base + 10,
+      // One free range for RPC and libp2p: two probes of free ranges can return the same one. The
+      // follower's RPC and libp2p ports come after the members'.
       rpcPort: base,
-      args: ['--nodes', '4', '--p2p-port', String(base + 4)],
+      args: ['--nodes', '4', '--followers', '1', '--p2p-port', String(base + 5)],
       readyTimeoutMs: 170_000,
     });
     // Node 0 answers first; devnet.json is written once all four do.
@@ -73,6 +78,13 @@ describe('devnet --nodes 4', () => {
       transport: http(info.nodes[0].rpc),
     }).waitForTransactionReceipt({ hash, pollingInterval: 25, timeout: 60_000 });
     expect(r.status).toBe('success');
+    // The follower serves the same block: it took it, with its proof, from the members.
+    expect(info.followers).toHaveLength(1);
+    const there = await createPublicClient({
+      chain: chainOf(42069, info.followers[0].rpc),
+      transport: http(info.followers[0].rpc),
+    }).waitForTransactionReceipt({ hash, pollingInterval: 25, timeout: 60_000 });
+    expect(there.blockHash).toBe(r.blockHash);
     const s = await statusOf(info.nodes[1].rpc);
     expect(s.consensus.members).toHaveLength(4);
     const page = await (await fetch(`${info.nodes[2].rpc}/`)).text();
@@ -166,7 +178,7 @@ describe('devnet --nodes 4', () => {
     expect(metrics).toMatch(/^seqnet_outputs_certified_total [1-9]/m);
     // The operator's figures (USERS.md): peers, proposals and votes, missed proposals by leader, the
     // batch backlog, batches and the L1 gas they and the outputs cost.
-    expect(figure(/^seqnet_p2p_peers (\d+)$/m)).toBe(3);
+    expect(figure(/^seqnet_p2p_peers (\d+)$/m)).toBe(4); // the other three members and the follower
     expect(figure(/^seqnet_consensus_proposals_total (\d+)$/m)).toBeGreaterThan(0);
     expect(figure(/^seqnet_consensus_votes_signed_total (\d+)$/m)).toBeGreaterThan(0);
     expect(
@@ -200,9 +212,15 @@ describe('devnet --nodes 4', () => {
       transport: http(info.nodes[1].rpc),
     }).waitForTransactionReceipt({ hash: late, pollingInterval: 25, timeout: 20_000 });
     expect(lateReceipt.status).toBe('success');
+    // The follower executed the same chain, deposits, withdrawals and forced txs included.
+    const followed = await createPublicClient({
+      chain: chainOf(42069, info.followers[0].rpc),
+      transport: http(info.followers[0].rpc),
+    }).waitForTransactionReceipt({ hash: late, pollingInterval: 25, timeout: 20_000 });
+    expect(followed.blockHash).toBe(lateReceipt.blockHash);
 
     expect(await devnet.stop()).toBe(0);
-    for (const n of info.nodes) {
+    for (const n of [...info.nodes, ...info.followers]) {
       expect(n.pid).toBeGreaterThan(0);
       expect(() => process.kill(n.pid, 0)).toThrow(/ESRCH/); // the node process is gone
     }
