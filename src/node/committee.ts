@@ -12,7 +12,6 @@ import {
   encodeCommitProof,
   proposalMessage,
   quorumFor,
-  verifyCommitProof,
 } from '../consensus/certificate.js';
 import {
   agreedChainHistory,
@@ -66,6 +65,7 @@ import { MAX_UNWRITTEN_BLOCKS, persistExecutedBlock } from './durable-block.js';
 import type { ChainEvents } from './events.js';
 import { committeeOutputCertifier, type OutputCertifier } from './output-certifier.js';
 import { askInTurn, type SyncSource } from './sync-sources.js';
+import { provenSyncedBlocks } from './synced-blocks.js';
 
 export { type CommitteeMember, type CommitteeOptions, committeeDefaults } from './committee-options.js';
 
@@ -836,7 +836,11 @@ export class CommitteeSequencer {
         // Not past the target: a head the others have not even heard of has no f+1 to agree on its history.
         // At most a chunk: the answer's blocks commit through its last proof, and a preconfirmation
         // carries the blocks up to it (MAX_PRECONFIRMATION_BLOCKS).
-        return this.checkSynced(res.slice(0, Math.min(Number(theirs - ours), SYNC_CHUNK)), ours);
+        return provenSyncedBlocks(
+          res.slice(0, Math.min(Number(theirs - ours), SYNC_CHUNK)),
+          { height: ours, hash: hashSequencedBlock(this.sequencedAt(ours)) },
+          this.committee,
+        );
       },
       () => {
         this.live.blockSync.failedRequests++;
@@ -909,40 +913,6 @@ export class CommitteeSequencer {
   /** f+1: that many members include an honest one. */
   private oneHonest(): number {
     return this.committee.publicKeys.length - this.committee.quorum + 1;
-  }
-
-  /** Synced blocks up to the last one whose proof commits it directly, checked offline. */
-  private checkSynced(res: Uint8Array[][], head: bigint): CommittedBlock[] {
-    let parent = hashSequencedBlock(this.sequencedAt(head));
-    const chain: Array<{ seq: SequencedBlock; hash: Hex; proof: CommitProof }> = [];
-    for (const [rawSeq, rawProof] of res) {
-      const seq = decodeSequencedBlock(rawSeq);
-      const hash = hashSequencedBlock(seq);
-      if (seq.parentHash !== parent || seq.height !== head + BigInt(chain.length) + 1n) break;
-      chain.push({ seq, hash, proof: decodeCommitProof(rawProof) });
-      parent = hash;
-    }
-    let last = -1;
-    for (let i = chain.length - 1; i >= 0; i--) {
-      const c = chain[i];
-      if (c.proof.blockHash === c.hash && verifyCommitProof(c.proof, this.committee) === null) {
-        last = i;
-        break;
-      }
-    }
-    return chain.slice(0, last + 1).map((c) => ({
-      proposal: {
-        epoch: 0n,
-        view: c.proof.qcs[0].view,
-        author: -1,
-        block: { hash: c.hash, parent: c.seq.parentHash, height: c.seq.height, txCount: c.seq.txs.length },
-        justify: c.proof.qcs[0],
-        payload: encodeSequencedBlock(c.seq),
-        signature: new Uint8Array(),
-      },
-      qcs: [chain[last].proof.qcs[0], chain[last].proof.qcs[1]],
-      through: chain[last].hash,
-    }));
   }
 
   // ---- the application: build, check, commit ----
