@@ -60,12 +60,13 @@ import {
   type SequencedBlock,
 } from '../types/sequenced-block.js';
 import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, keccak256, toHex } from '../util/bytes.js';
+import { sleep } from '../util/sleep.js';
 import { type CommitteeOptions, checkFollower, memberIndexOf } from './committee-options.js';
 import { MAX_UNWRITTEN_BLOCKS, persistExecutedBlock } from './durable-block.js';
 import type { ChainEvents } from './events.js';
 import { committeeOutputCertifier, type OutputCertifier } from './output-certifier.js';
 import { askInTurn, type SyncSource } from './sync-sources.js';
-import { provenSyncedBlocks } from './synced-blocks.js';
+import { type EpochCommittees, provenSyncedBlocks } from './synced-blocks.js';
 
 export { type CommitteeMember, type CommitteeOptions, committeeDefaults } from './committee-options.js';
 
@@ -94,6 +95,12 @@ export interface CommitteeDeps {
    * lmdb writes it in the background (without it, after lmdb's write).
    */
   blockWal?: BlockWal;
+  /**
+   * The committee of each epoch that block sync checks commit proofs against: a follower with an L1
+   * deployment reads them from the CommitteeVerifier, and so trusts the L1, not its committee file's
+   * keys. Without it: the committee file's, for epoch 0.
+   */
+  committeeOf?: EpochCommittees;
   /** This member's output of a block it executed (for certified outputs); none: it signs no outputs. */
   outputAt?(l2Block: bigint): L2Output | undefined;
 }
@@ -807,8 +814,13 @@ export class CommitteeSequencer {
       this.startDriver();
     } catch (err) {
       this.live.blockSync.failedAttempts++;
+      const repeated = this.live.blockSync.lastError === (err as Error).message;
       this.live.blockSync.lastError = (err as Error).message;
-      this.deps.logger.info({ err: (err as Error).message }, 'block sync attempt failed; trying again');
+      // A follower tries every 100 ms: the same failure again (an L1 it cannot read) is logged once.
+      this.deps.logger[repeated && this.follower ? 'debug' : 'info'](
+        { err: (err as Error).message },
+        'block sync attempt failed; trying again',
+      );
     } finally {
       this.takingBlocks = false;
       this.syncRange = undefined;
@@ -839,7 +851,8 @@ export class CommitteeSequencer {
         return provenSyncedBlocks(
           res.slice(0, Math.min(Number(theirs - ours), SYNC_CHUNK)),
           { height: ours, hash: hashSequencedBlock(this.sequencedAt(ours)) },
-          this.committee,
+          // Certificates carry epoch 0 (one committee, the file's) unless the L1's committees are given.
+          this.deps.committeeOf ?? ((epoch) => (epoch === 0n ? this.committee : undefined)),
         );
       },
       () => {
@@ -1196,7 +1209,7 @@ export class CommitteeSequencer {
 
   /** Executes committed blocks in order and persists each with its commit proof; then announces it. */
   private async commitBlocks(blocks: CommittedForExecution[]): Promise<void> {
-    const { executor, mempool, events, metrics, l1, store } = this.deps;
+    const { executor, mempool, events, metrics, store } = this.deps;
     for (const { b, seq, txHashes: sequencedHashes, proof } of blocks) {
       if (this.writeFailed) return;
       if (seq.height <= executor.head.header.number) continue;
@@ -1209,7 +1222,8 @@ export class CommitteeSequencer {
       }
       const started = performance.now();
       const count = Number(seq.l1MessageCursor - this.executedCursor);
-      const messages = l1 ? l1.messagesFor(this.executedCursor, seq.l1Origin.number).slice(0, count) : [];
+      const messages = await this.l1MessagesFor(seq, count);
+      if (!messages) return; // stopped while waiting for the L1
       // Each tx this member's pool holds is executed as the pool decoded it (its sender recovered by
       // the intake worker): under load about half of a block's txs are not gossiped here yet, and
       // decoding the whole block again cost an ecrecover per tx on the main thread. Those are decoded
@@ -1282,6 +1296,37 @@ export class CommitteeSequencer {
       });
     }
     this.signalWork();
+  }
+
+  /**
+   * The `count` L1 messages a committed block applies first (those of its origin and before, from the
+   * executed cursor on), or undefined when the node stopped first. A member voted for its blocks only
+   * once it had read their origin, but a block taken by block sync — every block of a follower — may
+   * name an L1 block this node has not read yet: executed without its deposits or forced txs, it
+   * became another block than the members' (the devnet's follower, after an L1 clock jump). So the L1
+   * is read until they are there.
+   */
+  private async l1MessagesFor(seq: SequencedBlock, count: number): Promise<L1Message[] | undefined> {
+    const l1 = this.deps.l1;
+    if (!l1 || count === 0) return [];
+    for (let waited = 0; ; waited++) {
+      const messages = l1.messagesFor(this.executedCursor, seq.l1Origin.number).slice(0, count);
+      if (messages.length === count) return messages;
+      if (this.stopped) return undefined;
+      if (waited === 0 || waited % 50 === 0)
+        this.deps.logger.info(
+          {
+            height: Number(seq.height),
+            origin: Number(seq.l1Origin.number),
+            have: messages.length,
+            need: count,
+          },
+          'a committed block applies L1 messages not read here yet: reading the L1 before executing it',
+        );
+      await l1.poll?.().catch(() => {});
+      if (l1.messagesFor(this.executedCursor, seq.l1Origin.number).length < count)
+        await Promise.race([l1.waitForChange(this.stopping.signal), sleep(L1_SCAN_ASK_MS)]);
+    }
   }
 
   /**
@@ -1412,6 +1457,8 @@ export class CommitteeSequencer {
     return {
       // A follower (`--follow`) is not a member: self −1, no views, votes or safety record.
       role: this.follower ? 'follower' : 'member',
+      // What block sync checks commit proofs against: the CommitteeVerifier on L1, or the committee file.
+      proofsCheckedAgainst: this.deps.committeeOf ? 'L1 CommitteeVerifier' : 'committee file',
       self: this.self,
       members: this.options.members.map((m, i) => ({
         index: i,

@@ -24,6 +24,7 @@ import { CertificateWatcher } from '../l1/certificate-watcher.js';
 import { l1Artifacts } from '../l1/deploy.js';
 import { EvidenceReporter } from '../l1/evidence-reporter.js';
 import { latestOutputOnL1 } from '../l1/outputs.js';
+import { committeeReader } from '../l1/slash.js';
 import { L1Watcher } from '../l1/watcher.js';
 import { IntakePool } from '../mempool/intake-pool.js';
 import { TxJournal } from '../mempool/journal.js';
@@ -421,6 +422,15 @@ export class SeqnetNode {
         blockWal,
         // A follower signs nothing, outputs included.
         ...(!follows && { outputAt: (h: bigint) => outputOf(executor, withdrawals, h) }),
+        // A follower with the rollup's L1 checks the blocks it takes against the committee the
+        // CommitteeVerifier holds for each proof's epoch: it trusts the L1, not the file's keys.
+        ...(follows &&
+          options.l1?.deployment.contracts.CommitteeVerifier && {
+            committeeOf: committeeReader(
+              options.l1.rpcUrl,
+              options.l1.deployment.contracts.CommitteeVerifier,
+            ),
+          }),
       });
     }
     let address: Awaited<ReturnType<RpcServer['start']>>;

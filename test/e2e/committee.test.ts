@@ -216,9 +216,10 @@ describe('a BFT committee of 4 node processes', () => {
       expect(verifyCommitProof(proofFromJson(pre!.proof), committee)).toBeNull();
     }
     const s = (await statusOf(follower.url)) as Awaited<ReturnType<typeof statusOf>> & {
-      consensus: { role: string; self: number; votesSigned: number };
+      consensus: { role: string; self: number; votesSigned: number; proofsCheckedAgainst: string };
     };
     expect(s.consensus.role).toBe('follower');
+    expect(s.consensus.proofsCheckedAgainst).toBe('committee file'); // no L1 here
     expect(s.consensus.self).toBe(-1);
     expect(s.consensus.votesSigned).toBe(0);
     expect(s.consensus.safety).toBeNull();

@@ -85,6 +85,14 @@ describe('devnet --nodes 4 --followers 1', () => {
       transport: http(info.followers[0].rpc),
     }).waitForTransactionReceipt({ hash, pollingInterval: 25, timeout: 60_000 });
     expect(there.blockHash).toBe(r.blockHash);
+    // With the L1, it checks the proofs against the CommitteeVerifier's committee, not the file's keys.
+    const followerStatus = (await statusOf(info.followers[0].rpc)) as unknown as {
+      consensus: { role: string; proofsCheckedAgainst: string };
+    };
+    expect(followerStatus.consensus).toMatchObject({
+      role: 'follower',
+      proofsCheckedAgainst: 'L1 CommitteeVerifier',
+    });
     const s = await statusOf(info.nodes[1].rpc);
     expect(s.consensus.members).toHaveLength(4);
     const page = await (await fetch(`${info.nodes[2].rpc}/`)).text();

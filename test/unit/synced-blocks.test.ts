@@ -24,6 +24,8 @@ const committee = {
 };
 const strangers = Array.from({ length: 4 }, () => SecretKey.fromKeygen(randomBytes(32)));
 const head = { height: 10n, hash: toHex(randomBytes(32)) };
+/** The committee file's committee, for epoch 0 only (a member's block sync). */
+const epoch0 = (epoch: bigint) => (epoch === 0n ? committee : undefined);
 
 function block(height: bigint, parentHash: Hex, tag = 0): SequencedBlock {
   return {
@@ -39,18 +41,28 @@ function block(height: bigint, parentHash: Hex, tag = 0): SequencedBlock {
   };
 }
 
-/** A commit proof of `hash` in `view` (its QC and its child's in view + 1), signed by `signers` of `by`. */
-function proofOf(hash: Hex, height: bigint, view: bigint, by = keys, signers = [0, 1, 2]): CommitProof {
+/**
+ * A commit proof of `hash` in `view` of `epoch` (its QC and its child's in view + 1), signed by
+ * `signers` of `by`.
+ */
+function proofOf(
+  hash: Hex,
+  height: bigint,
+  view: bigint,
+  by = keys,
+  signers = [0, 1, 2],
+  epoch = 0n,
+): CommitProof {
   const child = toHex(randomBytes(32));
   const votes = (v: bigint, h: Hex) =>
-    signers.map((i) => ({ index: i, signature: signVote(by[i], chainId, 0n, v, h) }));
+    signers.map((i) => ({ index: i, signature: signVote(by[i], chainId, epoch, v, h) }));
   return {
     chainId,
     height,
     blockHash: hash,
     qcs: [
-      aggregateQc({ epoch: 0n, view, blockHash: hash }, votes(view, hash)),
-      aggregateQc({ epoch: 0n, view: view + 1n, blockHash: child }, votes(view + 1n, child)),
+      aggregateQc({ epoch, view, blockHash: hash }, votes(view, hash)),
+      aggregateQc({ epoch, view: view + 1n, blockHash: child }, votes(view + 1n, child)),
     ],
   };
 }
@@ -77,8 +89,8 @@ describe('provenSyncedBlocks: what a block sync answer proves (a follower trusts
   const last = proofOf(hashes[2], 13n, 30n);
   const honest = answerOf(blocks, [last, last, last]);
 
-  it('takes the blocks that link up from the head, committed through the last directly proven one', () => {
-    const got = provenSyncedBlocks(honest, head, committee);
+  it('takes the blocks that link up from the head, committed through the last directly proven one', async () => {
+    const got = await provenSyncedBlocks(honest, head, epoch0);
     expect(got.map((b) => b.proposal.block.hash)).toEqual(hashes);
     expect(got.map((b) => b.proposal.block.height)).toEqual([11n, 12n, 13n]);
     for (const b of got) {
@@ -87,7 +99,7 @@ describe('provenSyncedBlocks: what a block sync answer proves (a follower trusts
     }
   });
 
-  it('drops the blocks above the last proof that verifies: a forged signature proves nothing', () => {
+  it('drops the blocks above the last proof that verifies: a forged signature proves nothing', async () => {
     const sig = last.qcs[0].signature;
     const forged: CommitProof = {
       ...last,
@@ -96,40 +108,58 @@ describe('provenSyncedBlocks: what a block sync answer proves (a follower trusts
         last.qcs[1],
       ],
     };
-    expect(provenSyncedBlocks(answerOf(blocks, [forged, forged, forged]), head, committee)).toEqual([]);
+    expect(await provenSyncedBlocks(answerOf(blocks, [forged, forged, forged]), head, epoch0)).toEqual([]);
     // Block 12 proven on its own: blocks 11 and 12 are taken, 13 waits for a proof.
     const second = proofOf(hashes[1], 12n, 29n);
-    const got = provenSyncedBlocks(answerOf(blocks, [second, second, forged]), head, committee);
+    const got = await provenSyncedBlocks(answerOf(blocks, [second, second, forged]), head, epoch0);
     expect(got.map((b) => b.proposal.block.height)).toEqual([11n, 12n]);
     expect(got.every((b) => b.through === hashes[1])).toBe(true);
   });
 
-  it('refuses a proof by another committee, by too few members, or of another block', () => {
+  it('refuses a proof by another committee, by too few members, or of another block', async () => {
     const byStrangers = proofOf(hashes[2], 13n, 30n, strangers);
     expect(
-      provenSyncedBlocks(answerOf(blocks, [byStrangers, byStrangers, byStrangers]), head, committee),
+      await provenSyncedBlocks(answerOf(blocks, [byStrangers, byStrangers, byStrangers]), head, epoch0),
     ).toEqual([]);
     const tooFew = proofOf(hashes[2], 13n, 30n, keys, [0, 1]);
-    expect(provenSyncedBlocks(answerOf(blocks, [tooFew, tooFew, tooFew]), head, committee)).toEqual([]);
+    expect(await provenSyncedBlocks(answerOf(blocks, [tooFew, tooFew, tooFew]), head, epoch0)).toEqual([]);
     // A block with other txs under the proof of the honest one: its hash is not the proof's.
     const altered = [...blocks.slice(0, 2), block(13n, hashes[1], 7)];
-    expect(provenSyncedBlocks(answerOf(altered, [last, last, last]), head, committee)).toEqual([]);
+    expect(await provenSyncedBlocks(answerOf(altered, [last, last, last]), head, epoch0)).toEqual([]);
   });
 
-  it('stops at a block that does not link up (another parent or height), whatever its proof', () => {
+  it("checks each proof against its own epoch's committee; a proof of two epochs proves nothing", async () => {
+    const later = proofOf(hashes[2], 13n, 4n, strangers, [1, 2, 3], 1n);
+    const answer = answerOf(blocks, [later, later, later]);
+    // Epoch 1's committee is the strangers (an L1 that lists it): taken; with the file's alone: not.
+    const strangersCommittee = {
+      publicKeys: strangers.map((k) => toHex(k.toPublicKey().toBytes())) as Hex[],
+      quorum: quorumFor(4),
+    };
+    const byEpoch = async (epoch: bigint) => (epoch === 1n ? strangersCommittee : epoch0(epoch));
+    const got = await provenSyncedBlocks(answer, head, byEpoch);
+    expect(got.map((b) => b.proposal.block.height)).toEqual([11n, 12n, 13n]);
+    expect(got.every((b) => b.proposal.epoch === 1n)).toBe(true);
+    expect(await provenSyncedBlocks(answer, head, epoch0)).toEqual([]);
+    // Epoch 0's QC beside epoch 1's: each verifies, but they are not one commit.
+    const mixed: CommitProof = { ...last, qcs: [last.qcs[0], { ...later.qcs[1] }] };
+    expect(await provenSyncedBlocks(answerOf(blocks, [mixed, mixed, mixed]), head, byEpoch)).toEqual([]);
+  });
+
+  it('stops at a block that does not link up (another parent or height), whatever its proof', async () => {
     const elsewhere = block(12n, toHex(randomBytes(32)));
     const proofElsewhere = proofOf(hashSequencedBlock(elsewhere), 12n, 29n);
     const first = proofOf(hashes[0], 11n, 28n);
-    const got = provenSyncedBlocks(
+    const got = await provenSyncedBlocks(
       answerOf([blocks[0], elsewhere], [first, proofElsewhere]),
       head,
-      committee,
+      epoch0,
     );
     expect(got.map((b) => b.proposal.block.hash)).toEqual([hashes[0]]);
-    const skipped = provenSyncedBlocks(answerOf([blocks[1], blocks[2]], [last, last]), head, committee);
+    const skipped = await provenSyncedBlocks(answerOf([blocks[1], blocks[2]], [last, last]), head, epoch0);
     expect(skipped).toEqual([]);
-    expect(() =>
-      provenSyncedBlocks([[Uint8Array.of(1, 2, 3), encodeCommitProof(last)]], head, committee),
-    ).toThrow();
+    await expect(
+      provenSyncedBlocks([[Uint8Array.of(1, 2, 3), encodeCommitProof(last)]], head, epoch0),
+    ).rejects.toThrow();
   });
 });
