@@ -193,7 +193,8 @@ async function main(): Promise<void> {
     writeResult(flags.out, {
       what: 'a follower behind member 0, and the members with and without it (committee of 4, loopback, no L1)',
       command: `npx tsx bench/follower.ts --rates ${flags.rates} --seconds ${seconds}`,
-      followPollMs: 100,
+      // How the follower learns of blocks (src/node/committee.ts, followMember).
+      follows: 'a long poll to each member (SYNC_WAIT); every member asked each second as a fallback',
       date: new Date().toISOString(),
       withoutFollower: without,
       withFollower,

@@ -29,7 +29,7 @@ export interface CommitteeOptions {
   maxBlockTxs: number;
   /**
    * `--follow`: this node is not a member (its key is not in the committee file). It takes the
-   * committed blocks with their commit proofs from the members (block sync, every FOLLOW_POLL_MS),
+   * committed blocks with their commit proofs from the members (block sync, on a long poll to each member),
    * checks the proofs against the members' keys, executes and serves them, and sends the txs it gets
    * on to the members; it neither proposes nor votes.
    */

@@ -859,7 +859,8 @@ export class CommitteeSequencer {
         return;
       }
       this.takingBlocks = true;
-      // A follower syncs a block or two at each poll: only a longer way is "syncing" (eth_syncing, the log).
+      // A follower syncs a block or two at each long poll's answer: only a longer way is "syncing"
+      // (eth_syncing, the log).
       const far = !this.follower || theirs - ours > BigInt(SYNC_CHUNK);
       if (far) {
         this.syncRange = { from: ours, to: theirs };
@@ -887,7 +888,7 @@ export class CommitteeSequencer {
       this.live.blockSync.failedAttempts++;
       const repeated = this.live.blockSync.lastError === (err as Error).message;
       this.live.blockSync.lastError = (err as Error).message;
-      // A follower tries every 100 ms: the same failure again (an L1 it cannot read) is logged once.
+      // A follower syncs at every block: the same failure again (an L1 it cannot read) is logged once.
       this.deps.logger[repeated && this.follower ? 'debug' : 'info'](
         { err: (err as Error).message },
         'block sync attempt failed; trying again',
