@@ -29,9 +29,9 @@ export interface CommitteeOptions {
   maxBlockTxs: number;
   /**
    * `--follow`: this node is not a member (its key is not in the committee file). It takes the
-   * committed blocks with their commit proofs from the members (block sync, on a long poll to each member),
-   * checks the proofs against the members' keys, executes and serves them, and sends the txs it gets
-   * on to the members; it neither proposes nor votes.
+   * committed blocks with their commit proofs from the members (block sync, on a long poll to each
+   * member), checks each proof against its epoch's committee (the L1's, else the file's keys), executes
+   * and serves the blocks, and sends the txs it gets on to the members; it neither proposes nor votes.
    */
   follow?: boolean;
   /** TESTING ONLY: faults this member injects (`--misbehave.equivocate`). */
