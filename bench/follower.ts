@@ -24,7 +24,7 @@ import {
   untilFullyConnected,
 } from '../test/helpers/committee.js';
 import { until } from '../test/helpers/wait.js';
-import { mempoolFlags } from './lib/committee-cluster.js';
+import { mempoolFlags, rpcCall } from './lib/committee-cluster.js';
 import { latencyStats } from './lib/load.js';
 import { writeResult } from './lib/results.js';
 import { WsRpc } from './lib/rpc.js';
@@ -38,17 +38,6 @@ const { values: flags } = parseArgs({
 });
 const rates = flags.rates.split(',').map(Number);
 const seconds = Number(flags.seconds);
-
-async function rpc<T>(url: string, method: string, params: unknown[]): Promise<T> {
-  const r = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  const body = (await r.json()) as { result?: T; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result as T;
-}
 
 /** When each block (by number) reached a subscriber, ms (performance.now). */
 type Arrivals = Map<number, number>;
@@ -116,7 +105,7 @@ async function load(c: TestCommittee, member0: Watch, rate: number) {
     // Each sender's txs go to one member, in nonce order.
     const url = c.nodes[(i % senders.length) % c.nodes.length].url;
     const t = performance.now();
-    sends.push(rpc<Hex>(url, 'eth_sendRawTransaction', [raws[i]]).then((h) => void sentAt.set(h, t)));
+    sends.push(rpcCall<Hex>(url, 'eth_sendRawTransaction', [raws[i]]).then((h) => void sentAt.set(h, t)));
   }
   await Promise.all(sends);
   const latency: number[] = [];
@@ -125,7 +114,7 @@ async function load(c: TestCommittee, member0: Watch, rate: number) {
     const r = await until(
       `tx ${hash} at member 0`,
       () =>
-        rpc<{ blockNumber: Hex } | null>(c.nodes[0].url, 'eth_getTransactionReceipt', [hash]).then(
+        rpcCall<{ blockNumber: Hex } | null>(c.nodes[0].url, 'eth_getTransactionReceipt', [hash]).then(
           (x) => x ?? undefined,
         ),
       60_000,

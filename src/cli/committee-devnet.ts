@@ -95,69 +95,24 @@ export async function startCommitteeDevnet(
   // the committee file's members certify outputs.
   const open = opts.election === 'based' || opts.election === 'free';
   const posters = opts.posters ?? members.length;
-  for (const [i, m] of members.entries()) {
-    const args = [
+  /**
+   * Spawns `seqnet node` number `at` (RPC on rpc-port + at, libp2p on p2p-port + at) on the committee
+   * file, its output appended to `log`; `args` go between the devnet's flags and the L1's. Without
+   * `keys`, no L1 key reaches it.
+   */
+  const spawnNode = (
+    name: string,
+    at: number,
+    dataDir: string,
+    log: string,
+    args: string[],
+    keys: { batcher?: string; reporter?: string } = {},
+  ): ChildProcess => {
+    const argv = [
       ...process.execArgv,
-      // SEQNET_DEVNET_NODE_FLAGS: extra node/V8 flags for each member process (e.g. `--cpu-prof
+      // SEQNET_DEVNET_NODE_FLAGS: extra node/V8 flags for each node process (e.g. `--cpu-prof
       // --cpu-prof-dir DIR`, which NODE_OPTIONS refuses).
       ...(process.env.SEQNET_DEVNET_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
-      main,
-      'node',
-      '--data-dir',
-      m.dataDir,
-      '--rpc-host',
-      opts.rpcHost,
-      '--rpc-port',
-      String(opts.rpcPort + i),
-      '--committee',
-      committeeFile,
-      '--p2p-listen',
-      `/ip4/127.0.0.1/tcp/${opts.p2pPort + i}`,
-      ...opts.nodeArgs,
-      ...(opts.election ? ['--election', opts.election] : []),
-      ...(opts.perNodeArgs?.[i] ?? []),
-      // A member without an L1 key forwards the txs it gets to a member that posts.
-      ...(open && opts.l1 && i >= posters
-        ? ['--sequencer-rpc', `http://${opts.rpcHost}:${opts.rpcPort + (i % posters)}`]
-        : []),
-      ...(open && opts.l1 && opts.preconf && i < posters ? ['--preconf'] : []),
-      ...(opts.l1
-        ? [
-            '--l1-rpc',
-            opts.l1.rpc,
-            '--l1-deployment',
-            opts.l1.deploymentFile,
-            '--l1-confirmations',
-            String(opts.l1.confirmations),
-          ]
-        : []),
-    ];
-    // Node 0 posts batches with test account 1, the key the devnet's Inbox authorises.
-    const env = { ...process.env };
-    delete env.SEQNET_BATCHER_KEY;
-    if (i === 0 && opts.l1) env.SEQNET_BATCHER_KEY = devAccounts(2)[1].privateKey;
-    if (open && opts.l1 && i < posters) env.SEQNET_BATCHER_KEY = memberL1Account(i).privateKey;
-    // Each member reports equivocation to the L1 Slasher from its own (staking) account.
-    delete env.SEQNET_REPORTER_KEY;
-    if (opts.l1 && i < 8) env.SEQNET_REPORTER_KEY = memberL1Account(i).privateKey;
-    const log = createWriteStream(m.log, { flags: 'a' });
-    const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    p.stdout?.pipe(log);
-    p.stderr?.pipe(log);
-    p.once('exit', (code, signal) => {
-      if (code !== 0 && signal === null) opts.step(`node ${i} exited with ${code}; see ${m.log}`);
-    });
-    m.pid = p.pid;
-    procs.push(p);
-  }
-  // Followers take the committee's blocks with their proofs and serve them: no key posts or reports.
-  const followers: CommitteeDevnet['followers'] = [];
-  for (let k = 0; k < (open ? 0 : (opts.followers ?? 0)); k++) {
-    const dataDir = resolve(join(opts.dataDir, `follower-${k}`));
-    mkdirSync(dataDir, { recursive: true });
-    const at = members.length + k;
-    const args = [
-      ...process.execArgv,
       main,
       'node',
       '--data-dir',
@@ -170,9 +125,9 @@ export async function startCommitteeDevnet(
       committeeFile,
       '--p2p-listen',
       `/ip4/127.0.0.1/tcp/${opts.p2pPort + at}`,
-      '--follow',
       ...opts.nodeArgs,
       ...(opts.election ? ['--election', opts.election] : []),
+      ...args,
       ...(opts.l1
         ? [
             '--l1-rpc',
@@ -187,16 +142,48 @@ export async function startCommitteeDevnet(
     const env = { ...process.env };
     delete env.SEQNET_BATCHER_KEY;
     delete env.SEQNET_REPORTER_KEY;
-    const f = { rpc: `http://${opts.rpcHost}:${opts.rpcPort + at}`, dataDir, log: join(dataDir, 'node.log') };
-    const log = createWriteStream(f.log, { flags: 'a' });
-    const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    p.stdout?.pipe(log);
-    p.stderr?.pipe(log);
+    if (keys.batcher) env.SEQNET_BATCHER_KEY = keys.batcher;
+    if (keys.reporter) env.SEQNET_REPORTER_KEY = keys.reporter;
+    const out = createWriteStream(log, { flags: 'a' });
+    const p = spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout?.pipe(out);
+    p.stderr?.pipe(out);
     p.once('exit', (code, signal) => {
-      if (code !== 0 && signal === null) opts.step(`follower ${k} exited with ${code}; see ${f.log}`);
+      if (code !== 0 && signal === null) opts.step(`${name} exited with ${code}; see ${log}`);
     });
-    followers.push({ ...f, pid: p.pid });
     procs.push(p);
+    return p;
+  };
+  for (const [i, m] of members.entries()) {
+    const args = [
+      ...(opts.perNodeArgs?.[i] ?? []),
+      // A member without an L1 key forwards the txs it gets to a member that posts.
+      ...(open && opts.l1 && i >= posters
+        ? ['--sequencer-rpc', `http://${opts.rpcHost}:${opts.rpcPort + (i % posters)}`]
+        : []),
+      ...(open && opts.l1 && opts.preconf && i < posters ? ['--preconf'] : []),
+    ];
+    // Node 0 posts batches with test account 1, the key the devnet's Inbox authorises; in based /
+    // free, each poster with its own account. Each member reports equivocation to the L1 Slasher
+    // from its own (staking) account.
+    const batcher = !opts.l1
+      ? undefined
+      : open && i < posters
+        ? memberL1Account(i).privateKey
+        : i === 0
+          ? devAccounts(2)[1].privateKey
+          : undefined;
+    const reporter = opts.l1 && i < 8 ? memberL1Account(i).privateKey : undefined;
+    m.pid = spawnNode(`node ${i}`, i, m.dataDir, m.log, args, { batcher, reporter }).pid;
+  }
+  // Followers take the committee's blocks with their proofs and serve them: no key posts or reports.
+  const followers: CommitteeDevnet['followers'] = [];
+  for (let k = 0; k < (open ? 0 : (opts.followers ?? 0)); k++) {
+    const dataDir = resolve(join(opts.dataDir, `follower-${k}`));
+    mkdirSync(dataDir, { recursive: true });
+    const at = members.length + k;
+    const f = { rpc: `http://${opts.rpcHost}:${opts.rpcPort + at}`, dataDir, log: join(dataDir, 'node.log') };
+    followers.push({ ...f, pid: spawnNode(`follower ${k}`, at, dataDir, f.log, ['--follow']).pid });
   }
   const logs = [...members.map((m) => m.log), ...followers.map((f) => f.log)];
   opts.step(

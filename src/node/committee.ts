@@ -835,23 +835,17 @@ export class CommitteeSequencer {
       await this.commitChain;
       let ours = this.deps.executor.head.header.number;
       const stale = Date.now() - this.lastCommitAt > 3_000;
-      const due = (h: bigint) => h > ours + 16n || (h > ours && stale);
+      // A follower takes every block up to the furthest member's head: each comes with a commit proof
+      // it checks, and it has no consensus to bring the tail.
+      const due = this.follower
+        ? (h: bigint) => h > ours
+        : (h: bigint) => h > ours + 16n || (h > ours && stale);
       // Far behind: up to the height f+1 members hold (the few blocks past it come by consensus).
       // Behind with nothing committed here lately: up to the furthest member, as consensus alone will
       // not bring that tail (the others hold those last blocks uncommitted, so they can still answer
       // for their history: ConsensusDriver.historyFor).
-      // A follower takes every block up to the furthest member's head: each comes with a commit proof
-      // it checks, and it has no consensus to bring the tail.
       const furthest = sorted[0].height;
-      const theirs = this.follower
-        ? furthest > ours
-          ? furthest
-          : undefined
-        : due(held)
-          ? held
-          : due(furthest)
-            ? furthest
-            : undefined;
+      const theirs = !this.follower && due(held) ? held : due(furthest) ? furthest : undefined;
       if (theirs === undefined) {
         // A follower's txs wait in its pool until a member's block holds them: one the gossip lost on
         // the way (sent before the mesh formed) would wait for good; sent again directly after a second.
