@@ -227,6 +227,15 @@ describe('a BFT committee of 4 node processes', () => {
     // No member counts the follower among the committee: the members' views go on as before.
     for (const m of await Promise.all(c.nodes.map((x) => statusOf(x.url))))
       expect(m.consensus.members).toHaveLength(4);
+    // Stopped while the chain goes on, it resumes from its data dir and takes the blocks it missed.
+    await c.stopFollowers();
+    const missed: Hex[] = [];
+    for (let i = 0; i < 2; i++) missed.push(await send(i, i));
+    const onMember = await Promise.all(missed.map((h) => receiptOn(c.nodes[0].url, h)));
+    const again = await c.restartFollower(0);
+    for (const [i, h] of missed.entries())
+      expect((await receiptOn(again.url, h)).blockHash).toBe(onMember[i].blockHash);
+    expect(Number(await pub(again.url).getBlockNumber())).toBeGreaterThan(head);
     await c.stopFollowers();
   }, 180_000);
 

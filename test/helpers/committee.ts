@@ -32,6 +32,8 @@ export interface TestCommittee {
    * committee file; stopped by stopAll too.
    */
   startFollower(extraArgs?: string[]): Promise<CommitteeNodeProcess>;
+  /** Starts follower k again (after stopFollowers) on its data dir, ports and flags. */
+  restartFollower(k: number): Promise<CommitteeNodeProcess>;
   /** SIGTERMs the followers and waits for them to exit. */
   stopFollowers(): Promise<void>;
   stopAll(): Promise<void>;
@@ -73,6 +75,7 @@ async function startCommitteeOnce(n: number, extraArgs: string[]): Promise<TestC
   );
   const nodes: CommitteeNodeProcess[] = [];
   const followers: CommitteeNodeProcess[] = [];
+  const followerStarts: Array<{ dataDir: string; rpcPort: number; flags: string[]; args: string[] }> = [];
   const c: TestCommittee = {
     nodes,
     committeeFile,
@@ -137,12 +140,13 @@ async function startCommitteeOnce(n: number, extraArgs: string[]): Promise<TestC
         `/ip4/127.0.0.1/tcp/${port.p2p}`,
         '--follow',
       ];
-      const node = await spawnNode(
-        { name: `follower${k}`, index: n + k, dataDir, rpcPort: port.rpc },
-        flags,
-        [...extraArgs, ...args],
-      );
-      followers.push(node);
+      followerStarts.push({ dataDir, rpcPort: port.rpc, flags, args: [...extraArgs, ...args] });
+      return c.restartFollower(k);
+    },
+    async restartFollower(k) {
+      const { dataDir, rpcPort, flags, args } = followerStarts[k];
+      const node = await spawnNode({ name: `follower${k}`, index: n + k, dataDir, rpcPort }, flags, args);
+      followers[k] = node;
       return node;
     },
     async stopFollowers() {
