@@ -222,8 +222,11 @@ export class CommitteeSequencer {
   private executedWaiters: Array<() => void> = [];
   /** Followers' long polls waiting for a block above their head (SYNC_WAIT). */
   private readonly headWaiters = new Set<{ above: bigint; wake: () => void }>();
-  /** A follower's long poll answered while a sync ran: sync again once it ends. */
-  private syncAgain = false;
+  /**
+   * The highest head a follower's long polls named while a sync ran (each member answers each block):
+   * synced to from that member once the sync ends, if it is still ahead.
+   */
+  private syncAgain?: SyncSource;
   private stopped = false;
   /** lmdb failed to write a committed block (see onWriteFailure). */
   private writeFailed = false;
@@ -749,21 +752,25 @@ export class CommitteeSequencer {
   }
 
   /**
-   * A follower's long poll to one member (`peer`), for as long as the node runs: each answer above
-   * the follower's head starts a block sync. An answer that brought no block (the member lied, or
-   * another member's block sync came first), a failure, or a member not connected wait FOLLOW_POLL_MS
-   * before the next request.
+   * A follower's long poll to one member (`peer`), for as long as the node runs. It asks for a head
+   * above both its own and the one this member last told (so a member whose blocks another member's
+   * sync is bringing waits for its next block instead of answering at once). Each answer above that
+   * starts a block sync from this member, or, while a sync runs, is kept for the sync after it. A
+   * sync of its own that brought no block (the member lied, or failed), a failure, or a member not
+   * connected wait FOLLOW_POLL_MS before the next request.
    */
   private async followMember(peer: string): Promise<void> {
+    let told = -1n;
     while (!this.stopped) {
       const ours = this.deps.executor.head.header.number;
+      const above = ours > told ? ours : told;
       let theirs = -1n;
       if (this.network.peers().includes(peer)) {
         try {
           const raw = await this.network.request(
             peer,
             protocols.blockSync(this.deps.chainId),
-            RLP.encode([Uint8Array.of(SYNC_WAIT), bigIntToBytes(ours)]),
+            RLP.encode([Uint8Array.of(SYNC_WAIT), bigIntToBytes(above)]),
             FOLLOW_WAIT_MS + 2_000,
           );
           theirs = bytesToBigInt(RLP.decode(raw) as Uint8Array);
@@ -771,12 +778,15 @@ export class CommitteeSequencer {
           // a member that does not serve long polls (an older version), is down or is redialled
         }
       }
-      if (theirs > ours) {
-        if (this.syncing) this.syncAgain = true;
-        else await this.maybeSync({ peer, height: theirs });
-        if (this.deps.executor.head.header.number > ours) continue;
+      if (theirs < 0n) await sleep(FOLLOW_POLL_MS, this.stopping.signal);
+      if (theirs <= above) continue;
+      told = theirs;
+      if (this.syncing) {
+        if (!this.syncAgain || theirs > this.syncAgain.height) this.syncAgain = { peer, height: theirs };
+        continue;
       }
-      if (theirs > ours || theirs < 0n) await sleep(FOLLOW_POLL_MS, this.stopping.signal);
+      await this.maybeSync({ peer, height: theirs });
+      if (this.deps.executor.head.header.number <= ours) await sleep(FOLLOW_POLL_MS, this.stopping.signal);
     }
   }
 
@@ -892,10 +902,10 @@ export class CommitteeSequencer {
       this.syncRange = undefined;
       this.syncing = false;
     }
-    if (this.syncAgain && !this.stopped) {
-      this.syncAgain = false;
-      void this.maybeSync();
-    }
+    const again = this.syncAgain;
+    this.syncAgain = undefined;
+    if (again && again.height > this.deps.executor.head.header.number && !this.stopped)
+      void this.maybeSync(again);
   }
 
   /**
