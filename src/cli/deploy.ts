@@ -10,7 +10,7 @@ import {
   OPEN_MODES,
   type OpenMode,
 } from '../l1/deploy.js';
-import { deployElectionContracts } from '../l1/election.js';
+import { deployElectionContracts, setCommitteeSource } from '../l1/election.js';
 import { isPrivateKey } from './flags.js';
 
 interface DeployFlags {
@@ -250,7 +250,22 @@ export function registerDeploy(program: Command): void {
         ...(flags.mode && { openMode: flags.mode as OpenMode }),
         onProgress: (line) => console.error(`[deploy] ${line}`),
       });
-      if (deployElection) deployment.election = await deployElection();
+      if (deployElection) {
+        deployment.election = await deployElection();
+        const verifier = deployment.contracts.CommitteeVerifier;
+        if (verifier) {
+          const handed = await setCommitteeSource({
+            rpcUrl: flags.l1Rpc,
+            ownerKey: key as Hex,
+            verifier,
+            mode: flags.election!,
+            contracts: deployment.election.contracts,
+          });
+          console.error(
+            `[deploy] CommitteeVerifier: epoch 0's committee is the committee file's; later epochs' are installed from ${handed.source} (the ${flags.election === 'dpos' ? 'Governance' : 'StakeRegistry'}) by the members once each epoch's pinned L1 block is final`,
+          );
+        }
+      }
       const json = `${JSON.stringify(deployment, null, 2)}\n`;
       if (flags.out) {
         writeFileSync(flags.out, json);

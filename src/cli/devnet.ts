@@ -6,6 +6,7 @@ import { devAccounts } from '../execution/genesis.js';
 import { Anvil } from '../l1/anvil.js';
 import type { OpenMode } from '../l1/deploy.js';
 import { deployL1Contracts, type L1Deployment } from '../l1/deploy.js';
+import { setCommitteeSource } from '../l1/election.js';
 import { ELECTION_MODES, type ElectionMode, isOpenMode, parseElectionMode } from '../node/election.js';
 import { loadOrCreateKeys } from '../node/keys.js';
 import { SeqnetNode } from '../node/node.js';
@@ -446,19 +447,39 @@ async function ensureElection(
 ): Promise<L1Deployment> {
   const file = join(options.dataDir, 'l1-deployment.json');
   const saved = deployment.election;
-  if (saved && saved.mode === mode && (saved.stakeToken === true) === seed.stakeToken) {
-    if (await hasCode(l1Url, saved.contracts.Slasher)) return deployment;
+  let updated = deployment;
+  const kept =
+    saved &&
+    saved.mode === mode &&
+    (saved.stakeToken === true) === seed.stakeToken &&
+    (await hasCode(l1Url, saved.contracts.Slasher));
+  if (!kept) {
+    const election = await setUpDevnetElection({
+      mode,
+      l1Url,
+      chainId: options.chain.chainId,
+      memberKeys: members.map((m) => loadOrCreateKeys(m.dataDir).bls),
+      ...seed,
+      step,
+    });
+    updated = { ...deployment, election: { ...election, mode } };
+    writeFileSync(file, `${JSON.stringify(updated, null, 2)}\n`);
   }
-  const election = await setUpDevnetElection({
-    mode,
-    l1Url,
-    chainId: options.chain.chainId,
-    memberKeys: members.map((m) => loadOrCreateKeys(m.dataDir).bls),
-    ...seed,
-    step,
-  });
-  const updated: L1Deployment = { ...deployment, election: { ...election, mode } };
-  writeFileSync(file, `${JSON.stringify(updated, null, 2)}\n`);
+  const verifier = updated.contracts.CommitteeVerifier;
+  if (verifier && updated.election) {
+    const handed = await setCommitteeSource({
+      rpcUrl: l1Url,
+      ownerKey: devAccounts(1)[0].privateKey,
+      verifier,
+      mode,
+      contracts: updated.election.contracts,
+    });
+    step(
+      handed.outcome === 'other'
+        ? `the CommitteeVerifier installs later epochs' committees from ${handed.current}, an earlier election's contract: start on a fresh --data-dir to have them follow this ${mode} election`
+        : `the CommitteeVerifier installs each later epoch's committee from the ${mode === 'dpos' ? 'Governance' : 'StakeRegistry'} (the members send installCommittee)`,
+    );
+  }
   return updated;
 }
 

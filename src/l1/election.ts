@@ -14,6 +14,7 @@ import type { StakedCommittee } from '../election/pos.js';
 import { toHex } from '../util/bytes.js';
 import { eip2537ToCompressedG1, g1ToEip2537, g2ToEip2537 } from './bls-encoding.js';
 import { l1Clients } from './clients.js';
+import { committeeVerifierArtifact } from './deploy.js';
 import { type ContractArtifact, compileContracts } from './solc.js';
 
 /**
@@ -135,6 +136,40 @@ export async function deployElectionContracts(opts: ElectionDeployOptions): Prom
     if (receipt.status !== 'success') throw new Error(`election deployment tx ${hash} reverted`);
   }
   return addresses;
+}
+
+/**
+ * Hands the CommitteeVerifier's later committees to the election (`setCommitteeSource`, by its owner,
+ * once): from then on anyone installs epoch e's committee from the StakeRegistry (pos, auction: the
+ * stakers certify) or the Governance (dpos: the elected), and the members do (CommitteeInstaller).
+ * `other`: the verifier already takes them from another contract (an earlier election on this L1).
+ */
+export async function setCommitteeSource(opts: {
+  rpcUrl: string;
+  ownerKey: Hex;
+  verifier: Hex;
+  mode: string;
+  contracts: ElectionDeployment;
+}): Promise<{ source: Hex; outcome: 'set' | 'already' | 'other'; current?: Hex }> {
+  const source = opts.mode === 'dpos' ? opts.contracts.Governance : opts.contracts.StakeRegistry;
+  const { pub, wallet } = await l1Clients(opts.rpcUrl, opts.ownerKey);
+  const abi = committeeVerifierArtifact().abi as Abi;
+  const current = (await pub.readContract({
+    address: opts.verifier,
+    abi,
+    functionName: 'committeeSource',
+  })) as Hex;
+  if (current.toLowerCase() === source.toLowerCase()) return { source, outcome: 'already' };
+  if (current !== zeroAddress) return { source, outcome: 'other', current };
+  const hash = await wallet.writeContract({
+    address: opts.verifier,
+    abi,
+    functionName: 'setCommitteeSource',
+    args: [source],
+  });
+  const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 100 });
+  if (receipt.status !== 'success') throw new Error(`setCommitteeSource(${source}) reverted (tx ${hash})`);
+  return { source, outcome: 'set' };
 }
 
 /** The message a staker's BLS key signs at registration (StakeRegistry.popMessage). */

@@ -21,6 +21,7 @@ import { CallPool } from '../execution/call-pool.js';
 import { Executor } from '../execution/executor.js';
 import { outputOf, WithdrawalIndex } from '../execution/withdrawal-index.js';
 import { CertificateWatcher } from '../l1/certificate-watcher.js';
+import { CommitteeInstaller } from '../l1/committee-installer.js';
 import { l1Artifacts } from '../l1/deploy.js';
 import { EvidenceReporter } from '../l1/evidence-reporter.js';
 import { latestOutputOnL1 } from '../l1/outputs.js';
@@ -101,6 +102,9 @@ export class SeqnetNode {
   /** Compares the certified batches on L1 with this member's chain (with a Slasher and a key). */
   certificateWatcher?: CertificateWatcher;
   private certificateWatchDone?: Promise<void>;
+  /** A member that pays for L1 txs installs each epoch's committee in the CommitteeVerifier. */
+  committeeInstaller?: CommitteeInstaller;
+  private committeeInstallDone?: Promise<void>;
   /** The election mode and what it read from L1 (for the dashboard). */
   election: Record<string, unknown> = { mode: 'single' };
   private batcherDone?: Promise<void>;
@@ -432,6 +436,38 @@ export class SeqnetNode {
             ),
           }),
       });
+    }
+    // pos, dpos, auction: a member with an L1 key installs each epoch's committee on L1 once its
+    // pinned block is final (one member's tx an epoch; `CommitteeInstaller`).
+    const electionOnL1 = options.l1?.deployment.election;
+    const verifierOnL1 = options.l1?.deployment.contracts.CommitteeVerifier;
+    const installerKey = options.l1?.reporterKey ?? options.l1?.batcherKey;
+    if (
+      options.l1 &&
+      node.consensus &&
+      !node.consensus.follower &&
+      electionOnL1 &&
+      verifierOnL1 &&
+      installerKey
+    ) {
+      const reporter = node.evidenceReporter;
+      node.committeeInstaller = new CommitteeInstaller(
+        {
+          l1Url: options.l1.rpcUrl,
+          key: installerKey,
+          verifier: verifierOnL1,
+          clock: {
+            genesisBlock: BigInt(electionOnL1.genesisBlock),
+            epochLength: BigInt(electionOnL1.epochLength),
+          },
+          confirmations: options.l1.confirmations,
+          member: node.consensus.self,
+          pollMs: Math.max(1000, options.l1.pollMs),
+          serialise: (task) => (reporter ? reporter.run(task) : task()),
+        },
+        logger.child({ module: 'committee-install' }),
+      );
+      node.committeeInstallDone = node.committeeInstaller.run(node.abort.signal);
     }
     let address: Awaited<ReturnType<RpcServer['start']>>;
     try {
@@ -792,6 +828,17 @@ export class SeqnetNode {
         ...r,
         view: r.view.toString(),
       })),
+      committeeInstalls: this.committeeInstaller
+        ? {
+            source: this.committeeInstaller.noSource ? 'owner' : 'election',
+            lastError: this.committeeInstaller.lastError,
+            epochs: this.committeeInstaller.installs.map((i) => ({
+              ...i,
+              epoch: Number(i.epoch),
+              ...(i.gasUsed !== undefined && { gasUsed: Number(i.gasUsed) }),
+            })),
+          }
+        : null,
       certificateWatch: this.certificateWatcher
         ? {
             ...this.certificateWatcher.status(),
@@ -835,6 +882,7 @@ export class SeqnetNode {
     this.inclusionPromises?.close();
     await this.epochsDone;
     await this.certificateWatchDone;
+    await this.committeeInstallDone;
     await this.rpc.stop();
     await this.calls.close();
     await this.intake.close();
