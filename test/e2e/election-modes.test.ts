@@ -25,7 +25,7 @@ import { encodeConsensusMessage } from '../../src/consensus/codec.js';
 import { FAILED_VIEWS_LOOKED_AT } from '../../src/election/schedule.js';
 import { devAccounts } from '../../src/execution/genesis.js';
 import { qcForL1 } from '../../src/l1/bls-encoding.js';
-import { l1Artifacts } from '../../src/l1/deploy.js';
+import { committeeVerifierArtifact, l1Artifacts } from '../../src/l1/deploy.js';
 import { electionArtifacts } from '../../src/l1/election.js';
 import { loadOrCreateKeys } from '../../src/node/keys.js';
 import { loadNodeKey, nodeKeyPath } from '../../src/p2p/keys.js';
@@ -62,6 +62,7 @@ interface NodeStatus {
   election: Record<string, unknown>;
   slashReports: Array<{ member: number; outcome: string }>;
   certificateSlashReports: Array<{ view: string; verdict: string; slashed: number }>;
+  committeeInstalls: { epochs: Array<{ epoch: number; outcome: string }> } | null;
   certificateWatch: {
     checkedBatches: number;
     conflicts: number;
@@ -490,6 +491,34 @@ describe('devnet --nodes 4 --election pos --stake-token, member 3 not staked', (
     );
     expect(x2, `views led since ${counts.join('/')}`).toBeLessThan(chiSquareCritical999(3));
     expect(counts[3], `views led since ${counts.join('/')}`).toBeGreaterThan(0);
+
+    // The L1 follows the stakes too: the members installed each epoch's committee in the
+    // CommitteeVerifier from the StakeRegistry, one tx an epoch; epoch 0's is the committee file's.
+    const verifier = {
+      address: info.l1.contracts.CommitteeVerifier,
+      abi: committeeVerifierArtifact().abi as Abi,
+    };
+    const epochNow = BigInt(after.election.epoch as string);
+    const keysOf = async (e: bigint) =>
+      ((await pub.readContract({ ...verifier, functionName: 'publicKeys', args: [e] })) as Hex[]).length;
+    await until(
+      `the committee of epoch ${epochNow} on L1`,
+      async () => ((await keysOf(epochNow).catch(() => 0)) > 0 ? true : undefined),
+      60_000,
+    );
+    // Members 0–2 staked at first (3 keys); member 3's stake is in the epoch it leads in (4 keys).
+    expect(await keysOf(1n)).toBe(3);
+    expect(await keysOf(epochNow)).toBe(4);
+    const installs = (await Promise.all(urls.map(status))).flatMap(
+      (x) => x.committeeInstalls?.epochs.filter((i) => i.outcome === 'installed') ?? [],
+    );
+    const set = await pub.getContractEvents({ ...verifier, eventName: 'CommitteeSet', fromBlock: 0n });
+    // Every install after epoch 0's is one member's, and no epoch was installed twice.
+    const epochsSet = set.map((e) => Number((e.args as { epoch: bigint }).epoch));
+    expect(new Set(epochsSet).size).toBe(epochsSet.length);
+    for (const i of installs) expect(epochsSet).toContain(i.epoch);
+    expect(new Set(installs.map((i) => i.epoch)).size).toBe(installs.length);
+    expect(installs.length).toBeGreaterThanOrEqual(2);
   }, 420_000);
 });
 
