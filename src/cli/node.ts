@@ -20,6 +20,7 @@ interface NodeFlags extends CommonFlags {
   /** commander's `--no-disconnect-timeouts`: false when given. */
   disconnectTimeouts?: boolean;
   follow?: boolean;
+  epochCommittees?: boolean;
   l1Rpc?: string;
   l1Deployment?: string;
   l1Confirmations: number;
@@ -68,6 +69,7 @@ function readCommittee(flags: NodeFlags, cmd: Command): CommitteeOptions | undef
     fixedViewTimeout: flags.fixedViewTimeout === true || config.fixedViewTimeout === true,
     disconnectTimeouts: flags.disconnectTimeouts !== false && config.disconnectTimeouts !== false,
     follow: flags.follow === true || config.follow === true,
+    epochCommittees: flags.epochCommittees === true || config.epochCommittees === true,
   };
 }
 
@@ -123,6 +125,10 @@ export function registerNode(program: Command): void {
       "committee: follow the committee without being a member (this node's key is not in the committee file): take its committed blocks with their commit proofs from the members, check and serve them, send txs on to the members",
     )
     .option(
+      '--epoch-committees',
+      "pos | dpos | auction: each epoch's certifying committee is the L1 election's (stakers, or the elected), not the committee file's; the chain hands over at the epoch's first block, and a node outside an epoch's committee follows the chain meanwhile (the file lists every node that may be in one)",
+    )
+    .option(
       '--no-disconnect-timeouts',
       "committee: wait out a view's timeout even when its leader or vote collector has closed its connections (default: give such a view up at once)",
     )
@@ -137,6 +143,14 @@ export function registerNode(program: Command): void {
       // based / free: a committee does not order; with --committee it certifies outputs (withdrawals).
       if (options.committee && (flags['misbehave.equivocate'] === true || flags.misbehaveEquivocate === true))
         options.committee.misbehave = { equivocate: true };
+      if (options.committee?.epochCommittees && !['pos', 'dpos', 'auction'].includes(options.election))
+        throw new Error(
+          `--epoch-committees takes each epoch's committee from the L1 election: use --election pos | dpos | auction (got ${options.election})`,
+        );
+      if (flags.epochCommittees && !options.committee)
+        throw new Error(
+          "--epoch-committees needs --committee FILE: the nodes that may be in an epoch's committee",
+        );
       if (flags.follow && !options.committee)
         throw new Error('--follow follows a committee: pass --committee FILE (the members to follow)');
       if (options.committee?.follow && open)

@@ -34,6 +34,14 @@ export interface CommitteeOptions {
    * and serves the blocks, and sends the txs it gets on to the members; it neither proposes nor votes.
    */
   follow?: boolean;
+  /**
+   * `--epoch-committees` (pos, dpos, auction): each epoch's certifying committee is the L1 election's
+   * (the StakeRegistry's stakers, the Governance's elected), not the committee file's, and the chain
+   * hands over to it at its first block of the epoch (docs/ARCHITECTURE.md, "Committees that change").
+   * The file lists the nodes that may be in it (their keys and libp2p identities); a node outside an
+   * epoch's committee follows the chain until it is in one again.
+   */
+  epochCommittees?: boolean;
   /** TESTING ONLY: faults this member injects (`--misbehave.equivocate`). */
   misbehave?: { equivocate?: boolean };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretKey } from '@chainsafe/blst';
@@ -32,7 +32,7 @@ import type {
 import { type ConsensusApp, ConsensusDriver, startFromWal } from '../consensus/driver/driver.js';
 import { FileWal } from '../consensus/driver/file-wal.js';
 import { AdaptiveViewTimeout } from '../consensus/driver/view-timeout.js';
-import { instanceRootQc } from '../consensus/handover.js';
+import { type Instance, instanceBlockError, instanceRootQc, messageEpoch } from '../consensus/handover.js';
 import { FileSafetyStorage } from '../consensus/safety/file-storage.js';
 import { SafetyRules } from '../consensus/safety/safety-rules.js';
 import { EpochSchedule } from '../election/epoch-schedule.js';
@@ -103,6 +103,27 @@ export interface CommitteeDeps {
   committeeOf?: EpochCommittees;
   /** This member's output of a block it executed (for certified outputs); none: it signs no outputs. */
   outputAt?(l2Block: bigint): L2Output | undefined;
+  /**
+   * `--epoch-committees`: each epoch's certifying committee is the L1 election's, and the chain hands
+   * over from one to the next at its boundary block (docs/ARCHITECTURE.md, "Committees that change").
+   * `epochOf` maps an L1 block to its election epoch; `instanceFor` reads an epoch's committee (in the
+   * L1's order, as the CommitteeVerifier installs it) and leader schedule, rejecting until it can.
+   */
+  epochs?: EpochCommitteeSource;
+}
+
+/** Where a node with `--epoch-committees` learns each epoch's committee. */
+export interface EpochCommitteeSource {
+  epochOf(l1Block: bigint): bigint;
+  instanceFor(epoch: bigint): Promise<{ committee: Committee; schedule: LeaderSchedule }>;
+}
+
+/** One consensus instance as this node runs it: an epoch's committee on its root block. */
+interface InstanceSetup {
+  instance: Instance;
+  rootHeight: bigint;
+  committee: Committee;
+  schedule: LeaderSchedule;
 }
 
 const SYNC_FETCH = 1;
@@ -174,16 +195,33 @@ export class CommitteeSequencer {
   /** The consensus driver; none in a follower. */
   private driver?: ConsensusDriver;
   /** A member's safety record and consensus WAL; a follower, which never signs, has neither. */
-  private readonly safety?: SafetyRules;
-  private readonly wal?: FileWal;
-  private readonly crypto: BlsConsensusCrypto;
-  readonly committee: Committee;
-  /** This member's index in the committee file; −1 in a follower. */
-  readonly self: number;
-  /** `--follow`: a node outside the committee that takes its committed blocks by block sync. */
-  readonly follower: boolean;
-  readonly schedule: LeaderSchedule;
-  private readonly peerToMember = new Map<string, number>();
+  private safety?: SafetyRules;
+  private wal?: FileWal;
+  private crypto!: BlsConsensusCrypto;
+  /** The certifying committee of the instance this node is in (the file's, without --epoch-committees). */
+  committee!: Committee;
+  /** This node's index in the instance's committee; −1 in a follower (or a node outside the epoch's committee). */
+  self = -1;
+  schedule!: LeaderSchedule;
+  /** The consensus instance the chain is in: its epoch and root block (epoch 0 on genesis, unless --epoch-committees). */
+  private instance!: Instance;
+  private instanceRootHeight = 0n;
+  /**
+   * --epoch-committees: the instance's boundary block is committed (queued for execution); later
+   * blocks committed by this instance are its suffix, never part of the chain, and are dropped.
+   */
+  private instanceClosed = false;
+  /** A message of a later instance came: the next block sync takes every block the others hold. */
+  private instanceBehind = false;
+  /** The instance's members' libp2p peers, by member index (from the committee file, by key). */
+  private memberPeers: Array<string | undefined> = [];
+  private peerToMember = new Map<string, number>();
+  /** Committee-file peers: every node that may be a member, and serves block sync. */
+  private readonly filePeers: Set<string>;
+  /** A follower's long polls are running (one per committee-file member). */
+  private following = false;
+  private followGeneration = 0;
+  private wakingOnL1 = false;
   private commitChain: Promise<void> = Promise.resolve();
   private executedCursor: bigint;
   /** The highest block announced as preconfirmed (committed, maybe not executed yet). */
@@ -193,7 +231,7 @@ export class CommitteeSequencer {
   /** Sequenced blocks committed lately, by hash: the parent of the next proposals. */
   private readonly recentSequenced = new Map<Hex, SequencedBlock>();
   /** Whether the schedule picks by the chain's L1 origins (the election's epochs): originOf works only then. */
-  private readonly followsOrigins: boolean;
+  private followsOrigins = false;
   /** L1 origin and message cursor of blocks by hash, from every block built or judged (blockFacts). */
   private readonly factsByBlock = new Map<Hex, BlockFacts>();
   private readonly peerTxs: PeerTxIntake;
@@ -277,8 +315,8 @@ export class CommitteeSequencer {
     disconnectTimeouts: 0,
   };
   /** Members seen connected since start, and of those the ones whose connection is now closed. */
-  private readonly everConnected = new Set<number>();
-  private readonly disconnected = new Set<number>();
+  private everConnected = new Set<number>();
+  private disconnected = new Set<number>();
   /** The view of this member's last vote and the member it went to (that view's vote collector). */
   private lastVote = { view: -1n, collector: -1 };
   /** Aborted on stop: ends the wait for the L1's next safe head. */
@@ -292,54 +330,32 @@ export class CommitteeSequencer {
     readonly options: CommitteeOptions,
     private readonly deps: CommitteeDeps,
     readonly network: Network,
+    setup: InstanceSetup,
   ) {
     const ownKey = toHex(deps.blsKey.toPublicKey().toBytes());
-    this.follower = options.follow === true;
-    if (this.follower) checkFollower(options.members, ownKey);
-    this.self = this.follower ? -1 : memberIndexOf(options.members, ownKey);
-    const publicKeys = options.members.map((m) => m.blsPublicKey);
-    this.committee = { publicKeys, quorum: quorumFor(publicKeys.length) };
-    this.schedule = deps.schedule ?? new PoaSchedule(publicKeys);
-    this.followsOrigins = this.schedule instanceof EpochSchedule;
-    this.live.viewsLedBy = publicKeys.map(() => 0);
-    this.live.failedViewsLedBy = publicKeys.map(() => 0);
-    this.live.viewsDrawnFor = publicKeys.map(() => 0);
+    if (options.follow) checkFollower(options.members, ownKey);
+    // Without --epoch-committees the file is the committee: a key outside it must pass --follow.
+    else if (!deps.epochs) memberIndexOf(options.members, ownKey);
+    this.filePeers = new Set(options.members.map((m) => m.peerId));
     if (!options.fixedViewTimeout) this.viewTimeout = new AdaptiveViewTimeout(options.viewTimeoutMs);
-    if (this.schedule.committeeFor(0n).length !== publicKeys.length)
-      throw new Error(
-        `the ${this.schedule.mode} schedule's committee differs in size from the committee file`,
-      );
-    options.members.forEach((m, i) => {
-      this.peerToMember.set(m.peerId, i);
-    });
     this.peerTxs = new PeerTxIntake((raw) => deps.mempool.add(raw), {
       known: (hash) => this.committing.has(hash) || this.recentlyIncluded.has(hash),
     });
-    const genesis = hashSequencedBlock(deps.executor.genesisSequenced());
-    this.crypto = new BlsConsensusCrypto(deps.chainId, this.committee, { epoch: 0n, root: genesis });
-    const dir = join(deps.dataDir, 'consensus');
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(join(deps.dataDir, 'consensus'), { recursive: true });
     const head = deps.executor.head.header.number;
-    if (!this.follower) {
-      this.wal = new FileWal(join(dir, 'wal'));
-      if (this.wal.droppedTail)
-        deps.logger.warn(
-          { wal: this.wal.path },
-          'the consensus WAL had a torn or damaged tail; cut it off and went on',
-        );
-      this.safety = new SafetyRules(
-        new FileSafetyStorage(join(dir, 'safety.json')),
-        blsSigner(deps.blsKey, deps.chainId),
-        this.self,
-        0n,
-        { freshChain: head === 0n && this.wal.load().length === 0 },
+    this.enterInstance(setup, { continuing: false });
+    // Outputs are certified by the committee file's members (epoch 0's committee on L1).
+    const fileIndex = options.members.findIndex((m) => m.blsPublicKey.toLowerCase() === ownKey.toLowerCase());
+    if (deps.outputAt && !options.follow && fileIndex >= 0) {
+      const publicKeys = options.members.map((m) => m.blsPublicKey);
+      this.outputs = committeeOutputCertifier(
+        network,
+        options.members,
+        { publicKeys, quorum: quorumFor(publicKeys.length) },
+        fileIndex,
+        { ...deps, outputAt: deps.outputAt },
       );
     }
-    if (deps.outputAt && !this.follower)
-      this.outputs = committeeOutputCertifier(network, options.members, this.committee, this.self, {
-        ...deps,
-        outputAt: deps.outputAt,
-      });
     const headSeq = this.sequencedAt(head);
     this.executedCursor = headSeq.l1MessageCursor;
     this.preconfirmedHeight = head;
@@ -347,6 +363,7 @@ export class CommitteeSequencer {
   }
 
   static async start(options: CommitteeOptions, deps: CommitteeDeps): Promise<CommitteeSequencer> {
+    const setup = await instanceSetupAt(options, deps, deps.executor.head.header.number, deps.logger);
     const key = await loadOrCreateNodeKey(nodeKeyPath(deps.dataDir));
     const network = await createNetwork(
       {
@@ -362,24 +379,104 @@ export class CommitteeSequencer {
     );
     let node: CommitteeSequencer;
     try {
-      node = new CommitteeSequencer(options, deps, network);
+      node = new CommitteeSequencer(options, deps, network, setup);
     } catch (err) {
       await network.stop();
       throw err;
     }
     node.wire();
-    if (!node.follower) node.startDriver();
-    else for (const m of options.members) void node.followMember(m.peerId);
+    node.runInstance();
     deps.logger.info(
       {
         member: node.self,
-        committee: options.members.length,
+        epoch: Number(setup.instance.epoch),
+        committee: node.committee.publicKeys.length,
         peerId: network.peerId,
         addresses: network.addresses(),
       },
       node.follower ? 'committee follower started' : 'committee member started',
     );
     return node;
+  }
+
+  /** Whether this node follows the instance (`--follow`, or a key outside the epoch's committee): no votes. */
+  get follower(): boolean {
+    return this.self < 0;
+  }
+
+  /**
+   * Takes on an instance's committee, schedule and keys: this node's index in it (−1: it follows),
+   * the members' peers, and, in a member, the instance's safety record and consensus WAL (one WAL
+   * an instance: its entries are of the instance's epoch). `continuing`: this process goes on into
+   * the instance (it left the one before, or took blocks by block sync), so no restart floor.
+   */
+  private enterInstance(setup: InstanceSetup, { continuing }: { continuing: boolean }): void {
+    const { deps, options } = this;
+    const ownKey = toHex(deps.blsKey.toPublicKey().toBytes()).toLowerCase();
+    const previousWal = this.wal;
+    this.instance = setup.instance;
+    this.instanceRootHeight = setup.rootHeight;
+    this.instanceClosed = false;
+    this.committee = setup.committee;
+    this.schedule = setup.schedule;
+    this.followsOrigins = this.schedule instanceof EpochSchedule;
+    const publicKeys = this.committee.publicKeys;
+    if (this.schedule.committeeFor(setup.instance.epoch).length !== publicKeys.length)
+      throw new Error(`the ${this.schedule.mode} schedule's committee differs in size from the committee's`);
+    this.self = options.follow ? -1 : publicKeys.findIndex((k) => k.toLowerCase() === ownKey);
+    this.crypto = new BlsConsensusCrypto(deps.chainId, this.committee, setup.instance);
+    const peerOfKey = new Map(options.members.map((m) => [m.blsPublicKey.toLowerCase(), m.peerId]));
+    this.memberPeers = publicKeys.map((k) => peerOfKey.get(k.toLowerCase()));
+    this.peerToMember = new Map();
+    this.memberPeers.forEach((peer, i) => {
+      if (peer) this.peerToMember.set(peer, i);
+    });
+    this.everConnected = new Set(
+      this.network.peers().flatMap((p) => (this.peerToMember.has(p) ? [this.peerToMember.get(p)!] : [])),
+    );
+    this.disconnected = new Set();
+    this.live.viewsLedBy = publicKeys.map(() => 0);
+    this.live.failedViewsLedBy = publicKeys.map(() => 0);
+    this.live.viewsDrawnFor = publicKeys.map(() => 0);
+    this.lastVote = { view: -1n, collector: -1 };
+    this.lastTimeoutView = -1n;
+    this.safety = undefined;
+    this.wal = undefined;
+    if (this.self >= 0) {
+      const dir = join(deps.dataDir, 'consensus');
+      this.wal = new FileWal(join(dir, walName(setup.instance.epoch)));
+      if (this.wal.droppedTail)
+        deps.logger.warn(
+          { wal: this.wal.path },
+          'the consensus WAL had a torn or damaged tail; cut it off and went on',
+        );
+      const head = deps.executor.head.header.number;
+      this.safety = new SafetyRules(
+        new FileSafetyStorage(join(dir, 'safety.json')),
+        blsSigner(deps.blsKey, deps.chainId),
+        this.self,
+        setup.instance.epoch,
+        { freshChain: head === 0n && this.wal.load().length === 0, continuing },
+      );
+    }
+    if (previousWal && previousWal.path !== this.wal?.path) {
+      previousWal.close();
+      rmSync(previousWal.path, { force: true });
+    }
+  }
+
+  /** Runs the instance this node is in: its consensus driver in a member, the long polls in a follower. */
+  private runInstance(): void {
+    if (this.stopped) return;
+    if (!this.follower) {
+      this.following = false;
+      this.startDriver();
+      return;
+    }
+    if (this.following) return;
+    this.following = true;
+    const generation = ++this.followGeneration;
+    for (const m of this.options.members) void this.followMember(m.peerId, generation);
   }
 
   /** The consensus driver, in a member (what runs only in one asks for it: a follower has none). */
@@ -402,7 +499,8 @@ export class CommitteeSequencer {
     const seq = this.sequencedAt(height);
     const hash = hashSequencedBlock(seq);
     const block: BlockHeader = { hash, parent: seq.parentHash, height, txCount: seq.txs.length };
-    if (height === 0n) return { block, qc: instanceRootQc({ epoch: 0n, root: hash }) };
+    // The instance's root (genesis, or its boundary block): the view-0 QC of the instance's epoch.
+    if (height === this.instanceRootHeight) return { block, qc: instanceRootQc(this.instance) };
     const proof = decodeCommitProof(this.deps.store.getProof(height)!);
     if (proof.qcs.length < 2 || proof.blockHash !== hash)
       throw new Error(
@@ -433,7 +531,7 @@ export class CommitteeSequencer {
         self: this.self,
         n: this.committee.publicKeys.length,
         quorum: this.committee.quorum,
-        epoch: 0n,
+        epoch: this.instance.epoch,
         ...scheduleHooks(this.schedule, (block) => this.originOf(block)),
         baseTimeoutMs: this.options.viewTimeoutMs,
         // SEQNET_SUSPECT_TIMEOUTS=1: the experimental short timeout for suspects (off: docs/ARCHITECTURE.md).
@@ -465,7 +563,11 @@ export class CommitteeSequencer {
     // would start for them (bench/modes.ts: a forced tx on an idle poa chain waited > 60 s). The single
     // sequencer wakes on the L1 the same way.
     const l1 = this.deps.l1;
-    if (l1) void this.wakeOnL1(l1);
+    // Once per process: the driver restarts after each block sync and at each instance.
+    if (l1 && !this.wakingOnL1) {
+      this.wakingOnL1 = true;
+      void this.wakeOnL1(l1);
+    }
     logger.debug({ root: Number(root.block.height) }, 'consensus driver started');
   }
 
@@ -482,13 +584,11 @@ export class CommitteeSequencer {
   private wire(): void {
     const { network } = this;
     const { chainId, mempool, logger } = this.deps;
-    for (const p of network.peers()) {
-      const m = this.peerToMember.get(p);
-      if (m !== undefined) this.everConnected.add(m);
-    }
     network.onPeerChange((peer, connected) => this.onPeerChange(peer, connected));
-    // A follower takes part in no consensus: it neither gets nor serves its messages.
-    if (!this.follower) {
+    // A follower (`--follow`) takes part in no consensus: it neither gets nor serves its messages. A
+    // node with --epoch-committees outside the epoch's committee gets them (it may be a member of the
+    // next) but passes them to no driver.
+    if (!this.options.follow) {
       network.onMessage(topics.consensus(chainId), (data, via) => {
         let m: ConsensusMessage;
         try {
@@ -496,18 +596,21 @@ export class CommitteeSequencer {
         } catch {
           return 'reject';
         }
-        if (this.takingBlocks) return 'ignore';
+        if (this.takingBlocks || !this.ofThisInstance(m)) return 'ignore';
         // Messages name their signer; `via` (who relayed it) is who an invalid one is charged to.
-        this.running.onMessage(this.peerToMember.get(via) ?? -1, m);
+        this.driver?.onMessage(this.peerToMember.get(via) ?? -1, m);
         return 'accept';
       });
       network.handle(protocols.consensus(chainId), (data, from) => {
         if (this.takingBlocks) return undefined;
+        let m: ConsensusMessage;
         try {
-          this.running.onMessage(this.peerToMember.get(from) ?? -1, decodeConsensusMessage(data));
+          m = decodeConsensusMessage(data);
         } catch {
           network.penalise(from, 'undecodable consensus message');
+          return undefined;
         }
+        if (this.ofThisInstance(m)) this.driver?.onMessage(this.peerToMember.get(from) ?? -1, m);
         return undefined;
       });
     }
@@ -540,6 +643,20 @@ export class CommitteeSequencer {
   }
 
   /**
+   * Whether a consensus message is for the instance this node runs (and it runs a driver). One of a
+   * later instance means the others committed a boundary block this node has not: it syncs the
+   * blocks it lacks at once. Others are dropped unjudged — not the sender's fault.
+   */
+  private ofThisInstance(m: ConsensusMessage): boolean {
+    const epoch = messageEpoch(m);
+    if (epoch > this.instance.epoch && this.deps.epochs) {
+      this.instanceBehind = true;
+      void this.maybeSync();
+    }
+    return epoch === this.instance.epoch && !this.instanceClosed && this.driver !== undefined;
+  }
+
+  /**
    * A quorum certificate over this member's output of `l2Block` (what the StateOracle takes), or
    * undefined while too few members have executed the block.
    */
@@ -549,7 +666,7 @@ export class CommitteeSequencer {
   }
 
   private peerOf(member: number): string | undefined {
-    return this.options.members[member]?.peerId;
+    return this.memberPeers[member];
   }
 
   private broadcast(m: ConsensusMessage): void {
@@ -606,7 +723,7 @@ export class CommitteeSequencer {
 
   /** Calls `send` for every committee member but this one that has a libp2p peer id. */
   private toOtherMembers(send: (member: number, peer: string) => void): void {
-    for (let member = 0; member < this.options.members.length; member++) {
+    for (let member = 0; member < this.memberPeers.length; member++) {
       const peer = this.peerOf(member);
       if (member !== this.self && peer) send(member, peer);
     }
@@ -617,7 +734,7 @@ export class CommitteeSequencer {
       this.live.votesSigned++;
       // Until the leaders are known (a root whose chain history is unknown) a vote goes to every
       // member: then no single member is the collector.
-      if (m.vote.view > this.running.core.leadersUnknownUntil) {
+      if (this.driver && m.vote.view > this.driver.core.leadersUnknownUntil) {
         this.lastVote = { view: m.vote.view, collector: member };
         if (this.isDown(member)) this.giveUpView(m.vote.view, member, 'its vote collector is down');
       }
@@ -669,7 +786,7 @@ export class CommitteeSequencer {
     if (!this.options.disconnectTimeouts || view !== this.live.view) return;
     this.live.disconnectTimeouts++;
     this.deps.logger.info({ view: Number(view), member }, `giving the view up now: ${why}`);
-    this.running.giveUp(view);
+    this.driver?.giveUp(view);
   }
 
   private async fetch(member: number, hash: Hex, height?: bigint): Promise<void> {
@@ -680,7 +797,9 @@ export class CommitteeSequencer {
     // verified proposal builds on, so the sync is due (`maybeSync`). A leader that signs a block
     // with a false height costs this member at most a view timeout: the core asks again then,
     // without a height.
-    if (height !== undefined && height > this.running.core.committedHeight + BigInt(SYNC_CHUNK)) {
+    const driver = this.driver;
+    if (!driver) return;
+    if (height !== undefined && height > driver.core.committedHeight + BigInt(SYNC_CHUNK)) {
       this.live.blockSync.fetchesLeftToSync++;
       void this.maybeSync();
       return;
@@ -698,7 +817,8 @@ export class CommitteeSequencer {
         // A sync that started meanwhile brings these blocks; checking them would only cost CPU.
         if (this.takingBlocks) return;
         if (proposals.length) {
-          this.running.onFetched(this.peerToMember.get(peer) ?? -1, proposals);
+          // Not if the instance changed meanwhile: its driver is gone.
+          if (this.driver === driver) driver.onFetched(this.peerToMember.get(peer) ?? -1, proposals);
           return;
         }
       } catch {
@@ -759,9 +879,10 @@ export class CommitteeSequencer {
    * sync of its own that brought no block (the member lied, or failed), a failure, or a member not
    * connected wait FOLLOW_POLL_MS before the next request.
    */
-  private async followMember(peer: string): Promise<void> {
+  private async followMember(peer: string, generation: number): Promise<void> {
     let told = -1n;
-    while (!this.stopped) {
+    // Until this node is a member (of a later epoch's committee) or runs newer polls.
+    while (!this.stopped && this.follower && generation === this.followGeneration) {
       const ours = this.deps.executor.head.header.number;
       const above = ours > told ? ours : told;
       let theirs = -1n;
@@ -799,7 +920,7 @@ export class CommitteeSequencer {
     if (this.syncing || this.stopped) return;
     this.syncing = true;
     try {
-      const peers = this.network.peers().filter((p) => this.peerToMember.has(p));
+      const peers = this.network.peers().filter((p) => this.filePeers.has(p));
       if (!peers.length) return;
       const proto = protocols.blockSync(this.deps.chainId);
       // Ask every peer how far it committed; take blocks from the one furthest ahead. A follower's
@@ -847,15 +968,18 @@ export class CommitteeSequencer {
       const stale = Date.now() - this.lastCommitAt > 3_000;
       // A follower takes every block up to the furthest member's head: each comes with a commit proof
       // it checks, and it has no consensus to bring the tail.
-      const due = this.follower
-        ? (h: bigint) => h > ours
-        : (h: bigint) => h > ours + 16n || (h > ours && stale);
+      const behind = this.instanceBehind;
+      this.instanceBehind = false;
+      const due =
+        this.follower || behind
+          ? (h: bigint) => h > ours
+          : (h: bigint) => h > ours + 16n || (h > ours && stale);
       // Far behind: up to the height f+1 members hold (the few blocks past it come by consensus).
       // Behind with nothing committed here lately: up to the furthest member, as consensus alone will
       // not bring that tail (the others hold those last blocks uncommitted, so they can still answer
       // for their history: ConsensusDriver.historyFor).
       const furthest = sorted[0].height;
-      const theirs = !this.follower && due(held) ? held : due(furthest) ? furthest : undefined;
+      const theirs = !this.follower && !behind && due(held) ? held : due(furthest) ? furthest : undefined;
       if (theirs === undefined) {
         // A follower's txs wait in its pool until a member's block holds them: one the gossip lost on
         // the way (sent before the mesh formed) would wait for good; sent again directly after a second.
@@ -877,16 +1001,38 @@ export class CommitteeSequencer {
       while (ours < theirs && !this.stopped) {
         const blocks = await this.syncChunk(sources, ours, theirs);
         if (!blocks.length) break;
-        this.queueCommit(blocks);
+        this.queueCommit(blocks, { synced: true });
         await this.commitChain;
         const before = ours;
         ours = this.deps.executor.head.header.number;
         this.live.blockSync.blocks += Number(ours - before);
         this.deps.metrics?.blockSyncBlocks.inc(Number(ours - before));
       }
+      // The synced blocks may have crossed boundary blocks: go on in the instance the head is in.
+      if (this.deps.epochs) {
+        const head = this.deps.executor.head.header.number;
+        const setup = await instanceSetupAt(
+          this.options,
+          this.deps,
+          head,
+          this.deps.logger,
+          this.stopping.signal,
+        );
+        if (setup.instance.root !== this.instance.root) {
+          this.driver?.stop();
+          this.driver = undefined;
+          this.enterInstance(setup, { continuing: true });
+          this.logInstance('block sync reached');
+          if (this.follower) {
+            this.runInstance();
+            return;
+          }
+        }
+      }
       if (this.follower) return;
       this.driver?.stop();
-      await this.takeSyncedHistory();
+      // An instance's root has no history: the instance starts from it with views from 1.
+      if (this.deps.executor.head.header.number > this.instanceRootHeight) await this.takeSyncedHistory();
       this.startDriver();
     } catch (err) {
       this.live.blockSync.failedAttempts++;
@@ -1143,11 +1289,22 @@ export class CommitteeSequencer {
       });
     }
     if (executor.head.header.number < need) return undefined;
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    const safe = this.usableOrigin(now);
+    // An instance's first block keeps its root's origin (so its epoch: handover.ts originForBlock).
+    const origin =
+      safe && safe.number > parentSeq.l1Origin.number && parent !== this.instance.root
+        ? { number: safe.number, hash: safe.hash, timestamp: safe.timestamp }
+        : { ...parentSeq.l1Origin, timestamp: undefined };
+    // A block of a later epoch closes the instance (its boundary block, or the suffix that commits
+    // it): it holds no txs — those wait for the next epoch's committee.
+    const closing =
+      this.deps.epochs !== undefined && this.deps.epochs.epochOf(origin.number) > this.instance.epoch;
     const taken = new Set<Hex>(this.committing);
     for (const p of uncommitted)
       for (const raw of decodeSequencedBlock(p.payload).txs) taken.add(toHex(keccak256(raw)));
     const candidates: PoolTx[][] = [];
-    for (const list of mempool.candidates()) {
+    for (const list of closing ? [] : mempool.candidates()) {
       const rest = list.filter((t) => !taken.has(t.hash));
       if (rest.length) candidates.push(rest);
     }
@@ -1157,12 +1314,6 @@ export class CommitteeSequencer {
       maxBytes: this.options.maxBlockBytes,
       maxTxs: this.options.maxBlockTxs,
     });
-    const now = BigInt(Math.floor(Date.now() / 1000));
-    const safe = this.usableOrigin(now);
-    const origin =
-      safe && safe.number > parentSeq.l1Origin.number
-        ? { number: safe.number, hash: safe.hash, timestamp: safe.timestamp }
-        : { ...parentSeq.l1Origin, timestamp: undefined };
     const due: L1Message[] = l1 ? l1.messagesFor(parentSeq.l1MessageCursor, origin.number) : [];
     let timestamp = now > parentSeq.timestamp ? now : parentSeq.timestamp;
     if (origin.timestamp !== undefined && timestamp < origin.timestamp) timestamp = origin.timestamp;
@@ -1215,6 +1366,14 @@ export class CommitteeSequencer {
       return seq.l1Origin.number > read ? NOT_KNOWN_YET : 'tx count does not match';
     if (seq.timestamp < parent.timestamp) return 'timestamp before the parent';
     if (seq.l1Origin.number < parent.l1Origin.number) return 'L1 origin goes back';
+    if (this.deps.epochs) {
+      const why = instanceBlockError(
+        this.instance,
+        { parent: seq.parentHash, txCount: seq.txs.length },
+        this.deps.epochs.epochOf(seq.l1Origin.number),
+      );
+      if (why) return why;
+    }
     if (l1) {
       if (seq.l1MessageCursor !== parent.l1MessageCursor + BigInt(due)) return 'leaves out due L1 messages';
     }
@@ -1226,7 +1385,28 @@ export class CommitteeSequencer {
     return undefined;
   }
 
-  private queueCommit(blocks: CommittedBlock[]): void {
+  /**
+   * Hands committed blocks to execution, announcing each as preconfirmed first. With
+   * --epoch-committees, blocks this instance's consensus commits after its boundary block (the suffix
+   * that committed it) are not part of the chain: they are dropped, and once the boundary block is
+   * executed the node goes on in the next instance. Blocks taken by block sync (`synced`) are the
+   * chain itself, across instances.
+   */
+  private queueCommit(committed: CommittedBlock[], { synced = false } = {}): void {
+    const epochs = this.deps.epochs;
+    let blocks = committed;
+    let closes = false;
+    if (epochs && !synced) {
+      if (this.instanceClosed) return;
+      const at = blocks.findIndex(
+        (b) => epochs.epochOf(decodeSequencedBlock(b.proposal.payload).l1Origin.number) > this.instance.epoch,
+      );
+      if (at >= 0) {
+        blocks = blocks.slice(0, at + 1);
+        closes = true;
+        this.instanceClosed = true;
+      }
+    }
     const hashes: Hex[] = [];
     // A block committed through a descendant carries the descendant's proof, at the descendant's
     // height (the proof names that block; the parent links join the two).
@@ -1285,6 +1465,46 @@ export class CommitteeSequencer {
         // Executed txs left the pool: what is still pending may now be work nobody holds.
         this.signalWork();
       });
+    if (closes)
+      this.commitChain = this.commitChain
+        .then(() => this.nextInstance())
+        .catch((err) => {
+          this.deps.logger.error({ err }, 'entering the next consensus instance failed');
+        });
+  }
+
+  /**
+   * The boundary block is executed: this instance's driver stops, and the node goes on in the instance
+   * of the block's origin epoch, rooted at it — as a member of its committee, or following it.
+   */
+  private async nextInstance(): Promise<void> {
+    if (this.stopped) return;
+    this.driver?.stop();
+    this.driver = undefined;
+    const head = this.deps.executor.head.header.number;
+    const setup = await instanceSetupAt(
+      this.options,
+      this.deps,
+      head,
+      this.deps.logger,
+      this.stopping.signal,
+    );
+    if (this.stopped) return;
+    this.enterInstance(setup, { continuing: true });
+    this.logInstance('entered');
+    this.runInstance();
+  }
+
+  private logInstance(how: string): void {
+    this.deps.logger.info(
+      {
+        epoch: Number(this.instance.epoch),
+        root: Number(this.instanceRootHeight),
+        committee: this.committee.publicKeys.length,
+        member: this.self,
+      },
+      `${how} epoch ${this.instance.epoch}'s consensus instance: ${this.follower ? "following it (this node is not in the epoch's committee)" : `member ${this.self} of ${this.committee.publicKeys.length}`}`,
+    );
   }
 
   /** Executes committed blocks in order and persists each with its commit proof; then announces it. */
@@ -1437,7 +1657,14 @@ export class CommitteeSequencer {
     let inFlight = 0;
     for (const h of this.committing) if (this.deps.mempool.has(h)) inFlight++;
     for (const p of uncommitted) inFlight += p.block.txCount;
-    this.driver.setWork(this.deps.mempool.pendingCount > inFlight || dueMessages);
+    // --epoch-committees: the L1 is in a later epoch, or the chain holds a boundary block not
+    // committed yet — blocks are due until the next instance starts, idle chain or not.
+    const epochs = this.deps.epochs;
+    const later = (origin: bigint | undefined) =>
+      epochs !== undefined && origin !== undefined && epochs.epochOf(origin) > this.instance.epoch;
+    const boundary =
+      later(usable?.number) || uncommitted.some((p) => later(this.blockFacts(p.block.hash)?.origin));
+    this.driver.setWork(this.deps.mempool.pendingCount > inFlight || dueMessages || boundary);
   }
 
   /**
@@ -1485,7 +1712,10 @@ export class CommitteeSequencer {
 
   private onEvidence(e: Equivocation): void {
     this.evidence.push(e);
-    this.deps.onEvidence?.(e);
+    // The Slasher takes the signer's key: the L1 reporter knows members by their committee-file index.
+    const key = this.committee.publicKeys[e.member]?.toLowerCase();
+    const fileIndex = this.options.members.findIndex((m) => m.blsPublicKey.toLowerCase() === key);
+    if (fileIndex >= 0) this.deps.onEvidence?.({ ...e, member: fileIndex });
     this.deps.logger.warn(
       { member: e.member, view: Number(e.view), phase: e.phase },
       'equivocation: kept as evidence',
@@ -1538,14 +1768,23 @@ export class CommitteeSequencer {
     return {
       // A follower (`--follow`) is not a member: self −1, no views, votes or safety record.
       role: this.follower ? 'follower' : 'member',
+      // The consensus instance: its epoch, root block and certifying committee (--epoch-committees).
+      instance: {
+        epoch: this.instance.epoch.toString(),
+        rootHeight: Number(this.instanceRootHeight),
+        committee: this.committee.publicKeys,
+        perEpoch: this.deps.epochs !== undefined,
+      },
       // What block sync checks commit proofs against: the CommitteeVerifier on L1, or the committee file.
       proofsCheckedAgainst: this.deps.committeeOf ? 'L1 CommitteeVerifier' : 'committee file',
       self: this.self,
-      members: this.options.members.map((m, i) => ({
+      members: this.committee.publicKeys.map((blsPublicKey, i) => ({
         index: i,
-        peerId: m.peerId,
-        blsPublicKey: m.blsPublicKey,
-        connected: i === this.self || this.network.peers().includes(m.peerId),
+        peerId: this.memberPeers[i] ?? null,
+        blsPublicKey,
+        connected:
+          i === this.self ||
+          (this.memberPeers[i] !== undefined && this.network.peers().includes(this.memberPeers[i]!)),
       })),
       quorum: this.committee.quorum,
       view: this.live.view.toString(),
@@ -1627,4 +1866,57 @@ function popcount(n: bigint): number {
   let c = 0;
   for (let x = n; x > 0n; x >>= 1n) if (x & 1n) c++;
   return c;
+}
+
+/** The consensus WAL of an instance (epoch 0's keeps the name it always had). */
+function walName(epoch: bigint): string {
+  return epoch === 0n ? 'wal' : `wal-${epoch}`;
+}
+
+/**
+ * The instance the chain at `head` is in, with its committee and schedule. Without --epoch-committees:
+ * epoch 0 on genesis, the committee file's. With it, the rule of docs/ARCHITECTURE.md ("Committees
+ * that change"): the blocks of epoch e's instance have origin epoch e, but for its boundary block,
+ * whose later origin epoch e' makes it the root of e''s instance — so the instance is the head's
+ * origin epoch, rooted at the chain's first block of that origin epoch. Waits (logging) until the
+ * L1 election gives that epoch's committee.
+ */
+async function instanceSetupAt(
+  options: CommitteeOptions,
+  deps: CommitteeDeps,
+  head: bigint,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<InstanceSetup> {
+  const fileKeys = options.members.map((m) => m.blsPublicKey);
+  const genesis = hashSequencedBlock(deps.executor.genesisSequenced());
+  const first: InstanceSetup = {
+    instance: { epoch: 0n, root: genesis },
+    rootHeight: 0n,
+    committee: { publicKeys: fileKeys, quorum: quorumFor(fileKeys.length) },
+    schedule: deps.schedule ?? new PoaSchedule(fileKeys),
+  };
+  const epochs = deps.epochs;
+  if (!epochs || head === 0n) return first;
+  const seqAt = (h: bigint) =>
+    h === 0n ? deps.executor.genesisSequenced() : decodeSequencedBlock(deps.store.getSequenced(h)!);
+  const epochAtHeight = (h: bigint) => epochs.epochOf(seqAt(h).l1Origin.number);
+  const epoch = epochAtHeight(head);
+  if (epoch === 0n) return first;
+  let rootHeight = head;
+  while (rootHeight > 0n && epochAtHeight(rootHeight - 1n) === epoch) rootHeight--;
+  const instance = { epoch, root: hashSequencedBlock(seqAt(rootHeight)) };
+  for (let tries = 0; ; tries++) {
+    try {
+      return { instance, rootHeight, ...(await epochs.instanceFor(epoch)) };
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      if (tries % 20 === 0)
+        logger.info(
+          { epoch: Number(epoch), err: (err as Error).message },
+          "waiting for the epoch's committee from the L1 election",
+        );
+      await sleep(500, signal);
+    }
+  }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { createPublicClient, http, type PublicClient } from 'viem';
+import { type Committee, quorumFor } from '../consensus/certificate.js';
 import { AuctionSchedule } from '../election/auction.js';
 import { EpochSchedule, SubsetSchedule } from '../election/epoch-schedule.js';
 import { type EpochClock, epochAt } from '../election/epochs.js';
@@ -9,6 +10,7 @@ import type { DeployedElection } from '../l1/deploy.js';
 import { readAuctionWinner, readElectedCommittee, readStakedCommittee } from '../l1/election.js';
 import type { Hex } from '../util/bytes.js';
 import { sleep } from '../util/sleep.js';
+import type { EpochCommitteeSource } from './committee.js';
 
 /**
  * `--election`: who leads. single and poa need no L1; pos, dpos and auction read the election
@@ -156,6 +158,70 @@ export async function electedSchedule(
     }
   };
   return { schedule, epoch, summary: first.summary, follow };
+}
+
+/**
+ * `--epoch-committees`: each epoch's certifying committee and leader schedule, from L1. The committee
+ * is the election contract's at the epoch's pinned block — the StakeRegistry's for pos and auction
+ * (the stakers certify), the Governance's for dpos — in the L1's order, exactly what
+ * `CommitteeVerifier.installCommittee` installs, so certificates of the epoch verify on L1. Its
+ * schedule is the mode's over that committee. Rejects while the pinned block is not final (or the
+ * L1 cannot be read); each epoch is read once.
+ */
+export function epochCommitteeSource(
+  mode: 'pos' | 'dpos' | 'auction',
+  l1: L1Election,
+  logger: Logger,
+  depositions?: DepositionRecord,
+): EpochCommitteeSource {
+  const election = l1.election;
+  if (!election)
+    throw new Error('--epoch-committees reads the L1 election: the deployment lists no election contracts');
+  const clock: EpochClock = {
+    genesisBlock: BigInt(election.genesisBlock),
+    epochLength: BigInt(election.epochLength),
+  };
+  const pub = createPublicClient({ transport: http(l1.rpcUrl) }) as PublicClient;
+  const read = new Map<bigint, Promise<{ committee: Committee; schedule: LeaderSchedule }>>();
+  const load = async (epoch: bigint) => {
+    const finalised = (await pub.getBlockNumber({ cacheTime: 0 })) - BigInt(l1.confirmations);
+    const keys =
+      mode === 'dpos'
+        ? (await readElectedCommittee(pub, election.contracts.Governance, clock, epoch, finalised)).publicKeys
+        : (await readStakedCommittee(pub, election.contracts.StakeRegistry, clock, epoch, finalised))
+            .publicKeys;
+    if (keys.length === 0)
+      throw new Error(
+        `the committee of epoch ${epoch} on L1 is empty: nobody had staked by its pinned block`,
+      );
+    const { schedule, summary } = await scheduleForEpoch(
+      mode,
+      keys,
+      pub,
+      election,
+      clock,
+      epoch,
+      finalised,
+      logger,
+      false,
+      depositions,
+    );
+    logger.info({ ...summary, committee: keys.length }, `epoch ${epoch}'s committee read from L1`);
+    return { committee: { publicKeys: keys, quorum: quorumFor(keys.length) }, schedule };
+  };
+  return {
+    epochOf: (l1Block) => epochAt(clock, l1Block),
+    instanceFor: (epoch) => {
+      let p = read.get(epoch);
+      if (!p) {
+        p = load(epoch);
+        read.set(epoch, p);
+        p.catch(() => read.delete(epoch));
+        for (const e of read.keys()) if (e < epoch - 8n) read.delete(e);
+      }
+      return p;
+    },
+  };
 }
 
 /** How often a member looks for a new epoch on L1 (the devnet's L1 makes a block a second). */

@@ -40,8 +40,8 @@ import { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock } from '../types/sequenced-block.js';
 import { type Hex, toHex } from '../util/bytes.js';
 import { sleep } from '../util/sleep.js';
-import type { CommitteeSequencer } from './committee.js';
-import { electedSchedule, isOpenMode } from './election.js';
+import type { CommitteeSequencer, EpochCommitteeSource } from './committee.js';
+import { type DepositionRecord, electedSchedule, epochCommitteeSource, isOpenMode } from './election.js';
 import { ChainEvents } from './events.js';
 import { loadOrCreateKeys } from './keys.js';
 import type { NodeOptions } from './options.js';
@@ -336,6 +336,18 @@ export class SeqnetNode {
           `--election ${mode} orders by L1: pass --l1-rpc and an --l1-deployment with an OpenInbox (\`seqnet deploy --mode ${mode}\`)`,
         );
       const follows = options.committee.follow === true;
+      // Where an auction member keeps the first view its epoch's rotation leads (its winner's deposition).
+      const depositions: DepositionRecord = {
+        get: (epoch) => {
+          const kept = store.getMeta(`auction/deposedFrom/${epoch}`);
+          return kept === undefined ? undefined : BigInt(kept);
+        },
+        set: (epoch, from) => {
+          store.putMeta(`auction/deposedFrom/${epoch}`, from.toString()).catch((err: unknown) => {
+            logger.warn({ err: (err as Error).message }, 'could not keep the auction deposition');
+          });
+        },
+      };
       // A follower leads no view: it reads no election (nor has an L1 committee to check its file by).
       const elected = await electedSchedule(
         follows ? 'poa' : mode,
@@ -346,18 +358,42 @@ export class SeqnetNode {
           confirmations: options.l1.confirmations,
         },
         logger.child({ module: 'election' }),
-        {
-          get: (epoch) => {
-            const kept = store.getMeta(`auction/deposedFrom/${epoch}`);
-            return kept === undefined ? undefined : BigInt(kept);
-          },
-          set: (epoch, from) => {
-            store.putMeta(`auction/deposedFrom/${epoch}`, from.toString()).catch((err: unknown) => {
-              logger.warn({ err: (err as Error).message }, 'could not keep the auction deposition');
-            });
-          },
-        },
+        depositions,
       );
+      // --epoch-committees: each epoch's certifying committee from the L1 election (kept here for the
+      // RPC's preconfirmations and block sync's checks, once read).
+      let epochs: EpochCommitteeSource | undefined;
+      if (options.committee.epochCommittees && !follows) {
+        if (
+          !options.l1?.deployment.election ||
+          !options.l1.deployment.contracts.CommitteeVerifier ||
+          (mode !== 'pos' && mode !== 'dpos' && mode !== 'auction')
+        )
+          throw new Error(
+            "--epoch-committees takes each epoch's committee from the L1 election: run --election pos | dpos | auction with --l1-rpc and an --l1-deployment that has the election contracts and a CommitteeVerifier",
+          );
+        const source = epochCommitteeSource(
+          mode,
+          {
+            rpcUrl: options.l1.rpcUrl,
+            election: options.l1.deployment.election,
+            confirmations: options.l1.confirmations,
+          },
+          logger.child({ module: 'election' }),
+          depositions,
+        );
+        const known = new Map<bigint, Committee>([[0n, committee]]);
+        const instanceFor = async (epoch: bigint) => {
+          const got = await source.instanceFor(epoch);
+          known.set(epoch, got.committee);
+          return got;
+        };
+        epochs = { epochOf: source.epochOf, instanceFor };
+        ctx.committeeOf = (epoch) => known.get(epoch);
+        ctx.committeeReady = async (epoch) => {
+          if (!known.has(epoch)) await instanceFor(epoch);
+        };
+      }
       node.election = elected.summary;
       // pos, dpos, auction: each new L1 epoch brings its proposers, stakes, seed or winner.
       const follower = elected.follow;
@@ -426,6 +462,15 @@ export class SeqnetNode {
         blockWal,
         // A follower signs nothing, outputs included.
         ...(!follows && { outputAt: (h: bigint) => outputOf(executor, withdrawals, h) }),
+        ...(epochs && {
+          epochs,
+          // Block sync checks each proof against its epoch's committee, as the L1 election has it.
+          committeeOf: (epoch: bigint) =>
+            epochs.instanceFor(epoch).then(
+              (got) => got.committee,
+              () => undefined,
+            ),
+        }),
         // A follower with the rollup's L1 checks the blocks it takes against the committee the
         // CommitteeVerifier holds for each proof's epoch: it trusts the L1, not the file's keys.
         ...(follows &&
@@ -442,14 +487,14 @@ export class SeqnetNode {
     const electionOnL1 = options.l1?.deployment.election;
     const verifierOnL1 = options.l1?.deployment.contracts.CommitteeVerifier;
     const installerKey = options.l1?.reporterKey ?? options.l1?.batcherKey;
-    if (
-      options.l1 &&
-      node.consensus &&
-      !node.consensus.follower &&
-      electionOnL1 &&
-      verifierOnL1 &&
-      installerKey
-    ) {
+    // Staggered by the committee-file index (a member of one epoch's committee may not be in the next).
+    const fileIndex =
+      options.committee && !options.committee.follow
+        ? options.committee.members.findIndex(
+            (m) => m.blsPublicKey.toLowerCase() === toHex(keys.bls.toPublicKey().toBytes()).toLowerCase(),
+          )
+        : -1;
+    if (options.l1 && node.consensus && fileIndex >= 0 && electionOnL1 && verifierOnL1 && installerKey) {
       const reporter = node.evidenceReporter;
       node.committeeInstaller = new CommitteeInstaller(
         {
@@ -461,7 +506,7 @@ export class SeqnetNode {
             epochLength: BigInt(electionOnL1.epochLength),
           },
           confirmations: options.l1.confirmations,
-          member: node.consensus.self,
+          member: fileIndex,
           pollMs: Math.max(1000, options.l1.pollMs),
           serialise: (task) => (reporter ? reporter.run(task) : task()),
         },

@@ -1,6 +1,6 @@
 import type { Block } from '@ethereumjs/block';
 import type { InclusionPromiseJson } from '../batcher/inclusion-promise.js';
-import type { Committee } from '../consensus/certificate.js';
+import type { CommitProof, Committee } from '../consensus/certificate.js';
 import { serverError } from '../errors.js';
 import type { CallPool } from '../execution/call-pool.js';
 import type { Executor } from '../execution/executor.js';
@@ -37,6 +37,13 @@ export interface RpcContext {
   store: ChainStore;
   events: ChainEvents;
   committee: Committee;
+  /**
+   * --epoch-committees: the committee that certified an epoch's blocks (each epoch's, from the L1
+   * election); undefined when not known here. Without it every proof is `committee`'s.
+   */
+  committeeOf?(epoch: bigint): Committee | undefined;
+  /** Reads an epoch's committee (from L1) for `committeeOf`, when it is not known here yet. */
+  committeeReady?(epoch: bigint): Promise<void>;
   metrics: Metrics | null;
   options: RpcOptions;
   clientVersion: string;
@@ -112,4 +119,14 @@ export function stateBlock(ctx: RpcContext, tag: BlockTag): Block {
 export function sendersOf(ctx: RpcContext, block: Block): Hex[] {
   const receipts = ctx.store.getReceipts(block.header.number) ?? [];
   return receipts.map((r) => r.from);
+}
+
+/** The committee whose keys check a commit proof: its epoch's, else the node's committee. */
+export function proofCommittee(
+  ctx: Pick<RpcContext, 'committee' | 'committeeOf'>,
+  proof: CommitProof,
+): { publicKeys: Hex[]; quorum: number; epoch: string } {
+  const epoch = proof.qcs[0]?.epoch ?? 0n;
+  const c = ctx.committeeOf?.(epoch) ?? ctx.committee;
+  return { publicKeys: [...c.publicKeys], quorum: c.quorum, epoch: epoch.toString() };
 }

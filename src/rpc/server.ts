@@ -9,7 +9,7 @@ import { RpcCode, RpcError, serverError } from '../errors.js';
 import type { ChainRewind, PreconfirmedBlock, SealedBlock } from '../node/events.js';
 import { type Hex, toHex } from '../util/bytes.js';
 import { rpcPortInUseMessage } from '../util/ports.js';
-import type { RpcContext, RpcHandler } from './context.js';
+import { proofCommittee, type RpcContext, type RpcHandler } from './context.js';
 import { FilterRegistry, filterMethods } from './filters.js';
 import { blockLogs, formatHeader, formatTx, type RpcLog } from './format.js';
 import { callMethods } from './methods/call.js';
@@ -408,7 +408,7 @@ export class RpcServer {
             sequencedBlockHash: p.blockHash,
             transactions: p.txHashes,
             proof: commitProofToJson(p.proof),
-            committee: { publicKeys: this.ctx.committee.publicKeys, quorum: this.ctx.committee.quorum },
+            committee: proofCommittee(this.ctx, p.proof),
           };
           if (sub.withBlocks) {
             withBlocks ??= { ...result, sequencedBlocks: p.sequencedBlocks.map((b) => this.hexOf(b)) };

@@ -6,6 +6,7 @@ import { type Hex, quantity as q, toHex } from '../../util/bytes.js';
 import {
   findBlock,
   type OpenPreconfirmations,
+  proofCommittee,
   type RpcContext,
   type RpcHandler,
   sendersOf,
@@ -167,6 +168,8 @@ export const txMethods: Record<string, RpcHandler> = {
         'this node derives the chain from L1 and holds no commit proofs: ask the sequencer for the preconfirmation',
       );
     const proof = decodeCommitProof(raw);
+    // --epoch-committees: the proof's epoch's committee (read from L1 when not known here yet).
+    await ctx.committeeReady?.(proof.qcs[0]?.epoch ?? 0n).catch(() => {});
     // The tx's own sequenced block: a block committed through a descendant (after a failed view, or
     // taken by block sync) holds the descendant's proof, whose blockHash is not this block's.
     const sequencedBlockHash = ctx.store.sequencedHashAt(at.block.header.number) ?? proof.blockHash;
@@ -175,7 +178,7 @@ export const txMethods: Record<string, RpcHandler> = {
       ...positionOf(at),
       sequencedBlockHash,
       proof: commitProofToJson(proof),
-      committee: { publicKeys: ctx.committee.publicKeys, quorum: ctx.committee.quorum },
+      committee: proofCommittee(ctx, proof),
       ...(withBlocks
         ? { sequencedBlocks: sequencedBlocksUpTo(ctx, at.block.header.number, proof.height) }
         : {}),
