@@ -21,6 +21,7 @@ interface DevnetFlags extends CommonFlags {
   nodes: number;
   epochLength: number;
   unstakedMembers?: string;
+  epochCommittees?: boolean;
   stakeToken?: boolean;
   posters?: number;
   preconf?: boolean;
@@ -67,6 +68,10 @@ export function registerDevnet(program: Command): void {
       Number(DEVNET_EPOCH_LENGTH),
     )
     .option(
+      '--epoch-committees',
+      "pos, dpos, auction: each epoch's certifying committee is the L1 election's (the nodes' `--epoch-committees`): a node whose stake is not in an epoch's committee follows the chain until it is again",
+    )
+    .option(
       '--unstaked-members <i,j>',
       'pos, dpos: these committee members do not stake at set-up (they certify, and can stake later to propose)',
     )
@@ -103,6 +108,10 @@ export function registerDevnet(program: Command): void {
       // Flags first: a refused flag must not leave an L1 running.
       const election = parseElectionMode(flags.election);
       const open = isOpenMode(election);
+      if (flags.epochCommittees && !['pos', 'dpos', 'auction'].includes(election))
+        throw new Error(
+          `--epoch-committees takes each epoch's committee from the L1 election: use --election pos | dpos | auction (got ${election})`,
+        );
       if (open && !flags.l1) throw new Error(`--election ${election} orders by L1: leave out --no-l1`);
       if (
         flags.posters !== undefined &&
@@ -305,6 +314,7 @@ function passThroughArgs(flags: DevnetFlags): string[] {
     flags.logLevel,
     '--da',
     flags.da,
+    ...(flags.epochCommittees ? ['--epoch-committees'] : []),
   ];
   const argv = process.argv;
   for (let i = 0; i < argv.length; i++) {

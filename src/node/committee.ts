@@ -66,7 +66,7 @@ import { MAX_UNWRITTEN_BLOCKS, persistExecutedBlock } from './durable-block.js';
 import type { ChainEvents } from './events.js';
 import { committeeOutputCertifier, type OutputCertifier } from './output-certifier.js';
 import { askInTurn, type SyncSource } from './sync-sources.js';
-import { type EpochCommittees, provenSyncedBlocks } from './synced-blocks.js';
+import { type EpochCommittees, provenSyncedBlocks, suffixKey } from './synced-blocks.js';
 
 export { type CommitteeMember, type CommitteeOptions, committeeDefaults } from './committee-options.js';
 
@@ -116,6 +116,8 @@ export interface CommitteeDeps {
 export interface EpochCommitteeSource {
   epochOf(l1Block: bigint): bigint;
   instanceFor(epoch: bigint): Promise<{ committee: Committee; schedule: LeaderSchedule }>;
+  /** Told each time the node enters an instance (the dashboard's election summary follows it). */
+  onEnter?(epoch: bigint): void;
 }
 
 /** One consensus instance as this node runs it: an epoch's committee on its root block. */
@@ -459,6 +461,7 @@ export class CommitteeSequencer {
         { freshChain: head === 0n && this.wal.load().length === 0, continuing },
       );
     }
+    deps.epochs?.onEnter?.(setup.instance.epoch);
     if (previousWal && previousWal.path !== this.wal?.path) {
       previousWal.close();
       rmSync(previousWal.path, { force: true });
@@ -840,9 +843,12 @@ export class CommitteeSequencer {
     if (kind?.[0] === SYNC_BLOCKS) {
       const from = bytesToBigInt(arg);
       const head = this.deps.executor.head.header.number;
-      const out: Uint8Array[][] = [];
+      const out: Array<Array<Uint8Array | Uint8Array[]>> = [];
       for (let h = from; h <= head && out.length < SYNC_CHUNK; h++) {
-        out.push([this.deps.store.getSequenced(h)!, this.deps.store.getProof(h)!]);
+        // A boundary block committed through its instance's suffix comes with the suffix blocks.
+        const suffix = this.deps.store.getMeta(suffixKey(h));
+        const entry = [this.deps.store.getSequenced(h)!, this.deps.store.getProof(h)!];
+        out.push(suffix ? [...entry, (JSON.parse(suffix) as Hex[]).map(fromHex)] : entry);
       }
       return RLP.encode(out);
     }
@@ -1070,16 +1076,26 @@ export class CommitteeSequencer {
             RLP.encode([Uint8Array.of(SYNC_BLOCKS), bigIntToBytes(ours + 1n)]),
             10_000,
           ),
-        ) as unknown as Uint8Array[][];
+        ) as unknown as Array<Array<Uint8Array | Uint8Array[]>>;
         // Not past the target: a head the others have not even heard of has no f+1 to agree on its history.
         // At most a chunk: the answer's blocks commit through its last proof, and a preconfirmation
         // carries the blocks up to it (MAX_PRECONFIRMATION_BLOCKS).
-        return provenSyncedBlocks(
-          res.slice(0, Math.min(Number(theirs - ours), SYNC_CHUNK)),
+        const taken = res.slice(0, Math.min(Number(theirs - ours), SYNC_CHUNK));
+        const blocks = await provenSyncedBlocks(
+          taken,
           { height: ours, hash: hashSequencedBlock(this.sequencedAt(ours)) },
           // Certificates carry epoch 0 (one committee, the file's) unless the L1's committees are given.
           this.deps.committeeOf ?? ((epoch) => (epoch === 0n ? this.committee : undefined)),
         );
+        // The last block proven by the suffix it came with (a boundary block): kept, as its committer keeps it.
+        const last = blocks[blocks.length - 1];
+        const suffix = last ? taken[blocks.length - 1]?.[2] : undefined;
+        if (last && last.through !== last.proposal.block.hash && Array.isArray(suffix))
+          await this.deps.store.putMeta(
+            suffixKey(last.proposal.block.height),
+            JSON.stringify(suffix.map((raw) => toHex(raw))),
+          );
+        return blocks;
       },
       () => {
         this.live.blockSync.failedRequests++;
@@ -1394,24 +1410,12 @@ export class CommitteeSequencer {
    */
   private queueCommit(committed: CommittedBlock[], { synced = false } = {}): void {
     const epochs = this.deps.epochs;
-    let blocks = committed;
-    let closes = false;
-    if (epochs && !synced) {
-      if (this.instanceClosed) return;
-      const at = blocks.findIndex(
-        (b) => epochs.epochOf(decodeSequencedBlock(b.proposal.payload).l1Origin.number) > this.instance.epoch,
-      );
-      if (at >= 0) {
-        blocks = blocks.slice(0, at + 1);
-        closes = true;
-        this.instanceClosed = true;
-      }
-    }
+    if (epochs && !synced && this.instanceClosed) return;
     const hashes: Hex[] = [];
     // A block committed through a descendant carries the descendant's proof, at the descendant's
     // height (the proof names that block; the parent links join the two).
-    const heightOf = new Map(blocks.map((b) => [b.proposal.block.hash, b.proposal.block.height]));
-    const decoded = blocks.map((b): CommittedForExecution => {
+    const heightOf = new Map(committed.map((b) => [b.proposal.block.hash, b.proposal.block.height]));
+    const all = committed.map((b): CommittedForExecution => {
       const seq = decodeSequencedBlock(b.proposal.payload);
       const proof = {
         chainId: seq.chainId,
@@ -1423,7 +1427,17 @@ export class CommitteeSequencer {
     });
     // The blocks a proof commits through, for the pushed preconfirmations (one chain per call: each
     // block's proof is the last block's, `through`).
-    const throughAt = decoded.findIndex((d) => d.b.proposal.block.hash === d.b.through);
+    const throughAt = all.findIndex((d) => d.b.proposal.block.hash === d.b.through);
+    // --epoch-committees: the chain ends this instance at its boundary block; the blocks after it
+    // (the suffix) only commit it, and the ones up to `through` are kept beside it so that its proof
+    // (and the proofs of the blocks committed with it) can be checked offline and by block sync.
+    const boundaryAt =
+      epochs && !synced
+        ? all.findIndex((d) => epochs.epochOf(d.seq.l1Origin.number) > this.instance.epoch)
+        : -1;
+    const decoded = boundaryAt >= 0 ? all.slice(0, boundaryAt + 1) : all;
+    const suffix = boundaryAt >= 0 && throughAt > boundaryAt ? all.slice(boundaryAt + 1, throughAt + 1) : [];
+    if (boundaryAt >= 0) this.instanceClosed = true;
     for (const [i, { b, seq, txHashes, proof }] of decoded.entries()) {
       hashes.push(...txHashes);
       // The order is final now and the commit proof exists: announced before execution, which is off
@@ -1436,7 +1450,7 @@ export class CommitteeSequencer {
             blockHash: b.proposal.block.hash,
             txHashes,
             proof,
-            sequencedBlocks: decoded
+            sequencedBlocks: all
               .slice(i, throughAt >= i ? throughAt + 1 : i + 1)
               .map((d) => d.b.proposal.payload),
           });
@@ -1465,8 +1479,15 @@ export class CommitteeSequencer {
         // Executed txs left the pool: what is still pending may now be work nobody holds.
         this.signalWork();
       });
-    if (closes)
+    if (boundaryAt >= 0)
       this.commitChain = this.commitChain
+        .then(async () => {
+          if (suffix.length)
+            await this.deps.store.putMeta(
+              suffixKey(decoded[boundaryAt].seq.height),
+              JSON.stringify(suffix.map((d) => toHex(d.b.proposal.payload))),
+            );
+        })
         .then(() => this.nextInstance())
         .catch((err) => {
           this.deps.logger.error({ err }, 'entering the next consensus instance failed');

@@ -173,7 +173,11 @@ export function epochCommitteeSource(
   l1: L1Election,
   logger: Logger,
   depositions?: DepositionRecord,
-): EpochCommitteeSource {
+): Pick<EpochCommitteeSource, 'epochOf'> & {
+  instanceFor(
+    epoch: bigint,
+  ): Promise<{ committee: Committee; schedule: LeaderSchedule; summary: Record<string, unknown> }>;
+} {
   const election = l1.election;
   if (!election)
     throw new Error('--epoch-committees reads the L1 election: the deployment lists no election contracts');
@@ -182,7 +186,10 @@ export function epochCommitteeSource(
     epochLength: BigInt(election.epochLength),
   };
   const pub = createPublicClient({ transport: http(l1.rpcUrl) }) as PublicClient;
-  const read = new Map<bigint, Promise<{ committee: Committee; schedule: LeaderSchedule }>>();
+  const read = new Map<
+    bigint,
+    Promise<{ committee: Committee; schedule: LeaderSchedule; summary: Record<string, unknown> }>
+  >();
   const load = async (epoch: bigint) => {
     const finalised = (await pub.getBlockNumber({ cacheTime: 0 })) - BigInt(l1.confirmations);
     const keys =
@@ -207,7 +214,7 @@ export function epochCommitteeSource(
       depositions,
     );
     logger.info({ ...summary, committee: keys.length }, `epoch ${epoch}'s committee read from L1`);
-    return { committee: { publicKeys: keys, quorum: quorumFor(keys.length) }, schedule };
+    return { committee: { publicKeys: keys, quorum: quorumFor(keys.length) }, schedule, summary };
   };
   return {
     epochOf: (l1Block) => epochAt(clock, l1Block),

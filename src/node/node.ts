@@ -383,12 +383,27 @@ export class SeqnetNode {
           depositions,
         );
         const known = new Map<bigint, Committee>([[0n, committee]]);
+        const summaries = new Map<bigint, Record<string, unknown>>();
         const instanceFor = async (epoch: bigint) => {
           const got = await source.instanceFor(epoch);
           known.set(epoch, got.committee);
+          summaries.set(epoch, got.summary);
           return got;
         };
-        epochs = { epochOf: source.epochOf, instanceFor };
+        epochs = {
+          epochOf: source.epochOf,
+          instanceFor,
+          // The dashboard's election summary is the instance's the chain is in.
+          onEnter: (epoch) => {
+            const summary = summaries.get(epoch);
+            if (summary && node)
+              node.election = {
+                ...summary,
+                committee: known.get(epoch)?.publicKeys.length,
+                switchedAt: new Date().toISOString(),
+              };
+          },
+        };
         ctx.committeeOf = (epoch) => known.get(epoch);
         ctx.committeeReady = async (epoch) => {
           if (!known.has(epoch)) await instanceFor(epoch);

@@ -24,31 +24,40 @@ export type EpochCommittees = (epoch: bigint) => Committee | undefined | Promise
  * another block, is of an epoch with no known committee, or does not verify) is dropped: the
  * answering member is trusted with nothing, only a quorum's signatures are. An undecodable entry
  * throws (block sync then asks the next member).
+ *
+ * An instance's boundary block (--epoch-committees) may come with the suffix blocks its proof names
+ * (a third element): then its proof counts as its own when the suffix links from it to the block
+ * the proof commits (docs/ARCHITECTURE.md, "Committees that change").
  */
 export async function provenSyncedBlocks(
-  answer: Uint8Array[][],
+  answer: Array<Array<Uint8Array | Uint8Array[]>>,
   head: { height: bigint; hash: Hex },
   committeeOf: EpochCommittees,
 ): Promise<CommittedBlock[]> {
   let parent = head.hash;
-  const chain: Array<{ seq: SequencedBlock; hash: Hex; proof: CommitProof }> = [];
-  for (const [rawSeq, rawProof] of answer) {
+  const chain: Array<{ seq: SequencedBlock; hash: Hex; proof: CommitProof; suffix?: Uint8Array[] }> = [];
+  for (const [rawSeq, rawProof, rawSuffix] of answer) {
+    if (!(rawSeq instanceof Uint8Array) || !(rawProof instanceof Uint8Array))
+      throw new Error('a sync answer entry is not [block, proof]');
     const seq = decodeSequencedBlock(rawSeq);
     const hash = hashSequencedBlock(seq);
     if (seq.parentHash !== parent || seq.height !== head.height + BigInt(chain.length) + 1n) break;
-    chain.push({ seq, hash, proof: decodeCommitProof(rawProof) });
+    const suffix = Array.isArray(rawSuffix) ? rawSuffix : undefined;
+    chain.push({ seq, hash, proof: decodeCommitProof(rawProof), suffix });
     parent = hash;
   }
   let last = -1;
   for (let i = chain.length - 1; i >= 0 && last < 0; i--) {
-    const { proof, hash } = chain[i];
+    const { proof, hash, seq, suffix } = chain[i];
     const epoch = proof.qcs[0]?.epoch;
-    if (proof.blockHash !== hash || epoch === undefined || proof.qcs.some((q) => q.epoch !== epoch)) continue;
+    const own = proof.blockHash === hash || (suffix !== undefined && suffixReaches(seq, hash, suffix, proof));
+    if (!own || epoch === undefined || proof.qcs.some((q) => q.epoch !== epoch)) continue;
     const committee = await committeeOf(epoch);
     if (committee && verifyCommitProof(proof, committee) === null) last = i;
   }
   if (last < 0) return [];
-  const { proof, hash: through } = chain[last];
+  const { proof } = chain[last];
+  const through = proof.blockHash;
   return chain.slice(0, last + 1).map((c) => ({
     proposal: {
       epoch: proof.qcs[0].epoch,
@@ -62,4 +71,27 @@ export async function provenSyncedBlocks(
     qcs: [proof.qcs[0], proof.qcs[1]],
     through,
   }));
+}
+
+/** Whether `suffix` (encoded sequenced blocks) links from block `hash` to the block `proof` commits. */
+function suffixReaches(seq: SequencedBlock, hash: Hex, suffix: Uint8Array[], proof: CommitProof): boolean {
+  let parent = hash;
+  let height = seq.height;
+  for (const raw of suffix) {
+    if (!(raw instanceof Uint8Array)) return false;
+    const s = decodeSequencedBlock(raw);
+    if (s.parentHash !== parent || s.height !== height + 1n) return false;
+    parent = hashSequencedBlock(s);
+    height = s.height;
+  }
+  return parent === proof.blockHash && height === proof.height;
+}
+
+/**
+ * Where a boundary block committed through its instance's suffix keeps the suffix blocks (encoded
+ * sequenced blocks, hex, JSON, in the chain store's meta): they are not part of the chain, but its
+ * proof names the last of them.
+ */
+export function suffixKey(height: bigint): string {
+  return `instanceSuffix/${height}`;
 }

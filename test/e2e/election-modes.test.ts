@@ -19,18 +19,20 @@ import {
   aggregateQc,
   commitProofFromJson,
   commitProofToJson,
+  verifyCommitProof,
   voteMessage,
 } from '../../src/consensus/certificate.js';
 import { encodeConsensusMessage } from '../../src/consensus/codec.js';
 import { FAILED_VIEWS_LOOKED_AT } from '../../src/election/schedule.js';
 import { devAccounts } from '../../src/execution/genesis.js';
-import { qcForL1 } from '../../src/l1/bls-encoding.js';
+import { eip2537ToCompressedG1, qcForL1 } from '../../src/l1/bls-encoding.js';
 import { committeeVerifierArtifact, l1Artifacts } from '../../src/l1/deploy.js';
 import { electionArtifacts } from '../../src/l1/election.js';
 import { loadOrCreateKeys } from '../../src/node/keys.js';
 import { loadNodeKey, nodeKeyPath } from '../../src/p2p/keys.js';
 import { createNetwork } from '../../src/p2p/network.js';
 import { protocols } from '../../src/p2p/options.js';
+import { toHex } from '../../src/util/bytes.js';
 import { runSeqnet } from '../helpers/cli.js';
 import {
   type DevnetProcess,
@@ -76,6 +78,10 @@ interface NodeStatus {
     }>;
   } | null;
   consensus: {
+    role: 'member' | 'follower';
+    self: number;
+    votesSigned: number;
+    instance: { epoch: string; rootHeight: number; committee: Hex[] };
     view: string;
     proposals: number;
     evidence: number;
@@ -843,3 +849,165 @@ describe('devnet --nodes 4 --election dpos', () => {
     expect(after[0].head).toBeGreaterThanOrEqual(before[0].head);
   }, 360_000);
 });
+
+describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not staked', () => {
+  let devnet: DevnetProcess;
+  let info: DevnetInfo;
+
+  beforeAll(async () => {
+    // Short epochs (10 L1 blocks, ~10 s): the committee hands over at every one.
+    ({ devnet, info } = await startElectionDevnet('pos', [
+      '--unstaked-members',
+      '3',
+      '--epoch-length',
+      '10',
+      '--epoch-committees',
+    ]));
+  }, 240_000);
+  afterAll(async () => {
+    await devnet?.stop();
+  });
+
+  it("each epoch's stakers certify its blocks: a staker that joins goes from following the chain to voting, without a stop", async () => {
+    const urls = info.nodes.map((n) => n.rpc);
+    const pub = createPublicClient({ transport: http(info.l1.rpc) });
+    const verifier = {
+      address: info.l1.contracts.CommitteeVerifier,
+      abi: committeeVerifierArtifact().abi as Abi,
+    };
+    const l1Keys = async (epoch: bigint) =>
+      ((await pub.readContract({ ...verifier, functionName: 'publicKeys', args: [epoch] })) as Hex[]).map(
+        eip2537ToCompressedG1,
+      );
+    const own3 = toHex(
+      loadOrCreateKeys(join(devnet.dataDir, 'node-3')).bls.toPublicKey().toBytes(),
+    ).toLowerCase();
+    const traffic = load(urls, devAccounts(10)[9].privateKey, 10);
+
+    /** A tx sent now, its preconfirmation once committed: proof, epoch and the committee the node names. */
+    const preconfirmed = async (nonceKey: Hex) => {
+      const tx = await sendTransfer(urls[0], nonceKey, await nonceOf(urls[0], nonceKey));
+      expect(tx).toBeDefined();
+      const p = await until(
+        'the preconfirmation',
+        async () =>
+          (await rpcResult<{
+            proof: unknown;
+            committee: { publicKeys: Hex[]; quorum: number; epoch: string };
+            blockNumber: Hex;
+          } | null>(urls[1], 'seqnet_getPreconfirmation', [tx])) ?? undefined,
+        30_000,
+      );
+      return { tx: tx as Hex, ...p, proof: commitProofFromJson(p.proof) };
+    };
+
+    // Epoch 0's instance is the committee file's four; from epoch 1 on, the stakers' three (members
+    // 0–2): node 3 follows the chain.
+    const following = await until(
+      'an epoch of the three stakers, node 3 following',
+      async () => {
+        const all = await Promise.all(urls.map(status));
+        return all.every(
+          (s) => BigInt(s.consensus.instance.epoch) >= 1n && s.consensus.instance.committee.length === 3,
+        ) && all[3].consensus.role === 'follower'
+          ? all
+          : undefined;
+      },
+      120_000,
+    );
+    expect(following[3].consensus.self).toBe(-1);
+    const second = devAccounts(10)[8].privateKey;
+    const before = await preconfirmed(second);
+    const beforeEpoch = before.proof.qcs[0].epoch;
+    expect(beforeEpoch).toBeGreaterThanOrEqual(1n);
+    // The node names the committee of the proof's epoch, which is the one the L1 verifier holds for it.
+    expect(before.committee.epoch).toBe(beforeEpoch.toString());
+    expect(before.committee.publicKeys.map((k) => k.toLowerCase())).toEqual(
+      (await l1Keys(beforeEpoch)).map((k) => k.toLowerCase()),
+    );
+    expect(before.committee.publicKeys.map((k) => k.toLowerCase())).not.toContain(own3);
+    expect(verifyCommitProof(before.proof, before.committee)).toBeNull();
+    // The L1 verifier takes it with the committee it installed for that epoch (a batch's check).
+    const onL1 = (p: typeof before) =>
+      pub.readContract({
+        ...verifier,
+        functionName: 'verifyCommitProof',
+        args: [
+          p.proof.chainId,
+          p.proof.height,
+          p.proof.blockHash,
+          p.proof.qcs.map((qc) => qcForL1(qc, p.committee.publicKeys.length)),
+        ],
+      });
+    await onL1(before);
+
+    // Member 3's operator stakes; from the epoch its stake is pinned for, it certifies again.
+    const joined = await runSeqnet([
+      'stake',
+      'register',
+      '--amount',
+      '4',
+      '--l1-rpc',
+      info.l1.rpc,
+      '--l1-deployment',
+      join(devnet.dataDir, 'l1-deployment.json'),
+      '--data-dir',
+      join(devnet.dataDir, 'node-3'),
+      '--private-key',
+      memberL1Account(3).privateKey,
+    ]);
+    expect(joined.code, joined.err).toBe(0);
+    const voting = await until(
+      'an epoch of four stakers, node 3 voting',
+      async () => {
+        const all = await Promise.all(urls.map(status));
+        return all.every((s) => s.consensus.instance.committee.length === 4) &&
+          all[3].consensus.role === 'member'
+          ? all
+          : undefined;
+      },
+      120_000,
+    );
+    const votesThen = voting[3].consensus.votesSigned;
+    const after = await preconfirmed(second);
+    const afterEpoch = after.proof.qcs[0].epoch;
+    expect(afterEpoch).toBeGreaterThan(beforeEpoch);
+    expect(after.committee.publicKeys.map((k) => k.toLowerCase())).toContain(own3);
+    expect(after.committee.publicKeys.map((k) => k.toLowerCase())).toEqual(
+      (await l1Keys(afterEpoch)).map((k) => k.toLowerCase()),
+    );
+    expect(verifyCommitProof(after.proof, after.committee)).toBeNull();
+    await onL1(after);
+    await until(
+      'node 3 votes',
+      async () => ((await status(urls[3])).consensus.votesSigned > votesThen ? true : undefined),
+      30_000,
+    );
+    expect(await traffic.stop()).toBeGreaterThan(0);
+
+    // One chain: every node holds the same block at the later tx's height, and the batches of both
+    // epochs' blocks are on L1 (the Inbox checked each batch's proof against its epoch's committee).
+    const height = after.blockNumber;
+    const hashes = await Promise.all(
+      urls.map(
+        async (u) => (await rpcResult<{ hash: Hex }>(u, 'eth_getBlockByNumber', [height, false])).hash,
+      ),
+    );
+    expect(new Set(hashes).size).toBe(1);
+    await until(
+      'the batches up to the later tx on L1',
+      async () => {
+        const b = (await status(urls[0])) as unknown as { batcher: { postedTo: number } };
+        return b.batcher.postedTo >= Number(BigInt(height)) ? true : undefined;
+      },
+      60_000,
+    );
+  }, 420_000);
+});
+
+/** The next nonce of `key`'s account at the node at `url`. */
+async function nonceOf(url: string, key: Hex): Promise<bigint> {
+  return BigInt(
+    await rpcResult<Hex>(url, 'eth_getTransactionCount', [privateKeyToAccount(key).address, 'pending']),
+  );
+}

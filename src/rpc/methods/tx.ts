@@ -2,6 +2,7 @@ import type { Block } from '@ethereumjs/block';
 import { commitProofToJson, decodeCommitProof } from '../../consensus/certificate.js';
 import { MAX_PRECONFIRMATION_BLOCKS } from '../../consensus/preconfirmation.js';
 import { serverError } from '../../errors.js';
+import { suffixKey } from '../../node/synced-blocks.js';
 import { type Hex, quantity as q, toHex } from '../../util/bytes.js';
 import {
   findBlock,
@@ -49,6 +50,13 @@ function sequencedBlocksUpTo(ctx: RpcContext, from: bigint, to: bigint): Hex[] {
         `sequenced block ${height}, on the way to the block the proof commits, is not stored here yet: ask again in a moment`,
       );
     blocks.push(toHex(raw));
+    // A boundary block committed through its instance's suffix (--epoch-committees): the proof's
+    // block is the suffix's last, kept beside it, not the chain's block at that height.
+    const suffix = height < last ? ctx.store.getMeta(suffixKey(height)) : undefined;
+    if (suffix) {
+      blocks.push(...(JSON.parse(suffix) as Hex[]));
+      break;
+    }
   }
   return blocks;
 }
