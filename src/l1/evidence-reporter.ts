@@ -65,12 +65,16 @@ export class EvidenceReporter {
    * Submits two QCs of one view on different blocks, seen over the network, to
    * `Slasher.slashConflictingCertificates` (every member in both signer sets loses its stake).
    */
-  reportCertificates(c: ConflictingCertificates): void {
+  reportCertificates(
+    c: ConflictingCertificates,
+    /** The keys of the committee that certified the QCs' epoch (--epoch-committees); default the file's. */
+    publicKeys: readonly Hex[] = this.options.publicKeys,
+  ): void {
     const id = `${c.epoch}/${c.view}`;
     if (this.reportedCertificates.has(id)) return;
     this.reportedCertificates.add(id);
     this.run(async () => {
-      const keys = this.options.publicKeys.map((k) => toHex(g1ToEip2537(k)));
+      const keys = publicKeys.map((k) => toHex(g1ToEip2537(k)));
       const outcome = await reportSameViewConflict({
         l1Url: this.options.rpcUrl,
         key: this.options.key,

@@ -87,8 +87,11 @@ export interface CommitteeDeps {
   schedule?: LeaderSchedule;
   /** Told of every equivocation found (the node submits it to the L1 Slasher when it has one). */
   onEvidence?(e: Equivocation): void;
-  /** Told of two verified QCs of one view on different blocks (submitted to the Slasher too). */
-  onConflictingCertificates?(c: ConflictingCertificates): void;
+  /**
+   * Told of two verified QCs of one view on different blocks (submitted to the Slasher too), with the
+   * keys of the committee that signed them (their signer bitmaps index it).
+   */
+  onConflictingCertificates?(c: ConflictingCertificates, committee: readonly Hex[]): void;
   onCommitted(): Promise<void>;
   /**
    * The node's block WAL: with it a committed block is announced once its record is written, while
@@ -365,6 +368,7 @@ export class CommitteeSequencer {
   }
 
   static async start(options: CommitteeOptions, deps: CommitteeDeps): Promise<CommitteeSequencer> {
+    await checkHandoverRule(options, deps);
     const setup = await instanceSetupAt(options, deps, deps.executor.head.header.number, deps.logger);
     const key = await loadOrCreateNodeKey(nodeKeyPath(deps.dataDir));
     const network = await createNetwork(
@@ -1747,7 +1751,7 @@ export class CommitteeSequencer {
   private onConflictingCertificates(c: ConflictingCertificates): void {
     this.conflictingCertificates.push(c);
     if (this.conflictingCertificates.length > 100) this.conflictingCertificates.shift();
-    this.deps.onConflictingCertificates?.(c);
+    this.deps.onConflictingCertificates?.(c, this.committee.publicKeys);
     const signedBoth = c.first.signers & c.second.signers;
     this.deps.logger.error(
       {
@@ -1940,4 +1944,30 @@ async function instanceSetupAt(
       await sleep(500, signal);
     }
   }
+}
+
+/**
+ * A chain hands over between committees (--epoch-committees) from its first block or never: its
+ * blocks' certificates are of one epoch or of their instance's. A member or follower that committed
+ * blocks under one rule refuses to go on under the other.
+ */
+async function checkHandoverRule(options: CommitteeOptions, deps: CommitteeDeps): Promise<void> {
+  if (options.follow) return;
+  const key = 'consensus/epochCommittees';
+  const rule = deps.epochs ? 'on' : 'off';
+  const kept = deps.store.getMeta(key);
+  if (kept === undefined) {
+    if (deps.executor.head.header.number > 0n && rule === 'on')
+      throw new Error(
+        `the chain in ${deps.dataDir} was committed by one committee for good (no --epoch-committees): leave the flag out, or start the committee with it on a new --data-dir`,
+      );
+    await deps.store.putMeta(key, rule);
+    return;
+  }
+  if (kept !== rule)
+    throw new Error(
+      kept === 'on'
+        ? `the chain in ${deps.dataDir} hands over to each epoch's committee: pass --epoch-committees (with --election pos | dpos | auction), or start on a new --data-dir`
+        : `the chain in ${deps.dataDir} was committed by one committee for good (no --epoch-committees): leave the flag out, or start the committee with it on a new --data-dir`,
+    );
 }

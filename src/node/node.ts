@@ -461,7 +461,7 @@ export class SeqnetNode {
       node.consensus = await CommitteeSequencer.start(options.committee, {
         schedule: elected.schedule,
         onEvidence: (e) => reporter?.report(e),
-        onConflictingCertificates: (c) => reporter?.reportCertificates(c),
+        onConflictingCertificates: (c, keys) => reporter?.reportCertificates(c, keys),
         dataDir: options.dataDir,
         chainId: options.chain.chainId,
         executor,

@@ -146,6 +146,33 @@ describe('provenSyncedBlocks: what a block sync answer proves (a follower trusts
     expect(await provenSyncedBlocks(answerOf(blocks, [mixed, mixed, mixed]), head, byEpoch)).toEqual([]);
   });
 
+  it("proves a boundary block by the suffix blocks it comes with, when they link to its proof's block", async () => {
+    // Block 13 ends its instance and was committed through suffix blocks 14 and 15 (not in the chain).
+    const s14 = block(14n, hashes[2], 0);
+    const s15 = block(15n, hashSequencedBlock(s14), 0);
+    const throughSuffix = proofOf(hashSequencedBlock(s15), 15n, 40n);
+    const suffix = [encodeSequencedBlock(s14), encodeSequencedBlock(s15)];
+    const entries = answerOf(blocks, [throughSuffix, throughSuffix, throughSuffix]);
+    // Without the suffix the proof names no block of the answer: nothing is proven.
+    expect(await provenSyncedBlocks(entries, head, epoch0)).toEqual([]);
+    const withSuffix = [...entries.slice(0, 2), [...entries[2], suffix]];
+    const got = await provenSyncedBlocks(withSuffix, head, epoch0);
+    expect(got.map((b) => b.proposal.block.height)).toEqual([11n, 12n, 13n]);
+    expect(got.every((b) => b.through === hashSequencedBlock(s15))).toBe(true);
+    // A suffix that does not reach the proof's block (one left out, or another block) proves nothing.
+    expect(
+      await provenSyncedBlocks([...entries.slice(0, 2), [...entries[2], suffix.slice(0, 1)]], head, epoch0),
+    ).toEqual([]);
+    const other = block(15n, hashSequencedBlock(s14), 9);
+    expect(
+      await provenSyncedBlocks(
+        [...entries.slice(0, 2), [...entries[2], [suffix[0], encodeSequencedBlock(other)]]],
+        head,
+        epoch0,
+      ),
+    ).toEqual([]);
+  });
+
   it('stops at a block that does not link up (another parent or height), whatever its proof', async () => {
     const elsewhere = block(12n, toHex(randomBytes(32)));
     const proofElsewhere = proofOf(hashSequencedBlock(elsewhere), 12n, 29n);
