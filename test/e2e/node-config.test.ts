@@ -155,6 +155,55 @@ describe('seqnet node', () => {
     for (const p of [noCommittee, member, outsider]) expect(p.output()).not.toContain('Unhandled');
   }, 120_000);
 
+  it('--epoch-committees only with a committee and an L1 election (pos, dpos, auction)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
+    const keys = run(['keys', '--data-dir', join(dir, 'member')]);
+    expect(await keys.exit).toBe(0);
+    const own = JSON.parse(/\{[^}]*\}/.exec(keys.output())?.[0] ?? '') as {
+      blsPublicKey: string;
+      peerId: string;
+    };
+    const committee = join(dir, 'committee.json');
+    writeFileSync(committee, JSON.stringify({ members: [own] }));
+    const flags = (name: string) => ['--data-dir', join(dir, name), '--rpc-port', '0', '--log-level', 'warn'];
+    const [noCommittee, poa, devnet] = [
+      run(['node', ...flags('a'), '--epoch-committees']),
+      run([
+        'node',
+        ...flags('member'),
+        '--committee',
+        committee,
+        '--epoch-committees',
+        '--p2p-listen',
+        '/ip4/127.0.0.1/tcp/0',
+      ]),
+      run([
+        'devnet',
+        '--data-dir',
+        join(dir, 'd'),
+        '--nodes',
+        '4',
+        '--epoch-committees',
+        '--no-l1',
+        '--log-level',
+        'warn',
+      ]),
+    ];
+    expect(await noCommittee.exit).toBe(1);
+    expect(noCommittee.output()).toContain(
+      "--epoch-committees needs --committee FILE: the nodes that may be in an epoch's committee",
+    );
+    expect(await poa.exit).toBe(1);
+    expect(poa.output()).toContain(
+      "--epoch-committees takes each epoch's committee from the L1 election: use --election pos | dpos | auction (got poa)",
+    );
+    expect(await devnet.exit).toBe(1);
+    expect(devnet.output()).toContain(
+      "--epoch-committees takes each epoch's committee from the L1 election: use --election pos | dpos | auction (got poa)",
+    );
+    for (const p of [noCommittee, poa, devnet]) expect(p.output()).not.toContain('Unhandled');
+  }, 120_000);
+
   it('refuses a data dir of another chain with a message that says what to do', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
     const port = await freePort();
