@@ -1,4 +1,5 @@
 import '../../src/polyfill.js';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -38,6 +39,7 @@ import {
   type DevnetProcess,
   devnetInfo,
   freeConsecutivePorts,
+  processLaunch,
   rpcCall,
   startDevnet,
 } from '../helpers/devnet.js';
@@ -853,6 +855,7 @@ describe('devnet --nodes 4 --election dpos', () => {
 describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not staked', () => {
   let devnet: DevnetProcess;
   let info: DevnetInfo;
+  const restarted: Array<ReturnType<typeof spawn>> = [];
 
   beforeAll(async () => {
     // Short epochs (10 L1 blocks, ~10 s): the committee hands over at every one.
@@ -865,6 +868,7 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
     ]));
   }, 240_000);
   afterAll(async () => {
+    for (const c of restarted) c.kill('SIGTERM');
     await devnet?.stop();
   });
 
@@ -983,6 +987,45 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
       async () => ((await status(urls[3])).consensus.votesSigned > votesThen ? true : undefined),
       30_000,
     );
+
+    // A member SIGKILLed through two handovers: the other three (a quorum of four) hand over without
+    // it; restarted on its data dir, it takes the blocks it missed across the boundaries by block sync
+    // (each proof checked against its epoch's committee), lands in the instance the chain is in, and
+    // votes there.
+    const victim = 1;
+    const { argv, env } = processLaunch(info.nodes[victim].pid);
+    const epochAtKill = BigInt((await status(urls[0])).consensus.instance.epoch);
+    process.kill(info.nodes[victim].pid, 'SIGKILL');
+    await until(
+      'two handovers without it',
+      async () =>
+        BigInt((await status(urls[0])).consensus.instance.epoch) >= epochAtKill + 2n ? true : undefined,
+      60_000,
+    );
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: 'ignore' });
+    restarted.push(child);
+    const target = (await status(urls[0])).head;
+    const back = await until(
+      'the restarted member caught up and voting',
+      async () => {
+        const s = await status(urls[victim]).catch(() => undefined);
+        return s && s.head >= target && s.consensus.role === 'member' && s.consensus.votesSigned > 0
+          ? s
+          : undefined;
+      },
+      90_000,
+    );
+    expect(BigInt(back.consensus.instance.epoch)).toBeGreaterThanOrEqual(epochAtKill + 2n);
+    const [theirs, its] = await until(
+      'the same instance as the others',
+      async () => {
+        const both = await Promise.all([status(urls[0]), status(urls[victim])]);
+        return both[0].consensus.instance.epoch === both[1].consensus.instance.epoch ? both : undefined;
+      },
+      30_000,
+    );
+    expect(its.consensus.instance.rootHeight).toBe(theirs.consensus.instance.rootHeight);
+    expect(its.consensus.instance.committee).toEqual(theirs.consensus.instance.committee);
     expect(await traffic.stop()).toBeGreaterThan(0);
 
     // One chain: every node holds the same block at the later tx's height, and the batches of both
