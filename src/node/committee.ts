@@ -1020,14 +1020,7 @@ export class CommitteeSequencer {
       }
       // The synced blocks may have crossed boundary blocks: go on in the instance the head is in.
       if (this.deps.epochs) {
-        const head = this.deps.executor.head.header.number;
-        const setup = await instanceSetupAt(
-          this.options,
-          this.deps,
-          head,
-          this.deps.logger,
-          this.stopping.signal,
-        );
+        const setup = await this.headInstance();
         if (setup.instance.root !== this.instance.root) {
           this.driver?.stop();
           this.driver = undefined;
@@ -1506,18 +1499,17 @@ export class CommitteeSequencer {
     if (this.stopped) return;
     this.driver?.stop();
     this.driver = undefined;
-    const head = this.deps.executor.head.header.number;
-    const setup = await instanceSetupAt(
-      this.options,
-      this.deps,
-      head,
-      this.deps.logger,
-      this.stopping.signal,
-    );
+    const setup = await this.headInstance();
     if (this.stopped) return;
     this.enterInstance(setup, { continuing: true });
     this.logInstance('entered');
     this.runInstance();
+  }
+
+  /** The instance the executed head is in, with its committee (waiting for the L1 if need be). */
+  private headInstance(): Promise<InstanceSetup> {
+    const head = this.deps.executor.head.header.number;
+    return instanceSetupAt(this.options, this.deps, head, this.deps.logger, this.stopping.signal);
   }
 
   private logInstance(how: string): void {

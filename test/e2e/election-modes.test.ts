@@ -126,6 +126,27 @@ async function startElectionDevnet(
   return { devnet, info };
 }
 
+/**
+ * `seqnet stake register` by member i's operator (its L1 account memberL1Account(i)): it stakes
+ * `amount` and registers its node's BLS key with a proof of possession.
+ */
+function stakeMember(devnet: DevnetProcess, info: DevnetInfo, member: number, amount: string) {
+  return runSeqnet([
+    'stake',
+    'register',
+    '--amount',
+    amount,
+    '--l1-rpc',
+    info.l1.rpc,
+    '--l1-deployment',
+    join(devnet.dataDir, 'l1-deployment.json'),
+    '--data-dir',
+    join(devnet.dataDir, `node-${member}`),
+    '--private-key',
+    memberL1Account(member).privateKey,
+  ]);
+}
+
 /** A JSON-RPC call's `result` (null or undefined when the node has none). */
 async function rpcResult<T>(url: string, method: string, params: unknown[]): Promise<T> {
   return ((await rpcCall(url, { jsonrpc: '2.0', id: 1, method, params })).json as { result: T }).result;
@@ -439,20 +460,7 @@ describe('devnet --nodes 4 --election pos --stake-token, member 3 not staked', (
     // (it approves the registry, then registers its node's BLS key with a proof of possession).
     expect(info.l1.stakesIn).toBe('token');
     const staker = memberL1Account(3);
-    const joined = await runSeqnet([
-      'stake',
-      'register',
-      '--amount',
-      '4',
-      '--l1-rpc',
-      info.l1.rpc,
-      '--l1-deployment',
-      join(devnet.dataDir, 'l1-deployment.json'),
-      '--data-dir',
-      join(devnet.dataDir, 'node-3'),
-      '--private-key',
-      staker.privateKey,
-    ]);
+    const joined = await stakeMember(devnet, info, 3, '4');
     expect(joined.code, joined.err).toBe(0);
     expect(JSON.parse(joined.out)).toMatchObject({ registered: true, stake: '4' });
     const pub = createPublicClient({ transport: http(info.l1.rpc) });
@@ -946,20 +954,7 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
     await onL1(before);
 
     // Member 3's operator stakes; from the epoch its stake is pinned for, it certifies again.
-    const joined = await runSeqnet([
-      'stake',
-      'register',
-      '--amount',
-      '4',
-      '--l1-rpc',
-      info.l1.rpc,
-      '--l1-deployment',
-      join(devnet.dataDir, 'l1-deployment.json'),
-      '--data-dir',
-      join(devnet.dataDir, 'node-3'),
-      '--private-key',
-      memberL1Account(3).privateKey,
-    ]);
+    const joined = await stakeMember(devnet, info, 3, '4');
     expect(joined.code, joined.err).toBe(0);
     const voting = await until(
       'an epoch of four stakers, node 3 voting',

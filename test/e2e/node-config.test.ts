@@ -120,16 +120,7 @@ describe('seqnet node', () => {
   }, 120_000);
 
   it('--follow only for a node outside the committee; a node outside it without --follow is told of it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
-    const keys = run(['keys', '--data-dir', join(dir, 'member')]);
-    expect(await keys.exit).toBe(0);
-    // stdout's JSON; stderr (in the same output) says where the keys are.
-    const own = JSON.parse(/\{[^}]*\}/.exec(keys.output())?.[0] ?? '') as {
-      blsPublicKey: string;
-      peerId: string;
-    };
-    const committee = join(dir, 'committee.json');
-    writeFileSync(committee, JSON.stringify({ members: [own] }));
+    const { dir, committee } = await oneMemberCommittee();
     const flags = (name: string) => ['--data-dir', join(dir, name), '--rpc-port', '0', '--log-level', 'warn'];
     const [noCommittee, member, outsider] = [
       run(['node', ...flags('a'), '--follow']),
@@ -156,15 +147,7 @@ describe('seqnet node', () => {
   }, 120_000);
 
   it('--epoch-committees only with a committee and an L1 election (pos, dpos, auction)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
-    const keys = run(['keys', '--data-dir', join(dir, 'member')]);
-    expect(await keys.exit).toBe(0);
-    const own = JSON.parse(/\{[^}]*\}/.exec(keys.output())?.[0] ?? '') as {
-      blsPublicKey: string;
-      peerId: string;
-    };
-    const committee = join(dir, 'committee.json');
-    writeFileSync(committee, JSON.stringify({ members: [own] }));
+    const { dir, committee } = await oneMemberCommittee();
     const flags = (name: string) => ['--data-dir', join(dir, name), '--rpc-port', '0', '--log-level', 'warn'];
     const [noCommittee, poa, devnet] = [
       run(['node', ...flags('a'), '--epoch-committees']),
@@ -177,31 +160,16 @@ describe('seqnet node', () => {
         '--p2p-listen',
         '/ip4/127.0.0.1/tcp/0',
       ]),
-      run([
-        'devnet',
-        '--data-dir',
-        join(dir, 'd'),
-        '--nodes',
-        '4',
-        '--epoch-committees',
-        '--no-l1',
-        '--log-level',
-        'warn',
-      ]),
+      run(['devnet', '--data-dir', join(dir, 'd'), '--nodes', '4', '--epoch-committees', '--no-l1']),
     ];
-    expect(await noCommittee.exit).toBe(1);
-    expect(noCommittee.output()).toContain(
+    await refused(
+      noCommittee,
       "--epoch-committees needs --committee FILE: the nodes that may be in an epoch's committee",
     );
-    expect(await poa.exit).toBe(1);
-    expect(poa.output()).toContain(
-      "--epoch-committees takes each epoch's committee from the L1 election: use --election pos | dpos | auction (got poa)",
-    );
-    expect(await devnet.exit).toBe(1);
-    expect(devnet.output()).toContain(
-      "--epoch-committees takes each epoch's committee from the L1 election: use --election pos | dpos | auction (got poa)",
-    );
-    for (const p of [noCommittee, poa, devnet]) expect(p.output()).not.toContain('Unhandled');
+    const poaRefused =
+      "--epoch-committees takes each epoch's committee from the L1 election: use --election pos | dpos | auction (got poa)";
+    await refused(poa, poaRefused);
+    await refused(devnet, poaRefused);
   }, 120_000);
 
   it('refuses a data dir of another chain with a message that says what to do', async () => {
@@ -236,3 +204,25 @@ describe('seqnet node', () => {
     expect(second.output()).toMatch(/belongs to chain 5, not 6; pass --chain-id 5 or use another --data-dir/);
   }, 300_000);
 });
+
+/** A committee file of one member, the node whose keys `seqnet keys` made in `<dir>/member`. */
+async function oneMemberCommittee(): Promise<{ dir: string; committee: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'seqnet-node-'));
+  const keys = run(['keys', '--data-dir', join(dir, 'member')]);
+  expect(await keys.exit).toBe(0);
+  // stdout's JSON; stderr (in the same output) says where the keys are.
+  const own = JSON.parse(/\{[^}]*\}/.exec(keys.output())?.[0] ?? '') as {
+    blsPublicKey: string;
+    peerId: string;
+  };
+  const committee = join(dir, 'committee.json');
+  writeFileSync(committee, JSON.stringify({ members: [own] }));
+  return { dir, committee };
+}
+
+/** `p` exits with 1 and a message containing `message`, no crash. */
+async function refused(p: ReturnType<typeof run>, message: string): Promise<void> {
+  expect(await p.exit).toBe(1);
+  expect(p.output()).toContain(message);
+  expect(p.output()).not.toContain('Unhandled');
+}
