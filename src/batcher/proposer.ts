@@ -14,8 +14,13 @@ export interface ProposerDeps {
    * With a committee on L1: a quorum certificate over this node's output of a block (the
    * StateOracle then takes it from anyone, `proposeCertified`, and from no single key).
    */
-  certify?(l2Block: bigint): Promise<{ output: L2Output; certificate: OutputCertificate } | undefined>;
-  /** Members in the committee that certifies (for the signer bitmap's length). */
+  certify?(
+    l2Block: bigint,
+  ): Promise<{ output: L2Output; certificate: OutputCertificate; committeeSize?: number } | undefined>;
+  /**
+   * Members in the committee that certifies (for the signer bitmap's length), unless the certificate
+   * names its own (an epoch's committee, --epoch-committees).
+   */
   committeeSize: number;
   /** The last L2 block whose batch is on L1: outputs never run ahead of the data. */
   postedTo(): bigint;
@@ -59,7 +64,10 @@ export class OutputProposer {
       const certified = await this.deps.certify(target);
       if (!certified) return;
       output = certified.output;
-      const cert = outputCertificateForL1(certified.certificate, this.deps.committeeSize);
+      const cert = outputCertificateForL1(
+        certified.certificate,
+        certified.committeeSize ?? this.deps.committeeSize,
+      );
       call = { functionName: 'proposeCertified', args: [...outputArgs(output), cert] };
     } else {
       output = this.deps.outputAt(target);

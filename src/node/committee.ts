@@ -667,9 +667,25 @@ export class CommitteeSequencer {
    * A quorum certificate over this member's output of `l2Block` (what the StateOracle takes), or
    * undefined while too few members have executed the block.
    */
-  certifyOutput(l2Block: bigint): ReturnType<OutputCertifier['certify']> {
+  async certifyOutput(
+    l2Block: bigint,
+  ): Promise<
+    (NonNullable<Awaited<ReturnType<OutputCertifier['certify']>>> & { committeeSize: number }) | undefined
+  > {
     if (!this.outputs) throw new Error('this member was started without outputAt: it certifies no outputs');
-    return this.outputs.certify(l2Block);
+    if (!this.deps.epochs) {
+      const got = await this.outputs.certify(l2Block);
+      return got && { ...got, committeeSize: this.options.members.length };
+    }
+    // --epoch-committees: the instance's committee certifies, in its epoch (its keys on L1).
+    const committee = this.committee;
+    const got = await this.outputs.certify(l2Block, {
+      epoch: this.instance.epoch,
+      committee,
+      self: this.self,
+      peerIds: this.memberPeers,
+    });
+    return got && { ...got, committeeSize: committee.publicKeys.length };
   }
 
   private peerOf(member: number): string | undefined {

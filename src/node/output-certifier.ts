@@ -39,6 +39,17 @@ export interface OutputCertifierDeps {
   metrics?: Pick<Metrics, 'outputSignatures' | 'outputsCertified'> | null;
 }
 
+/**
+ * Who certifies an output: an epoch's committee, this node's index in it (−1: not a member, it only
+ * collects), and the members' libp2p peers in committee order (undefined: not reachable).
+ */
+export interface CertifyingCommittee {
+  epoch: bigint;
+  committee: Committee;
+  self: number;
+  peerIds: ReadonlyArray<string | undefined>;
+}
+
 /** How long the certifier waits for members' signatures on one output. */
 const ANSWER_TIMEOUT_MS = 3_000;
 
@@ -62,7 +73,10 @@ export class OutputCertifier {
 
   constructor(private readonly deps: OutputCertifierDeps) {}
 
-  /** Serves other members' requests: RLP [l2Block] → RLP [outputRoot, signature]. */
+  /**
+   * Serves other members' requests: RLP l2Block (the deps' epoch), or RLP [l2Block, epoch] (an epoch's
+   * committee, --epoch-committees) → RLP [outputRoot, signature].
+   */
   serve(): void {
     this.deps.network.handle(this.deps.protocol, (data, from) => this.answer(data, from));
   }
@@ -71,10 +85,16 @@ export class OutputCertifier {
     // Only members ask: a signature costs a BLS signing, not something to hand any peer.
     if (!this.deps.peerIds.includes(from)) return undefined;
     let l2Block: bigint;
+    let epoch = this.deps.epoch;
     try {
-      const decoded = RLP.decode(data);
-      if (!(decoded instanceof Uint8Array) || decoded.length > 8) return undefined;
-      l2Block = bytesToBigInt(decoded);
+      const decoded = RLP.decode(data) as Uint8Array | Uint8Array[];
+      if (!(decoded instanceof Uint8Array) && decoded.length !== 2) return undefined;
+      const [rawBlock, rawEpoch] = decoded instanceof Uint8Array ? [decoded, undefined] : decoded;
+      if (!(rawBlock instanceof Uint8Array) || rawBlock.length > 8) return undefined;
+      if (rawEpoch !== undefined && (!(rawEpoch instanceof Uint8Array) || rawEpoch.length > 8))
+        return undefined;
+      l2Block = bytesToBigInt(rawBlock);
+      if (rawEpoch) epoch = bytesToBigInt(rawEpoch);
     } catch {
       return undefined;
     }
@@ -86,11 +106,11 @@ export class OutputCertifier {
     }
     this.stats.signed++;
     this.deps.metrics?.outputSignatures.inc({ outcome: 'signed' });
-    return RLP.encode([fromHex(own.outputRoot), this.sign(own)]);
+    return RLP.encode([fromHex(own.outputRoot), this.sign(own, epoch)]);
   }
 
-  private sign(o: L2Output): Uint8Array {
-    const { blsKey, chainId, epoch } = this.deps;
+  private sign(o: L2Output, epoch: bigint): Uint8Array {
+    const { blsKey, chainId } = this.deps;
     return signOutput(blsKey, chainId, epoch, o.l2Block, o.outputRoot);
   }
 
@@ -98,21 +118,30 @@ export class OutputCertifier {
    * The certificate of this member's own output of `l2Block`, or undefined when fewer than a quorum
    * of members (this one included) signed that same output within ANSWER_TIMEOUT_MS.
    */
-  async certify(l2Block: bigint): Promise<{ output: L2Output; certificate: OutputCertificate } | undefined> {
-    const { network, protocol, committee, self, peerIds, chainId, epoch, logger } = this.deps;
+  async certify(
+    l2Block: bigint,
+    /** The epoch's committee that certifies (--epoch-committees); default the deps' (the file's, epoch 0). */
+    by: CertifyingCommittee = this.deps,
+  ): Promise<{ output: L2Output; certificate: OutputCertificate } | undefined> {
+    const { network, protocol, chainId, logger } = this.deps;
+    const { committee, self, peerIds, epoch } = by;
     const own = this.deps.outputAt(l2Block);
     if (!own) return undefined;
-    const votes = [{ index: self, signature: this.sign(own) }];
+    const votes = self >= 0 ? [{ index: self, signature: this.sign(own, epoch) }] : [];
     const message = outputMessage(chainId, epoch, l2Block, own.outputRoot);
-    const request = RLP.encode(bigIntToBytes(l2Block));
+    const request =
+      epoch === this.deps.epoch
+        ? RLP.encode(bigIntToBytes(l2Block))
+        : RLP.encode([bigIntToBytes(l2Block), bigIntToBytes(epoch)]);
     await new Promise<void>((resolve) => {
-      let pending = peerIds.length - 1;
+      const asked = peerIds.filter((peer, index): peer is string => index !== self && peer !== undefined);
+      let pending = asked.length;
       const settle = () => {
         if (--pending === 0 || votes.length >= committee.quorum) resolve();
       };
       if (pending === 0) resolve();
       peerIds.forEach((peer, index) => {
-        if (index === self) return;
+        if (index === self || peer === undefined) return;
         network
           .request(peer, protocol, request, ANSWER_TIMEOUT_MS)
           .then((raw) => {

@@ -1040,6 +1040,23 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
       },
       60_000,
     );
+    // Outputs (the withdrawals' roots) are certified by the epoch's committee as well: the StateOracle
+    // took ones whose certificate is of a later epoch than 0, checked against that epoch's keys on L1.
+    const oracle = { address: info.l1.contracts.StateOracle, abi: l1Artifacts().StateOracle.abi as Abi };
+    await until(
+      "an output certified by an epoch's committee on L1",
+      async () => {
+        const events = await pub.getContractEvents({ ...oracle, eventName: 'OutputProposed', fromBlock: 0n });
+        for (const e of events.slice(-5)) {
+          const tx = await pub.getTransaction({ hash: e.transactionHash as Hex });
+          const call = decodeFunctionData({ abi: oracle.abi, data: tx.input });
+          const certificate = call.args?.[4] as { epoch: bigint } | undefined;
+          if (call.functionName === 'proposeCertified' && certificate && certificate.epoch >= 1n) return true;
+        }
+        return undefined;
+      },
+      60_000,
+    );
   }, 420_000);
 });
 

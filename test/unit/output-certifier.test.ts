@@ -87,6 +87,28 @@ describe('OutputCertifier: a quorum of members sign the output they computed the
     expect([m1.stats.refused, m2.stats.refused]).toEqual([1, 1]);
   });
 
+  it("certifies with a later epoch's committee: its members, its indices, its epoch, even from a non-member", async () => {
+    // Epoch 5's committee (--epoch-committees): members 3, 1, 2 of the file in the L1's order; member 0
+    // is not in it, but collects the signatures for its own output (it posts to L1).
+    const [m0, m1, m2, m3] = members([{}, {}, {}, {}]);
+    const order = [3, 1, 2];
+    const epoch5 = { publicKeys: order.map((i) => committee.publicKeys[i]), quorum: 3 };
+    const got = await m0.certify(6n, {
+      epoch: 5n,
+      committee: epoch5,
+      self: -1,
+      peerIds: order.map((i) => peerIds[i]),
+    });
+    const cert = got!.certificate;
+    expect(cert.epoch).toBe(5n);
+    expect(cert.signers).toBe(0b111n);
+    expect(verifyOutputCertificate(cert, CHAIN_ID, epoch5)).toBeNull();
+    // Not the file's committee of epoch 0, nor epoch 5's keys under another epoch.
+    expect(verifyOutputCertificate(cert, CHAIN_ID, committee)).toMatch(/does not verify/);
+    expect(verifyOutputCertificate({ ...cert, epoch: 0n }, CHAIN_ID, epoch5)).toMatch(/does not verify/);
+    expect([m1.stats.signed, m2.stats.signed, m3.stats.signed]).toEqual([1, 1, 1]);
+  });
+
   it('a member with another output, or a forged signature, does not count: too few, no certificate', async () => {
     const outsider = SecretKey.fromKeygen(new Uint8Array(32).fill(0x99));
     const forge = (raw: Uint8Array) => {
