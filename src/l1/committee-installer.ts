@@ -16,8 +16,10 @@ import { committeeVerifierArtifact } from './deploy.js';
  *
  * One tx an epoch, not one a member: member i waits i × `staggerMs` after the epoch can be installed
  * and first reads whether another member did; the call is simulated before it is sent, so a race lost
- * costs no gas (AlreadyInstalled). The current epoch and the next are looked at on each poll, so an
- * epoch nobody installed while every member was down is installed late rather than never.
+ * costs no gas (AlreadyInstalled). The next epoch, the current one and the LOOKBACK_EPOCHS before it
+ * are looked at on each poll (each read once it is done), so an epoch nobody installed — every member
+ * down, or started after it began — is installed late rather than never; older ones are left (no
+ * batch or output waits that long for its committee).
  */
 export interface CommitteeInstallerOptions {
   l1Url: string;
@@ -47,6 +49,9 @@ export interface CommitteeInstall {
   tx?: Hex;
   gasUsed?: bigint;
 }
+
+/** Epochs before the current one that a poll still installs when nobody did. */
+export const LOOKBACK_EPOCHS = 4n;
 
 /** What the verifier's custom errors mean to the installer: the epoch is done, or not yet due. */
 const DONE = 'AlreadyInstalled';
@@ -106,8 +111,10 @@ export class CommitteeInstaller {
     const head = await pub.getBlockNumber({ cacheTime: 0 });
     const final = head - BigInt(confirmations);
     const current = epochAt(clock, head);
-    for (const epoch of [current, current + 1n]) {
-      if (epoch === 0n || this.done.has(epoch)) continue;
+    const oldest = current > LOOKBACK_EPOCHS ? current - LOOKBACK_EPOCHS : 1n;
+    for (const e of this.done) if (e < oldest) this.done.delete(e);
+    for (let epoch = oldest; epoch <= current + 1n; epoch++) {
+      if (this.done.has(epoch)) continue;
       // installCommittee needs the pinned block mined; the node reads a committee only once it is final.
       if (pinnedBlockFor(clock, epoch) > final || pinnedBlockFor(clock, epoch) >= head) continue;
       const since = this.dueSince.get(epoch) ?? now;
@@ -142,11 +149,23 @@ export class CommitteeInstaller {
           }
           throw err;
         }
-        const tx = await wallet.writeContract(request as never);
+        // Another member's install may land between the simulation and this tx (its estimate then
+        // fails, or the tx reverts): a race lost, not a failure.
+        const lost = async (err: Error) => {
+          const c = await read<{ size: number }>('committee', [epoch]).catch(() => undefined);
+          if (!c) throw err;
+          this.record({ epoch, outcome: 'by-another', members: Number(c.size) });
+        };
+        let tx: Hex;
+        try {
+          tx = await wallet.writeContract(request as never);
+        } catch (err) {
+          return lost(err as Error);
+        }
         const receipt = await pub.waitForTransactionReceipt({ hash: tx, pollingInterval: 250 });
         if (receipt.status !== 'success')
-          throw new Error(
-            `installCommittee(${epoch}) reverted in L1 block ${receipt.blockNumber} (tx ${tx})`,
+          return lost(
+            new Error(`installCommittee(${epoch}) reverted in L1 block ${receipt.blockNumber} (tx ${tx})`),
           );
         const c = await read<{ size: number }>('committee', [epoch]);
         this.record({ epoch, outcome: 'installed', members: Number(c.size), tx, gasUsed: receipt.gasUsed });

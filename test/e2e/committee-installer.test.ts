@@ -214,5 +214,19 @@ describe('CommitteeInstaller: each epoch committee installed on L1 by one member
     });
     const epochs = events.map((e) => (e.args as { epoch: bigint }).epoch);
     expect(epochs).toEqual([0n, 1n, 2n, 3n]);
+
+    // A member that starts late (every other one down meanwhile) installs the epochs nobody did, back
+    // to LOOKBACK_EPOCHS before the current one, and finds the others installed.
+    await mineTo(pinnedBlockFor(clock, 6n) + 3n);
+    const late = installer(0, carol.privateKey);
+    await late.poll(30_000);
+    expect(late.installs.map((i) => [i.epoch, i.outcome])).toEqual([
+      [1n, 'by-another'],
+      [2n, 'by-another'],
+      [3n, 'by-another'],
+      [4n, 'installed'],
+      [5n, 'installed'],
+      [6n, 'installed'],
+    ]);
   }, 120_000);
 });
