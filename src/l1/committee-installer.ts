@@ -113,8 +113,11 @@ export class CommitteeInstaller {
     const current = epochAt(clock, head);
     const oldest = current > LOOKBACK_EPOCHS ? current - LOOKBACK_EPOCHS : 1n;
     for (const e of this.done) if (e < oldest) this.done.delete(e);
-    for (let epoch = oldest; epoch <= current + 1n; epoch++) {
-      if (this.done.has(epoch)) continue;
+    // The current epoch and the next first (the chain certifies in them now), then the late ones.
+    const epochs = [current, current + 1n];
+    for (let e = current - 1n; e >= oldest; e--) epochs.push(e);
+    for (const epoch of epochs) {
+      if (epoch < 1n || this.done.has(epoch)) continue;
       // installCommittee needs the pinned block mined; the node reads a committee only once it is final.
       if (pinnedBlockFor(clock, epoch) > final || pinnedBlockFor(clock, epoch) >= head) continue;
       const since = this.dueSince.get(epoch) ?? now;

@@ -889,9 +889,17 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
       address: info.l1.contracts.CommitteeVerifier,
       abi: committeeVerifierArtifact().abi as Abi,
     };
-    const l1Keys = async (epoch: bigint) =>
-      ((await pub.readContract({ ...verifier, functionName: 'publicKeys', args: [epoch] })) as Hex[]).map(
-        eip2537ToCompressedG1,
+    // An epoch's committee on L1, once a member has installed it (the chain may enter the epoch first).
+    const l1Keys = (epoch: bigint) =>
+      until(
+        `epoch ${epoch}'s committee on L1`,
+        async () =>
+          (
+            (await pub
+              .readContract({ ...verifier, functionName: 'publicKeys', args: [epoch] })
+              .catch(() => undefined)) as Hex[] | undefined
+          )?.map(eip2537ToCompressedG1),
+        60_000,
       );
     const own3 = toHex(
       loadOrCreateKeys(join(devnet.dataDir, 'node-3')).bls.toPublicKey().toBytes(),
