@@ -388,6 +388,9 @@ export class SeqnetNode {
           const got = await source.instanceFor(epoch);
           known.set(epoch, got.committee);
           summaries.set(epoch, got.summary);
+          // The recent ones (an older proof's committee is read again when asked for).
+          for (const m of [known, summaries])
+            for (const e of m.keys()) if (e !== 0n && e < epoch - 256n) m.delete(e);
           return got;
         };
         epochs = {
