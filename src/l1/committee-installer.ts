@@ -69,6 +69,7 @@ export class CommitteeInstaller {
   /** When this node first saw each epoch installable (its stagger counts from then). */
   private readonly dueSince = new Map<bigint, number>();
   private clients?: Awaited<ReturnType<typeof l1Clients>>;
+  private hasSource = false;
 
   constructor(
     private readonly options: CommitteeInstallerOptions,
@@ -80,7 +81,7 @@ export class CommitteeInstaller {
     const { pollMs } = this.options;
     while (!signal.aborted) {
       try {
-        if (await this.poll()) return;
+        await this.poll();
         this.lastError = null;
       } catch (err) {
         const message = (err as Error).message.split('\n')[0];
@@ -92,7 +93,7 @@ export class CommitteeInstaller {
     }
   }
 
-  /** One look at the L1. True when there is nothing to do for good (no committee source). */
+  /** One look at the L1. True when there is nothing to do: the verifier has no committee source (yet). */
   async poll(now = Date.now()): Promise<boolean> {
     const { l1Url, key, verifier, clock, confirmations, member } = this.options;
     this.clients ??= await l1Clients(l1Url, key);
@@ -100,14 +101,18 @@ export class CommitteeInstaller {
     const abi = committeeVerifierArtifact().abi as Abi;
     const read = <T>(functionName: string, args: readonly unknown[] = []) =>
       pub.readContract({ address: verifier, abi, functionName, args }) as Promise<T>;
-    if ((await read<Hex>('committeeSource')) === zeroAddress) {
+    // Set once for good (CommitteeVerifier.setCommitteeSource): read until it is there.
+    if (!this.hasSource && (await read<Hex>('committeeSource')) === zeroAddress) {
+      if (!this.noSource)
+        this.logger.info(
+          { verifier },
+          "the CommitteeVerifier has no committee source: its owner sets each epoch's committee, this node installs none (until the owner names one)",
+        );
       this.noSource = true;
-      this.logger.info(
-        { verifier },
-        "the CommitteeVerifier has no committee source: its owner sets each epoch's committee, this node installs none",
-      );
       return true;
     }
+    this.hasSource = true;
+    this.noSource = false;
     const head = await pub.getBlockNumber({ cacheTime: 0 });
     const final = head - BigInt(confirmations);
     const current = epochAt(clock, head);
