@@ -226,6 +226,9 @@ export class CommitteeSequencer {
   /** A follower's long polls are running (one per committee-file member). */
   private following = false;
   private followGeneration = 0;
+  /** Consensus messages of a later instance, by the peer they came from, kept for when this node enters it. */
+  private early: Array<{ from: string; m: ConsensusMessage }> = [];
+  private earlyTimer?: NodeJS.Timeout;
   private wakingOnL1 = false;
   private commitChain: Promise<void> = Promise.resolve();
   private executedCursor: bigint;
@@ -475,9 +478,12 @@ export class CommitteeSequencer {
   /** Runs the instance this node is in: its consensus driver in a member, the long polls in a follower. */
   private runInstance(): void {
     if (this.stopped) return;
+    // The instance's messages that came before this node entered it go to its driver now.
+    const early = this.early.splice(0).filter((e) => messageEpoch(e.m) === this.instance.epoch);
     if (!this.follower) {
       this.following = false;
       this.startDriver();
+      for (const { from, m } of early) this.driver?.onMessage(this.peerToMember.get(from) ?? -1, m);
       return;
     }
     if (this.following) return;
@@ -603,7 +609,7 @@ export class CommitteeSequencer {
         } catch {
           return 'reject';
         }
-        if (this.takingBlocks || !this.ofThisInstance(m)) return 'ignore';
+        if (this.takingBlocks || !this.ofThisInstance(m, via)) return 'ignore';
         // Messages name their signer; `via` (who relayed it) is who an invalid one is charged to.
         this.driver?.onMessage(this.peerToMember.get(via) ?? -1, m);
         return 'accept';
@@ -617,7 +623,7 @@ export class CommitteeSequencer {
           network.penalise(from, 'undecodable consensus message');
           return undefined;
         }
-        if (this.ofThisInstance(m)) this.driver?.onMessage(this.peerToMember.get(from) ?? -1, m);
+        if (this.ofThisInstance(m, from)) this.driver?.onMessage(this.peerToMember.get(from) ?? -1, m);
         return undefined;
       });
     }
@@ -651,14 +657,23 @@ export class CommitteeSequencer {
 
   /**
    * Whether a consensus message is for the instance this node runs (and it runs a driver). One of a
-   * later instance means the others committed a boundary block this node has not: it syncs the
-   * blocks it lacks at once. Others are dropped unjudged — not the sender's fault.
+   * later instance is kept (up to EARLY_KEPT) for when this node enters it — the others entered it
+   * first: they executed the boundary block sooner, and the new instance's first proposal and votes
+   * come before this node is there (the bench saw a view time out after most handovers). If this node
+   * is still short of that instance EARLY_SYNC_MS later, it missed the boundary block and syncs the
+   * blocks it lacks. Others are dropped unjudged: not the sender's fault.
    */
-  private ofThisInstance(m: ConsensusMessage): boolean {
+  private ofThisInstance(m: ConsensusMessage, from: string): boolean {
     const epoch = messageEpoch(m);
     if (epoch > this.instance.epoch && this.deps.epochs) {
-      this.instanceBehind = true;
-      void this.maybeSync();
+      if (this.early.length < EARLY_KEPT) this.early.push({ from, m });
+      if (!this.earlyTimer)
+        this.earlyTimer = setTimeout(() => {
+          this.earlyTimer = undefined;
+          if (this.stopped || this.instance.epoch >= epoch) return;
+          this.instanceBehind = true;
+          void this.maybeSync();
+        }, EARLY_SYNC_MS).unref();
     }
     return epoch === this.instance.epoch && !this.instanceClosed && this.driver !== undefined;
   }
@@ -1327,8 +1342,9 @@ export class CommitteeSequencer {
         : { ...parentSeq.l1Origin, timestamp: undefined };
     // A block of a later epoch closes the instance (its boundary block, or the suffix that commits
     // it): it holds no txs — those wait for the next epoch's committee.
-    const closing =
-      this.deps.epochs !== undefined && this.deps.epochs.epochOf(origin.number) > this.instance.epoch;
+    const originEpoch = this.deps.epochs?.epochOf(origin.number);
+    const closing = originEpoch !== undefined && originEpoch > this.instance.epoch;
+    if (closing) this.readAhead(originEpoch);
     const taken = new Set<Hex>(this.committing);
     for (const p of uncommitted)
       for (const raw of decodeSequencedBlock(p.payload).txs) taken.add(toHex(keccak256(raw)));
@@ -1396,12 +1412,14 @@ export class CommitteeSequencer {
     if (seq.timestamp < parent.timestamp) return 'timestamp before the parent';
     if (seq.l1Origin.number < parent.l1Origin.number) return 'L1 origin goes back';
     if (this.deps.epochs) {
+      const originEpoch = this.deps.epochs.epochOf(seq.l1Origin.number);
       const why = instanceBlockError(
         this.instance,
         { parent: seq.parentHash, txCount: seq.txs.length },
-        this.deps.epochs.epochOf(seq.l1Origin.number),
+        originEpoch,
       );
       if (why) return why;
+      this.readAhead(originEpoch);
     }
     if (l1) {
       if (seq.l1MessageCursor !== parent.l1MessageCursor + BigInt(due)) return 'leaves out due L1 messages';
@@ -1526,6 +1544,14 @@ export class CommitteeSequencer {
   private headInstance(): Promise<InstanceSetup> {
     const head = this.deps.executor.head.header.number;
     return instanceSetupAt(this.options, this.deps, head, this.deps.logger, this.stopping.signal);
+  }
+
+  /**
+   * A block of a later epoch is on its way to commit: read that epoch's committee from L1 now, so the
+   * handover does not wait for it once the boundary block is executed.
+   */
+  private readAhead(epoch: bigint): void {
+    if (epoch > this.instance.epoch) this.deps.epochs?.instanceFor(epoch).catch(() => {});
   }
 
   private logInstance(how: string): void {
@@ -1890,6 +1916,10 @@ export class CommitteeSequencer {
     this.wal?.close();
   }
 }
+
+/** Consensus messages of a later instance kept for it (ofThisInstance), and how long before a sync. */
+const EARLY_KEPT = 1_024;
+const EARLY_SYNC_MS = 1_000;
 
 /** Re-gossip after a timeout: at most this often, and at most this many pending txs. */
 const REGOSSIP_INTERVAL_MS = 1_000;
