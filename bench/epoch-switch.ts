@@ -37,7 +37,7 @@ import { sleep } from '../src/util/sleep.js';
 import { devnetInfo, freeConsecutivePorts, startDevnet } from '../test/helpers/devnet.js';
 import { rpcCall } from './lib/committee-cluster.js';
 import { latencyStats } from './lib/load.js';
-import { writeResult } from './lib/results.js';
+import { seqnetVersion, writeResult } from './lib/results.js';
 import { WsRpc } from './lib/rpc.js';
 import { BlockWatcher, type Inclusion } from './lib/watcher.js';
 
@@ -192,22 +192,6 @@ function machineLoad(dataDir: string): { load1: number; otherSeqnetProcesses: nu
     // no ps: counted as none
   }
   return { load1: Math.round(loadavg()[0] * 100) / 100, otherSeqnetProcesses: other };
-}
-
-function sourceVersion(root: string): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: root,
-      encoding: 'utf8',
-    }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', 'src'], {
-      cwd: root,
-      encoding: 'utf8',
-    }).trim();
-    return `seqnet@${head}${dirty ? ' + uncommitted src/ changes' : ''}`;
-  } catch {
-    return 'unknown';
-  }
 }
 
 async function main(): Promise<void> {
@@ -514,7 +498,7 @@ async function main(): Promise<void> {
     const result = {
       when: new Date().toISOString(),
       root: flags.root ?? '.',
-      version: sourceVersion(root ?? resolve(import.meta.dirname, '..')),
+      version: seqnetVersion(root ?? resolve(import.meta.dirname, '..')),
       epochCommittees,
       seconds,
       epochLength: Number(flags['epoch-length']),

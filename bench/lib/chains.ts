@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { anvilBinary, waitForRpc } from '../../src/l1/anvil.js';
+import { seqnetVersion } from './results.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -146,21 +147,7 @@ export async function startSeqnet(opts: { cpuProfDir?: string } = {}): Promise<C
     'warn',
     ...seqnetMempoolFlags,
   ];
-  let version = 'unknown';
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: root,
-      encoding: 'utf8',
-    }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', 'src'], {
-      cwd: root,
-      encoding: 'utf8',
-    }).trim();
-    version = `seqnet@${head}${dirty ? ' + uncommitted src/ changes' : ''}`;
-  } catch {
-    // not a git checkout
-  }
-  return launch('seqnet', process.execPath, args, port, version, () => {
+  return launch('seqnet', process.execPath, args, port, seqnetVersion(root), () => {
     rmSync(dataDir, { recursive: true, force: true });
     tempDirs.delete(dataDir);
   });
