@@ -64,6 +64,12 @@ import { sleep } from '../util/sleep.js';
 import { type CommitteeOptions, checkFollower, memberIndexOf } from './committee-options.js';
 import { MAX_UNWRITTEN_BLOCKS, persistExecutedBlock } from './durable-block.js';
 import type { ChainEvents } from './events.js';
+import {
+  decodeMemberRecord,
+  encodeMemberRecord,
+  MemberDirectory,
+  signMemberRecord,
+} from './member-records.js';
 import { committeeOutputCertifier, type OutputCertifier } from './output-certifier.js';
 import { askInTurn, type SyncSource } from './sync-sources.js';
 import { type EpochCommittees, provenSyncedBlocks, suffixKey } from './synced-blocks.js';
@@ -223,6 +229,10 @@ export class CommitteeSequencer {
   private peerToMember = new Map<string, number>();
   /** Committee-file peers: every node that may be a member, and serves block sync. */
   private readonly filePeers: Set<string>;
+  /** The peers of BLS keys: the committee file's, and those stakers outside it handed over (member-records.ts). */
+  private readonly directory: MemberDirectory;
+  /** This node's own member record, handed to each peer that asks. */
+  private readonly ownRecord: Uint8Array;
   /** A follower's long polls are running (one per committee-file member). */
   private following = false;
   private followGeneration = 0;
@@ -345,6 +355,10 @@ export class CommitteeSequencer {
     // Without --epoch-committees the file is the committee: a key outside it must pass --follow.
     else if (!deps.epochs) memberIndexOf(options.members, ownKey);
     this.filePeers = new Set(options.members.map((m) => m.peerId));
+    this.directory = new MemberDirectory(deps.chainId, options.members);
+    this.ownRecord = encodeMemberRecord(
+      signMemberRecord(deps.blsKey, deps.chainId, network.peerId, BigInt(Date.now())),
+    );
     if (!options.fixedViewTimeout) this.viewTimeout = new AdaptiveViewTimeout(options.viewTimeoutMs);
     this.peerTxs = new PeerTxIntake((raw) => deps.mempool.add(raw), {
       known: (hash) => this.committing.has(hash) || this.recentlyIncluded.has(hash),
@@ -352,9 +366,11 @@ export class CommitteeSequencer {
     mkdirSync(join(deps.dataDir, 'consensus'), { recursive: true });
     const head = deps.executor.head.header.number;
     this.enterInstance(setup, { continuing: false });
-    // Outputs are certified by the committee file's members (epoch 0's committee on L1).
+    // Outputs are certified by the committee file's members (epoch 0's committee on L1), or with
+    // --epoch-committees by each instance's committee: a staker outside the file signs too, and any
+    // member of the instance may ask.
     const fileIndex = options.members.findIndex((m) => m.blsPublicKey.toLowerCase() === ownKey.toLowerCase());
-    if (deps.outputAt && !options.follow && fileIndex >= 0) {
+    if (deps.outputAt && !options.follow && (fileIndex >= 0 || deps.epochs)) {
       const publicKeys = options.members.map((m) => m.blsPublicKey);
       this.outputs = committeeOutputCertifier(
         network,
@@ -362,6 +378,7 @@ export class CommitteeSequencer {
         { publicKeys, quorum: quorumFor(publicKeys.length) },
         fileIndex,
         { ...deps, outputAt: deps.outputAt },
+        deps.epochs ? (peer) => this.peerToMember.has(peer) : undefined,
       );
     }
     const headSeq = this.sequencedAt(head);
@@ -434,16 +451,9 @@ export class CommitteeSequencer {
       throw new Error(`the ${this.schedule.mode} schedule's committee differs in size from the committee's`);
     this.self = options.follow ? -1 : publicKeys.findIndex((k) => k.toLowerCase() === ownKey);
     this.crypto = new BlsConsensusCrypto(deps.chainId, this.committee, setup.instance);
-    const peerOfKey = new Map(options.members.map((m) => [m.blsPublicKey.toLowerCase(), m.peerId]));
-    this.memberPeers = publicKeys.map((k) => peerOfKey.get(k.toLowerCase()));
-    this.peerToMember = new Map();
-    this.memberPeers.forEach((peer, i) => {
-      if (peer) this.peerToMember.set(peer, i);
-    });
-    this.everConnected = new Set(
-      this.network.peers().flatMap((p) => (this.peerToMember.has(p) ? [this.peerToMember.get(p)!] : [])),
-    );
+    this.everConnected = new Set();
     this.disconnected = new Set();
+    this.mapMemberPeers();
     this.live.viewsLedBy = publicKeys.map(() => 0);
     this.live.failedViewsLedBy = publicKeys.map(() => 0);
     this.live.viewsDrawnFor = publicKeys.map(() => 0);
@@ -473,6 +483,56 @@ export class CommitteeSequencer {
       previousWal.close();
       rmSync(previousWal.path, { force: true });
     }
+  }
+
+  /**
+   * The instance's members' peers, by their keys: the committee file's, or what a staker outside it
+   * handed over in its member record. Again whenever a record teaches a new one.
+   */
+  private mapMemberPeers(): void {
+    this.memberPeers = this.committee.publicKeys.map((k) => this.directory.peerOf(k));
+    this.peerToMember = new Map();
+    this.memberPeers.forEach((peer, i) => {
+      if (peer) this.peerToMember.set(peer, i);
+    });
+    for (const p of this.network.peers()) {
+      const member = this.peerToMember.get(p);
+      if (member !== undefined) this.everConnected.add(member);
+    }
+  }
+
+  /**
+   * Asks a peer that connected for its member record (which BLS key it speaks for). A node that does
+   * not serve them (a follower of an older version) is no fault; a record that lies costs a penalty.
+   */
+  private async askMemberRecord(peer: string): Promise<void> {
+    let raw: Uint8Array;
+    try {
+      raw = await this.network.request(
+        peer,
+        protocols.memberRecord(this.deps.chainId),
+        new Uint8Array(0),
+        3_000,
+      );
+    } catch (err) {
+      this.deps.logger.debug({ peer, err: (err as Error).message }, 'no member record from a peer');
+      return;
+    }
+    const record = decodeMemberRecord(raw);
+    const outcome = record ? this.directory.offer(record, peer) : 'invalid';
+    if (outcome === 'invalid') {
+      this.network.penalise(peer, 'invalid member record');
+      return;
+    }
+    if (outcome !== 'learned' || !record) return;
+    const member = this.committee.publicKeys.findIndex(
+      (k) => k.toLowerCase() === record.blsPublicKey.toLowerCase(),
+    );
+    this.deps.logger.info(
+      { peer, blsPublicKey: record.blsPublicKey, member: member >= 0 ? member : undefined },
+      "learned a member's peer from its record",
+    );
+    if (member >= 0) this.mapMemberPeers();
   }
 
   /** Runs the instance this node is in: its consensus driver in a member, the long polls in a follower. */
@@ -598,6 +658,9 @@ export class CommitteeSequencer {
     const { network } = this;
     const { chainId, mempool, logger } = this.deps;
     network.onPeerChange((peer, connected) => this.onPeerChange(peer, connected));
+    // Member records: what key each peer speaks for (a staker outside the committee file is reached so).
+    network.handle(protocols.memberRecord(chainId), () => this.ownRecord);
+    if (!this.options.follow) for (const peer of network.peers()) void this.askMemberRecord(peer);
     // A follower (`--follow`) takes part in no consensus: it neither gets nor serves its messages. A
     // node with --epoch-committees outside the epoch's committee gets them (it may be a member of the
     // next) but passes them to no driver.
@@ -793,6 +856,7 @@ export class CommitteeSequencer {
    * view timeout.) Only members seen connected count: at start-up nobody is "down" yet.
    */
   private onPeerChange(peer: string, connected: boolean): void {
+    if (connected && !this.options.follow && !this.stopped) void this.askMemberRecord(peer);
     const member = this.peerToMember.get(peer);
     if (member === undefined || member === this.self) return;
     if (connected) {
@@ -1845,6 +1909,8 @@ export class CommitteeSequencer {
           i === this.self ||
           (this.memberPeers[i] !== undefined && this.network.peers().includes(this.memberPeers[i]!)),
       })),
+      // Keys whose peer a member record taught (stakers outside the committee file among them).
+      memberRecordsLearned: this.directory.size,
       quorum: this.committee.quorum,
       view: this.live.view.toString(),
       leader: this.live.leader,

@@ -29,6 +29,8 @@ export interface OutputCertifierDeps {
   self: number;
   /** Members' libp2p peer ids, in committee order. */
   peerIds: string[];
+  /** Peers beside `peerIds` that may ask for signatures (--epoch-committees: the instance's members). */
+  isAsker?: (peer: string) => boolean;
   blsKey: SecretKey;
   /**
    * This member's own output of a block it has committed and executed (and indexed the withdrawals
@@ -83,7 +85,7 @@ export class OutputCertifier {
 
   private answer(data: Uint8Array, from: string): Uint8Array | undefined {
     // Only members ask: a signature costs a BLS signing, not something to hand any peer.
-    if (!this.deps.peerIds.includes(from)) return undefined;
+    if (!this.deps.peerIds.includes(from) && !this.deps.isAsker?.(from)) return undefined;
     let l2Block: bigint;
     let epoch = this.deps.epoch;
     try {
@@ -193,6 +195,7 @@ export function committeeOutputCertifier(
   committee: Committee,
   self: number,
   deps: Pick<OutputCertifierDeps, 'chainId' | 'blsKey' | 'outputAt' | 'logger' | 'metrics'>,
+  isAsker?: OutputCertifierDeps['isAsker'],
 ): OutputCertifier {
   return new OutputCertifier({
     network,
@@ -202,6 +205,7 @@ export function committeeOutputCertifier(
     committee,
     self,
     peerIds: members.map((m) => m.peerId),
+    isAsker,
     blsKey: deps.blsKey,
     outputAt: deps.outputAt,
     logger: deps.logger.child({ module: 'outputs' }),

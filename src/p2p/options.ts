@@ -52,4 +52,6 @@ export const protocols = {
   txsDirect: (chainId: number | bigint): string => `/seqnet/${chainId}/txs-direct/1`,
   /** A member's signature on its own output of a block (src/node/output-certifier.ts). */
   outputSign: (chainId: number | bigint): string => `/seqnet/${chainId}/output-sign/1`,
+  /** A node's signed member record: the BLS key it speaks for (src/node/member-records.ts). */
+  memberRecord: (chainId: number | bigint): string => `/seqnet/${chainId}/member-record/1`,
 };

@@ -30,7 +30,7 @@ import { eip2537ToCompressedG1, qcForL1 } from '../../src/l1/bls-encoding.js';
 import { committeeVerifierArtifact, l1Artifacts } from '../../src/l1/deploy.js';
 import { electionArtifacts } from '../../src/l1/election.js';
 import { loadOrCreateKeys } from '../../src/node/keys.js';
-import { loadNodeKey, nodeKeyPath } from '../../src/p2p/keys.js';
+import { loadNodeKey, loadOrCreateNodeKey, nodeKeyPath } from '../../src/p2p/keys.js';
 import { createNetwork } from '../../src/p2p/network.js';
 import { protocols } from '../../src/p2p/options.js';
 import { toHex } from '../../src/util/bytes.js';
@@ -1068,6 +1068,112 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
       60_000,
     );
   }, 420_000);
+
+  it('a staker outside the committee file: the members learn its peer from its signed record, and it certifies with them', async () => {
+    const urls = info.nodes.map((n) => n.rpc);
+    // A fifth node: the devnet's committee file and chain, its own data dir, keys and L1 account, no
+    // batcher key. Its key is in no committee, so it follows the chain.
+    const dataDir = join(devnet.dataDir, 'node-4');
+    const rpcPort = await freeConsecutivePorts(2);
+    const p2pPort = rpcPort + 1;
+    const { argv, env } = processLaunch(info.nodes[2].pid);
+    const swap = (flag: string, value: string) => {
+      const i = argv.indexOf(flag);
+      expect(i, flag).toBeGreaterThan(0);
+      argv[i + 1] = value;
+    };
+    swap('--data-dir', dataDir);
+    swap('--rpc-port', String(rpcPort));
+    swap('--p2p-listen', `/ip4/127.0.0.1/tcp/${p2pPort}`);
+    delete env.SEQNET_BATCHER_KEY;
+    env.SEQNET_REPORTER_KEY = memberL1Account(4).privateKey;
+    const outsiderKey = toHex(loadOrCreateKeys(dataDir).bls.toPublicKey().toBytes()).toLowerCase();
+    const outsiderPeer = (await loadOrCreateNodeKey(nodeKeyPath(dataDir))).peerId;
+    const committeeFile = JSON.parse(readFileSync(argv[argv.indexOf('--committee') + 1], 'utf8')) as {
+      members: Array<{ blsPublicKey: Hex; peerId: string }>;
+    };
+    expect(committeeFile.members.map((m) => m.blsPublicKey.toLowerCase())).not.toContain(outsiderKey);
+    expect(committeeFile.members.map((m) => m.peerId)).not.toContain(outsiderPeer);
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: 'ignore' });
+    restarted.push(child);
+    const url = `http://127.0.0.1:${rpcPort}`;
+    await until(
+      'the outsider following the chain',
+      async () => {
+        const s = await status(url).catch(() => undefined);
+        return s && s.consensus.role === 'follower' && s.head >= (await status(urls[2])).head - 2
+          ? s
+          : undefined;
+      },
+      90_000,
+    );
+
+    // Its operator stakes more than any member (10 ETH against 1–4): from the epoch its stake is pinned
+    // for it is in the committee of four, member 0 (the least stake) out.
+    const staked = await stakeMember(devnet, info, 4, '10');
+    expect(staked.code, staked.err).toBe(0);
+    const traffic = load(urls.slice(1), devAccounts(10)[7].privateKey, 10);
+    const joined = await until(
+      'an instance with the outsider, it voting',
+      async () => {
+        const all = await Promise.all([url, ...urls.slice(1)].map(status));
+        return all.every((s) =>
+          s.consensus.instance.committee.map((k) => k.toLowerCase()).includes(outsiderKey),
+        ) &&
+          all[0].consensus.role === 'member' &&
+          all[0].consensus.votesSigned > 0
+          ? all
+          : undefined;
+      },
+      120_000,
+    );
+    const at = joined[0].consensus.instance.committee.map((k) => k.toLowerCase()).indexOf(outsiderKey);
+    // Every other member maps the outsider's key to the peer that handed its record over, and is
+    // connected to it: its votes, QCs and timeouts reach it directly.
+    for (const u of urls.slice(1)) {
+      const s = (await status(u)) as unknown as {
+        consensus: {
+          memberRecordsLearned: number;
+          members: Array<{ peerId: string | null; connected: boolean }>;
+        };
+      };
+      expect(s.consensus.members[at]).toMatchObject({ peerId: outsiderPeer, connected: true });
+      expect(s.consensus.memberRecordsLearned).toBeGreaterThanOrEqual(1);
+    }
+    // It leads views (10 of its 19 staked ETH: about half) and the chain goes on through them; a tx sent
+    // to it is preconfirmed by a certificate of the epoch's committee, which holds its key.
+    const proposalsThen = joined[0].consensus.proposals;
+    await until(
+      'the outsider proposes blocks that commit',
+      async () => ((await status(url)).consensus.proposals > proposalsThen + 3 ? true : undefined),
+      60_000,
+    );
+    const sender = devAccounts(10)[6].privateKey;
+    const tx = await sendTransfer(url, sender, await nonceOf(url, sender));
+    expect(tx).toBeDefined();
+    const pre = await until(
+      "the outsider's tx preconfirmed",
+      async () =>
+        (await rpcResult<{
+          proof: unknown;
+          committee: { publicKeys: Hex[]; quorum: number; epoch: string };
+        } | null>(url, 'seqnet_getPreconfirmation', [tx])) ?? undefined,
+      30_000,
+    );
+    expect(pre.committee.publicKeys.map((k) => k.toLowerCase())).toContain(outsiderKey);
+    expect(verifyCommitProof(commitProofFromJson(pre.proof), pre.committee)).toBeNull();
+    expect(await traffic.stop()).toBeGreaterThan(0);
+    // Member 0 (out of the committee now) follows the same chain.
+    const s0 = await until(
+      'member 0 following',
+      async () => {
+        const s = await status(urls[0]);
+        return s.consensus.role === 'follower' ? s : undefined;
+      },
+      60_000,
+    );
+    expect(s0.consensus.self).toBe(-1);
+  }, 300_000);
 });
 
 /** The next nonce of `key`'s account at the node at `url`. */
