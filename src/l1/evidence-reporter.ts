@@ -26,7 +26,8 @@ const SETTLED = new Set(['AlreadySlashed', 'UnknownKey']);
 export class EvidenceReporter {
   private queue: Promise<void> = Promise.resolve();
   private readonly reported = new Set<string>();
-  readonly results: Array<{ member: number; view: bigint; outcome: string; tx?: Hex }> = [];
+  /** Reports made: the signer's committee-file index (−1: a staker outside the file), its key, … */
+  readonly results: Array<{ member: number; key: Hex; view: bigint; outcome: string; tx?: Hex }> = [];
   private readonly reportedCertificates = new Set<string>();
   /** Reports of conflicting certificates seen over the network (`reportCertificates`). */
   readonly certificateResults: Array<{ view: bigint; verdict: string; slashed: number; tx?: Hex }> = [];
@@ -36,11 +37,17 @@ export class EvidenceReporter {
     private readonly logger: Logger,
   ) {}
 
-  report(e: Equivocation): void {
-    const id = `${e.member}/${e.epoch}/${e.view}/${e.phase}`;
+  /**
+   * Reports `e`, signed by `signer` (default: the committee file's member `e.member`; with
+   * --epoch-committees the instance's committee names the key, which may be outside the file).
+   */
+  report(e: Equivocation, signer: Hex | undefined = this.options.publicKeys[e.member]): void {
+    if (!signer) return;
+    const id = `${signer.toLowerCase()}/${e.epoch}/${e.view}/${e.phase}`;
     if (this.reported.has(id)) return;
     this.reported.add(id);
-    this.run(() => this.submit(e)).catch((err) => {
+    const member = this.options.publicKeys.findIndex((k) => k.toLowerCase() === signer.toLowerCase());
+    this.run(() => this.submit({ ...e, member }, signer)).catch((err) => {
       this.logger.error(
         { err, member: e.member, view: Number(e.view) },
         'reporting equivocation to the Slasher failed',
@@ -96,9 +103,8 @@ export class EvidenceReporter {
     });
   }
 
-  private async submit(e: Equivocation): Promise<void> {
-    const key = this.options.publicKeys[e.member];
-    if (!key) return;
+  /** `e.member`: the signer's committee-file index, −1 outside the file (for the results). */
+  private async submit(e: Equivocation, key: Hex): Promise<void> {
     const { pub, wallet, account } = await l1Clients(this.options.rpcUrl, this.options.key);
     const abi = electionArtifacts().Slasher.abi as Abi;
     const args = doubleSignArgs(e, key);
@@ -114,7 +120,7 @@ export class EvidenceReporter {
     } catch (err) {
       const name = customErrorOf(err)?.name;
       if (name && SETTLED.has(name)) {
-        this.results.push({ member: e.member, view: e.view, outcome: name });
+        this.results.push({ member: e.member, key, view: e.view, outcome: name });
         this.logger.info(
           { member: e.member, view: Number(e.view), outcome: name },
           'equivocation needs no report',
@@ -126,7 +132,7 @@ export class EvidenceReporter {
     const tx = await wallet.writeContract(request as never);
     const receipt = await pub.waitForTransactionReceipt({ hash: tx, pollingInterval: 250 });
     const outcome = receipt.status === 'success' ? 'slashed' : 'reverted';
-    this.results.push({ member: e.member, view: e.view, outcome, tx });
+    this.results.push({ member: e.member, key, view: e.view, outcome, tx });
     this.logger.warn(
       { member: e.member, view: Number(e.view), phase: e.phase, tx, outcome },
       'equivocation reported to the L1 Slasher',

@@ -91,8 +91,11 @@ export interface CommitteeDeps {
   l1?: L1Source & { scannedThrough?(): bigint; poll?(): Promise<void> };
   /** Who leads each view (`--election`); default poa: round robin over the committee file. */
   schedule?: LeaderSchedule;
-  /** Told of every equivocation found (the node submits it to the L1 Slasher when it has one). */
-  onEvidence?(e: Equivocation): void;
+  /**
+   * Told of every equivocation found, with the signer's BLS key (the node submits it to the L1
+   * Slasher when it has one; a staker outside the committee file is slashed by its key too).
+   */
+  onEvidence?(e: Equivocation, signer: Hex): void;
   /**
    * Told of two verified QCs of one view on different blocks (submitted to the Slasher too), with the
    * keys of the committee that signed them (their signer bitmaps index it).
@@ -1835,10 +1838,9 @@ export class CommitteeSequencer {
 
   private onEvidence(e: Equivocation): void {
     this.evidence.push(e);
-    // The Slasher takes the signer's key: the L1 reporter knows members by their committee-file index.
-    const key = this.committee.publicKeys[e.member]?.toLowerCase();
-    const fileIndex = this.options.members.findIndex((m) => m.blsPublicKey.toLowerCase() === key);
-    if (fileIndex >= 0) this.deps.onEvidence?.({ ...e, member: fileIndex });
+    // The Slasher takes the signer's key (the instance's index means nothing outside it).
+    const signer = this.committee.publicKeys[e.member];
+    if (signer) this.deps.onEvidence?.(e, signer);
     this.deps.logger.warn(
       { member: e.member, view: Number(e.view), phase: e.phase },
       'equivocation: kept as evidence',

@@ -76,6 +76,11 @@ export async function electedSchedule(
   logger: Logger,
   /** auction: keeps the winner's deposition across restarts. */
   depositions?: DepositionRecord,
+  /**
+   * --epoch-committees: each epoch's committee and schedule come from epochCommitteeSource; this one
+   * is epoch 0's (the committee file's instance) and follows no epochs.
+   */
+  epochCommittees = false,
 ): Promise<ElectedSchedule> {
   if (mode === 'single' || mode === 'poa')
     return { schedule: new PoaSchedule(memberKeys), epoch: 0n, summary: { mode } };
@@ -94,7 +99,7 @@ export async function electedSchedule(
     return f < 0n ? 0n : f;
   };
   const finalised = await finalisedNow();
-  const epoch = epochAt(clock, finalised);
+  const epoch = epochCommittees ? 0n : epochAt(clock, finalised);
   const first = await scheduleForEpoch(
     mode,
     memberKeys,
@@ -104,7 +109,7 @@ export async function electedSchedule(
     epoch,
     finalised,
     logger,
-    true,
+    epochCommittees ? 'drop' : 'refuse',
     depositions,
   );
   const schedule = new EpochSchedule(epoch, first.schedule, clock);
@@ -140,7 +145,7 @@ export async function electedSchedule(
             next,
             f,
             logger,
-            false,
+            'warn',
             depositions,
           );
           summaries.set(next, read.summary);
@@ -157,7 +162,7 @@ export async function electedSchedule(
       }
     }
   };
-  return { schedule, epoch, summary: first.summary, follow };
+  return { schedule, epoch, summary: first.summary, follow: epochCommittees ? undefined : follow };
 }
 
 /**
@@ -210,7 +215,7 @@ export function epochCommitteeSource(
       epoch,
       finalised,
       logger,
-      false,
+      'drop',
       depositions,
     );
     logger.info({ ...summary, committee: keys.length }, `epoch ${epoch}'s committee read from L1`);
@@ -234,22 +239,30 @@ export function epochCommitteeSource(
 /** How often a member looks for a new epoch on L1 (the devnet's L1 makes a block a second). */
 const EPOCH_POLL_MS = 500;
 
+/**
+ * What a key on L1 outside the committee file means: at start, an error (`refuse`); at a later epoch,
+ * a member left out with a warning (`warn`). With --epoch-committees (`drop`) each epoch's committee
+ * is read whole from L1 (epochCommitteeSource) and the file's schedule is epoch 0's only, so such a
+ * key (a staker reached by its member record) is just not in it.
+ */
+type OutsideKeys = 'refuse' | 'warn' | 'drop';
+
 /** Committee-file indices of `keys` (some of the members); keys not in the file are refused or dropped. */
 function indicesIn(
   memberKeys: readonly Hex[],
   keys: readonly Hex[],
   what: string,
   epoch: bigint,
-  atStart: boolean,
+  outside: OutsideKeys,
   logger: Logger,
 ): number[] {
   const index = new Map(memberKeys.map((k, i) => [k.toLowerCase(), i]));
   const missing = keys.filter((k) => !index.has(k.toLowerCase()));
-  if (missing.length && atStart)
+  if (missing.length && outside === 'refuse')
     throw new Error(
       `the ${what} of epoch ${epoch} on L1 has members that are not in the committee file: ${missing.join(', ')}. Write the L1 committee into the committee file and restart`,
     );
-  if (missing.length)
+  if (missing.length && outside === 'warn')
     logger.warn(
       { epoch: Number(epoch), missing },
       `the ${what} has members that are not in the committee file: they cannot be reached and are left out (add them to the committee file and restart)`,
@@ -279,12 +292,12 @@ async function scheduleForEpoch(
   epoch: bigint,
   finalised: bigint,
   logger: Logger,
-  atStart: boolean,
+  outside: OutsideKeys,
   depositions?: DepositionRecord,
 ): Promise<{ schedule: LeaderSchedule; summary: Record<string, unknown> }> {
   if (mode === 'pos') {
     const staked = await readStakedCommittee(pub, election.contracts.StakeRegistry, clock, epoch, finalised);
-    const indices = indicesIn(memberKeys, staked.publicKeys, 'staked committee', epoch, atStart, logger);
+    const indices = indicesIn(memberKeys, staked.publicKeys, 'staked committee', epoch, outside, logger);
     const stakeOf = (i: number) =>
       staked.stakes[staked.publicKeys.findIndex((x) => x.toLowerCase() === memberKeys[i].toLowerCase())];
     const stakes = indices.map(stakeOf);
@@ -311,7 +324,7 @@ async function scheduleForEpoch(
   }
   if (mode === 'dpos') {
     const elected = await readElectedCommittee(pub, election.contracts.Governance, clock, epoch, finalised);
-    const indices = indicesIn(memberKeys, elected.publicKeys, 'elected committee', epoch, atStart, logger);
+    const indices = indicesIn(memberKeys, elected.publicKeys, 'elected committee', epoch, outside, logger);
     logger.info(
       { epoch: Number(epoch), proposers: indices, votes: elected.votes.map(String) },
       'dpos: elected committee from L1',

@@ -359,6 +359,7 @@ export class SeqnetNode {
         },
         logger.child({ module: 'election' }),
         depositions,
+        options.committee.epochCommittees === true && !follows,
       );
       // --epoch-committees: each epoch's certifying committee from the L1 election (kept here for the
       // RPC's preconfirmations and block sync's checks, once read).
@@ -463,7 +464,7 @@ export class SeqnetNode {
       }
       node.consensus = await CommitteeSequencer.start(options.committee, {
         schedule: elected.schedule,
-        onEvidence: (e) => reporter?.report(e),
+        onEvidence: (e, signer) => reporter?.report(e, signer),
         onConflictingCertificates: (c, keys) => reporter?.reportCertificates(c, keys),
         dataDir: options.dataDir,
         chainId: options.chain.chainId,

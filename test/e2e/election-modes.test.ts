@@ -1,6 +1,6 @@
 import '../../src/polyfill.js';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import {
@@ -1094,8 +1094,16 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
     };
     expect(committeeFile.members.map((m) => m.blsPublicKey.toLowerCase())).not.toContain(outsiderKey);
     expect(committeeFile.members.map((m) => m.peerId)).not.toContain(outsiderPeer);
-    const child = spawn(argv[0], argv.slice(1), { env, stdio: 'ignore' });
-    restarted.push(child);
+    // Its output goes to <data dir>/node.log, as the devnet's nodes' do.
+    const log = join(dataDir, 'node.log');
+    const launch = (extra: string[]) => {
+      const fd = openSync(log, 'a');
+      const p = spawn(argv[0], [...argv.slice(1), ...extra], { env, stdio: ['ignore', fd, fd] });
+      closeSync(fd);
+      restarted.push(p);
+      return p;
+    };
+    const child = launch([]);
     const url = `http://127.0.0.1:${rpcPort}`;
     await until(
       'the outsider following the chain',
@@ -1162,7 +1170,6 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
     );
     expect(pre.committee.publicKeys.map((k) => k.toLowerCase())).toContain(outsiderKey);
     expect(verifyCommitProof(commitProofFromJson(pre.proof), pre.committee)).toBeNull();
-    expect(await traffic.stop()).toBeGreaterThan(0);
     // Member 0 (out of the committee now) follows the same chain.
     const s0 = await until(
       'member 0 following',
@@ -1173,7 +1180,35 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
       60_000,
     );
     expect(s0.consensus.self).toBe(-1);
-  }, 300_000);
+
+    // The outsider restarted as a byzantine leader (a second proposal beside each of its own): the
+    // members report its double proposals by its key, which no committee file lists, and the L1
+    // Slasher takes its stake. (The traffic goes on: a leader proposes only when there is work.)
+    const exited = new Promise((res) => child.once('exit', res));
+    child.kill('SIGTERM');
+    await exited;
+    launch(['--misbehave.equivocate']);
+    await until('the outsider back', () => status(url).catch(() => undefined), 60_000).catch((err) => {
+      throw new Error(`${(err as Error).message}; its log ends:\n${readFileSync(log, 'utf8').slice(-3000)}`);
+    });
+    const slashed = await until(
+      'the outsider slashed on L1',
+      async () => {
+        const s = await stakerInfo(info, 4);
+        return s.slashed ? s : undefined;
+      },
+      120_000,
+    );
+    expect(slashed.stake).toBe(0n);
+    const reports = (await Promise.all(urls.map(status))).flatMap(
+      (x) => x.slashReports as Array<{ member: number; key: Hex; outcome: string }>,
+    );
+    expect(
+      reports.some((r) => r.key.toLowerCase() === outsiderKey && r.member === -1 && r.outcome === 'slashed'),
+      JSON.stringify(reports),
+    ).toBe(true);
+    expect(await traffic.stop()).toBeGreaterThan(0);
+  }, 360_000);
 });
 
 /** The next nonce of `key`'s account at the node at `url`. */
