@@ -552,7 +552,17 @@ export class CommitteeSequencer {
     if (this.following) return;
     this.following = true;
     const generation = ++this.followGeneration;
-    for (const m of this.options.members) void this.followMember(m.peerId, generation);
+    for (const peer of this.syncPeers()) void this.followMember(peer, generation);
+  }
+
+  /**
+   * Whom blocks are taken from: the committee file's members and the instance's (a staker outside the
+   * file, by its member record). Their proofs are checked either way; these are the nodes that hold them.
+   */
+  private syncPeers(): string[] {
+    const peers = new Set(this.filePeers);
+    for (const p of this.memberPeers) if (p) peers.add(p);
+    return [...peers];
   }
 
   /** The consensus driver, in a member (what runs only in one asks for it: a follower has none). */
@@ -1028,7 +1038,8 @@ export class CommitteeSequencer {
     if (this.syncing || this.stopped) return;
     this.syncing = true;
     try {
-      const peers = this.network.peers().filter((p) => this.filePeers.has(p));
+      const connected = new Set(this.network.peers());
+      const peers = this.syncPeers().filter((p) => connected.has(p));
       if (!peers.length) return;
       const proto = protocols.blockSync(this.deps.chainId);
       // Ask every peer how far it committed; take blocks from the one furthest ahead. A follower's
