@@ -527,6 +527,11 @@ export class CommitteeSequencer {
       this.network.penalise(peer, 'invalid member record');
       return;
     }
+    if (outcome === 'future')
+      this.deps.logger.warn(
+        { peer, issuedAt: record?.issuedAt.toString() },
+        "a peer's member record is dated more than a minute ahead of this node's clock: not taken (check both clocks)",
+      );
     if (outcome !== 'learned' || !record) return;
     const member = this.committee.publicKeys.findIndex(
       (k) => k.toLowerCase() === record.blsPublicKey.toLowerCase(),

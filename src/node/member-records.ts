@@ -97,8 +97,11 @@ export function verifyMemberRecord(r: MemberRecord, chainId: bigint): boolean {
   }
 }
 
-/** What offering a record did. */
-export type RecordOutcome = 'learned' | 'known' | 'stale' | 'invalid';
+/**
+ * What offering a record did: `invalid` is the peer's fault (a signature or peer that does not hold);
+ * `future` is dated more than a minute ahead of this node's clock (a clock off: not taken, no fault).
+ */
+export type RecordOutcome = 'learned' | 'known' | 'stale' | 'future' | 'invalid';
 
 /** How far ahead of this node's clock a record may be dated (clocks differ; a record is not a vote). */
 const MAX_FUTURE_MS = 60_000n;
@@ -138,7 +141,8 @@ export class MemberDirectory {
   offer(r: MemberRecord, from: string): RecordOutcome {
     if (r.peerId !== from) return 'invalid';
     const now = BigInt((this.options.now ?? Date.now)());
-    if (r.issuedAt > now + MAX_FUTURE_MS) return 'invalid';
+    // Newest wins: a record dated far ahead would keep its key's holder from moving for that long.
+    if (r.issuedAt > now + MAX_FUTURE_MS) return 'future';
     const key = r.blsPublicKey.toLowerCase();
     const had = this.learned.get(key);
     if (had && had.issuedAt >= r.issuedAt) return had.peerId === r.peerId ? 'known' : 'stale';
