@@ -906,22 +906,7 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
     ).toLowerCase();
     const traffic = load(urls, devAccounts(10)[9].privateKey, 10);
 
-    /** A tx sent now, its preconfirmation once committed: proof, epoch and the committee the node names. */
-    const preconfirmed = async (nonceKey: Hex) => {
-      const tx = await sendTransfer(urls[0], nonceKey, await nonceOf(urls[0], nonceKey));
-      expect(tx).toBeDefined();
-      const p = await until(
-        'the preconfirmation',
-        async () =>
-          (await rpcResult<{
-            proof: unknown;
-            committee: { publicKeys: Hex[]; quorum: number; epoch: string };
-            blockNumber: Hex;
-          } | null>(urls[1], 'seqnet_getPreconfirmation', [tx])) ?? undefined,
-        30_000,
-      );
-      return { tx: tx as Hex, ...p, proof: commitProofFromJson(p.proof) };
-    };
+    const preconfirmed = (nonceKey: Hex) => preconfirmedTransfer(urls[0], urls[1], nonceKey);
 
     // Epoch 0's instance is the committee file's four; from epoch 1 on, the stakers' three (members
     // 0–2): node 3 follows the chain.
@@ -1156,20 +1141,9 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
       async () => ((await status(url)).consensus.proposals > proposalsThen + 3 ? true : undefined),
       60_000,
     );
-    const sender = devAccounts(10)[6].privateKey;
-    const tx = await sendTransfer(url, sender, await nonceOf(url, sender));
-    expect(tx).toBeDefined();
-    const pre = await until(
-      "the outsider's tx preconfirmed",
-      async () =>
-        (await rpcResult<{
-          proof: unknown;
-          committee: { publicKeys: Hex[]; quorum: number; epoch: string };
-        } | null>(url, 'seqnet_getPreconfirmation', [tx])) ?? undefined,
-      30_000,
-    );
+    const pre = await preconfirmedTransfer(url, url, devAccounts(10)[6].privateKey);
     expect(pre.committee.publicKeys.map((k) => k.toLowerCase())).toContain(outsiderKey);
-    expect(verifyCommitProof(commitProofFromJson(pre.proof), pre.committee)).toBeNull();
+    expect(verifyCommitProof(pre.proof, pre.committee)).toBeNull();
     // Member 0 (out of the committee now) follows the same chain.
     const s0 = await until(
       'member 0 following',
@@ -1210,6 +1184,26 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
     expect(await traffic.stop()).toBeGreaterThan(0);
   }, 360_000);
 });
+
+/**
+ * A transfer from `key` sent to the node at `sendTo` now, and its preconfirmation from `askAt` once
+ * committed: proof, epoch and the committee the node names.
+ */
+async function preconfirmedTransfer(sendTo: string, askAt: string, key: Hex) {
+  const tx = await sendTransfer(sendTo, key, await nonceOf(sendTo, key));
+  expect(tx).toBeDefined();
+  const p = await until(
+    'the preconfirmation',
+    async () =>
+      (await rpcResult<{
+        proof: unknown;
+        committee: { publicKeys: Hex[]; quorum: number; epoch: string };
+        blockNumber: Hex;
+      } | null>(askAt, 'seqnet_getPreconfirmation', [tx])) ?? undefined,
+    30_000,
+  );
+  return { tx: tx as Hex, ...p, proof: commitProofFromJson(p.proof) };
+}
 
 /** The next nonce of `key`'s account at the node at `url`. */
 async function nonceOf(url: string, key: Hex): Promise<bigint> {
