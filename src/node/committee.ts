@@ -230,7 +230,7 @@ export class CommitteeSequencer {
   /** The instance's members' libp2p peers, by member index (from the committee file, by key). */
   private memberPeers: Array<string | undefined> = [];
   private peerToMember = new Map<string, number>();
-  /** Committee-file peers: every node that may be a member, and serves block sync. */
+  /** Committee-file peers: they serve block sync (with the instance's members: syncPeers). */
   private readonly filePeers: Set<string>;
   /** The peers of BLS keys: the committee file's, and those stakers outside it handed over (member-records.ts). */
   private readonly directory: MemberDirectory;
