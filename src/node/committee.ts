@@ -543,6 +543,11 @@ export class CommitteeSequencer {
     if (member >= 0) this.mapMemberPeers();
   }
 
+  /** Whether this node learns peers from member records: a node whose committees change (not --follow). */
+  private get asksMemberRecords(): boolean {
+    return this.deps.epochs !== undefined && !this.options.follow;
+  }
+
   /** Runs the instance this node is in: its consensus driver in a member, the long polls in a follower. */
   private runInstance(): void {
     if (this.stopped) return;
@@ -677,8 +682,10 @@ export class CommitteeSequencer {
     const { chainId, mempool, logger } = this.deps;
     network.onPeerChange((peer, connected) => this.onPeerChange(peer, connected));
     // Member records: what key each peer speaks for (a staker outside the committee file is reached so).
+    // Served always; asked for only where committees change: without --epoch-committees the file is
+    // the committee, and every member's peer is in it.
     network.handle(protocols.memberRecord(chainId), () => this.ownRecord);
-    if (!this.options.follow) for (const peer of network.peers()) void this.askMemberRecord(peer);
+    if (this.asksMemberRecords) for (const peer of network.peers()) void this.askMemberRecord(peer);
     // A follower (`--follow`) takes part in no consensus: it neither gets nor serves its messages. A
     // node with --epoch-committees outside the epoch's committee gets them (it may be a member of the
     // next) but passes them to no driver.
@@ -874,7 +881,7 @@ export class CommitteeSequencer {
    * view timeout.) Only members seen connected count: at start-up nobody is "down" yet.
    */
   private onPeerChange(peer: string, connected: boolean): void {
-    if (connected && !this.options.follow && !this.stopped) void this.askMemberRecord(peer);
+    if (connected && this.asksMemberRecords && !this.stopped) void this.askMemberRecord(peer);
     const member = this.peerToMember.get(peer);
     if (member === undefined || member === this.self) return;
     if (connected) {
