@@ -487,7 +487,7 @@ async function ensureElection(
     step(
       handed.outcome === 'other'
         ? `the CommitteeVerifier installs later epochs' committees from ${handed.current}, an earlier election's contract: start on a fresh --data-dir to have them follow this ${mode} election`
-        : `the CommitteeVerifier installs each later epoch's committee from the ${mode === 'dpos' ? 'Governance' : 'StakeRegistry'} (the members send installCommittee)`,
+        : `the CommitteeVerifier installs each later epoch's committee from the ${mode === 'dpos' ? 'Governance' : 'StakeRegistry'} (members with --epoch-committees send installCommittee)`,
     );
   }
   return updated;

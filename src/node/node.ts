@@ -501,8 +501,10 @@ export class SeqnetNode {
           }),
       });
     }
-    // pos, dpos, auction: a member with an L1 key installs each epoch's committee on L1 once its
-    // pinned block is final (one member's tx an epoch; `CommitteeInstaller`).
+    // pos, dpos, auction with --epoch-committees: a member with an L1 key installs each epoch's
+    // committee on L1 once its pinned block is final (one member's tx an epoch; `CommitteeInstaller`).
+    // Without the flag every certificate is epoch 0's (the file's, installed at deploy), so a later
+    // epoch's committee on L1 would check nothing: ~350k gas an epoch for 4 stakers, not spent.
     const electionOnL1 = options.l1?.deployment.election;
     const verifierOnL1 = options.l1?.deployment.contracts.CommitteeVerifier;
     const installerKey = options.l1?.reporterKey ?? options.l1?.batcherKey;
@@ -513,7 +515,16 @@ export class SeqnetNode {
             (m) => m.blsPublicKey.toLowerCase() === toHex(keys.bls.toPublicKey().toBytes()).toLowerCase(),
           )
         : -1;
-    if (options.l1 && node.consensus && fileIndex >= 0 && electionOnL1 && verifierOnL1 && installerKey) {
+    const certifiersChange = options.committee?.epochCommittees === true;
+    if (
+      options.l1 &&
+      node.consensus &&
+      certifiersChange &&
+      fileIndex >= 0 &&
+      electionOnL1 &&
+      verifierOnL1 &&
+      installerKey
+    ) {
       const reporter = node.evidenceReporter;
       node.committeeInstaller = new CommitteeInstaller(
         {
