@@ -239,6 +239,14 @@ export class CommitteeSequencer {
   /** A follower's long polls are running (one per committee-file member). */
   private following = false;
   private followGeneration = 0;
+  /** The peers the follower's current long polls go to (one poll a peer). */
+  private polled = new Set<string>();
+  /**
+   * A `--follow` node's view of who certifies now: the newest epoch of the proofs it took, and that
+   * epoch's committee on L1. Their peers (by member records) are followed beside the file's, so a
+   * follower keeps up after the file's members have left the committee, or are gone.
+   */
+  private followedCommittee: { epoch: bigint; publicKeys: readonly Hex[] } = { epoch: 0n, publicKeys: [] };
   /** Consensus messages of a later instance, by the peer they came from, kept for when this node enters it. */
   private early: Array<{ from: string; m: ConsensusMessage }> = [];
   private earlyTimer?: NodeJS.Timeout;
@@ -533,19 +541,44 @@ export class CommitteeSequencer {
         "a peer's member record is dated more than a minute ahead of this node's clock: not taken (check both clocks)",
       );
     if (outcome !== 'learned' || !record) return;
-    const member = this.committee.publicKeys.findIndex(
-      (k) => k.toLowerCase() === record.blsPublicKey.toLowerCase(),
-    );
+    const key = record.blsPublicKey.toLowerCase();
+    const member = this.committee.publicKeys.findIndex((k) => k.toLowerCase() === key);
     this.deps.logger.info(
       { peer, blsPublicKey: record.blsPublicKey, member: member >= 0 ? member : undefined },
       "learned a member's peer from its record",
     );
     if (member >= 0) this.mapMemberPeers();
+    if (this.followedCommittee.publicKeys.some((k) => k.toLowerCase() === key)) this.followNewPeers();
   }
 
-  /** Whether this node learns peers from member records: a node whose committees change (not --follow). */
+  /**
+   * Whether this node learns peers from member records: a node whose committees change, and a
+   * `--follow` node that reads each epoch's committee from L1 (it follows that committee's peers).
+   */
   private get asksMemberRecords(): boolean {
-    return this.deps.epochs !== undefined && !this.options.follow;
+    return this.options.follow ? this.deps.committeeOf !== undefined : this.deps.epochs !== undefined;
+  }
+
+  /**
+   * A `--follow` node took blocks certified in `epoch`: from a later epoch than before on, it follows
+   * that epoch's committee (read from L1, as the proofs were checked) as well as the file's members.
+   */
+  private async followEpoch(epoch: bigint): Promise<void> {
+    if (!this.options.follow || !this.deps.committeeOf || epoch <= this.followedCommittee.epoch) return;
+    const committee = await this.deps.committeeOf(epoch);
+    if (!committee || epoch <= this.followedCommittee.epoch) return;
+    this.followedCommittee = { epoch, publicKeys: committee.publicKeys };
+    this.followNewPeers();
+  }
+
+  /** Starts a long poll to each block source that has none yet (a peer learned since the polls began). */
+  private followNewPeers(): void {
+    if (!this.following || this.stopped) return;
+    for (const peer of this.syncPeers()) {
+      if (this.polled.has(peer)) continue;
+      this.polled.add(peer);
+      void this.followMember(peer, this.followGeneration);
+    }
   }
 
   /** Runs the instance this node is in: its consensus driver in a member, the long polls in a follower. */
@@ -561,17 +594,23 @@ export class CommitteeSequencer {
     }
     if (this.following) return;
     this.following = true;
-    const generation = ++this.followGeneration;
-    for (const peer of this.syncPeers()) void this.followMember(peer, generation);
+    this.followGeneration++;
+    this.polled = new Set();
+    this.followNewPeers();
   }
 
   /**
    * Whom blocks are taken from: the committee file's members and the instance's (a staker outside the
-   * file, by its member record). Their proofs are checked either way; these are the nodes that hold them.
+   * file, by its member record), and in a `--follow` node the newest certifying committee it knows
+   * of. Their proofs are checked either way; these are the nodes that hold them.
    */
   private syncPeers(): string[] {
     const peers = new Set(this.filePeers);
     for (const p of this.memberPeers) if (p) peers.add(p);
+    for (const k of this.followedCommittee.publicKeys) {
+      const p = this.directory.peerOf(k);
+      if (p && p !== this.network.peerId) peers.add(p);
+    }
     return [...peers];
   }
 
@@ -1132,6 +1171,7 @@ export class CommitteeSequencer {
       while (ours < theirs && !this.stopped) {
         const blocks = await this.syncChunk(sources, ours, theirs);
         if (!blocks.length) break;
+        await this.followEpoch(blocks[blocks.length - 1].qcs[0].epoch);
         this.queueCommit(blocks, { synced: true });
         await this.commitChain;
         const before = ours;
@@ -1936,6 +1976,19 @@ export class CommitteeSequencer {
       })),
       // Keys whose peer a member record taught (stakers outside the committee file among them).
       memberRecordsLearned: this.directory.size,
+      // A --follow node: the newest epoch it took blocks of, and its committee's peers it follows.
+      followedCommittee:
+        this.options.follow && this.followedCommittee.publicKeys.length
+          ? {
+              epoch: this.followedCommittee.epoch.toString(),
+              members: this.followedCommittee.publicKeys.map((blsPublicKey) => ({
+                blsPublicKey,
+                peerId: this.directory.peerOf(blsPublicKey) ?? null,
+              })),
+            }
+          : null,
+      // Whom this follower's long polls go to.
+      followedPeers: this.following ? [...this.polled] : null,
       quorum: this.committee.quorum,
       view: this.live.view.toString(),
       leader: this.live.leader,

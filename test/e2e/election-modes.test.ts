@@ -1,6 +1,6 @@
 import '../../src/polyfill.js';
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import {
@@ -508,35 +508,15 @@ describe('devnet --nodes 4 --election pos --stake-token, member 3 not staked', (
     expect(x2, `views led since ${counts.join('/')}`).toBeLessThan(chiSquareCritical999(3));
     expect(counts[3], `views led since ${counts.join('/')}`).toBeGreaterThan(0);
 
-    // The L1 follows the stakes too: the members installed each epoch's committee in the
-    // CommitteeVerifier from the StakeRegistry, one tx an epoch; epoch 0's is the committee file's.
+    // Without --epoch-committees every certificate is epoch 0's: no member pays to install a later
+    // epoch's committee on L1 (it would check nothing).
     const verifier = {
       address: info.l1.contracts.CommitteeVerifier,
       abi: committeeVerifierArtifact().abi as Abi,
     };
-    const epochNow = BigInt(after.election.epoch as string);
-    const keysOf = async (e: bigint) =>
-      ((await pub.readContract({ ...verifier, functionName: 'publicKeys', args: [e] })) as Hex[]).length;
-    // (Epoch 1 may have begun before the nodes started: a member installs it late.)
-    const installed = async (e: bigint) => (await keysOf(e).catch(() => 0)) > 0;
-    await until(
-      `the committees of epochs 1 and ${epochNow} on L1`,
-      async () => ((await installed(1n)) && (await installed(epochNow)) ? true : undefined),
-      60_000,
-    );
-    // Members 0–2 staked at first (3 keys); member 3's stake is in the epoch it leads in (4 keys).
-    expect(await keysOf(1n)).toBe(3);
-    expect(await keysOf(epochNow)).toBe(4);
-    const installs = (await Promise.all(urls.map(status))).flatMap(
-      (x) => x.committeeInstalls?.epochs.filter((i) => i.outcome === 'installed') ?? [],
-    );
     const set = await pub.getContractEvents({ ...verifier, eventName: 'CommitteeSet', fromBlock: 0n });
-    // Every install after epoch 0's is one member's, and no epoch was installed twice.
-    const epochsSet = set.map((e) => Number((e.args as { epoch: bigint }).epoch));
-    expect(new Set(epochsSet).size).toBe(epochsSet.length);
-    for (const i of installs) expect(epochsSet).toContain(i.epoch);
-    expect(new Set(installs.map((i) => i.epoch)).size).toBe(installs.length);
-    expect(installs.length).toBeGreaterThanOrEqual(2);
+    expect(set.map((e) => Number((e.args as { epoch: bigint }).epoch))).toEqual([0]);
+    for (const s of await Promise.all(urls.map(status))) expect(s.committeeInstalls).toBeNull();
   }, 420_000);
 });
 
@@ -1018,6 +998,19 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
     expect(its.consensus.instance.committee).toEqual(theirs.consensus.instance.committee);
     expect(await traffic.stop()).toBeGreaterThan(0);
 
+    // The members installed each epoch's committee in the CommitteeVerifier from the StakeRegistry,
+    // one tx an epoch (the members stagger and check first): no epoch was installed twice, and each
+    // install a member reports is one of the verifier's.
+    const installs = (await Promise.all(urls.map(status))).flatMap(
+      (x) => x.committeeInstalls?.epochs.filter((i) => i.outcome === 'installed') ?? [],
+    );
+    const set = await pub.getContractEvents({ ...verifier, eventName: 'CommitteeSet', fromBlock: 0n });
+    const epochsSet = set.map((e) => Number((e.args as { epoch: bigint }).epoch));
+    expect(new Set(epochsSet).size).toBe(epochsSet.length);
+    for (const i of installs) expect(epochsSet).toContain(i.epoch);
+    expect(new Set(installs.map((i) => i.epoch)).size).toBe(installs.length);
+    expect(installs.length).toBeGreaterThanOrEqual(2);
+
     // One chain: every node holds the same block at the later tx's height, and the batches of both
     // epochs' blocks are on L1 (the Inbox checked each batch's proof against its epoch's committee).
     const height = after.blockNumber;
@@ -1058,38 +1051,18 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
     const urls = info.nodes.map((n) => n.rpc);
     // A fifth node: the devnet's committee file and chain, its own data dir, keys and L1 account, no
     // batcher key. Its key is in no committee, so it follows the chain.
-    const dataDir = join(devnet.dataDir, 'node-4');
-    const rpcPort = await freeConsecutivePorts(2);
-    const p2pPort = rpcPort + 1;
-    const { argv, env } = processLaunch(info.nodes[2].pid);
-    const swap = (flag: string, value: string) => {
-      const i = argv.indexOf(flag);
-      expect(i, flag).toBeGreaterThan(0);
-      argv[i + 1] = value;
-    };
-    swap('--data-dir', dataDir);
-    swap('--rpc-port', String(rpcPort));
-    swap('--p2p-listen', `/ip4/127.0.0.1/tcp/${p2pPort}`);
-    delete env.SEQNET_BATCHER_KEY;
+    const { dataDir, argv, env, log, url, launch } = await extraNode(
+      info,
+      join(devnet.dataDir, 'node-4'),
+      restarted,
+    );
     env.SEQNET_REPORTER_KEY = memberL1Account(4).privateKey;
     const outsiderKey = toHex(loadOrCreateKeys(dataDir).bls.toPublicKey().toBytes()).toLowerCase();
     const outsiderPeer = (await loadOrCreateNodeKey(nodeKeyPath(dataDir))).peerId;
-    const committeeFile = JSON.parse(readFileSync(argv[argv.indexOf('--committee') + 1], 'utf8')) as {
-      members: Array<{ blsPublicKey: Hex; peerId: string }>;
-    };
+    const committeeFile = readCommitteeFile(argv);
     expect(committeeFile.members.map((m) => m.blsPublicKey.toLowerCase())).not.toContain(outsiderKey);
     expect(committeeFile.members.map((m) => m.peerId)).not.toContain(outsiderPeer);
-    // Its output goes to <data dir>/node.log, as the devnet's nodes' do.
-    const log = join(dataDir, 'node.log');
-    const launch = (extra: string[]) => {
-      const fd = openSync(log, 'a');
-      const p = spawn(argv[0], [...argv.slice(1), ...extra], { env, stdio: ['ignore', fd, fd] });
-      closeSync(fd);
-      restarted.push(p);
-      return p;
-    };
     const child = launch([]);
-    const url = `http://127.0.0.1:${rpcPort}`;
     await until(
       'the outsider following the chain',
       async () => {
@@ -1186,7 +1159,117 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
     expect(report.member).toBe(-1);
     expect(await traffic.stop()).toBeGreaterThan(0);
   }, 360_000);
+
+  it("a --follow node whose committee file names one member only follows each epoch's committee, and keeps following once that member is gone", async () => {
+    const urls = info.nodes.map((n) => n.rpc);
+    // A follower configured long ago: its committee file lists member 0 alone (its key, peer and
+    // address). The certifying committee it finds on L1 is the stakers', whose peers it learns from
+    // their member records.
+    const { argv, env, url, launch } = await extraNode(info, join(devnet.dataDir, 'follower'), restarted);
+    delete env.SEQNET_REPORTER_KEY;
+    const file = readCommitteeFile(argv);
+    const only = file.members[0];
+    const oneMember = {
+      ...file,
+      members: [only],
+      bootnodes: file.bootnodes.filter((b) => b.endsWith(`/p2p/${only.peerId}`)),
+    };
+    expect(oneMember.bootnodes.length).toBeGreaterThan(0);
+    const oneMemberPath = join(devnet.dataDir, 'committee-member-0-only.json');
+    writeFileSync(oneMemberPath, JSON.stringify(oneMember));
+    argv[argv.indexOf('--committee') + 1] = oneMemberPath;
+    launch(['--follow']);
+    const traffic = load(urls.slice(1), devAccounts(10)[5].privateKey, 10);
+    type Followed = {
+      followedCommittee: {
+        epoch: string;
+        members: Array<{ blsPublicKey: Hex; peerId: string | null }>;
+      } | null;
+      followedPeers: string[] | null;
+    };
+    const others = file.members.slice(1).map((m) => m.peerId);
+    const caughtUp = await until(
+      "the follower following the epoch's committee by its members' peers",
+      async () => {
+        const [s, s1] = await Promise.all([status(url).catch(() => undefined), status(urls[1])]);
+        const f = s?.consensus as unknown as Followed | undefined;
+        return s &&
+          f?.followedCommittee &&
+          s.head >= s1.head - 2 &&
+          others.every((p) => f.followedPeers?.includes(p))
+          ? { s, f }
+          : undefined;
+      },
+      90_000,
+    );
+    expect(caughtUp.s.consensus.role).toBe('follower');
+    expect(BigInt(caughtUp.f.followedCommittee?.epoch ?? '0')).toBeGreaterThanOrEqual(1n);
+    // The committee it follows is the L1's for that epoch, each key mapped to the peer that holds it.
+    for (const m of caughtUp.f.followedCommittee?.members ?? []) {
+      const inFile = file.members.find((x) => x.blsPublicKey.toLowerCase() === m.blsPublicKey.toLowerCase());
+      if (inFile && inFile.peerId !== only.peerId) expect(m.peerId).toBe(inFile.peerId);
+    }
+
+    // Member 0 is gone for good (the only node its file names): the follower goes on taking the
+    // committee's blocks from the others, and holds the same chain.
+    process.kill(info.nodes[0].pid, 'SIGKILL');
+    const killedAt = (await status(urls[1])).head;
+    const later = await until(
+      'the follower past the kill',
+      async () => {
+        const s = await status(url);
+        return s.head >= killedAt + 5 ? s : undefined;
+      },
+      60_000,
+    );
+    expect(await traffic.stop()).toBeGreaterThan(0);
+    const height = `0x${later.head.toString(16)}`;
+    const [mine, theirs] = await Promise.all(
+      [url, urls[1]].map(
+        async (u) => (await rpcResult<{ hash: Hex }>(u, 'eth_getBlockByNumber', [height, false])).hash,
+      ),
+    );
+    expect(mine).toBe(theirs);
+  }, 240_000);
 });
+
+/**
+ * A node process beside the devnet's: node 2's command line with its own data dir, RPC and p2p ports,
+ * no batcher key, its output to <dataDir>/node.log (as the devnet's nodes'). `launch` starts it with
+ * the flags given added (again after a stop: the same data dir); `argv` and `env` may be changed first.
+ */
+async function extraNode(info: DevnetInfo, dataDir: string, spawned: Array<ReturnType<typeof spawn>>) {
+  const rpcPort = await freeConsecutivePorts(2);
+  const p2pPort = rpcPort + 1;
+  const { argv, env } = processLaunch(info.nodes[2].pid);
+  const swap = (flag: string, value: string) => {
+    const i = argv.indexOf(flag);
+    expect(i, flag).toBeGreaterThan(0);
+    argv[i + 1] = value;
+  };
+  swap('--data-dir', dataDir);
+  swap('--rpc-port', String(rpcPort));
+  swap('--p2p-listen', `/ip4/127.0.0.1/tcp/${p2pPort}`);
+  delete env.SEQNET_BATCHER_KEY;
+  const log = join(dataDir, 'node.log');
+  mkdirSync(dataDir, { recursive: true });
+  const launch = (extra: string[]) => {
+    const fd = openSync(log, 'a');
+    const p = spawn(argv[0], [...argv.slice(1), ...extra], { env, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    spawned.push(p);
+    return p;
+  };
+  return { dataDir, argv, env, log, url: `http://127.0.0.1:${rpcPort}`, launch };
+}
+
+/** The committee file a node's command line names (`--committee`). */
+function readCommitteeFile(argv: string[]) {
+  return JSON.parse(readFileSync(argv[argv.indexOf('--committee') + 1], 'utf8')) as {
+    members: Array<{ blsPublicKey: Hex; peerId: string }>;
+    bootnodes: string[];
+  };
+}
 
 /**
  * A transfer from `key` sent to the node at `sendTo` now, and its preconfirmation from `askAt` once
