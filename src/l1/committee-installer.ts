@@ -29,7 +29,7 @@ export interface CommitteeInstallerOptions {
   clock: EpochClock;
   /** L1 blocks behind the head that count as final (the node's --l1-confirmations). */
   confirmations: number;
-  /** This member's index: it waits member × staggerMs before installing. */
+  /** This node's place in the install order (its committee-file index): it waits member × staggerMs first. */
   member: number;
   staggerMs?: number;
   pollMs: number;

@@ -508,23 +508,19 @@ export class SeqnetNode {
     const electionOnL1 = options.l1?.deployment.election;
     const verifierOnL1 = options.l1?.deployment.contracts.CommitteeVerifier;
     const installerKey = options.l1?.reporterKey ?? options.l1?.batcherKey;
-    // Staggered by the committee-file index (a member of one epoch's committee may not be in the next).
-    const fileIndex =
-      options.committee && !options.committee.follow
-        ? options.committee.members.findIndex(
-            (m) => m.blsPublicKey.toLowerCase() === toHex(keys.bls.toPublicKey().toBytes()).toLowerCase(),
-          )
-        : -1;
-    const certifiersChange = options.committee?.epochCommittees === true;
-    if (
-      options.l1 &&
-      node.consensus &&
-      certifiersChange &&
-      fileIndex >= 0 &&
-      electionOnL1 &&
-      verifierOnL1 &&
-      installerKey
-    ) {
+    // Staggered by the committee-file index (a member of one epoch's committee may not be in the next);
+    // a staker outside the file after all of the file's members, spread by its key (several such may
+    // run), so it installs when the file's members are gone or have no L1 key.
+    const ownBls = keys.bls.toPublicKey().toBytes();
+    const fileIndex = options.committee
+      ? options.committee.members.findIndex(
+          (m) => m.blsPublicKey.toLowerCase() === toHex(ownBls).toLowerCase(),
+        )
+      : -1;
+    const installOrder =
+      fileIndex >= 0 ? fileIndex : (options.committee?.members.length ?? 0) + (ownBls[ownBls.length - 1] % 8);
+    const certifiersChange = options.committee?.epochCommittees === true && !options.committee.follow;
+    if (options.l1 && node.consensus && certifiersChange && electionOnL1 && verifierOnL1 && installerKey) {
       const reporter = node.evidenceReporter;
       node.committeeInstaller = new CommitteeInstaller(
         {
@@ -536,7 +532,7 @@ export class SeqnetNode {
             epochLength: BigInt(electionOnL1.epochLength),
           },
           confirmations: options.l1.confirmations,
-          member: fileIndex,
+          member: installOrder,
           pollMs: Math.max(1000, options.l1.pollMs),
           serialise: (task) => (reporter ? reporter.run(task) : task()),
         },

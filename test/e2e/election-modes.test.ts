@@ -1114,6 +1114,16 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
       async () => ((await status(url)).consensus.proposals > proposalsThen + 3 ? true : undefined),
       60_000,
     );
+    // It looks after the L1's epoch committees too (after the file's members: it finds each installed).
+    const looked = await until(
+      'the outsider looking at the epochs on L1',
+      async () => {
+        const epochs = (await status(url)).committeeInstalls?.epochs ?? [];
+        return epochs.length > 0 ? epochs : undefined;
+      },
+      60_000,
+    );
+    for (const e of looked) expect(['installed', 'by-another']).toContain(e.outcome);
     const pre = await preconfirmedTransfer(url, url, devAccounts(10)[6].privateKey);
     expect(pre.committee.publicKeys.map((k) => k.toLowerCase())).toContain(outsiderKey);
     expect(verifyCommitProof(pre.proof, pre.committee)).toBeNull();
