@@ -236,11 +236,10 @@ export class CommitteeSequencer {
   private readonly directory: MemberDirectory;
   /** This node's own member record, handed to each peer that asks. */
   private readonly ownRecord: Uint8Array;
-  /** A follower's long polls are running (one per committee-file member). */
+  /** A follower's long polls are running (one per block source: syncPeers). */
   private following = false;
-  private followGeneration = 0;
-  /** The peers the follower's current long polls go to (one poll a peer). */
-  private polled = new Set<string>();
+  /** The peers the follower's long polls go to, each with its poll's token (a poll ends when it changes). */
+  private polled = new Map<string, object>();
   /**
    * A `--follow` node's view of who certifies now: the newest epoch of the proofs it took, and that
    * epoch's committee on L1. Their peers (by member records) are followed beside the file's, so a
@@ -548,7 +547,8 @@ export class CommitteeSequencer {
       "learned a member's peer from its record",
     );
     if (member >= 0) this.mapMemberPeers();
-    if (this.followedCommittee.publicKeys.some((k) => k.toLowerCase() === key)) this.followNewPeers();
+    if (member >= 0 || this.followedCommittee.publicKeys.some((k) => k.toLowerCase() === key))
+      this.followNewPeers();
   }
 
   /**
@@ -571,13 +571,20 @@ export class CommitteeSequencer {
     this.followNewPeers();
   }
 
-  /** Starts a long poll to each block source that has none yet (a peer learned since the polls began). */
+  /**
+   * Keeps one long poll to each block source (`syncPeers`): starts one to a peer learned since, ends
+   * the one to a peer that no longer is (a staker of an older epoch's committee), so a follower's
+   * polls do not grow with every staker it has ever seen.
+   */
   private followNewPeers(): void {
     if (!this.following || this.stopped) return;
-    for (const peer of this.syncPeers()) {
+    const sources = new Set(this.syncPeers());
+    for (const peer of this.polled.keys()) if (!sources.has(peer)) this.polled.delete(peer);
+    for (const peer of sources) {
       if (this.polled.has(peer)) continue;
-      this.polled.add(peer);
-      void this.followMember(peer, this.followGeneration);
+      const token = {};
+      this.polled.set(peer, token);
+      void this.followMember(peer, token);
     }
   }
 
@@ -592,10 +599,13 @@ export class CommitteeSequencer {
       for (const { from, m } of early) this.driver?.onMessage(this.peerToMember.get(from) ?? -1, m);
       return;
     }
-    if (this.following) return;
+    // Already following (a later instance this node is not in either): its members' peers get polls.
+    if (this.following) {
+      this.followNewPeers();
+      return;
+    }
     this.following = true;
-    this.followGeneration++;
-    this.polled = new Set();
+    this.polled = new Map();
     this.followNewPeers();
   }
 
@@ -1048,10 +1058,10 @@ export class CommitteeSequencer {
    * sync of its own that brought no block (the member lied, or failed), a failure, or a member not
    * connected wait FOLLOW_POLL_MS before the next request.
    */
-  private async followMember(peer: string, generation: number): Promise<void> {
+  private async followMember(peer: string, token: object): Promise<void> {
     let told = -1n;
     // Until this node is a member (of a later epoch's committee) or runs newer polls.
-    while (!this.stopped && this.follower && generation === this.followGeneration) {
+    while (!this.stopped && this.follower && this.polled.get(peer) === token) {
       const ours = this.deps.executor.head.header.number;
       const above = ours > told ? ours : told;
       let theirs = -1n;
@@ -1171,8 +1181,9 @@ export class CommitteeSequencer {
       while (ours < theirs && !this.stopped) {
         const blocks = await this.syncChunk(sources, ours, theirs);
         if (!blocks.length) break;
-        await this.followEpoch(blocks[blocks.length - 1].qcs[0].epoch);
         this.queueCommit(blocks, { synced: true });
+        // An L1 that fails this read costs the follower nothing taken: the next sync reads again.
+        void this.followEpoch(blocks[blocks.length - 1].qcs[0].epoch).catch(() => {});
         await this.commitChain;
         const before = ours;
         ours = this.deps.executor.head.header.number;
@@ -1988,7 +1999,7 @@ export class CommitteeSequencer {
             }
           : null,
       // Whom this follower's long polls go to.
-      followedPeers: this.following ? [...this.polled] : null,
+      followedPeers: this.following ? [...this.polled.keys()] : null,
       quorum: this.committee.quorum,
       view: this.live.view.toString(),
       leader: this.live.leader,
