@@ -53,10 +53,15 @@ export const committeeDefaults = {
   disconnectTimeouts: true,
 };
 
+/** The index of a BLS public key (hex) in the committee file; −1 when it is not there. */
+export function fileIndexOf(members: readonly CommitteeMember[], blsPublicKey: Hex): number {
+  const key = blsPublicKey.toLowerCase();
+  return members.findIndex((m) => m.blsPublicKey.toLowerCase() === key);
+}
+
 /** This node's index in the committee file, by its BLS public key (hex); throws what to do when absent. */
 export function memberIndexOf(members: readonly CommitteeMember[], ownBlsPublicKey: Hex): number {
-  const own = ownBlsPublicKey.toLowerCase();
-  const index = members.findIndex((m) => m.blsPublicKey.toLowerCase() === own);
+  const index = fileIndexOf(members, ownBlsPublicKey);
   if (index < 0)
     throw new Error(
       `this node's BLS key ${ownBlsPublicKey} is not in the committee file; add it (see \`seqnet keys\`), use the right --data-dir, or pass --follow to follow the committee without being a member`,
@@ -66,8 +71,7 @@ export function memberIndexOf(members: readonly CommitteeMember[], ownBlsPublicK
 
 /** For a follower (`--follow`): throws when its key is a member's, which must vote, not follow. */
 export function checkFollower(members: readonly CommitteeMember[], ownBlsPublicKey: Hex): void {
-  const own = ownBlsPublicKey.toLowerCase();
-  const index = members.findIndex((m) => m.blsPublicKey.toLowerCase() === own);
+  const index = fileIndexOf(members, ownBlsPublicKey);
   if (index >= 0)
     throw new Error(
       `--follow is for a node outside the committee, but this node's BLS key is member ${index}'s in the committee file: leave out --follow (a member that stayed away catches up by itself), or give the follower its own --data-dir`,

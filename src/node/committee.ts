@@ -61,7 +61,7 @@ import {
 } from '../types/sequenced-block.js';
 import { bigIntToBytes, bytesToBigInt, fromHex, type Hex, keccak256, toHex } from '../util/bytes.js';
 import { sleep } from '../util/sleep.js';
-import { type CommitteeOptions, checkFollower, memberIndexOf } from './committee-options.js';
+import { type CommitteeOptions, checkFollower, fileIndexOf, memberIndexOf } from './committee-options.js';
 import { MAX_UNWRITTEN_BLOCKS, persistExecutedBlock } from './durable-block.js';
 import type { ChainEvents } from './events.js';
 import {
@@ -379,7 +379,7 @@ export class CommitteeSequencer {
     // Outputs are certified by the committee file's members (epoch 0's committee on L1), or with
     // --epoch-committees by each instance's committee: a staker outside the file signs too, and any
     // member of the instance may ask.
-    const fileIndex = options.members.findIndex((m) => m.blsPublicKey.toLowerCase() === ownKey.toLowerCase());
+    const fileIndex = fileIndexOf(options.members, ownKey);
     if (deps.outputAt && !options.follow && (fileIndex >= 0 || deps.epochs)) {
       const publicKeys = options.members.map((m) => m.blsPublicKey);
       this.outputs = committeeOutputCertifier(
@@ -547,8 +547,8 @@ export class CommitteeSequencer {
       "learned a member's peer from its record",
     );
     if (member >= 0) this.mapMemberPeers();
-    if (member >= 0 || this.followedCommittee.publicKeys.some((k) => k.toLowerCase() === key))
-      this.followNewPeers();
+    // A follower's sources may hold the key (the instance's members, or a --follow node's committee).
+    this.followSources();
   }
 
   /**
@@ -568,7 +568,7 @@ export class CommitteeSequencer {
     const committee = await this.deps.committeeOf(epoch);
     if (!committee || epoch <= this.followedCommittee.epoch) return;
     this.followedCommittee = { epoch, publicKeys: committee.publicKeys };
-    this.followNewPeers();
+    this.followSources();
   }
 
   /**
@@ -576,7 +576,7 @@ export class CommitteeSequencer {
    * the one to a peer that no longer is (a staker of an older epoch's committee), so a follower's
    * polls do not grow with every staker it has ever seen.
    */
-  private followNewPeers(): void {
+  private followSources(): void {
     if (!this.following || this.stopped) return;
     const sources = new Set(this.syncPeers());
     for (const peer of this.polled.keys()) if (!sources.has(peer)) this.polled.delete(peer);
@@ -601,12 +601,12 @@ export class CommitteeSequencer {
     }
     // Already following (a later instance this node is not in either): its members' peers get polls.
     if (this.following) {
-      this.followNewPeers();
+      this.followSources();
       return;
     }
     this.following = true;
     this.polled = new Map();
-    this.followNewPeers();
+    this.followSources();
   }
 
   /**
@@ -1988,16 +1988,15 @@ export class CommitteeSequencer {
       // Keys whose peer a member record taught (stakers outside the committee file among them).
       memberRecordsLearned: this.directory.size,
       // A --follow node: the newest epoch it took blocks of, and its committee's peers it follows.
-      followedCommittee:
-        this.options.follow && this.followedCommittee.publicKeys.length
-          ? {
-              epoch: this.followedCommittee.epoch.toString(),
-              members: this.followedCommittee.publicKeys.map((blsPublicKey) => ({
-                blsPublicKey,
-                peerId: this.directory.peerOf(blsPublicKey) ?? null,
-              })),
-            }
-          : null,
+      followedCommittee: this.followedCommittee.publicKeys.length
+        ? {
+            epoch: this.followedCommittee.epoch.toString(),
+            members: this.followedCommittee.publicKeys.map((blsPublicKey) => ({
+              blsPublicKey,
+              peerId: this.directory.peerOf(blsPublicKey) ?? null,
+            })),
+          }
+        : null,
       // Whom this follower's long polls go to.
       followedPeers: this.following ? [...this.polled.keys()] : null,
       quorum: this.committee.quorum,

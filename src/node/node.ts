@@ -41,6 +41,7 @@ import { decodeSequencedBlock } from '../types/sequenced-block.js';
 import { type Hex, toHex } from '../util/bytes.js';
 import { sleep } from '../util/sleep.js';
 import type { CommitteeSequencer, EpochCommitteeSource } from './committee.js';
+import { fileIndexOf } from './committee-options.js';
 import { type DepositionRecord, electedSchedule, epochCommitteeSource, isOpenMode } from './election.js';
 import { ChainEvents } from './events.js';
 import { loadOrCreateKeys } from './keys.js';
@@ -512,11 +513,7 @@ export class SeqnetNode {
     // a staker outside the file after all of the file's members, spread by its key (several such may
     // run), so it installs when the file's members are gone or have no L1 key.
     const ownBls = keys.bls.toPublicKey().toBytes();
-    const fileIndex = options.committee
-      ? options.committee.members.findIndex(
-          (m) => m.blsPublicKey.toLowerCase() === toHex(ownBls).toLowerCase(),
-        )
-      : -1;
+    const fileIndex = options.committee ? fileIndexOf(options.committee.members, toHex(ownBls)) : -1;
     const installOrder =
       fileIndex >= 0 ? fileIndex : (options.committee?.members.length ?? 0) + (ownBls[ownBls.length - 1] % 8);
     const certifiersChange = options.committee?.epochCommittees === true && !options.committee.follow;
