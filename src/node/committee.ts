@@ -731,8 +731,8 @@ export class CommitteeSequencer {
     const { chainId, mempool, logger } = this.deps;
     network.onPeerChange((peer, connected) => this.onPeerChange(peer, connected));
     // Member records: what key each peer speaks for (a staker outside the committee file is reached so).
-    // Served always; asked for only where committees change: without --epoch-committees the file is
-    // the committee, and every member's peer is in it.
+    // Served always; asked for only where committees change (`asksMemberRecords`): without
+    // --epoch-committees a member's file is the committee, and every member's peer is in it.
     network.handle(protocols.memberRecord(chainId), () => this.ownRecord);
     if (this.asksMemberRecords) for (const peer of network.peers()) void this.askMemberRecord(peer);
     // A follower (`--follow`) takes part in no consensus: it neither gets nor serves its messages. A
