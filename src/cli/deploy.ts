@@ -10,7 +10,7 @@ import {
   OPEN_MODES,
   type OpenMode,
 } from '../l1/deploy.js';
-import { deployElectionContracts, setCommitteeSource } from '../l1/election.js';
+import { DEFAULT_MAX_STAKERS, deployElectionContracts, setCommitteeSource } from '../l1/election.js';
 import { isPrivateKey } from './flags.js';
 
 interface DeployFlags {
@@ -26,6 +26,7 @@ interface DeployFlags {
   governanceToken?: string;
   stakeInToken?: boolean;
   minStake: string;
+  maxStakers?: string;
   unbondingDelay: string;
   epochLength: string;
   epochStart?: string;
@@ -81,6 +82,13 @@ async function prepareElection(
       `--auction-close (${closeBlocks}) must be fewer L1 blocks than --epoch-length (${epochLength})`,
     );
   const minStake = amountFlag(flags.minStake, 'min-stake');
+  const size = committee.publicKeys.length;
+  const maxStakers =
+    flags.maxStakers === undefined ? Math.max(DEFAULT_MAX_STAKERS, size) : Number(flags.maxStakers);
+  if (!/^\d+$/.test(flags.maxStakers ?? '0') || maxStakers < size || maxStakers > 1024)
+    throw new Error(
+      `--max-stakers must be a whole number from the committee's size (${size}) to 1024, got "${flags.maxStakers}"`,
+    );
   const minBid = amountFlag(flags.auctionMinBid, 'auction-min-bid');
   const unbondingDelay = blocksFlag(flags.unbondingDelay, 'unbonding-delay');
   const votingPeriod = blocksFlag(flags.votingPeriod, 'voting-period', 1n);
@@ -94,7 +102,6 @@ async function prepareElection(
     throw new Error(
       `--epoch-start ${genesisBlock} is not after the L1 head (${head}): nobody could stake for epoch 0`,
     );
-  const size = committee.publicKeys.length;
   return async () => {
     const contracts = await deployElectionContracts({
       rpcUrl: flags.l1Rpc,
@@ -105,6 +112,7 @@ async function prepareElection(
       minStake,
       unbondingDelay,
       maxCommitteeSize: size,
+      maxStakers,
       governanceToken: token as Hex,
       governanceCommitteeSize: size,
       votingPeriod,
@@ -189,6 +197,10 @@ export function registerDeploy(program: Command): void {
     .option('--governance-token <address>', "with --election: the rollup's ERC-20 governance token")
     .option('--stake-in-token', 'with --election: stakes are in the governance token, not ETH')
     .option('--min-stake <amount>', 'with --election: the least stake, in ETH (or tokens)', '1')
+    .option(
+      '--max-stakers <n>',
+      `with --election: how many stakers can be bonded at once (${DEFAULT_MAX_STAKERS}); when all slots are taken a newcomer must out-stake the smallest, who is evicted`,
+    )
     .option(
       '--unbonding-delay <blocks>',
       'with --election: L1 blocks from unbond to withdraw (7 days)',

@@ -30,6 +30,8 @@ const ADVICE: Record<string, string> = {
   NothingToWithdraw: 'unbond first: `seqnet stake unbond --amount …`',
   StillUnbonding: 'the unbonding delay has not passed: try again after the L1 block it names',
   StakerSlashed: 'this staker was slashed for equivocation: its stake is gone',
+  StakerSetFull:
+    "every staker slot is taken: bond more than the smallest stake it names (that staker is evicted and its stake unbonds)",
 };
 
 /**
@@ -101,6 +103,7 @@ async function stake(
       slashed: boolean;
       keyHash: Hex;
     };
+    const [holds, slot] = (await read('slotOf', [account.address])) as [boolean, number];
     return {
       staker: account.address,
       registered: s.keyHash !== `0x${'00'.repeat(32)}`,
@@ -108,6 +111,8 @@ async function stake(
       unbonding: formatEther(s.unbonding),
       withdrawableAtL1Block: s.unbonding > 0n ? Number(s.withdrawableAt) : null,
       slashed: s.slashed,
+      // A bonded staker holds one of the registry's slots; an evicted one (out-staked) holds none.
+      slot: holds ? slot : null,
     };
   };
   if (action === 'info') return info();

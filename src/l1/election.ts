@@ -58,6 +58,12 @@ export interface ElectionDeployOptions {
   /** L1 blocks between unbond and withdraw. */
   unbondingDelay: bigint;
   maxCommitteeSize: number;
+  /**
+   * StakeRegistry slots: the most stakers bonded at once (default 256, and at least maxCommitteeSize;
+   * at most 1,024). When all are taken a newcomer must bond more than the smallest staker, who is
+   * evicted. Installing a committee reads every slot.
+   */
+  maxStakers?: number;
   /** Reporter's share of a slashed stake, basis points (default 1,000: 10 %). */
   reporterRewardBps?: number;
   /** The rollup's governance token (votes for dpos, control of the treasury). */
@@ -69,6 +75,9 @@ export interface ElectionDeployOptions {
 }
 
 export type ElectionDeployment = Record<ElectionContractName, Hex>;
+
+/** StakeRegistry slots unless a deployment names its own (`seqnet deploy --max-stakers`). */
+export const DEFAULT_MAX_STAKERS = 256;
 
 /** Deploys StakeRegistry, Slasher, Governance (the treasury) and SequencerAuction, and wires the Slasher. */
 export async function deployElectionContracts(opts: ElectionDeployOptions): Promise<ElectionDeployment> {
@@ -87,6 +96,7 @@ export async function deployElectionContracts(opts: ElectionDeployOptions): Prom
       opts.minStake,
       opts.unbondingDelay,
       opts.maxCommitteeSize,
+      opts.maxStakers ?? Math.max(DEFAULT_MAX_STAKERS, opts.maxCommitteeSize),
       opts.reporterRewardBps ?? 1_000,
       genesisBlock,
       epochLength,

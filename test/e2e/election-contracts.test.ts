@@ -6,10 +6,13 @@ import {
   type Abi,
   createPublicClient,
   createWalletClient,
+  decodeErrorResult,
+  encodeDeployData,
   type Hex,
   http,
   type PublicClient,
   parseEther,
+  parseEventLogs,
   zeroAddress,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -102,37 +105,41 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     });
 
   type Name = keyof typeof abis;
-  /** Simulates, then sends and waits: a revert surfaces as the simulation's decoded custom error. */
-  async function send(
-    key: Hex,
-    name: Name | 'Token',
-    functionName: string,
-    args: readonly unknown[],
-    value?: bigint,
-  ) {
-    const address = name === 'Token' ? token : c[name];
-    const abi = name === 'Token' ? tokenAbi : abis[name];
-    const account = privateKeyToAccount(key);
-    const { request } = await pub.simulateContract({ address, abi, functionName, args, account, value });
-    const hash = await wallet(key).writeContract(request as never);
-    const r = await pub.waitForTransactionReceipt({ hash, pollingInterval: 20 });
-    expect(r.status).toBe('success');
-    gasUsed.set(`${name}.${functionName}`, r.gasUsed);
-    return r;
-  }
-  const fails = (key: Hex, name: Name, functionName: string, args: readonly unknown[], value?: bigint) =>
-    revertOf(
-      pub.simulateContract({
-        address: c[name],
-        abi: abis[name],
-        functionName,
-        args,
-        account: privateKeyToAccount(key),
-        value,
-      }),
-    );
-  const read = <T>(name: Name, functionName: string, args: readonly unknown[] = []) =>
-    pub.readContract({ address: c[name], abi: abis[name], functionName, args }) as Promise<T>;
+  /** Send, expect-a-revert and read helpers for the election contracts of deployment `d()`. */
+  const on = (d: () => ElectionDeployment) => ({
+    /** Simulates, then sends and waits: a revert surfaces as the simulation's decoded custom error. */
+    async send(
+      key: Hex,
+      name: Name | 'Token',
+      functionName: string,
+      args: readonly unknown[],
+      value?: bigint,
+    ) {
+      const address = name === 'Token' ? token : d()[name];
+      const abi = name === 'Token' ? tokenAbi : abis[name];
+      const account = privateKeyToAccount(key);
+      const { request } = await pub.simulateContract({ address, abi, functionName, args, account, value });
+      const hash = await wallet(key).writeContract(request as never);
+      const r = await pub.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+      expect(r.status).toBe('success');
+      gasUsed.set(`${name}.${functionName}`, r.gasUsed);
+      return r;
+    },
+    fails: (key: Hex, name: Name, functionName: string, args: readonly unknown[], value?: bigint) =>
+      revertOf(
+        pub.simulateContract({
+          address: d()[name],
+          abi: abis[name],
+          functionName,
+          args,
+          account: privateKeyToAccount(key),
+          value,
+        }),
+      ),
+    read: <T>(name: Name, functionName: string, args: readonly unknown[] = []) =>
+      pub.readContract({ address: d()[name], abi: abis[name], functionName, args }) as Promise<T>,
+  });
+  const { send, fails, read } = on(() => c);
   const mine = async (n: bigint) => {
     await pub.request({ method: 'anvil_mine' as never, params: [`0x${n.toString(16)}`] as never });
   };
@@ -824,6 +831,166 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     const over = await cli('add', '--amount', '10');
     expect(over.code).toBe(1);
     expect(over.err).toMatch(/holds 2 of the stake token .*add needs 10: get tokens first/);
+  });
+
+  it('StakeRegistry slots: at most maxStakers bonded at once; a newcomer must out-stake the smallest, who is evicted and unbonds; a freed slot is reused; committees (staked and elected) are read from the slots', async () => {
+    // The constructor keeps the slots between the committee's size and the limit installs can read.
+    const deployRevert = async (maxCommittee: number, maxStakers: number) => {
+      const data = encodeDeployData({
+        abi: abis.StakeRegistry,
+        bytecode: art.StakeRegistry.bytecode,
+        args: [
+          zeroAddress,
+          MIN_STAKE,
+          UNBONDING,
+          maxCommittee,
+          maxStakers,
+          1_000,
+          clock.genesisBlock,
+          EPOCH_LENGTH,
+        ],
+      });
+      try {
+        await pub.call({ account: deployer.address, data });
+      } catch (err) {
+        let e: unknown = err;
+        while (e && typeof (e as { data?: unknown }).data !== 'string') e = (e as { cause?: unknown }).cause;
+        return decodeErrorResult({ abi: abis.StakeRegistry, data: (e as { data: Hex }).data });
+      }
+      throw new Error('the deployment did not revert');
+    };
+    expect(await deployRevert(4, 3)).toMatchObject({ errorName: 'BadMaxStakers', args: [3n, 4n] });
+    expect(await deployRevert(4, 1025)).toMatchObject({ errorName: 'BadMaxStakers', args: [1025n, 4n] });
+    expect((await deployRevert(0, 3)).errorName).toBe('BadCommitteeSize');
+
+    // Three slots, committees of two.
+    const d = await deployElectionContracts({
+      rpcUrl: anvil.url,
+      deployerKey: deployer.privateKey,
+      chainId: CHAIN_ID,
+      clock,
+      minStake: MIN_STAKE,
+      unbondingDelay: UNBONDING,
+      maxCommitteeSize: 2,
+      maxStakers: 3,
+      governanceToken: token,
+      governanceCommitteeSize: 2,
+      votingPeriod: 10n,
+      auction: { minBid: parseEther('0.1'), minIncrementBps: 500, closeBlocks: 5n },
+    });
+    const s = on(() => d);
+    const register = (who: { privateKey: Hex; address: Hex }, i: number, amount: bigint) => {
+      const { key, pop } = registrationArgs(blsKey(i), l1ChainId, d.StakeRegistry, who.address);
+      return {
+        send: () => s.send(who.privateKey, 'StakeRegistry', 'register', [key, pop, amount], amount),
+        fails: () => s.fails(who.privateKey, 'StakeRegistry', 'register', [key, pop, amount], amount),
+      };
+    };
+    type Read = [Hex[], Hex[], bigint[]];
+    const committee = async (name: 'StakeRegistry' | 'Governance', b?: bigint) =>
+      (
+        await s.read<Read>(name, b === undefined ? 'committee' : 'committeeAt', b === undefined ? [] : [b])
+      )[0];
+    const slotOf = (who: { address: Hex }) =>
+      s.read<[boolean, number]>('StakeRegistry', 'slotOf', [who.address]);
+    const occupants = (b: bigint) => s.read<Hex[]>('StakeRegistry', 'occupantsAt', [b]);
+    const deployedAt = await blockNumber();
+
+    await register(alice, 0, 2n * MIN_STAKE).send();
+    await register(bob, 1, 3n * MIN_STAKE).send();
+    await register(carol, 2, 4n * MIN_STAKE).send();
+    expect(await slotOf(alice)).toEqual([true, 0]);
+    expect(await slotOf(carol)).toEqual([true, 2]);
+    expect(await committee('StakeRegistry')).toEqual([carol.address, bob.address]);
+    // Full: a newcomer who does not out-stake the smallest (Alice, 2) is refused, with the stake to beat.
+    expect(await register(dave, 3, 2n * MIN_STAKE).fails()).toEqual({
+      name: 'StakerSetFull',
+      args: [3n, 2n * MIN_STAKE],
+    });
+    const full = await blockNumber();
+    const r = await register(dave, 3, 5n * MIN_STAKE).send();
+    const evicted = parseEventLogs({ abi: abis.StakeRegistry, logs: r.logs, eventName: 'Evicted' });
+    expect(evicted.map((l) => l.args)).toEqual([
+      { staker: alice.address, by: dave.address, slot: 0, stake: 2n * MIN_STAKE },
+    ]);
+    // Alice's stake unbonds as if she had called unbond; her slot is Dave's from this block on.
+    const aliceInfo = await s.read<{ stake: bigint; unbonding: bigint; withdrawableAt: bigint }>(
+      'StakeRegistry',
+      'stakerInfo',
+      [alice.address],
+    );
+    expect(aliceInfo).toMatchObject({
+      stake: 0n,
+      unbonding: 2n * MIN_STAKE,
+      withdrawableAt: r.blockNumber + UNBONDING,
+    });
+    expect(await slotOf(alice)).toEqual([false, 0]);
+    expect(await slotOf(dave)).toEqual([true, 0]);
+    expect(await occupants(full)).toEqual([alice.address, bob.address, carol.address]);
+    expect(await occupants(r.blockNumber)).toEqual([dave.address, bob.address, carol.address]);
+    expect(await committee('StakeRegistry')).toEqual([dave.address, carol.address]);
+    // Bonding again without a slot takes one as registering does: the minimum at least, and more
+    // than the smallest (now Bob, 3) while all are taken.
+    expect(
+      await s.fails(alice.privateKey, 'StakeRegistry', 'addStake', [MIN_STAKE / 2n], MIN_STAKE / 2n),
+    ).toEqual({
+      name: 'BelowMinimumStake',
+      args: [MIN_STAKE / 2n, MIN_STAKE],
+    });
+    expect(
+      await s.fails(alice.privateKey, 'StakeRegistry', 'addStake', [3n * MIN_STAKE], 3n * MIN_STAKE),
+    ).toEqual({
+      name: 'StakerSetFull',
+      args: [3n, 3n * MIN_STAKE],
+    });
+
+    // The Governance elects among the slots' occupants: Bob, a candidate with votes, is out once evicted.
+    await s.send(bob.privateKey, 'Governance', 'registerCandidate', []);
+    await s.send(holder1.privateKey, 'Token', 'approve', [d.Governance, parseEther('10')]);
+    await s.send(holder1.privateKey, 'Governance', 'lock', [parseEther('10')]);
+    await s.send(holder1.privateKey, 'Governance', 'delegate', [bob.address]);
+    const bobElected = await blockNumber();
+    expect(await committee('Governance')).toEqual([bob.address]);
+    await s.send(alice.privateKey, 'StakeRegistry', 'addStake', [4n * MIN_STAKE], 4n * MIN_STAKE);
+    expect(await slotOf(alice)).toEqual([true, 1]);
+    expect(await slotOf(bob)).toEqual([false, 0]);
+    expect(await committee('Governance')).toEqual([]);
+    expect(await committee('Governance', bobElected)).toEqual([bob.address]);
+
+    // Unbonding everything frees the slot at once: a newcomer with the minimum takes it, no eviction.
+    await s.send(carol.privateKey, 'StakeRegistry', 'unbond', [4n * MIN_STAKE]);
+    expect(await slotOf(carol)).toEqual([false, 0]);
+    const e = await register(erin, 4, MIN_STAKE).send();
+    expect(parseEventLogs({ abi: abis.StakeRegistry, logs: e.logs, eventName: 'Evicted' })).toEqual([]);
+    expect(await slotOf(erin)).toEqual([true, 2]);
+    expect(await s.read<number>('StakeRegistry', 'slotsOpened')).toBe(3);
+    expect(await s.read<bigint>('StakeRegistry', 'stakerCount')).toBe(5n);
+    expect(await committee('StakeRegistry')).toEqual([dave.address, alice.address]);
+
+    // Every block so far: the history computes what committee() said then, from the slots of that block.
+    for (let b = deployedAt + 1n; b <= (await blockNumber()); b++) {
+      for (const name of ['StakeRegistry', 'Governance'] as const) {
+        const then = await pub.readContract({
+          address: d[name],
+          abi: abis[name],
+          functionName: 'committee',
+          blockNumber: b,
+        });
+        expect(await s.read<Read>(name, 'committeeAt', [b]), `${name}, block ${b}`).toEqual(then);
+      }
+    }
+
+    // `seqnet stake` says what to do when every slot is taken, and which slot a staker holds.
+    const dir = mkdtempSync(join(tmpdir(), 'seqnet-stake-slots-'));
+    const cli = stakeCli(d, dir, accounts[9]);
+    const refused = await cli('register', '--amount', '1');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(
+      /StakerSetFull\(3, 1000000000000000000\) — every staker slot is taken: bond more than the smallest/,
+    );
+    const info = JSON.parse((await cli('info')).out) as { slot: number | null };
+    expect(info.slot).toBeNull();
+    expect(JSON.parse((await cli('register', '--amount', '2')).out)).toMatchObject({ stake: '2', slot: 2 });
   });
 
   it("StakeRegistry keeps its stake history: committeeAt(b) is committee() as of every block so far; a CommitteeVerifier installs each epoch's committee from it, with no owner to trust", async () => {

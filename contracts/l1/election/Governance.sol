@@ -12,7 +12,9 @@ import {StakeRegistry} from "./StakeRegistry.sol";
 /// Holders lock the rollup's ERC-20 token here; locked tokens count as votes. Each holder delegates all
 /// of its votes to one candidate, a sequencer staked in the StakeRegistry (so it can be slashed). The
 /// committee of epoch e is `committee()` as of the end of L1 block epochStart(e − 1), as for `pos`: the
-/// top `committeeSize` candidates by delegated votes that are neither ejected nor slashed. Votes and
+/// top `committeeSize` candidates by delegated votes that are neither ejected nor slashed, among those
+/// holding one of the StakeRegistry's slots then (bonded; so reading it costs at most `maxStakers`
+/// lookups, however many candidates have ever registered). Votes and
 /// ejections are checkpointed, so `committeeAt(b)` / `epochCommittee(e)` compute it later from current
 /// state (with the StakeRegistry's stake history): no archive L1 node needed, and a CommitteeVerifier
 /// can install it.
@@ -53,7 +55,6 @@ contract Governance is Epochs {
     /// The L1 block an ejection took effect in (0: never ejected; `ejected` reads it).
     mapping(address candidate => uint64) public ejectedAtBlock;
     mapping(address candidate => bool) public isCandidate;
-    address[] private candidates;
     Proposal[] private proposals;
     mapping(uint256 id => mapping(address holder => bool)) public hasVoted;
 
@@ -140,7 +141,6 @@ contract Governance is Epochs {
         StakeRegistry.Staker memory s = registry.stakerInfo(msg.sender);
         if (s.keyHash == bytes32(0) || s.slashed || s.stake < registry.minStake()) revert NotStaked(msg.sender);
         isCandidate[msg.sender] = true;
-        candidates.push(msg.sender);
         emit CandidateRegistered(msg.sender);
     }
 
@@ -158,7 +158,7 @@ contract Governance is Epochs {
     }
 
     /// The elected committee as of now (read at epochStart(e − 1) for epoch e): the top candidates by
-    /// votes, ties to the earlier registration; ejected, slashed or no longer staked ones are out.
+    /// votes, ties to the lower StakeRegistry slot; ejected, slashed or no longer staked ones are out.
     function committee() external view returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory votes) {
         return committeeAt(block.number);
     }
@@ -171,17 +171,19 @@ contract Governance is Epochs {
         returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory votes)
     {
         if (blockNumber > block.number) revert FutureBlock(blockNumber, block.number);
-        uint256 n = candidates.length;
+        address[] memory occupants = registry.occupantsAt(blockNumber);
+        uint256 n = occupants.length;
         uint256[] memory counted = new uint256[](n);
         uint256 minStake = registry.minStake();
         for (uint256 i = 0; i < n; i++) {
-            address c = candidates[i];
+            address c = occupants[i];
+            if (c == address(0) || !isCandidate[c]) continue;
             uint64 ejectedAt = ejectedAtBlock[c];
             if (ejectedAt != 0 && ejectedAt <= blockNumber) continue;
             if (registry.stakeAt(c, blockNumber) < minStake) continue;
             counted[i] = votesHistory[c].at(blockNumber);
         }
-        return _top(counted);
+        return _top(occupants, counted);
     }
 
     /// Epoch `epoch`'s committee: committeeAt(pinnedBlock(epoch)). FutureBlock until that block is mined.
@@ -193,9 +195,9 @@ contract Governance is Epochs {
         return committeeAt(pinnedBlock(epoch));
     }
 
-    /// The top `committeeSize` candidates of `counted` (by candidates index; 0: out), by votes, the
-    /// earlier registration first among equals.
-    function _top(uint256[] memory counted)
+    /// The top `committeeSize` candidates of `counted` (by registry slot; 0: out), by votes, the lower
+    /// slot first among equals.
+    function _top(address[] memory occupants, uint256[] memory counted)
         private
         view
         returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory votes)
@@ -205,7 +207,7 @@ contract Governance is Epochs {
         memberKeys = new bytes[](picked.length);
         votes = new uint256[](picked.length);
         for (uint256 i = 0; i < picked.length; i++) {
-            members[i] = candidates[picked[i]];
+            members[i] = occupants[picked[i]];
             memberKeys[i] = registry.keyOf(members[i]);
             votes[i] = counted[picked[i]];
         }

@@ -18,6 +18,14 @@ import {IERC20} from "./IERC20.sol";
 /// L1 node is needed to read it (a pruning one keeps ~128 blocks of state), and contracts can read it
 /// (the CommitteeVerifier installs epoch committees from it without trusting its owner).
 ///
+/// Slots: a bonded staker holds one of at most `maxStakers` slots, and committees are chosen among
+/// the slots' occupants at the pinned block, so reading or installing a committee costs at most
+/// `maxStakers` lookups however many addresses have ever registered (with an unbounded list, a few
+/// thousand minimum stakes, withdrawn later, would have priced `installCommittee` out of an L1 block
+/// for good). A staker whose bonded stake drops to zero (unbonded, slashed) frees its slot; when all
+/// are taken, a newcomer must bond more than the smallest occupant, which is evicted: its stake starts
+/// unbonding (Polygon PoS caps its validator set the same way, with an auction for a freed slot).
+///
 /// Proof of possession (DECISIONS.md §5): a BLS signature by the key over
 /// keccak256("seqnet/pop/v1" ‖ chainid ‖ this ‖ staker ‖ key), which stops rogue-key attacks on aggregate
 /// certificates and ties the key to the staker's address.
@@ -33,12 +41,16 @@ contract StakeRegistry is Epochs {
         bool slashed;
     }
 
+    /// The most slots a registry can have: `installCommittee` reads every slot (bench/committee-install.ts).
+    uint16 public constant MAX_STAKERS_LIMIT = 1024;
     /// Zero: stakes are ETH.
     IERC20 public immutable token;
     uint256 public immutable minStake;
     /// L1 blocks between unbond() and withdraw().
     uint64 public immutable unbondingDelay;
     uint16 public immutable maxCommitteeSize;
+    /// Slots: how many stakers can be bonded at once (at least maxCommitteeSize).
+    uint16 public immutable maxStakers;
     /// Share of a slashed stake paid to whoever reported the equivocation, in basis points; the rest is burned.
     uint16 public immutable reporterRewardBps;
     address public immutable deployer;
@@ -46,7 +58,15 @@ contract StakeRegistry is Epochs {
     /// Slashed stake kept locked here for good.
     uint256 public burned;
 
-    address[] private stakerList;
+    /// Registered addresses, ever (slashed and withdrawn ones included).
+    uint256 public stakerCount;
+    /// Slots handed out so far (slots are opened in order, then reused from `freeSlots`).
+    uint16 public slotsOpened;
+    uint16[] private freeSlots;
+    /// Each slot's occupant (an address as an amount; 0: free) at every change.
+    mapping(uint256 slot => Checkpoints.Checkpoint[]) private occupantHistory;
+    /// The slot a staker holds now, plus one (0: none).
+    mapping(address staker => uint16) private slotPlusOne;
     mapping(address staker => Staker) private stakers;
     /// Each staker's counting stake (bonded; 0 once slashed) at every change, one per block at most.
     mapping(address staker => Checkpoints.Checkpoint[]) private stakeHistory;
@@ -58,6 +78,7 @@ contract StakeRegistry is Epochs {
     event Unbonding(address indexed staker, uint256 amount, uint64 withdrawableAt);
     event Withdrawn(address indexed staker, uint256 amount);
     event Slashed(address indexed staker, address indexed reporter, uint256 amount, uint256 reward);
+    event Evicted(address indexed staker, address indexed by, uint16 slot, uint256 stake);
 
     error ZeroMinStake();
     error BadCommitteeSize(uint256 size);
@@ -81,23 +102,30 @@ contract StakeRegistry is Epochs {
     error AlreadySlashed(address staker);
     error TransferFailed();
     error FutureBlock(uint256 blockNumber, uint256 current);
+    error BadMaxStakers(uint256 maxStakers, uint256 maxCommitteeSize);
+    error StakerSetFull(uint256 maxStakers, uint256 smallestStake);
 
     constructor(
         IERC20 token_,
         uint256 minStake_,
         uint64 unbondingDelay_,
         uint16 maxCommitteeSize_,
+        uint16 maxStakers_,
         uint16 reporterRewardBps_,
         uint64 genesisBlock_,
         uint64 epochLength_
     ) Epochs(genesisBlock_, epochLength_) {
         if (minStake_ == 0) revert ZeroMinStake();
         if (maxCommitteeSize_ == 0 || maxCommitteeSize_ > 191) revert BadCommitteeSize(maxCommitteeSize_);
+        if (maxStakers_ < maxCommitteeSize_ || maxStakers_ > MAX_STAKERS_LIMIT) {
+            revert BadMaxStakers(maxStakers_, maxCommitteeSize_);
+        }
         if (reporterRewardBps_ > 10_000) revert BadRewardBps(reporterRewardBps_);
         token = token_;
         minStake = minStake_;
         unbondingDelay = unbondingDelay_;
         maxCommitteeSize = maxCommitteeSize_;
+        maxStakers = maxStakers_;
         reporterRewardBps = reporterRewardBps_;
         deployer = msg.sender;
     }
@@ -116,7 +144,8 @@ contract StakeRegistry is Epochs {
     }
 
     /// Registers the caller with a BLS key (EIP-2537 G1, 128 bytes), its proof of possession (G2, 256
-    /// bytes) and a first stake of `amount` (ETH: sent as the value; token: approved beforehand).
+    /// bytes) and a first stake of `amount` (ETH: sent as the value; token: approved beforehand). Takes a
+    /// slot: a free one, or, when all are taken, the smallest occupant's if `amount` is more.
     function register(bytes calldata key, bytes calldata pop, uint256 amount) external payable {
         Staker storage s = stakers[msg.sender];
         if (s.keyHash != bytes32(0)) revert AlreadyRegistered(msg.sender);
@@ -133,14 +162,21 @@ contract StakeRegistry is Epochs {
         s.registeredAt = uint64(block.number);
         keys[msg.sender] = key;
         stakerOfKey[keyHash] = msg.sender;
-        stakerList.push(msg.sender);
+        stakerCount++;
+        _takeSlot(msg.sender, amount);
         stakeHistory[msg.sender].write(amount);
         emit Registered(msg.sender, keyHash, amount);
     }
 
+    /// Adds to the bonded stake. A staker with none bonded (all unbonded, or evicted) bonds again: at
+    /// least the minimum, into a slot as `register` takes one.
     function addStake(uint256 amount) external payable {
         Staker storage s = _active(msg.sender);
         if (amount == 0) revert ZeroAmount();
+        if (s.stake == 0) {
+            if (amount < minStake) revert BelowMinimumStake(amount, minStake);
+            _takeSlot(msg.sender, amount);
+        }
         _receive(amount);
         s.stake += amount;
         stakeHistory[msg.sender].write(s.stake);
@@ -160,6 +196,7 @@ contract StakeRegistry is Epochs {
         s.unbonding += amount;
         s.withdrawableAt = uint64(block.number) + unbondingDelay;
         stakeHistory[msg.sender].write(left);
+        if (left == 0) _freeSlot(msg.sender);
         emit Unbonding(msg.sender, amount, s.withdrawableAt);
     }
 
@@ -185,14 +222,16 @@ contract StakeRegistry is Epochs {
         s.unbonding = 0;
         s.slashed = true;
         stakeHistory[staker].write(0);
+        if (slotPlusOne[staker] != 0) _freeSlot(staker);
         uint256 reward = (amount * reporterRewardBps) / 10_000;
         burned += amount - reward;
         if (reward != 0) _send(reporter, reward);
         emit Slashed(staker, reporter, amount, reward);
     }
 
-    /// The committee as of now: the top `maxCommitteeSize` stakers with at least the minimum bonded,
-    /// by stake, ties to the earlier registration; not slashed. Read at pinnedBlock(e) for epoch e.
+    /// The committee as of now: the top `maxCommitteeSize` slot occupants with at least the minimum
+    /// bonded, by stake, ties to the lower slot (slots go out in registration order until one is
+    /// reused); not slashed. Read at pinnedBlock(e) for epoch e.
     function committee() external view returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory stakes) {
         return committeeAt(block.number);
     }
@@ -204,11 +243,27 @@ contract StakeRegistry is Epochs {
         view
         returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory stakes)
     {
+        address[] memory occupants = occupantsAt(blockNumber);
+        uint256[] memory counted = new uint256[](occupants.length);
+        for (uint256 i = 0; i < occupants.length; i++) {
+            if (occupants[i] != address(0)) counted[i] = stakeAt(occupants[i], blockNumber);
+        }
+        return _top(occupants, counted);
+    }
+
+    /// Each slot's occupant at the end of L1 block `blockNumber` (address(0): free then), by slot: the
+    /// only stakers a committee of that block can hold (the Governance elects among them too).
+    function occupantsAt(uint256 blockNumber) public view returns (address[] memory occupants) {
         if (blockNumber > block.number) revert FutureBlock(blockNumber, block.number);
-        uint256 n = stakerList.length;
-        uint256[] memory counted = new uint256[](n);
-        for (uint256 i = 0; i < n; i++) counted[i] = stakeAt(stakerList[i], blockNumber);
-        return _top(counted);
+        uint256 n = slotsOpened;
+        occupants = new address[](n);
+        for (uint256 i = 0; i < n; i++) occupants[i] = address(uint160(occupantHistory[i].at(blockNumber)));
+    }
+
+    /// The slot `staker` holds now (`holds` false: none, its bonded stake is zero).
+    function slotOf(address staker) external view returns (bool holds, uint16 slot) {
+        uint16 p = slotPlusOne[staker];
+        return (p != 0, p == 0 ? 0 : p - 1);
     }
 
     /// Epoch `epoch`'s committee: committeeAt(pinnedBlock(epoch)). FutureBlock until that block is mined.
@@ -226,8 +281,8 @@ contract StakeRegistry is Epochs {
         return stakeHistory[staker].at(blockNumber);
     }
 
-    /// The top `maxCommitteeSize` of `counted` (by stakerList index) with at least the minimum.
-    function _top(uint256[] memory counted)
+    /// The top `maxCommitteeSize` of `counted` (by slot) with at least the minimum.
+    function _top(address[] memory occupants, uint256[] memory counted)
         private
         view
         returns (address[] memory members, bytes[] memory memberKeys, uint256[] memory stakes)
@@ -237,7 +292,7 @@ contract StakeRegistry is Epochs {
         memberKeys = new bytes[](picked.length);
         stakes = new uint256[](picked.length);
         for (uint256 i = 0; i < picked.length; i++) {
-            members[i] = stakerList[picked[i]];
+            members[i] = occupants[picked[i]];
             memberKeys[i] = keys[members[i]];
             stakes[i] = counted[picked[i]];
         }
@@ -251,8 +306,45 @@ contract StakeRegistry is Epochs {
         return keys[staker];
     }
 
-    function stakerCount() external view returns (uint256) {
-        return stakerList.length;
+    /// Gives `staker` (bonding `amount`) a slot: a freed one, a new one while fewer than `maxStakers`
+    /// are open, or else the slot of the occupant with the smallest bonded stake (the one that loses
+    /// ties: the highest slot among equals) if `amount` is more, which is evicted — its stake starts
+    /// unbonding as if it had called unbond.
+    function _takeSlot(address staker, uint256 amount) private {
+        uint16 slot;
+        if (freeSlots.length != 0) {
+            slot = freeSlots[freeSlots.length - 1];
+            freeSlots.pop();
+        } else if (slotsOpened < maxStakers) {
+            slot = slotsOpened++;
+        } else {
+            address smallest;
+            uint256 smallestStake = type(uint256).max;
+            for (uint16 i = 0; i < slotsOpened; i++) {
+                address o = address(uint160(occupantHistory[i].latest()));
+                uint256 st = stakers[o].stake;
+                if (st <= smallestStake) (smallest, smallestStake, slot) = (o, st, i);
+            }
+            if (amount <= smallestStake) revert StakerSetFull(maxStakers, smallestStake);
+            Staker storage e = stakers[smallest];
+            e.unbonding += smallestStake;
+            e.stake = 0;
+            e.withdrawableAt = uint64(block.number) + unbondingDelay;
+            stakeHistory[smallest].write(0);
+            slotPlusOne[smallest] = 0;
+            emit Unbonding(smallest, smallestStake, e.withdrawableAt);
+            emit Evicted(smallest, staker, slot, smallestStake);
+        }
+        slotPlusOne[staker] = slot + 1;
+        occupantHistory[slot].write(uint160(staker));
+    }
+
+    /// `staker`'s bonded stake is now zero: its slot is free from the end of this block.
+    function _freeSlot(address staker) private {
+        uint16 slot = slotPlusOne[staker] - 1;
+        slotPlusOne[staker] = 0;
+        occupantHistory[slot].write(0);
+        freeSlots.push(slot);
     }
 
     function _active(address staker) private view returns (Staker storage s) {
