@@ -1262,6 +1262,11 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
       ],
       [[...pos, '--min-stake', '0'], /--min-stake must be a positive amount/],
       [[...pos, '--epoch-start', '1'], /is not after the L1 head/],
+      [
+        [...pos, '--max-stakers', '3'],
+        /--max-stakers must be a whole number from the committee's size \(4\) to 1024, got "3"/,
+      ],
+      [[...pos, '--max-stakers', 'many'], /--max-stakers must be a whole number/],
     ];
     // Independent and none sends a tx: run side by side (each is a process start).
     const refused = await Promise.all(refusals.map(([args]) => deploy(...args)));
@@ -1280,6 +1285,8 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
       '5',
       '--min-stake',
       '0.5',
+      '--max-stakers',
+      '64',
       '--out',
       out,
     );
@@ -1297,6 +1304,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     expect(await at(registry, abis.StakeRegistry, 'slasher')).toBe(d.election!.contracts.Slasher);
     expect(await at(registry, abis.StakeRegistry, 'minStake')).toBe(parseEther('0.5'));
     expect(await at(registry, abis.StakeRegistry, 'token')).toBe(zeroAddress);
+    expect(await at(registry, abis.StakeRegistry, 'maxStakers')).toBe(64);
     expect(await at(d.election!.contracts.SequencerAuction, abis.SequencerAuction, 'treasury')).toBe(
       d.election!.contracts.Governance,
     );
