@@ -8,20 +8,29 @@
  *   npx tsx bench/committee-install.ts        # → bench/results/committee-install.json
  */
 import { SecretKey } from '@chainsafe/blst';
-import { type Abi, type Hex, keccak256, parseEther, toHex } from 'viem';
+import { type Abi, type Hex, hexToBytes, keccak256, parseEther, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { quorumFor } from '../src/consensus/certificate.js';
 import { pinnedBlockFor } from '../src/election/epochs.js';
 import { devAccounts } from '../src/execution/genesis.js';
 import { Anvil } from '../src/l1/anvil.js';
 import { g1ToEip2537 } from '../src/l1/bls-encoding.js';
-import { l1Clients } from '../src/l1/clients.js';
+import { customErrorOf, l1Clients } from '../src/l1/clients.js';
 import { committeeVerifierArtifact } from '../src/l1/deploy.js';
-import { deployElectionContracts, electionArtifacts, registrationArgs } from '../src/l1/election.js';
+import {
+  DEFAULT_MAX_STAKERS,
+  deployElectionContracts,
+  electionArtifacts,
+  registrationArgs,
+} from '../src/l1/election.js';
 import { freePort } from './lib/chains.js';
 import { writeResult } from './lib/results.js';
 
-const CASES: Array<{ stakers: number; committee: number }> = [
+/**
+ * `stakers` addresses try to register; `maxStakers` is the registry's slots (the default 256 when left
+ * out). Past the slots a newcomer gets in only by out-staking the smallest (evicting it).
+ */
+const CASES: Array<{ stakers: number; committee: number; maxStakers?: number }> = [
   { stakers: 4, committee: 4 },
   { stakers: 16, committee: 4 },
   { stakers: 64, committee: 4 },
@@ -29,6 +38,11 @@ const CASES: Array<{ stakers: number; committee: number }> = [
   { stakers: 16, committee: 16 },
   { stakers: 64, committee: 16 },
   { stakers: 128, committee: 16 },
+  { stakers: 256, committee: 16 },
+  { stakers: 400, committee: 16, maxStakers: 256 },
+  { stakers: 256, committee: 64 },
+  { stakers: 1024, committee: 16, maxStakers: 1024 },
+  { stakers: 1024, committee: 128, maxStakers: 1024 },
 ];
 const MIN_STAKE = parseEther('1');
 const deployer = devAccounts(1)[0];
@@ -61,7 +75,7 @@ try {
     ).contractAddress as Hex;
 
   const results = [];
-  for (const { stakers, committee } of CASES) {
+  for (const { stakers, committee, maxStakers } of CASES) {
     const start = await pub.getBlockNumber({ cacheTime: 0 });
     const clock = { genesisBlock: start + 10n, epochLength: 10n };
     const c = await deployElectionContracts({
@@ -72,6 +86,7 @@ try {
       minStake: MIN_STAKE,
       unbondingDelay: 5n,
       maxCommitteeSize: committee,
+      ...(maxStakers !== undefined && { maxStakers }),
       governanceToken: '0x0000000000000000000000000000000000000001',
       governanceCommitteeSize: 2,
       votingPeriod: 10n,
@@ -80,27 +95,51 @@ try {
     const keys = Array.from({ length: stakers }, (_, i) =>
       keccak256(toHex(`bench staker ${stakers}/${committee}/${i}`)),
     );
+    const registerGas: number[] = [];
+    const evictingRegisterGas: number[] = [];
+    let refused = 0;
+    const progress = Math.max(1, Math.floor(stakers / 4));
     for (const [i, key] of keys.entries()) {
+      if (i % progress === 0)
+        console.error(`[committee-install] ${stakers}/${committee}: registering ${i}/${stakers}…`);
       const address = privateKeyToAccount(key).address;
       await pub.request({
         method: 'anvil_setBalance' as never,
         params: [address, toHex(parseEther('1000'))] as never,
       });
-      const bls = SecretKey.fromKeygen(new Uint8Array(32).fill(0).map((_, j) => (i * 7 + j + stakers) % 256));
+      const bls = SecretKey.fromKeygen(
+        hexToBytes(keccak256(toHex(`bench bls ${stakers}/${committee}/${i}`))),
+      );
       const reg = registrationArgs(bls, chainId, c.StakeRegistry, address);
       const amount = MIN_STAKE * BigInt(1 + (i % 9));
-      await waitOk(
-        await (await wallet(key)).writeContract({
-          address: c.StakeRegistry,
-          abi: registryAbi,
-          functionName: 'register',
-          args: [reg.key, reg.pop, amount],
-          value: amount,
-        }),
-      );
+      const call = {
+        address: c.StakeRegistry,
+        abi: registryAbi,
+        functionName: 'register',
+        args: [reg.key, reg.pop, amount],
+        value: amount,
+        account: privateKeyToAccount(key),
+      } as const;
+      try {
+        await pub.simulateContract(call);
+      } catch (err) {
+        // Every slot taken and this stake no more than the smallest: refused, nothing sent.
+        if (customErrorOf(err)?.name !== 'StakerSetFull') throw err;
+        refused++;
+        continue;
+      }
+      const r = await waitOk(await (await wallet(key)).writeContract(call));
+      (r.logs.length > 1 ? evictingRegisterGas : registerGas).push(Number(r.gasUsed));
     }
-    // A second checkpoint each, in later blocks.
+    // A second checkpoint each (those still bonded), in later blocks.
     for (const [i, key] of keys.entries()) {
+      const [bonded] = (await pub.readContract({
+        address: c.StakeRegistry,
+        abi: registryAbi,
+        functionName: 'slotOf',
+        args: [privateKeyToAccount(key).address],
+      })) as [boolean, number];
+      if (!bonded) continue;
       const amount = MIN_STAKE * BigInt(1 + ((i * 5) % 7));
       await waitOk(
         await (await wallet(key)).writeContract({
@@ -167,8 +206,15 @@ try {
     })) as Hex[];
     if (JSON.stringify(installed) !== JSON.stringify(memberKeys))
       throw new Error('the installed committee is not the registry committee');
+    const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[xs.length >> 1] : null);
     const row = {
       stakers,
+      maxStakers: maxStakers ?? DEFAULT_MAX_STAKERS,
+      registered: registerGas.length + evictingRegisterGas.length,
+      refusedFull: refused,
+      evictions: evictingRegisterGas.length,
+      registerGasMedian: median(registerGas),
+      evictingRegisterGasMax: evictingRegisterGas.length ? Math.max(...evictingRegisterGas) : null,
       committee: memberKeys.length,
       installCommitteeGas: Number(installGas),
       ownerSetCommitteeGas: Number(setGas),
@@ -179,7 +225,7 @@ try {
     results.push(row);
   }
   writeResult('bench/results/committee-install.json', {
-    what: 'gas of installing an epoch committee from the StakeRegistry (CommitteeVerifier.installCommittee, anyone) vs the owner setting the same keys (setCommittee), and of reading it from the stake history (committeeAt); whole-tx gas on anvil (Prague); every staker has 2 checkpoints',
+    what: 'gas of installing an epoch committee from the StakeRegistry (CommitteeVerifier.installCommittee, anyone) vs the owner setting the same keys (setCommittee), and of reading it from the stake history (committeeAt); whole-tx gas on anvil (Prague); every bonded staker has 2 checkpoints; `stakers` addresses tried to register into `maxStakers` slots (past them only by out-staking the smallest, which is evicted: evictingRegisterGas)',
     when: new Date().toISOString(),
     cases: results,
   });

@@ -105,8 +105,11 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     });
 
   type Name = keyof typeof abis;
-  /** Send, expect-a-revert and read helpers for the election contracts of deployment `d()`. */
-  const on = (d: () => ElectionDeployment) => ({
+  /**
+   * Send, expect-a-revert and read helpers for the election contracts of deployment `d()`; the gas
+   * of its sends is logged under `label` (the README quotes the main deployment's).
+   */
+  const on = (d: () => ElectionDeployment, label = '') => ({
     /** Simulates, then sends and waits: a revert surfaces as the simulation's decoded custom error. */
     async send(
       key: Hex,
@@ -122,7 +125,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
       const hash = await wallet(key).writeContract(request as never);
       const r = await pub.waitForTransactionReceipt({ hash, pollingInterval: 20 });
       expect(r.status).toBe('success');
-      gasUsed.set(`${name}.${functionName}`, r.gasUsed);
+      gasUsed.set(`${label}${name}.${functionName}`, r.gasUsed);
       return r;
     },
     fails: (key: Hex, name: Name, functionName: string, args: readonly unknown[], value?: bigint) =>
@@ -878,7 +881,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
       votingPeriod: 10n,
       auction: { minBid: parseEther('0.1'), minIncrementBps: 500, closeBlocks: 5n },
     });
-    const s = on(() => d);
+    const s = on(() => d, 'slots test: ');
     const register = (who: { privateKey: Hex; address: Hex }, i: number, amount: bigint) => {
       const { key, pop } = registrationArgs(blsKey(i), l1ChainId, d.StakeRegistry, who.address);
       return {
