@@ -10,7 +10,16 @@ import {
   OPEN_MODES,
   type OpenMode,
 } from '../l1/deploy.js';
-import { DEFAULT_MAX_STAKERS, deployElectionContracts, setCommitteeSource } from '../l1/election.js';
+import {
+  DEFAULT_MAX_STAKERS,
+  defaultMaxStakers,
+  deployElectionContracts,
+  INSTALL_GAS_BUDGET,
+  installGasBound,
+  MAX_STAKERS_LIMIT,
+  maxStakersWithinBudget,
+  setCommitteeSource,
+} from '../l1/election.js';
 import { isPrivateKey } from './flags.js';
 
 interface DeployFlags {
@@ -83,11 +92,19 @@ async function prepareElection(
     );
   const minStake = amountFlag(flags.minStake, 'min-stake');
   const size = committee.publicKeys.length;
-  const maxStakers =
-    flags.maxStakers === undefined ? Math.max(DEFAULT_MAX_STAKERS, size) : Number(flags.maxStakers);
-  if (!/^\d+$/.test(flags.maxStakers ?? '0') || maxStakers < size || maxStakers > 1024)
+  const maxStakers = flags.maxStakers === undefined ? defaultMaxStakers(size) : Number(flags.maxStakers);
+  if (!/^\d+$/.test(flags.maxStakers ?? '0') || maxStakers < size || maxStakers > MAX_STAKERS_LIMIT)
     throw new Error(
-      `--max-stakers must be a whole number from the committee's size (${size}) to 1024, got "${flags.maxStakers}"`,
+      `--max-stakers must be a whole number from the committee's size (${size}) to ${MAX_STAKERS_LIMIT}, got "${flags.maxStakers}"`,
+    );
+  const installGas = installGasBound(maxStakers, size);
+  if (installGas > INSTALL_GAS_BUDGET)
+    throw new Error(
+      `installing a committee of ${size} from ${maxStakers} staker slots could take ${(installGas / 1e6).toFixed(1)}M gas, over the ${INSTALL_GAS_BUDGET / 1e6}M an L1 transaction may use (EIP-7825): ${
+        maxStakersWithinBudget(size) >= size
+          ? `give --max-stakers ${maxStakersWithinBudget(size)} or fewer`
+          : 'use a smaller committee file'
+      }`,
     );
   const minBid = amountFlag(flags.auctionMinBid, 'auction-min-bid');
   const unbondingDelay = blocksFlag(flags.unbondingDelay, 'unbonding-delay');

@@ -59,9 +59,9 @@ export interface ElectionDeployOptions {
   unbondingDelay: bigint;
   maxCommitteeSize: number;
   /**
-   * StakeRegistry slots: the most stakers bonded at once (default 256, and at least maxCommitteeSize;
-   * at most 1,024). When all are taken a newcomer must bond more than the smallest staker, who is
-   * evicted. Installing a committee reads every slot.
+   * StakeRegistry slots: the most stakers bonded at once (`defaultMaxStakers`: 256 where that fits;
+   * from maxCommitteeSize to 1,024, and a full registry's install within INSTALL_GAS_BUDGET). When all
+   * are taken a newcomer must bond more than the smallest staker, who is evicted.
    */
   maxStakers?: number;
   /** Reporter's share of a slashed stake, basis points (default 1,000: 10 %). */
@@ -78,6 +78,34 @@ export type ElectionDeployment = Record<ElectionContractName, Hex>;
 
 /** StakeRegistry slots unless a deployment names its own (`seqnet deploy --max-stakers`). */
 export const DEFAULT_MAX_STAKERS = 256;
+/** StakeRegistry.MAX_STAKERS_LIMIT. */
+export const MAX_STAKERS_LIMIT = 1024;
+/** StakeRegistry.INSTALL_GAS_BUDGET: EIP-7825's 2^24 gas per transaction, less a margin. */
+export const INSTALL_GAS_BUDGET = 16_000_000;
+
+/**
+ * The larger of StakeRegistry.installGasBound and Governance.installGasBound (reading a candidate's
+ * slot costs more): what installing a committee from a full registry may cost, from either source.
+ * A deployment has both, so both must fit (the e2e test checks the contracts say the same).
+ */
+export function installGasBound(slots: number, members: number): number {
+  return 400_000 + slots * GOVERNANCE_SLOT_GAS + members * 80_000;
+}
+const GOVERNANCE_SLOT_GAS = 22_000;
+
+/**
+ * The slots a registry for committees of `members` gets unless told: 256, or fewer where a full
+ * registry's install would not fit INSTALL_GAS_BUDGET (never fewer than the committee).
+ */
+export function defaultMaxStakers(members: number): number {
+  return Math.max(members, Math.min(DEFAULT_MAX_STAKERS, maxStakersWithinBudget(members)));
+}
+
+/** The most slots whose full install, for committees of `members`, fits INSTALL_GAS_BUDGET. */
+export function maxStakersWithinBudget(members: number): number {
+  const fits = Math.floor((INSTALL_GAS_BUDGET - installGasBound(0, members)) / GOVERNANCE_SLOT_GAS);
+  return Math.min(MAX_STAKERS_LIMIT, fits);
+}
 
 /** Deploys StakeRegistry, Slasher, Governance (the treasury) and SequencerAuction, and wires the Slasher. */
 export async function deployElectionContracts(opts: ElectionDeployOptions): Promise<ElectionDeployment> {
@@ -96,7 +124,7 @@ export async function deployElectionContracts(opts: ElectionDeployOptions): Prom
       opts.minStake,
       opts.unbondingDelay,
       opts.maxCommitteeSize,
-      opts.maxStakers ?? Math.max(DEFAULT_MAX_STAKERS, opts.maxCommitteeSize),
+      opts.maxStakers ?? defaultMaxStakers(opts.maxCommitteeSize),
       opts.reporterRewardBps ?? 1_000,
       genesisBlock,
       epochLength,

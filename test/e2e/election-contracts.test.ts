@@ -33,6 +33,7 @@ import {
   type ElectionDeployment,
   EpochNotFinalError,
   electionArtifacts,
+  installGasBound,
   readAuctionWinner,
   readElectedCommittee,
   readStakedCommittee,
@@ -837,34 +838,49 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
   });
 
   it('StakeRegistry slots: at most maxStakers bonded at once; a newcomer must out-stake the smallest, who is evicted and unbonds; a freed slot is reused; committees (staked and elected) are read from the slots', async () => {
-    // The constructor keeps the slots between the committee's size and the limit installs can read.
-    const deployRevert = async (maxCommittee: number, maxStakers: number) => {
-      const data = encodeDeployData({
-        abi: abis.StakeRegistry,
-        bytecode: art.StakeRegistry.bytecode,
-        args: [
-          zeroAddress,
-          MIN_STAKE,
-          UNBONDING,
-          maxCommittee,
-          maxStakers,
-          1_000,
-          clock.genesisBlock,
-          EPOCH_LENGTH,
-        ],
-      });
+    // The constructors keep the slots between the committee's size and what one L1 transaction can
+    // install from a full registry (EIP-7825's 2^24 gas, less a margin).
+    const registryArgs = (maxCommittee: number, maxStakers: number) =>
+      [
+        zeroAddress,
+        MIN_STAKE,
+        UNBONDING,
+        maxCommittee,
+        maxStakers,
+        1_000,
+        clock.genesisBlock,
+        EPOCH_LENGTH,
+      ] as const;
+    const deployRevert = async (name: 'StakeRegistry' | 'Governance', args: readonly unknown[]) => {
+      const data = encodeDeployData({ abi: abis[name], bytecode: art[name].bytecode, args });
       try {
         await pub.call({ account: deployer.address, data });
       } catch (err) {
         let e: unknown = err;
         while (e && typeof (e as { data?: unknown }).data !== 'string') e = (e as { cause?: unknown }).cause;
-        return decodeErrorResult({ abi: abis.StakeRegistry, data: (e as { data: Hex }).data });
+        return decodeErrorResult({ abi: abis[name], data: (e as { data: Hex }).data });
       }
       throw new Error('the deployment did not revert');
     };
-    expect(await deployRevert(4, 3)).toMatchObject({ errorName: 'BadMaxStakers', args: [3n, 4n] });
-    expect(await deployRevert(4, 1025)).toMatchObject({ errorName: 'BadMaxStakers', args: [1025n, 4n] });
-    expect((await deployRevert(0, 3)).errorName).toBe('BadCommitteeSize');
+    const registryRevert = (maxCommittee: number, maxStakers: number) =>
+      deployRevert('StakeRegistry', registryArgs(maxCommittee, maxStakers));
+    expect(await registryRevert(4, 3)).toMatchObject({ errorName: 'BadMaxStakers', args: [3n, 4n] });
+    expect(await registryRevert(4, 1025)).toMatchObject({ errorName: 'BadMaxStakers', args: [1025n, 4n] });
+    expect((await registryRevert(0, 3)).errorName).toBe('BadCommitteeSize');
+    expect(await registryRevert(128, 1024)).toMatchObject({
+      errorName: 'InstallTooCostly',
+      args: [400_000n + 1024n * 12_000n + 128n * 80_000n, 16_000_000n],
+    });
+    // A registry of 1,024 slots fits for a committee of 4, but electing among 1,024 candidates does not.
+    const bigHash = await wallet(deployer.privateKey).deployContract({
+      abi: abis.StakeRegistry,
+      bytecode: art.StakeRegistry.bytecode,
+      args: registryArgs(4, 1024),
+    });
+    const bigRegistry = (await pub.waitForTransactionReceipt({ hash: bigHash })).contractAddress as Hex;
+    expect(
+      await deployRevert('Governance', [token, bigRegistry, 4, 10n, clock.genesisBlock, EPOCH_LENGTH]),
+    ).toMatchObject({ errorName: 'InstallTooCostly', args: [BigInt(installGasBound(1024, 4)), 16_000_000n] });
 
     // Three slots, committees of two.
     const d = await deployElectionContracts({
@@ -882,6 +898,13 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
       auction: { minBid: parseEther('0.1'), minIncrementBps: 500, closeBlocks: 5n },
     });
     const s = on(() => d, 'slots test: ');
+    // The deploy's own check (seqnet deploy refuses before sending) is the contracts' rule.
+    expect(await s.read<bigint>('Governance', 'installGasBound', [256n, 16n])).toBe(
+      BigInt(installGasBound(256, 16)),
+    );
+    expect(await s.read<bigint>('StakeRegistry', 'installGasBound', [256n, 16n])).toBeLessThan(
+      BigInt(installGasBound(256, 16)),
+    );
     const register = (who: { privateKey: Hex; address: Hex }, i: number, amount: bigint) => {
       const { key, pop } = registrationArgs(blsKey(i), l1ChainId, d.StakeRegistry, who.address);
       return {
@@ -1270,6 +1293,10 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
         /--max-stakers must be a whole number from the committee's size \(4\) to 1024, got "3"/,
       ],
       [[...pos, '--max-stakers', 'many'], /--max-stakers must be a whole number/],
+      [
+        [...pos, '--max-stakers', '1000'],
+        /a committee of 4 from 1000 staker slots could take 22\.7M gas, over the 16M an L1 transaction may use \(EIP-7825\): give --max-stakers 694 or fewer/,
+      ],
     ];
     // Independent and none sends a tx: run side by side (each is a process start).
     const refused = await Promise.all(refusals.map(([args]) => deploy(...args)));

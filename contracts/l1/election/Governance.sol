@@ -87,6 +87,7 @@ contract Governance is Epochs {
     error AlreadyExecuted(uint256 id);
     error InsufficientTreasury(uint256 amount, uint256 balance);
     error FutureBlock(uint256 blockNumber, uint256 current);
+    error InstallTooCostly(uint256 installGas, uint256 budget);
 
     constructor(
         IERC20 token_,
@@ -99,10 +100,23 @@ contract Governance is Epochs {
         if (address(token_) == address(0) || address(registry_) == address(0)) revert ZeroAddress();
         if (committeeSize_ == 0 || committeeSize_ > 191) revert BadCommitteeSize(committeeSize_);
         if (votingPeriod_ == 0) revert ZeroVotingPeriod();
+        // An elected committee is installed on L1 from here: with every slot a candidate it must fit
+        // the registry's budget (one L1 transaction), or the chain's next committee could not be.
+        uint256 installGas = installGasBound(registry_.maxStakers(), committeeSize_);
+        uint256 budget = registry_.INSTALL_GAS_BUDGET();
+        if (installGas > budget) revert InstallTooCostly(installGas, budget);
         token = token_;
         registry = registry_;
         committeeSize = committeeSize_;
         votingPeriod = votingPeriod_;
+    }
+
+    /// An upper bound on `CommitteeVerifier.installCommittee`'s gas from this contract with `slots`
+    /// registry slots, every occupant a candidate, and `members` elected: ~19k gas per slot read (its
+    /// occupant, candidacy, ejection, stake and votes: 4.9M for 256 candidates, bench/committee-install.ts,
+    /// 2026-12-07) and, as the StakeRegistry's bound, up to 80k per member. src/l1/election.ts mirrors it.
+    function installGasBound(uint256 slots, uint256 members) public pure returns (uint256) {
+        return 400_000 + slots * 22_000 + members * 80_000;
     }
 
     /// Auction proceeds and donations: the treasury is this contract's ETH balance.

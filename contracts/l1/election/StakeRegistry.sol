@@ -41,8 +41,11 @@ contract StakeRegistry is Epochs {
         bool slashed;
     }
 
-    /// The most slots a registry can have: `installCommittee` reads every slot (bench/committee-install.ts).
+    /// The most slots a registry can have (the nodes' member directory holds 1,024 keys).
     uint16 public constant MAX_STAKERS_LIMIT = 1024;
+    /// What installing an epoch's committee may cost: EIP-7825 (Osaka) caps a transaction at 2^24 gas;
+    /// a registry whose full install would not fit could not hand its next committee to L1.
+    uint256 public constant INSTALL_GAS_BUDGET = 16_000_000;
     /// Zero: stakes are ETH.
     IERC20 public immutable token;
     uint256 public immutable minStake;
@@ -104,6 +107,7 @@ contract StakeRegistry is Epochs {
     error FutureBlock(uint256 blockNumber, uint256 current);
     error BadMaxStakers(uint256 maxStakers, uint256 maxCommitteeSize);
     error StakerSetFull(uint256 maxStakers, uint256 smallestStake);
+    error InstallTooCostly(uint256 installGas, uint256 budget);
 
     constructor(
         IERC20 token_,
@@ -120,6 +124,8 @@ contract StakeRegistry is Epochs {
         if (maxStakers_ < maxCommitteeSize_ || maxStakers_ > MAX_STAKERS_LIMIT) {
             revert BadMaxStakers(maxStakers_, maxCommitteeSize_);
         }
+        uint256 installGas = installGasBound(maxStakers_, maxCommitteeSize_);
+        if (installGas > INSTALL_GAS_BUDGET) revert InstallTooCostly(installGas, INSTALL_GAS_BUDGET);
         if (reporterRewardBps_ > 10_000) revert BadRewardBps(reporterRewardBps_);
         token = token_;
         minStake = minStake_;
@@ -128,6 +134,15 @@ contract StakeRegistry is Epochs {
         maxStakers = maxStakers_;
         reporterRewardBps = reporterRewardBps_;
         deployer = msg.sender;
+    }
+
+    /// An upper bound on `CommitteeVerifier.installCommittee`'s gas for a full registry of `slots` and
+    /// a committee of `members`, from bench/committee-install.ts (2026-12-07, anvil): ~11.5k gas per
+    /// slot read, 70k–78k per member installed (its key's checks and storage, its place in the top-N);
+    /// measured 12.9M for 1,024 slots and 16 members, 21.7M for 1,024 and 128, 7.5M for 256 and 64.
+    /// src/l1/election.ts mirrors it.
+    function installGasBound(uint256 slots, uint256 members) public pure returns (uint256) {
+        return 400_000 + slots * 12_000 + members * 80_000;
     }
 
     /// Wires the Slasher once (it is deployed after the registry, knowing its address).
