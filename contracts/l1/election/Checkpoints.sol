@@ -42,10 +42,11 @@ library Checkpoints {
 /// The committee selection the StakeRegistry and the Governance share.
 library TopN {
     /// Indices of the (at most) `size` largest `values` that are at least `minimum`, largest first,
-    /// the lower index first among equals (the earlier registration, or the lower slot).
+    /// the lower index first among equals (the lower slot).
     ///
     /// O(n log size): a heap of the best `size` so far, its root the worst of them (a scan that picked
-    /// the best remaining `size` times cost ~330 gas per value and member: 43M for 128 of 1,024).
+    /// the best remaining `size` times cost ~330 gas per value and member: an install of 16 of 1,024
+    /// stakers took 17.9M gas with it, 12.9M with this).
     function select(uint256[] memory values, uint256 minimum, uint256 size)
         internal
         pure
