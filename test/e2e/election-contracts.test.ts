@@ -31,6 +31,7 @@ import {
   deployElectionContracts,
   doubleSignArgs,
   type ElectionDeployment,
+  type ElectionDeployOptions,
   EpochNotFinalError,
   electionArtifacts,
   installGasBound,
@@ -144,6 +145,22 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
       pub.readContract({ address: d()[name], abi: abis[name], functionName, args }) as Promise<T>,
   });
   const { send, fails, read } = on(() => c);
+  /** This file's election deployment (committees of 4, elected ones of 2, stakes in ETH), changed by `with_`. */
+  const deployElection = (with_: Partial<ElectionDeployOptions> = {}) =>
+    deployElectionContracts({
+      rpcUrl: anvil.url,
+      deployerKey: deployer.privateKey,
+      chainId: CHAIN_ID,
+      clock,
+      minStake: MIN_STAKE,
+      unbondingDelay: UNBONDING,
+      maxCommitteeSize: 4,
+      governanceToken: token,
+      governanceCommitteeSize: 2,
+      votingPeriod: 10n,
+      auction: { minBid: parseEther('0.1'), minIncrementBps: 500, closeBlocks: 5n },
+      ...with_,
+    });
   const mine = async (n: bigint) => {
     await pub.request({ method: 'anvil_mine' as never, params: [`0x${n.toString(16)}`] as never });
   };
@@ -199,19 +216,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     for (const h of [holder1, holder2, holder3])
       await send(deployer.privateKey, 'Token', 'transfer', [h.address, parseEther('1000')]);
     clock = { genesisBlock: (await blockNumber()) + 40n, epochLength: EPOCH_LENGTH };
-    c = await deployElectionContracts({
-      rpcUrl: anvil.url,
-      deployerKey: deployer.privateKey,
-      chainId: CHAIN_ID,
-      clock,
-      minStake: MIN_STAKE,
-      unbondingDelay: UNBONDING,
-      maxCommitteeSize: 4,
-      governanceToken: token,
-      governanceCommitteeSize: 2,
-      votingPeriod: 10n,
-      auction: { minBid: parseEther('0.1'), minIncrementBps: 500, closeBlocks: 5n },
-    });
+    c = await deployElection();
   }, 60_000);
   afterAll(async () => {
     await anvil?.stop();
@@ -729,20 +734,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
   });
 
   it('StakeRegistry in the rollup token: stakes move by approve + transferFrom, come back on withdraw; `seqnet stake` approves first', async () => {
-    const t = await deployElectionContracts({
-      rpcUrl: anvil.url,
-      deployerKey: deployer.privateKey,
-      chainId: CHAIN_ID,
-      clock,
-      stakeToken: token,
-      minStake: MIN_STAKE,
-      unbondingDelay: UNBONDING,
-      maxCommitteeSize: 4,
-      governanceToken: token,
-      governanceCommitteeSize: 2,
-      votingPeriod: 10n,
-      auction: { minBid: parseEther('0.1'), minIncrementBps: 500, closeBlocks: 5n },
-    });
+    const t = await deployElection({ stakeToken: token });
     const registry = t.StakeRegistry;
     // The token's own errors bubble up through the registry.
     const abi = [...abis.StakeRegistry, ...tokenAbi.filter((e) => e.type === 'error')] as Abi;
@@ -883,20 +875,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     ).toMatchObject({ errorName: 'InstallTooCostly', args: [BigInt(installGasBound(1024, 4)), 16_000_000n] });
 
     // Three slots, committees of two.
-    const d = await deployElectionContracts({
-      rpcUrl: anvil.url,
-      deployerKey: deployer.privateKey,
-      chainId: CHAIN_ID,
-      clock,
-      minStake: MIN_STAKE,
-      unbondingDelay: UNBONDING,
-      maxCommitteeSize: 2,
-      maxStakers: 3,
-      governanceToken: token,
-      governanceCommitteeSize: 2,
-      votingPeriod: 10n,
-      auction: { minBid: parseEther('0.1'), minIncrementBps: 500, closeBlocks: 5n },
-    });
+    const d = await deployElection({ maxCommitteeSize: 2, maxStakers: 3 });
     const s = on(() => d, 'slots test: ');
     // The deploy's own check (seqnet deploy refuses before sending) is the contracts' rule.
     expect(await s.read<bigint>('Governance', 'installGasBound', [256n, 16n])).toBe(
@@ -1180,20 +1159,7 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
       args: ['Big', 'BIG', 2n ** 200n],
     });
     const big = (await pub.waitForTransactionReceipt({ hash })).contractAddress as Hex;
-    const b = await deployElectionContracts({
-      rpcUrl: anvil.url,
-      deployerKey: deployer.privateKey,
-      chainId: CHAIN_ID,
-      clock,
-      stakeToken: big,
-      minStake: MIN_STAKE,
-      unbondingDelay: UNBONDING,
-      maxCommitteeSize: 4,
-      governanceToken: big,
-      governanceCommitteeSize: 2,
-      votingPeriod: 10n,
-      auction: { minBid: parseEther('0.1'), minIncrementBps: 500, closeBlocks: 5n },
-    });
+    const b = await deployElection({ stakeToken: big, governanceToken: big });
     const tooMuch = 2n ** 192n;
     for (const spender of [b.StakeRegistry, b.Governance]) {
       const approve = await w.writeContract({
