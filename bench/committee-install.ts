@@ -9,7 +9,7 @@
  *   npx tsx bench/committee-install.ts --only 256/16    # one case (stakers/committee), printed only
  */
 import { SecretKey } from '@chainsafe/blst';
-import { type Abi, type Hex, hexToBytes, keccak256, parseEther, toHex } from 'viem';
+import { type Abi, type Hex, hexToBytes, keccak256, parseEther, parseEventLogs, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { quorumFor } from '../src/consensus/certificate.js';
 import { pinnedBlockFor } from '../src/election/epochs.js';
@@ -135,7 +135,8 @@ try {
         continue;
       }
       const r = await waitOk(await (await wallet(key)).writeContract(call));
-      (r.logs.length > 1 ? evictingRegisterGas : registerGas).push(Number(r.gasUsed));
+      const evicted = parseEventLogs({ abi: registryAbi, logs: r.logs, eventName: 'Evicted' }).length > 0;
+      (evicted ? evictingRegisterGas : registerGas).push(Number(r.gasUsed));
     }
     // A second checkpoint each (those still bonded), in later blocks.
     for (const [i, key] of keys.entries()) {

@@ -216,7 +216,7 @@ export function registerDeploy(program: Command): void {
     .option('--min-stake <amount>', 'with --election: the least stake, in ETH (or tokens)', '1')
     .option(
       '--max-stakers <n>',
-      `with --election: how many stakers can be bonded at once (${DEFAULT_MAX_STAKERS}); when all slots are taken a newcomer must out-stake the smallest, who is evicted`,
+      `with --election: how many stakers can be bonded at once (${DEFAULT_MAX_STAKERS}, or fewer where installing a committee from them would not fit one L1 transaction); when all slots are taken a newcomer must out-stake the smallest, who is evicted`,
     )
     .option(
       '--unbonding-delay <blocks>',

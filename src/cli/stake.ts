@@ -31,7 +31,7 @@ const ADVICE: Record<string, string> = {
   StillUnbonding: 'the unbonding delay has not passed: try again after the L1 block it names',
   StakerSlashed: 'this staker was slashed for equivocation: its stake is gone',
   StakerSetFull:
-    "every staker slot is taken: bond more than the smallest stake it names (that staker is evicted and its stake unbonds)",
+    'every staker slot is taken: bond more than the smallest stake it names (that staker is evicted and its stake unbonds)',
 };
 
 /**

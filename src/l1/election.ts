@@ -83,6 +83,9 @@ export const MAX_STAKERS_LIMIT = 1024;
 /** StakeRegistry.INSTALL_GAS_BUDGET: EIP-7825's 2^24 gas per transaction, less a margin. */
 export const INSTALL_GAS_BUDGET = 16_000_000;
 
+/** Governance.installGasBound's gas per slot (a candidate's slot; the registry's own costs 12k). */
+const GOVERNANCE_SLOT_GAS = 22_000;
+
 /**
  * The larger of StakeRegistry.installGasBound and Governance.installGasBound (reading a candidate's
  * slot costs more): what installing a committee from a full registry may cost, from either source.
@@ -91,7 +94,6 @@ export const INSTALL_GAS_BUDGET = 16_000_000;
 export function installGasBound(slots: number, members: number): number {
   return 400_000 + slots * GOVERNANCE_SLOT_GAS + members * 80_000;
 }
-const GOVERNANCE_SLOT_GAS = 22_000;
 
 /**
  * The slots a registry for committees of `members` gets unless told: 256, or fewer where a full
@@ -124,7 +126,8 @@ export async function deployElectionContracts(opts: ElectionDeployOptions): Prom
       opts.minStake,
       opts.unbondingDelay,
       opts.maxCommitteeSize,
-      opts.maxStakers ?? defaultMaxStakers(opts.maxCommitteeSize),
+      // The Governance's install is bounded by the same slots, for its own committee size.
+      opts.maxStakers ?? defaultMaxStakers(Math.max(opts.maxCommitteeSize, opts.governanceCommitteeSize)),
       opts.reporterRewardBps ?? 1_000,
       genesisBlock,
       epochLength,
