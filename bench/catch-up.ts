@@ -32,6 +32,7 @@ import {
   startCluster,
   waitConnected,
 } from './lib/committee-cluster.js';
+import { median } from './lib/stats.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -165,12 +166,6 @@ async function repeatOnce(k: number): Promise<Repeat> {
     c.members[PAUSED].proc.kill('SIGCONT');
     await c.stop();
   }
-}
-
-function median(xs: number[]): number | null {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)];
 }
 
 async function main(): Promise<void> {

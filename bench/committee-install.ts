@@ -26,6 +26,7 @@ import {
 } from '../src/l1/election.js';
 import { freePort } from './lib/chains.js';
 import { writeResult } from './lib/results.js';
+import { median } from './lib/stats.js';
 
 /**
  * `stakers` addresses try to register; `maxStakers` is the registry's slots (the default 256 when left
@@ -213,7 +214,6 @@ try {
     })) as Hex[];
     if (JSON.stringify(installed) !== JSON.stringify(memberKeys))
       throw new Error('the installed committee is not the registry committee');
-    const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[xs.length >> 1] : null);
     // The Governance elects among the same slots: every staker stands (no votes, so nobody is elected,
     // but each slot costs what it costs a vote-holding candidate but the vote lookup's second read).
     let readGovernanceCommitteeAtGas: number | null = null;
