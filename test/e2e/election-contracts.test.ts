@@ -884,13 +884,17 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     expect(await s.read<bigint>('StakeRegistry', 'installGasBound', [256n, 16n])).toBeLessThan(
       BigInt(installGasBound(256, 16)),
     );
-    const register = (who: { privateKey: Hex; address: Hex }, i: number, amount: bigint) => {
-      const { key, pop } = registrationArgs(blsKey(i), l1ChainId, d.StakeRegistry, who.address);
-      return {
-        send: () => s.send(who.privateKey, 'StakeRegistry', 'register', [key, pop, amount], amount),
-        fails: () => s.fails(who.privateKey, 'StakeRegistry', 'register', [key, pop, amount], amount),
+    const registerIn =
+      (dep: ElectionDeployment, label: string) =>
+      (who: { privateKey: Hex; address: Hex }, i: number, amount: bigint) => {
+        const { key, pop } = registrationArgs(blsKey(i), l1ChainId, dep.StakeRegistry, who.address);
+        const o = on(() => dep, label);
+        return {
+          send: () => o.send(who.privateKey, 'StakeRegistry', 'register', [key, pop, amount], amount),
+          fails: () => o.fails(who.privateKey, 'StakeRegistry', 'register', [key, pop, amount], amount),
+        };
       };
-    };
+    const register = registerIn(d, 'slots test: ');
     type Read = [Hex[], Hex[], bigint[]];
     const committee = async (name: 'StakeRegistry' | 'Governance', b?: bigint) =>
       (
@@ -996,6 +1000,44 @@ describe('election contracts on L1: StakeRegistry, Slasher, SequencerAuction, Go
     const info = JSON.parse((await cli('info')).out) as { slot: number | null };
     expect(info.slot).toBeNull();
     expect(JSON.parse((await cli('register', '--amount', '2')).out)).toMatchObject({ stake: '2', slot: 2 });
+
+    // The smallest stake follows every change of a bonded one (an eviction reads each slot's stake from
+    // one word that register, addStake and unbond keep in step): Dave (5) unbonds 4 and is the smallest,
+    // below the CLI's staker (2); once he adds 10, that staker is again.
+    const partly = on(() => d, 'slots test, partial: ');
+    await partly.send(dave.privateKey, 'StakeRegistry', 'unbond', [4n * MIN_STAKE]);
+    expect(await register(holder2, 5, MIN_STAKE).fails()).toEqual({
+      name: 'StakerSetFull',
+      args: [3n, MIN_STAKE],
+    });
+    await partly.send(dave.privateKey, 'StakeRegistry', 'addStake', [10n * MIN_STAKE], 10n * MIN_STAKE);
+    expect(await register(holder2, 5, 2n * MIN_STAKE).fails()).toEqual({
+      name: 'StakerSetFull',
+      args: [3n, 2n * MIN_STAKE],
+    });
+
+    // Stakes past 96 bits do not fit that word: the search reads them from the staker's record, exactly.
+    const big = 2n ** 96n;
+    for (const who of [holder2, holder3, accounts[9]]) {
+      await pub.request({
+        method: 'anvil_setBalance' as never,
+        params: [who.address, `0x${(4n * big).toString(16)}`] as never,
+      });
+    }
+    const d2 = await deployElection({ maxCommitteeSize: 2, maxStakers: 2 });
+    const registerBig = registerIn(d2, 'slots test, large stakes: ');
+    await registerBig(holder2, 5, big + 2n).send();
+    await registerBig(holder3, 6, big + 1n).send();
+    expect(await registerBig(accounts[9], 7, big + 1n).fails()).toEqual({
+      name: 'StakerSetFull',
+      args: [2n, big + 1n],
+    });
+    const bigEviction = await registerBig(accounts[9], 7, big + 3n).send();
+    expect(
+      parseEventLogs({ abi: abis.StakeRegistry, logs: bigEviction.logs, eventName: 'Evicted' }).map(
+        (l) => l.args,
+      ),
+    ).toEqual([{ staker: holder3.address, by: accounts[9].address, slot: 1, stake: big + 1n }]);
   });
 
   it("StakeRegistry keeps its stake history: committeeAt(b) is committee() as of every block so far; a CommitteeVerifier installs each epoch's committee from it, with no owner to trust", async () => {

@@ -46,6 +46,8 @@ contract StakeRegistry is Epochs {
     /// What installing an epoch's committee may cost: EIP-7825 (Osaka) caps a transaction at 2^24 gas;
     /// a registry whose full install would not fit could not hand its next committee to L1.
     uint256 public constant INSTALL_GAS_BUDGET = 16_000_000;
+    /// The largest stake `occupantNow` holds exactly (2^96 − 1 base units: 79 billion tokens of 18 decimals).
+    uint256 private constant STAKE_IN_SLOT_MAX = type(uint96).max;
     /// Zero: stakes are ETH.
     IERC20 public immutable token;
     uint256 public immutable minStake;
@@ -68,6 +70,10 @@ contract StakeRegistry is Epochs {
     uint16[] private freeSlots;
     /// Each slot's occupant (an address as an amount; 0: free) at every change.
     mapping(uint256 slot => Checkpoints.Checkpoint[]) private occupantHistory;
+    /// Each occupied slot's occupant now and its bonded stake, in one word (address in the low 160 bits,
+    /// the stake above it, `STAKE_IN_SLOT_MAX` when it does not fit: then read from `stakers`), so that
+    /// an eviction's search for the smallest stake reads one storage slot per slot (it read three).
+    mapping(uint256 slot => uint256) private occupantNow;
     /// The slot a staker holds now, plus one (0: none).
     mapping(address staker => uint16) private slotPlusOne;
     mapping(address staker => Staker) private stakers;
@@ -195,6 +201,7 @@ contract StakeRegistry is Epochs {
         _receive(amount);
         s.stake += amount;
         stakeHistory[msg.sender].write(s.stake);
+        _recordSlotStake(msg.sender, s.stake);
         emit StakeAdded(msg.sender, amount, s.stake);
     }
 
@@ -212,6 +219,7 @@ contract StakeRegistry is Epochs {
         s.withdrawableAt = uint64(block.number) + unbondingDelay;
         stakeHistory[msg.sender].write(left);
         if (left == 0) _freeSlot(msg.sender);
+        else _recordSlotStake(msg.sender, left);
         emit Unbonding(msg.sender, amount, s.withdrawableAt);
     }
 
@@ -335,9 +343,12 @@ contract StakeRegistry is Epochs {
         } else {
             address smallest;
             uint256 smallestStake = type(uint256).max;
+            // Every opened slot is occupied here (no free one is left).
             for (uint16 i = 0; i < slotsOpened; i++) {
-                address o = address(uint160(occupantHistory[i].latest()));
-                uint256 st = stakers[o].stake;
+                uint256 word = occupantNow[i];
+                address o = address(uint160(word));
+                uint256 st = word >> 160;
+                if (st == STAKE_IN_SLOT_MAX) st = stakers[o].stake;
                 if (st <= smallestStake) (smallest, smallestStake, slot) = (o, st, i);
             }
             if (amount <= smallestStake) revert StakerSetFull(maxStakers, smallestStake);
@@ -352,6 +363,13 @@ contract StakeRegistry is Epochs {
         }
         slotPlusOne[staker] = slot + 1;
         occupantHistory[slot].write(uint160(staker));
+        _recordSlotStake(staker, amount);
+    }
+
+    /// Keeps `occupantNow` of `staker`'s slot in step with its bonded stake (it must hold one).
+    function _recordSlotStake(address staker, uint256 stake) private {
+        uint256 inSlot = stake < STAKE_IN_SLOT_MAX ? stake : STAKE_IN_SLOT_MAX;
+        occupantNow[slotPlusOne[staker] - 1] = (inSlot << 160) | uint160(staker);
     }
 
     /// `staker`'s bonded stake is now zero: its slot is free from the end of this block.
@@ -359,6 +377,7 @@ contract StakeRegistry is Epochs {
         uint16 slot = slotPlusOne[staker] - 1;
         slotPlusOne[staker] = 0;
         occupantHistory[slot].write(0);
+        delete occupantNow[slot];
         freeSlots.push(slot);
     }
 
