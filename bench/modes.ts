@@ -5,6 +5,10 @@
  *   single   `seqnet devnet --block-time 0`                       (one sequencer node)
  *   poa      `seqnet devnet --nodes 4 --election poa`             (committee of 4, round-robin leaders)
  *   pos      `seqnet devnet --nodes 4 --election pos`             (leaders by stake: 1, 2, 3, 4 ETH)
+ *   pos-epochs  `… --election pos --epoch-committees --epoch-length 10`  (the same stakes, and each
+ *                                                                  10-block epoch's certifying committee is
+ *                                                                  the StakeRegistry's, handed over at its
+ *                                                                  boundary block: a handover every ~10 s)
  *   dpos     `seqnet devnet --nodes 4 --election dpos`            (candidates elected by delegated votes)
  *   auction  `seqnet devnet --nodes 4 --election auction`         (member 1 won epochs 0–9: it leads)
  *   based    `seqnet devnet --nodes 4 --election based`           (4 submitters, no committee: each posts its
@@ -118,8 +122,15 @@ import {
   signEthTransfersOver,
 } from './lib/txs.js';
 
-const ALL_MODES = ['single', 'poa', 'pos', 'dpos', 'auction', 'based', 'free'] as const;
+const ALL_MODES = ['single', 'poa', 'pos', 'pos-epochs', 'dpos', 'auction', 'based', 'free'] as const;
 type Mode = (typeof ALL_MODES)[number];
+/** The devnet's election flags of a mode: `pos-epochs` is `pos` whose certifying committee changes per epoch. */
+const electionFlags = (mode: Exclude<Mode, 'single'>): string[] =>
+  mode === 'pos-epochs'
+    ? ['--election', 'pos', '--epoch-committees', '--epoch-length', String(POS_EPOCHS_LENGTH)]
+    : ['--election', mode];
+/** pos-epochs: L1 blocks (1 s) per epoch, so that each phase of the run crosses handovers. */
+const POS_EPOCHS_LENGTH = 10;
 /** Modes with no committee: every node posts to an OpenInbox and the chain is derived from L1 order. */
 const OPEN_MODES: readonly Mode[] = ['based', 'free'];
 const isOpen = (mode: Mode) => OPEN_MODES.includes(mode);
@@ -284,7 +295,9 @@ interface NodeStatus {
     timeoutsSigned: number;
     committedHeight: number;
     viewsLedBy: number[];
-    members: Array<{ connected: boolean }>;
+    /** This node's index in `members` (−1: not in the instance's committee). */
+    self: number;
+    members: Array<{ connected: boolean; blsPublicKey: string }>;
   } | null;
   batcher: {
     batches: number;
@@ -437,7 +450,7 @@ async function startDevnetOnce(mode: Mode): Promise<Devnet> {
     benchLogLevel,
     ...(mode === 'single'
       ? ['--block-time', '0']
-      : ['--nodes', String(n), '--election', mode, '--p2p-port', String(ports.p2p)]),
+      : ['--nodes', String(n), ...electionFlags(mode), '--p2p-port', String(ports.p2p)]),
     // based: the submitters opt in to preconfirmations (inclusion promises, phase 6).
     ...(mode === 'based' ? ['--preconf'] : []),
     ...mempoolFlags,
@@ -507,6 +520,23 @@ async function startDevnetOnce(mode: Mode): Promise<Devnet> {
     throw err;
   }
 }
+
+/**
+ * Each devnet node's own BLS key, by node: a status's `leader` indexes the instance's committee (in
+ * pos-epochs the L1's order, by stake), not the nodes.
+ */
+async function nodeKeys(d: Devnet): Promise<Array<string | null>> {
+  return Promise.all(
+    d.urls.map(async (u) => {
+      const c = (await nodeStatus(u)).consensus;
+      return c && c.self >= 0 ? c.members[c.self].blsPublicKey : null;
+    }),
+  );
+}
+
+/** The node that leads the view a status is in (−1: none of the devnet's). */
+const leaderNode = (c: NonNullable<NodeStatus['consensus']>, keys: Array<string | null>): number =>
+  keys.indexOf(c.members[c.leader].blsPublicKey);
 
 /** Every node sees every other member connected. */
 async function waitConnected(d: Devnet): Promise<void> {
@@ -1309,7 +1339,7 @@ interface LeaderKill {
   killedMember: number;
   /** Status of the node asked (a live one) just before the kill. */
   viewAtKill: string;
-  /** The leader a surviving node names once the load has ended, and its view. */
+  /** The node a survivor names as leader once the load has ended (by key; −1: none of the devnet's), and its view. */
   leaderAtEnd: number | null;
   viewAtEnd: string | null;
   /** Views the surviving node entered from the kill to the end, by the member the schedule made leader. */
@@ -1361,6 +1391,7 @@ async function leaderKill(h: Harness): Promise<LeaderKill> {
   let survivor = -1;
   let viewAtKill = '';
   let ledAtKill: number[] | null = null;
+  let keys: Array<string | null> | undefined;
   let firstLoadBlockMs: number | null = null;
   let recoveredAt: number | undefined;
   const postKill = new Set<Hex>();
@@ -1395,8 +1426,10 @@ async function leaderKill(h: Harness): Promise<LeaderKill> {
       survivor = 1;
       openAtKill = await Promise.all(h.d.urls.map((u) => nodeStatus(u).then((x) => x.open ?? null)));
     } else {
+      keys = await nodeKeys(h.d);
       const st = await nodeStatus(h.d.urls[0]);
-      killed = killMember ?? st.consensus!.leader;
+      killed = killMember ?? leaderNode(st.consensus!, keys);
+      if (killed < 0) throw new Error(`no node of the ${h.d.mode} devnet leads view ${st.consensus!.view}`);
       viewAtKill = st.consensus!.view;
       survivor = range(0, h.n).find((i) => i !== killed)!;
       ledAtKill = (await nodeStatus(h.d.urls[survivor])).consensus!.viewsLedBy;
@@ -1484,7 +1517,7 @@ async function leaderKill(h: Harness): Promise<LeaderKill> {
   const r: LeaderKill = {
     killedMember: killed,
     viewAtKill,
-    leaderAtEnd: endStatus?.consensus?.leader ?? null,
+    leaderAtEnd: endStatus?.consensus && keys ? leaderNode(endStatus.consensus, keys) : null,
     viewAtEnd: endStatus?.consensus?.view ?? null,
     viewsLedByAfterKill: ledAtEnd && ledAtKill ? ledAtEnd.map((v, i) => v - (ledAtKill?.[i] ?? 0)) : null,
     survivor,
@@ -2004,7 +2037,7 @@ async function main(): Promise<void> {
       },
       method: {
         nodes:
-          'per mode a fresh `seqnet devnet` process (detached, its own process group) on a fresh data dir with the embedded L1 (anvil, 1 s blocks); single = `devnet --block-time 0`; poa/pos/dpos/auction = `devnet --nodes 4 --election MODE` (4 node processes, libp2p on loopback, BLS votes; pos/dpos/auction: election contracts deployed and seeded by the devnet: stakes 1..4 ETH, dpos candidates with delegated votes, member 1 wins the auctions of epochs 0-9); based/free = `devnet --nodes 4 --election MODE` (4 node processes, no committee and no p2p: each node has its own mempool and its own L1 key, anvil account 2+i, posts its txs to an OpenInbox every ~500 ms when it has some, and serves the chain its derivation makes of L1 order, one confirmation deep); mempool limits raised as in bench/run.ts; all on this machine with the client',
+          'per mode a fresh `seqnet devnet` process (detached, its own process group) on a fresh data dir with the embedded L1 (anvil, 1 s blocks); single = `devnet --block-time 0`; poa/pos/dpos/auction = `devnet --nodes 4 --election MODE` (4 node processes, libp2p on loopback, BLS votes; pos/dpos/auction: election contracts deployed and seeded by the devnet: stakes 1..4 ETH, dpos candidates with delegated votes, member 1 wins the auctions of epochs 0-9); pos-epochs = `devnet --nodes 4 --election pos --epoch-committees --epoch-length 10` (each 10-block epoch certified by the committee the StakeRegistry names for it, handed over at a boundary block; the leader to kill found by its key); based/free = `devnet --nodes 4 --election MODE` (4 node processes, no committee and no p2p: each node has its own mempool and its own L1 key, anvil account 2+i, posts its txs to an OpenInbox every ~500 ms when it has some, and serves the chain its derivation makes of L1 order, one confirmation deep); mempool limits raised as in bench/run.ts; all on this machine with the client',
         client:
           'one Node process; pre-signed EIP-1559 ETH transfers (bench/lib/txs.ts) sent raw with eth_sendRawTransaction over keep-alive HTTP to every node: sender s always to node s mod n; the same signed txs in every mode',
         preconfirmation: `scheduled send (open loop) or send (closed loop) → the newHeads notification (WebSocket subscription on every node) of the block holding the tx, at the node it was sent to; a committee node announces a block once it is committed, executed and persisted; a based/free node once it has derived it from L1 (no preconfirmation before L1 in those modes), so their figure is send → L1 inclusion → derivation. based/free wait ${config.openDrainMs} ms after the last send (not ${config.drainMs} ms)`,
