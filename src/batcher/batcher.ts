@@ -17,7 +17,7 @@ import { decodeSequencedBlock, hashSequencedBlock, type SequencedBlock } from '.
 import { sleep } from '../util/sleep.js';
 import { postWithBlobs } from './blob-tx.js';
 import { blobCapacity, loadKzg, MAX_BLOBS_PER_TX } from './blobs.js';
-import { type Compression, encodeBatch } from './codec.js';
+import { type Compression, encodeBatchAsync } from './codec.js';
 import { sendWithFeeBumps } from './tx-manager.js';
 
 export { type FeeBumpOptions, type Fees, sendWithFeeBumps } from './tx-manager.js';
@@ -218,7 +218,7 @@ export class Batcher {
       blocks = blocks.slice(0, ends[ends.length - 1] + 1);
       last = blocks[blocks.length - 1].height;
     } else ends = blocks.map((_, i) => i);
-    let data = encodeBatch(blocks, this.options.compression);
+    let data = await encodeBatchAsync(blocks, this.options.compression);
     while (data.length > this.maxBatchBytes) {
       // About half as many blocks, ending where a batch may end.
       const shorter = ends.filter((i) => i < blocks.length - 1);
@@ -227,7 +227,7 @@ export class Batcher {
       const end = shorter.filter((i) => i <= half).pop() ?? shorter[0];
       blocks = blocks.slice(0, end + 1);
       last = blocks[blocks.length - 1].height;
-      data = encodeBatch(blocks, this.options.compression);
+      data = await encodeBatchAsync(blocks, this.options.compression);
     }
     // Calldata has no hard limit at maxBytes (one oversized block still goes); blobs do.
     if (this.da === 'blobs' && data.length > this.maxBatchBytes)

@@ -1,7 +1,11 @@
+import { promisify } from 'node:util';
 import {
+  type BrotliOptions,
+  brotliCompress,
   brotliCompressSync,
   brotliDecompressSync,
   constants,
+  deflateRaw,
   deflateRawSync,
   inflateRawSync,
 } from 'node:zlib';
@@ -34,7 +38,23 @@ export class BatchDecodeError extends Error {
 
 export function encodeBatch(blocks: SequencedBlock[], compression: Compression = 'brotli'): Uint8Array {
   if (blocks.length === 0) throw new Error('a batch holds at least one block');
-  return frame(BATCH_VERSION, RLP.encode(blocks.map(encodeSequencedBlock)), compression);
+  const payload = RLP.encode(blocks.map(encodeSequencedBlock));
+  return withHeader(BATCH_VERSION, compression, compressSync(payload, compression));
+}
+
+/**
+ * encodeBatch, the same bytes, compressed on libuv's thread pool: what a running node uses. Brotli at
+ * quality 11 takes ~0.3 s for a full 120 KB batch and ~1 s for 500 KB of txs on an idle core; on the
+ * main thread that stopped the batcher's node from voting for as long (a stalled committee once a
+ * member was down, since every other vote was needed).
+ */
+export async function encodeBatchAsync(
+  blocks: SequencedBlock[],
+  compression: Compression = 'brotli',
+): Promise<Uint8Array> {
+  if (blocks.length === 0) throw new Error('a batch holds at least one block');
+  const payload = RLP.encode(blocks.map(encodeSequencedBlock));
+  return withHeader(BATCH_VERSION, compression, await compressAsync(payload, compression));
 }
 
 /**
@@ -53,7 +73,16 @@ export const MAX_TX_BATCH_TXS = 5_000;
  */
 export function encodeTxBatch(txs: Uint8Array[], compression: Compression = 'brotli'): Uint8Array {
   if (txs.length > MAX_TX_BATCH_TXS) throw new Error(`a batch holds at most ${MAX_TX_BATCH_TXS} txs`);
-  return frame(TX_BATCH_VERSION, RLP.encode(txs), compression);
+  return withHeader(TX_BATCH_VERSION, compression, compressSync(RLP.encode(txs), compression));
+}
+
+/** encodeTxBatch compressed off the main thread (encodeBatchAsync). */
+export async function encodeTxBatchAsync(
+  txs: Uint8Array[],
+  compression: Compression = 'brotli',
+): Promise<Uint8Array> {
+  if (txs.length > MAX_TX_BATCH_TXS) throw new Error(`a batch holds at most ${MAX_TX_BATCH_TXS} txs`);
+  return withHeader(TX_BATCH_VERSION, compression, await compressAsync(RLP.encode(txs), compression));
 }
 
 /** The raw txs of a version-2 batch; any tx may still be junk (execution skips it). */
@@ -68,17 +97,26 @@ export function decodeTxBatch(data: Uint8Array): Uint8Array[] {
   });
 }
 
-function frame(version: number, payload: Uint8Array, compression: Compression): Uint8Array {
-  let body: Uint8Array;
-  if (compression === 'brotli') {
-    body = brotliCompressSync(payload, {
-      params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: payload.length },
-    });
-  } else if (compression === 'deflate') {
-    body = deflateRawSync(payload, { level: 9 });
-  } else {
-    body = payload;
-  }
+const brotliOptions = (payload: Uint8Array): BrotliOptions => ({
+  params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: payload.length },
+});
+const DEFLATE_LEVEL = 9;
+const brotliCompressAsync = promisify(brotliCompress);
+const deflateRawAsync = promisify(deflateRaw);
+
+function compressSync(payload: Uint8Array, compression: Compression): Uint8Array {
+  if (compression === 'brotli') return brotliCompressSync(payload, brotliOptions(payload));
+  if (compression === 'deflate') return deflateRawSync(payload, { level: DEFLATE_LEVEL });
+  return payload;
+}
+
+async function compressAsync(payload: Uint8Array, compression: Compression): Promise<Uint8Array> {
+  if (compression === 'brotli') return brotliCompressAsync(payload, brotliOptions(payload));
+  if (compression === 'deflate') return deflateRawAsync(payload, { level: DEFLATE_LEVEL });
+  return payload;
+}
+
+function withHeader(version: number, compression: Compression, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(2 + body.length);
   out[0] = version;
   out[1] = COMPRESSION_CODES[compression];

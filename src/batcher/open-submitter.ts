@@ -16,7 +16,7 @@ import { sleep } from '../util/sleep.js';
 import type { DataAvailability } from './batcher.js';
 import { postWithBlobs } from './blob-tx.js';
 import { blobCapacity, loadKzg, MAX_BLOBS_PER_TX } from './blobs.js';
-import { encodeBatch, encodeTxBatch } from './codec.js';
+import { encodeBatchAsync, encodeTxBatchAsync } from './codec.js';
 import type { InclusionPromises } from './inclusion-promise.js';
 import { sendWithFeeBumps } from './tx-manager.js';
 
@@ -254,7 +254,7 @@ export class OpenSubmitter {
 
   /** One round: build, post, account. False when there was nothing to post. */
   async postOnce(signal?: AbortSignal): Promise<boolean> {
-    const built = this.options.mode === 'free' ? this.buildFreeBlock() : await this.buildTxBatch();
+    const built = this.options.mode === 'free' ? await this.buildFreeBlock() : await this.buildTxBatch();
     if (!built) return false;
     // A tx not promised on arrival is promised as it goes into a batch: the post below (or, if it
     // fails, the next round's) has until the deadline to land.
@@ -351,7 +351,7 @@ export class OpenSubmitter {
             this.orderingContext(),
           );
     if (chosen.length === 0 && !(await this.messagesWaiting())) return undefined;
-    const data = encodeTxBatch(chosen.map((t) => t.raw));
+    const data = await encodeTxBatchAsync(chosen.map((t) => t.raw));
     return { range: [0n, 0n, zeroHash, 0n], data, txHashes: chosen.map((t) => t.hash) };
   }
 
@@ -402,7 +402,7 @@ export class OpenSubmitter {
     return now === before;
   }
 
-  private buildFreeBlock(): BuiltBatch | undefined {
+  private async buildFreeBlock(): Promise<BuiltBatch | undefined> {
     const { executor, store, l1 } = this.deps;
     const head = executor.head.header.number;
     const raw = store.getSequenced(head);
@@ -432,7 +432,7 @@ export class OpenSubmitter {
       lagStateRoot: executor.lagStateRootFor(height),
     };
     const hash = hashSequencedBlock(seq);
-    const data = encodeBatch([seq]);
+    const data = await encodeBatchAsync([seq]);
     return {
       range: [height, height, hash, seq.l1MessageCursor],
       data,

@@ -7,7 +7,9 @@ import {
   decodeBatch,
   decodeTxBatch,
   encodeBatch,
+  encodeBatchAsync,
   encodeTxBatch,
+  encodeTxBatchAsync,
   TX_BATCH_VERSION,
 } from '../../src/batcher/codec.js';
 import { devAccounts } from '../../src/execution/genesis.js';
@@ -62,6 +64,20 @@ describe('batch codec', () => {
     }
     expect(sizes.brotli).toBeLessThan(sizes.deflate);
     expect(sizes.deflate).toBeLessThan(sizes.none);
+  });
+
+  it('compresses off the main thread to the very bytes the synchronous encoders make', async () => {
+    const blocks = await chainOf(6, 5);
+    const txs = blocks.flatMap((b) => b.txs);
+    for (const c of ['none', 'deflate', 'brotli'] as const) {
+      const data = await encodeBatchAsync(blocks, c);
+      expect(data, c).toEqual(encodeBatch(blocks, c));
+      expect(decodeBatch(data)).toEqual(blocks);
+      const txData = await encodeTxBatchAsync(txs, c);
+      expect(txData, c).toEqual(encodeTxBatch(txs, c));
+      expect(decodeTxBatch(txData)).toEqual(txs);
+    }
+    await expect(encodeBatchAsync([])).rejects.toThrow(/at least one block/);
   });
 
   it('rejects any single changed byte with a clear error, given the last block hash L1 recorded', async () => {

@@ -1,0 +1,134 @@
+/**
+ * How long encoding a batch holds the main thread: the batcher's brotli (quality 11) compressed on the
+ * main thread (`encodeBatch`) against libuv's thread pool (`encodeBatchAsync`, what a node runs), for
+ * batches of signed ETH transfers from a few blocks' worth up to a full 120 KB batch and beyond.
+ *
+ * For each size and way: the wall time of the encode, and the longest the event loop went without
+ * running a 1 ms interval timer meanwhile: the time a committee member could not read, check or send a
+ * vote. Both ways must give the same bytes.
+ *
+ *   npx tsx bench/batch-encode.ts [--repeats 5]   → bench/results/batch-encode.json
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { encodeBatch, encodeBatchAsync } from '../src/batcher/codec.js';
+import { hashSequencedBlock, type SequencedBlock } from '../src/types/sequenced-block.js';
+import { fromHex, ZERO_HASH } from '../src/util/bytes.js';
+import { seqnetVersion, writeResult } from './lib/results.js';
+import { median } from './lib/stats.js';
+import { ETH_TRANSFER_GAS, MAX_FEE, MAX_TIP } from './lib/txs.js';
+
+const { values: flags } = parseArgs({
+  options: { repeats: { type: 'string', default: '5' }, out: { type: 'string' } },
+  strict: true,
+});
+const repeats = Number(flags.repeats);
+if (!Number.isInteger(repeats) || repeats < 1)
+  throw new Error(`--repeats ${flags.repeats}: a whole number ≥ 1`);
+const TXS_PER_BLOCK = 50;
+/** Transfers per batch: ~6 KB to ~540 KB of RLP (a full 120 KB brotli batch is ~2,000 of them). */
+const SIZES = [100, 500, 1_000, 2_000, 4_000];
+
+const senders = Array.from({ length: 64 }, () => privateKeyToAccount(generatePrivateKey()));
+console.error(`[batch-encode] signing ${SIZES[SIZES.length - 1]} transfers…`);
+const txs: Uint8Array[] = [];
+for (let i = 0; i < SIZES[SIZES.length - 1]; i++) {
+  const from = senders[i % senders.length];
+  const signed = await from.signTransaction({
+    chainId: 42069,
+    type: 'eip1559',
+    nonce: Math.floor(i / senders.length),
+    to: senders[(i + 7) % senders.length].address,
+    value: 10n ** 15n + BigInt(i),
+    gas: ETH_TRANSFER_GAS,
+    maxFeePerGas: MAX_FEE,
+    maxPriorityFeePerGas: MAX_TIP,
+  });
+  txs.push(fromHex(signed));
+}
+
+function blocksOf(n: number): SequencedBlock[] {
+  const blocks: SequencedBlock[] = [];
+  for (let at = 0, h = 1; at < n; at += TXS_PER_BLOCK, h++) {
+    blocks.push({
+      version: 1,
+      chainId: 42069n,
+      height: BigInt(h),
+      parentHash: h === 1 ? ZERO_HASH : hashSequencedBlock(blocks[h - 2]),
+      timestamp: 1_700_000_000n + BigInt(h),
+      l1Origin: { number: 5n, hash: ZERO_HASH },
+      l1MessageCursor: 0n,
+      txs: txs.slice(at, Math.min(n, at + TXS_PER_BLOCK)),
+      lagStateRoot: ZERO_HASH,
+    });
+  }
+  return blocks;
+}
+
+/**
+ * Runs `encode` with the event loop watched: its wall time, and the longest gap between two runs of a
+ * 1 ms interval timer meanwhile (how long the loop could not turn).
+ */
+async function timed(encode: () => Promise<Uint8Array> | Uint8Array) {
+  let last = performance.now();
+  let maxGap = 0;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+  }, 1);
+  await new Promise((r) => setTimeout(r, 20));
+  maxGap = 0;
+  const t0 = performance.now();
+  const data = await encode();
+  const wallMs = performance.now() - t0;
+  // The tick that ends a blocked stretch comes after the encode returns.
+  await new Promise((r) => setTimeout(r, 5));
+  clearInterval(ticker);
+  return { data, wallMs, maxLoopDelayMs: maxGap };
+}
+
+const cases: unknown[] = [];
+for (const n of SIZES) {
+  const blocks = blocksOf(n);
+  type Run = { wallMs: number; maxLoopDelayMs: number };
+  const runs: { sync: Run[]; async: Run[] } = { sync: [], async: [] };
+  let bytes = 0;
+  for (let r = 0; r < repeats; r++) {
+    const s = await timed(() => encodeBatch(blocks));
+    const a = await timed(() => encodeBatchAsync(blocks));
+    if (Buffer.compare(s.data, a.data) !== 0)
+      throw new Error(`${n} txs: the two encoders gave different bytes`);
+    bytes = s.data.length;
+    runs.sync.push({ wallMs: s.wallMs, maxLoopDelayMs: s.maxLoopDelayMs });
+    runs.async.push({ wallMs: a.wallMs, maxLoopDelayMs: a.maxLoopDelayMs });
+  }
+  const summary = (xs: Run[]) => ({
+    wallMsMedian: round(median(xs.map((x) => x.wallMs)) ?? Number.NaN),
+    maxLoopDelayMsMedian: round(median(xs.map((x) => x.maxLoopDelayMs)) ?? Number.NaN),
+    maxLoopDelayMsMax: round(Math.max(...xs.map((x) => x.maxLoopDelayMs))),
+  });
+  const row = {
+    txs: n,
+    blocks: blocks.length,
+    compressedBytes: bytes,
+    mainThread: summary(runs.sync),
+    threadPool: summary(runs.async),
+  };
+  console.error(`[batch-encode] ${JSON.stringify(row)}`);
+  cases.push(row);
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+writeResult(flags.out ?? 'bench/results/batch-encode.json', {
+  what: "a batch's encode (RLP + brotli quality 11) on the main thread (encodeBatch) vs libuv's thread pool (encodeBatchAsync, what the batcher runs): wall time and the longest gap between two runs of a 1 ms interval timer during it (how long the event loop could not turn), medians of `repeats`",
+  when: new Date().toISOString(),
+  version: seqnetVersion(new URL('..', import.meta.url).pathname),
+  repeats,
+  txsPerBlock: TXS_PER_BLOCK,
+  cases,
+});
