@@ -13,8 +13,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { encodeBatch, encodeBatchAsync } from '../src/batcher/codec.js';
-import { hashSequencedBlock, type SequencedBlock } from '../src/types/sequenced-block.js';
-import { fromHex, ZERO_HASH } from '../src/util/bytes.js';
+import { fromHex } from '../src/util/bytes.js';
+import { linkedBlocks } from '../test/helpers/blocks.js';
 import { seqnetVersion, writeResult } from './lib/results.js';
 import { median } from './lib/stats.js';
 import { ETH_TRANSFER_GAS, MAX_FEE, MAX_TIP } from './lib/txs.js';
@@ -48,22 +48,11 @@ for (let i = 0; i < SIZES[SIZES.length - 1]; i++) {
   txs.push(fromHex(signed));
 }
 
-function blocksOf(n: number): SequencedBlock[] {
-  const blocks: SequencedBlock[] = [];
-  for (let at = 0, h = 1; at < n; at += TXS_PER_BLOCK, h++) {
-    blocks.push({
-      version: 1,
-      chainId: 42069n,
-      height: BigInt(h),
-      parentHash: h === 1 ? ZERO_HASH : hashSequencedBlock(blocks[h - 2]),
-      timestamp: 1_700_000_000n + BigInt(h),
-      l1Origin: { number: 5n, hash: ZERO_HASH },
-      l1MessageCursor: 0n,
-      txs: txs.slice(at, Math.min(n, at + TXS_PER_BLOCK)),
-      lagStateRoot: ZERO_HASH,
-    });
-  }
-  return blocks;
+/** Batches of `n` transfers, TXS_PER_BLOCK to a block. */
+function blocksOf(n: number) {
+  const lists: Uint8Array[][] = [];
+  for (let at = 0; at < n; at += TXS_PER_BLOCK) lists.push(txs.slice(at, Math.min(n, at + TXS_PER_BLOCK)));
+  return linkedBlocks(lists);
 }
 
 /**

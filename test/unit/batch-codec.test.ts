@@ -15,10 +15,11 @@ import {
 import { devAccounts } from '../../src/execution/genesis.js';
 import { hashSequencedBlock, type SequencedBlock } from '../../src/types/sequenced-block.js';
 import { fromHex, ZERO_HASH } from '../../src/util/bytes.js';
+import { linkedBlocks } from '../helpers/blocks.js';
 
 async function chainOf(n: number, txsPerBlock: number): Promise<SequencedBlock[]> {
   const acct = privateKeyToAccount(devAccounts(1)[0].privateKey);
-  const blocks: SequencedBlock[] = [];
+  const lists: Uint8Array[][] = [];
   let nonce = 0;
   for (let h = 1; h <= n; h++) {
     const txs: Uint8Array[] = [];
@@ -38,19 +39,9 @@ async function chainOf(n: number, txsPerBlock: number): Promise<SequencedBlock[]
         ),
       );
     }
-    blocks.push({
-      version: 1,
-      chainId: 42069n,
-      height: BigInt(h),
-      parentHash: h === 1 ? ZERO_HASH : hashSequencedBlock(blocks[h - 2]),
-      timestamp: 1_700_000_000n + BigInt(h),
-      l1Origin: { number: 5n, hash: ZERO_HASH },
-      l1MessageCursor: 0n,
-      txs,
-      lagStateRoot: ZERO_HASH,
-    });
+    lists.push(txs);
   }
-  return blocks;
+  return linkedBlocks(lists);
 }
 
 describe('batch codec', () => {
