@@ -27,7 +27,7 @@ const repeats = Number(flags.repeats);
 if (!Number.isInteger(repeats) || repeats < 1)
   throw new Error(`--repeats ${flags.repeats}: a whole number ≥ 1`);
 const TXS_PER_BLOCK = 50;
-/** Transfers per batch: ~6 KB to ~540 KB of RLP (a full 120 KB brotli batch is ~2,000 of them). */
+/** Transfers per batch: ~6 KB to ~480 KB of RLP (a full batch, 120 KB after brotli, is ~1,700 of them). */
 const SIZES = [100, 500, 1_000, 2_000, 4_000];
 
 const senders = Array.from({ length: 64 }, () => privateKeyToAccount(generatePrivateKey()));

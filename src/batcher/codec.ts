@@ -44,9 +44,9 @@ export function encodeBatch(blocks: SequencedBlock[], compression: Compression =
 
 /**
  * encodeBatch, the same bytes, compressed on libuv's thread pool: what a running node uses. Brotli at
- * quality 11 takes ~0.3 s for a full 120 KB batch and ~1 s for 500 KB of txs on an idle core; on the
- * main thread that stopped the batcher's node from voting for as long (a stalled committee once a
- * member was down, since every other vote was needed).
+ * quality 11 takes ~0.5 s for a full batch (120 KB compressed) and ~0.85 s for 480 KB of txs on an idle
+ * core (bench/batch-encode.ts); on the main thread that stopped the batcher's node from voting for as
+ * long (a stalled committee once a member was down, since every other vote was needed).
  */
 export async function encodeBatchAsync(
   blocks: SequencedBlock[],
