@@ -294,6 +294,8 @@ interface NodeStatus {
     proposals: number;
     timeoutsSigned: number;
     committedHeight: number;
+    /** Views entered since the node started, across epochs' instances (each starts at view 1). */
+    viewsEntered: number;
     viewsLedBy: number[];
     /** This node's index in `members` (−1: not in the instance's committee). */
     self: number;
@@ -1075,8 +1077,8 @@ async function measure(
     consensus:
       c0 && c1
         ? {
-            views: Number(c1.view) - Number(c0.view),
-            viewsPerSecond: round((Number(c1.view) - Number(c0.view)) / wall),
+            views: c1.viewsEntered - c0.viewsEntered,
+            viewsPerSecond: round((c1.viewsEntered - c0.viewsEntered) / wall),
             timeoutsSignedByNode0: c1.timeoutsSigned - c0.timeoutsSigned,
           }
         : null,

@@ -308,6 +308,11 @@ export class CommitteeSequencer {
     votesSigned: 0,
     timeoutsSigned: 0,
     proposals: 0,
+    /**
+     * Views this node entered since it started, across consensus instances (an instance's views start
+     * again from 1 at each epoch's handover, so the view number alone does not count them).
+     */
+    viewsEntered: 0,
     /** Views this node entered, by the member the schedule made leader (the election mode at work). */
     viewsLedBy: [] as number[],
     /**
@@ -1386,6 +1391,7 @@ export class CommitteeSequencer {
         }
         this.live.view = view;
         this.live.leader = leader;
+        this.live.viewsEntered++;
         if (leader !== this.self && this.isDown(leader)) this.giveUpView(view, leader, 'its leader is down');
         if (leader >= 0 && leader < this.live.viewsLedBy.length) this.live.viewsLedBy[leader]++;
         if (drawn >= 0 && drawn < this.live.viewsDrawnFor.length) this.live.viewsDrawnFor[drawn]++;
@@ -2008,6 +2014,7 @@ export class CommitteeSequencer {
       votesSigned: this.live.votesSigned,
       timeoutsSigned: this.live.timeoutsSigned,
       proposals: this.live.proposals,
+      viewsEntered: this.live.viewsEntered,
       viewsLedBy: this.live.viewsLedBy,
       viewsDrawnFor: this.live.viewsDrawnFor,
       failedViewsLedBy: this.live.failedViewsLedBy,

@@ -83,6 +83,7 @@ interface NodeStatus {
     role: 'member' | 'follower';
     self: number;
     votesSigned: number;
+    viewsEntered: number;
     instance: { epoch: string; rootHeight: number; committee: Hex[] };
     view: string;
     proposals: number;
@@ -964,14 +965,20 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
     // votes there.
     const victim = 1;
     const { argv, env } = processLaunch(info.nodes[victim].pid);
-    const epochAtKill = BigInt((await status(urls[0])).consensus.instance.epoch);
+    const atKill = (await status(urls[0])).consensus;
+    const epochAtKill = BigInt(atKill.instance.epoch);
     process.kill(info.nodes[victim].pid, 'SIGKILL');
-    await until(
+    const handedOver = await until(
       'two handovers without it',
-      async () =>
-        BigInt((await status(urls[0])).consensus.instance.epoch) >= epochAtKill + 2n ? true : undefined,
+      async () => {
+        const c = (await status(urls[0])).consensus;
+        return BigInt(c.instance.epoch) >= epochAtKill + 2n ? c : undefined;
+      },
       60_000,
     );
+    // Views start again at each instance: the count of views entered goes on across them, so it holds
+    // at least the new instance's views besides those of the instance between.
+    expect(handedOver.viewsEntered - atKill.viewsEntered).toBeGreaterThanOrEqual(Number(handedOver.view));
     const child = spawn(argv[0], argv.slice(1), { env, stdio: 'ignore' });
     restarted.push(child);
     const target = (await status(urls[0])).head;
