@@ -15,6 +15,7 @@ import { l1Clients } from '../l1/clients.js';
 import type { ChainStore } from '../store/chain-store.js';
 import { decodeSequencedBlock, hashSequencedBlock, type SequencedBlock } from '../types/sequenced-block.js';
 import { sleep } from '../util/sleep.js';
+import { fitBatch } from './batch-size.js';
 import { postWithBlobs } from './blob-tx.js';
 import { blobCapacity, loadKzg, MAX_BLOBS_PER_TX } from './blobs.js';
 import { type Compression, encodeBatchAsync } from './codec.js';
@@ -102,6 +103,8 @@ export interface BatchStats {
   txs: number;
   rawBytes: number;
   compressedBytes: number;
+  /** Batch encodings (brotli passes) made to size the batches posted (fitBatch: ~2 a batch from a backlog). */
+  encodes: number;
   /** Execution gas of the batch txs. */
   l1Gas: bigint;
   /** With blobs: blobs posted and the blob gas they used (131072 each). */
@@ -122,12 +125,15 @@ export class Batcher {
     txs: 0,
     rawBytes: 0,
     compressedBytes: 0,
+    encodes: 0,
     l1Gas: 0n,
     blobs: 0,
     blobGas: 0,
     postedTo: 0n,
   };
   private failing = false;
+  /** Compressed per RLP byte of the last batch: where fitBatch places the next one's first cut. */
+  private lastRatio?: number;
   /** Committee mode: the CommitteeVerifier the Inbox uses, and each epoch's committee size. */
   private verifier?: Hex;
   private readonly committeeSizes = new Map<bigint, number>();
@@ -218,17 +224,18 @@ export class Batcher {
       blocks = blocks.slice(0, ends[ends.length - 1] + 1);
       last = blocks[blocks.length - 1].height;
     } else ends = blocks.map((_, i) => i);
-    let data = await encodeBatchAsync(blocks, this.options.compression);
-    while (data.length > this.maxBatchBytes) {
-      // About half as many blocks, ending where a batch may end.
-      const shorter = ends.filter((i) => i < blocks.length - 1);
-      if (shorter.length === 0) break;
-      const half = Math.ceil(blocks.length / 2) - 1;
-      const end = shorter.filter((i) => i <= half).pop() ?? shorter[0];
-      blocks = blocks.slice(0, end + 1);
-      last = blocks[blocks.length - 1].height;
-      data = await encodeBatchAsync(blocks, this.options.compression);
-    }
+    const fitted = await fitBatch(
+      blocks,
+      ends,
+      this.maxBatchBytes,
+      (b) => encodeBatchAsync(b, this.options.compression),
+      this.lastRatio,
+    );
+    this.lastRatio = fitted.ratio;
+    blocks = fitted.blocks;
+    last = blocks[blocks.length - 1].height;
+    const data = fitted.data;
+    this.stats.encodes += fitted.encodes;
     // Calldata has no hard limit at maxBytes (one oversized block still goes); blobs do.
     if (this.da === 'blobs' && data.length > this.maxBatchBytes)
       throw new Error(

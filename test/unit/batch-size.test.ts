@@ -1,0 +1,107 @@
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fitBatch } from '../../src/batcher/batch-size.js';
+import { decodeBatch, encodeBatch, encodeBatchAsync } from '../../src/batcher/codec.js';
+import type { SequencedBlock } from '../../src/types/sequenced-block.js';
+import { fromHex } from '../../src/util/bytes.js';
+import { linkedBlocks } from '../helpers/blocks.js';
+
+const TXS_PER_BLOCK = 10;
+const BLOCKS = 120;
+/** A limit ~8× below the whole chain's compressed size (1,200 signed transfers, ~85 KB). */
+const MAX_BYTES = 10_000;
+
+let chain: SequencedBlock[];
+const encode = (b: SequencedBlock[]) => encodeBatchAsync(b, 'brotli');
+
+beforeAll(async () => {
+  const senders = Array.from({ length: 16 }, () => privateKeyToAccount(generatePrivateKey()));
+  const lists: Uint8Array[][] = [];
+  for (let h = 0; h < BLOCKS; h++) {
+    const txs: Uint8Array[] = [];
+    for (let i = 0; i < TXS_PER_BLOCK; i++) {
+      const n = h * TXS_PER_BLOCK + i;
+      const from = senders[n % senders.length];
+      const signed = await from.signTransaction({
+        chainId: 42069,
+        type: 'eip1559',
+        nonce: Math.floor(n / senders.length),
+        to: senders[(n + 5) % senders.length].address,
+        value: 10n ** 15n + BigInt(n),
+        gas: 21_000n,
+        maxFeePerGas: 10n ** 9n,
+        maxPriorityFeePerGas: 1n,
+      });
+      txs.push(fromHex(signed));
+    }
+    lists.push(txs);
+  }
+  chain = linkedBlocks(lists);
+});
+
+describe('fitBatch: the next batch out of a backlog', () => {
+  it('cuts a backlog many times the limit in a few encodings, to a batch nearly full and under the limit', async () => {
+    expect(encodeBatch(chain).length).toBeGreaterThan(6 * MAX_BYTES);
+    const ends = chain.map((_, i) => i);
+    const fitted = await fitBatch(chain, ends, MAX_BYTES, encode);
+    expect(fitted.data.length).toBeLessThanOrEqual(MAX_BYTES);
+    expect(fitted.data.length).toBeGreaterThan(0.8 * MAX_BYTES);
+    // Halving would take four (85 KB → 43 → 21 → 11 → 5.3 KB) and leave the batch half full.
+    expect(fitted.encodes).toBeLessThanOrEqual(3);
+    expect(fitted.blocks).toEqual(chain.slice(0, fitted.blocks.length));
+    expect(decodeBatch(fitted.data)).toEqual(fitted.blocks);
+    // Nearly as long as it could be: two blocks more would not fit (each is ~0.7 KB compressed).
+    const longer = await encode(chain.slice(0, fitted.blocks.length + 2));
+    expect(longer.length).toBeGreaterThan(MAX_BYTES);
+  });
+
+  it("places the next batch by the last one's ratio: one encoding, never the backlog whole; a wrong ratio costs one or two more", async () => {
+    const ends = (b: SequencedBlock[]) => b.map((_, i) => i);
+    const first = await fitBatch(chain, ends(chain), MAX_BYTES, encode);
+    const rest = chain.slice(first.blocks.length);
+    const next = await fitBatch(rest, ends(rest), MAX_BYTES, encode, first.ratio);
+    expect(next.encodes).toBe(1);
+    expect(next.data.length).toBeLessThanOrEqual(MAX_BYTES);
+    expect(next.data.length).toBeGreaterThan(0.8 * MAX_BYTES);
+    expect(decodeBatch(next.data)).toEqual(rest.slice(0, next.blocks.length));
+
+    // A ratio 4× too high cuts a quarter batch: lengthened by its own ratio.
+    const short = await fitBatch(rest, ends(rest), MAX_BYTES, encode, first.ratio * 4);
+    expect(short.encodes).toBeLessThanOrEqual(3);
+    expect(short.data.length).toBeLessThanOrEqual(MAX_BYTES);
+    expect(short.data.length).toBeGreaterThan(0.8 * MAX_BYTES);
+    // 4× too low: a cut four batches long, shortened by its own ratio.
+    const long = await fitBatch(rest, ends(rest), MAX_BYTES, encode, first.ratio / 4);
+    expect(long.encodes).toBeLessThanOrEqual(3);
+    expect(long.data.length).toBeLessThanOrEqual(MAX_BYTES);
+    expect(long.data.length).toBeGreaterThan(0.8 * MAX_BYTES);
+  });
+
+  it('ends only where a batch may end (a committee block its own proof commits)', async () => {
+    const ends = chain.map((_, i) => i).filter((i) => i % 7 === 3 || i === chain.length - 1);
+    const fitted = await fitBatch(chain, ends, MAX_BYTES, encode);
+    expect(ends).toContain(fitted.blocks.length - 1);
+    expect(fitted.data.length).toBeLessThanOrEqual(MAX_BYTES);
+    // The allowed end after it would not fit.
+    const next = ends.find((i) => i > fitted.blocks.length - 1);
+    expect(next).toBeDefined();
+    expect((await encode(chain.slice(0, (next ?? 0) + 1))).length).toBeGreaterThan(MAX_BYTES);
+  });
+
+  it('takes everything in one encoding when it fits, and a lone oversized block as it is', async () => {
+    const few = chain.slice(0, 2);
+    const whole = await fitBatch(few, [0, 1], MAX_BYTES, encode);
+    expect(whole).toMatchObject({ blocks: few, data: encodeBatch(few), encodes: 1 });
+
+    // The shortest batch that may end is still over the limit: it goes (calldata has no hard limit;
+    // the batcher refuses it for blobs).
+    const tight = await fitBatch(chain, [5, chain.length - 1], 1_000, encode);
+    expect(tight.blocks).toEqual(chain.slice(0, 6));
+    expect(tight.data.length).toBeGreaterThan(1_000);
+  });
+
+  it('refuses an empty batch and one that cannot end at its last block', async () => {
+    await expect(fitBatch([], [], MAX_BYTES, encode)).rejects.toThrow('at least one block');
+    await expect(fitBatch(chain, [3], MAX_BYTES, encode)).rejects.toThrow('end at its last block');
+  });
+});
