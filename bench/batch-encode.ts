@@ -7,12 +7,18 @@
  * running a 1 ms interval timer meanwhile: the time a committee member could not read, check or send a
  * vote. Both ways must give the same bytes.
  *
+ * Then backlogs of 3 to 14 batches' worth drained into 120 KB batches two ways: halving the candidate
+ * until it fits (the batcher until stop 43) against `fitBatch` (what it runs now).
+ *
  *   npx tsx bench/batch-encode.ts [--repeats 5]   → bench/results/batch-encode.json
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { type FittedBatch, fitBatch } from '../src/batcher/batch-size.js';
+import { batcherDefaults } from '../src/batcher/batcher.js';
 import { encodeBatch, encodeBatchAsync } from '../src/batcher/codec.js';
+import type { SequencedBlock } from '../src/types/sequenced-block.js';
 import { fromHex } from '../src/util/bytes.js';
 import { linkedBlocks } from '../test/helpers/blocks.js';
 import { seqnetVersion, writeResult } from './lib/results.js';
@@ -29,11 +35,14 @@ if (!Number.isInteger(repeats) || repeats < 1)
 const TXS_PER_BLOCK = 50;
 /** Transfers per batch: ~6 KB to ~480 KB of RLP (a full batch, 120 KB after brotli, is ~1,700 of them). */
 const SIZES = [100, 500, 1_000, 2_000, 4_000];
+/** Backlogs to drain, in transfers: ~3, ~7 and ~14 full batches. */
+const BACKLOGS = [5_000, 12_000, 24_000];
 
 const senders = Array.from({ length: 64 }, () => privateKeyToAccount(generatePrivateKey()));
-console.error(`[batch-encode] signing ${SIZES[SIZES.length - 1]} transfers…`);
+const MOST = BACKLOGS[BACKLOGS.length - 1];
+console.error(`[batch-encode] signing ${MOST} transfers…`);
 const txs: Uint8Array[] = [];
-for (let i = 0; i < SIZES[SIZES.length - 1]; i++) {
+for (let i = 0; i < MOST; i++) {
   const from = senders[i % senders.length];
   const signed = await from.signTransaction({
     chainId: 42069,
@@ -113,6 +122,75 @@ function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
+/**
+ * Draining a backlog into batches of at most the batcher's 120 KB: how the batcher sized each batch
+ * until stop 43 (halve the candidate until it fits; the baseline) against `fitBatch` (cuts placed by a
+ * compression ratio, the previous batch's first), over the same blocks. Per backlog: batches, brotli
+ * passes, their total wall time (thread pool, one at a time, as the batcher runs them), and how full
+ * the batches are. Each batch's candidate is at most the batcher's maxBlocks (500) blocks.
+ */
+async function halvingFit(blocks: SequencedBlock[], maxBytes: number): Promise<FittedBatch> {
+  let n = blocks.length;
+  let data = await encodeBatchAsync(blocks.slice(0, n));
+  let encodes = 1;
+  while (data.length > maxBytes && n > 1) {
+    n = Math.ceil(n / 2);
+    data = await encodeBatchAsync(blocks.slice(0, n));
+    encodes++;
+  }
+  return { blocks: blocks.slice(0, n), data, encodes, ratio: 0 };
+}
+
+async function drain(blocks: SequencedBlock[], way: 'halving' | 'fitBatch') {
+  const { maxBytes, maxBlocks } = batcherDefaults;
+  let at = 0;
+  let ratio: number | undefined;
+  const sizes: number[] = [];
+  let encodes = 0;
+  const t0 = performance.now();
+  while (at < blocks.length) {
+    const candidate = blocks.slice(at, at + maxBlocks);
+    const fitted =
+      way === 'halving'
+        ? await halvingFit(candidate, maxBytes)
+        : await fitBatch(
+            candidate,
+            candidate.map((_, i) => i),
+            maxBytes,
+            (b) => encodeBatchAsync(b),
+            ratio,
+          );
+    ratio = fitted.ratio;
+    encodes += fitted.encodes;
+    sizes.push(fitted.data.length);
+    at += fitted.blocks.length;
+  }
+  const encodeSeconds = (performance.now() - t0) / 1000;
+  return {
+    batches: sizes.length,
+    encodes,
+    encodeSeconds: round(encodeSeconds),
+    meanFill: round((100 * sizes.reduce((a, b) => a + b, 0)) / sizes.length / maxBytes),
+    minFillOfFullBatches: round((100 * Math.min(...sizes.slice(0, -1))) / maxBytes),
+  };
+}
+
+const backlogs: unknown[] = [];
+for (const n of BACKLOGS) {
+  const blocks = blocksOf(n);
+  const halving = await drain(blocks, 'halving');
+  const fitted = await drain(blocks, 'fitBatch');
+  const row = {
+    txs: n,
+    blocks: blocks.length,
+    halving,
+    fitBatch: fitted,
+    encodeTimeRatio: round(fitted.encodeSeconds / halving.encodeSeconds),
+  };
+  console.error(`[batch-encode] backlog ${JSON.stringify(row)}`);
+  backlogs.push(row);
+}
+
 writeResult(flags.out ?? 'bench/results/batch-encode.json', {
   what: "a batch's encode (RLP + brotli quality 11) on the main thread (encodeBatch) vs libuv's thread pool (encodeBatchAsync, what the batcher runs): wall time and the longest gap between two runs of a 1 ms interval timer during it (how long the event loop could not turn), medians of `repeats`",
   when: new Date().toISOString(),
@@ -120,4 +198,8 @@ writeResult(flags.out ?? 'bench/results/batch-encode.json', {
   repeats,
   txsPerBlock: TXS_PER_BLOCK,
   cases,
+  backlog: {
+    what: 'draining a backlog of TXS transfers (TXS_PER_BLOCK to a block) into batches of at most 120 KB: the old halving cut against fitBatch, same blocks; encodeSeconds = total wall time of the brotli passes (one at a time, thread pool); fill % of 120 KB (minFillOfFullBatches: the emptiest batch but the last)',
+    cases: backlogs,
+  },
 });
