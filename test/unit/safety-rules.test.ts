@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,5 +142,107 @@ describe('safety rules', () => {
     expect(() => new FileSafetyStorage(path).load()).toThrow(/checksum mismatch/);
     writeFileSync(path, good);
     expect(new FileSafetyStorage(path).load()?.lastVotedView).toBe(1n);
+  });
+});
+
+describe('the safety record on disk (two slots, written in place)', () => {
+  const record = (view: bigint) => ({
+    epoch: 3n,
+    lastVotedView: view,
+    highestQcView: view - 1n,
+    lastProposalView: 0n,
+    lastVote: { view, blockHash: h(Number(view)) },
+  });
+  /** Tears slot `i` as a crash mid-write would: its second half never reached the disk. */
+  const tear = (path: string, i: number) => {
+    const bytes = readFileSync(path);
+    bytes.fill(0, i * 1024 + 40, (i + 1) * 1024);
+    writeFileSync(path, bytes);
+  };
+
+  it('writes record n to slot n mod 2 and reads back the newest, across storage objects', () => {
+    const path = join(dir(), 'safety.json');
+    const a = new FileSafetyStorage(path);
+    expect(a.load()).toBeUndefined();
+    a.save(record(1n));
+    expect(readFileSync(path).length).toBe(2048);
+    a.save(record(2n));
+    a.save(record(3n));
+    const text = readFileSync(path, 'utf8');
+    expect(text.slice(0, 1024)).toMatch(/^seqnet-safety-slot 2 2\n/);
+    expect(text.slice(1024)).toMatch(/^seqnet-safety-slot 2 3\n/);
+    // Another object (a restart, or the next epoch's instance) goes on numbering from the file.
+    const b = new FileSafetyStorage(path);
+    expect(b.load()).toEqual(record(3n));
+    b.save(record(4n));
+    expect(readFileSync(path, 'utf8').slice(0, 1024)).toMatch(/^seqnet-safety-slot 2 4\n/);
+    expect(new FileSafetyStorage(path).load()).toEqual(record(4n));
+  });
+
+  it('a write torn by a crash leaves the record before it; the next save writes that slot again', () => {
+    const path = join(dir(), 'safety.json');
+    const s = new FileSafetyStorage(path);
+    for (const v of [1n, 2n, 3n]) s.save(record(v));
+    tear(path, 1); // record 3, in slot 1
+    const back = new FileSafetyStorage(path);
+    expect(back.load()).toEqual(record(2n));
+    back.save(record(5n)); // number 3 again: slot 1, over the torn one
+    expect(new FileSafetyStorage(path).load()).toEqual(record(5n));
+    expect(readFileSync(path, 'utf8').slice(1024)).toMatch(/^seqnet-safety-slot 2 3\n/);
+  });
+
+  it('refuses to start when no slot holds a whole record, naming what is wrong with each', () => {
+    const path = join(dir(), 'safety.json');
+    const s = new FileSafetyStorage(path);
+    s.save(record(1n));
+    s.save(record(2n));
+    tear(path, 0);
+    tear(path, 1);
+    expect(() => new FileSafetyStorage(path).load()).toThrow(
+      /damaged \(slot 0: .*; slot 1: .*\).*refuses to start.*Restore the file/s,
+    );
+    // A record in the slot its number does not belong to is not taken either.
+    const other = join(dir(), 'safety.json');
+    new FileSafetyStorage(other).save(record(1n));
+    const bytes = readFileSync(other);
+    writeFileSync(other, Buffer.concat([bytes.subarray(1024), bytes.subarray(0, 1024)]));
+    expect(() => new FileSafetyStorage(other).load()).toThrow(/record 1 in slot 0/);
+  });
+
+  it('reads a record of the one-record format, and its first save converts the file', () => {
+    const path = join(dir(), 'safety.json');
+    const body = JSON.stringify({
+      version: 1,
+      epoch: '3',
+      lastVotedView: '7',
+      highestQcView: '6',
+      lastProposalView: '0',
+      lastVote: { view: '7', blockHash: h(7) },
+    });
+    writeFileSync(path, `${body}\n${createHash('sha256').update(body).digest('hex')}\n`);
+    const s = new FileSafetyStorage(path);
+    expect(s.load()).toEqual(record(7n));
+    s.save(record(8n));
+    expect(readFileSync(path).length).toBe(2048);
+    expect(new FileSafetyStorage(path).load()).toEqual(record(8n));
+  });
+
+  it('a record one signature behind (its newer slot damaged) cannot make the node vote twice in a view', () => {
+    const path = join(dir(), 'safety.json');
+    const signer = recordingSigner();
+    const a = new SafetyRules(new FileSafetyStorage(path), signer, 0, 0n, { freshChain: true });
+    expect(a.signVote(proposal(1n, 1, qc(0n, 0)))).toBeDefined();
+    expect(a.signVote(proposal(2n, 2, qc(1n, 1)))).toBeDefined();
+    // The record of the view-2 vote is lost: the file says view 1.
+    const newest = readFileSync(path, 'utf8').slice(0, 1024).includes('"lastVotedView":"2"') ? 0 : 1;
+    tear(path, newest);
+    const b = new SafetyRules(new FileSafetyStorage(path), signer, 0, 0n, { freshChain: false });
+    expect(b.state.lastVotedView).toBe(1n);
+    // The network is still in view 2: the restart floor keeps the node out of it.
+    b.observeView(2n);
+    expect(b.signVote(proposal(2n, 3, qc(1n, 1)))).toBeUndefined();
+    expect(b.signVote(proposal(3n, 4, qc(2n, 2)))).toBeDefined();
+    const views = signer.votes.map(([v]) => v);
+    expect(new Set(views).size).toBe(views.length);
   });
 });
