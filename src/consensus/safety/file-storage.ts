@@ -32,9 +32,10 @@ const SLOT_MAGIC = 'seqnet-safety-slot 2';
 
 /**
  * The safety record in a small file of two slots, as LMDB keeps its two meta pages: record number n
- * goes to slot n mod 2, written in place and fdatasynced (~0.1 ms against ~0.45 ms for the rename and
- * two fsyncs a whole new file took, and ~2 ms of the main thread a vote when four members shared two
- * cores; the record is written before every vote and proposal leaves). A crash mid-write can tear only
+ * goes to slot n mod 2, written in place and fdatasynced: p50 0.13 ms against 0.52 ms for the rename
+ * and two fsyncs of a whole new file before (`bench/safety-record.ts`), which took ~2 ms of a member's
+ * main thread a vote when four members shared two cores. It is written before every vote and proposal
+ * leaves. A crash mid-write can tear only
  * the slot being written, and what that record allowed was never sent: the other slot holds the record
  * before it, whole. Loading takes the whole slot with the higher number; a file with no whole slot makes
  * the node refuse to start (guessing could sign twice). Should the newer slot ever be damaged otherwise
