@@ -35,12 +35,12 @@ const SLOT_MAGIC = 'seqnet-safety-slot 2';
  * goes to slot n mod 2, written in place and fdatasynced: p50 0.13 ms against 0.52 ms for the rename
  * and two fsyncs of a whole new file before (`bench/safety-record.ts`), which took ~2 ms of a member's
  * main thread a vote when four members shared two cores. It is written before every vote and proposal
- * leaves. A crash mid-write can tear only
- * the slot being written, and what that record allowed was never sent: the other slot holds the record
- * before it, whole. Loading takes the whole slot with the higher number; a file with no whole slot makes
- * the node refuse to start (guessing could sign twice). Should the newer slot ever be damaged otherwise
- * (the disk, not a crash), the record read is one signature behind: the same as a restored backup, which
- * SafetyRules already covers (a restarted node signs nothing in the first view it sees).
+ * leaves. A crash mid-write can tear only the slot being written, and what that record allowed was never
+ * sent: the other slot holds the record before it, whole. Loading takes the whole slot with the higher
+ * number; a file with no whole slot makes the node refuse to start (guessing could sign twice). Should
+ * the newer slot ever be damaged otherwise (the disk, not a crash), the record read is one signature
+ * behind: the same as a restored backup, which SafetyRules already covers (a restarted node signs
+ * nothing in the first view it sees).
  *
  * The file is created (and a record of the one-record format before stop 43 converted) by writing a
  * whole new file, renaming it over the old one and fsyncing the directory.
