@@ -18,7 +18,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { type FittedBatch, fitBatch } from '../src/batcher/batch-size.js';
 import { batcherDefaults } from '../src/batcher/batcher.js';
 import { encodeBatch, encodeBatchAsync } from '../src/batcher/codec.js';
-import type { SequencedBlock } from '../src/types/sequenced-block.js';
+import { encodeSequencedBlock, type SequencedBlock } from '../src/types/sequenced-block.js';
 import { fromHex } from '../src/util/bytes.js';
 import { linkedBlocks } from '../test/helpers/blocks.js';
 import { seqnetVersion, writeResult } from './lib/results.js';
@@ -175,6 +175,26 @@ async function drain(blocks: SequencedBlock[], way: 'halving' | 'fitBatch') {
   };
 }
 
+/**
+ * The main thread's part of sizing a backlog's batch: RLP-encoding every block to learn its size (what
+ * fitBatch first did) against adding up its txs' lengths (what it does), median of 5.
+ */
+function sizingMs(blocks: SequencedBlock[]) {
+  const time = (f: () => number) => {
+    const ms: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now();
+      if (f() <= 0) throw new Error('no bytes');
+      ms.push(performance.now() - t0);
+    }
+    return round(median(ms) ?? Number.NaN);
+  };
+  return {
+    encodeMs: time(() => blocks.reduce((n, b) => n + encodeSequencedBlock(b).length, 0)),
+    countMs: time(() => blocks.reduce((n, b) => n + b.txs.reduce((m, t) => m + t.length + 3, 160), 0)),
+  };
+}
+
 const backlogs: unknown[] = [];
 for (const n of BACKLOGS) {
   const blocks = blocksOf(n);
@@ -186,6 +206,7 @@ for (const n of BACKLOGS) {
     halving,
     fitBatch: fitted,
     encodeTimeRatio: round(fitted.encodeSeconds / halving.encodeSeconds),
+    mainThreadSizing: sizingMs(blocks.slice(0, batcherDefaults.maxBlocks)),
   };
   console.error(`[batch-encode] backlog ${JSON.stringify(row)}`);
   backlogs.push(row);
@@ -199,7 +220,7 @@ writeResult(flags.out ?? 'bench/results/batch-encode.json', {
   txsPerBlock: TXS_PER_BLOCK,
   cases,
   backlog: {
-    what: 'draining a backlog of TXS transfers (TXS_PER_BLOCK to a block) into batches of at most 120 KB: the old halving cut against fitBatch, same blocks; encodeSeconds = total wall time of the brotli passes (one at a time, thread pool); fill % of 120 KB (minFillOfFullBatches: the emptiest batch but the last)',
+    what: 'draining a backlog of TXS transfers (TXS_PER_BLOCK to a block) into batches of at most 120 KB: the old halving cut against fitBatch, same blocks; encodeSeconds = total wall time of the brotli passes (one at a time, thread pool); fill % of 120 KB (minFillOfFullBatches: the emptiest batch but the last); mainThreadSizing: learning the block sizes of one candidate (up to maxBlocks) by RLP-encoding each block against adding up tx lengths',
     cases: backlogs,
   },
 });

@@ -198,7 +198,15 @@ export class Batcher {
     if (head < next) return false;
     let last =
       head < next + BigInt(this.options.maxBlocks) - 1n ? head : next + BigInt(this.options.maxBlocks) - 1n;
-    let blocks = readBlocks(store, next, last);
+    // A backlog is read only about two batches deep (by the last batch's ratio, from the stored RLP
+    // sizes): decoding all maxBlocks blocks every round held the main thread for tens of ms.
+    let blocks = readBlocks(
+      store,
+      next,
+      last,
+      this.lastRatio ? (2 * this.maxBatchBytes) / this.lastRatio : Number.POSITIVE_INFINITY,
+    );
+    last = blocks[blocks.length - 1].height;
     // Where the batch may end (indices into blocks): anywhere, or in committee mode only at a block
     // its own commit proof commits.
     const proofFor = this.deps.proofFor;
@@ -214,7 +222,7 @@ export class Batcher {
         }
       }
       if (ends.length === 0) {
-        // None within maxBlocks: the batch runs on to the first directly-proved block, if any yet.
+        // None among the blocks read: the batch runs on to the first directly-proved block, if any yet.
         const more = this.firstProvedAfter(last, head);
         if (!more) return false;
         blocks = [...blocks, ...readBlocks(store, last + 1n, more.block.height)];
@@ -396,11 +404,19 @@ function isUnexpectedFirstBlock(err: unknown): boolean {
   return revert instanceof ContractFunctionRevertedError && revert.data?.errorName === 'UnexpectedFirstBlock';
 }
 
-function readBlocks(store: ChainStore, from: bigint, to: bigint): SequencedBlock[] {
+/** Blocks `from`..`to`, or fewer: up to the first whose stored bytes bring the total to `maxRlpBytes`. */
+export function readBlocks(
+  store: Pick<ChainStore, 'getSequenced'>,
+  from: bigint,
+  to: bigint,
+  maxRlpBytes = Number.POSITIVE_INFINITY,
+): SequencedBlock[] {
   const out: SequencedBlock[] = [];
-  for (let h = from; h <= to; h++) {
+  let bytes = 0;
+  for (let h = from; h <= to && bytes < maxRlpBytes; h++) {
     const raw = store.getSequenced(h);
     if (!raw) throw new Error(`sequenced block ${h} missing from the store`);
+    bytes += raw.length;
     out.push(decodeSequencedBlock(raw));
   }
   return out;

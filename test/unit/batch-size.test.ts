@@ -1,8 +1,17 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fitBatch } from '../../src/batcher/batch-size.js';
+import { readBlocks } from '../../src/batcher/batcher.js';
 import { decodeBatch, encodeBatch, encodeBatchAsync } from '../../src/batcher/codec.js';
-import type { SequencedBlock } from '../../src/types/sequenced-block.js';
+import { ChainStore } from '../../src/store/chain-store.js';
+import {
+  encodeSequencedBlock,
+  hashSequencedBlock,
+  type SequencedBlock,
+} from '../../src/types/sequenced-block.js';
 import { fromHex } from '../../src/util/bytes.js';
 import { linkedBlocks } from '../helpers/blocks.js';
 
@@ -39,7 +48,7 @@ beforeAll(async () => {
   chain = linkedBlocks(lists);
 });
 
-describe('fitBatch: the next batch out of a backlog', () => {
+describe('fitBatch and readBlocks: the next batch out of a backlog', () => {
   it('cuts a backlog many times the limit in a few encodings, to a batch nearly full and under the limit', async () => {
     expect(encodeBatch(chain).length).toBeGreaterThan(6 * MAX_BYTES);
     const ends = chain.map((_, i) => i);
@@ -98,6 +107,43 @@ describe('fitBatch: the next batch out of a backlog', () => {
     const tight = await fitBatch(chain, [5, chain.length - 1], 1_000, encode);
     expect(tight.blocks).toEqual(chain.slice(0, 6));
     expect(tight.data.length).toBeGreaterThan(1_000);
+  });
+
+  it('reads a backlog from the chain store only about as deep as the byte budget', async () => {
+    const store = new ChainStore(join(mkdtempSync(join(tmpdir(), 'seqnet-batch-read-')), 'chain'));
+    try {
+      // One lmdb write for all (each putBlock awaited alone is a commit of its own).
+      await Promise.all(
+        chain.map((b) =>
+          store.putBlock({
+            height: b.height,
+            sequenced: encodeSequencedBlock(b),
+            executed: new Uint8Array(),
+            executedHash: `0x${b.height.toString(16).padStart(64, '0')}`,
+            receipts: [],
+            proof: new Uint8Array(),
+            txHashes: [],
+          }),
+        ),
+      );
+      const hashes = (bs: SequencedBlock[]) => bs.map(hashSequencedBlock);
+      const to = BigInt(chain.length);
+      expect(hashes(readBlocks(store, 1n, to))).toEqual(hashes(chain));
+      const size = encodeSequencedBlock(chain[0]).length;
+      // Blocks until the one whose bytes reach the budget, that one included.
+      const read = readBlocks(store, 1n, to, 10.5 * size);
+      expect(read.length).toBeGreaterThanOrEqual(10);
+      expect(read.length).toBeLessThanOrEqual(12);
+      expect(hashes(read)).toEqual(hashes(chain.slice(0, read.length)));
+      const bytes = read.reduce((n, b) => n + encodeSequencedBlock(b).length, 0);
+      expect(bytes).toBeGreaterThanOrEqual(10.5 * size - size / 2);
+      expect(hashes(readBlocks(store, 5n, 5n, 1))).toEqual(hashes([chain[4]]));
+      expect(() => readBlocks(store, to, to + 1n)).toThrow(
+        `sequenced block ${to + 1n} missing from the store`,
+      );
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses an empty batch and one that cannot end at its last block', async () => {
