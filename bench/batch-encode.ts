@@ -14,16 +14,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { type FittedBatch, fitBatch } from '../src/batcher/batch-size.js';
 import { batcherDefaults } from '../src/batcher/batcher.js';
 import { encodeBatch, encodeBatchAsync } from '../src/batcher/codec.js';
 import { encodeSequencedBlock, type SequencedBlock } from '../src/types/sequenced-block.js';
-import { fromHex } from '../src/util/bytes.js';
-import { linkedBlocks } from '../test/helpers/blocks.js';
+import { linkedBlocks, signedTransfers } from '../test/helpers/blocks.js';
 import { seqnetVersion, writeResult } from './lib/results.js';
 import { median } from './lib/stats.js';
-import { ETH_TRANSFER_GAS, MAX_FEE, MAX_TIP } from './lib/txs.js';
 
 const { values: flags } = parseArgs({
   options: { repeats: { type: 'string', default: '5' }, out: { type: 'string' } },
@@ -38,24 +35,9 @@ const SIZES = [100, 500, 1_000, 2_000, 4_000];
 /** Backlogs to drain, in transfers: ~3, ~7 and ~14 full batches. */
 const BACKLOGS = [5_000, 12_000, 24_000];
 
-const senders = Array.from({ length: 64 }, () => privateKeyToAccount(generatePrivateKey()));
 const MOST = BACKLOGS[BACKLOGS.length - 1];
 console.error(`[batch-encode] signing ${MOST} transfers…`);
-const txs: Uint8Array[] = [];
-for (let i = 0; i < MOST; i++) {
-  const from = senders[i % senders.length];
-  const signed = await from.signTransaction({
-    chainId: 42069,
-    type: 'eip1559',
-    nonce: Math.floor(i / senders.length),
-    to: senders[(i + 7) % senders.length].address,
-    value: 10n ** 15n + BigInt(i),
-    gas: ETH_TRANSFER_GAS,
-    maxFeePerGas: MAX_FEE,
-    maxPriorityFeePerGas: MAX_TIP,
-  });
-  txs.push(fromHex(signed));
-}
+const txs = await signedTransfers(MOST, 64);
 
 /** Batches of `n` transfers, TXS_PER_BLOCK to a block. */
 function blocksOf(n: number) {

@@ -1,7 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fitBatch } from '../../src/batcher/batch-size.js';
 import { readBlocks } from '../../src/batcher/batcher.js';
@@ -12,8 +11,7 @@ import {
   hashSequencedBlock,
   type SequencedBlock,
 } from '../../src/types/sequenced-block.js';
-import { fromHex } from '../../src/util/bytes.js';
-import { linkedBlocks } from '../helpers/blocks.js';
+import { linkedBlocks, signedTransfers } from '../helpers/blocks.js';
 
 const TXS_PER_BLOCK = 10;
 const BLOCKS = 120;
@@ -24,27 +22,10 @@ let chain: SequencedBlock[];
 const encode = (b: SequencedBlock[]) => encodeBatchAsync(b, 'brotli');
 
 beforeAll(async () => {
-  const senders = Array.from({ length: 16 }, () => privateKeyToAccount(generatePrivateKey()));
-  const lists: Uint8Array[][] = [];
-  for (let h = 0; h < BLOCKS; h++) {
-    const txs: Uint8Array[] = [];
-    for (let i = 0; i < TXS_PER_BLOCK; i++) {
-      const n = h * TXS_PER_BLOCK + i;
-      const from = senders[n % senders.length];
-      const signed = await from.signTransaction({
-        chainId: 42069,
-        type: 'eip1559',
-        nonce: Math.floor(n / senders.length),
-        to: senders[(n + 5) % senders.length].address,
-        value: 10n ** 15n + BigInt(n),
-        gas: 21_000n,
-        maxFeePerGas: 10n ** 9n,
-        maxPriorityFeePerGas: 1n,
-      });
-      txs.push(fromHex(signed));
-    }
-    lists.push(txs);
-  }
+  const txs = await signedTransfers(BLOCKS * TXS_PER_BLOCK);
+  const lists = Array.from({ length: BLOCKS }, (_, h) =>
+    txs.slice(h * TXS_PER_BLOCK, (h + 1) * TXS_PER_BLOCK),
+  );
   chain = linkedBlocks(lists);
 });
 
