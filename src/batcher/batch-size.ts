@@ -34,9 +34,9 @@ export interface FittedBatch {
  * A backlog (after an L1 outage, or a busy committee's hundreds of blocks) can be many times one
  * batch. Halving it until it fits compressed it log2(backlog / batch) + 1 times, each pass over all
  * that was left, and left batches anywhere from half full. Instead each cut is placed by a ratio of
- * compressed to (counted) RLP bytes, aiming a little below the limit: the previous batch's (`ratio`) for the
- * first cut, so that a backlog is never compressed whole, then the last encoding's. One encoding as a
- * rule, a batch ~90 % full; a cut that left the batch under 80 % full is lengthened.
+ * compressed to (counted) RLP bytes, aiming a little below the limit: the previous batch's (`ratio`)
+ * for the first cut, so that a backlog is never compressed whole, then the last encoding's. One
+ * encoding as a rule, a batch ~90 % full; a cut that left the batch under 80 % full is lengthened.
  */
 export async function fitBatch(
   blocks: SequencedBlock[],

@@ -103,7 +103,7 @@ export interface BatchStats {
   txs: number;
   rawBytes: number;
   compressedBytes: number;
-  /** Batch encodings (brotli passes) made to size the batches posted (fitBatch: ~2 a batch from a backlog). */
+  /** Batch encodings (brotli passes) made to size the batches posted (fitBatch: about one a batch). */
   encodes: number;
   /** Execution gas of the batch txs. */
   l1Gas: bigint;
