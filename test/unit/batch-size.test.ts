@@ -36,7 +36,7 @@ describe('fitBatch and readBlocks: the next batch out of a backlog', () => {
     const fitted = await fitBatch(chain, ends, MAX_BYTES, encode);
     expect(fitted.data.length).toBeLessThanOrEqual(MAX_BYTES);
     expect(fitted.data.length).toBeGreaterThan(0.8 * MAX_BYTES);
-    // Halving would take four (85 KB → 43 → 21 → 11 → 5.3 KB) and leave the batch half full.
+    // Halving would take five (85 KB → 43 → 21 → 11 → 5.3 KB) and leave the batch half full.
     expect(fitted.encodes).toBeLessThanOrEqual(3);
     expect(fitted.blocks).toEqual(chain.slice(0, fitted.blocks.length));
     expect(decodeBatch(fitted.data)).toEqual(fitted.blocks);
