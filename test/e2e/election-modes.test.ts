@@ -90,6 +90,8 @@ interface NodeStatus {
     evidence: number;
     viewsLedBy: number[];
     viewsDrawnFor: number[];
+    blockSync: { syncs: number };
+    leadersUnknownUntil: string | null;
   };
 }
 
@@ -967,6 +969,10 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
     const { argv, env } = processLaunch(info.nodes[victim].pid);
     const atKill = (await status(urls[0])).consensus;
     const epochAtKill = BigInt(atKill.instance.epoch);
+    const livingMembers = [0, 2, 3];
+    const syncsAtKill = await Promise.all(
+      livingMembers.map(async (i) => (await status(urls[i])).consensus.blockSync.syncs),
+    );
     process.kill(info.nodes[victim].pid, 'SIGKILL');
     const handedOver = await until(
       'two handovers without it',
@@ -979,6 +985,14 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
     // Views start again at each instance: the count of views entered goes on across them, so it holds
     // at least the new instance's views besides those of the instance between.
     expect(handedOver.viewsEntered - atKill.viewsEntered).toBeGreaterThanOrEqual(Number(handedOver.view));
+    // A member that handed over (no block sync since) starts the instance on its boundary block with
+    // the leaders known (nothing failed before its view 1): its votes go to their one collector, not
+    // to every member, as they did for an instance's first 64 views until stop 44.
+    const handedOverHere = (
+      await Promise.all(livingMembers.map(async (i) => (await status(urls[i])).consensus))
+    ).filter((c, k) => c.blockSync.syncs === syncsAtKill[k]);
+    expect(handedOverHere.length).toBeGreaterThan(0);
+    for (const c of handedOverHere) expect(c.leadersUnknownUntil).toBe('0');
     const child = spawn(argv[0], argv.slice(1), { env, stdio: 'ignore' });
     restarted.push(child);
     const target = (await status(urls[0])).head;
