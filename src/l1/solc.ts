@@ -34,8 +34,25 @@ export function compileContract(relPath: string, contractName: string): Contract
   return compileContracts(relPath, [contractName])[contractName];
 }
 
-/** As compileContract, for several contracts of one file and its imports. */
+/**
+ * Artifacts this process has compiled or read, by file and names. A node asks for ABIs on every L1
+ * poll (the committee installer, the certificate watcher, the election readers): reading every source,
+ * hashing it and parsing the cached JSON took ~2 ms of the main thread each time, ~1 % of a pos-epochs
+ * member's CPU (a profile of `bench/modes.ts`). The sources do not change under a running process.
+ */
+const compiled = new Map<string, Record<string, ContractArtifact>>();
+
+/** As compileContract, for several contracts of one file and its imports (artifacts: read-only). */
 export function compileContracts(relPath: string, names: string[]): Record<string, ContractArtifact> {
+  const memoKey = `${relPath}\0${names.join(',')}`;
+  const known = compiled.get(memoKey);
+  if (known) return known;
+  const out = compileFromSources(relPath, names);
+  compiled.set(memoKey, out);
+  return out;
+}
+
+function compileFromSources(relPath: string, names: string[]): Record<string, ContractArtifact> {
   const sources = collectSources(relPath);
   const hash = createHash('sha256');
   for (const [p, src] of Object.entries(sources).sort()) hash.update(p).update(src);
