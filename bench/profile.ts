@@ -3,6 +3,12 @@
  * function, over the whole profile or the last `--last S` seconds (the open-loop run comes last).
  *
  *   npx tsx bench/profile.ts DIR/CPU…cpuprofile [--last 6] [--top 40] [--timeline]
+ *     [--callers REGEX] [--callees REGEX] [--focus NAMES] [--cat TEXT]
+ *
+ * A devnet's node processes (bench/modes.ts, `npm run devnet`) are profiled by a preload, as
+ * `--cpu-prof` is refused in NODE_OPTIONS: SEQNET_CPU_PROFILE_DIR=DIR NODE_OPTIONS="--require
+ * $PWD/bench/cpu-profile-preload.cjs" npx tsx bench/modes.ts --modes pos --quick (one file a process,
+ * written when it exits; a SIGKILLed one writes none).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -35,6 +41,11 @@ const { values, positionals } = parseArgs({
     focus: { type: 'string' },
     /** Caller chains of functions whose name matches this regexp. */
     callers: { type: 'string' },
+    /**
+     * Inclusive time of what the outermost frame matching this regexp calls, per callee (the regexp
+     * is tested on "name file:line", e.g. --callees '^check .*driver/driver.ts').
+     */
+    callees: { type: 'string' },
     /** Self time only of samples in categories whose name contains this. */
     cat: { type: 'string' },
   },
@@ -175,4 +186,26 @@ if (values.callers) {
     chains.set(key, (chains.get(key) ?? 0) + dt);
   }
   print(`callers of /${values.callers}/`, chains);
+}
+if (values.callees) {
+  const re = new RegExp(values.callees);
+  const callees = new Map<string, number>();
+  for (let i = 0; i < prof.samples.length; i++) {
+    if (times[i] < from) continue;
+    const dt = (prof.timeDeltas[i + 1] ?? 0) / 1000;
+    const stack: CallFrame[] = [];
+    for (let id: number | undefined = prof.samples[i]; id !== undefined; id = parent.get(id))
+      stack.push(byId.get(id)!.callFrame);
+    // Outermost match first: a recursive or re-entered function counts once, under its first call.
+    let at = -1;
+    for (let k = stack.length - 1; k >= 0; k--)
+      if (re.test(short(stack[k]))) {
+        at = k;
+        break;
+      }
+    if (at < 0) continue;
+    const key = at === 0 ? '(self)' : short(stack[at - 1]);
+    callees.set(key, (callees.get(key) ?? 0) + dt);
+  }
+  print(`callees of /${values.callees}/`, callees);
 }
