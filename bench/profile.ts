@@ -167,35 +167,35 @@ if (focusNames.length) print('focus (inclusive, by function name)', focus);
 if (values.timeline)
   for (const [s, v] of [...perSecond].sort((a, b) => a[0] - b[0]))
     console.log(`t=${s}s busy ${v.toFixed(0)} ms`);
+/** Each sample in the window with its stack (leaf first) and its time in ms. */
+function eachStack(visit: (stack: CallFrame[], dt: number) => void): void {
+  for (let i = 0; i < prof.samples.length; i++) {
+    if (times[i] < from) continue;
+    const stack: CallFrame[] = [];
+    for (let id: number | undefined = prof.samples[i]; id !== undefined; id = parent.get(id))
+      stack.push(byId.get(id)!.callFrame);
+    visit(stack, (prof.timeDeltas[i + 1] ?? 0) / 1000);
+  }
+}
 if (values.callers) {
   // Who calls functions whose name matches --callers (inclusive time per distinct caller chain of 4).
   const re = new RegExp(values.callers);
   const chains = new Map<string, number>();
-  for (let i = 0; i < prof.samples.length; i++) {
-    if (times[i] < from) continue;
-    const dt = (prof.timeDeltas[i + 1] ?? 0) / 1000;
-    const stack: CallFrame[] = [];
-    for (let id: number | undefined = prof.samples[i]; id !== undefined; id = parent.get(id))
-      stack.push(byId.get(id)!.callFrame);
+  eachStack((stack, dt) => {
     const at = stack.findIndex((f) => re.test(f.functionName));
-    if (at < 0) continue;
+    if (at < 0) return;
     const key = stack
       .slice(at, at + 5)
       .map((f) => f.functionName || '(anon)')
       .join(' < ');
     chains.set(key, (chains.get(key) ?? 0) + dt);
-  }
+  });
   print(`callers of /${values.callers}/`, chains);
 }
 if (values.callees) {
   const re = new RegExp(values.callees);
   const callees = new Map<string, number>();
-  for (let i = 0; i < prof.samples.length; i++) {
-    if (times[i] < from) continue;
-    const dt = (prof.timeDeltas[i + 1] ?? 0) / 1000;
-    const stack: CallFrame[] = [];
-    for (let id: number | undefined = prof.samples[i]; id !== undefined; id = parent.get(id))
-      stack.push(byId.get(id)!.callFrame);
+  eachStack((stack, dt) => {
     // Outermost match first: a recursive or re-entered function counts once, under its first call.
     let at = -1;
     for (let k = stack.length - 1; k >= 0; k--)
@@ -203,9 +203,9 @@ if (values.callees) {
         at = k;
         break;
       }
-    if (at < 0) continue;
+    if (at < 0) return;
     const key = at === 0 ? '(self)' : short(stack[at - 1]);
     callees.set(key, (callees.get(key) ?? 0) + dt);
-  }
+  });
   print(`callees of /${values.callees}/`, callees);
 }

@@ -988,9 +988,18 @@ describe('devnet --nodes 4 --election pos --epoch-committees, member 3 not stake
     // A member that handed over (no block sync since) starts the instance on its boundary block with
     // the leaders known (nothing failed before its view 1): its votes go to their one collector, not
     // to every member, as they did for an instance's first 64 views until stop 44.
-    const handedOverHere = (
-      await Promise.all(livingMembers.map(async (i) => (await status(urls[i])).consensus))
-    ).filter((c, k) => c.blockSync.syncs === syncsAtKill[k]);
+    // (null while a member is between instances: its next driver starts once the boundary block is
+    // executed.)
+    const handedOverHere = await until(
+      'the members in their instance',
+      async () => {
+        const all = await Promise.all(livingMembers.map(async (i) => (await status(urls[i])).consensus));
+        return all.every((c) => c.leadersUnknownUntil !== null)
+          ? all.filter((c, k) => c.blockSync.syncs === syncsAtKill[k])
+          : undefined;
+      },
+      30_000,
+    );
     expect(handedOverHere.length).toBeGreaterThan(0);
     for (const c of handedOverHere) expect(c.leadersUnknownUntil).toBe('0');
     const child = spawn(argv[0], argv.slice(1), { env, stdio: 'ignore' });
