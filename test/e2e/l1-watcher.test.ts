@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { type Abi, createPublicClient, createWalletClient, http, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -108,6 +110,63 @@ describe('L1 watcher', () => {
     expect(read.map((m) => m.index)).toEqual(read.map((_, i) => BigInt(i)));
     expect(read[read.length - 1].value).toBe(parseEther('3'));
     expect(warnings).toEqual([]);
+  }, 60_000);
+
+  it('an idle poll is one round trip to the L1; one that finds a new block, two', async () => {
+    // A proxy in front of anvil that records each HTTP request's JSON-RPC methods.
+    const requests: string[][] = [];
+    const proxy: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => {
+        body += d;
+      });
+      req.on('end', async () => {
+        const parsed = JSON.parse(body) as { method: string } | Array<{ method: string }>;
+        requests.push((Array.isArray(parsed) ? parsed : [parsed]).map((r) => r.method).sort());
+        const answer = await fetch(anvil.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(await answer.text());
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const watcher = new L1Watcher(
+        {
+          rpcUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+          queue: deployment.contracts.L1MessageQueue,
+          fromBlock: BigInt(deployment.deployedAtBlock),
+          confirmations: 1,
+          pollMs: 1_000,
+        },
+        pino({ level: 'silent' }),
+      );
+      await mine(2);
+      await watcher.poll();
+      const first = watcher.safeHead()!;
+      // No new L1 block: the last safe head's hash (a reorg?) and the head, in one batch.
+      requests.length = 0;
+      await watcher.poll();
+      expect(requests).toEqual([['eth_blockNumber', 'eth_getBlockByNumber']]);
+      expect(watcher.safeHead()).toEqual(first);
+      // New blocks: that pair, then their logs and the new safe head's block, in one more.
+      await deposit('4');
+      await mine(1);
+      requests.length = 0;
+      await watcher.poll();
+      expect(requests).toEqual([
+        ['eth_blockNumber', 'eth_getBlockByNumber'],
+        ['eth_getBlockByNumber', 'eth_getLogs'],
+      ]);
+      expect(watcher.safeHead()!.number).toBe(first.number + 2n);
+      const read = watcher.messagesFor(0n, watcher.safeHead()!.number);
+      expect(read[read.length - 1].value).toBe(parseEther('4'));
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   }, 60_000);
 
   it('after the L1 clock jumps ahead, names the newest block read that is not from the future', async () => {
