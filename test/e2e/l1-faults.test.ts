@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Abi, createPublicClient, http, parseGwei } from 'viem';
@@ -10,39 +9,11 @@ import { devAccounts } from '../../src/execution/genesis.js';
 import { Anvil, waitForRpc } from '../../src/l1/anvil.js';
 import { deployL1Contracts, type L1Deployment, l1Artifacts } from '../../src/l1/deploy.js';
 import { freePort, rpcCall } from '../helpers/devnet.js';
+import { startL1Proxy } from '../helpers/l1-proxy.js';
 import { until } from '../helpers/wait.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const inboxAbi = l1Artifacts().Inbox.abi as Abi;
-
-/** An HTTP proxy in front of the L1 that can be taken down: the node sees an L1 RPC outage. */
-async function startL1Proxy(
-  target: string,
-): Promise<{ url: string; setDown(down: boolean): void; server: Server }> {
-  let down = false;
-  const server = createServer(async (req, res) => {
-    if (down) {
-      req.socket.destroy();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    try {
-      const upstream = await fetch(target, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: Buffer.concat(chunks),
-      });
-      res.writeHead(upstream.status, { 'content-type': 'application/json' });
-      res.end(Buffer.from(await upstream.arrayBuffer()));
-    } catch {
-      req.socket.destroy();
-    }
-  });
-  const port = await freePort();
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${port}`, setDown: (d) => (down = d), server };
-}
 
 /** RELIABILITY.md scenario 10: L1 RPC down for a while, then an L1 reorg. No batch is lost. */
 describe('L1 faults', () => {

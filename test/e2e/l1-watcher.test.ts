@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { type Abi, createPublicClient, createWalletClient, http, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -9,6 +7,7 @@ import { Anvil } from '../../src/l1/anvil.js';
 import { deployL1Contracts, type L1Deployment, l1Artifacts } from '../../src/l1/deploy.js';
 import { type L1Reorg, L1Watcher } from '../../src/l1/watcher.js';
 import { freePort, rpcCall } from '../helpers/devnet.js';
+import { startL1Proxy } from '../helpers/l1-proxy.js';
 
 /** The L1 watcher follows L1 reorgs (anvil_reorg): messages a reorg removed are forgotten and reported. */
 describe('L1 watcher', () => {
@@ -115,28 +114,11 @@ describe('L1 watcher', () => {
   it('an idle poll is one round trip to the L1; one that finds a new block, two', async () => {
     // A proxy in front of anvil that records each HTTP request's JSON-RPC methods.
     const requests: string[][] = [];
-    const proxy: Server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => {
-        body += d;
-      });
-      req.on('end', async () => {
-        const parsed = JSON.parse(body) as { method: string } | Array<{ method: string }>;
-        requests.push((Array.isArray(parsed) ? parsed : [parsed]).map((r) => r.method).sort());
-        const answer = await fetch(anvil.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-        });
-        res.writeHead(answer.status, { 'content-type': 'application/json' });
-        res.end(await answer.text());
-      });
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxy = await startL1Proxy(anvil.url, (methods) => requests.push(methods));
     try {
       const watcher = new L1Watcher(
         {
-          rpcUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+          rpcUrl: proxy.url,
           queue: deployment.contracts.L1MessageQueue,
           fromBlock: BigInt(deployment.deployedAtBlock),
           confirmations: 1,
@@ -165,7 +147,7 @@ describe('L1 watcher', () => {
       const read = watcher.messagesFor(0n, watcher.safeHead()!.number);
       expect(read[read.length - 1].value).toBe(parseEther('4'));
     } finally {
-      await new Promise((resolve) => proxy.close(resolve));
+      await new Promise((resolve) => proxy.server.close(resolve));
     }
   }, 60_000);
 
