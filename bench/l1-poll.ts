@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { createPublicClient, http } from 'viem';
+import { createPublicClient, createTestClient, http } from 'viem';
 import { devAccounts } from '../src/execution/genesis.js';
 import { Anvil } from '../src/l1/anvil.js';
 import { deployL1Contracts } from '../src/l1/deploy.js';
@@ -69,11 +69,7 @@ try {
     pino({ level: 'silent' }),
   );
   // Two blocks past the deployment, so that the safe head (head − 1) is one of its blocks.
-  await fetch(anvil.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_mine', params: ['0x2'] }),
-  });
+  await createTestClient({ mode: 'anvil', transport: http(anvil.url) }).mine({ blocks: 2 });
   await watcher.poll();
   const safe = watcher.safeHead();
   if (!safe) throw new Error('the watcher read no safe head');
