@@ -115,12 +115,30 @@ export function verifyQc(qc: QuorumCertificate, chainId: bigint, committee: Comm
   return verifyAggregate(voteMessage(chainId, qc.epoch, qc.view, qc.blockHash), qc, committee);
 }
 
-/** Null when `signature` is a quorum of `committee`, the members `signers` names, over `msg`; else why not. */
-function verifyAggregate(
+/** One pairing check: `sig` over `msg` by `pk` (a certificate's aggregate key, or one member's). */
+export interface SignatureSet {
+  msg: Uint8Array;
+  pk: PublicKey;
+  sig: Signature;
+}
+
+/**
+ * A QC as one signature set to check, or why it cannot be one (its bitmap or bytes are wrong): a
+ * caller may check it in one multi-pairing with other sets (verifyMultipleAggregateSignatures).
+ */
+export function qcSignatureSet(
+  qc: QuorumCertificate,
+  chainId: bigint,
+  committee: Committee,
+): SignatureSet | string {
+  return aggregateSet(voteMessage(chainId, qc.epoch, qc.view, qc.blockHash), qc, committee);
+}
+
+function aggregateSet(
   msg: Uint8Array,
   { signers, signature }: { signers: bigint; signature: Hex },
   committee: Committee,
-): string | null {
+): SignatureSet | string {
   if (signers >> BigInt(committee.publicKeys.length) !== 0n) return 'signer bitmap names a non-member';
   const count = signerCount(signers);
   if (count < committee.quorum) return `only ${count} signers, quorum is ${committee.quorum}`;
@@ -130,9 +148,18 @@ function verifyAggregate(
   } catch {
     return 'malformed aggregate signature';
   }
-  return verify(msg, aggregateKeyOf(committee.publicKeys, signers), sig)
-    ? null
-    : 'aggregate signature does not verify';
+  return { msg, pk: aggregateKeyOf(committee.publicKeys, signers), sig };
+}
+
+/** Null when `signature` is a quorum of `committee`, the members `signers` names, over `msg`; else why not. */
+function verifyAggregate(
+  msg: Uint8Array,
+  cert: { signers: bigint; signature: Hex },
+  committee: Committee,
+): string | null {
+  const set = aggregateSet(msg, cert, committee);
+  if (typeof set === 'string') return set;
+  return verify(set.msg, set.pk, set.sig) ? null : 'aggregate signature does not verify';
 }
 
 function signerCount(signers: bigint): number {

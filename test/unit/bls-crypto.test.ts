@@ -48,4 +48,52 @@ describe("the node's BLS checks of consensus messages", () => {
     expect(crypto.verifyProposal(proposal)).toBe(true);
     expect(crypto.verifyProposal({ ...proposal, author: 0 })).toBe(false);
   });
+
+  it('checks a proposal and the new QC it brings together, and refuses one signature moved into the other', () => {
+    const qcOf = (crypto: BlsConsensusCrypto) =>
+      crypto.aggregate(
+        [0, 2, 3].map((voter) => ({
+          epoch: 2n,
+          view: 4n,
+          blockHash: block,
+          voter,
+          signature: blsSigner(keys[voter], CHAIN_ID).signVote(2n, 4n, block),
+        })),
+      );
+    const child = toHex(randomBytes(32));
+    const proposalOn = (justify: Proposal['justify']): Proposal => ({
+      epoch: 2n,
+      view: 5n,
+      author: 1,
+      block: { hash: child, parent: block, height: 9n, txCount: 0 },
+      justify,
+      payload: new Uint8Array(),
+      signature: blsSigner(keys[1], CHAIN_ID).signProposal(2n, 5n, child),
+    });
+    const fresh = () => new BlsConsensusCrypto(CHAIN_ID, committee, { epoch: 2n, root });
+    const qc = qcOf(fresh());
+    const proposal = proposalOn(qc);
+
+    const crypto = fresh();
+    expect(crypto.verifyProposal(proposal)).toBe(true);
+    expect(crypto.verifyQc(qc)).toBe(true); // remembered from the proposal's check
+
+    // The leader's signature and the QC's swapped: their sum (what a plain aggregate check sees) is
+    // unchanged, but neither is valid — the multi-pairing's random factors refuse it.
+    const swapped: Proposal = {
+      ...proposal,
+      signature: Uint8Array.from(Buffer.from(qc.signature.slice(2), 'hex')),
+      justify: { ...qc, signature: toHex(proposal.signature) },
+    };
+    const checker = fresh();
+    expect(checker.verifyProposal(swapped)).toBe(false);
+    expect(checker.verifyQc(swapped.justify)).toBe(false);
+    // Either part alone wrong: refused, and the good part still verifies.
+    const badQc = { ...qc, signature: qcOf(fresh()).signature, view: 3n };
+    const other = fresh();
+    expect(other.verifyProposal(proposalOn(badQc))).toBe(false);
+    expect(other.verifyQc(badQc)).toBe(false);
+    expect(other.verifyProposal({ ...proposal, author: 2 })).toBe(false);
+    expect(other.verifyProposal(proposal)).toBe(true);
+  });
 });
