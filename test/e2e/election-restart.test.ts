@@ -51,6 +51,13 @@ async function rpcResult<T>(url: string, method: string, params: unknown[]): Pro
 }
 
 const status = (url: string) => rpcResult<NodeStatus>(url, 'seqnet_status', []);
+/** JSON.stringify's replacer for a failure message: long lists cut short, bigints as strings. */
+const shortJson = (_key: string, v: unknown) =>
+  typeof v === 'bigint'
+    ? v.toString()
+    : Array.isArray(v) && v.length > 8
+      ? [...v.slice(0, 8), `… ${v.length - 8} more`]
+      : v;
 
 /**
  * RELIABILITY.md's crash matrix in an election mode, with the L1 the members follow: a `pos` member
@@ -121,6 +128,20 @@ describe('a pos committee member killed and restarted', () => {
       'an epoch boundary while it is down',
       async () => (Number((await status(urls[0])).election.epoch ?? 0) >= epochAtKill + 2 ? true : undefined),
       90_000,
+      // Seen to time out once in CI (stop 44) and never since: what the living members were doing.
+      async () =>
+        [
+          `epoch at the kill ${epochAtKill}`,
+          ...(await Promise.all(
+            urls
+              .filter((_, i) => i !== victim)
+              .map(
+                async (u) =>
+                  `${u}: ${JSON.stringify(await rpcResult(u, 'seqnet_status', []), shortJson).slice(0, 3000)}`,
+              ),
+          )),
+          `devnet output (warnings and errors), last lines:\n${devnet?.output().slice(-6000)}`,
+        ].join('\n'),
     );
     const child = spawn(argv[0], argv.slice(1), { env, stdio: 'ignore' });
     children.push(child);
