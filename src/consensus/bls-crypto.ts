@@ -1,4 +1,6 @@
 import {
+  aggregatePublicKeys,
+  aggregateSignatures,
   PublicKey,
   type SecretKey,
   Signature,
@@ -99,6 +101,30 @@ export class BlsConsensusCrypto implements ConsensusCrypto {
 
   verifyVote(v: Vote): boolean {
     return this.check(v.voter, voteMessage(this.chainId, v.epoch, v.view, v.blockHash), v.signature);
+  }
+
+  verifyVotes(votes: Vote[]): boolean {
+    if (votes.length === 1) return this.verifyVote(votes[0]);
+    const v0 = votes[0];
+    const voters = new Set(votes.map((v) => v.voter));
+    if (
+      votes.length === 0 ||
+      voters.size !== votes.length ||
+      votes.some((v) => v.epoch !== v0.epoch || v.view !== v0.view || v.blockHash !== v0.blockHash)
+    )
+      return false;
+    const keys = votes.map((v) => this.keys[v.voter]);
+    if (keys.some((k) => !k)) return false;
+    try {
+      const sig = aggregateSignatures(votes.map((v) => Signature.fromBytes(v.signature, true)));
+      return verify(
+        voteMessage(this.chainId, v0.epoch, v0.view, v0.blockHash),
+        aggregatePublicKeys(keys),
+        sig,
+      );
+    } catch {
+      return false; // malformed signature bytes
+    }
   }
 
   verifyTimeout(t: TimeoutVote): boolean {

@@ -348,6 +348,10 @@ class SimCrypto implements ConsensusCrypto {
     return tc.highQc.view >= max && this.verifyQc(tc.highQc);
   }
 
+  verifyVotes(votes: Vote[]): boolean {
+    return votes.every((v) => this.verifyVote(v));
+  }
+
   verifyVote(v: Vote): boolean {
     if (v.voter < 0 || v.voter >= this.secrets.length) return false;
     return toHex(this.voteSig(v.voter, v.epoch, v.view, v.blockHash)) === toHex(v.signature);

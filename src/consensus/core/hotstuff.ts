@@ -745,6 +745,21 @@ export class HotStuffCore {
     else this.out.push({ type: 'send', to, message: { kind: 'vote', vote } });
   }
 
+  /**
+   * How a vote would stand if it came in now (the driver checks votes together once enough are in to
+   * certify their block): 'ignored' (another epoch, or too old), 'known' (this voter's vote for that
+   * block is in), 'conflicting' (this voter voted for another block in that view: evidence), 'late'
+   * (the block is certified here already: it would only be kept), or how many votes for the block are
+   * in so far (this member's own among them).
+   */
+  voteStanding(v: Vote): 'ignored' | 'known' | 'conflicting' | 'late' | number {
+    if (v.epoch !== this.config.epoch || v.view + 2n < this.view) return 'ignored';
+    const earlier = this.votesSeen.get(v.view)?.get(v.voter);
+    if (earlier) return earlier.blockHash === v.blockHash ? 'known' : 'conflicting';
+    const count = this.votes.get(v.view)?.get(v.blockHash)?.size ?? 0;
+    return count >= this.config.quorum ? 'late' : count;
+  }
+
   private onVote(v: Vote): void {
     if (v.epoch !== this.config.epoch || v.view + 2n < this.view) return;
     const byVoter = getOrInit(this.votesSeen, v.view, () => new Map<number, Vote>());

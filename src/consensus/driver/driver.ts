@@ -22,6 +22,12 @@ import type { AdaptiveViewTimeout } from './view-timeout.js';
 export interface ConsensusCrypto {
   verifyProposal(p: Proposal): boolean;
   verifyVote(v: Vote): boolean;
+  /**
+   * Whether votes of one (epoch, view, block), of distinct members, verify together (BLS: one check of
+   * their aggregate, what a QC of them needs). True does not vouch for each one alone: two byzantine
+   * members could move part of one signature into the other, so evidence is checked vote by vote.
+   */
+  verifyVotes(votes: Vote[]): boolean;
   verifyTimeout(t: TimeoutVote): boolean;
   verifyQc(qc: QuorumCertificate): boolean;
   verifyTc(tc: TimeoutCertificate): boolean;
@@ -155,6 +161,12 @@ export class ConsensusDriver {
   private readonly helped = new Map<number, bigint>();
   /** Per member, the view of its last timeout that came in behind our view (helpLaggard). */
   private readonly lateTimeoutView = new Map<number, bigint>();
+  /**
+   * Votes not checked yet, per view and voter, with the member whose connection brought each: a
+   * block's votes are checked together once they would certify it (onVote). The vote collector had
+   * checked each vote alone as it came, the late ones too — a third of a member's BLS time.
+   */
+  private readonly uncheckedVotes = new Map<bigint, Map<number, { vote: Vote; from: number }>>();
   /** The view whose timer was armed last, and when (adaptive view timeouts measure views from it). */
   private armedView = -1n;
   private armedAt = 0;
@@ -200,6 +212,10 @@ export class ConsensusDriver {
 
   onMessage(from: number, message: ConsensusMessage): void {
     if (this.stopped) return;
+    if (message.kind === 'vote') {
+      this.onVote(from, message.vote);
+      return;
+    }
     const verdict = this.check(message);
     if (!verdict.ok) {
       if (verdict.later) {
@@ -222,14 +238,90 @@ export class ConsensusDriver {
     // Signatures name the sender: gossip may relay a message through any peer.
     if (message.kind === 'proposal')
       this.input({ type: 'proposal', from: message.proposal.author, proposal: message.proposal });
-    else if (message.kind === 'vote')
-      this.input({ type: 'vote', from: message.vote.voter, vote: message.vote });
     else if (message.kind === 'tc') this.input({ type: 'tc', tc: message.tc });
     else if (message.kind === 'qc') this.input({ type: 'qc', qc: message.qc });
     else {
       this.helpLaggard(message.timeout);
       this.input({ type: 'timeout', from: message.timeout.voter, timeout: message.timeout });
     }
+  }
+
+  /**
+   * A vote waits, unchecked, until the votes in for its block (this member's own among them) and those
+   * waiting would make a QC; then the waiting ones are checked together, in one aggregate check, and
+   * one by one only when that fails (a bad signature among them: its sender is blamed). A vote for a
+   * block certified already waits for good, unchecked: it adds nothing, unless its member votes again
+   * in that view for another block — then both are checked alone and go to the core, which keeps them
+   * as evidence.
+   */
+  private onVote(from: number, vote: Vote): void {
+    const standing = this.core.voteStanding(vote);
+    if (standing === 'ignored' || standing === 'known') return;
+    const oldest = this.core.currentView - 2n;
+    for (const view of this.uncheckedVotes.keys()) if (view < oldest) this.uncheckedVotes.delete(view);
+    let byVoter = this.uncheckedVotes.get(vote.view);
+    if (!byVoter) {
+      byVoter = new Map();
+      this.uncheckedVotes.set(vote.view, byVoter);
+    }
+    const earlier = byVoter.get(vote.voter);
+    if (earlier?.vote.blockHash === vote.blockHash) return; // the same vote again (relayed, re-sent)
+    if (earlier || standing === 'conflicting') {
+      if (earlier) {
+        byVoter.delete(vote.voter);
+        this.inputVoteAlone(earlier.from, earlier.vote);
+      }
+      this.inputVoteAlone(from, vote);
+      return;
+    }
+    byVoter.set(vote.voter, { vote, from });
+    if (standing !== 'late') this.checkWaitingVotes();
+  }
+
+  /**
+   * Checks together the waiting votes of each block whose votes in the core (this member's own may
+   * come after the others') and waiting would now make a QC; a block certified meanwhile keeps its
+   * waiting votes unchecked (onVote). Called as votes come and after each input the core took.
+   */
+  private checkWaitingVotes(): void {
+    for (const [view, byVoter] of this.uncheckedVotes) {
+      const byBlock = new Map<Hex, Array<{ vote: Vote; from: number }>>();
+      for (const u of byVoter.values()) {
+        const list = byBlock.get(u.vote.blockHash);
+        if (list) list.push(u);
+        else byBlock.set(u.vote.blockHash, [u]);
+      }
+      for (const group of byBlock.values()) {
+        let inCore = 0;
+        const waiting: typeof group = [];
+        for (const u of group) {
+          // Taken meanwhile by a nested call (the core's input below checks again when it ends).
+          if (byVoter.get(u.vote.voter) !== u) continue;
+          const standing = this.core.voteStanding(u.vote);
+          if (typeof standing === 'number') {
+            inCore = standing;
+            waiting.push(u);
+            continue;
+          }
+          if (standing === 'late') continue;
+          // Its member's vote reached the core meanwhile (a twin's, this member's own key): as in onVote.
+          byVoter.delete(u.vote.voter);
+          if (standing === 'conflicting') this.inputVoteAlone(u.from, u.vote);
+        }
+        if (waiting.length === 0 || inCore + waiting.length < this.core.config.quorum) continue;
+        for (const u of waiting) byVoter.delete(u.vote.voter);
+        if (this.deps.crypto.verifyVotes(waiting.map((u) => u.vote)))
+          for (const u of waiting) this.input({ type: 'vote', from: u.vote.voter, vote: u.vote });
+        else for (const u of waiting) this.inputVoteAlone(u.from, u.vote);
+      }
+      if (byVoter.size === 0) this.uncheckedVotes.delete(view);
+    }
+  }
+
+  private inputVoteAlone(from: number, vote: Vote): void {
+    const verdict = this.check({ kind: 'vote', vote });
+    if (verdict.ok) this.input({ type: 'vote', from: vote.voter, vote });
+    else if (!verdict.later) this.deps.app.onInvalid?.(from, verdict.why);
   }
 
   /**
@@ -355,6 +447,7 @@ export class ConsensusDriver {
     } finally {
       this.running = false;
     }
+    if (this.uncheckedVotes.size) this.checkWaitingVotes();
   }
 
   private run(o: CoreOutput): void {
@@ -432,9 +525,13 @@ export class ConsensusDriver {
       case 'fetch':
         transport.fetch(o.from, o.hash, o.height);
         break;
-      case 'evidence':
-        app.onEvidence?.(o.equivocation);
+      case 'evidence': {
+        // Votes checked together (onVote) are checked alone here: evidence is two valid signatures.
+        const { first, second } = o.equivocation;
+        const alone = (m: ConsensusMessage) => m.kind !== 'vote' || this.deps.crypto.verifyVote(m.vote);
+        if (alone(first) && alone(second)) app.onEvidence?.(o.equivocation);
         break;
+      }
       case 'conflicting-certificates':
         app.onConflictingCertificates?.(o.conflict);
         break;
