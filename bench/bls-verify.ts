@@ -17,7 +17,7 @@ import { BlsConsensusCrypto, blsSigner } from '../src/consensus/bls-crypto.js';
 import type { Proposal } from '../src/consensus/core/types.js';
 import { type Hex, toHex } from '../src/util/bytes.js';
 import { seqnetVersion, writeResult } from './lib/results.js';
-import { median } from './lib/stats.js';
+import { mediansOf, round3 } from './lib/stats.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -33,7 +33,6 @@ if (!Number.isInteger(checks) || checks < 10)
   throw new Error(`--checks ${flags.checks}: a whole number ≥ 10`);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${flags.rounds}: a whole number ≥ 1`);
 
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const CHAIN_ID = 42069n;
 const keys = Array.from({ length: 4 }, () => SecretKey.fromKeygen(randomBytes(32)));
 const committee = { publicKeys: keys.map((k) => toHex(k.toPublicKey().toBytes())) as Hex[], quorum: 3 };
@@ -99,15 +98,8 @@ for (let r = 0; r < rounds; r++)
     runs.push(row);
   }
 
-const summary = (way: string) => {
-  const mine = runs.filter((x) => x.way === way);
-  return {
-    cpuUsPerProposalMedian: round3(median(mine.map((x) => x.cpuUsPerProposal)) ?? Number.NaN),
-    wallUsPerProposalMedian: round3(median(mine.map((x) => x.wallUsPerProposal)) ?? Number.NaN),
-  };
-};
-const before = summary(ways[0][0]);
-const now = summary(ways[1][0]);
+const before = mediansOf(runs, ways[0][0], ['cpuUsPerProposal', 'wallUsPerProposal']);
+const now = mediansOf(runs, ways[1][0], ['cpuUsPerProposal', 'wallUsPerProposal']);
 writeResult(flags.out ?? 'bench/results/bls-verify.json', {
   what: "checking a proposal that brings a new QC (committee of 4, nothing remembered): the leader's signature and the QC checked one after the other (before stop 45) against one multi-pairing (BlsConsensusCrypto.verifyProposal); this process's CPU time (user + system) and wall time per proposal, per round of `checks`, medians over rounds",
   when: new Date().toISOString(),

@@ -17,7 +17,7 @@ import { deployL1Contracts } from '../src/l1/deploy.js';
 import { L1Watcher } from '../src/l1/watcher.js';
 import { freePort } from './lib/chains.js';
 import { seqnetVersion, writeResult } from './lib/results.js';
-import { median } from './lib/stats.js';
+import { mediansOf, round3 } from './lib/stats.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -31,8 +31,6 @@ const polls = Number(flags.polls);
 const rounds = Number(flags.rounds);
 if (!Number.isInteger(polls) || polls < 10) throw new Error(`--polls ${flags.polls}: a whole number ≥ 10`);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${flags.rounds}: a whole number ≥ 1`);
-
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** CPU and wall microseconds per call of `poll`, over `polls` calls. */
 async function timePolls(poll: () => Promise<unknown>): Promise<{ cpuUs: number; wallUs: number }> {
@@ -100,15 +98,8 @@ try {
   await anvil.stop();
 }
 
-const summary = (way: string) => {
-  const mine = runs.filter((x) => x.way === way);
-  return {
-    cpuUsPerPollMedian: round3(median(mine.map((x) => x.cpuUsPerPoll)) ?? Number.NaN),
-    wallUsPerPollMedian: round3(median(mine.map((x) => x.wallUsPerPoll)) ?? Number.NaN),
-  };
-};
-const before = summary('two requests (before)');
-const now = summary('one batch (L1Watcher.poll)');
+const before = mediansOf(runs, 'two requests (before)', ['cpuUsPerPoll', 'wallUsPerPoll']);
+const now = mediansOf(runs, 'one batch (L1Watcher.poll)', ['cpuUsPerPoll', 'wallUsPerPoll']);
 writeResult(flags.out ?? 'bench/results/l1-poll.json', {
   what: "one idle poll of the L1 watcher (no new L1 block) against anvil: the two reads as two HTTP requests (before stop 44) against L1Watcher.poll's one JSON-RPC batch; this process's CPU time (user + system) and wall time per poll, per round of `polls`, medians over rounds",
   when: new Date().toISOString(),

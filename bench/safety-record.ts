@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { FileSafetyStorage } from '../src/consensus/safety/file-storage.js';
 import type { SafetyRecord } from '../src/consensus/safety/safety-rules.js';
 import { seqnetVersion, writeResult } from './lib/results.js';
-import { median } from './lib/stats.js';
+import { mediansOf, round3 } from './lib/stats.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -81,7 +81,6 @@ function timeSaves(save: (view: bigint) => void): number[] {
 }
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))];
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 const root = mkdtempSync(join(tmpdir(), 'seqnet-safety-bench-'));
 const runs: Array<{ round: number; way: string; p50Ms: number; p99Ms: number; maxMs: number }> = [];
@@ -110,15 +109,8 @@ try {
   rmSync(root, { recursive: true, force: true });
 }
 
-const summary = (way: string) => {
-  const mine = runs.filter((x) => x.way === way);
-  return {
-    p50MsMedian: round3(median(mine.map((x) => x.p50Ms)) ?? Number.NaN),
-    p99MsMedian: round3(median(mine.map((x) => x.p99Ms)) ?? Number.NaN),
-  };
-};
-const before = summary('rename (before)');
-const now = summary('two slots in place (FileSafetyStorage)');
+const before = mediansOf(runs, 'rename (before)', ['p50Ms', 'p99Ms']);
+const now = mediansOf(runs, 'two slots in place (FileSafetyStorage)', ['p50Ms', 'p99Ms']);
 writeResult(flags.out ?? 'bench/results/safety-record.json', {
   what: 'one save of the consensus safety record, durable before it returns: the rename way before stop 43 (temp file, fsync, rename, directory fsync) against FileSafetyStorage (record n written in place into slot n mod 2, fdatasync); p50 / p99 per round of `saves`, medians over rounds',
   when: new Date().toISOString(),

@@ -175,7 +175,7 @@ function signerCount(signers: bigint): number {
  */
 const aggregateKeys = new WeakMap<Hex[], { keys: PublicKey[]; bySigners: Map<bigint, PublicKey> }>();
 
-function aggregateKeyOf(publicKeys: Hex[], signers: bigint): PublicKey {
+export function aggregateKeyOf(publicKeys: Hex[], signers: bigint): PublicKey {
   let cached = aggregateKeys.get(publicKeys);
   if (!cached) {
     cached = { keys: publicKeys.map((k) => PublicKey.fromBytes(fromHex(k), true)), bySigners: new Map() };

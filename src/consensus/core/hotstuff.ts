@@ -753,15 +753,20 @@ export class HotStuffCore {
    * in so far (this member's own among them).
    */
   voteStanding(v: Vote): 'ignored' | 'known' | 'conflicting' | 'late' | number {
-    if (v.epoch !== this.config.epoch || v.view + 2n < this.view) return 'ignored';
+    if (this.isStale(v)) return 'ignored';
     const earlier = this.votesSeen.get(v.view)?.get(v.voter);
     if (earlier) return earlier.blockHash === v.blockHash ? 'known' : 'conflicting';
     const count = this.votes.get(v.view)?.get(v.blockHash)?.size ?? 0;
     return count >= this.config.quorum ? 'late' : count;
   }
 
+  /** Another epoch's vote, or one too old to count (votes are kept for the last three views). */
+  private isStale(v: Vote): boolean {
+    return v.epoch !== this.config.epoch || v.view + 2n < this.view;
+  }
+
   private onVote(v: Vote): void {
-    if (v.epoch !== this.config.epoch || v.view + 2n < this.view) return;
+    if (this.isStale(v)) return;
     const byVoter = getOrInit(this.votesSeen, v.view, () => new Map<number, Vote>());
     const earlier = byVoter.get(v.voter);
     if (earlier) {
