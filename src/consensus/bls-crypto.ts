@@ -138,10 +138,10 @@ export class BlsConsensusCrypto implements ConsensusCrypto {
 
   /**
    * A proposal that brings a QC nobody showed this member yet (its view's vote collector formed it):
-   * the signature and the QC in one multi-pairing, 0.75× the CPU of two checks (bench/bls-verify.ts) —
-   * the second proposal of every lone tx is one, on the latency path of each member. Random factors (blst's) keep a leader from
-   * shifting part of one signature into the other. Remembers both when they hold; when they do not,
-   * the single checks that follow say which one fails.
+   * the signature and the QC in one multi-pairing, 0.75× the CPU of two checks (bench/bls-verify.ts);
+   * the second proposal of every lone tx is one, on the latency path of each member. Random factors
+   * (blst's) keep a leader from shifting part of one signature into the other. Remembers both when
+   * they hold; when they do not, the single checks that follow say which one fails.
    */
   private checkTogether(p: Proposal, msg: Uint8Array): void {
     const qc = p.justify;

@@ -164,7 +164,8 @@ export class ConsensusDriver {
   /**
    * Votes not checked yet, per view and voter, with the member whose connection brought each: a
    * block's votes are checked together once they would certify it (onVote). The vote collector had
-   * checked each vote alone as it came, the late ones too — a third of a member's BLS time.
+   * checked each vote alone as it came, the late ones too: ~28 % of a member's BLS time (a profile at
+   * 5 tx/s, committee of 4).
    */
   private readonly uncheckedVotes = new Map<bigint, Map<number, { vote: Vote; from: number }>>();
   /** The view whose timer was armed last, and when (adaptive view timeouts measure views from it). */
