@@ -284,9 +284,21 @@ describe('a BFT committee of 4 node processes', () => {
         30_000,
       );
       // The operator sees it on /metrics: the view it gave up ended by a timeout certificate (a missed
-      // proposal, counted by the view's leader), its timeout, and a peer fewer.
-      const metrics = await (await fetch(`${c.nodes[gaveUpAt].url}/metrics`)).text();
-      const failed = [...metrics.matchAll(/^seqnet_consensus_failed_views_total\{leader="\d"\} (\d+)$/gm)];
+      // proposal, counted by the view's leader), its timeout, and a peer fewer. The member gives the
+      // view up at once; the TC that ends it needs the other survivors' timeouts too, so it is waited
+      // for (read at once, a CI run of stop 45 found no failed view counted yet).
+      const failedViews = (text: string) => [
+        ...text.matchAll(/^seqnet_consensus_failed_views_total\{leader="\d"\} (\d+)$/gm),
+      ];
+      const metrics = await until(
+        'the given-up view counted as failed on /metrics',
+        async () => {
+          const text = await (await fetch(`${c.nodes[gaveUpAt].url}/metrics`)).text();
+          return failedViews(text).reduce((sum, m) => sum + Number(m[1]), 0) >= 1 ? text : undefined;
+        },
+        15_000,
+      );
+      const failed = failedViews(metrics);
       expect(failed).toHaveLength(4);
       expect(failed.reduce((sum, m) => sum + Number(m[1]), 0)).toBeGreaterThanOrEqual(1);
       expect(
