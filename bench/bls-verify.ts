@@ -38,11 +38,13 @@ const keys = Array.from({ length: 4 }, () => SecretKey.fromKeygen(randomBytes(32
 const committee = { publicKeys: keys.map((k) => toHex(k.toPublicKey().toBytes())) as Hex[], quorum: 3 };
 const instance = { epoch: 0n, root: toHex(randomBytes(32)) };
 
+const fresh = () => new BlsConsensusCrypto(CHAIN_ID, committee, instance);
+
 /** A proposal of view `view` carrying the QC of view − 1 (three members' votes), as a leader sends it. */
 function proposalAt(view: bigint): Proposal {
   const parent = toHex(randomBytes(32));
   const hash = toHex(randomBytes(32));
-  const qc = new BlsConsensusCrypto(CHAIN_ID, committee, instance).aggregate(
+  const qc = fresh().aggregate(
     [0, 2, 3].map((voter) => ({
       epoch: 0n,
       view: view - 1n,
@@ -64,7 +66,6 @@ function proposalAt(view: bigint): Proposal {
 
 console.error(`[bls-verify] signing ${checks} proposals with new QCs…`);
 const proposals = Array.from({ length: checks }, (_, i) => proposalAt(BigInt(i + 2)));
-const fresh = () => new BlsConsensusCrypto(CHAIN_ID, committee, instance);
 const ways: Array<[string, (p: Proposal) => boolean]> = [
   [
     'two checks (before)',
