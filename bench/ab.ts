@@ -48,6 +48,9 @@ const git = (args: string[], cwd = root): string => {
   return r.stdout.trim();
 };
 const revOf = (rev: string): string => git(['rev-parse', '--verify', `${rev}^{commit}`]);
+/** Whether this checkout's code differs from HEAD (new files too; results and docs do not count). */
+const codeChanged = (): boolean =>
+  git(['status', '--porcelain', '--', 'src', 'bench/*.ts', 'bench/lib', 'contracts', 'package.json']) !== '';
 
 const work = mkdtempSync(join(tmpdir(), 'seqnet-ab-'));
 const worktrees: string[] = [];
@@ -78,7 +81,7 @@ const versions = {
   after: values.after
     ? { rev: revOf(values.after), dir: '' }
     : {
-        rev: `${git(['rev-parse', 'HEAD'])}${git(['status', '--porcelain', '--untracked-files=no']) ? ' + uncommitted changes' : ''}`,
+        rev: `${git(['rev-parse', 'HEAD'])}${codeChanged() ? ' + uncommitted changes' : ''}`,
         dir: root,
       },
 };
