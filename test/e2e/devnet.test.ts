@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type DevnetProcess, rpcCall, startDevnet } from '../helpers/devnet.js';
+import { until } from '../helpers/wait.js';
 
 describe('seqnet devnet', () => {
   let devnet: DevnetProcess | undefined;
@@ -21,7 +22,14 @@ describe('seqnet devnet', () => {
     expect(info.rpc).toBe(devnet.url);
     expect(info.accounts).toHaveLength(10);
     expect(info.accounts[0].address).toBe('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266');
-    expect(devnet.output()).toContain('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266');
+    // The banner follows devnet.json by a moment, and its bytes reach this process a moment later
+    // still (read at once, a CI run of stop 46 had only the lines before it).
+    const banner = await until(
+      'the banner with the funded accounts',
+      async () => (devnet?.output().includes('Funded accounts') ? devnet.output() : undefined),
+      10_000,
+    );
+    expect(banner).toContain('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266');
     // The embedded L1 is a real anvil.
     const l1 = await rpcCall(info.l1.rpc, {
       jsonrpc: '2.0',
