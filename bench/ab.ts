@@ -1,8 +1,8 @@
 /**
  * An A/B of the committee bench between two versions of the code, in alternating runs on this
- * machine. On two shared cores one quick run of bench/committee.ts differs from the next run of the
- * same code by ±10 % (a lone tx's p50 52.8–70.3 ms over eight runs of one version): a change is
- * judged by the medians of several pairs and by how many pairs it won, never by one run.
+ * machine. On two shared cores one quick run of bench/committee.ts can differ from the next run of
+ * the same code by a third (a lone tx's proof p50 49.4–70.3 ms over 16 runs of one version, stop 46):
+ * a change is judged by the medians of several pairs and by how many pairs it won, never by one run.
  *
  *   npx tsx bench/ab.ts --before REV [--after REV] [--pairs 4] [--out FILE] [-- ARGS…]
  *

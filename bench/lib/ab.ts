@@ -49,7 +49,7 @@ export interface FigureComparison {
   pairsWithBoth: number;
 }
 
-/** Compares each figure that any run gave, pair by pair, in the order of the first run's figures. */
+/** Compares each figure that any run gave, pair by pair, in the order the figures first appear. */
 export function compareFigures(pairs: Array<{ before: Figures; after: Figures }>): FigureComparison[] {
   const names: string[] = [];
   for (const p of pairs)
