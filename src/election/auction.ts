@@ -8,6 +8,24 @@ import {
   PoaSchedule,
 } from './schedule.js';
 
+/** How soon an `auction` winner that fails views gives way to the rotation (AuctionSchedule). */
+export interface AuctionScheduleOptions {
+  /** Views in a row without a QC that depose the winner for the rest of the epoch (default 3). */
+  deposeAfter?: number;
+  /** The same before the chain's first QC, when peers may still be dialling (default 6). */
+  deposeAfterAtStart?: number;
+  /** Failed views among the chain's last FAILED_VIEWS_LOOKED_AT that sit the winner out (default 4). */
+  sitOutAfter?: number;
+  /**
+   * Whether this schedule's consensus instance starts the chain (default true). A later instance
+   * (--epoch-committees: it starts on a boundary block, among members that are connected) gives no
+   * start-up grace: `deposeAfter` applies from its first view and the failures before its first block
+   * count towards `sitOutAfter`. With the grace an equivocating winner cost each new instance up to
+   * 6 views of doubling timeouts (simulator seed 701667 of `--committees`: a tx left uncommitted).
+   */
+  startsChain?: boolean;
+}
+
 /**
  * `auction`: the epoch's auction winner leads every view while it works; the committee still
  * certifies. Once `deposeAfter` views in a row end without a QC (all of them the winner's), the winner
@@ -49,15 +67,20 @@ export class AuctionSchedule implements LeaderSchedule {
   /** The rotation without a winner, or after it: every member, or every member but the winner. */
   private readonly rotation: LeaderSchedule;
 
+  private readonly deposeAfter: number;
+  private readonly deposeAfterAtStart: number;
+  private readonly sitOutAfter: number;
+  private readonly startsChain: boolean;
+
   constructor(
     publicKeys: readonly string[],
     /** Committee index of the winner, or null. */
     private readonly winner: number | null,
-    private readonly deposeAfter = 3,
-    private readonly deposeAfterAtStart = 6,
-    /** Failed views in the chain's window that sit the winner out (see above). */
-    private readonly sitOutAfter = 4,
+    options: AuctionScheduleOptions = {},
   ) {
+    const { deposeAfter = 3, sitOutAfter = 4, startsChain = true } = options;
+    // An instance that does not start the chain starts among connected members: no start-up grace.
+    const deposeAfterAtStart = startsChain ? (options.deposeAfterAtStart ?? 6) : deposeAfter;
     if (!Number.isInteger(deposeAfter) || deposeAfter < 1)
       throw new Error('deposeAfter must be a positive integer');
     if (!Number.isInteger(deposeAfterAtStart) || deposeAfterAtStart < deposeAfter)
@@ -67,6 +90,10 @@ export class AuctionSchedule implements LeaderSchedule {
     if (publicKeys.length === 0) throw new Error('an auction committee needs at least one member');
     if (winner !== null && (winner < 0 || winner >= publicKeys.length))
       throw new Error(`auction winner ${winner} is not a committee index`);
+    this.deposeAfter = deposeAfter;
+    this.deposeAfterAtStart = deposeAfterAtStart;
+    this.sitOutAfter = sitOutAfter;
+    this.startsChain = startsChain;
     const others = publicKeys.map((_, i) => i).filter((i) => i !== winner);
     this.rotation =
       winner === null || others.length === 0
@@ -117,7 +144,9 @@ export class AuctionSchedule implements LeaderSchedule {
     ledBefore: LedViews,
   ): boolean {
     if (justifyView === 0n) return false;
-    const firstBlock = ledBefore.length > 0 ? ledBefore[0].view : justifyView;
+    // At the chain's start the failures before its first block may be peers still dialling; a later
+    // instance's (--epoch-committees) are the winner's, as anywhere else in its chain.
+    const firstBlock = !this.startsChain ? 0n : ledBefore.length > 0 ? ledBefore[0].view : justifyView;
     let failed = 0;
     for (const u of failedViewsBefore(view, justifyView, failedBefore)) if (u > firstBlock) failed++;
     // Once out, it stays out until the window holds no failed view: the chain's last block is then

@@ -217,6 +217,7 @@ export function epochCommitteeSource(
       logger,
       'drop',
       depositions,
+      false,
     );
     logger.info({ ...summary, committee: keys.length }, `epoch ${epoch}'s committee read from L1`);
     return { committee: { publicKeys: keys, quorum: quorumFor(keys.length) }, schedule, summary };
@@ -294,6 +295,8 @@ async function scheduleForEpoch(
   logger: Logger,
   outside: OutsideKeys,
   depositions?: DepositionRecord,
+  /** False for the instances of --epoch-committees after the first: they start on a boundary block. */
+  startsChain = true,
 ): Promise<{ schedule: LeaderSchedule; summary: Record<string, unknown> }> {
   if (mode === 'pos') {
     const staked = await readStakedCommittee(pub, election.contracts.StakeRegistry, clock, epoch, finalised);
@@ -345,7 +348,7 @@ async function scheduleForEpoch(
     { epoch: Number(epoch), winner: winner.index, bidder: winner.bidder, bid: winner.amount.toString() },
     'auction: epoch winner from L1',
   );
-  const auction = new AuctionSchedule(memberKeys, winner.index);
+  const auction = new AuctionSchedule(memberKeys, winner.index, { startsChain });
   const kept = depositions?.get(epoch);
   if (kept !== undefined) {
     auction.restoreDeposition(kept);

@@ -623,14 +623,12 @@ export class Simulator {
       const members = this.committeeOf(instance);
       const keys = members.map((m) => publicKeys[m]);
       const winner = committees.winners?.[Number(instance) % committees.winners.length];
-      // The first instance allows its winner 6 failed views before its first QC, as a node at start-up
-      // (peers still dialling); a later one starts among connected members, so 3 depose it, as
-      // within an instance: otherwise an equivocating winner cost each instance up to 6 views of
+      // The first instance gives its winner the start-up grace (peers still dialling); a later one
+      // starts among connected members, as the node's later instances do (AuctionSchedule's
+      // `startsChain`): otherwise an equivocating winner cost each instance up to 6 views of
       // doubling timeouts (4 of seeds 1001..4000 left txs uncommitted at the end of their 8 s).
       if (winner !== undefined)
-        return instance === EPOCH
-          ? new AuctionSchedule(keys, members.indexOf(winner))
-          : new AuctionSchedule(keys, members.indexOf(winner), 3, 3);
+        return new AuctionSchedule(keys, members.indexOf(winner), { startsChain: instance === EPOCH });
       if (leaders?.kind === 'stake')
         return new StakeWeightedSchedule({
           epoch: instance,
@@ -649,7 +647,7 @@ export class Simulator {
         seed: leaders.seed,
       });
     if (leaders?.kind === 'auction')
-      return new AuctionSchedule(publicKeys, leaders.winner, undefined, undefined, leaders.sitOutAfter);
+      return new AuctionSchedule(publicKeys, leaders.winner, { sitOutAfter: leaders.sitOutAfter });
     return new PoaSchedule(publicKeys);
   }
 

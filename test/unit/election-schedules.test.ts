@@ -170,7 +170,7 @@ describe('election schedules', () => {
   it('auction: without a winner the round robin leads; only views in a row without a QC depose the winner', () => {
     const none = new AuctionSchedule(keys, null);
     expect([0n, 1n, 2n, 5n].map((v) => none.leaderFor(v))).toEqual([0, 1, 2, 1]);
-    const s = new AuctionSchedule(keys, 2, 2);
+    const s = new AuctionSchedule(keys, 2, { deposeAfter: 2 });
     // The same TC processed many times (alone, in proposals, in timeouts) is one failed view.
     for (let i = 0; i < 5; i++) s.onTimeoutCertificate(7n, 6n);
     expect(s.leaderFor(100n)).toBe(2);
@@ -189,18 +189,20 @@ describe('election schedules', () => {
     expect(s.leaderFor(17n, 15n)).toBe(0);
     // A member that saw none of the TCs names the same leaders from the proposals alone: the one that
     // ends the streak extends the QC of view 12 and leads view 15 or later.
-    const fresh = new AuctionSchedule(keys, 2, 2);
+    const fresh = new AuctionSchedule(keys, 2, { deposeAfter: 2 });
     expect(fresh.leaderFor(14n, 12n)).toBe(2);
     expect([15n, 16n, 17n].map((v) => fresh.leaderFor(v, 12n))).toEqual(
       [15n, 16n, 17n].map((v) => s.leaderFor(v, 12n)),
     );
     expect(() => new AuctionSchedule(keys, 4)).toThrow(/not a committee index/);
-    expect(() => new AuctionSchedule(keys, 0, 0)).toThrow(/positive/);
-    expect(() => new AuctionSchedule(keys, 0, 3, 2)).toThrow(/deposeAfterAtStart/);
+    expect(() => new AuctionSchedule(keys, 0, { deposeAfter: 0 })).toThrow(/positive/);
+    expect(() => new AuctionSchedule(keys, 0, { deposeAfter: 3, deposeAfterAtStart: 2 })).toThrow(
+      /deposeAfterAtStart/,
+    );
   });
 
   it('auction: the deposition is reported once, and a restarted member that kept it names the rotation', () => {
-    const s = new AuctionSchedule(keys, 2, 2);
+    const s = new AuctionSchedule(keys, 2, { deposeAfter: 2 });
     const reported: bigint[] = [];
     s.onDeposed = (from) => reported.push(from);
     s.onTimeoutCertificate(9n, 8n);
@@ -208,7 +210,7 @@ describe('election schedules', () => {
     s.onTimeoutCertificate(11n, 8n); // the same streak: nothing new
     expect(reported).toEqual([11n]);
     // Restarted long after: its WAL no longer holds those TCs, and the views since had QCs.
-    const restarted = new AuctionSchedule(keys, 2, 2);
+    const restarted = new AuctionSchedule(keys, 2, { deposeAfter: 2 });
     expect(restarted.leaderFor(60n, 59n)).toBe(2);
     restarted.restoreDeposition(11n);
     expect([60n, 61n, 62n].map((v) => restarted.leaderFor(v, v - 1n))).toEqual(
@@ -218,7 +220,7 @@ describe('election schedules', () => {
   });
 
   it('auction: before the chain’s first QC, failed views are start-up; a winner absent from the start goes later', () => {
-    const s = new AuctionSchedule(keys, 1, 3, 6);
+    const s = new AuctionSchedule(keys, 1, { deposeAfter: 3, deposeAfterAtStart: 6 });
     s.onTimeoutCertificate(3n, 0n); // views 1–3 failed while the members were still dialling
     s.onTimeoutCertificate(5n, 0n);
     expect(s.deposedAt).toBeUndefined();
@@ -227,9 +229,28 @@ describe('election schedules', () => {
     expect(s.deposedAt).toBe(7n);
     expect(s.leaderFor(7n)).toBe(2); // the rotation of 0, 2, 3
     // Once the chain has a QC, three failed views in a row are enough.
-    const t = new AuctionSchedule(keys, 1, 3, 6);
+    const t = new AuctionSchedule(keys, 1, { deposeAfter: 3, deposeAfterAtStart: 6 });
     t.onTimeoutCertificate(12n, 9n);
     expect(t.deposedAt).toBe(13n);
+  });
+
+  it('auction: a later instance (--epoch-committees) gives its winner no start-up grace', () => {
+    // Its members were connected before it began: three views without a QC depose the winner, as they
+    // would after the chain's first QC.
+    const later = new AuctionSchedule(keys, 1, { startsChain: false });
+    later.onTimeoutCertificate(3n, 0n);
+    expect(later.deposedAt).toBe(4n);
+    expect(later.leaderFor(4n)).not.toBe(1);
+    const first = new AuctionSchedule(keys, 1);
+    first.onTimeoutCertificate(3n, 0n);
+    expect(first.deposedAt).toBeUndefined();
+    // Failures before its first block count towards the sit-out (simulator seed 701667 of --committees:
+    // an equivocating winner failed views 1 and 2, got a QC in view 3, failed 4 and 5, and led view 6
+    // too, another 600 ms timeout, as the failures before view 3 were taken for start-up).
+    const failed = [1n, 2n, 4n, 5n];
+    const led = [{ view: 3n, leader: 1 }];
+    expect(later.leaderFor(6n, 3n, failed, led)).not.toBe(1);
+    expect(new AuctionSchedule(keys, 1).leaderFor(6n, 3n, failed, led)).toBe(1);
   });
 
   it('auction: a winner that fails now and then sits out while 4 of the last 32 views of the chain failed', () => {
@@ -286,8 +307,8 @@ describe('election schedules', () => {
     const sitOut = [50n, 51n, 52n, 53n].map((v) => s.leaderFor(v, v - 1n, c.failed, c.led));
     expect(sitOut).not.toContain(2);
     expect(new Set(sitOut).size).toBeGreaterThan(1);
-    expect(() => new AuctionSchedule(keys, 2, 3, 6, 0)).toThrow(/sitOutAfter/);
-    expect(() => new AuctionSchedule(keys, 2, 3, 6, 33)).toThrow(/sitOutAfter/);
+    expect(() => new AuctionSchedule(keys, 2, { sitOutAfter: 0 })).toThrow(/sitOutAfter/);
+    expect(() => new AuctionSchedule(keys, 2, { sitOutAfter: 33 })).toThrow(/sitOutAfter/);
   });
 
   it('epoch schedule: a subset proposes with committee indices; a later epoch replaces it, an older one never', () => {
@@ -303,13 +324,13 @@ describe('election schedules', () => {
     expect(s.epoch).toBe(4n);
     expect([0n, 1n, 2n, 3n].map((v) => s.leaderFor(v))).toEqual([0, 1, 2, 3]);
     // The TC hook reaches the epoch's auction schedule, and a new epoch starts with a fresh winner.
-    const auction = new AuctionSchedule(keys, 2, 2);
+    const auction = new AuctionSchedule(keys, 2, { deposeAfter: 2 });
     s.add(5n, auction);
     s.onTimeoutCertificate(9n, 7n);
     expect(auction.deposedAt).toBe(10n);
     expect(s.leaderFor(10n)).toBe(1); // the rotation of 0, 1, 3: 10 mod 3
     expect(s.leaderFor(11n)).toBe(3);
-    s.add(6n, new AuctionSchedule(keys, 2, 2));
+    s.add(6n, new AuctionSchedule(keys, 2, { deposeAfter: 2 }));
     expect(s.leaderFor(11n)).toBe(2);
     expect(() => new SubsetSchedule(new PoaSchedule(keys), [], keys)).toThrow(/at least one/);
   });
@@ -348,7 +369,7 @@ describe('election schedules', () => {
     expect(s.leaderFor(12n, 11n, [], [], 120n)).toBe(0);
     // The TC hook reaches the schedule of the TC's chain: an auction read ahead is not deposed by
     // the failures of the epoch before it.
-    const auction = new AuctionSchedule(keys, 2, 2);
+    const auction = new AuctionSchedule(keys, 2, { deposeAfter: 2 });
     expect(s.add(5n, auction)).toBe(true);
     s.onTimeoutCertificate(9n, 7n, 185n);
     expect(auction.deposedAt).toBeUndefined();

@@ -369,7 +369,7 @@ describe('consensus core (script tests)', () => {
   it('judges a proposal once its parent is here: the fetched parent carries the TC that deposed the auction winner', () => {
     // Winner 1 died: views 1 and 2 failed (2 is enough before the first QC here). Member 0 proposed
     // block 1 in view 3 with that TC; member 3 missed it. Member 2 proposes block 2 in view 4 on its QC.
-    const schedule = new AuctionSchedule(['a', 'b', 'c', 'd'], 1, 2, 2);
+    const schedule = new AuctionSchedule(['a', 'b', 'c', 'd'], 1, { deposeAfter: 2, deposeAfterAtStart: 2 });
     const hooks = scheduleHooks(schedule);
     const c = core(3, hooks.leaderFor, hooks.onTimeoutCertificate);
     c.apply({ type: 'start' });
