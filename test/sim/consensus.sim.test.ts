@@ -183,6 +183,16 @@ describe(`consensus in the simulator (${SEEDS} seeds)`, () => {
     expect(r.txsCommitted).toBe(r.txsSubmitted);
   });
 
+  it('auction seed 702411: a member that missed the QC that committed the last block is sent it when it times out', () => {
+    // The winner's invalid blocks left the QC of the view after the last tx's block with two members;
+    // the third got only a later QC (of a view after a failed one, which commits nothing), and with
+    // the chain idle its timeouts carried a QC as high as everyone's: nobody answered, and it never
+    // committed that block (driver.ts helpLaggard now sends the QC that committed its last block).
+    const r = new Simulator(scenarioFor(702411, 'auction')).run();
+    expect(r.violations).toEqual([]);
+    expect(r.txsCommitted).toBe(r.txsSubmitted);
+  });
+
   it('auction seed 207: a member that missed the QC of its own view is sent it when it times out', () => {
     // The winner's invalid twin of a block kept member 1 from the QC on the valid one; it sat in the
     // others' view with two txs uncommitted, and its timeouts were not from an older view, so nobody

@@ -184,6 +184,8 @@ export class HotStuffCore {
   private leaderProposed = false;
   private pendingWork = false;
   private lastCommitted: Proposal[] = [];
+  /** The proposal whose QC committed our root (the two-chain's second block), with that QC. */
+  private lastCommitProof?: { proposal: Proposal; qc: QuorumCertificate };
   /** Proposals waiting for a missing ancestor, by the hash they wait for. */
   private readonly waiting = new Map<Hex, Proposal[]>();
   private readonly fetching = new Set<Hex>();
@@ -260,6 +262,15 @@ export class HotStuffCore {
         if (!best || p.view > best.view) best = p;
     }
     return best ?? this.tree.get(this.highQc.blockHash)?.proposal;
+  }
+
+  /**
+   * The proposal whose QC committed our last committed block, with that QC: what a member that holds
+   * a later QC but not this one needs to commit what we did (a QC of a later, non-consecutive view
+   * does not commit it, and an idle chain makes no block that would).
+   */
+  get commitProof(): { proposal: Proposal; qc: QuorumCertificate } | undefined {
+    return this.lastCommitProof;
   }
 
   /** The proposal of a known block (for peers that fetch it). */
@@ -526,6 +537,8 @@ export class HotStuffCore {
     });
     this.root = parent;
     this.lastCommitted = chain.map((c) => c.proposal);
+    const child = historyAt(node, qc.view).proposal;
+    if (child) this.lastCommitProof = { proposal: child, qc };
     this.out.push({ type: 'commit', blocks: committed });
     this.prune();
   }

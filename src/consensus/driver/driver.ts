@@ -159,8 +159,10 @@ export class ConsensusDriver {
   private heardNetwork = false;
   /** Per member, our view when we last sent it our newest certified proposal (helpLaggard). */
   private readonly helped = new Map<number, bigint>();
-  /** Per member, the view of its last timeout that came in behind our view (helpLaggard). */
+  /** Per member, the view of its last timeout that came in with a QC as high as ours (helpLaggard). */
   private readonly lateTimeoutView = new Map<number, bigint>();
+  /** Per member, the view of the commit QC we last sent it (helpLaggard). */
+  private readonly commitProofSent = new Map<number, bigint>();
   /**
    * Votes not checked yet, per view and voter, with the member whose connection brought each: a
    * block's votes are checked together once they would certify it (onVote). The vote collector had
@@ -339,23 +341,43 @@ export class ConsensusDriver {
    * may have formed it: with one member down, every TC needs all the others). Once it sends that
    * timeout again, it is sent our last TC (a small message): otherwise it waits for a timeout of ours
    * that carries the TC, and ours back off to 8 × the base (bench/modes.ts, the auction's kill: 9 s).
+   *
+   * Our highest QC may be of a view after a failed one: it does not commit its parent (a two-chain
+   * needs consecutive views), so a member holding it may still lack the QC that committed our last
+   * block. That one goes first to a member whose QC is older than it; and a member that sends the
+   * timeout of a view again while we are in it with a QC as high as its own (we have nothing left to
+   * commit, it has: it lacks that QC) is sent it once per commit of ours. Simulator seed 702411 of
+   * `--auction`: one member never committed the chain's last block (the QC of the view after it
+   * reached the others only), and its timeouts, with a QC as high as everyone's, went unanswered.
    */
   private helpLaggard(t: TimeoutVote): void {
     const view = this.core.currentView;
     if (t.voter === this.core.config.self) return;
     const highQc = this.core.highestQc;
+    const proof = this.core.commitProof;
+    const sendProof = () => {
+      if (!proof) return;
+      this.commitProofSent.set(t.voter, proof.qc.view);
+      this.deps.transport.sendTo(t.voter, { kind: 'proposal', proposal: proof.proposal });
+      this.deps.transport.sendTo(t.voter, { kind: 'qc', qc: proof.qc });
+    };
     if (t.highQc.view >= highQc.view) {
-      if (t.view >= view) return;
-      const tc = this.core.lastTimeoutCertificate;
       // Its first timeout of a view may just be late (it may form the TC itself); a second one of the
       // same view is a re-send: it is stuck there.
       const stuck = this.lateTimeoutView.get(t.voter) === t.view;
       this.lateTimeoutView.set(t.voter, t.view);
+      if (t.view >= view) {
+        if (stuck && t.view === view && proof && this.commitProofSent.get(t.voter) !== proof.qc.view)
+          sendProof();
+        return;
+      }
+      const tc = this.core.lastTimeoutCertificate;
       if (stuck && tc && tc.view >= t.view) this.deps.transport.sendTo(t.voter, { kind: 'tc', tc });
       return;
     }
     if (this.helped.get(t.voter) === view) return;
     this.helped.set(t.voter, view);
+    if (proof && proof.qc.view > t.highQc.view && proof.qc.view !== highQc.view) sendProof();
     const newest = this.core.newestCertifiedProposal();
     if (newest) this.deps.transport.sendTo(t.voter, { kind: 'proposal', proposal: newest });
     if (!newest || newest.justify.view !== highQc.view)
