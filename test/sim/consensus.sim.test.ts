@@ -193,6 +193,16 @@ describe(`consensus in the simulator (${SEEDS} seeds)`, () => {
     expect(r.txsCommitted).toBe(r.txsSubmitted);
   });
 
+  it('epochs seed 701847: a QC that comes after the TC a member entered its view by shortens its timer', () => {
+    // Seven members, two byzantine (the epoch's winner proposes invalid blocks, another equivocates).
+    // Five members entered view 53 by a TC, their timer backed off to 1.2 s; the QC of view 52 came
+    // after, and two others that had entered by it timed out after 300 ms and re-sent alone: no TC
+    // until the five timed out, and the last 3 txs were not committed at the end of the run.
+    const r = new Simulator(epochScenario(701847)).run();
+    expect(r.violations).toEqual([]);
+    expect(r.txsCommitted).toBe(r.txsSubmitted);
+  });
+
   it('auction seed 207: a member that missed the QC of its own view is sent it when it times out', () => {
     // The winner's invalid twin of a block kept member 1 from the QC on the valid one; it sat in the
     // others' view with two txs uncommitted, and its timeouts were not from an older view, so nobody

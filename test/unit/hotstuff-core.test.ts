@@ -611,6 +611,35 @@ describe('consensus core (script tests)', () => {
     expect(ofType(again, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 3n, ms: 200 }]);
   });
 
+  it('a QC that comes after the TC it entered the view by gives the view the timeout of that QC; one re-send chain', () => {
+    // Views 1 and 2 end in TCs: view 3's timer is doubled (200 ms). Then the QC of view 2 arrives
+    // (a member that formed it entered view 3 by it, with the base timeout): only view 1 failed.
+    const c = core(0);
+    c.apply({ type: 'start' });
+    c.apply({ type: 'work', pending: true });
+    const tmo = (voter: number, view: bigint): TimeoutVote => ({
+      epoch: 0n,
+      view,
+      highQc: genesisQc,
+      voter,
+      signature: new Uint8Array(),
+    });
+    for (const view of [1n, 2n])
+      for (const v of [1, 2, 3]) c.apply({ type: 'timeout', from: v, timeout: tmo(v, view) });
+    expect(c.currentView).toBe(3n);
+    const late = c.apply({ type: 'qc', qc: qc(2n, 5) });
+    expect(ofType(late, 'view')).toEqual([]);
+    expect(ofType(late, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 3n, ms: 100 }]);
+    // The 100 ms timer times the view out; the 200 ms one, still to fire, is the one that re-sends.
+    const first = c.apply({ type: 'timer', view: 3n });
+    expect(ofType(first, 'sign-timeout')).toEqual([{ type: 'sign-timeout', view: 3n, highQc: qc(2n, 5) }]);
+    expect(ofType(first, 'schedule-timer')).toEqual([]);
+    const second = c.apply({ type: 'timer', view: 3n });
+    expect(ofType(second, 'schedule-timer')).toEqual([{ type: 'schedule-timer', view: 3n, ms: 100 }]);
+    // A QC no higher than the one it has changes no timer.
+    expect(ofType(c.apply({ type: 'qc', qc: qc(1n, 4) }), 'schedule-timer')).toEqual([]);
+  });
+
   it("gives a view up on the shell's word (its leader or vote collector is gone), also without work; once, and only that view", () => {
     const c = core(0);
     c.apply({ type: 'start' });
