@@ -51,7 +51,8 @@ export interface AuctionScheduleOptions {
  * last FAILED_VIEWS_LOOKED_AT views of the chain its proposal extends failed, and once the rotation
  * has led the chain's last block, until no failed view is left in that window; then the winner
  * comes back. A flaky winner then fails about `sitOutAfter` views per ~40, whatever its own rate. Failed views before the chain's first block
- * in that window do not count (peers still dialling at start-up, as for `deposeAfterAtStart`).
+ * in that window do not count (peers still dialling at start-up, as for `deposeAfterAtStart`; only
+ * in the instance that starts the chain: `startsChain`).
  * Read from the proposal and its chain alone, like `poa`'s window, so every member names the same
  * leader; no memory, since a fork's chain can show failures the chain that wins does not.
  */
