@@ -191,24 +191,24 @@ describe(`consensus in the simulator (${SEEDS} seeds)`, () => {
     [
       'committees',
       701667,
-      committeeScenario,
       'a later instance gives an equivocating winner no start-up grace',
+      committeeScenario,
     ],
     [
       'auction',
       702411,
-      (seed: number) => scenarioFor(seed, 'auction'),
       'a member that missed the QC that committed the last block is sent it when it times out',
+      (seed: number) => scenarioFor(seed, 'auction'),
     ],
     [
       'epochs',
       701847,
-      epochScenario,
       'a QC that comes after the TC a member entered its view by shortens its timer',
+      epochScenario,
     ],
-  ] as Array<[string, number, (seed: number) => SimConfig, string]>)(
+  ] as Array<[string, number, string, (seed: number) => SimConfig]>)(
     '%s seed %i: %s',
-    (_family, seed, scenario) => {
+    (_family, seed, _why, scenario) => {
       const r = new Simulator(scenario(seed)).run();
       expect(r.violations).toEqual([]);
       expect(r.txsCommitted).toBe(r.txsSubmitted);
