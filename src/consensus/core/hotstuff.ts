@@ -451,9 +451,7 @@ export class HotStuffCore {
     // first doubling waits for the second such view: one dead member fails two views in a row (its
     // own, and the one before, whose votes it should have aggregated), and with the base timeout
     // for both the chain stalls 2× the base instead of 3× (bench/committee.ts, leader kill).
-    const failed = view - this.highQc.view - 1n;
-    const backoff = failed - 1n;
-    this.timerBackoff = Number(backoff > 3n ? 3n : backoff < 0n ? 0n : backoff);
+    this.timerBackoff = this.backoffIn(view);
     this.timerView = 0n;
     this.timersPending = 0;
     this.viewLeader = this.leaderOnHighQc(view);
@@ -463,6 +461,12 @@ export class HotStuffCore {
     this.armTimer();
     this.tryPropose();
     this.joinTimeouts();
+  }
+
+  /** The timer's doublings in `view`: the views without a QC since our highest, less one, at most 3. */
+  private backoffIn(view: bigint): number {
+    const backoff = view - this.highQc.view - 2n;
+    return Number(backoff > 3n ? 3n : backoff < 0n ? 0n : backoff);
   }
 
   private armTimer(): void {
@@ -489,8 +493,7 @@ export class HotStuffCore {
    */
   private shortenTimer(): void {
     if (this.timerView !== this.view || this.timedOutView >= this.view) return;
-    const backoff = this.view - this.highQc.view - 2n;
-    const shorter = Number(backoff < 0n ? 0n : backoff);
+    const shorter = this.backoffIn(this.view);
     if (shorter >= this.timerBackoff) return;
     this.timerBackoff = shorter;
     if (!this.isSuspect(this.viewLeader)) this.scheduleTimer(this.config.baseTimeoutMs * 2 ** shorter);
@@ -541,8 +544,16 @@ export class HotStuffCore {
   private tryCommit(qc: QuorumCertificate): void {
     const node = this.tree.get(qc.blockHash);
     // The proposal this QC certified (a block proposed in two views has two, with their own QCs).
-    const justify = node && historyAt(node, qc.view).proposal?.justify;
-    if (!node || !justify || justify.view + 1n !== qc.view || node.block.parent !== justify.blockHash) return;
+    const certified = node && historyAt(node, qc.view).proposal;
+    const justify = certified?.justify;
+    if (
+      !node ||
+      !certified ||
+      !justify ||
+      justify.view + 1n !== qc.view ||
+      node.block.parent !== justify.blockHash
+    )
+      return;
     const parent = this.tree.get(justify.blockHash);
     if (!parent || parent.block.height <= this.root.block.height) return;
     // Each block with the proposal its QC certified (a block proposed in two views has two).
@@ -563,8 +574,7 @@ export class HotStuffCore {
     });
     this.root = parent;
     this.lastCommitted = chain.map((c) => c.proposal);
-    const child = historyAt(node, qc.view).proposal;
-    if (child) this.lastCommitProof = { proposal: child, qc };
+    this.lastCommitProof = { proposal: certified, qc };
     this.out.push({ type: 'commit', blocks: committed });
     this.prune();
   }
